@@ -1,0 +1,51 @@
+"""The routing decision rule shared by the budget sweep and by single-query routing (paper Sec. 3, Eq. for a*).
+
+Given a router's predicted utility ``U`` and predicted cost ``P`` (n x K), a query is sent either
+
+- under a budget ``t`` (the official code's threshold rule): to the model with the highest ``U`` among those whose
+  predicted cost is at most ``t``; a query with no affordable model goes to its cheapest predicted model (the official
+  code sends it to model index 0, whatever that costs); or
+- under a trade-off weight ``lam`` (the paper's formulation): to ``argmax_k U[i, k] - lam * P[i, k]``.
+
+Ties are broken towards the lower predicted cost, then the lower model index, so decisions are deterministic.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _as_2d(name: str, array) -> np.ndarray:
+    array = np.asarray(array, dtype=float)
+    if array.ndim == 1:
+        array = array[None, :]
+    if array.ndim != 2:
+        raise ValueError(f"{name} must be an (n x K) array, got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinite values; predictions must be finite")
+    return array
+
+
+def choose_models(U, P, *, budget: float | None = None, lam: float | None = None) -> np.ndarray:
+    """Return, for each row, the index of the model chosen by the threshold rule (``budget``) or the lambda rule
+    (``lam``); exactly one of the two must be given."""
+    if (budget is None) == (lam is None):
+        raise ValueError("give exactly one of budget= (threshold rule) or lam= (lambda rule)")
+    U = _as_2d("U", U)
+    P = _as_2d("P", P)
+    if U.shape != P.shape:
+        raise ValueError(f"U and P must have the same shape, got {U.shape} and {P.shape}")
+    n, k = U.shape
+    # lexsort keys, last is primary: the best model is the last in the order (score asc, cost desc, index desc).
+    if lam is not None:
+        score = U - float(lam) * P
+    else:
+        score = np.where(P <= float(budget), U, -np.inf)
+    order = np.lexsort((-np.arange(k)[None, :].repeat(n, 0), -P, score), axis=1)
+    best = order[:, -1]
+    if budget is not None:
+        none_affordable = ~np.any(P <= float(budget), axis=1)
+        if np.any(none_affordable):
+            cheapest = np.lexsort((np.arange(k)[None, :].repeat(n, 0), P), axis=1)[:, 0]
+            best = np.where(none_affordable, cheapest, best)
+    return best.astype(np.int64)

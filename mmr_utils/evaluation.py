@@ -1,0 +1,401 @@
+"""The MMR-Bench evaluation protocol (paper Sec. 3.3), with the official code's defects fixed.
+
+Inputs are plain numpy arrays over the *test* rows: true correctness ``Y`` and true cost ``C`` (n x K), and a router's
+predicted utility ``U`` and predicted cost ``P`` (n x K). This module imports numpy only, so it can be reused and
+checked on its own.
+
+- :func:`budget_sweep` turns (U, P) into operating points (mean true cost, mean true accuracy):
+
+  * ``rule="threshold"`` (the official code): for every threshold ``t`` among the sorted unique predicted costs, each
+    row takes the model with the highest ``U`` among those with ``P <= t``. Fixed: a row with no affordable model
+    goes to its cheapest predicted model, not to model index 0. Every operating point is computed exactly (no
+    quantile subset) by sorting the n*K events once and updating sums incrementally: O(nK log nK).
+  * ``rule="lambda"`` (the paper's formulation ``argmax_k U - lambda * P``): the exact set of breakpoints in
+    ``lambda >= 0`` at which any row's decision changes, i.e. a grid that spans every distinct decision.
+
+- :func:`pareto_frontier`, :func:`peak_score` (Ps), :func:`quality_neutral_cost` (QNC) and :func:`nauc` (normalised
+  area under the frontier; ``official`` over the frontier's own cost span, ``shared`` over one cost interval common
+  to every router on the same test rows) summarise a curve; :func:`summarize` computes them all.
+- References that come with every result: :func:`single_model_points`, :func:`oracle_choice` and
+  :func:`random_routing`.
+
+Missing cells: the metrics need a true outcome for whichever model a row is sent to, so ``Y`` and ``C`` must be
+complete. :func:`summarize` scores only the rows observed for every model and reports how many it dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .decision import choose_models
+
+RULES = ("threshold", "lambda")
+NAUC_PROTOCOLS = ("official", "shared")
+
+
+# --------------------------------------------------------------------------- validation
+def _check_arrays(**arrays) -> tuple[int, int]:
+    shape = None
+    for name, array in arrays.items():
+        if array.ndim != 2:
+            raise ValueError(f"{name} must be a 2-D (n x K) array, got shape {array.shape}")
+        if shape is None:
+            shape = array.shape
+        elif array.shape != shape:
+            raise ValueError(f"{name} has shape {array.shape}, expected {shape} like the other arrays")
+        if not np.all(np.isfinite(array)):
+            raise ValueError(
+                f"{name} contains NaN/inf: the protocol needs complete rows (use OutcomeTable.complete_rows() or "
+                f"summarize(), which drops incomplete rows and reports them)"
+            )
+    if shape[0] == 0 or shape[1] == 0:
+        raise ValueError(f"empty arrays of shape {shape}")
+    return shape
+
+
+def _f(array) -> np.ndarray:
+    return np.asarray(array, dtype=float)
+
+
+# --------------------------------------------------------------------------- operating points
+@dataclass(frozen=True)
+class OperatingPoints:
+    """A cost-accuracy curve: ``cost[j]``, ``accuracy[j]`` at sweep parameter ``param[j]`` (threshold or lambda).
+
+    Converts to an (m x 2) array of (cost, accuracy) rows with ``np.asarray``.
+    """
+
+    cost: np.ndarray
+    accuracy: np.ndarray
+    param: np.ndarray
+    rule: str
+
+    def __array__(self, dtype=None, copy=None):
+        return np.column_stack([self.cost, self.accuracy]).astype(dtype or float)
+
+    def __len__(self) -> int:
+        return len(self.cost)
+
+
+def _points(points) -> np.ndarray:
+    array = np.asarray(points, dtype=float)
+    if array.ndim != 2 or array.shape[1] != 2:
+        raise ValueError(f"operating points must be an (m x 2) array of (cost, accuracy), got shape {array.shape}")
+    if len(array) == 0:
+        raise ValueError("no operating points")
+    return array
+
+
+def _threshold_sweep(U, P, Y, C) -> OperatingPoints:
+    n, k = U.shape
+    rows = np.arange(n)
+    # Each row's models in the order they become affordable as the threshold rises (cost, then index).
+    order = np.lexsort((np.broadcast_to(np.arange(k), (n, k)), P), axis=1)
+    U_sorted = np.take_along_axis(U, order, axis=1)
+    # best[:, j]: the row's pick once its j+1 cheapest models are affordable; a later model replaces the pick only
+    # with strictly higher utility (equal utility keeps the cheaper or lower-index one, as choose_models does).
+    best = np.empty((n, k), dtype=np.int64)
+    best[:, 0] = 0
+    best_u = U_sorted[:, 0].copy()
+    for j in range(1, k):
+        better = U_sorted[:, j] > best_u
+        best[:, j] = np.where(better, j, best[:, j - 1])
+        best_u = np.where(better, U_sorted[:, j], best_u)
+    picks = np.take_along_axis(order, best, axis=1)
+    cost_path = C[rows[:, None], picks]
+    acc_path = Y[rows[:, None], picks]
+    # Below every threshold the row sits at its fallback, the cheapest predicted model (picks[:, 0]'s cost order).
+    fallback = order[:, 0]
+    base_cost, base_acc = C[rows, fallback].sum(), Y[rows, fallback].sum()
+    d_cost = np.diff(np.column_stack([C[rows, fallback], cost_path]), axis=1).ravel()
+    d_acc = np.diff(np.column_stack([Y[rows, fallback], acc_path]), axis=1).ravel()
+    t = np.take_along_axis(P, order, axis=1).ravel()
+    event_order = np.argsort(t, kind="stable")
+    t = t[event_order]
+    cum_cost = base_cost + np.cumsum(d_cost[event_order])
+    cum_acc = base_acc + np.cumsum(d_acc[event_order])
+    last_of_group = np.flatnonzero(np.r_[t[1:] != t[:-1], True])
+    return OperatingPoints(cum_cost[last_of_group] / n, cum_acc[last_of_group] / n, t[last_of_group], "threshold")
+
+
+def _lambda_sweep(U, P, Y, C) -> OperatingPoints:
+    n, k = U.shape
+    rows = np.arange(n)
+    idx = np.broadcast_to(np.arange(k), (n, k))
+    # Decision at lambda = 0+: highest U, then lowest P, then lowest index (choose_models' tie-break).
+    current = np.lexsort((-idx, -P, U), axis=1)[:, -1]
+    base_cost, base_acc = C[rows, current].sum(), Y[rows, current].sum()
+    lam_events, d_cost, d_acc = [], [], []
+    active = np.ones(n, bool)
+    lam_now = np.zeros(n)
+    # Walk each row's upper envelope of the lines U_k - lambda * P_k: at most K-1 switches, each to a cheaper model.
+    for _ in range(k - 1):
+        u_cur = U[rows, current][:, None]
+        p_cur = P[rows, current][:, None]
+        cheaper = P < p_cur
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cross = np.where(cheaper, (u_cur - U) / (p_cur - P), np.inf)
+        cross = np.maximum(cross, lam_now[:, None])
+        # Among the earliest crossings, the cheapest model wins for every larger lambda (then the lowest index).
+        nxt = np.lexsort((idx, P, cross), axis=1)[:, 0]
+        lam_next = cross[rows, nxt]
+        switch = active & np.isfinite(lam_next)
+        if not switch.any():
+            break
+        r = rows[switch]
+        lam_events.append(lam_next[switch])
+        d_cost.append(C[r, nxt[switch]] - C[r, current[switch]])
+        d_acc.append(Y[r, nxt[switch]] - Y[r, current[switch]])
+        current = np.where(switch, nxt, current)
+        lam_now = np.where(switch, lam_next, lam_now)
+        active = switch
+    lam = np.concatenate([[0.0], *lam_events])
+    d_cost = np.concatenate([[0.0], *d_cost])
+    d_acc = np.concatenate([[0.0], *d_acc])
+    event_order = np.argsort(lam, kind="stable")
+    lam = lam[event_order]
+    cum_cost = base_cost + np.cumsum(d_cost[event_order])
+    cum_acc = base_acc + np.cumsum(d_acc[event_order])
+    # Crossings of different line pairs that are equal in exact arithmetic can differ in the last bits: merge them.
+    gap = np.diff(lam) > 1e-12 * np.maximum(1.0, np.abs(lam[1:]))
+    last_of_group = np.flatnonzero(np.r_[gap, True])
+    first_of_group = np.r_[0, last_of_group[:-1] + 1]
+    return OperatingPoints(cum_cost[last_of_group] / n, cum_acc[last_of_group] / n, lam[first_of_group], "lambda")
+
+
+def budget_sweep(U, P, Y, C, rule: str = "threshold") -> OperatingPoints:
+    """All operating points of a router: for each budget (``threshold``) or trade-off weight (``lambda``), the mean
+    true cost and mean true accuracy of the models it picks (paper Sec. 3.3, the cost-accuracy curve).
+
+    Exact and O(nK log nK): the result equals running :func:`mmr_utils.decision.choose_models` at every threshold
+    (every unique predicted cost) or at every lambda breakpoint, which :func:`naive_budget_sweep` does for checks.
+    """
+    if rule not in RULES:
+        raise ValueError(f"unknown rule {rule!r}; expected one of {RULES}")
+    U, P, Y, C = _f(U), _f(P), _f(Y), _f(C)
+    _check_arrays(U=U, P=P, Y=Y, C=C)
+    return _threshold_sweep(U, P, Y, C) if rule == "threshold" else _lambda_sweep(U, P, Y, C)
+
+
+def naive_budget_sweep(U, P, Y, C, rule: str = "threshold", params=None) -> OperatingPoints:
+    """Reference implementation: recompute every row's pick at each threshold / lambda (O(T nK)).
+
+    ``params`` defaults to every unique predicted cost (threshold rule) or the exact lambda breakpoints found by
+    :func:`budget_sweep` (lambda rule). Used by the tests and by ``make bench`` as the baseline.
+    """
+    U, P, Y, C = _f(U), _f(P), _f(Y), _f(C)
+    _check_arrays(U=U, P=P, Y=Y, C=C)
+    if params is None:
+        params = np.unique(P) if rule == "threshold" else budget_sweep(U, P, Y, C, rule="lambda").param
+    rows = np.arange(len(U))
+    cost, acc = [], []
+    for value in params:
+        picks = choose_models(U, P, budget=value) if rule == "threshold" else choose_models(U, P, lam=value)
+        cost.append(C[rows, picks].mean())
+        acc.append(Y[rows, picks].mean())
+    return OperatingPoints(np.array(cost), np.array(acc), np.asarray(params, dtype=float), rule)
+
+
+# --------------------------------------------------------------------------- frontier and its summaries
+def pareto_frontier(points) -> np.ndarray:
+    """The cost-accuracy Pareto frontier: sorted by cost, a point is kept only if it is more accurate than every
+    cheaper point (and the most accurate at its own cost). Returns an (f x 2) array of (cost, accuracy)."""
+    points = _points(points)
+    order = np.lexsort((-points[:, 1], points[:, 0]))
+    ordered = points[order]
+    running = np.maximum.accumulate(ordered[:, 1])
+    keep = np.r_[True, ordered[1:, 1] > running[:-1]]
+    return ordered[keep]
+
+
+def peak_score(frontier) -> float:
+    """Ps: the best accuracy reached anywhere on the frontier (paper Sec. 3.3)."""
+    return float(_points(frontier)[:, 1].max())
+
+
+def best_single_model(Y, C) -> int:
+    """Index of the most accurate single model on these rows (ties: the cheaper one, then the lower index)."""
+    Y, C = _f(Y), _f(C)
+    _check_arrays(Y=Y, C=C)
+    acc, cost = Y.mean(axis=0), C.mean(axis=0)
+    return int(np.lexsort((np.arange(len(acc)), cost, -acc))[0])
+
+
+def quality_neutral_cost(frontier, Y, C, *, atol: float = 1e-12) -> float:
+    """QNC: the cheapest frontier cost that reaches the best single model's accuracy, divided by that model's mean cost
+    (paper Sec. 3.3); ``inf`` when the frontier never reaches it. Below 1 means the router matches the best single
+    model for less money."""
+    frontier = _points(frontier)
+    Y, C = _f(Y), _f(C)
+    best = best_single_model(Y, C)
+    target, price = Y[:, best].mean(), C[:, best].mean()
+    reaching = frontier[frontier[:, 1] >= target - atol]
+    if len(reaching) == 0:
+        return float("inf")
+    if price <= 0:
+        return 0.0 if reaching[:, 0].min() <= 0 else float("inf")
+    return float(reaching[:, 0].min() / price)
+
+
+def shared_cost_range(C) -> tuple[float, float]:
+    """The cost interval every router on the same rows shares: [mean row-min true cost, mean row-max true cost]."""
+    C = _f(C)
+    _check_arrays(C=C)
+    return float(C.min(axis=1).mean()), float(C.max(axis=1).mean())
+
+
+def nauc(frontier, C=None, *, protocol: str = "official", cost_range=None) -> float:
+    """Normalised area under the cost-accuracy frontier (paper Sec. 3.3), in accuracy units (0..1).
+
+    - ``official``: trapezoid area over the frontier's own cost span, divided by that span (as the official code).
+      A single-point frontier has no span; its nAUC is its accuracy. Routers with different spans are not comparable.
+    - ``shared``: area under the frontier's step envelope (best accuracy reachable at a cost no higher than x; 0 below
+      its cheapest point) over a cost interval shared by all routers on the same rows, by default
+      :func:`shared_cost_range` of ``C``; divided by the interval's width.
+    """
+    frontier = pareto_frontier(frontier)
+    if protocol == "official":
+        cost, acc = frontier[:, 0], frontier[:, 1]
+        span = cost[-1] - cost[0]
+        if span <= 0:
+            return float(acc.max())
+        return float(np.sum((acc[1:] + acc[:-1]) * np.diff(cost)) / 2.0 / span)
+    if protocol != "shared":
+        raise ValueError(f"unknown nAUC protocol {protocol!r}; expected one of {NAUC_PROTOCOLS}")
+    if cost_range is None:
+        if C is None:
+            raise ValueError("nauc(protocol='shared') needs C (true costs) or an explicit cost_range=(lo, hi)")
+        cost_range = shared_cost_range(C)
+    lo, hi = map(float, cost_range)
+    if not hi > lo:
+        raise ValueError(f"shared cost range must have hi > lo, got ({lo}, {hi})")
+    cost = np.clip(frontier[:, 0], lo, hi)
+    acc = frontier[:, 1]
+    edges = np.r_[cost, hi]
+    return float(np.sum(acc * np.diff(edges)) / (hi - lo))
+
+
+# --------------------------------------------------------------------------- references
+def single_model_points(Y, C) -> np.ndarray:
+    """(K x 2) array of (mean cost, accuracy) of always calling each model."""
+    Y, C = _f(Y), _f(C)
+    _check_arrays(Y=Y, C=C)
+    return np.column_stack([C.mean(axis=0), Y.mean(axis=0)])
+
+
+def oracle_choice(Y, C) -> np.ndarray:
+    """The oracle's pick per row: the cheapest correct model, or the cheapest model when none is correct (ties: the
+    lower index)."""
+    Y, C = _f(Y), _f(C)
+    _check_arrays(Y=Y, C=C)
+    k = Y.shape[1]
+    correct_first = np.lexsort((np.broadcast_to(np.arange(k), Y.shape), C, -Y), axis=1)
+    return correct_first[:, 0]
+
+
+def oracle_point(Y, C) -> tuple[float, float]:
+    """(mean cost, accuracy) of the oracle (:func:`oracle_choice`)."""
+    pick = oracle_choice(Y, C)
+    rows = np.arange(len(pick))
+    return float(_f(C)[rows, pick].mean()), float(_f(Y)[rows, pick].mean())
+
+
+def random_routing(Y, C, *, draws: int = 50, seed: int = 0) -> dict:
+    """Random routing, ``draws`` seeded draws: each draw sends every row to a uniformly random model (the point), and
+    also ranks models by random utilities with the known mean prices as predicted costs (the curve, scored with
+    :func:`summarize`). Returns the mean and standard deviation over draws of cost, accuracy, nAUC (both protocols),
+    Ps and QNC."""
+    Y, C = _f(Y), _f(C)
+    n, k = _check_arrays(Y=Y, C=C)
+    rng = np.random.default_rng(seed)
+    prices = np.broadcast_to(C.mean(axis=0), (n, k))
+    records = {"cost": [], "accuracy": [], "nAUC": [], "nAUC_shared": [], "Ps": [], "QNC": []}
+    rows = np.arange(n)
+    for _ in range(draws):
+        pick = rng.integers(0, k, size=n)
+        records["cost"].append(C[rows, pick].mean())
+        records["accuracy"].append(Y[rows, pick].mean())
+        metrics = summarize(rng.random((n, k)), prices, Y, C)["metrics"]
+        for key in ("nAUC", "nAUC_shared", "Ps", "QNC"):
+            records[key].append(metrics[key])
+    out = {"draws": draws, "seed": seed}
+    for key, values in records.items():
+        values = np.asarray(values, dtype=float)
+        out[key] = float(values.mean())
+        out[f"{key}_std"] = float(values.std(ddof=1)) if draws > 1 else 0.0
+    return out
+
+
+# --------------------------------------------------------------------------- everything at once
+@dataclass
+class Summary:
+    """What :func:`summarize` returns (also a ``dict`` via :meth:`as_dict`)."""
+
+    metrics: dict
+    points: OperatingPoints
+    frontier: np.ndarray
+    single_models: np.ndarray
+    best_single: int
+    oracle: tuple[float, float]
+    rows: int
+    rows_dropped: int
+    rule: str
+    cost_range: tuple[float, float]
+    extra: dict = field(default_factory=dict)
+
+    def __getitem__(self, key):
+        return self.as_dict()[key]
+
+    def as_dict(self) -> dict:
+        return {
+            "metrics": self.metrics,
+            "points": np.asarray(self.points),
+            "frontier": self.frontier,
+            "single_models": self.single_models,
+            "best_single": self.best_single,
+            "oracle": self.oracle,
+            "rows": self.rows,
+            "rows_dropped": self.rows_dropped,
+            "rule": self.rule,
+            "cost_range": self.cost_range,
+        }
+
+
+def summarize(U, P, Y, C, *, rule: str = "threshold", cost_range=None) -> Summary:
+    """Sweep, frontier and every metric for one router on one set of test rows.
+
+    Rows of ``Y``/``C`` with a missing (NaN) cell are dropped before scoring and counted in ``rows_dropped``.
+    ``metrics`` holds ``nAUC`` (official protocol), ``nAUC_shared``, ``Ps`` and ``QNC``.
+    """
+    U, P, Y, C = _f(U), _f(P), _f(Y), _f(C)
+    if not (U.shape == P.shape == Y.shape == C.shape):
+        raise ValueError(f"U, P, Y, C must share one (n x K) shape, got {U.shape}, {P.shape}, {Y.shape}, {C.shape}")
+    complete = np.isfinite(Y).all(axis=1) & np.isfinite(C).all(axis=1)
+    dropped = int((~complete).sum())
+    if dropped:
+        U, P, Y, C = U[complete], P[complete], Y[complete], C[complete]
+    if len(Y) == 0:
+        raise ValueError("no complete rows to evaluate: every row has a missing cell")
+    points = budget_sweep(U, P, Y, C, rule=rule)
+    frontier = pareto_frontier(points)
+    cost_range = shared_cost_range(C) if cost_range is None else tuple(map(float, cost_range))
+    metrics = {
+        "nAUC": nauc(frontier, protocol="official"),
+        "nAUC_shared": nauc(frontier, protocol="shared", cost_range=cost_range),
+        "Ps": peak_score(frontier),
+        "QNC": quality_neutral_cost(frontier, Y, C),
+    }
+    return Summary(
+        metrics=metrics,
+        points=points,
+        frontier=frontier,
+        single_models=single_model_points(Y, C),
+        best_single=best_single_model(Y, C),
+        oracle=oracle_point(Y, C),
+        rows=int(len(Y)),
+        rows_dropped=dropped,
+        rule=rule,
+        cost_range=cost_range,
+    )

@@ -1,0 +1,37 @@
+"""Repository-anchored paths: the one place that knows where things live.
+
+Notebooks run from ``notebooks/`` under nbval and from wherever papermill is started, so every path in the project is
+derived from the repository root found here, never from the current working directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: The repository root (the folder holding ``pyproject.toml``).
+ROOT: Path = Path(__file__).resolve().parent.parent
+#: Generated and downloaded data (simulated benchmark, official download, converted MATH-V); git-ignored.
+DATA: Path = ROOT / "data"
+#: Committed outputs of ``make figures``: figures (PNG + PDF) and tables (CSV + Markdown) with provenance.
+FIGURES: Path = ROOT / "figures"
+#: Executed notebooks and other build products; git-ignored.
+BUILD: Path = ROOT / "build"
+#: Notebook sources (jupytext percent files and their ``.ipynb`` twins).
+NOTEBOOKS: Path = ROOT / "notebooks"
+#: Content-addressed embedding cache; ``MMR_CACHE_DIR`` overrides it (e.g. a shared scratch disk).
+CACHE: Path = Path(os.environ.get("MMR_CACHE_DIR", ROOT / ".cache" / "mmr_utils"))
+#: Default location of the simulated benchmark written by ``make data``.
+SIMULATED: Path = DATA / "simulated"
+#: Default location of the official MMR-Bench download written by ``make data-official``.
+OFFICIAL: Path = DATA / "official"
+#: Default location of the MATH-V conversion.
+MATHV: Path = DATA / "mathv"
+#: Where the MATH-V source lives beside a checkout (CI and the development machines have it).
+SHARED_MATHV: Path = ROOT.parent / "shared" / "data" / "math-v"
+
+
+def ensure_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) if needed and return it."""
+    path.mkdir(parents=True, exist_ok=True)
+    return path
