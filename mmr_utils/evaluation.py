@@ -321,10 +321,14 @@ def random_routing(Y, C, *, draws: int = 50, seed: int = 0) -> dict:
         for key in ("nAUC", "nAUC_shared", "Ps", "QNC"):
             records[key].append(metrics[key])
     out = {"draws": draws, "seed": seed}
+    qnc = np.asarray(records.pop("QNC"), dtype=float)
     for key, values in records.items():
         values = np.asarray(values, dtype=float)
         out[key] = float(values.mean())
         out[f"{key}_std"] = float(values.std(ddof=1)) if draws > 1 else 0.0
+    # QNC is infinite for draws that never reach the best single model: report the median and the reach rate.
+    out["QNC"] = float(np.median(qnc))
+    out["QNC_reached"] = float(np.isfinite(qnc).mean())
     return out
 
 

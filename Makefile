@@ -1,0 +1,84 @@
+# MMR-Bench companion. `make` (or `make help`) lists the targets; `make figures` and `make test` are the two that matter.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SEED ?= 0
+SCALE ?= 1.0
+MATHV ?= ../shared/data/math-v
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
+BUILD_NB := build/notebooks
+export MPLBACKEND := Agg
+export PYTHONHASHSEED := 0
+export HF_HUB_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: help venv data data-official data-mathv figures test test-unit test-notebooks check-pairs sync bench \
+        bench-embed sweep clean-cache clean
+
+help: ## List the targets (this message)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): requirements.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: set PYTHON=/path/to/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+venv: $(STAMP) ## Create the virtual environment (.venv, Python 3.11) and install the pinned requirements + package
+
+data: $(STAMP) ## Write the simulated benchmark (10,370 instances, 10 models) to data/simulated
+	$(PY) -m mmr_utils.sources.simulator --out data/simulated --scale $(SCALE) --seed $(SEED)
+
+data-official: $(STAMP) ## Download the official MMR-Bench release (pinned revision) to data/official (needs the hub)
+	HF_HUB_OFFLINE=0 $(PY) -m mmr_utils data-official --out data/official
+
+data-mathv: $(STAMP) ## Convert MATH-V (MATHV=path, default ../shared/data/math-v) to data/mathv
+	$(PY) -m mmr_utils data-mathv --source $(MATHV) --out data/mathv
+
+figures: $(STAMP) data ## Run every notebook at full size (notebooks/params/*.full.yaml); outputs go to figures/
+	@mkdir -p $(BUILD_NB)
+	@for nb in $(NOTEBOOKS); do \
+	  name=$$(basename $$nb .py); params=notebooks/params/$$name.full.yaml; \
+	  echo "== $$name"; \
+	  $(PY) -m mmr_utils run-notebook $$nb --params $$params --out $(BUILD_NB)/$$name.ipynb \
+	    || { echo "make figures: notebook $$name failed (executed copy with the failing cell: $(BUILD_NB)/$$name.ipynb)"; exit 1; }; \
+	done
+
+test: $(STAMP) check-pairs test-unit test-notebooks ## Run everything CI runs: pair check, pytest, nbval on the notebooks
+
+test-unit: $(STAMP) ## Unit and property tests (pytest)
+	$(PY) -m pytest tests -q
+
+test-notebooks: $(STAMP) ## Execute every notebook at its small defaults under nbval (lax)
+	cd notebooks && ../$(PY) -m pytest --nbval-lax --sanitize-with ../tests/nbval_sanitize.cfg -p no:cacheprovider -q \
+	  $(notdir $(NOTEBOOKS:.py=.ipynb))
+
+check-pairs: $(STAMP) ## Fail when a notebook's .py and .ipynb are out of sync
+	$(PY) -m mmr_utils check-pairs
+
+sync: $(STAMP) ## Re-pair the notebooks after editing the .py sources (jupytext --sync)
+	$(PY) -m jupytext --sync $(NOTEBOOKS)
+
+bench: $(STAMP) ## Benchmarks: exact budget sweep vs per-threshold loop; router fit+predict times
+	$(PY) benchmarks/bench_sweep.py
+	$(PY) benchmarks/bench_routers.py
+
+bench-embed: $(STAMP) ## Embedding throughput (CLIP ViT-B/32, several batch sizes) and cache-hit rerun time
+	$(PY) benchmarks/bench_embed.py
+
+sweep: $(STAMP) data ## Papermill parameter sweep (router x train fraction x seed) with joblib, aggregated to a figure
+	$(PY) -m mmr_utils sweep --config notebooks/params/sweep.yaml
+
+clean-cache: $(STAMP) ## Remove the embedding cache
+	$(PY) -c "from mmr_utils.cache import clear_cache; clear_cache()"
+
+clean: ## Remove build outputs (executed notebooks); keeps data/, figures/ and the venv
+	rm -rf build .pytest_cache
