@@ -60,6 +60,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from mmr_utils import paths
 from mmr_utils._io import atomic_directory
+from mmr_utils.datasets import image_folder_of, scenario_of
 
 GENERATOR_VERSION = "1.0.0"
 
@@ -73,18 +74,10 @@ DATASET_SIZES: dict[str, int] = {
     "MathVerse": 788,
     "MathVision": 3040,
 }
-#: Dataset -> scenario of the paper's taxonomy.
-SCENARIOS: dict[str, str] = {
-    "OCRBench": "OCR",
-    "SEEDBench2_Plus": "OCR",
-    "MMStar": "General VQA",
-    "RealWorldQA": "General VQA",
-    "MathVista": "Math",
-    "MathVerse": "Math",
-    "MathVision": "Math",
-}
-#: Dataset -> folder under ``images/`` (the official release spells one differently).
-IMAGE_FOLDERS: dict[str, str] = {d: ("SEEDBenchv2Plus" if d == "SEEDBench2_Plus" else d) for d in DATASET_SIZES}
+#: Dataset -> scenario of the paper's taxonomy (OCR, General VQA, Math), from the shared dataset registry.
+SCENARIOS: dict[str, str] = {d: scenario_of(d) for d in DATASET_SIZES}
+#: Dataset -> folder under ``images/`` (the official release spells SEEDBench2_Plus as SEEDBenchv2Plus).
+IMAGE_FOLDERS: dict[str, str] = {d: image_folder_of(d) for d in DATASET_SIZES}
 #: The model pool, in the column order of the official table.
 MODELS: list[str] = [
     "Qwen2.5-VL-3B-Instruct",

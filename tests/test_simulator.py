@@ -1,0 +1,259 @@
+"""Tests of the MMR-Bench simulator: schema, sizes, determinism, images, calibration, costs and signal split."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from mmr_utils.sources import simulator as sim
+
+SMALL_SCALE = 0.02
+
+
+@pytest.fixture(scope="module")
+def small_benchmark(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sim") / "bench"
+    sim.simulate_benchmark(out, scale=SMALL_SCALE, seed=3)
+    return out
+
+
+@pytest.fixture(scope="module")
+def full_tables():
+    return sim.simulate_tables(scale=1.0, seed=0)
+
+
+def _dataset_of(dataset_idx: pd.Series) -> pd.Series:
+    return dataset_idx.str.rsplit("_", n=1).str[0]
+
+
+def _folder_digest(folder) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def test_constants_match_the_paper():
+    assert sum(sim.DATASET_SIZES.values()) == 10370
+    assert sim.MODELS[0] == "Qwen2.5-VL-3B-Instruct" and sim.MODELS[-1] == "GeminiFlash2-5" and len(sim.MODELS) == 10
+    assert sim.SCENARIOS == {
+        "OCRBench": "OCR", "SEEDBench2_Plus": "OCR", "MMStar": "General VQA", "RealWorldQA": "General VQA",
+        "MathVista": "Math", "MathVerse": "Math", "MathVision": "Math",
+    }
+    assert sim.IMAGE_FOLDERS["SEEDBench2_Plus"] == "SEEDBenchv2Plus"
+    assert sim.TARGET_ACCURACY["InternVL3-78B"]["OCRBench"] == pytest.approx(0.910)
+    assert sim.TARGET_ACCURACY["gpt-5-2025-08-07"]["MathVision"] == pytest.approx(0.684)
+    nano = sim.TARGET_ACCURACY["gpt-5-nano-2025-08-07"]
+    weighted = sum(sim.DATASET_SIZES[d] * nano[d] for d in sim.DATASET_SIZES) / 10370
+    assert weighted == pytest.approx(0.68, abs=1e-9)
+    assert set(sim.PRICE_PER_OUTPUT_TOKEN) == set(sim.TARGET_MEAN_COST) == set(sim.MODELS)
+
+
+def test_schema_and_naming(small_benchmark):
+    table = pd.read_csv(small_benchmark / "MMR-Bench.csv")
+    assert list(table.columns) == sim.benchmark_columns()
+    assert list(table.columns[:4]) == ["dataset_idx", "question", "answer", "category"]
+    assert table["dataset_idx"].is_unique
+    for dataset, n in sim.dataset_sizes(SMALL_SCALE).items():
+        ids = table.loc[_dataset_of(table["dataset_idx"]) == dataset, "dataset_idx"]
+        assert list(ids) == [f"{dataset}_{i}" for i in range(n)]
+    assert set(table["category"]) <= set(sim.KINDS)
+    for model in sim.MODELS:
+        assert table[f"{model}_correct"].dtype == bool
+        assert pd.api.types.is_integer_dtype(table[f"{model}_token"]) and (table[f"{model}_token"] >= 1).all()
+        assert np.allclose(table[f"{model}_cost"], table[f"{model}_token"] * sim.PRICE_PER_OUTPUT_TOKEN[model])
+        correct = table[f"{model}_correct"]
+        predictions, answers = table[f"{model}_prediction"].astype(str), table["answer"].astype(str)
+        assert (predictions[correct] == answers[correct]).all()
+        assert (predictions[~correct] != answers[~correct]).all()
+    latent = pd.read_csv(small_benchmark / "latent.csv")
+    assert list(latent["dataset_idx"]) == list(table["dataset_idx"])
+    assert list(latent["kind"]) == list(table["category"])
+    provenance = json.loads((small_benchmark / "provenance.json").read_text())
+    assert provenance["simulated"] is True and provenance["seed"] == 3 and provenance["scale"] == SMALL_SCALE
+    assert provenance["generator_version"] == sim.GENERATOR_VERSION
+    assert "SIMULATED" in (small_benchmark / "SIMULATED.md").read_text()
+
+
+def test_every_row_has_a_valid_png(small_benchmark):
+    table = pd.read_csv(small_benchmark / "MMR-Bench.csv", usecols=["dataset_idx"])
+    for dataset_idx in table["dataset_idx"]:
+        dataset, number = dataset_idx.rsplit("_", 1)
+        path = small_benchmark / "images" / sim.IMAGE_FOLDERS[dataset] / f"{number}.png"
+        with Image.open(path) as image:
+            assert image.format == "PNG" and image.size == (sim.IMAGE_SIZE, sim.IMAGE_SIZE)
+            image.verify()
+    assert sum(1 for _ in (small_benchmark / "images").rglob("*.png")) == len(table)
+
+
+@pytest.mark.xfail(raises=ValueError, strict=False,
+                   reason="official._parse_number writes into a read-only pandas 3 array (reported to the lead)")
+def test_official_loader_reads_the_output(small_benchmark):
+    from mmr_utils.sources.official import load_table
+
+    table = load_table(small_benchmark)
+    assert table.models == tuple(sim.MODELS)
+    assert table.source["simulated"] is True
+    assert table.instances["image_path"].notna().all()
+
+
+def test_sizes_at_scale():
+    sizes = sim.dataset_sizes(0.3)
+    assert sizes == {d: max(sim.MIN_ITEMS_PER_DATASET, round(0.3 * n)) for d, n in sim.DATASET_SIZES.items()}
+    assert min(sim.dataset_sizes(1e-4).values()) == sim.MIN_ITEMS_PER_DATASET
+    table, _ = sim.simulate_tables(scale=0.3, seed=1)
+    assert _dataset_of(table["dataset_idx"]).value_counts().to_dict() == sizes
+
+
+@pytest.mark.parametrize("kwargs", [{"scale": 0}, {"scale": 1.5}, {"scale": -0.1}, {"seed": -1},
+                                    {"outcome_sampling": "coin"}])
+def test_bad_arguments_raise(kwargs):
+    with pytest.raises(ValueError):
+        sim.simulate_tables(**{"scale": 0.01, **kwargs})
+
+
+def test_deterministic_and_seed_dependent(tmp_path, small_benchmark):
+    again = sim.simulate_benchmark(tmp_path / "again", scale=SMALL_SCALE, seed=3)
+    assert _folder_digest(again) == _folder_digest(small_benchmark)
+    other = sim.simulate_benchmark(tmp_path / "other", scale=SMALL_SCALE, seed=4)
+    assert (other / "MMR-Bench.csv").read_bytes() != (small_benchmark / "MMR-Bench.csv").read_bytes()
+    assert (other / "images/MMStar/0.png").read_bytes() != (small_benchmark / "images/MMStar/0.png").read_bytes()
+
+
+def test_failed_run_leaves_nothing(tmp_path, monkeypatch):
+    calls = {"n": 0}
+    original = sim._render_png
+
+    def failing(*args):
+        calls["n"] += 1
+        if calls["n"] > 20:
+            raise RuntimeError("simulated crash")
+        return original(*args)
+
+    monkeypatch.setattr(sim, "_render_png", failing)
+    with pytest.raises(RuntimeError):
+        sim.simulate_benchmark(tmp_path / "bench", scale=0.01, seed=0)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_expected_accuracy_is_exact():
+    expected = sim.expected_accuracy(scale=1.0, seed=0)
+    targets = pd.DataFrame(sim.TARGET_ACCURACY).loc[expected.index, expected.columns]
+    assert np.abs(expected - targets).to_numpy().max() < 1e-6
+    small = sim.expected_accuracy(scale=0.05, seed=2)
+    assert np.abs(small - targets).to_numpy().max() < 1e-6
+
+
+def test_realised_accuracy_within_tolerance(full_tables):
+    """Systematic sampling: within 1/n_d of the target (stated: 0.5 points on every dataset at full scale)."""
+    table, _ = full_tables
+    datasets = _dataset_of(table["dataset_idx"])
+    realised = table[[f"{m}_correct" for m in sim.MODELS]].groupby(datasets).mean()
+    realised.columns = sim.MODELS
+    targets = pd.DataFrame(sim.TARGET_ACCURACY).loc[realised.index, realised.columns]
+    assert np.abs(realised - targets).to_numpy().max() <= 0.005
+
+
+def test_bernoulli_sampling_within_binomial_tolerance():
+    """Independent coins: within 4 binomial standard deviations (2.5 points is about 1.4 sd on RealWorldQA)."""
+    table, latent = sim.simulate_tables(scale=1.0, seed=5, outcome_sampling="bernoulli")
+    datasets = latent["dataset"]
+    realised = table[[f"{m}_correct" for m in sim.MODELS]].groupby(datasets).mean()
+    realised.columns = sim.MODELS
+    targets = pd.DataFrame(sim.TARGET_ACCURACY).loc[realised.index, realised.columns]
+    sizes = datasets.value_counts().loc[realised.index].to_numpy()[:, None]
+    sd = np.sqrt(targets.to_numpy() * (1 - targets.to_numpy()) / sizes)
+    assert (np.abs(realised - targets).to_numpy() <= 4 * sd).all()
+    assert np.abs(realised - targets).to_numpy().max() > 0.002  # really independent draws
+
+
+def test_mean_cost_near_targets_and_in_paper_order(full_tables):
+    table, _ = full_tables
+    mean_cost = {m: table[f"{m}_cost"].mean() for m in sim.MODELS}
+    for model, cost in mean_cost.items():
+        assert cost == pytest.approx(sim.TARGET_MEAN_COST[model], rel=0.03)
+    paper_order = ["GeminiPro2-5", "gpt-5-2025-08-07", "Claude3-7V_Sonnet", "GeminiFlash2-5", "gpt-5-nano-2025-08-07",
+                   "Qwen2.5-VL-72B-Instruct", "Qwen2.5-VL-7B-Instruct"]
+    assert sorted(paper_order, key=mean_cost.get, reverse=True) == paper_order
+    cheapest = ["InternVL3-78B", "Qwen2.5-VL-3B-Instruct", "Gemma3-4B"]
+    assert max(mean_cost[m] for m in cheapest) < mean_cost["Qwen2.5-VL-7B-Instruct"]
+
+
+def test_tokens_depend_on_kind_and_difficulty(full_tables):
+    table, latent = full_tables
+    tokens = table["gpt-5-2025-08-07_token"]
+    by_kind = tokens.groupby(latent["kind"]).mean()
+    assert by_kind["geometry"] > 1.5 * by_kind["dense_text"]
+    assert np.corrcoef(np.log(tokens), latent["difficulty"])[0, 1] > 0.2
+
+
+def test_latent_structure_a_router_can_learn(full_tables):
+    _, latent = full_tables
+    probabilities = latent[[f"{m}_p_correct" for m in sim.MODELS]]
+    best_by_kind = probabilities.groupby(latent["kind"]).mean().idxmax(axis=1)
+    assert best_by_kind.nunique() >= 2
+    hard = latent["difficulty"] > 1
+    small = "Qwen2.5-VL-3B-Instruct_p_correct"
+    big = "gpt-5-2025-08-07_p_correct"
+    assert latent.loc[hard, big].mean() - latent.loc[hard, small].mean() > (
+        latent.loc[~hard, big].mean() - latent.loc[~hard, small].mean())
+
+
+_KEYWORD_RULES = (
+    ("geometry", r"angle|triangle|circle|segment"),
+    ("function_plot", r"graph|f\("),
+    ("counting", r"how many|count"),
+    ("table", r"table"),
+    ("chart", r"chart|plot|category"),
+    ("scene_text", r"sign|shop|banner"),
+    ("dense_text", r"text|word|document"),
+    ("scene", r"car|road|scene|house"),
+)
+
+
+def _keyword_kind(question: str) -> str:
+    lowered = question.lower()
+    for kind, pattern in _KEYWORD_RULES:
+        if re.search(pattern, lowered):
+            return kind
+    return "unknown"
+
+
+def test_kinds_partly_identifiable_from_text(full_tables):
+    table, latent = full_tables
+    guessed = table["question"].map(_keyword_kind)
+    right = guessed == table["category"]
+    assert 0.4 < right.mean() < 0.9
+    generic = latent["generic_question"]
+    assert 0.1 < generic.mean() < 0.4
+    assert right[generic].mean() < 0.15
+    assert right[~generic].mean() > right.mean()
+
+
+def test_difficulty_partly_visible_in_image_and_text(small_benchmark):
+    table = pd.read_csv(small_benchmark / "MMR-Bench.csv", usecols=["dataset_idx", "question"])
+    latent = pd.read_csv(small_benchmark / "latent.csv")
+    sizes = np.array([
+        (small_benchmark / "images" / sim.IMAGE_FOLDERS[d] / f"{n}.png").stat().st_size
+        for d, n in (i.rsplit("_", 1) for i in table["dataset_idx"])
+    ])
+    for kind in ("dense_text", "table", "counting"):
+        rows = (latent["kind"] == kind).to_numpy()
+        assert np.corrcoef(sizes[rows], latent.loc[rows, "visual_complexity"])[0, 1] > 0.3, kind
+    length = table["question"].str.len()
+    assert np.corrcoef(length, latent["text_complexity"])[0, 1] > 0.3
+    assert abs(np.corrcoef(length, latent["hidden_complexity"])[0, 1]) < 0.3
+
+
+def test_cli_writes_and_reports(tmp_path, capsys):
+    assert sim.main(["--out", str(tmp_path / "cli"), "--scale", "0.005", "--seed", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "SIMULATED" in printed and "MMR-Bench.csv" in printed
+    assert (tmp_path / "cli" / "MMR-Bench.csv").is_file()
