@@ -160,6 +160,7 @@ def build_features(text_train, image_train, present_train, text_test, image_test
 
     # Per channel: the rows whose own vector is used (not masked by the flag, and present), and the imputed rest.
     filled: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    training_present: dict[str, np.ndarray] = {}
     used: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     info_channels = {}
     for channel in channels:
@@ -168,6 +169,7 @@ def build_features(text_train, image_train, present_train, text_test, image_test
         if not centroid_rows.any():
             raise ValueError(f"no training row has a {channel} vector; cannot build the {channel} centroid")
         centroid = _unit_vector(train_values[centroid_rows].mean(axis=0))
+        training_present[channel] = train_values[centroid_rows]
         use_train = train_present & (channel in train_channels)
         use_test = test_present & (channel in test_channels)
         filled[channel] = (np.where(use_train[:, None], train_values, centroid),
@@ -195,7 +197,9 @@ def build_features(text_train, image_train, present_train, text_test, image_test
         if effective == "mean":
             x_train, x_test = t_train + i_train, t_test + i_test
         else:
-            x_train, x_test = _adaptive(t_train, i_train, t_test, i_test, used, train_channels, test_channels,
+            fit_text, fit_image = _common_width((training_present["text"],) * 2, (training_present["image"],) * 2,
+                                                seed, {})
+            x_train, x_test = _adaptive(t_train, i_train, t_test, i_test, fit_text[0], fit_image[0], used,
                                         n_clusters, seed, info)
     x_train, x_test = _unit_rows(x_train), _unit_rows(x_test)
     info["dim"] = int(x_train.shape[1])
@@ -217,12 +221,11 @@ def _common_width(text_pair, image_pair, seed: int, info: dict):
     return text_pair, tuple(values @ matrix for values in image_pair)
 
 
-def _adaptive(t_train, i_train, t_test, i_test, used, train_channels, test_channels, n_clusters, seed, info):
-    """KMeans-adaptive fusion (official variant, statistics fitted on training rows only)."""
+def _adaptive(t_train, i_train, t_test, i_test, fit_text, fit_image, used, n_clusters, seed, info):
+    """KMeans-adaptive fusion (official variant). Its statistics are fitted on the training split's present vectors
+    of each channel (like the centroids: split-level statistics, even where the train flag masks that channel)."""
     use_text_train, use_text_test = used["text"]
     use_image_train, use_image_test = used["image"]
-    fit_text = t_train[use_text_train] if use_text_train.any() else t_train
-    fit_image = i_train[use_image_train] if use_image_train.any() else i_train
     text_confidence = _ModalityConfidence.fit(fit_text, n_clusters, seed)
     image_confidence = _ModalityConfidence.fit(fit_image, n_clusters, seed)
 
