@@ -1,0 +1,397 @@
+"""The router interface (paper Sec. 3: a router maps a query's features to per-model utility ``U`` and cost ``P``),
+the registry of the paper's baselines (Sec. 5.1), the reference routers Random / Oracle / BestSingle, and
+``QueryRouter`` for routing one new query.
+
+Every router follows one scikit-learn style contract:
+
+- ``fit(X, Y, C, mask=None)``: ``X`` (n x d) fused query features, ``Y`` (n x K) correctness, ``C`` (n x K) cost in
+  USD; ``mask`` (n x K, True = observed) defaults to ``isfinite(Y) & isfinite(C)``. Only observed cells are learned
+  from; a missing cell is never filled in with a mean or a zero.
+- ``predict(X) -> (U, P)``: finite float64 arrays (n x K), predicted utility (expected correctness) and cost.
+- ``save(path)`` / :func:`load_router`: one ``.npz`` file (no pickle) holding the class name, the constructor
+  parameters (seed included) and the fitted arrays; a round trip gives identical predictions.
+- ``get_params()``: the constructor parameters, for result JSON.
+- class attributes ``name`` (the registry key) and ``fusion`` (the fusion strategy the router requires, None = any).
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import json
+import os
+from pathlib import Path
+from typing import Callable, ClassVar, Sequence
+
+import numpy as np
+
+from mmr_utils._io import atomic_open
+from mmr_utils.decision import choose_models
+
+#: Identifies the file layout written by :meth:`Router.save`.
+FORMAT = "mmr_utils.router/1"
+
+#: Registry: router name -> class. Filled by :func:`register`; see :func:`make_router`.
+ROUTERS: dict[str, type["Router"]] = {}
+
+
+class NotFittedError(RuntimeError):
+    """Raised when ``predict``/``save`` is called on a router that has not been fitted."""
+
+
+def register(cls: type["Router"]) -> type["Router"]:
+    """Class decorator adding ``cls`` to :data:`ROUTERS` under ``cls.name``."""
+    if cls.name in ROUTERS and ROUTERS[cls.name] is not cls:
+        raise ValueError(f"router name {cls.name!r} is already registered by {ROUTERS[cls.name].__name__}")
+    ROUTERS[cls.name] = cls
+    return cls
+
+
+def make_router(name: str, **params) -> "Router":
+    """Construct the router registered as ``name`` with constructor parameters ``params``."""
+    if name not in ROUTERS:
+        raise ValueError(f"unknown router {name!r}; known routers: {', '.join(sorted(ROUTERS))}")
+    return ROUTERS[name](**params)
+
+
+def _check_features(X, expected_dim: int | None = None) -> np.ndarray:
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"X must be a 2-D (n x d) feature array, got shape {X.shape}")
+    if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
+        raise ValueError(f"X must be a real numeric array, got dtype {X.dtype}")
+    X = X.astype(np.float64, copy=False)
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"X must have at least one row and one column, got shape {X.shape}")
+    bad = ~np.isfinite(X)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise ValueError(f"X contains NaN/inf ({int(bad.sum())} cells, first at row {row}, column {col})")
+    if expected_dim is not None and X.shape[1] != expected_dim:
+        raise ValueError(f"X has {X.shape[1]} feature columns but the router was fitted on {expected_dim}")
+    return X
+
+
+def check_outcomes(X, Y, C, mask=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Validate a training set and return ``(X, Y, C, mask)`` as float64/float64/float64/bool arrays.
+
+    Unobserved cells of the returned ``Y`` and ``C`` are set to 0 only so that masked sums stay finite; every
+    router uses ``mask`` and never reads them as data.
+    """
+    X = _check_features(X)
+    n = X.shape[0]
+    arrays = {}
+    for label, array in (("Y", Y), ("C", C)):
+        array = np.asarray(array, dtype=np.float64)
+        if array.ndim != 2 or array.shape[0] != n:
+            raise ValueError(f"{label} must be an (n x K) array with n = {n} rows like X, got shape {array.shape}")
+        arrays[label] = array
+    Y, C = arrays["Y"], arrays["C"]
+    if Y.shape != C.shape:
+        raise ValueError(f"Y and C must have the same shape, got {Y.shape} and {C.shape}")
+    if Y.shape[1] == 0:
+        raise ValueError("Y and C must have at least one model column")
+    if mask is None:
+        mask = np.isfinite(Y) & np.isfinite(C)
+    else:
+        mask = np.asarray(mask)
+        if mask.shape != Y.shape:
+            raise ValueError(f"mask must have the shape of Y {Y.shape}, got {mask.shape}")
+        if mask.dtype != bool:
+            raise ValueError(f"mask must be a boolean array (True = observed), got dtype {mask.dtype}")
+        for label, array in (("Y", Y), ("C", C)):
+            bad = mask & ~np.isfinite(array)
+            if bad.any():
+                row, col = np.argwhere(bad)[0]
+                raise ValueError(f"{label} is NaN/inf at row {row}, model column {col}, which mask marks as observed")
+    bad_y = mask & ((Y < 0) | (Y > 1))
+    if bad_y.any():
+        row, col = np.argwhere(bad_y)[0]
+        raise ValueError(f"Y must be a correctness in [0, 1]; got {Y[row, col]!r} at row {row}, model column {col}")
+    bad_c = mask & (C < 0)
+    if bad_c.any():
+        row, col = np.argwhere(bad_c)[0]
+        raise ValueError(f"C must be a non-negative cost in USD; got {C[row, col]!r} at row {row}, model column {col}")
+    empty = np.flatnonzero(~mask.any(axis=0))
+    if empty.size:
+        raise ValueError(f"model columns {empty.tolist()} have no observed training cell; cannot learn them")
+    return X, np.where(mask, Y, 0.0), np.where(mask, C, 0.0), mask
+
+
+def masked_column_means(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per-model mean of ``values`` over observed cells (every column must have one)."""
+    return (values * mask).sum(axis=0) / mask.sum(axis=0)
+
+
+class Router:
+    """Base class of all routers; subclasses implement ``_fit``, ``_predict``, ``_get_state`` and ``_set_state``.
+
+    Constructor parameters must be keyword arguments stored under attributes of the same name (as in
+    scikit-learn), so that :meth:`get_params` and :meth:`save` can record them.
+    """
+
+    name: ClassVar[str] = ""
+    fusion: ClassVar[str | None] = None
+    #: True for routers whose output depends on ``seed``.
+    stochastic: ClassVar[bool] = False
+
+    def __init__(self, *, seed: int = 0):
+        self.seed = seed
+
+    # -- parameters --------------------------------------------------------------------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        return [p.name for p in signature.parameters.values() if p.name != "self" and p.kind == p.KEYWORD_ONLY]
+
+    def get_params(self) -> dict:
+        """The constructor parameters (JSON-serialisable), e.g. for a result file."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    # -- fitting and prediction --------------------------------------------------------------------------------
+    @property
+    def is_fitted(self) -> bool:
+        return getattr(self, "n_models_", None) is not None
+
+    def _require_fitted(self) -> None:
+        if not self.is_fitted:
+            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit(X, Y, C) first")
+
+    def fit(self, X, Y, C, mask=None) -> "Router":
+        """Learn from the observed cells of ``Y`` (correctness) and ``C`` (cost) given features ``X``."""
+        X, Y, C, mask = check_outcomes(X, Y, C, mask)
+        self.n_features_ = X.shape[1]
+        self.n_models_ = Y.shape[1]
+        self._fit(X, Y, C, mask)
+        return self
+
+    def predict(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """Predicted utility ``U`` and cost ``P`` (both n x K, finite float64) for the queries ``X``."""
+        self._require_fitted()
+        X = _check_features(X, self.n_features_)
+        U, P = self._predict(X)
+        U = np.asarray(U, dtype=np.float64)
+        P = np.asarray(P, dtype=np.float64)
+        expected = (X.shape[0], self.n_models_)
+        if U.shape != expected or P.shape != expected:
+            raise RuntimeError(f"{type(self).__name__} predicted shapes {U.shape}, {P.shape}; expected {expected}")
+        if not (np.isfinite(U).all() and np.isfinite(P).all()):
+            raise RuntimeError(f"{type(self).__name__} produced non-finite predictions")
+        return U, P
+
+    def _fit(self, X: np.ndarray, Y: np.ndarray, C: np.ndarray, mask: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    # -- persistence -------------------------------------------------------------------------------------------
+    def _get_state(self) -> dict[str, np.ndarray]:
+        """Fitted arrays to save (names without '/' prefix conflicts; values numpy arrays)."""
+        raise NotImplementedError
+
+    def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
+        raise NotImplementedError
+
+    def _extra_meta(self) -> dict:
+        """JSON-serialisable fitted facts besides arrays (e.g. the device a network was trained on)."""
+        return {}
+
+    def _set_extra_meta(self, meta: dict) -> None:
+        pass
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the fitted router to ``path`` (one ``.npz`` file, atomically) and return the path."""
+        self._require_fitted()
+        meta = {
+            "format": FORMAT,
+            "class": type(self).__name__,
+            "name": self.name,
+            "params": self.get_params(),
+            "seed": self.seed,
+            "n_features": int(self.n_features_),
+            "n_models": int(self.n_models_),
+            "extra": self._extra_meta(),
+        }
+        arrays = {f"state/{key}": np.asarray(value) for key, value in self._get_state().items()}
+        buffer = io.BytesIO()
+        np.savez(buffer, __meta__=np.array(json.dumps(meta)), **arrays)
+        path = Path(path)
+        with atomic_open(path, "wb") as handle:
+            handle.write(buffer.getvalue())
+        return path
+
+
+def load_router(path: str | os.PathLike) -> Router:
+    """Read a router written by :meth:`Router.save`, as an instance of the class that wrote it."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"router file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            meta = json.loads(str(archive["__meta__"]))
+            arrays = {key[len("state/"):]: archive[key] for key in archive.files if key.startswith("state/")}
+    except (ValueError, KeyError, OSError) as error:
+        raise ValueError(f"{path} is not a router file written by Router.save ({error})") from error
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"{path}: unknown router file format {meta.get('format')!r}, expected {FORMAT!r}")
+    cls = ROUTERS.get(meta["name"])
+    if cls is None or cls.__name__ != meta["class"]:
+        raise ValueError(f"{path}: router {meta['name']!r} / class {meta['class']!r} is not registered here")
+    router = cls(**meta["params"])
+    router.n_features_ = meta["n_features"]
+    router.n_models_ = meta["n_models"]
+    router._set_extra_meta(meta.get("extra", {}))
+    router._set_state(arrays)
+    return router
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reference routers (paper Sec. 5.1: Random, Oracle, best single model)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@register
+class RandomRouter(Router):
+    """Random routing: utilities drawn i.i.d. uniform on [0, 1) from ``default_rng(seed)``, one draw per call.
+
+    ``P`` is each model's mean observed training cost, so that under a budget the random pick is among the models
+    whose typical cost fits it. Averaging over many seeds (the paper uses 50) is the evaluation's job.
+    """
+
+    name = "random"
+    stochastic = True
+
+    def _fit(self, X, Y, C, mask):
+        self.mean_cost_ = masked_column_means(C, mask)
+
+    def _predict(self, X):
+        rng = np.random.default_rng(self.seed)
+        U = rng.uniform(size=(X.shape[0], self.n_models_))
+        return U, np.broadcast_to(self.mean_cost_, U.shape).copy()
+
+    def _get_state(self):
+        return {"mean_cost": self.mean_cost_}
+
+    def _set_state(self, arrays):
+        self.mean_cost_ = arrays["mean_cost"]
+
+
+@register
+class OracleRouter(Router):
+    """The oracle (paper Sec. 5.1): routes with the TRUE test outcomes, ``U = Y`` and ``P = C``.
+
+    ``fit`` only records the number of models; ``predict(X, Y=..., C=...)`` needs the true test arrays. With the
+    decision rule this picks the cheapest correct model, or the cheapest model when none is correct. A missing
+    test cell (NaN) gets ``U = -1`` (never preferred to an observed model) and the row's largest observed cost.
+    """
+
+    name = "oracle"
+
+    def fit(self, X, Y, C, mask=None) -> "OracleRouter":
+        """No learning: the oracle only checks the arrays and records ``n_features_`` and ``n_models_``."""
+        return super().fit(X, Y, C, mask)
+
+    def _fit(self, X, Y, C, mask):
+        pass
+
+    def predict(self, X, Y=None, C=None) -> tuple[np.ndarray, np.ndarray]:
+        """``U = Y`` and ``P = C`` of the true test table (missing cells as described in the class docstring)."""
+        if Y is None or C is None:
+            raise ValueError("OracleRouter.predict needs the true test outcomes: predict(X, Y=..., C=...)")
+        X = _check_features(X)
+        Y = np.asarray(Y, dtype=np.float64)
+        C = np.asarray(C, dtype=np.float64)
+        if Y.ndim != 2 or Y.shape != C.shape or Y.shape[0] != X.shape[0]:
+            raise ValueError(f"Y {Y.shape} and C {C.shape} must both be (n x K) with n = {X.shape[0]} rows like X")
+        if self.is_fitted and Y.shape[1] != self.n_models_:
+            raise ValueError(f"Y has {Y.shape[1]} model columns, the oracle was fitted on {self.n_models_}")
+        observed = np.isfinite(Y) & np.isfinite(C)
+        if (observed & (C < 0)).any():
+            raise ValueError("C must be non-negative")
+        U = np.where(observed, Y, -1.0)
+        row_max = np.max(np.where(observed, C, -np.inf), axis=1, keepdims=True)
+        fallback = np.where(np.isfinite(row_max), row_max, np.max(C[observed], initial=0.0))
+        P = np.where(observed, C, fallback)
+        return U, P
+
+    def _get_state(self):
+        return {}
+
+    def _set_state(self, arrays):
+        pass
+
+
+@register
+class BestSingleRouter(Router):
+    """The best single model: ``U`` is the indicator of the model with the highest mean observed training
+    correctness (ties: lower mean cost, then lower index); ``P`` is each model's mean observed training cost.
+
+    Under the lambda rule or a budget that affords it, every query goes to that model; under a smaller budget
+    the decision falls back to the cheapest affordable model (all others have ``U = 0``).
+    """
+
+    name = "best_single"
+
+    def _fit(self, X, Y, C, mask):
+        accuracy = masked_column_means(Y, mask)
+        self.mean_cost_ = masked_column_means(C, mask)
+        order = np.lexsort((np.arange(self.n_models_), self.mean_cost_, -accuracy))
+        self.best_model_ = int(order[0])
+        self.train_accuracy_ = accuracy
+
+    def _predict(self, X):
+        U = np.zeros((X.shape[0], self.n_models_))
+        U[:, self.best_model_] = 1.0
+        return U, np.broadcast_to(self.mean_cost_, U.shape).copy()
+
+    def _get_state(self):
+        return {"mean_cost": self.mean_cost_, "best_model": np.array(self.best_model_),
+                "train_accuracy": self.train_accuracy_}
+
+    def _set_state(self, arrays):
+        self.mean_cost_ = arrays["mean_cost"]
+        self.best_model_ = int(arrays["best_model"])
+        self.train_accuracy_ = arrays["train_accuracy"]
+
+
+class QueryRouter:
+    """Route one new query (text + optional image) to a model name with a fitted router.
+
+    ``featurize(texts, images) -> X`` is supplied by the caller (encoders + fusion, the same as at training time);
+    the decision is :func:`mmr_utils.decision.choose_models` (threshold rule with ``budget`` or lambda rule with
+    ``lam``).
+    """
+
+    def __init__(self, router: Router, featurize: Callable[[list[str], list[str | None]], np.ndarray],
+                 model_names: Sequence[str]):
+        if isinstance(router, OracleRouter):
+            raise TypeError("the oracle needs the true outcomes of a query and cannot route new queries")
+        if not router.is_fitted:
+            raise NotFittedError(f"{type(router).__name__} is not fitted; fit it before building a QueryRouter")
+        self.model_names = list(model_names)
+        if len(self.model_names) != router.n_models_:
+            raise ValueError(f"{len(self.model_names)} model names given, the router predicts {router.n_models_}")
+        self.router = router
+        self.featurize = featurize
+
+    def route_many(self, questions: Sequence[str], images: Sequence[str | None], *, budget: float | None = None,
+                   lam: float | None = None) -> list[str]:
+        """The chosen model name for each (question, image) pair."""
+        questions, images = list(questions), list(images)
+        if len(questions) != len(images):
+            raise ValueError(f"{len(questions)} questions but {len(images)} images (use None for no image)")
+        X = np.asarray(self.featurize(questions, images))
+        if X.ndim != 2 or X.shape[0] != len(questions):
+            raise ValueError(f"featurize returned shape {X.shape}; expected ({len(questions)}, d)")
+        U, P = self.router.predict(X)
+        return [self.model_names[k] for k in choose_models(U, P, budget=budget, lam=lam)]
+
+    def route(self, question: str, image: str | None = None, *, budget: float | None = None,
+              lam: float | None = None) -> str:
+        """The name of the model chosen for one query."""
+        return self.route_many([question], [image], budget=budget, lam=lam)[0]

@@ -1,0 +1,304 @@
+"""Neural routers of the paper's baselines (Sec. 5.1): MLP, MLPMF (query tower + model embeddings) and CMR
+(a cross-modal transformer over a text token and an image token).
+
+All three are trained with the same loop: Adam/AdamW, mini-batches of the training rows shuffled by a local
+``torch.Generator(seed)``, a masked mean-squared error over observed cells only, summed over the utility and the
+cost output. Cost is learned on a standardised log scale, ``z = (log(C + eps) - mean) / std`` over observed
+training cells with ``eps`` = 1 % of the median positive observed cost, because raw USD costs are tiny and
+skewed; predictions are mapped back by the inverse and clipped to the training range of ``z`` widened by one
+standard deviation on each side, so that ``P`` stays finite and >= 0. Utility is predicted as is (not clipped).
+
+Weight initialisation and dropout run inside ``torch.random.fork_rng`` seeded with ``seed``, so the global torch
+random state is left untouched and the same seed gives the same network. Only deterministic operations are used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import torch
+from torch import nn
+
+from mmr_utils.routers.base import Router, register
+
+
+class LogCostScaler:
+    """Standardised log cost: ``z = (log(C + eps) - mean) / std`` and its clipped inverse (module docstring)."""
+
+    def __init__(self, eps: float, mean: float, std: float, z_min: float, z_max: float):
+        self.eps, self.mean, self.std, self.z_min, self.z_max = eps, mean, std, z_min, z_max
+
+    @classmethod
+    def fit(cls, C: np.ndarray, mask: np.ndarray) -> "LogCostScaler":
+        observed = C[mask]
+        positive = observed[observed > 0]
+        eps = 0.01 * float(np.median(positive)) if positive.size else 1e-9
+        logs = np.log(observed + eps)
+        mean, std = float(logs.mean()), float(logs.std())
+        std = std if std > 0 else 1.0
+        z = (logs - mean) / std
+        return cls(eps, mean, std, float(z.min()) - 1.0, float(z.max()) + 1.0)
+
+    def transform(self, C: np.ndarray) -> np.ndarray:
+        return (np.log(C + self.eps) - self.mean) / self.std
+
+    def inverse(self, z: np.ndarray) -> np.ndarray:
+        z = np.clip(z, self.z_min, self.z_max)
+        return np.maximum(np.exp(z * self.std + self.mean) - self.eps, 0.0)
+
+    def to_array(self) -> np.ndarray:
+        return np.array([self.eps, self.mean, self.std, self.z_min, self.z_max])
+
+    @classmethod
+    def from_array(cls, values: np.ndarray) -> "LogCostScaler":
+        return cls(*(float(v) for v in values))
+
+
+def _resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available")
+    return resolved
+
+
+def _seeded(seed: int, device: torch.device):
+    """Fork the global torch RNG (CPU, and the CUDA device if used) and seed it: local, restored on exit."""
+    devices = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
+
+    @contextlib.contextmanager
+    def context():
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            yield
+
+    return context()
+
+
+def _masked_mse(prediction: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    return ((prediction - target) ** 2 * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+class _TorchRouter(Router):
+    """Shared training, prediction and persistence for the neural routers.
+
+    Subclasses implement ``_build_module(n_features, n_models) -> nn.Module`` whose forward returns
+    ``(utility, z_cost)`` (both batch x K) and ``_make_optimizer(parameters)``.
+    """
+
+    stochastic = True
+
+    def __init__(self, *, epochs: int = 100, batch_size: int = 32, lr: float = 1e-3, device: str = "cpu",
+                 seed: int = 0):
+        super().__init__(seed=seed)
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.device = device
+
+    def _build_module(self, n_features: int, n_models: int) -> nn.Module:
+        raise NotImplementedError
+
+    def _make_optimizer(self, parameters) -> torch.optim.Optimizer:
+        return torch.optim.Adam(parameters, lr=self.lr)
+
+    def _check_params(self, n_features: int) -> None:
+        for label in ("epochs", "batch_size"):
+            value = getattr(self, label)
+            if not isinstance(value, (int, np.integer)) or value < (0 if label == "epochs" else 1):
+                raise ValueError(f"{label} must be a {'non-negative' if label == 'epochs' else 'positive'} integer, "
+                                 f"got {value!r}")
+
+    def _fit(self, X, Y, C, mask):
+        self._check_params(X.shape[1])
+        device = _resolve_device(self.device)
+        self.device_ = str(device)
+        self.cost_scaler_ = LogCostScaler.fit(C, mask)
+        Z = np.where(mask, self.cost_scaler_.transform(np.where(mask, C, 0.0)), 0.0)
+        as_tensor = lambda array: torch.as_tensor(np.asarray(array, dtype=np.float32), device=device)  # noqa: E731
+        features, utility, z_cost, observed = as_tensor(X), as_tensor(Y), as_tensor(Z), as_tensor(mask)
+        n = features.shape[0]
+        self.loss_history_ = []
+        with _seeded(self.seed, device):
+            module = self._build_module(X.shape[1], Y.shape[1]).to(device)
+            optimizer = self._make_optimizer(module.parameters())
+            shuffler = torch.Generator().manual_seed(self.seed)
+            module.train()
+            for _ in range(self.epochs):
+                order = torch.randperm(n, generator=shuffler).to(device)
+                epoch_loss = 0.0
+                for start in range(0, n, self.batch_size):
+                    batch = order[start:start + self.batch_size]
+                    predicted_utility, predicted_z = module(features[batch])
+                    loss = (_masked_mse(predicted_utility, utility[batch], observed[batch])
+                            + _masked_mse(predicted_z, z_cost[batch], observed[batch]))
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                    epoch_loss += float(loss.detach()) * len(batch)
+                self.loss_history_.append(epoch_loss / n)
+        module.eval()
+        self.module_ = module
+
+    @torch.no_grad()
+    def _predict(self, X, chunk: int = 4096):
+        device = torch.device(self.device_)
+        utilities, z_costs = [], []
+        for start in range(0, X.shape[0], chunk):
+            batch = torch.as_tensor(X[start:start + chunk].astype(np.float32), device=device)
+            utility, z_cost = self.module_(batch)
+            utilities.append(utility.double().cpu().numpy())
+            z_costs.append(z_cost.double().cpu().numpy())
+        return np.concatenate(utilities), self.cost_scaler_.inverse(np.concatenate(z_costs))
+
+    def _get_state(self):
+        state = {f"module.{key}": value.detach().cpu().numpy() for key, value in self.module_.state_dict().items()}
+        state["cost_scaler"] = self.cost_scaler_.to_array()
+        state["loss_history"] = np.asarray(self.loss_history_)
+        return state
+
+    def _extra_meta(self):
+        return {"device": self.device_}
+
+    def _set_extra_meta(self, meta):
+        self.device_ = meta.get("device", "cpu")
+
+    def _set_state(self, arrays):
+        device = torch.device(self.device_)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"router was saved from {self.device_!r} but CUDA is not available here")
+        self.cost_scaler_ = LogCostScaler.from_array(arrays["cost_scaler"])
+        self.loss_history_ = arrays["loss_history"].tolist()
+        with _seeded(self.seed, device):
+            module = self._build_module(self.n_features_, self.n_models_)
+        state = {key[len("module."):]: torch.from_numpy(np.array(value)) for key, value in arrays.items()
+                 if key.startswith("module.")}
+        module.load_state_dict(state)
+        self.module_ = module.to(device).eval()
+
+
+class _MLPNet(nn.Module):
+    def __init__(self, n_features: int, n_models: int, hidden: tuple[int, int]):
+        super().__init__()
+        self.trunk = nn.Sequential(nn.Linear(n_features, hidden[0]), nn.ReLU(), nn.Linear(hidden[0], hidden[1]),
+                                   nn.ReLU())
+        self.utility_head = nn.Linear(hidden[1], n_models)
+        self.cost_head = nn.Linear(hidden[1], n_models)
+
+    def forward(self, x):
+        h = self.trunk(x)
+        return self.utility_head(h), self.cost_head(h)
+
+
+@register
+class MLPRouter(_TorchRouter):
+    """MLP router: ``d -> 256 -> 128`` (ReLU) with two linear heads ``128 -> K``, one for utility and one for the
+    standardised log cost; Adam (``lr``), ``epochs`` epochs of mini-batches, masked MSE."""
+
+    name = "mlp"
+
+    def __init__(self, *, hidden: tuple[int, int] = (256, 128), epochs: int = 100, batch_size: int = 32,
+                 lr: float = 1e-3, device: str = "cpu", seed: int = 0):
+        super().__init__(epochs=epochs, batch_size=batch_size, lr=lr, device=device, seed=seed)
+        self.hidden = list(hidden)
+
+    def _build_module(self, n_features, n_models):
+        return _MLPNet(n_features, n_models, tuple(self.hidden))
+
+
+class _MLPMFNet(nn.Module):
+    def __init__(self, n_features: int, n_models: int, hidden: tuple[int, int], embedding_dim: int):
+        super().__init__()
+        self.query_tower = nn.Sequential(nn.Linear(n_features, hidden[0]), nn.ReLU(), nn.Linear(hidden[0], hidden[1]),
+                                         nn.ReLU(), nn.Linear(hidden[1], embedding_dim))
+        self.utility_embedding = nn.Parameter(torch.randn(n_models, embedding_dim) / embedding_dim ** 0.5)
+        self.cost_embedding = nn.Parameter(torch.randn(n_models, embedding_dim) / embedding_dim ** 0.5)
+        self.utility_bias = nn.Parameter(torch.zeros(n_models))
+        self.cost_bias = nn.Parameter(torch.zeros(n_models))
+
+    def forward(self, x):
+        q = self.query_tower(x)
+        return q @ self.utility_embedding.T + self.utility_bias, q @ self.cost_embedding.T + self.cost_bias
+
+
+@register
+class MLPMFRouter(_TorchRouter):
+    """MLPMF router (matrix factorisation): a query tower ``d -> 256 -> 128 -> 64`` and learned 64-d model
+    embeddings; utility and standardised log cost are dot products plus a per-model bias, with separate
+    embeddings and biases for the two; Adam, masked MSE."""
+
+    name = "mlp_mf"
+
+    def __init__(self, *, hidden: tuple[int, int] = (256, 128), embedding_dim: int = 64, epochs: int = 100,
+                 batch_size: int = 32, lr: float = 1e-3, device: str = "cpu", seed: int = 0):
+        super().__init__(epochs=epochs, batch_size=batch_size, lr=lr, device=device, seed=seed)
+        self.hidden = list(hidden)
+        self.embedding_dim = embedding_dim
+
+    def _build_module(self, n_features, n_models):
+        return _MLPMFNet(n_features, n_models, tuple(self.hidden), self.embedding_dim)
+
+
+class _CMRNet(nn.Module):
+    def __init__(self, text_dim: int, image_dim: int, n_models: int, width: int, layers: int, heads: int,
+                 dropout: float):
+        super().__init__()
+        self.text_dim = text_dim
+        self.text_projection = nn.Linear(text_dim, width)
+        self.image_projection = nn.Linear(image_dim, width)
+        self.missing_image = nn.Parameter(torch.randn(width) * 0.02)
+        layer = nn.TransformerEncoderLayer(d_model=width, nhead=heads, dim_feedforward=4 * width, dropout=dropout,
+                                           activation="gelu", batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, num_layers=layers, enable_nested_tensor=False)
+        self.utility_head = nn.Linear(width, n_models)
+        self.cost_head = nn.Linear(width, n_models)
+
+    def forward(self, x):
+        text, image = x[:, :self.text_dim], x[:, self.text_dim:]
+        text_token = self.text_projection(text)
+        image_present = (image != 0).any(dim=1, keepdim=True)
+        image_token = torch.where(image_present, self.image_projection(image), self.missing_image.expand_as(text_token))
+        pooled = self.encoder(torch.stack([text_token, image_token], dim=1)).mean(dim=1)
+        return self.utility_head(pooled), self.cost_head(pooled)
+
+
+@register
+class CMRRouter(_TorchRouter):
+    """CMR (cross-modal router): the text and image parts of concatenated features ``[text | image]`` (split at
+    ``text_dim``) are each projected to ``width`` = 512; the two tokens pass through ``layers`` = 2 transformer
+    encoder layers (8 heads, FFN 4x, GELU, dropout 0.1), are mean-pooled, and two linear heads give utility and
+    standardised log cost; AdamW (``lr``, ``weight_decay``), masked MSE.
+
+    A query whose image part is all zeros (no image, or the image masked out) gets a learned missing-image token
+    in place of the projected image, so "no image" is not confused with a real image embedding near zero.
+    Requires the ``"concat"`` fusion.
+    """
+
+    name = "cmr"
+    fusion = "concat"
+
+    def __init__(self, *, text_dim: int | None = None, width: int = 512, layers: int = 2, heads: int = 8,
+                 dropout: float = 0.1, weight_decay: float = 1e-4, epochs: int = 100, batch_size: int = 32,
+                 lr: float = 1e-3, device: str = "cpu", seed: int = 0):
+        super().__init__(epochs=epochs, batch_size=batch_size, lr=lr, device=device, seed=seed)
+        self.text_dim = text_dim
+        self.width = width
+        self.layers = layers
+        self.heads = heads
+        self.dropout = dropout
+        self.weight_decay = weight_decay
+
+    def _check_params(self, n_features):
+        super()._check_params(n_features)
+        if not isinstance(self.text_dim, (int, np.integer)) or not 0 < self.text_dim < n_features:
+            raise ValueError(f"CMR needs text_dim (the width of the text part of concat features [text | image]) "
+                             f"with 0 < text_dim < {n_features} = number of feature columns; got {self.text_dim!r}")
+
+    def _build_module(self, n_features, n_models):
+        return _CMRNet(int(self.text_dim), n_features - int(self.text_dim), n_models, self.width, self.layers,
+                       self.heads, self.dropout)
+
+    def _make_optimizer(self, parameters):
+        return torch.optim.AdamW(parameters, lr=self.lr, weight_decay=self.weight_decay)
