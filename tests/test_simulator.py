@@ -93,8 +93,6 @@ def test_every_row_has_a_valid_png(small_benchmark):
     assert sum(1 for _ in (small_benchmark / "images").rglob("*.png")) == len(table)
 
 
-@pytest.mark.xfail(raises=ValueError, strict=False,
-                   reason="official._parse_number writes into a read-only pandas 3 array (reported to the lead)")
 def test_official_loader_reads_the_output(small_benchmark):
     from mmr_utils.sources.official import load_table
 

@@ -103,7 +103,7 @@ def _parse_correct(values: pd.Series, column: str, csv_path: Path) -> np.ndarray
 
 
 def _parse_number(values: pd.Series, column: str, csv_path: Path, *, what: str) -> np.ndarray:
-    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, copy=True)
     present = values.notna().to_numpy() & (values.astype("string").str.strip() != "").fillna(False).to_numpy()
     bad = present & ~np.isfinite(numbers)
     if bad.any():
@@ -216,7 +216,7 @@ def load_table(path, *, datasets=None, images="auto", simulated: bool | None = N
         source["images"] = "none (text-only)"
     if image_root is not None:
         paths, found = resolve_images(instances["dataset_idx"], instances["dataset"], image_root)
-        instances["image_path"] = paths
+        instances["image_path"] = pd.Series(paths, dtype=object, index=instances.index)
         source.update(found)
     else:
         instances["image_path"] = None
@@ -301,5 +301,5 @@ def download_official(out_dir, *, revision: str = HUB_REVISION, local_source=Non
         _extract_images(files["images.tar.gz"], tmp)
         record = {"simulated": False, "source": "official MMR-Bench release", "origin": origin, "revision": revision}
         atomic_write_text(tmp / "provenance.json", json.dumps(record, indent=2) + "\n")
-    load_table(out_dir)  # validate what was installed; a broken release fails here, loudly
+        load_table(tmp)  # validate before it is swapped in: a broken release fails here, loudly, leaving nothing
     return out_dir
