@@ -26,9 +26,15 @@ def _as_2d(name: str, array) -> np.ndarray:
     return array
 
 
-def choose_models(U, P, *, budget: float | None = None, lam: float | None = None) -> np.ndarray:
+FALLBACKS = ("cheapest", "first")
+
+
+def choose_models(U, P, *, budget: float | None = None, lam: float | None = None, fallback: str = "cheapest") -> np.ndarray:
     """Return, for each row, the index of the model chosen by the threshold rule (``budget``) or the lambda rule
-    (``lam``); exactly one of the two must be given."""
+    (``lam``); exactly one of the two must be given. ``fallback`` says where a row with no affordable model goes:
+    ``cheapest`` (its cheapest predicted model) or ``first`` (model index 0, as the official code does)."""
+    if fallback not in FALLBACKS:
+        raise ValueError(f"fallback must be one of {FALLBACKS}, got {fallback!r}")
     if (budget is None) == (lam is None):
         raise ValueError("give exactly one of budget= (threshold rule) or lam= (lambda rule)")
     U = _as_2d("U", U)
@@ -46,6 +52,9 @@ def choose_models(U, P, *, budget: float | None = None, lam: float | None = None
     if budget is not None:
         none_affordable = ~np.any(P <= float(budget), axis=1)
         if np.any(none_affordable):
-            cheapest = np.lexsort((np.arange(k)[None, :].repeat(n, 0), P), axis=1)[:, 0]
+            if fallback == "first":
+                cheapest = np.zeros(n, dtype=np.int64)
+            else:
+                cheapest = np.lexsort((np.arange(k)[None, :].repeat(n, 0), P), axis=1)[:, 0]
             best = np.where(none_affordable, cheapest, best)
     return best.astype(np.int64)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .decision import choose_models
+from .decision import FALLBACKS, choose_models
 
 RULES = ("threshold", "lambda")
 NAUC_PROTOCOLS = ("official", "shared")
@@ -88,7 +88,7 @@ def _points(points) -> np.ndarray:
     return array
 
 
-def _threshold_sweep(U, P, Y, C) -> OperatingPoints:
+def _threshold_sweep(U, P, Y, C, fallback: str = "cheapest") -> OperatingPoints:
     n, k = U.shape
     rows = np.arange(n)
     # Each row's models in the order they become affordable as the threshold rises (cost, then index).
@@ -106,8 +106,9 @@ def _threshold_sweep(U, P, Y, C) -> OperatingPoints:
     picks = np.take_along_axis(order, best, axis=1)
     cost_path = C[rows[:, None], picks]
     acc_path = Y[rows[:, None], picks]
-    # Below every threshold the row sits at its fallback, the cheapest predicted model (picks[:, 0]'s cost order).
-    fallback = order[:, 0]
+    # Until its cheapest model is affordable a row sits at its fallback: the cheapest predicted model (ours) or model
+    # index 0 (the official code).
+    fallback = order[:, 0] if fallback == "cheapest" else np.zeros(n, dtype=np.int64)
     base_cost, base_acc = C[rows, fallback].sum(), Y[rows, fallback].sum()
     d_cost = np.diff(np.column_stack([C[rows, fallback], cost_path]), axis=1).ravel()
     d_acc = np.diff(np.column_stack([Y[rows, fallback], acc_path]), axis=1).ravel()
@@ -165,21 +166,25 @@ def _lambda_sweep(U, P, Y, C) -> OperatingPoints:
     return OperatingPoints(cum_cost[last_of_group] / n, cum_acc[last_of_group] / n, lam[first_of_group], "lambda")
 
 
-def budget_sweep(U, P, Y, C, rule: str = "threshold") -> OperatingPoints:
+def budget_sweep(U, P, Y, C, rule: str = "threshold", *, fallback: str = "cheapest") -> OperatingPoints:
     """All operating points of a router: for each budget (``threshold``) or trade-off weight (``lambda``), the mean
     true cost and mean true accuracy of the models it picks (paper Sec. 3.3, the cost-accuracy curve).
 
     Exact and O(nK log nK): the result equals running :func:`mmr_utils.decision.choose_models` at every threshold
     (every unique predicted cost) or at every lambda breakpoint, which :func:`naive_budget_sweep` does for checks.
+    ``fallback`` (threshold rule only): where a row with no affordable model goes, ``cheapest`` predicted model (the
+    fix) or ``first`` (model index 0, the official code's behaviour; kept for the metric audit).
     """
     if rule not in RULES:
         raise ValueError(f"unknown rule {rule!r}; expected one of {RULES}")
     U, P, Y, C = _f(U), _f(P), _f(Y), _f(C)
     _check_arrays(U=U, P=P, Y=Y, C=C)
-    return _threshold_sweep(U, P, Y, C) if rule == "threshold" else _lambda_sweep(U, P, Y, C)
+    if fallback not in FALLBACKS:
+        raise ValueError(f"fallback must be one of {FALLBACKS}, got {fallback!r}")
+    return _threshold_sweep(U, P, Y, C, fallback) if rule == "threshold" else _lambda_sweep(U, P, Y, C)
 
 
-def naive_budget_sweep(U, P, Y, C, rule: str = "threshold", params=None) -> OperatingPoints:
+def naive_budget_sweep(U, P, Y, C, rule: str = "threshold", params=None, *, fallback: str = "cheapest") -> OperatingPoints:
     """Reference implementation: recompute every row's pick at each threshold / lambda (O(T nK)).
 
     ``params`` defaults to every unique predicted cost (threshold rule) or the exact lambda breakpoints found by
@@ -192,7 +197,7 @@ def naive_budget_sweep(U, P, Y, C, rule: str = "threshold", params=None) -> Oper
     rows = np.arange(len(U))
     cost, acc = [], []
     for value in params:
-        picks = choose_models(U, P, budget=value) if rule == "threshold" else choose_models(U, P, lam=value)
+        picks = choose_models(U, P, budget=value, fallback=fallback) if rule == "threshold" else choose_models(U, P, lam=value)
         cost.append(C[rows, picks].mean())
         acc.append(Y[rows, picks].mean())
     return OperatingPoints(np.array(cost), np.array(acc), np.asarray(params, dtype=float), rule)
@@ -367,7 +372,7 @@ class Summary:
         }
 
 
-def summarize(U, P, Y, C, *, rule: str = "threshold", cost_range=None) -> Summary:
+def summarize(U, P, Y, C, *, rule: str = "threshold", cost_range=None, fallback: str = "cheapest") -> Summary:
     """Sweep, frontier and every metric for one router on one set of test rows.
 
     Rows of ``Y``/``C`` with a missing (NaN) cell are dropped before scoring and counted in ``rows_dropped``.
@@ -382,7 +387,7 @@ def summarize(U, P, Y, C, *, rule: str = "threshold", cost_range=None) -> Summar
         U, P, Y, C = U[complete], P[complete], Y[complete], C[complete]
     if len(Y) == 0:
         raise ValueError("no complete rows to evaluate: every row has a missing cell")
-    points = budget_sweep(U, P, Y, C, rule=rule)
+    points = budget_sweep(U, P, Y, C, rule=rule, fallback=fallback)
     frontier = pareto_frontier(points)
     cost_range = shared_cost_range(C) if cost_range is None else tuple(map(float, cost_range))
     metrics = {

@@ -306,11 +306,13 @@ def test_imagestats_separates_simulator_kinds(tmp_path):
 
     simulator = pytest.importorskip("mmr_utils.sources.simulator")
     folder = simulator.simulate_benchmark(tmp_path / "sim", scale=0.02, seed=0)
+    from mmr_utils.datasets import image_folder_of
+
     latent = pd.read_csv(folder / "latent.csv")
-    bench = pd.read_csv(folder / "MMR-Bench.csv")
-    image_column = next(c for c in bench.columns if "image" in c.lower())
-    result = ImageStatsEncoder(use_cache=False, progress=False).encode_images(bench[image_column].tolist(),
-                                                                              root=folder)
+    paths = [f"images/{image_folder_of(dataset)}/{index.rsplit('_', 1)[1]}.png"
+             for dataset, index in zip(latent["dataset"], latent["dataset_idx"])]
+    result = ImageStatsEncoder(use_cache=False, progress=False).encode_images(paths, root=folder)
+    assert result.present.all()
     kinds = latent["kind"].to_numpy()[result.present]
     counts = pd.Series(kinds).value_counts()
     accuracy = cross_val_score(LogisticRegression(max_iter=2000), result.values[result.present], kinds,

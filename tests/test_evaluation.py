@@ -142,6 +142,16 @@ def test_exact_threshold_sweep_equals_naive_loop(problem):
     np.testing.assert_allclose(fast.accuracy, slow.accuracy, atol=1e-12)
 
 
+@settings(max_examples=60, deadline=None)
+@given(routing_problem())
+def test_official_fallback_to_first_model_equals_naive_loop(problem):
+    U, P, Y, C = problem
+    fast = budget_sweep(U, P, Y, C, fallback="first")
+    slow = naive_budget_sweep(U, P, Y, C, fallback="first")
+    np.testing.assert_allclose(fast.cost, slow.cost, atol=1e-12)
+    np.testing.assert_allclose(fast.accuracy, slow.accuracy, atol=1e-12)
+
+
 @settings(max_examples=150, deadline=None)
 @given(routing_problem())
 def test_exact_lambda_sweep_equals_naive_loop_between_breakpoints(problem):

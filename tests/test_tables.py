@@ -54,7 +54,7 @@ def test_later_csv_name_and_text_only(tmp_path):
     write_csv(tmp_path / "MMR-Bench.csv", ROWS, HEADER)
     table = load_table(tmp_path)
     assert table.instances["image_path"].isna().all()
-    assert "no images" in table.source["images"]
+    assert "no image folders" in table.source["images"]
 
 
 def test_other_datasets_in_the_schema_load(tmp_path):
@@ -177,3 +177,11 @@ def test_broken_release_leaves_nothing_behind(tmp_path):
     with pytest.raises(TableFormatError):
         download_official(tmp_path / "official", local_source=hub)
     assert not (tmp_path / "official").exists()
+
+
+def test_official_repository_layout_images_beside_csv(tmp_path):
+    write_csv(tmp_path / "MMR_Bench.csv", ROWS, HEADER)
+    (tmp_path / "OCRBench").mkdir()
+    (tmp_path / "OCRBench" / "1.png").write_bytes(b"x")
+    table = load_table(tmp_path)
+    assert table.instances["image_path"].iloc[0] == str(tmp_path / "OCRBench" / "1.png")

@@ -27,7 +27,9 @@ def _grouped_means(values: np.ndarray, mask: np.ndarray, weights: np.ndarray,
 @register
 class KNNRouter(Router):
     """kNN router: the mean observed correctness and cost of the ``k`` nearest training queries (cosine
-    distance, brute force; one neighbour set serves both utility and cost). ``k`` is capped at the training size.
+    distance, brute force; one neighbour set serves both utility and cost). ``k`` is capped at the training size
+    (``k_``). ``last_fallback_cells_`` counts the (query, model) cells of the last ``predict`` for which no
+    neighbour observed the model, so the global mean was used.
     """
 
     name = "knn"
@@ -57,6 +59,7 @@ class KNNRouter(Router):
         with np.errstate(invalid="ignore", divide="ignore"):
             U = (self.train_Y_[neighbours] * mask).sum(axis=1) / counts
             P = (self.train_C_[neighbours] * mask).sum(axis=1) / counts
+        self.last_fallback_cells_ = int((counts == 0).sum())
         U = np.where(counts > 0, U, self.global_utility_[None, :])
         P = np.where(counts > 0, P, self.global_cost_[None, :])
         return U, P
@@ -76,7 +79,8 @@ class KNNRouter(Router):
 class KMeansRouter(Router):
     """k-means router: training queries are clustered (scikit-learn ``KMeans``, ``n_init`` restarts seeded by
     ``seed``; ``n_clusters`` capped at the training size); a query gets the masked mean correctness and cost of
-    its nearest centroid's cluster. A cluster that never observed a model uses that model's global training mean.
+    its nearest centroid's cluster. A cluster that never observed a model uses that model's global training mean;
+    ``cluster_counts_`` (clusters x K) records the observations behind every cell (0 = fallback used).
     """
 
     name = "kmeans"
@@ -106,18 +110,21 @@ class KMeansRouter(Router):
         membership = (labels[None, :] == np.arange(self.n_clusters_)[:, None]).astype(np.float64)
         self.cluster_utility_ = _grouped_means(Y, mask, membership, masked_column_means(Y, mask))
         self.cluster_cost_ = _grouped_means(C, mask, membership, masked_column_means(C, mask))
+        self.cluster_counts_ = (membership @ mask).astype(np.int64)
 
     def _predict(self, X):
         labels = self._assign(X)
         return self.cluster_utility_[labels], self.cluster_cost_[labels]
 
     def _get_state(self):
-        return {"centroids": self.centroids_, "utility": self.cluster_utility_, "cost": self.cluster_cost_}
+        return {"centroids": self.centroids_, "utility": self.cluster_utility_, "cost": self.cluster_cost_,
+                "counts": self.cluster_counts_}
 
     def _set_state(self, arrays):
         self.centroids_ = arrays["centroids"]
         self.n_clusters_ = self.centroids_.shape[0]
         self.cluster_utility_, self.cluster_cost_ = arrays["utility"], arrays["cost"]
+        self.cluster_counts_ = arrays["counts"]
 
 
 @register

@@ -147,6 +147,19 @@ def resolve_images(dataset_idx: pd.Series, datasets: pd.Series, image_root: Path
     return paths, {"image_root": str(image_root), "missing_images": dict(missing)}
 
 
+def auto_image_root(folder: Path) -> Path | None:
+    """Where a table's images are: ``<folder>/images`` (our downloads and the simulator), or ``<folder>`` itself when
+    dataset image folders (``OCRBench/``, ``SEEDBenchv2Plus/``...) sit beside the CSV (the official repository's
+    ``data/`` layout); None when neither exists."""
+    if (folder / "images").is_dir():
+        return folder / "images"
+    from ..datasets import KNOWN_DATASETS
+
+    if any((folder / info.folder).is_dir() for info in KNOWN_DATASETS.values()):
+        return folder
+    return None
+
+
 def load_table(path, *, datasets=None, images="auto", simulated: bool | None = None) -> OutcomeTable:
     """Load an outcome table in the official MMR-Bench schema.
 
@@ -205,8 +218,8 @@ def load_table(path, *, datasets=None, images="auto", simulated: bool | None = N
     source: dict = {"path": str(csv_path), "format": "official", "models": list(models)}
     image_root = None
     if images == "auto":
-        image_root = csv_path.parent / "images" if (csv_path.parent / "images").is_dir() else None
-        source["images"] = "auto: " + (str(image_root) if image_root else "no images/ folder beside the table")
+        image_root = auto_image_root(csv_path.parent)
+        source["images"] = "auto: " + (str(image_root) if image_root else "no image folders beside the table")
     elif images is not None:
         image_root = Path(images)
         if not image_root.is_dir():
