@@ -1,0 +1,71 @@
+"""Train/test splits of an outcome table (paper Sec. 5: random instance split; cross-dataset split within a scenario).
+
+Both return integer row indices into the table, so every later step (features, routers, evaluation) uses the very same
+rows. The official default is 20% train / 80% test with seed 42.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .datasets import resolve_dataset_names
+from .tables import OutcomeTable
+
+
+@dataclass(frozen=True)
+class Split:
+    """Row indices of a split and how it was made (for result records)."""
+
+    train: np.ndarray
+    test: np.ndarray
+    info: dict
+
+
+def instance_split(table: OutcomeTable, train_fraction: float = 0.2, *, seed: int = 42, stratify: bool = True) -> Split:
+    """Random instance split: ``train_fraction`` of the rows (of each dataset when ``stratify``) for training.
+
+    Every side gets at least one row per stratum whenever the stratum has two rows or more.
+    """
+    if not 0 < train_fraction < 1:
+        raise ValueError(f"train_fraction must be strictly between 0 and 1, got {train_fraction}")
+    rng = np.random.default_rng(seed)
+    groups = table.instances["dataset"].to_numpy() if stratify else np.zeros(table.n, dtype=object)
+    train_parts, test_parts = [], []
+    for group in dict.fromkeys(groups):
+        rows = np.flatnonzero(groups == group)
+        rows = rows[rng.permutation(len(rows))]
+        n_train = int(round(train_fraction * len(rows)))
+        if len(rows) >= 2:
+            n_train = min(max(n_train, 1), len(rows) - 1)
+        train_parts.append(rows[:n_train])
+        test_parts.append(rows[n_train:])
+    train, test = np.sort(np.concatenate(train_parts)), np.sort(np.concatenate(test_parts))
+    if len(train) == 0 or len(test) == 0:
+        raise ValueError(f"split of {table.n} rows at train_fraction={train_fraction} leaves an empty side")
+    info = {"kind": "instance", "train_fraction": train_fraction, "seed": seed, "stratified": stratify,
+            "train_rows": int(len(train)), "test_rows": int(len(test))}
+    return Split(train, test, info)
+
+
+def cross_dataset_split(table: OutcomeTable, source, target) -> Split:
+    """Train on every row of the ``source`` datasets, test on every row of the ``target`` datasets (names or aliases,
+    case-insensitive). An empty side, or a dataset on both sides, is an error (the official ``--split out`` silently
+    trains on nothing when the names differ in case)."""
+    available = table.datasets
+    source_names = resolve_dataset_names(source, available)
+    target_names = resolve_dataset_names(target, available)
+    if not source_names or not target_names:
+        raise ValueError(f"cross-dataset split needs non-empty source and target, got {source!r} -> {target!r}")
+    overlap = sorted(set(source_names) & set(target_names))
+    if overlap:
+        raise ValueError(f"datasets {overlap} are on both sides of the cross-dataset split")
+    datasets = table.instances["dataset"]
+    train = np.flatnonzero(datasets.isin(source_names).to_numpy())
+    test = np.flatnonzero(datasets.isin(target_names).to_numpy())
+    if len(train) == 0 or len(test) == 0:
+        raise ValueError(f"cross-dataset split {source_names} -> {target_names} has an empty side")
+    info = {"kind": "cross-dataset", "source": source_names, "target": target_names,
+            "train_rows": int(len(train)), "test_rows": int(len(test))}
+    return Split(train, test, info)

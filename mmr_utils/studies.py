@@ -1,0 +1,449 @@
+"""The paper's studies, one function each, returning tidy DataFrames (paper Sec. 5).
+
+- :func:`embed_table`: encode every instance once (cached), recording which encoder actually ran.
+- :func:`evaluate_router`: features -> fit on the training rows -> predict the test rows -> the protocol of
+  :mod:`mmr_utils.evaluation`, scored on all test rows and on each dataset's test rows.
+- :func:`main_results` (Table 2 + Figure 4 + QNC), :func:`modality_study` (modes 11/33/22/21 and fusion strategies),
+  :func:`cross_dataset_study` (Table 4), :func:`text_only_transfer` (Table 5), :func:`data_efficiency`,
+  :func:`metric_audit` (official protocol vs the fixed one).
+
+Every study runs over several seeds (the paper reports one split) and returns one row per (router, seed, group); use
+:func:`aggregate_seeds` for mean and spread. Routers never see encoders or files: this module hands them arrays.
+"""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import evaluation as ev
+from .encoders import EncoderChoice, Embeddings, get_encoders
+from .fusion import build_features
+from .routers import make_router
+from .splits import Split, cross_dataset_split, instance_split
+from .tables import OutcomeTable
+
+#: The paper's learned routers (Sec. 5.1), in the order of its Table 2.
+LEARNED_ROUTERS: tuple[str, ...] = ("knn", "kmeans", "kmeans_adaptive", "linear", "linear_mf", "mlp", "mlp_mf", "cmr")
+#: Reference rows reported beside the routers.
+REFERENCES: tuple[str, ...] = ("random", "best_single", "oracle")
+NEURAL_ROUTERS = ("mlp", "mlp_mf", "cmr")
+METRICS = ("nAUC", "nAUC_shared", "Ps", "QNC")
+
+
+# --------------------------------------------------------------------------- features
+@dataclass
+class FeatureBank:
+    """Per-instance embeddings of one table: the text and image channels, and which encoders produced them."""
+
+    table: OutcomeTable
+    choice: EncoderChoice
+    text: Embeddings | None
+    image: Embeddings | None
+    info: dict = field(default_factory=dict)
+
+    @property
+    def encoder(self) -> str:
+        """What actually ran, for captions and result files."""
+        return self.choice.description
+
+    @property
+    def has_images(self) -> bool:
+        return self.image is not None and bool(self.image.present.any())
+
+    def channels(self, train: np.ndarray, test: np.ndarray):
+        """Text and image blocks for the given rows; TF-IDF text is fitted on the training questions only."""
+        if self.text is None:
+            questions = self.table.instances["question"].tolist()
+            self.choice.text.fit([questions[i] for i in train])
+            text = self.choice.text.encode_texts(questions)
+            t_train, t_test = text.values[train], text.values[test]
+        else:
+            t_train, t_test = self.text.values[train], self.text.values[test]
+        if not self.has_images:
+            return t_train, None, None, t_test, None, None
+        img = self.image
+        return t_train, img.values[train], img.present[train], t_test, img.values[test], img.present[test]
+
+
+def embed_table(table: OutcomeTable, encoder: str = "auto", *, seed: int = 0, progress: bool = False,
+                **encoder_kwargs) -> FeatureBank:
+    """Encode every question and image of ``table`` once (content-addressed cache), with the encoders chosen by
+    ``encoder`` (see :func:`mmr_utils.encoders.get_encoders`). A missing or unreadable image is marked absent."""
+    choice = get_encoders(encoder, seed=seed, progress=progress, **encoder_kwargs)
+    questions = table.instances["question"].tolist()
+    text = None if choice.text.name == "tfidf" else choice.text.encode_texts(questions)
+    image = None
+    if table.has_images.any():
+        image = choice.image.encode_images(table.instances["image_path"].tolist())
+    info = {"encoder": choice.info(), "rows": table.n,
+            "images_present": int(image.present.sum()) if image is not None else 0}
+    return FeatureBank(table, choice, text, image, info)
+
+
+# --------------------------------------------------------------------------- one router, one split
+def _router_params(name: str, router_params: dict | None, neural_epochs: int | None, seed: int, text_dim) -> dict:
+    params = dict((router_params or {}).get(name, {}))
+    if neural_epochs is not None and name in NEURAL_ROUTERS:
+        params.setdefault("epochs", neural_epochs)
+    if name == "cmr":
+        params["text_dim"] = text_dim
+    if name not in ("oracle",):
+        params.setdefault("seed", seed)
+    return params
+
+
+def _check_mode(bank: FeatureBank, mode: str) -> None:
+    if not bank.has_images and any(flag in "23" for flag in str(mode)):
+        raise ValueError(
+            f"mode {mode} uses the image channel, but this table has no images ({bank.table.source.get('images')}); "
+            f"only mode 11 (text) makes sense for a text-only table"
+        )
+
+
+@dataclass
+class RouterRun:
+    """A fitted router's predictions on the test rows of a split, and what produced them."""
+
+    router: str
+    U: np.ndarray
+    P: np.ndarray
+    test: np.ndarray
+    info: dict
+
+
+def fit_predict(bank: FeatureBank, router: str, split: Split, *, mode: str = "22", fusion: str = "mean",
+                seed: int = 0, router_params: dict | None = None, neural_epochs: int | None = None) -> RouterRun:
+    """Build features for ``mode``/``fusion`` (the router's own fusion if it requires one), fit ``router`` on the
+    training rows (missing cells masked) and predict utility and cost on the test rows."""
+    _check_mode(bank, mode)
+    table = bank.table
+    R = make_router(router, seed=seed) if router != "oracle" else make_router(router)
+    strategy = R.fusion or fusion
+    if not bank.has_images and strategy != "text":
+        strategy = "text"
+    blocks = bank.channels(split.train, split.test)
+    X_train, X_test, finfo = build_features(*blocks, mode=mode, strategy=strategy, seed=seed)
+    params = _router_params(router, router_params, neural_epochs, seed, finfo.get("text_dim"))
+    if router == "cmr" and (finfo.get("text_dim") is None or finfo["text_dim"] >= X_train.shape[1]):
+        raise ValueError(f"CMR needs both channels in concat features; mode {mode} leaves only one")
+    R = make_router(router, **params)
+    Y, C = table.correct, table.cost
+    R.fit(X_train, Y[split.train], C[split.train])
+    if router == "oracle":
+        U, P = R.predict(X_test, Y=Y[split.test], C=C[split.test])
+    else:
+        U, P = R.predict(X_test)
+    info = {"router": router, "params": R.get_params(), "mode": mode, "fusion": strategy, "seed": seed,
+            "features": finfo, "encoder": bank.encoder, "split": split.info}
+    return RouterRun(router, U, P, split.test, info)
+
+
+def _groups(table: OutcomeTable, rows: np.ndarray, per_dataset: bool) -> list[tuple[str, np.ndarray]]:
+    groups = [("All", np.arange(len(rows)))]
+    if per_dataset:
+        datasets = table.instances["dataset"].to_numpy()[rows]
+        groups += [(d, np.flatnonzero(datasets == d)) for d in dict.fromkeys(datasets)]
+        if len(groups) == 2:  # a single dataset: "All" is the same rows
+            groups = groups[1:]
+    return groups
+
+
+def score_run(table: OutcomeTable, run: RouterRun, *, per_dataset: bool = True, rule: str = "threshold",
+              fallback: str = "cheapest") -> tuple[list[dict], dict]:
+    """Protocol metrics of one run on all test rows and on each dataset's test rows; returns records and the
+    frontiers (group -> (f x 2) array)."""
+    Y, C = table.correct[run.test], table.cost[run.test]
+    records, frontiers = [], {}
+    for group, idx in _groups(table, run.test, per_dataset):
+        s = ev.summarize(run.U[idx], run.P[idx], Y[idx], C[idx], rule=rule, fallback=fallback)
+        records.append({"router": run.router, "dataset": group, "seed": run.info["seed"], "mode": run.info["mode"],
+                        "fusion": run.info["fusion"], **s.metrics, "rows": s.rows, "rows_dropped": s.rows_dropped})
+        frontiers[group] = s.frontier
+    return records, frontiers
+
+
+def reference_records(table: OutcomeTable, test: np.ndarray, *, seed: int = 0, random_draws: int = 50,
+                      per_dataset: bool = True) -> tuple[list[dict], dict]:
+    """Random (``random_draws`` seeded draws), Best Single and Oracle on the test rows (and per dataset)."""
+    complete = table.complete_rows()[test]
+    rows = test[complete]
+    Y, C = table.correct[rows], table.cost[rows]
+    records, curves = [], {}
+    for group, idx in _groups(table, rows, per_dataset):
+        y, c = Y[idx], C[idx]
+        lo_hi = ev.shared_cost_range(c)
+        rnd = ev.random_routing(y, c, draws=random_draws, seed=seed)
+        records.append({"router": "random", "dataset": group, "seed": seed, "nAUC": rnd["nAUC"],
+                        "nAUC_shared": rnd["nAUC_shared"], "Ps": rnd["Ps"], "QNC": rnd["QNC"], "rows": len(idx),
+                        "cost": rnd["cost"], "accuracy": rnd["accuracy"]})
+        best = ev.best_single_model(y, c)
+        singles = ev.single_model_points(y, c)
+        acc, cost = singles[best, 1], singles[best, 0]
+        records.append({"router": "best_single", "dataset": group, "seed": seed, "nAUC": acc, "nAUC_shared":
+                        ev.nauc(singles[best:best + 1], protocol="shared", cost_range=lo_hi), "Ps": acc, "QNC": 1.0,
+                        "rows": len(idx), "cost": cost, "accuracy": acc, "model": table.models[best]})
+        oracle = ev.summarize(y, c, y, c)
+        o_cost, o_acc = ev.oracle_point(y, c)
+        records.append({"router": "oracle", "dataset": group, "seed": seed, **oracle.metrics, "rows": len(idx),
+                        "cost": o_cost, "accuracy": o_acc})
+        curves[group] = {"single_models": singles, "oracle": (o_cost, o_acc), "oracle_frontier": oracle.frontier,
+                         "random": (rnd["cost"], rnd["accuracy"]), "best_single": table.models[best]}
+    return records, curves
+
+
+# --------------------------------------------------------------------------- studies
+@dataclass
+class StudyResult:
+    """A study's tidy results (one row per router, seed and group), curves for figures, and provenance."""
+
+    results: pd.DataFrame
+    curves: dict
+    provenance: dict
+
+
+def provenance(bank: FeatureBank, **settings) -> dict:
+    """What produced a result: data source (simulated or not), encoder that actually ran, settings, versions."""
+    import sklearn
+    import torch
+
+    from . import __version__
+
+    source = bank.table.source
+    return {
+        "data": {"path": source.get("path"), "simulated": bool(source.get("simulated")), "rows": bank.table.n,
+                 "models": list(bank.table.models), "datasets": bank.table.datasets,
+                 "missing_cells": source.get("missing_cells", {}),
+                 "missing_cells_handling": "routers learn from observed cells only; evaluation scores complete rows"},
+        "encoder": bank.encoder,
+        "settings": settings,
+        "versions": {"mmr_utils": __version__, "python": platform.python_version(), "numpy": np.__version__,
+                     "pandas": pd.__version__, "scikit-learn": sklearn.__version__, "torch": torch.__version__},
+    }
+
+
+def main_results(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(0,), train_fraction: float = 0.2,
+                 mode: str = "22", fusion: str = "mean", neural_epochs: int | None = None,
+                 router_params: dict | None = None, random_draws: int = 50, rule: str = "threshold") -> StudyResult:
+    """Table 2, Figure 4 and the QNC table: every router on a random instance split (stratified by dataset), scored on
+    all test rows and per dataset, beside Random, Best Single and Oracle; repeated over ``seeds``.
+
+    One router is fitted per seed on the training rows of every dataset, and scored per dataset on that dataset's
+    test rows (the shared nAUC interval is each group's own).
+    """
+    records, curves = [], {"frontiers": {}, "references": {}}
+    for seed in seeds:
+        split = instance_split(bank.table, train_fraction, seed=seed)
+        refs, ref_curves = reference_records(bank.table, split.test, seed=seed, random_draws=random_draws)
+        records += refs
+        curves["references"].setdefault(seed, ref_curves)
+        for router in routers:
+            run = fit_predict(bank, router, split, mode=mode, fusion=fusion, seed=seed,
+                              router_params=router_params, neural_epochs=neural_epochs)
+            recs, fronts = score_run(bank.table, run, rule=rule)
+            records += recs
+            curves["frontiers"][(router, seed)] = fronts
+    prov = provenance(bank, study="main_results", routers=list(routers), seeds=list(seeds),
+                      train_fraction=train_fraction, mode=mode, fusion=fusion, neural_epochs=neural_epochs, rule=rule,
+                      random_draws=random_draws)
+    return StudyResult(pd.DataFrame(records), curves, prov)
+
+
+def modality_study(bank: FeatureBank, routers=LEARNED_ROUTERS, *, modes=("11", "33", "22", "21"),
+                   fusions=("mean", "concat", "adaptive"), seeds=(0,), train_fraction: float = 0.2,
+                   neural_epochs: int | None = None) -> StudyResult:
+    """Modalities and fusion (paper Sec. 5.3): each router under each mode with the default ``mean`` fusion, and
+    under each fusion strategy in mode 22. Routers that require their own fusion (KMeans-adaptive: adaptive; CMR:
+    cross-attention over concat) are run once per mode. Scored on all test rows."""
+    records = []
+    for seed in seeds:
+        split = instance_split(bank.table, train_fraction, seed=seed)
+        for router in routers:
+            fixed = make_router(router, seed=seed).fusion
+            settings = [(m, "mean") for m in modes] + [("22", f) for f in fusions if f != "mean" and fixed is None]
+            for mode, fusion in settings:
+                if router == "cmr" and mode[0] in "13" and mode[0] == mode[1]:
+                    continue  # one channel on both sides: nothing to cross-attend
+                run = fit_predict(bank, router, split, mode=mode, fusion=fusion, seed=seed,
+                                  neural_epochs=neural_epochs)
+                recs, _ = score_run(bank.table, run, per_dataset=False)
+                for rec in recs:
+                    rec["study"] = "fusion" if fusion != "mean" and mode == "22" else "mode"
+                    rec["fusion"] = "cross-attention" if router == "cmr" else rec["fusion"]
+                records += recs
+    prov = provenance(bank, study="modality", routers=list(routers), modes=list(modes), fusions=list(fusions),
+                      seeds=list(seeds), train_fraction=train_fraction, neural_epochs=neural_epochs)
+    return StudyResult(pd.DataFrame(records), {}, prov)
+
+
+def scenario_pairs(table: OutcomeTable) -> list[tuple[str, str, str]]:
+    """Every ordered (scenario, source, target) pair of distinct datasets within one scenario."""
+    scen = table.instances.groupby("dataset", sort=False)["scenario"].first()
+    pairs = []
+    for scenario, names in scen.groupby(scen, sort=False):
+        names = list(names.index)
+        pairs += [(scenario, a, b) for a in names for b in names if a != b]
+    return pairs
+
+
+def cross_dataset_study(bank: FeatureBank, routers=LEARNED_ROUTERS, *, mode: str = "22", fusion: str = "mean",
+                        seeds=(0,), neural_epochs: int | None = None, pairs=None) -> StudyResult:
+    """Table 4: train on dataset A, test on dataset B within each scenario, every direction, beside the best single
+    model on the target (chosen on the target's own outcomes, so an upper reference, as in the paper)."""
+    records = []
+    for scenario, source, target in pairs or scenario_pairs(bank.table):
+        split = cross_dataset_split(bank.table, [source], [target])
+        best = ev.best_single_model(*(a[split.test][bank.table.complete_rows()[split.test]]
+                                      for a in (bank.table.correct, bank.table.cost)))
+        y = bank.table.correct[split.test][:, best]
+        base = {"scenario": scenario, "source": source, "target": target}
+        records.append({**base, "router": "best_single", "seed": 0, "Ps": float(np.nanmean(y)),
+                        "model": bank.table.models[best]})
+        for seed in seeds:
+            for router in routers:
+                run = fit_predict(bank, router, split, mode=mode, fusion=fusion, seed=seed,
+                                  neural_epochs=neural_epochs)
+                recs, _ = score_run(bank.table, run, per_dataset=False)
+                records += [{**base, **r} for r in recs]
+    prov = provenance(bank, study="cross_dataset", routers=list(routers), mode=mode, fusion=fusion, seeds=list(seeds),
+                      neural_epochs=neural_epochs)
+    return StudyResult(pd.DataFrame(records), {}, prov)
+
+
+def text_only_transfer(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(0,), train_fraction: float = 0.2,
+                       fusion: str = "mean", neural_epochs: int | None = None) -> StudyResult:
+    """Table 5: routers trained on text+image (mode 22) tested on the same queries with the image channel masked
+    (mode 21), beside a text-only router (11) and the multimodal one tested multimodally (22), per dataset."""
+    records = []
+    for seed in seeds:
+        split = instance_split(bank.table, train_fraction, seed=seed)
+        for router in routers:
+            for mode in ("22", "21", "11"):
+                if router == "cmr" and mode == "11":
+                    continue
+                run = fit_predict(bank, router, split, mode=mode, fusion=fusion, seed=seed,
+                                  neural_epochs=neural_epochs)
+                records += score_run(bank.table, run)[0]
+    prov = provenance(bank, study="text_only_transfer", routers=list(routers), seeds=list(seeds),
+                      train_fraction=train_fraction, fusion=fusion, neural_epochs=neural_epochs)
+    return StudyResult(pd.DataFrame(records), {}, prov)
+
+
+def data_efficiency(bank: FeatureBank, routers=LEARNED_ROUTERS, *, fractions=(0.05, 0.1, 0.2, 0.4, 0.8),
+                    seeds=(0, 1, 2), mode: str = "22", fusion: str = "mean", neural_epochs: int | None = None,
+                    test_fraction: float = 0.2) -> StudyResult:
+    """Data efficiency: nAUC as the training fraction grows. For comparability every fraction is scored on the same
+    held-out ``test_fraction`` of the rows (per seed); training rows are drawn from the rest."""
+    records = []
+    for seed in seeds:
+        outer = instance_split(bank.table, 1 - test_fraction, seed=seed)
+        pool = outer.train
+        rng = np.random.default_rng(seed)
+        order = pool[rng.permutation(len(pool))]
+        for fraction in fractions:
+            n_train = max(2, int(round(fraction * bank.table.n)))
+            if n_train > len(order):
+                raise ValueError(f"fraction {fraction} needs {n_train} training rows, only {len(order)} are outside "
+                                 f"the held-out test set (test_fraction={test_fraction})")
+            split = Split(np.sort(order[:n_train]), outer.test,
+                          {"kind": "data-efficiency", "fraction": fraction, "seed": seed,
+                           "train_rows": n_train, "test_rows": int(len(outer.test))})
+            for router in routers:
+                run = fit_predict(bank, router, split, mode=mode, fusion=fusion, seed=seed,
+                                  neural_epochs=neural_epochs)
+                for rec in score_run(bank.table, run, per_dataset=False)[0]:
+                    records.append({**rec, "train_fraction": fraction})
+    prov = provenance(bank, study="data_efficiency", routers=list(routers), fractions=list(fractions),
+                      seeds=list(seeds), mode=mode, fusion=fusion, test_fraction=test_fraction,
+                      neural_epochs=neural_epochs)
+    return StudyResult(pd.DataFrame(records), {}, prov)
+
+
+def first_correct_oracle(Y, C) -> tuple[float, float]:
+    """A tie-unaware oracle (argmax of correctness: the first correct model in column order, whatever it costs)."""
+    rows = np.arange(len(Y))
+    pick = np.argmax(Y, axis=1)
+    return float(C[rows, pick].mean()), float(Y[rows, pick].mean())
+
+
+def metric_audit(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(0,), train_fraction: float = 0.2,
+                 mode: str = "22", fusion: str = "mean", neural_epochs: int | None = None) -> StudyResult:
+    """The official protocol against the fixed one on the same predictions: fallback to model 0 vs the cheapest
+    predicted model, nAUC over each frontier's own span vs a shared interval, and an oracle that ignores cost ties
+    vs the cheapest correct model. Returns per-router metrics under both protocols and their ranks."""
+    records = []
+    for seed in seeds:
+        split = instance_split(bank.table, train_fraction, seed=seed)
+        rows = split.test[bank.table.complete_rows()[split.test]]
+        Y, C = bank.table.correct[rows], bank.table.cost[rows]
+        for router in routers:
+            run = fit_predict(bank, router, split, mode=mode, fusion=fusion, seed=seed, neural_epochs=neural_epochs)
+            keep = bank.table.complete_rows()[run.test]
+            U, P = run.U[keep], run.P[keep]
+            official = ev.summarize(U, P, Y, C, fallback="first")
+            fixed = ev.summarize(U, P, Y, C, fallback="cheapest")
+            records.append({"router": router, "seed": seed,
+                            "nAUC_official_protocol": official.metrics["nAUC"],
+                            "nAUC_fixed_protocol": fixed.metrics["nAUC_shared"],
+                            "nAUC_official_range_fixed_fallback": fixed.metrics["nAUC"],
+                            "Ps_official_protocol": official.metrics["Ps"], "Ps_fixed_protocol": fixed.metrics["Ps"],
+                            "frontier_cost_span": float(fixed.frontier[-1, 0] - fixed.frontier[0, 0]),
+                            "first_point_cost_official": float(official.points.cost[0]),
+                            "first_point_cost_fixed": float(fixed.points.cost[0])})
+        o_first = first_correct_oracle(Y, C)
+        o_cheap = ev.oracle_point(Y, C)
+        records.append({"router": "oracle (first correct, ties ignored)", "seed": seed, "cost": o_first[0],
+                        "accuracy": o_first[1]})
+        records.append({"router": "oracle (cheapest correct)", "seed": seed, "cost": o_cheap[0],
+                        "accuracy": o_cheap[1]})
+    frame = pd.DataFrame(records)
+    learned = frame["router"].isin(routers)
+    for column in ("nAUC_official_protocol", "nAUC_fixed_protocol"):
+        frame.loc[learned, column.replace("nAUC", "rank")] = frame[learned].groupby("seed")[column].rank(
+            ascending=False, method="min")
+    prov = provenance(bank, study="metric_audit", routers=list(routers), seeds=list(seeds),
+                      train_fraction=train_fraction, mode=mode, fusion=fusion, neural_epochs=neural_epochs)
+    return StudyResult(frame, {}, prov)
+
+
+# --------------------------------------------------------------------------- tables
+def aggregate_seeds(frame: pd.DataFrame, by, metrics=METRICS) -> pd.DataFrame:
+    """Mean and standard deviation over seeds of each metric, grouped by ``by`` (QNC: infinite values kept, so a
+    mean is infinite when any seed never reaches the best single model; ``QNC_reached`` gives the fraction that do)."""
+    by = [by] if isinstance(by, str) else list(by)
+    metrics = [m for m in metrics if m in frame]
+    grouped = frame.groupby(by, sort=False)
+    out = grouped[metrics].mean()
+    spread = grouped[metrics].std(ddof=1).add_suffix("_std")
+    result = pd.concat([out, spread], axis=1)
+    if "QNC" in metrics:
+        result["QNC_reached"] = grouped["QNC"].apply(lambda s: float(np.isfinite(s).mean()))
+    result["seeds"] = grouped["seed"].nunique() if "seed" in frame else 1
+    return result.reset_index()
+
+
+def table2(result: StudyResult, metric: str = "nAUC_shared") -> pd.DataFrame:
+    """Paper Table 2 layout: one row per router (references first), one column per dataset and All, for
+    ``metric`` (mean over seeds)."""
+    agg = aggregate_seeds(result.results, ["router", "dataset"], metrics=(metric,))
+    wide = agg.pivot(index="router", columns="dataset", values=metric)
+    datasets = [d for d in dict.fromkeys(result.results["dataset"]) if d != "All"] + (
+        ["All"] if "All" in wide.columns else [])
+    order = [r for r in ("random", "best_single") if r in wide.index] + [
+        r for r in dict.fromkeys(result.results["router"]) if r not in REFERENCES] + (
+        ["oracle"] if "oracle" in wide.index else [])
+    return wide.loc[order, datasets]
+
+
+def qnc_table(result: StudyResult) -> pd.DataFrame:
+    """How cheaply each router reaches the best single model's accuracy on all test rows (QNC, mean over seeds),
+    with the best single model's name."""
+    frame = result.results[result.results["dataset"] == "All"]
+    agg = aggregate_seeds(frame[~frame["router"].isin(REFERENCES)], "router", metrics=("QNC", "Ps"))
+    best = frame[frame["router"] == "best_single"]
+    agg["best_single_model"] = best["model"].iloc[0] if len(best) else None
+    agg["best_single_accuracy"] = best["accuracy"].mean() if len(best) else np.nan
+    return agg.sort_values("QNC").reset_index(drop=True)
