@@ -1,0 +1,30 @@
+"""Data sources, all producing the official MMR-Bench schema: the official release (:mod:`.official`), the
+embedded simulator (:mod:`.simulator`) and the MATH-V converter (:mod:`.mathv`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def load_benchmark(data_root: str | None = None, *, scale: float = 1.0, seed: int = 0, datasets=None,
+                   images="auto"):
+    """The outcome table a notebook works on.
+
+    ``data_root`` names a folder in the official schema (simulated, official download or converted MATH-V, relative
+    paths taken from the repository root). Empty or None means the simulated benchmark at ``scale``/``seed``,
+    generated on first use under ``data/simulated-s<scale>-seed<seed>`` (``data/simulated`` at full scale, seed 0,
+    the folder ``make data`` writes). The table's ``source`` records which it was and whether it is simulated.
+    """
+    from ..paths import DATA, ROOT, SIMULATED
+    from .official import load_table
+
+    if data_root:
+        root = Path(data_root)
+        root = root if root.is_absolute() else ROOT / root
+        return load_table(root, datasets=datasets, images=images)
+    from .simulator import simulate_benchmark
+
+    folder = SIMULATED if (scale == 1.0 and seed == 0) else DATA / f"simulated-s{scale:g}-seed{seed}"
+    if not (folder / "MMR-Bench.csv").is_file():
+        simulate_benchmark(folder, scale=scale, seed=seed)
+    return load_table(folder, datasets=datasets, images=images)

@@ -1,0 +1,237 @@
+"""Figures (seaborn/matplotlib) and the one saving helper for figures and tables, with provenance.
+
+:func:`save_figure` and :func:`save_table` are the only way results leave a notebook: each writes atomically under
+``figures/`` (PNG + PDF, or CSV + Markdown) plus ``<name>.provenance.json``, and raises if anything is missing, so a
+figure is never silently not saved. Captions carry the data source (SIMULATED where it is) and the encoder that ran.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import matplotlib
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from ._io import atomic_write_bytes, atomic_write_text  # noqa: E402
+from .paths import FIGURES  # noqa: E402
+
+ROUTER_LABELS = {"knn": "KNN", "kmeans": "KMeans", "kmeans_adaptive": "KMeans-adaptive", "linear": "Linear",
+                 "linear_mf": "LinearMF", "mlp": "MLP", "mlp_mf": "MLPMF", "cmr": "CMR", "random": "Random",
+                 "best_single": "Best single", "oracle": "Oracle"}
+
+
+def caption(provenance: dict) -> str:
+    """One line saying where the numbers come from: data (SIMULATED or not), encoder, seeds."""
+    data = provenance.get("data", {})
+    kind = "SIMULATED data (not the paper's numbers)" if data.get("simulated") else f"data: {data.get('path')}"
+    seeds = provenance.get("settings", {}).get("seeds")
+    return f"{kind}; encoder: {provenance.get('encoder', '?')}" + (f"; seeds {seeds}" if seeds else "")
+
+
+def _provenance_file(stem: Path, provenance: dict, outputs: list[Path]) -> None:
+    record = {**provenance, "outputs": [p.name for p in outputs]}
+    atomic_write_text(stem.with_suffix(".provenance.json"), json.dumps(record, indent=2, default=str) + "\n")
+
+
+def save_figure(fig, name: str, provenance: dict, *, out_dir=None, add_caption: bool = True) -> list[Path]:
+    """Save ``fig`` as ``<out_dir>/<name>.png`` and ``.pdf`` (atomically) with ``<name>.provenance.json``; the
+    caption line (:func:`caption`) is drawn under the figure. Returns the written paths; raises on any failure."""
+    if not provenance:
+        raise ValueError(f"save_figure({name!r}): provenance is required (data source, encoder, seeds)")
+    out_dir = Path(out_dir) if out_dir is not None else FIGURES
+    stem = out_dir / name
+    if add_caption:
+        fig.text(0.01, 0.002, caption(provenance), fontsize=6, color="0.35", ha="left", va="bottom", wrap=True)
+    written = []
+    for fmt in ("png", "pdf"):
+        buffer = io.BytesIO()
+        metadata = {"Creator": "mmr_utils"} if fmt == "png" else {"Creator": "mmr_utils", "CreationDate": None}
+        fig.savefig(buffer, format=fmt, dpi=150, bbox_inches="tight", metadata=metadata)
+        if buffer.tell() == 0:
+            raise RuntimeError(f"save_figure({name!r}): matplotlib wrote an empty {fmt}")
+        written.append(atomic_write_bytes(stem.with_suffix(f".{fmt}"), buffer.getvalue()))
+    _provenance_file(stem, provenance, written)
+    return written
+
+
+def save_table(frame: pd.DataFrame, name: str, provenance: dict, *, out_dir=None, floatfmt: str = ".3f") -> list[Path]:
+    """Save a table as ``<name>.csv`` and ``<name>.md`` (with the caption line) plus provenance, atomically."""
+    if not provenance:
+        raise ValueError(f"save_table({name!r}): provenance is required (data source, encoder, seeds)")
+    if frame.empty:
+        raise ValueError(f"save_table({name!r}): the table is empty")
+    out_dir = Path(out_dir) if out_dir is not None else FIGURES
+    stem = out_dir / name
+    csv = atomic_write_text(stem.with_suffix(".csv"), frame.to_csv(index=True))
+    markdown = frame.to_markdown(floatfmt=floatfmt)
+    md = atomic_write_text(stem.with_suffix(".md"), f"{markdown}\n\n_{caption(provenance)}_\n")
+    _provenance_file(stem, provenance, [csv, md])
+    return [csv, md]
+
+
+# --------------------------------------------------------------------------- data tour
+def plot_composition(composition: pd.DataFrame):
+    """The benchmark's composition as a two-ring sunburst: scenario (inner) -> dataset (outer) (paper Fig. 2)."""
+    fig, ax = plt.subplots(figsize=(5.5, 5.5))
+    scen = composition.groupby("scenario", sort=False)["instances"].sum()
+    by_dataset = composition.groupby(["scenario", "dataset"], sort=False)["instances"].sum()
+    palette = sns.color_palette("Set2", len(scen))
+    colours = {s: palette[i] for i, s in enumerate(scen.index)}
+    ax.pie(scen.values, radius=0.65, labels=[f"{s}\n{v:,}" for s, v in scen.items()], labeldistance=0.45,
+           colors=[colours[s] for s in scen.index], wedgeprops={"width": 0.35, "edgecolor": "white"},
+           textprops={"fontsize": 8, "ha": "center"})
+    outer_colours = [tuple(min(1, c * 1.15) for c in colours[s]) for s, _ in by_dataset.index]
+    ax.pie(by_dataset.values, radius=1.0, labels=[f"{d} ({v:,})" for (_, d), v in by_dataset.items()],
+           labeldistance=1.05, colors=outer_colours, wedgeprops={"width": 0.35, "edgecolor": "white"},
+           textprops={"fontsize": 7})
+    ax.set_title("Benchmark composition: scenario -> dataset")
+    return fig
+
+
+def plot_model_overview(summary: pd.DataFrame):
+    """Per-model accuracy per dataset (heatmap) and mean cost per model (log bars)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [3, 1.2]})
+    acc = summary.pivot(index="model", columns="dataset", values="accuracy")
+    acc = acc[[c for c in dict.fromkeys(summary["dataset"]) if c in acc.columns]]
+    sns.heatmap(acc * 100, annot=True, fmt=".0f", cmap="viridis", ax=left, cbar_kws={"label": "accuracy (%)"},
+                annot_kws={"fontsize": 7})
+    left.set_title("Accuracy per dataset (%)")
+    left.set_xlabel("")
+    cost = summary[summary["dataset"] == "All"].set_index("model")["mean_cost"].sort_values()
+    right.barh(cost.index, cost.values * 1e3, color="0.4")
+    right.set_xscale("log")
+    right.set_xlabel("mean cost per call (1e-3 USD, log)")
+    right.set_title("Mean cost")
+    fig.tight_layout()
+    return fig
+
+
+def show_examples(table, rows: int = 6, seed: int = 0, per_row: int = 4):
+    """A grid of example instances (image, dataset / category, wrapped question), one per dataset."""
+    import textwrap
+
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    candidates = table.instances[table.instances["image_path"].notna()]
+    picks = [group.iloc[int(rng.integers(len(group)))] for _, group in candidates.groupby("dataset", sort=False)][:rows]
+    n_rows = int(np.ceil(len(picks) / per_row))
+    fig, axes = plt.subplots(n_rows, per_row, figsize=(3.0 * per_row, 3.9 * n_rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    for ax, row in zip(axes.ravel(), picks):
+        with Image.open(row["image_path"]) as image:
+            ax.imshow(image.convert("RGB"))
+        category = row.get("category")
+        label = row["dataset"] + (f" / {category}" if isinstance(category, str) else "")
+        ax.set_title(label, fontsize=8)
+        question = "\n".join(textwrap.wrap(str(row["question"]), 42)[:4])
+        ax.text(0.5, -0.04, question, transform=ax.transAxes, ha="center", va="top", fontsize=6.5)
+    fig.tight_layout()
+    return fig
+
+
+def plot_projection(values: np.ndarray, labels, title: str, seed: int = 0):
+    """2-D PCA projection of feature vectors coloured by ``labels`` (e.g. dataset)."""
+    from sklearn.decomposition import PCA
+
+    coords = PCA(n_components=2, random_state=seed).fit_transform(values)
+    fig, ax = plt.subplots(figsize=(6, 5))
+    sns.scatterplot(x=coords[:, 0], y=coords[:, 1], hue=list(labels), s=8, linewidth=0, ax=ax, alpha=0.7)
+    ax.set(title=title, xlabel="PC 1", ylabel="PC 2")
+    ax.legend(fontsize=7, markerscale=2)
+    return fig
+
+
+# --------------------------------------------------------------------------- results
+def plot_pareto(result, dataset: str = "All", seed: int | None = None, models=None):
+    """Paper Figure 4: each router's cost-accuracy Pareto frontier, the single models as points, Random and Oracle."""
+    frontiers = result.curves["frontiers"]
+    seeds = sorted({s for (_, s) in frontiers})
+    seed = seeds[0] if seed is None else seed
+    refs = result.curves["references"][seed][dataset]
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    palette = sns.color_palette("tab10", 10)
+    routers = [r for (r, s) in frontiers if s == seed]
+    for i, router in enumerate(routers):
+        f = frontiers[(router, seed)][dataset]
+        ax.step(f[:, 0] * 1e3, f[:, 1] * 100, where="post", label=ROUTER_LABELS.get(router, router),
+                color=palette[i % 10], lw=1.4)
+    singles = refs["single_models"]
+    ax.scatter(singles[:, 0] * 1e3, singles[:, 1] * 100, marker="*", s=90, color="black", zorder=5,
+               label="single models")
+    for k, (x, y) in enumerate(singles):
+        if models is not None:
+            ax.annotate(models[k], (x * 1e3, y * 100), fontsize=6, xytext=(3, -8), textcoords="offset points")
+    ax.scatter([refs["random"][0] * 1e3], [refs["random"][1] * 100], marker="X", s=70, color="grey", label="Random")
+    ax.scatter([refs["oracle"][0] * 1e3], [refs["oracle"][1] * 100], marker="D", s=50, color="red", label="Oracle")
+    ax.set_xscale("log")
+    ax.set(xlabel="mean cost per query (1e-3 USD, log)", ylabel="accuracy (%)",
+           title=f"Cost-accuracy Pareto frontiers ({dataset}, seed {seed})")
+    ax.legend(fontsize=7, ncol=2, loc="lower right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_metric_bars(frame: pd.DataFrame, x: str, hue: str, metric: str = "nAUC_shared", title: str = ""):
+    """Grouped bars of ``metric`` (mean over seeds, with the seed spread as error bars)."""
+    fig, ax = plt.subplots(figsize=(10, 4.2))
+    data = frame.copy()
+    data[x] = data[x].map(lambda r: ROUTER_LABELS.get(r, r))
+    sns.barplot(data=data, x=x, y=metric, hue=hue, errorbar="sd", ax=ax)
+    lo = max(0.0, float(data[metric].min()) - 0.05)
+    ax.set_ylim(lo, min(1.0, float(data[metric].max()) + 0.03))
+    ax.set(title=title, xlabel="", ylabel=metric)
+    ax.legend(fontsize=7, ncol=4)
+    ax.tick_params(axis="x", labelsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_cross_dataset(table: pd.DataFrame, metric: str = "Ps"):
+    """Paper Table 4 as heatmaps: per scenario, source (rows) -> target (columns), best router vs best single."""
+    routers = table[table["router"] != "best_single"]
+    best = routers.groupby(["source", "target"])[metric].mean().rename("router").reset_index()
+    single = table[table["router"] == "best_single"].set_index(["source", "target"])["Ps"].rename("single")
+    merged = best.join(single, on=["source", "target"])
+    merged["gain"] = merged["router"] - merged["single"]
+    fig, ax = plt.subplots(figsize=(7, 5))
+    pivot = merged.pivot(index="source", columns="target", values="gain") * 100
+    sns.heatmap(pivot, annot=True, fmt="+.1f", cmap="RdBu", center=0, ax=ax, cbar_kws={"label": "points"})
+    ax.set_title(f"Cross-dataset: mean router {metric} minus best single model on the target (points)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_data_efficiency(frame: pd.DataFrame, metric: str = "nAUC_shared"):
+    """nAUC against the training fraction, mean over seeds with a +-1 sd band per router."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    data = frame.copy()
+    data["router"] = data["router"].map(lambda r: ROUTER_LABELS.get(r, r))
+    sns.lineplot(data=data, x="train_fraction", y=metric, hue="router", errorbar="sd", marker="o", ax=ax)
+    ax.set_xscale("log")
+    ax.set(xlabel="training fraction (log)", ylabel=metric, title="Data efficiency (band: +-1 sd over seeds)")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def plot_sweep(results_csv, out_stem=None, metric: str = "nAUC_shared"):
+    """Aggregate a papermill sweep (one row per run) into a figure: ``metric`` vs train fraction per router."""
+    frame = pd.read_csv(results_csv)
+    if metric not in frame:
+        raise ValueError(f"{results_csv}: no column {metric!r} (columns: {list(frame.columns)})")
+    fig = plot_data_efficiency(frame, metric=metric)
+    if out_stem is not None:
+        provenance = {"data": {"path": str(results_csv)}, "encoder": ",".join(map(str, frame.get("encoder",
+                      pd.Series(["?"])).unique())), "settings": {"seeds": sorted(frame["seed"].unique().tolist())
+                                                                  if "seed" in frame else None}}
+        save_figure(fig, Path(out_stem).name, provenance, out_dir=Path(out_stem).parent)
+    return fig
