@@ -470,7 +470,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     failures = [run for run in runs if run.error]
     print(f"sweep: {len(runs) - len(failures)} of {len(runs)} runs ok in {time.perf_counter() - started:.1f} s "
           f"wall; results in {csv_path}")
-    plot_sweep = _plot_sweep_function()
+    plot_sweep = None if args.no_figure else _plot_sweep_function()
     if plot_sweep is not None and len(failures) < len(runs):
         stem = Path(args.figure) if args.figure else csv_path.with_suffix("")
         plot_sweep(csv_path, stem)
@@ -540,6 +540,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=paths.BUILD / "sweep", help="root of the sweep outputs")
     p.add_argument("--scheduler-address", help="Dask scheduler or Ray cluster address for --backend dask/ray")
     p.add_argument("--figure", help="figure stem for mmr_utils.plots.plot_sweep (default: beside results.csv)")
+    p.add_argument("--no-figure", action="store_true", help="print results.csv instead of calling plot_sweep")
     p.set_defaults(func=cmd_sweep)
 
     add_evaluate_parser(sub)
