@@ -198,6 +198,21 @@ def test_missing_cells_are_ignored_not_zero(name):
     assert P_nan[:, 0].mean() == pytest.approx(C_TRAIN[~hidden[:, 0], 0].mean(), rel=0.25)
 
 
+@pytest.mark.parametrize("name", ["knn", "kmeans"])
+def test_unobserved_neighbourhood_falls_back_to_global_mean(name):
+    mask = np.ones_like(Y_TRAIN, dtype=bool)
+    mask[20:, 1] = False  # model 1 observed on 20 training rows only
+    router = build(name, **({"k": 5} if name == "knn" else {})).fit(X_TRAIN, Y_TRAIN, C_TRAIN, mask=mask)
+    U, P = router.predict(X_TEST)
+    global_utility, global_cost = Y_TRAIN[:20, 1].mean(), C_TRAIN[:20, 1].mean()
+    if name == "knn":
+        assert router.last_fallback_cells_ > 0
+    else:
+        assert (router.cluster_counts_[:, 1] == 0).any() and (router.cluster_counts_[:, 0] > 0).all()
+    at_global = np.isclose(U[:, 1], global_utility) & np.isclose(P[:, 1], global_cost)
+    assert at_global.any() and not at_global.all()
+
+
 @pytest.mark.parametrize("name", LEARNED + ["random", "best_single"])
 def test_bad_inputs_raise(name):
     router = build(name)
