@@ -65,7 +65,7 @@ def test_postbuild_installs_the_package_and_writes_data():
     assert os.access(post_build, os.X_OK), "postBuild must be executable"
     commands = [line.strip() for line in post_build.read_text().splitlines() if not line.lstrip().startswith("#")]
     assert "pip install --no-deps -e ." in commands
-    assert any("mmr_utils.sources.simulator" in line and "--scale" in line for line in commands)
+    assert any("load_benchmark(" in line and "scale=" in line for line in commands), "postBuild writes no data"
     assert subprocess.run(["bash", "-n", str(post_build)], capture_output=True).returncode == 0
 
 
