@@ -16,10 +16,11 @@ on stderr naming the file or cell; ``--traceback`` shows the full Python traceba
 from __future__ import annotations
 
 import argparse
-import copy
+import ast
 import importlib
 import itertools
 import json
+import logging
 import os
 import re
 import sys
@@ -185,13 +186,38 @@ def load_notebook_source(notebook) -> tuple[Any, str]:
     return jupytext.read(notebook), f"{notebook} (converted in memory; no .ipynb twin)"
 
 
-def notebook_parameter_names(nb) -> set[str] | None:
-    """Names declared in the cell tagged ``parameters`` (None when the notebook has no such cell)."""
-    import papermill
+def notebook_parameter_names(nb, notebook: Path | None = None) -> set[str] | None:
+    """Names assigned (``x = ...`` or ``x: T = ...``) in the cell tagged ``parameters``; None without such a cell.
 
-    if not any("parameters" in c.metadata.get("tags", ()) for c in nb.cells):
+    Parsed with :mod:`ast` rather than papermill's line-based inspection, which gives up on annotated assignments
+    whose comments hold quotes or parentheses.
+    """
+    cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", ())]
+    if not cells:
         return None
-    return set(papermill.inspect_notebook(copy.deepcopy(nb)))
+    try:
+        tree = ast.parse(cells[0].source)
+    except SyntaxError as err:
+        raise CLIError(f"notebook {notebook}: its parameters cell is not plain Python (line {err.lineno}: {err.msg})")
+    names = set()
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        for target in targets:
+            names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return names
+
+
+class _DropPapermillInspectionNoise(logging.Filter):
+    """Papermill re-inspects the parameters cell line by line and warns about lines it cannot parse and about
+    parameters it therefore thinks unknown; :func:`notebook_parameter_names` has already validated them exactly."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (message.startswith("Unable to parse line") or message.startswith("Passed unknown parameter"))
+
+
+for _name in ("papermill", "papermill.translators"):
+    logging.getLogger(_name).addFilter(_DropPapermillInspectionNoise())
 
 
 class NotebookFailed(CLIError):
@@ -241,7 +267,7 @@ def execute_notebook(
     # jupytext drops notebook metadata (filter "-all"); papermill needs a kernelspec to inspect the parameters cell
     nb.metadata["kernelspec"] = {"name": kernel_name, "display_name": kernel_name, "language": "python"}
     parameters = dict(parameters or {})
-    declared = notebook_parameter_names(nb)
+    declared = notebook_parameter_names(nb, notebook)
     if parameters and declared is None:
         raise CLIError(f"notebook {notebook} has no cell tagged 'parameters' but got parameters {sorted(parameters)}")
     unknown = sorted(set(parameters) - (declared or set()))

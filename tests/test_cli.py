@@ -17,7 +17,7 @@ TINY = '''# %% [markdown]
 
 # %% tags=["parameters"]
 x = 1
-label = "a"
+label: str = "a"  # a "quoted" comment (with parentheses); papermill's own inspection gives up on this line
 result_path = ""
 
 # %%
@@ -86,7 +86,7 @@ def test_check_pairs_notices_a_changed_tag(tmp_path, capsys):
     assert "cell 1: tags differ" in capsys.readouterr().err
 
 
-def test_run_notebook_injects_parameters_and_leaves_the_source_alone(tmp_path, capsys):
+def test_run_notebook_injects_parameters_and_leaves_the_source_alone(tmp_path, capsys, caplog):
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     py_path = make_pair(notebooks, "01_tiny", TINY)
@@ -102,6 +102,7 @@ def test_run_notebook_injects_parameters_and_leaves_the_source_alone(tmp_path, c
     assert {p.name: p.read_bytes() for p in notebooks.iterdir()} == before
     assert sorted(p.name for p in out.parent.iterdir()) == ["01_tiny.ipynb"]
     assert "finished in" in capsys.readouterr().out
+    assert "Unable to parse line" not in caplog.text and "unknown parameter" not in caplog.text
 
 
 def test_run_notebook_failure_names_the_cell_and_the_executed_copy(tmp_path, capsys):
