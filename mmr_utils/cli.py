@@ -558,7 +558,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sweep", help="papermill parameter sweep with joblib, aggregated to results.csv",
                        description="Runs the config's notebook once per grid point (Cartesian product). "
                        "--backend dask needs dask.distributed and a running scheduler (--scheduler-address or "
-                       "DASK_SCHEDULER_ADDRESS); --backend ray needs ray (RAY_ADDRESS or a local ray).")
+                       "DASK_SCHEDULER_ADDRESS); --backend ray needs ray (RAY_ADDRESS or a local ray). Remote workers must have "
+                       "this project installed, a python3 Jupyter kernel and the same file system (paths are passed "
+                       "as they are).")
     p.add_argument("--config", type=Path, default=paths.NOTEBOOKS / "params" / "sweep.yaml", help="sweep YAML")
     p.add_argument("--backend", choices=SWEEP_BACKENDS, default="threading",
                    help="joblib backend (default threading: each run's work happens in its own kernel process)")
