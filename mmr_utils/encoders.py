@@ -689,7 +689,6 @@ def image_statistics(image: Image.Image) -> np.ndarray:
     histogram), texture (uniform LBP histogram), text-likeness (ink fraction, row coverage, ink transitions per row and
     column, row-profile periodicity) and size (log width, height, aspect, area).
     """
-    from skimage.color import rgb2hsv
     from skimage.feature import canny, local_binary_pattern
     from skimage.filters import sobel, sobel_h, sobel_v
 
@@ -705,7 +704,7 @@ def image_statistics(image: Image.Image) -> np.ndarray:
                            dtype=np.float32) / 255.0
     layout = (thumbnail.ravel() * 2.0 - 1.0) / _THUMBNAIL
 
-    hsv = rgb2hsv(rgb)
+    hsv = np.asarray(work.convert("HSV"), dtype=np.float32) / 255.0  # Pillow's C conversion: ~3x faster than skimage
     hue, saturation, value = hsv[..., 0].ravel(), hsv[..., 1].ravel(), hsv[..., 2].ravel()
     hue_histogram = np.histogram(hue, bins=12, range=(0, 1), weights=saturation * value)[0]
     saturation_histogram = np.histogram(saturation, bins=4, range=(0, 1))[0].astype(np.float32)

@@ -84,6 +84,24 @@ def embed_table(table: OutcomeTable, encoder: str = "auto", *, seed: int = 0, pr
     return FeatureBank(table, choice, text, image, info)
 
 
+def embedding_report(bank: FeatureBank) -> pd.DataFrame:
+    """One row per channel: encoder, width, rows, unique inputs, cache hits/misses, absent or unreadable images,
+    truncated texts, seconds (what notebook 2 shows)."""
+    rows = []
+    for channel, emb in (("text", bank.text), ("image", bank.image)):
+        if emb is None:
+            continue
+        info = emb.info
+        cache = info.get("cache", {})
+        rows.append({"channel": channel, "encoder": info.get("encoder"), "model": info.get("model_id"),
+                     "dim": emb.dim, "rows": len(emb), "present": int(emb.present.sum()),
+                     "unique_inputs": info.get("n_unique"), "cache_hits": cache.get("hits"),
+                     "cache_misses": cache.get("misses"), "truncated_texts": info.get("n_truncated"),
+                     "unreadable_images": sum(info.get(k, 0) for k in ("n_missing", "n_empty", "n_corrupt")),
+                     "device": info.get("device"), "dtype": info.get("dtype"), "seconds": info.get("seconds")})
+    return pd.DataFrame(rows).set_index("channel")
+
+
 # --------------------------------------------------------------------------- one router, one split
 def _router_params(name: str, router_params: dict | None, neural_epochs: int | None, seed: int, text_dim) -> dict:
     params = dict((router_params or {}).get(name, {}))
@@ -144,11 +162,10 @@ def fit_predict(bank: FeatureBank, router: str, split: Split, *, mode: str = "22
 
 def _groups(table: OutcomeTable, rows: np.ndarray, per_dataset: bool) -> list[tuple[str, np.ndarray]]:
     groups = [("All", np.arange(len(rows)))]
-    if per_dataset:
-        datasets = table.instances["dataset"].to_numpy()[rows]
-        groups += [(d, np.flatnonzero(datasets == d)) for d in dict.fromkeys(datasets)]
-        if len(groups) == 2:  # a single dataset: "All" is the same rows
-            groups = groups[1:]
+    datasets = table.instances["dataset"].to_numpy()[rows]
+    names = list(dict.fromkeys(datasets))
+    if per_dataset and len(names) > 1:  # with a single dataset "All" is that dataset
+        groups += [(d, np.flatnonzero(datasets == d)) for d in names]
     return groups
 
 
@@ -344,10 +361,11 @@ def data_efficiency(bank: FeatureBank, routers=LEARNED_ROUTERS, *, fractions=(0.
         rng = np.random.default_rng(seed)
         order = pool[rng.permutation(len(pool))]
         for fraction in fractions:
-            n_train = max(2, int(round(fraction * bank.table.n)))
-            if n_train > len(order):
-                raise ValueError(f"fraction {fraction} needs {n_train} training rows, only {len(order)} are outside "
-                                 f"the held-out test set (test_fraction={test_fraction})")
+            if fraction > 1 - test_fraction + 1e-9:
+                raise ValueError(f"training fraction {fraction} overlaps the held-out test set "
+                                 f"(test_fraction={test_fraction}); use fractions <= {1 - test_fraction:g}")
+            # Rounding per dataset stratum can leave the pool a row short of fraction * n: cap at the pool.
+            n_train = min(max(2, int(round(fraction * bank.table.n))), len(order))
             split = Split(np.sort(order[:n_train]), outer.test,
                           {"kind": "data-efficiency", "fraction": fraction, "seed": seed,
                            "train_rows": n_train, "test_rows": int(len(outer.test))})
@@ -447,3 +465,120 @@ def qnc_table(result: StudyResult) -> pd.DataFrame:
     agg["best_single_model"] = best["model"].iloc[0] if len(best) else None
     agg["best_single_accuracy"] = best["accuracy"].mean() if len(best) else np.nan
     return agg.sort_values("QNC").reset_index(drop=True)
+
+
+def cross_dataset_table(result: StudyResult, metric: str = "Ps") -> pd.DataFrame:
+    """Paper Table 4 layout: one row per (scenario, source -> target), one column per router plus the best single
+    model on the target (``metric`` mean over seeds; the best single model is scored by its accuracy)."""
+    frame = result.results.copy()
+    frame.loc[frame["router"] == "best_single", metric] = frame.loc[frame["router"] == "best_single", "Ps"]
+    agg = frame.groupby(["scenario", "source", "target", "router"], sort=False)[metric].mean().reset_index()
+    wide = agg.pivot_table(index=["scenario", "source", "target"], columns="router", values=metric, sort=False)
+    routers = [r for r in dict.fromkeys(frame["router"]) if r != "best_single"]
+    return wide[routers + ["best_single"]]
+
+
+def audit_rank_changes(result: StudyResult) -> pd.DataFrame:
+    """Mean rank of each learned router under the official and the fixed protocol, and the change."""
+    frame = result.results.dropna(subset=["rank_official_protocol"])
+    ranks = frame.groupby("router", sort=False)[["rank_official_protocol", "rank_fixed_protocol"]].mean()
+    ranks["change"] = ranks["rank_fixed_protocol"] - ranks["rank_official_protocol"]
+    return ranks.sort_values("rank_fixed_protocol")
+
+
+def evaluate(bank: FeatureBank, router: str, *, train_fraction: float = 0.2, seed: int = 42, mode: str = "22",
+             fusion: str = "mean", neural_epochs: int | None = None, random_draws: int = 50, source=None,
+             target=None, rule: str = "threshold") -> dict:
+    """One router, one split, everything the CLI's result JSON holds: router, data, encoder, mode, fusion, seed,
+    metrics {nAUC, nAUC_shared, Ps, QNC}, single models, frontier, oracle and random (paper Sec. 3.3)."""
+    table = bank.table
+    if (source is None) != (target is None):
+        raise ValueError("give both --source and --target for a cross-dataset split, or neither")
+    split = (cross_dataset_split(table, source, target) if source is not None
+             else instance_split(table, train_fraction, seed=seed))
+    run = fit_predict(bank, router, split, mode=mode, fusion=fusion, seed=seed, neural_epochs=neural_epochs)
+    keep = table.complete_rows()[split.test]
+    rows = split.test[keep]
+    Y, C = table.correct[rows], table.cost[rows]
+    summary = ev.summarize(run.U[keep], run.P[keep], Y, C, rule=rule)
+    singles = summary.single_models
+    return {
+        "router": router,
+        "router_params": run.info["params"],
+        "data": {"root": table.source.get("path"), "simulated": bool(table.source.get("simulated")),
+                 "datasets": table.datasets, "rows": table.n, "train_rows": int(len(split.train)),
+                 "test_rows": int(len(split.test)), "models": list(table.models),
+                 "missing_cells": table.missing_per_model(),
+                 "missing_handling": f"routers learn from observed cells only; {int((~keep).sum())} test rows with a "
+                                     f"missing cell are left out of the metrics"},
+        "split": split.info,
+        "encoder": bank.encoder,
+        "mode": mode,
+        "fusion": run.info["fusion"],
+        "seed": seed,
+        "rule": rule,
+        "metrics": summary.metrics,
+        "single_models": {m: {"accuracy": float(a), "mean_cost": float(c)}
+                          for m, (c, a) in zip(table.models, singles)},
+        "best_single": table.models[summary.best_single],
+        "frontier": summary.frontier.tolist(),
+        "oracle": {"cost": summary.oracle[0], "accuracy": summary.oracle[1]},
+        "random": ev.random_routing(Y, C, draws=random_draws, seed=seed),
+    }
+
+
+def write_result(record: dict, path) -> None:
+    """Write a result record as JSON, atomically (infinite QNC is written as the string "inf")."""
+    import json
+
+    from ._io import atomic_write_text
+
+    def default(value):
+        if isinstance(value, (np.integer,)):
+            return int(value)
+        if isinstance(value, (np.floating,)):
+            return float(value)
+        if isinstance(value, np.ndarray):
+            return value.tolist()
+        return str(value)
+
+    def finite(value):
+        if isinstance(value, float) and not np.isfinite(value):
+            return str(value)
+        if isinstance(value, dict):
+            return {k: finite(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [finite(v) for v in value]
+        return value
+
+    atomic_write_text(path, json.dumps(finite(record), indent=2, default=default) + "\n")
+
+
+def evaluate_point(bank: FeatureBank, router: str, *, result_path=None, **kwargs) -> dict:
+    """:func:`evaluate` plus the JSON file a sweep aggregates (flat metrics at the top level for the CSV)."""
+    record = evaluate(bank, router, **kwargs)
+    record.update({f"{k}": v for k, v in record["metrics"].items()})
+    record["train_fraction"] = kwargs.get("train_fraction", 0.2)
+    if result_path is not None:
+        write_result(record, result_path)
+    return record
+
+
+def format_result(record: dict) -> str:
+    """A one-screen summary of an :func:`evaluate` record."""
+    m = record["metrics"]
+    data = record["data"]
+    lines = [
+        f"router {record['router']} | mode {record['mode']} | fusion {record['fusion']} | seed {record['seed']}",
+        f"data: {data['root']} ({'SIMULATED' if data['simulated'] else 'real'}), datasets {', '.join(data['datasets'])}"
+        f", {data['train_rows']} train / {data['test_rows']} test rows",
+        f"encoder: {record['encoder']}",
+        f"nAUC (official) {m['nAUC']:.4f} | nAUC (shared) {m['nAUC_shared']:.4f} | Ps {m['Ps']:.4f} | QNC {m['QNC']:.3f}",
+        f"best single: {record['best_single']} "
+        f"(accuracy {record['single_models'][record['best_single']]['accuracy']:.4f})",
+        f"oracle: accuracy {record['oracle']['accuracy']:.4f} at mean cost {record['oracle']['cost']:.3e}",
+        f"random ({record['random']['draws']} draws): accuracy {record['random']['accuracy']:.4f}, "
+        f"nAUC (shared) {record['random']['nAUC_shared']:.4f}",
+        f"frontier: {len(record['frontier'])} points; missing: {data['missing_handling']}",
+    ]
+    return "\n".join(lines)
