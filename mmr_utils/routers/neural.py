@@ -1,7 +1,8 @@
 """Neural routers of the paper's baselines (Sec. 5.1): MLP, MLPMF (query tower + model embeddings) and CMR
 (a cross-modal transformer over a text token and an image token).
 
-All three are trained with the same loop: Adam/AdamW, mini-batches of the training rows shuffled by a local
+All three are trained with the same loop: Adam/AdamW (torch's fused implementation: the same update, several
+times faster on CPU), mini-batches of the training rows shuffled by a local
 ``torch.Generator(seed)``, a masked mean-squared error over observed cells only, summed over the utility and the
 cost output. Cost is learned on a standardised log scale, ``z = (log(C + eps) - mean) / std`` over observed
 training cells with ``eps`` = 1 % of the median positive observed cost, because raw USD costs are tiny and
@@ -102,7 +103,7 @@ class _TorchRouter(Router):
         raise NotImplementedError
 
     def _make_optimizer(self, parameters) -> torch.optim.Optimizer:
-        return torch.optim.Adam(parameters, lr=self.lr)
+        return torch.optim.Adam(parameters, lr=self.lr, fused=True)
 
     def _check_params(self, n_features: int) -> None:
         for label in ("epochs", "batch_size"):
@@ -301,4 +302,4 @@ class CMRRouter(_TorchRouter):
                        self.heads, self.dropout)
 
     def _make_optimizer(self, parameters):
-        return torch.optim.AdamW(parameters, lr=self.lr, weight_decay=self.weight_decay)
+        return torch.optim.AdamW(parameters, lr=self.lr, weight_decay=self.weight_decay, fused=True)
