@@ -512,12 +512,49 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------------------------------------ evaluate
-def add_evaluate_parser(subparsers) -> None:
-    """Register the ``evaluate`` subcommand (router x features x budget sweep on an outcome table, paper Sec. 4).
+def cmd_evaluate(args) -> int:
+    """Fit one router on an official-schema table, evaluate it with the protocol, print a summary, write JSON."""
+    from . import studies
+    from .sources.official import load_table
 
-    Left to the studies layer: it adds ``subparsers.add_parser("evaluate", ...)`` here with ``set_defaults(func=...)``
-    where ``func(args) -> int``; errors raised as ``OSError``/``ValueError``/``CLIError`` are reported by :func:`main`.
-    """
+    table = load_table(args.data_root, datasets=None if args.datasets in (None, "all") else args.datasets,
+                       images=None if args.no_images else "auto")
+    if not table.has_images.any() and any(flag in "23" for flag in args.mode):
+        raise CLIError(f"{table.source['path']} has no images ({table.source.get('images')}): only text mode 11 "
+                       f"makes sense for a text-only table, got --mode {args.mode}")
+    bank = studies.embed_table(table, args.encoder, seed=args.seed, progress=not args.quiet)
+    record = studies.evaluate(bank, args.router, train_fraction=args.train_fraction, seed=args.seed, mode=args.mode,
+                              fusion=args.fusion, neural_epochs=args.epochs, random_draws=args.random_draws,
+                              source=args.source, target=args.target, rule=args.rule)
+    print(studies.format_result(record))
+    if args.out is not None:
+        studies.write_result(record, args.out)
+        print(f"wrote {args.out}")
+    return 0
+
+
+def add_evaluate_parser(subparsers) -> None:
+    """Register the ``evaluate`` subcommand (router x features x budget sweep on an outcome table, paper Sec. 3.3)."""
+    from .routers import ROUTERS
+
+    p = subparsers.add_parser("evaluate", help="fit and evaluate one router on an official-schema outcome table")
+    p.add_argument("--data-root", type=Path, required=True, help="folder with MMR-Bench.csv / MMR_Bench.csv, or a CSV")
+    p.add_argument("--datasets", default="all", help="datasets to use, NAME+NAME (aliases ok) or all")
+    p.add_argument("--router", required=True, choices=sorted(ROUTERS), help="router to fit")
+    p.add_argument("--mode", default="22", help="train/test modality flags: 1 text, 2 text+image, 3 image (e.g. 21)")
+    p.add_argument("--fusion", default="mean", help="text | image | mean | concat | adaptive")
+    p.add_argument("--encoder", default="auto", help="auto | clip | offline | tfidf | TEXT+IMAGE")
+    p.add_argument("--train-fraction", type=float, default=0.2, help="share of instances for training (official 0.2)")
+    p.add_argument("--seed", type=int, default=42, help="seed of the split and the router (official 42)")
+    p.add_argument("--source", help="cross-dataset split: training datasets (NAME+NAME)")
+    p.add_argument("--target", help="cross-dataset split: test datasets (NAME+NAME)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs of the neural routers (default: theirs, 100)")
+    p.add_argument("--random-draws", type=int, default=50, help="draws of random routing")
+    p.add_argument("--rule", choices=("threshold", "lambda"), default="threshold", help="budget sweep rule")
+    p.add_argument("--no-images", action="store_true", help="ignore images even if present (text-only table)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--out", type=Path, help="result JSON path")
+    p.set_defaults(func=cmd_evaluate)
 
 
 # ---------------------------------------------------------------------------------------------------------------- main

@@ -1,0 +1,95 @@
+"""Splits, studies and the evaluate CLI on a tiny simulated benchmark (offline encoders, cached)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from mmr_utils import studies
+from mmr_utils.cli import main as cli_main
+from mmr_utils.sources.official import load_table
+from mmr_utils.sources.simulator import simulate_benchmark
+from mmr_utils.splits import cross_dataset_split, instance_split
+
+
+@pytest.fixture(scope="module")
+def sim_dir(tmp_path_factory):
+    return simulate_benchmark(tmp_path_factory.mktemp("sim") / "bench", scale=0.02, seed=1)
+
+
+@pytest.fixture(scope="module")
+def bank(sim_dir, tmp_path_factory):
+    table = load_table(sim_dir)
+    return studies.embed_table(table, "offline", cache_dir=tmp_path_factory.mktemp("cache"))
+
+
+def test_instance_split_is_stratified_seeded_and_disjoint(bank):
+    table = bank.table
+    a, b = instance_split(table, 0.2, seed=3), instance_split(table, 0.2, seed=3)
+    np.testing.assert_array_equal(a.train, b.train)
+    assert not set(a.train) & set(a.test) and len(a.train) + len(a.test) == table.n
+    assert set(table.instances["dataset"].iloc[a.train]) == set(table.datasets)
+    assert not np.array_equal(instance_split(table, 0.2, seed=4).train, a.train)
+    with pytest.raises(ValueError, match="strictly between"):
+        instance_split(table, 1.0)
+
+
+def test_cross_dataset_split_errors_on_empty_or_overlapping_sides(bank):
+    split = cross_dataset_split(bank.table, "ocrbench", "SEEDBENCH")
+    assert set(bank.table.instances["dataset"].iloc[split.test]) == {"SEEDBench2_Plus"}
+    with pytest.raises(ValueError, match="unknown dataset"):
+        cross_dataset_split(bank.table, "OCRbench2", "seedbench")
+    with pytest.raises(ValueError, match="both sides"):
+        cross_dataset_split(bank.table, "ocrbench", "OCRBench")
+
+
+def test_evaluate_record_is_complete_and_consistent(bank, tmp_path):
+    record = studies.evaluate(bank, "knn", seed=0, random_draws=3)
+    m = record["metrics"]
+    assert 0 <= m["nAUC_shared"] <= m["Ps"] <= record["oracle"]["accuracy"] + 1e-12
+    assert record["data"]["simulated"] is True and "minilm" in record["encoder"]
+    assert record["data"]["train_rows"] + record["data"]["test_rows"] == bank.table.n
+    studies.write_result(record, tmp_path / "r.json")
+    again = json.loads((tmp_path / "r.json").read_text())
+    assert again["metrics"]["Ps"] == pytest.approx(m["Ps"])
+    assert studies.evaluate(bank, "knn", seed=0, random_draws=3)["metrics"] == m  # same seed, same result
+
+
+def test_main_results_and_tables(bank):
+    result = studies.main_results(bank, ("knn", "linear_mf"), seeds=(0, 1), neural_epochs=1, random_draws=2)
+    tab = studies.table2(result)
+    assert list(tab.index) == ["random", "best_single", "knn", "linear_mf", "oracle"]
+    assert "All" in tab.columns and "OCRBench" in tab.columns
+    assert (tab.loc["oracle", "All"] >= tab.drop(index="oracle")["All"]).all()
+    qnc = studies.qnc_table(result)
+    assert set(qnc["router"]) == {"knn", "linear_mf"} and (qnc["seeds"] == 2).all()
+    assert result.provenance["data"]["simulated"] is True
+
+
+def test_modality_transfer_efficiency_and_audit_run(bank):
+    transfer = studies.text_only_transfer(bank, ("knn",), neural_epochs=1)
+    assert set(transfer.results["mode"]) == {"22", "21", "11"}
+    eff = studies.data_efficiency(bank, ("knn",), fractions=(0.1, 0.8), seeds=(0,))
+    assert sorted(eff.results["train_fraction"].unique()) == [0.1, 0.8]
+    with pytest.raises(ValueError, match="overlaps the held-out test set"):
+        studies.data_efficiency(bank, ("knn",), fractions=(0.9,), seeds=(0,))
+    audit = studies.metric_audit(bank, ("knn", "linear"), neural_epochs=1)
+    assert {"rank_official_protocol", "rank_fixed_protocol"} <= set(audit.results.columns)
+    oracles = audit.results[audit.results["router"].str.startswith("oracle")]
+    assert oracles["cost"].iloc[1] <= oracles["cost"].iloc[0] + 1e-15  # cheapest-correct never costs more
+
+
+def test_text_only_table(sim_dir, tmp_path):
+    table = load_table(sim_dir, images=None)
+    bank = studies.embed_table(table, "offline", cache_dir=tmp_path / "cache")
+    with pytest.raises(ValueError, match="no images.*only mode 11"):
+        studies.evaluate(bank, "knn", mode="22")
+    assert studies.evaluate(bank, "knn", mode="11", random_draws=2)["metrics"]["Ps"] > 0
+
+
+def test_cli_evaluate_refuses_image_modes_on_text_only(sim_dir, tmp_path, capsys):
+    csv_only = tmp_path / "t"
+    csv_only.mkdir()
+    (csv_only / "MMR-Bench.csv").write_bytes((sim_dir / "MMR-Bench.csv").read_bytes())
+    code = cli_main(["evaluate", "--data-root", str(csv_only), "--router", "knn", "--mode", "22", "--quiet"])
+    assert code != 0 and "only text mode 11" in capsys.readouterr().err
