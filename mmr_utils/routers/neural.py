@@ -65,17 +65,17 @@ def _resolve_device(device: str) -> torch.device:
     return resolved
 
 
+@contextlib.contextmanager
 def _seeded(seed: int, device: torch.device):
     """Fork the global torch RNG (CPU, and the CUDA device if used) and seed it: local, restored on exit."""
     devices = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
-
-    @contextlib.contextmanager
-    def context():
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            yield
-
-    return context()
+    with torch.random.fork_rng(devices=devices):
+        # Not torch.manual_seed: it would also reseed every CUDA device, outside the forked state.
+        torch.default_generator.manual_seed(seed)
+        for index in devices:
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(seed)
+        yield
 
 
 def _masked_mse(prediction: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
