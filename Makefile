@@ -58,7 +58,7 @@ test-unit: $(STAMP) ## Unit and property tests (pytest)
 	$(PY) -m pytest tests -q
 
 test-notebooks: $(STAMP) ## Execute every notebook at its small defaults under nbval (lax)
-	cd notebooks && ../$(PY) -m pytest --nbval-lax --sanitize-with ../tests/nbval_sanitize.cfg -p no:cacheprovider -q \
+	cd notebooks && ../$(PY) -m pytest --nbval-lax --nbval-sanitize-with ../tests/nbval_sanitize.cfg -p no:cacheprovider -q \
 	  $(notdir $(NOTEBOOKS:.py=.ipynb))
 
 check-pairs: $(STAMP) ## Fail when a notebook's .py and .ipynb are out of sync
