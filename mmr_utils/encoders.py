@@ -279,12 +279,18 @@ class BaseEncoder:
 
     def _compute_texts(self, texts: list[str], batch_size: int | None) -> np.ndarray:
         size = batch_size or self.batch_size
+        # Batches of similar length pad little: encode in length order, then restore the caller's order.
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        ordered = [texts[i] for i in order]
         chunks = []
-        for start in tqdm(range(0, len(texts), size), desc=f"{self.name} texts", disable=not self.progress,
+        for start in tqdm(range(0, len(ordered), size), desc=f"{self.name} texts", disable=not self.progress,
                           unit="batch"):
-            chunks.append(l2_normalize(self._embed_text_batch(texts[start:start + size])))
+            chunks.append(l2_normalize(self._embed_text_batch(ordered[start:start + size])))
             self.calls += 1
-        return np.concatenate(chunks)
+        values = np.concatenate(chunks)
+        restored = np.empty_like(values)
+        restored[order] = values
+        return restored
 
     def _lookup_and_compute(self, modality: str, hashes: list[str], compute):
         """Return (hash -> vector for every hash that could be embedded, cache hits, cache path)."""

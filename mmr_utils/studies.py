@@ -282,8 +282,8 @@ def modality_study(bank: FeatureBank, routers=LEARNED_ROUTERS, *, modes=("11", "
             fixed = make_router(router, seed=seed).fusion
             settings = [(m, "mean") for m in modes] + [("22", f) for f in fusions if f != "mean" and fixed is None]
             for mode, fusion in settings:
-                if router == "cmr" and mode[0] in "13" and mode[0] == mode[1]:
-                    continue  # one channel on both sides: nothing to cross-attend
+                if router == "cmr" and mode[0] in "13" and mode[1] in "13":
+                    continue  # one channel in training or test: nothing to cross-attend
                 run = fit_predict(bank, router, split, mode=mode, fusion=fusion, seed=seed,
                                   neural_epochs=neural_epochs)
                 recs, _ = score_run(bank.table, run, per_dataset=False)
