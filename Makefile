@@ -11,6 +11,8 @@ SEED ?= 0
 SCALE ?= 1.0
 MATHV ?= ../shared/data/math-v
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
+# The notebooks make figures runs: those with a full-size parameters file (08_sweep_point is driven by make sweep).
+FIGURE_NOTEBOOKS := $(sort $(patsubst notebooks/params/%.full.yaml,notebooks/%.py,$(wildcard notebooks/params/*.full.yaml)))
 BUILD_NB := build/notebooks
 export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
@@ -34,7 +36,9 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP) ## Create the virtual environment (.venv, Python 3.11) and install the pinned requirements + package
 
-data: $(STAMP) ## Write the simulated benchmark (10,370 instances, 10 models) to data/simulated
+data: data/simulated/MMR-Bench.csv ## Write the simulated benchmark (10,370 instances, 10 models) to data/simulated
+
+data/simulated/MMR-Bench.csv: $(STAMP) mmr_utils/sources/simulator.py
 	$(PY) -m mmr_utils.sources.simulator --out data/simulated --scale $(SCALE) --seed $(SEED)
 
 data-official: $(STAMP) ## Download the official MMR-Bench release (pinned revision) to data/official (needs the hub)
@@ -45,7 +49,7 @@ data-mathv: $(STAMP) ## Convert MATH-V (MATHV=path, default ../shared/data/math-
 
 figures: $(STAMP) data ## Run every notebook at full size (notebooks/params/*.full.yaml); outputs go to figures/
 	@mkdir -p $(BUILD_NB)
-	@for nb in $(NOTEBOOKS); do \
+	@for nb in $(FIGURE_NOTEBOOKS); do \
 	  name=$$(basename $$nb .py); params=notebooks/params/$$name.full.yaml; \
 	  echo "== $$name"; \
 	  $(PY) -m mmr_utils run-notebook $$nb --params $$params --out $(BUILD_NB)/$$name.ipynb \

@@ -174,13 +174,14 @@ class EmbeddingCache:
 def clear_cache(cache_dir: str | os.PathLike | None = None) -> int:
     """Delete every cache archive and lock file in ``cache_dir`` (default ``paths.CACHE``); return how many files.
 
-    Used by ``make clean-cache``. Only files this module writes (``*.npz`` and ``.*.lock``) are removed.
+    Used by ``make clean-cache``. Only cache files are removed: this module's ``*.npz`` and ``.*.lock``, and the
+    study results cached by :func:`mmr_utils.studies.cached_study` (``studies/*.pkl``).
     """
     folder = Path(cache_dir) if cache_dir is not None else paths.CACHE
     if not folder.exists():
         return 0
     removed = 0
-    for pattern in ("*.npz", ".*.lock", ".*.npz.*.tmp"):
+    for pattern in ("*.npz", ".*.lock", ".*.npz.*.tmp", "studies/*.pkl"):
         for file in folder.glob(pattern):
             file.unlink()
             removed += 1

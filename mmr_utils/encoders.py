@@ -981,5 +981,6 @@ def get_encoders(name: str = "auto", *, clip_model: str | os.PathLike = DEFAULT_
     else:
         description = f"{text.name} (text) + {image.name} (image)"
         if fallback_reason is not None:
-            description = f"offline: {description}; CLIP weights not found: {fallback_reason}"
+            # The full reason stays in fallback_reason (result files); captions get the short form.
+            description = f"offline: {description} (CLIP weights {clip_model} not found locally)"
     return EncoderChoice(text, image, description, requested, fallback_reason)

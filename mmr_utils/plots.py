@@ -60,7 +60,7 @@ def save_figure(fig, name: str, provenance: dict, *, out_dir=None, add_caption: 
     return written
 
 
-def save_table(frame: pd.DataFrame, name: str, provenance: dict, *, out_dir=None, floatfmt: str = ".3f") -> list[Path]:
+def save_table(frame: pd.DataFrame, name: str, provenance: dict, *, out_dir=None, floatfmt: str = ".4g") -> list[Path]:
     """Save a table as ``<name>.csv`` and ``<name>.md`` (with the caption line) plus provenance, atomically."""
     if not provenance:
         raise ValueError(f"save_table({name!r}): provenance is required (data source, encoder, seeds)")
@@ -217,7 +217,10 @@ def plot_data_efficiency(frame: pd.DataFrame, metric: str = "nAUC_shared"):
     data["router"] = data["router"].map(lambda r: ROUTER_LABELS.get(r, r))
     sns.lineplot(data=data, x="train_fraction", y=metric, hue="router", errorbar="sd", marker="o", ax=ax)
     ax.set_xscale("log")
-    ax.set(xlabel="training fraction (log)", ylabel=metric, title="Data efficiency (band: +-1 sd over seeds)")
+    fractions = sorted(data["train_fraction"].unique())
+    ax.set_xticks(fractions, [f"{f:.0%}" for f in fractions])
+    ax.minorticks_off()
+    ax.set(xlabel="training fraction (log scale)", ylabel=metric, title="Data efficiency (band: +-1 sd over seeds)")
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     return fig

@@ -102,6 +102,19 @@ def embedding_report(bank: FeatureBank) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("channel")
 
 
+def load_and_embed(data_root: str = "", *, scale: float = 1.0, seed: int = 0, encoder: str = "auto",
+                   progress: bool = False) -> FeatureBank:
+    """A notebook's first step: the outcome table (see :func:`mmr_utils.sources.load_benchmark`) and its embeddings,
+    printing which data and which encoder were used."""
+    from .sources import load_benchmark
+
+    table = load_benchmark(data_root, scale=scale, seed=seed)
+    bank = embed_table(table, encoder, seed=seed, progress=progress)
+    print(table.describe())
+    print("encoder that ran:", bank.encoder)
+    return bank
+
+
 # --------------------------------------------------------------------------- one router, one split
 def _router_params(name: str, router_params: dict | None, neural_epochs: int | None, seed: int, text_dim) -> dict:
     params = dict((router_params or {}).get(name, {}))
@@ -212,6 +225,77 @@ def reference_records(table: OutcomeTable, test: np.ndarray, *, seed: int = 0, r
     return records, curves
 
 
+# --------------------------------------------------------------------------- result cache
+def _code_fingerprint() -> str:
+    """Hash of the package's source files: any code change invalidates cached study results."""
+    import hashlib
+    from pathlib import Path
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        digest.update(path.relative_to(Path(__file__).parent).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _bank_fingerprint(bank: FeatureBank) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    table = bank.table
+    for array in (table.correct, table.cost):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    digest.update("\x1f".join(table.instances["dataset_idx"].astype(str)).encode())
+    digest.update("\x1f".join(table.models).encode())
+    for emb in (bank.text, bank.image):
+        if emb is not None:
+            digest.update(np.ascontiguousarray(emb.values).tobytes())
+            digest.update(emb.present.tobytes())
+    digest.update(bank.encoder.encode())
+    return digest.hexdigest()[:16]
+
+
+def cached_study(function):
+    """Cache a study's result on disk, keyed by the package source, the table, the features and every argument.
+
+    A re-run of ``make figures`` with nothing changed reloads results instead of refitting every router; the result's
+    provenance says ``"result_cache": "hit"`` when it was reloaded. ``MMR_STUDY_CACHE=0`` disables the cache.
+    """
+    import functools
+    import hashlib
+    import inspect
+    import json
+    import os
+    import pickle
+
+    from ._io import atomic_write_bytes
+    from .paths import CACHE
+
+    signature = inspect.signature(function)
+
+    @functools.wraps(function)
+    def wrapper(bank, *args, **kwargs):
+        if os.environ.get("MMR_STUDY_CACHE", "1") == "0":
+            return function(bank, *args, **kwargs)
+        bound = signature.bind(bank, *args, **kwargs)
+        bound.apply_defaults()
+        arguments = {k: v for k, v in bound.arguments.items() if k != "bank"}
+        key_text = json.dumps([function.__name__, _code_fingerprint(), _bank_fingerprint(bank), arguments],
+                              sort_keys=True, default=repr)
+        path = CACHE / "studies" / f"{function.__name__}-{hashlib.sha256(key_text.encode()).hexdigest()[:24]}.pkl"
+        if path.is_file():
+            with open(path, "rb") as handle:
+                result = pickle.load(handle)
+            result.provenance["result_cache"] = "hit"
+            return result
+        result = function(bank, *args, **kwargs)
+        result.provenance["result_cache"] = "miss (computed)"
+        atomic_write_bytes(path, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        return result
+
+    return wrapper
+
+
 # --------------------------------------------------------------------------- studies
 @dataclass
 class StudyResult:
@@ -236,12 +320,14 @@ def provenance(bank: FeatureBank, **settings) -> dict:
                  "missing_cells": source.get("missing_cells", {}),
                  "missing_cells_handling": "routers learn from observed cells only; evaluation scores complete rows"},
         "encoder": bank.encoder,
+        "encoder_detail": bank.info.get("encoder"),
         "settings": settings,
         "versions": {"mmr_utils": __version__, "python": platform.python_version(), "numpy": np.__version__,
                      "pandas": pd.__version__, "scikit-learn": sklearn.__version__, "torch": torch.__version__},
     }
 
 
+@cached_study
 def main_results(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(0,), train_fraction: float = 0.2,
                  mode: str = "22", fusion: str = "mean", neural_epochs: int | None = None,
                  router_params: dict | None = None, random_draws: int = 50, rule: str = "threshold") -> StudyResult:
@@ -269,6 +355,7 @@ def main_results(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(0,), trai
     return StudyResult(pd.DataFrame(records), curves, prov)
 
 
+@cached_study
 def modality_study(bank: FeatureBank, routers=LEARNED_ROUTERS, *, modes=("11", "33", "22", "21"),
                    fusions=("mean", "concat", "adaptive"), seeds=(0,), train_fraction: float = 0.2,
                    neural_epochs: int | None = None) -> StudyResult:
@@ -306,6 +393,7 @@ def scenario_pairs(table: OutcomeTable) -> list[tuple[str, str, str]]:
     return pairs
 
 
+@cached_study
 def cross_dataset_study(bank: FeatureBank, routers=LEARNED_ROUTERS, *, mode: str = "22", fusion: str = "mean",
                         seeds=(0,), neural_epochs: int | None = None, pairs=None) -> StudyResult:
     """Table 4: train on dataset A, test on dataset B within each scenario, every direction, beside the best single
@@ -330,6 +418,7 @@ def cross_dataset_study(bank: FeatureBank, routers=LEARNED_ROUTERS, *, mode: str
     return StudyResult(pd.DataFrame(records), {}, prov)
 
 
+@cached_study
 def text_only_transfer(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(0,), train_fraction: float = 0.2,
                        fusion: str = "mean", neural_epochs: int | None = None) -> StudyResult:
     """Table 5: routers trained on text+image (mode 22) tested on the same queries with the image channel masked
@@ -349,6 +438,7 @@ def text_only_transfer(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(0,)
     return StudyResult(pd.DataFrame(records), {}, prov)
 
 
+@cached_study
 def data_efficiency(bank: FeatureBank, routers=LEARNED_ROUTERS, *, fractions=(0.05, 0.1, 0.2, 0.4, 0.8),
                     seeds=(0, 1, 2), mode: str = "22", fusion: str = "mean", neural_epochs: int | None = None,
                     test_fraction: float = 0.2) -> StudyResult:
@@ -387,6 +477,7 @@ def first_correct_oracle(Y, C) -> tuple[float, float]:
     return float(C[rows, pick].mean()), float(Y[rows, pick].mean())
 
 
+@cached_study
 def metric_audit(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(0,), train_fraction: float = 0.2,
                  mode: str = "22", fusion: str = "mean", neural_epochs: int | None = None) -> StudyResult:
     """The official protocol against the fixed one on the same predictions: fallback to model 0 vs the cheapest
@@ -443,11 +534,16 @@ def aggregate_seeds(frame: pd.DataFrame, by, metrics=METRICS) -> pd.DataFrame:
     return result.reset_index()
 
 
+def pivot_seeds(frame: pd.DataFrame, index: str, columns: str, metric: str = "nAUC_shared") -> pd.DataFrame:
+    """``metric`` averaged over seeds, one row per ``index`` value and one column per ``columns`` value."""
+    agg = aggregate_seeds(frame, [index, columns], metrics=(metric,))
+    return agg.pivot(index=index, columns=columns, values=metric)
+
+
 def table2(result: StudyResult, metric: str = "nAUC_shared") -> pd.DataFrame:
     """Paper Table 2 layout: one row per router (references first), one column per dataset and All, for
     ``metric`` (mean over seeds)."""
-    agg = aggregate_seeds(result.results, ["router", "dataset"], metrics=(metric,))
-    wide = agg.pivot(index="router", columns="dataset", values=metric)
+    wide = pivot_seeds(result.results, "router", "dataset", metric)
     datasets = [d for d in dict.fromkeys(result.results["dataset"]) if d != "All"] + (
         ["All"] if "All" in wide.columns else [])
     order = [r for r in ("random", "best_single") if r in wide.index] + [
@@ -475,7 +571,9 @@ def cross_dataset_table(result: StudyResult, metric: str = "Ps") -> pd.DataFrame
     agg = frame.groupby(["scenario", "source", "target", "router"], sort=False)[metric].mean().reset_index()
     wide = agg.pivot_table(index=["scenario", "source", "target"], columns="router", values=metric, sort=False)
     routers = [r for r in dict.fromkeys(frame["router"]) if r != "best_single"]
-    return wide[routers + ["best_single"]]
+    wide = wide[routers + ["best_single"]].reset_index()
+    wide.index = (wide["source"] + " -> " + wide["target"]).rename("source -> target")
+    return wide.drop(columns=["source", "target"])
 
 
 def audit_rank_changes(result: StudyResult) -> pd.DataFrame:
@@ -513,6 +611,7 @@ def evaluate(bank: FeatureBank, router: str, *, train_fraction: float = 0.2, see
                                      f"missing cell are left out of the metrics"},
         "split": split.info,
         "encoder": bank.encoder,
+        "encoder_detail": bank.info.get("encoder"),
         "mode": mode,
         "fusion": run.info["fusion"],
         "seed": seed,

@@ -69,6 +69,7 @@ else:
 # The oracle (cheapest correct model per instance) bounds every router from above.
 
 # %%
+# NBVAL_CHECK_OUTPUT
 from mmr_utils.evaluation import oracle_point  # noqa: E402
 
 rows = table.complete_rows()

@@ -22,13 +22,11 @@ out_dir: str = "build/figures-small"  # where figures and tables go (make figure
 # %%
 from mmr_utils import plots, studies
 from mmr_utils.paths import ROOT
-from mmr_utils.sources import load_benchmark
 
 out = ROOT / out_dir
-table = load_benchmark(data_root, scale=scale, seed=seed)
-bank = studies.embed_table(table, encoder, seed=seed)
+bank = studies.load_and_embed(data_root, scale=scale, seed=seed, encoder=encoder)
+table = bank.table
 provenance = studies.provenance(bank, notebook="02_multimodal_embedding", seeds=[seed])
-print("encoder that ran:", bank.encoder)
 
 # %% [markdown]
 # ## What was encoded
@@ -61,6 +59,7 @@ if bank.has_images:
 # A second encoding of the same table is served entirely from the cache.
 
 # %%
+# NBVAL_CHECK_OUTPUT
 again = studies.embed_table(table, encoder, seed=seed)
 misses = studies.embedding_report(again)["cache_misses"].sum()
 print(f"rows: {table.n}, cache misses on the second run: {misses}")

@@ -37,12 +37,10 @@ out_dir: str = "build/figures-small"  # where figures and tables go (make figure
 # %%
 from mmr_utils import plots, studies
 from mmr_utils.paths import ROOT
-from mmr_utils.sources import load_benchmark
 
 out = ROOT / out_dir
-table = load_benchmark(data_root, scale=scale, seed=seeds[0])
-bank = studies.embed_table(table, encoder, seed=seeds[0])
-print("encoder that ran:", bank.encoder)
+bank = studies.load_and_embed(data_root, scale=scale, seed=seeds[0], encoder=encoder)
+table = bank.table
 
 # %%
 result = studies.main_results(bank, seeds=seeds, train_fraction=train_fraction, mode=mode, fusion=fusion,
@@ -87,6 +85,7 @@ qnc.round(3)
 # Every learned router stays below the oracle's peak accuracy.
 
 # %%
+# NBVAL_CHECK_OUTPUT
 frame = result.results[result.results["dataset"] == "All"]
 oracle_ps = frame[frame["router"] == "oracle"]["Ps"].min()
 learned_ps = frame[~frame["router"].isin(studies.REFERENCES)]["Ps"].max()

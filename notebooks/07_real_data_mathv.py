@@ -61,3 +61,11 @@ tab.round(3)
 qnc = studies.qnc_table(result)
 plots.save_table(qnc.set_index("router"), "tab_mathv_qnc", result.provenance, out_dir=out)
 qnc.round(3)
+
+# %% [markdown]
+# ## Headline check
+# The converted table holds every MATH-V model setting judged on every item.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(f"items used: {table.n} of {full.n}, model settings: {len(full.models)}, all judged: {bool(full.mask.all())}")

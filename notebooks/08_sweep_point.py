@@ -25,3 +25,7 @@ bank = studies.embed_table(table, encoder, seed=0)
 record = studies.evaluate_point(bank, router, train_fraction=train_fraction, seed=seed, neural_epochs=neural_epochs,
                                 result_path=ROOT / result_path)
 record["metrics"]
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print("metrics written:", sorted(record["metrics"]))

@@ -227,7 +227,8 @@ def test_missing_local_folder_and_incomplete_folder(tmp_path):
 def test_auto_falls_back_to_offline_pair_and_says_why(tmp_path):
     choice = get_encoders("auto", cache_dir=tmp_path, progress=False)
     assert choice.text.name == "minilm" and choice.image.name == "imagestats"
-    assert choice.description.startswith("offline: minilm (text) + imagestats (image); CLIP weights not found")
+    assert choice.description.startswith("offline: minilm (text) + imagestats (image) (CLIP weights")
+    assert "not found locally" in choice.description
     assert choice.fallback_reason
 
 
