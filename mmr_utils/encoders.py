@@ -765,6 +765,15 @@ def image_statistics(image: Image.Image) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=1)
+def _imagestats_source_hash() -> str:
+    import hashlib
+    import inspect
+
+    source = inspect.getsource(image_statistics) + inspect.getsource(_centred_hellinger)
+    return hashlib.sha256(source.encode()).hexdigest()[:10]
+
+
+@functools.lru_cache(maxsize=1)
 def imagestats_raw_dim() -> int:
     """Width of :func:`image_statistics` (measured on a blank image, so it always matches the code)."""
     return int(image_statistics(Image.new("RGB", (8, 8))).shape[0])
@@ -779,8 +788,10 @@ class ImageStatsEncoder(BaseEncoder):
 
     def __init__(self, dim: int | None = 256, *, seed: int = 0, batch_size: int = 64, num_workers: int | None = None,
                  cache_dir=None, use_cache: bool = True, progress: bool = True):
+        # All the work happens in the DataLoader workers (the main process only collects), so use every core.
+        workers = min(8, os.cpu_count() or 1) if num_workers is None else num_workers
         super().__init__(cache_dir=cache_dir, use_cache=use_cache, progress=progress, batch_size=batch_size,
-                         num_workers=num_workers)
+                         num_workers=workers)
         if dim is not None and dim < 1:
             raise ValueError(f"imagestats dim must be positive or None, got {dim}")
         self.dim = dim
@@ -798,7 +809,8 @@ class ImageStatsEncoder(BaseEncoder):
 
     @property
     def revision(self) -> str:
-        return f"v{IMAGESTATS_VERSION}"
+        # The source of the feature function is part of the key: editing it can never serve stale cached features.
+        return f"v{IMAGESTATS_VERSION}-{_imagestats_source_hash()}"
 
     def cache_key(self, modality: str) -> CacheKey:
         return CacheKey(self.name, self.model_id, self.revision, "fp32")
