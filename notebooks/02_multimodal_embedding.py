@@ -59,7 +59,9 @@ if bank.has_images:
 # A second encoding of the same table is served entirely from the cache.
 
 # %%
-# NBVAL_CHECK_OUTPUT
 again = studies.embed_table(table, encoder, seed=seed)
+
+# %%
+# NBVAL_CHECK_OUTPUT
 misses = studies.embedding_report(again)["cache_misses"].sum()
 print(f"rows: {table.n}, cache misses on the second run: {misses}")
