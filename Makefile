@@ -19,7 +19,7 @@ export PYTHONHASHSEED := 0
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help venv data data-official data-mathv figures test test-unit test-notebooks check-pairs sync bench \
+.PHONY: help venv data data-official data-mathv figures test test-unit test-notebooks check-pairs sync bench notebook-outputs \
         bench-embed sweep clean-cache clean
 
 help: ## List the targets (this message)
@@ -70,6 +70,11 @@ check-pairs: $(STAMP) ## Fail when a notebook's .py and .ipynb are out of sync
 
 sync: $(STAMP) ## Re-pair the notebooks after editing the .py sources (jupytext --sync)
 	$(PY) -m jupytext --sync $(NOTEBOOKS)
+
+notebook-outputs: $(STAMP) ## Store small-default outputs in the paired .ipynb (the reference for nbval's headline checks)
+	cd notebooks && for nb in $(notdir $(NOTEBOOKS:.py=.ipynb)); do \
+	  ../$(PY) -m jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1800 $$nb; done
+	$(PY) -m mmr_utils check-pairs
 
 bench: $(STAMP) ## Benchmarks: exact budget sweep vs per-threshold loop; router fit+predict times
 	$(PY) benchmarks/bench_sweep.py

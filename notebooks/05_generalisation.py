@@ -65,4 +65,4 @@ studies.aggregate_seeds(efficiency.results, ["router", "train_fraction"], metric
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print("cross-dataset directions:", len(tab4), "| training fractions:", sorted(efficiency.results["train_fraction"].unique()))
+print("cross-dataset directions:", len(tab4), "| training fractions:", sorted(float(f) for f in efficiency.results["train_fraction"].unique()))
