@@ -47,7 +47,8 @@ def save_figure(fig, name: str, provenance: dict, *, out_dir=None, add_caption: 
     out_dir = Path(out_dir) if out_dir is not None else FIGURES
     stem = out_dir / name
     if add_caption:
-        fig.text(0.01, 0.002, caption(provenance), fontsize=6, color="0.35", ha="left", va="bottom", wrap=True)
+        # Below the axes (bbox_inches="tight" keeps it), so it never overlaps an axis label.
+        fig.text(0.01, -0.01, caption(provenance), fontsize=6, color="0.35", ha="left", va="top", wrap=True)
     written = []
     for fmt in ("png", "pdf"):
         buffer = io.BytesIO()
@@ -233,7 +234,8 @@ def plot_sweep(results_csv, out_stem=None, metric: str = "nAUC_shared"):
         raise ValueError(f"{results_csv}: no column {metric!r} (columns: {list(frame.columns)})")
     fig = plot_data_efficiency(frame, metric=metric)
     if out_stem is not None:
-        provenance = {"data": {"path": str(results_csv)}, "encoder": ",".join(map(str, frame.get("encoder",
+        simulated = bool(frame["data.simulated"].all()) if "data.simulated" in frame else False
+        provenance = {"data": {"path": str(results_csv), "simulated": simulated}, "encoder": ",".join(map(str, frame.get("encoder",
                       pd.Series(["?"])).unique())), "settings": {"seeds": sorted(frame["seed"].unique().tolist())
                                                                   if "seed" in frame else None}}
         save_figure(fig, Path(out_stem).name, provenance, out_dir=Path(out_stem).parent)

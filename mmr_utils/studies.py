@@ -226,13 +226,19 @@ def reference_records(table: OutcomeTable, test: np.ndarray, *, seed: int = 0, r
 
 
 # --------------------------------------------------------------------------- result cache
+#: Package modules that studies never call (presentation and command line): editing them keeps cached results.
+_NOT_IN_RESULTS = ("plots.py", "cli.py", "__main__.py")
+
+
 def _code_fingerprint() -> str:
-    """Hash of the package's source files: any code change invalidates cached study results."""
+    """Hash of the package's source files that studies run: any change to them invalidates cached study results."""
     import hashlib
     from pathlib import Path
 
     digest = hashlib.sha256()
     for path in sorted(Path(__file__).parent.rglob("*.py")):
+        if path.name in _NOT_IN_RESULTS and path.parent == Path(__file__).parent:
+            continue
         digest.update(path.relative_to(Path(__file__).parent).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
@@ -268,8 +274,8 @@ def cached_study(function):
     import os
     import pickle
 
+    from . import paths
     from ._io import atomic_write_bytes
-    from .paths import CACHE
 
     signature = inspect.signature(function)
 
@@ -282,7 +288,7 @@ def cached_study(function):
         arguments = {k: v for k, v in bound.arguments.items() if k != "bank"}
         key_text = json.dumps([function.__name__, _code_fingerprint(), _bank_fingerprint(bank), arguments],
                               sort_keys=True, default=repr)
-        path = CACHE / "studies" / f"{function.__name__}-{hashlib.sha256(key_text.encode()).hexdigest()[:24]}.pkl"
+        path = paths.CACHE / "studies" / f"{function.__name__}-{hashlib.sha256(key_text.encode()).hexdigest()[:24]}.pkl"
         if path.is_file():
             with open(path, "rb") as handle:
                 result = pickle.load(handle)

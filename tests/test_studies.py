@@ -93,3 +93,15 @@ def test_cli_evaluate_refuses_image_modes_on_text_only(sim_dir, tmp_path, capsys
     (csv_only / "MMR-Bench.csv").write_bytes((sim_dir / "MMR-Bench.csv").read_bytes())
     code = cli_main(["evaluate", "--data-root", str(csv_only), "--router", "knn", "--mode", "22", "--quiet"])
     assert code != 0 and "only text mode 11" in capsys.readouterr().err
+
+
+def test_study_cache_reloads_identical_results_and_says_so(bank, tmp_path, monkeypatch):
+    import mmr_utils.paths as paths
+
+    monkeypatch.setattr(paths, "CACHE", tmp_path / "cache")
+    first = studies.main_results(bank, ("knn",), seeds=(0,), random_draws=2)
+    second = studies.main_results(bank, ("knn",), seeds=(0,), random_draws=2)
+    assert first.provenance["result_cache"].startswith("miss") and second.provenance["result_cache"] == "hit"
+    assert first.results.equals(second.results)
+    other = studies.main_results(bank, ("knn",), seeds=(1,), random_draws=2)
+    assert other.provenance["result_cache"].startswith("miss")
