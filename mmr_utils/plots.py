@@ -19,7 +19,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from ._io import atomic_write_bytes, atomic_write_text  # noqa: E402
-from .paths import FIGURES  # noqa: E402
+from .paths import FIGURES, ROOT  # noqa: E402
 
 ROUTER_LABELS = {"knn": "KNN", "kmeans": "KMeans", "kmeans_adaptive": "KMeans-adaptive", "linear": "Linear",
                  "linear_mf": "LinearMF", "mlp": "MLP", "mlp_mf": "MLPMF", "cmr": "CMR", "random": "Random",
@@ -29,7 +29,10 @@ ROUTER_LABELS = {"knn": "KNN", "kmeans": "KMeans", "kmeans_adaptive": "KMeans-ad
 def caption(provenance: dict) -> str:
     """One line saying where the numbers come from: data (SIMULATED or not), encoder, seeds."""
     data = provenance.get("data", {})
-    kind = "SIMULATED data (not the paper's numbers)" if data.get("simulated") else f"data: {data.get('path')}"
+    path = str(data.get("path"))
+    if path.startswith(str(ROOT) + "/"):
+        path = path[len(str(ROOT)) + 1:]
+    kind = "SIMULATED data (not the paper's numbers)" if data.get("simulated") else f"data: {path}"
     seeds = provenance.get("settings", {}).get("seeds")
     return f"{kind}; encoder: {provenance.get('encoder', '?')}" + (f"; seeds {seeds}" if seeds else "")
 
@@ -157,7 +160,7 @@ def plot_pareto(result, dataset: str = "All", seed: int | None = None, models=No
     seeds = sorted({s for (_, s) in frontiers})
     seed = seeds[0] if seed is None else seed
     refs = result.curves["references"][seed][dataset]
-    fig, ax = plt.subplots(figsize=(8, 5.5))
+    fig, ax = plt.subplots(figsize=(9.5, 5.5))
     palette = sns.color_palette("tab10", 10)
     routers = [r for (r, s) in frontiers if s == seed]
     for i, router in enumerate(routers):
@@ -175,7 +178,7 @@ def plot_pareto(result, dataset: str = "All", seed: int | None = None, models=No
     ax.set_xscale("log")
     ax.set(xlabel="mean cost per query (1e-3 USD, log)", ylabel="accuracy (%)",
            title=f"Cost-accuracy Pareto frontiers ({dataset}, seed {seed})")
-    ax.legend(fontsize=7, ncol=2, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
