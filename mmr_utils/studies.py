@@ -22,7 +22,7 @@ import pandas as pd
 from . import evaluation as ev
 from .encoders import EncoderChoice, Embeddings, get_encoders
 from .fusion import build_features
-from .routers import make_router
+from .routers import ROUTERS, make_router
 from .splits import Split, cross_dataset_split, instance_split
 from .tables import OutcomeTable
 
@@ -127,6 +127,13 @@ def _router_params(name: str, router_params: dict | None, neural_epochs: int | N
     return params
 
 
+def _router_class(name: str):
+    """The registered router class (its ``fusion`` attribute says which fusion it requires)."""
+    if name not in ROUTERS:
+        make_router(name)  # raises the registry's error listing the known names
+    return ROUTERS[name]
+
+
 def _check_mode(bank: FeatureBank, mode: str) -> None:
     if not bank.has_images and any(flag in "23" for flag in str(mode)):
         raise ValueError(
@@ -152,8 +159,7 @@ def fit_predict(bank: FeatureBank, router: str, split: Split, *, mode: str = "22
     training rows (missing cells masked) and predict utility and cost on the test rows."""
     _check_mode(bank, mode)
     table = bank.table
-    R = make_router(router, seed=seed) if router != "oracle" else make_router(router)
-    strategy = R.fusion or fusion
+    strategy = _router_class(router).fusion or fusion
     if not bank.has_images and strategy != "text":
         strategy = "text"
     blocks = bank.channels(split.train, split.test)
@@ -372,7 +378,7 @@ def modality_study(bank: FeatureBank, routers=LEARNED_ROUTERS, *, modes=("11", "
     for seed in seeds:
         split = instance_split(bank.table, train_fraction, seed=seed)
         for router in routers:
-            fixed = make_router(router, seed=seed).fusion
+            fixed = _router_class(router).fusion
             settings = [(m, "mean") for m in modes] + [("22", f) for f in fusions if f != "mean" and fixed is None]
             for mode, fusion in settings:
                 if router == "cmr" and mode[0] in "13" and mode[1] in "13":
