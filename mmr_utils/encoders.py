@@ -28,6 +28,7 @@ import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
+from mmr_utils._arrays import unit_rows
 from mmr_utils.cache import CacheKey, EmbeddingCache, file_hash, text_hash
 
 DEFAULT_CLIP_MODEL = "openai/clip-vit-base-patch32"
@@ -62,11 +63,9 @@ class Embeddings:
         return int(self.values.shape[0])
 
 
-def l2_normalize(values: np.ndarray, eps: float = 1e-12) -> np.ndarray:
-    """Rows of ``values`` scaled to unit L2 norm (all-zero rows stay zero), as float32."""
-    values = np.asarray(values, dtype=np.float32)
-    norms = np.linalg.norm(values, axis=1, keepdims=True)
-    return (values / np.maximum(norms, eps)).astype(np.float32)
+def l2_normalize(values: np.ndarray) -> np.ndarray:
+    """Rows of ``values`` as float32, scaled to unit L2 norm (all-zero rows stay zero)."""
+    return unit_rows(np.asarray(values, dtype=np.float32))
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:

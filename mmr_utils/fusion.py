@@ -24,14 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._arrays import unit_rows
+
 MODES = tuple(f"{train}{test}" for train in "123" for test in "123")
 STRATEGIES = ("text", "image", "mean", "concat", "adaptive")
 _FLAG_CHANNELS = {"1": ("text",), "2": ("text", "image"), "3": ("image",)}
-
-
-def _unit_rows(values: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(values, axis=1, keepdims=True)
-    return (values / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
 def _unit_vector(vector: np.ndarray) -> np.ndarray:
@@ -86,7 +83,7 @@ class _ModalityConfidence:
         if len(vectors) < 2:
             raise ValueError("adaptive fusion needs at least 2 training rows per channel to fit its confidence")
         kmeans = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(vectors)
-        centroids = _unit_rows(kmeans.cluster_centers_)
+        centroids = unit_rows(kmeans.cluster_centers_)
         margins = cls._margins(vectors, centroids)
         return cls(centroids, float(margins.mean()), float(margins.std()) or 1.0)
 
@@ -153,10 +150,10 @@ def build_features(text_train, image_train, present_train, text_test, image_test
     if strategy in ("text", "image"):
         channels = [strategy]
 
-    text_train, text_test = _unit_rows(text_train), _unit_rows(text_test)
+    text_train, text_test = unit_rows(text_train), unit_rows(text_test)
     blocks = {"text": (text_train, text_test, np.ones(n_train, bool), np.ones(n_test, bool))}
     if has_images:
-        blocks["image"] = (_unit_rows(image_train), _unit_rows(image_test), present_train, present_test)
+        blocks["image"] = (unit_rows(image_train), unit_rows(image_test), present_train, present_test)
 
     # Per channel: the rows whose own vector is used (not masked by the flag, and present), and the imputed rest.
     filled: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -201,7 +198,7 @@ def build_features(text_train, image_train, present_train, text_test, image_test
                                                 seed, {})
             x_train, x_test = _adaptive(t_train, i_train, t_test, i_test, fit_text[0], fit_image[0], used,
                                         n_clusters, seed, info)
-    x_train, x_test = _unit_rows(x_train), _unit_rows(x_test)
+    x_train, x_test = unit_rows(x_train), unit_rows(x_test)
     info["dim"] = int(x_train.shape[1])
     return x_train, x_test, info
 
@@ -236,9 +233,9 @@ def _adaptive(t_train, i_train, t_test, i_test, fit_text, fit_image, used, n_clu
         neither = total <= 0
         w_text = np.where(neither, 0.5, w_text / np.where(neither, 1.0, total))[:, None]
         w_image = 1.0 - w_text
-        weighted = _unit_rows(w_text * text + w_image * image)
-        product = _unit_rows(text * image)
-        difference = _unit_rows(text - image)
+        weighted = unit_rows(w_text * text + w_image * image)
+        product = unit_rows(text * image)
+        difference = unit_rows(text - image)
         return np.concatenate([weighted, product, difference], axis=1), w_text[:, 0]
 
     x_train, w_train = fuse(t_train, i_train, use_text_train, use_image_train)
