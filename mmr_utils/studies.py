@@ -223,7 +223,7 @@ def reference_records(table: OutcomeTable, test: np.ndarray, *, seed: int = 0, r
                         ev.nauc(singles[best:best + 1], protocol="shared", cost_range=lo_hi), "Ps": acc, "QNC": 1.0,
                         "rows": len(idx), "cost": cost, "accuracy": acc, "model": table.models[best]})
         oracle = ev.summarize(y, c, y, c)
-        o_cost, o_acc = ev.oracle_point(y, c)
+        o_cost, o_acc = oracle.oracle
         records.append({"router": "oracle", "dataset": group, "seed": seed, **oracle.metrics, "rows": len(idx),
                         "cost": o_cost, "accuracy": o_acc})
         curves[group] = {"single_models": singles, "oracle": (o_cost, o_acc), "oracle_frontier": oracle.frontier,
