@@ -9,7 +9,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SEED ?= 0
 SCALE ?= 1.0
-MATHV ?= ../shared/data/math-v
+# MATH-V folder for make data-mathv; empty = beside the checkout, then an earlier download, then the pinned download.
+MATHV ?=
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
 # The notebooks make figures runs: those with a full-size parameters file (08_sweep_point is driven by make sweep).
 FIGURE_NOTEBOOKS := $(sort $(patsubst notebooks/params/%.full.yaml,notebooks/%.py,$(wildcard notebooks/params/*.full.yaml)))
@@ -19,7 +20,7 @@ export PYTHONHASHSEED := 0
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help venv data data-official data-mathv figures test test-unit test-notebooks check-pairs sync bench notebook-outputs \
+.PHONY: help venv data data-official data-mathv check-figures test-fresh-clone figures test test-unit test-notebooks check-pairs sync bench notebook-outputs \
         bench-embed sweep clean-cache clean
 
 help: ## List the targets (this message)
@@ -44,8 +45,15 @@ data/simulated/MMR-Bench.csv: $(STAMP) mmr_utils/sources/simulator.py
 data-official: $(STAMP) ## Download the official MMR-Bench release (pinned revision) to data/official (needs the hub)
 	HF_HUB_OFFLINE=0 $(PY) -m mmr_utils data-official --out data/official
 
-data-mathv: $(STAMP) ## Convert MATH-V (MATHV=path, default ../shared/data/math-v) to data/mathv
-	$(PY) -m mmr_utils data-mathv --source $(MATHV) --out data/mathv
+data-mathv: $(STAMP) ## Get + convert MATH-V to data/mathv: MATHV=path, else ../shared/data/math-v, else pinned download
+	$(PY) -m mmr_utils data-mathv $(if $(MATHV),--source $(MATHV),)
+
+check-figures: $(STAMP) ## Regenerate every figure/table from a clean state (temp folder) and fail on any table difference
+	$(PY) -m mmr_utils check-figures
+
+test-fresh-clone: $(STAMP) ## Run notebook 07 under nbval as on a fresh clone (the folder beside the checkout hidden)
+	cd notebooks && MMR_NO_SHARED_DATA=1 ../$(PY) -m pytest --nbval-lax --nbval-sanitize-with ../tests/nbval_sanitize.cfg \
+	  -p no:cacheprovider -q 07_real_data_mathv.ipynb
 
 figures: $(STAMP) data ## Run every notebook at full size (notebooks/params/*.full.yaml); outputs go to figures/
 	@mkdir -p $(BUILD_NB)

@@ -57,13 +57,22 @@ def cmd_data_official(args: argparse.Namespace) -> int:
 
 
 def cmd_data_mathv(args: argparse.Namespace) -> int:
-    from mmr_utils.sources.mathv import convert_mathv
+    from mmr_utils.sources.mathv import SAMPLE_DIR, build_sample, convert_mathv
+    from mmr_utils.sources.mathv_snapshot import MathVUnavailableError, SnapshotMismatchError, resolve_source
     from mmr_utils.sources.official import load_table
 
     started = time.perf_counter()
-    out = convert_mathv(args.source, args.out, tokenizer=args.tokenizer)
+    try:
+        source, how = resolve_source(args.source, download=not args.no_download)
+    except (MathVUnavailableError, SnapshotMismatchError) as err:
+        raise CLIError(str(err)) from err
+    print(f"data-mathv: MATH-V source {paths.relative_to_root(source)} ({how})")
+    if args.sample:
+        out = build_sample(source, args.out or SAMPLE_DIR)
+    else:
+        out = convert_mathv(source, args.out or paths.MATHV, tokenizer=args.tokenizer)
     print(load_table(out).describe())
-    print(f"data-mathv: {out} written in {time.perf_counter() - started:.1f} s")
+    print(f"data-mathv: {paths.relative_to_root(out)} written in {time.perf_counter() - started:.1f} s")
     return 0
 
 
@@ -135,6 +144,25 @@ def cmd_check_pairs(args: argparse.Namespace) -> int:
               f"(edit the .py, then `make sync`)", file=sys.stderr)
         return 1
     print(f"check-pairs: OK, {count} notebook pairs in sync in {args.notebooks}")
+    return 0
+
+
+def cmd_check_figures(args: argparse.Namespace) -> int:
+    from mmr_utils.tooling.figures_check import check_figures
+
+    if not 0 <= args.tolerance <= 5e-4:
+        raise CLIError(f"--tolerance {args.tolerance:g}: must be between 0 (exact text) and 5e-4")
+    try:
+        result = check_figures(work=args.work, tolerance=args.tolerance, keep=args.keep)
+    except RuntimeError as err:
+        raise CLIError(str(err)) from err
+    for line in result.differences:
+        print(line, file=sys.stderr)
+    if not result.ok:
+        print(f"check-figures: {len(result.differences)} differences between figures/ and what the code regenerates "
+              f"(run `make figures` and commit, or find what is not deterministic)", file=sys.stderr)
+        return 1
+    print(f"check-figures: OK, all {len(result.compared)} committed tables are exactly what the code regenerates")
     return 0
 
 
@@ -299,8 +327,35 @@ def cmd_run_notebook(args: argparse.Namespace) -> int:
     print(f"run-notebook: {what} -> {args.out} with parameters {parameters}", flush=True)
     seconds = execute_notebook(args.notebook, args.out, parameters, kernel_name=args.kernel,
                                progress_bar=sys.stderr.isatty())
-    print(f"run-notebook: {Path(args.notebook).stem} finished in {seconds:.1f} s -> {args.out}")
+    record = write_run_record(Path(args.notebook).stem, seconds, parameters, Path(args.out))
+    print(f"run-notebook: {Path(args.notebook).stem} finished in {seconds:.1f} s, kernel peak memory "
+          f"{record['peak_rss_mb']:.0f} MB -> {args.out}")
     return 0
+
+
+def write_run_record(name: str, seconds: float, parameters: dict, executed: Path) -> dict:
+    """Record a notebook run (wall time, the kernel's peak resident memory, parameters, code version) beside the
+    executed copy and, when the run has an ``out_dir`` parameter, as ``<out_dir>/runs/<name>.json``.
+
+    Peak memory is the largest resident set of any child process this command waited for, i.e. the kernel
+    (``getrusage(RUSAGE_CHILDREN)``; Linux reports kilobytes).
+    """
+    import resource
+
+    from mmr_utils.provenance import portable, run_record
+
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    record = portable({"notebook": name, "wall_s": round(seconds, 1), "peak_rss_mb": round(peak_kb / 1024, 1),
+                       "parameters": parameters, **run_record()})
+    text = json.dumps(record, indent=2, default=str) + "\n"
+    with atomic_open(executed.with_suffix(".run.json"), "w", encoding="utf-8") as handle:
+        handle.write(text)
+    if parameters.get("out_dir"):
+        out_dir = Path(parameters["out_dir"])
+        out_dir = out_dir if out_dir.is_absolute() else paths.ROOT / out_dir
+        with atomic_open(out_dir / "runs" / f"{name}.json", "w", encoding="utf-8") as handle:
+            handle.write(text)
+    return record
 
 
 # --------------------------------------------------------------------------------------------------------------- sweep
@@ -573,15 +628,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_data_official)
 
     p = sub.add_parser("data-mathv", help="convert MATH-V outputs to the official outcome-table schema")
-    p.add_argument("--source", type=Path, default=paths.SHARED_MATHV, help="MATH-V folder (data/, images/, outputs/)")
-    p.add_argument("--out", type=Path, default=paths.MATHV, help=f"output folder (default {paths.MATHV})")
+    p.add_argument("--source", type=Path, default=None,
+                   help="MATH-V folder (data/, images/, outputs/); default: the copy beside the checkout, an earlier "
+                        "download, or a download of the pinned snapshot, in that order")
+    p.add_argument("--out", type=Path, default=None,
+                   help="output folder (default data/mathv, or data/samples/mathv-testmini with --sample)")
     p.add_argument("--tokenizer", choices=("minilm", "chars4"), default="minilm",
                    help="output-token counter for the cost model")
+    p.add_argument("--sample", action="store_true",
+                   help="rebuild the shipped testmini sample (downscaled images) instead of the full conversion")
+    p.add_argument("--no-download", action="store_true", help="never download; fail if no local copy is found")
     p.set_defaults(func=cmd_data_mathv)
 
     p = sub.add_parser("check-pairs", help="fail when a notebook's .py and .ipynb are out of sync")
     p.add_argument("--notebooks", type=Path, default=paths.NOTEBOOKS, help="folder of NN_name.py/.ipynb pairs")
     p.set_defaults(func=cmd_check_pairs)
+
+    p = sub.add_parser("check-figures", help="regenerate every figure/table from a clean state and diff with figures/")
+    p.add_argument("--work", type=Path, default=None, help="work folder (default: a new temporary folder)")
+    p.add_argument("--tolerance", type=float, default=0.0,
+                   help="numeric tolerance for CSV cells (default 0: exact text; at most 5e-4)")
+    p.add_argument("--keep", action="store_true", help="keep the work folder even when the check passes")
+    p.set_defaults(func=cmd_check_figures)
 
     p = sub.add_parser("run-notebook", help="execute one notebook with papermill into an executed copy")
     p.add_argument("notebook", type=Path, help="NN_name.py (its .ipynb twin runs) or an .ipynb")

@@ -12,7 +12,10 @@ from pathlib import Path
 #: The repository root (the folder holding ``pyproject.toml``).
 ROOT: Path = Path(__file__).resolve().parent.parent
 #: Generated and downloaded data (simulated benchmark, official download, converted MATH-V); git-ignored.
-DATA: Path = ROOT / "data"
+#: ``MMR_DATA_DIR`` moves it (``make check-figures`` regenerates everything from an empty one).
+DATA: Path = Path(os.environ.get("MMR_DATA_DIR", ROOT / "data"))
+#: Small real samples shipped with the repository (tracked, unlike the rest of ``data/``).
+SAMPLES: Path = ROOT / "data" / "samples"
 #: Committed outputs of ``make figures``: figures (PNG + PDF) and tables (CSV + Markdown) with provenance.
 FIGURES: Path = ROOT / "figures"
 #: Executed notebooks and other build products; git-ignored.
@@ -29,6 +32,12 @@ OFFICIAL: Path = DATA / "official"
 MATHV: Path = DATA / "mathv"
 #: Where the MATH-V source lives beside a checkout (CI and the development machines have it).
 SHARED_MATHV: Path = ROOT.parent / "shared" / "data" / "math-v"
+
+
+def relative_to_root(path: str | os.PathLike) -> str:
+    """``path`` relative to the repository root (``../`` where it lies outside), so recorded paths never name the
+    machine they ran on."""
+    return Path(os.path.relpath(Path(path).resolve(), ROOT)).as_posix()
 
 
 def ensure_dir(path: Path) -> Path:

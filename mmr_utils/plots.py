@@ -19,7 +19,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from ._io import atomic_write_bytes, atomic_write_text  # noqa: E402
-from .paths import FIGURES, ROOT  # noqa: E402
+from .paths import FIGURES  # noqa: E402
 
 ROUTER_LABELS = {"knn": "KNN", "kmeans": "KMeans", "kmeans_adaptive": "KMeans-adaptive", "linear": "Linear",
                  "linear_mf": "LinearMF", "mlp": "MLP", "mlp_mf": "MLPMF", "cmr": "CMR", "random": "Random",
@@ -28,17 +28,19 @@ ROUTER_LABELS = {"knn": "KNN", "kmeans": "KMeans", "kmeans_adaptive": "KMeans-ad
 
 def caption(provenance: dict) -> str:
     """One line saying where the numbers come from: data (SIMULATED or not), encoder, seeds."""
+    from .provenance import portable
+
     data = provenance.get("data", {})
-    path = str(data.get("path"))
-    if path.startswith(str(ROOT) + "/"):
-        path = path[len(str(ROOT)) + 1:]
+    path = data.get("variant") or portable(str(data.get("path")))
     kind = "SIMULATED data (not the paper's numbers)" if data.get("simulated") else f"data: {path}"
     seeds = provenance.get("settings", {}).get("seeds")
     return f"{kind}; encoder: {provenance.get('encoder', '?')}" + (f"; seeds {seeds}" if seeds else "")
 
 
 def _provenance_file(stem: Path, provenance: dict, outputs: list[Path]) -> None:
-    record = {**provenance, "outputs": [p.name for p in outputs]}
+    from .provenance import portable, run_record
+
+    record = portable({**provenance, "run": run_record(), "outputs": [p.name for p in outputs]})
     atomic_write_text(stem.with_suffix(".provenance.json"), json.dumps(record, indent=2, default=str) + "\n")
 
 

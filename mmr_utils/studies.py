@@ -50,6 +50,17 @@ class FeatureBank:
         """What actually ran, for captions and result files."""
         return self.choice.description
 
+    def cache_keys(self) -> dict:
+        """The embedding-cache keys (file stems) of the channels this bank holds, ``None`` where nothing was cached
+        (TF-IDF is fitted per split, never cached)."""
+        keys = {}
+        for modality, emb, encoder in (("text", self.text, self.choice.text), ("image", self.image, self.choice.image)):
+            try:
+                keys[modality] = encoder.cache_key(modality).file_stem() if emb is not None else None
+            except NotImplementedError:
+                keys[modality] = None
+        return keys
+
     @property
     def has_images(self) -> bool:
         return self.image is not None and bool(self.image.present.any())
@@ -324,13 +335,13 @@ def provenance(bank: FeatureBank, **settings) -> dict:
     import torch
 
     from . import __version__
+    from .provenance import table_record
 
     source = bank.table.source
     return {
-        "data": {"path": source.get("path"), "simulated": bool(source.get("simulated")), "rows": bank.table.n,
-                 "models": list(bank.table.models), "datasets": bank.table.datasets,
-                 "missing_cells": source.get("missing_cells", {}),
+        "data": {**table_record(bank.table), "missing_cells": source.get("missing_cells", {}),
                  "missing_cells_handling": "routers learn from observed cells only; evaluation scores complete rows"},
+        "features": {"fingerprint": _bank_fingerprint(bank), "cache_keys": bank.cache_keys()},
         "encoder": bank.encoder,
         "encoder_detail": bank.info.get("encoder"),
         "settings": settings,

@@ -163,9 +163,13 @@ class OutcomeTable:
     def describe(self) -> str:
         """A short human-readable description: source, rows, models, datasets, missing cells."""
         missing = {m: c for m, c in self.missing_per_model().items() if c}
+        from .paths import relative_to_root
+
         kind = "SIMULATED " if self.source.get("simulated") else ""
+        where = relative_to_root(self.source["path"]) if self.source.get("path") else "?"
+        variant = f" [{self.source['variant']}]" if self.source.get("variant") else ""
         return (
-            f"{kind}outcome table from {self.source.get('path', '?')}: {self.n} instances x {len(self.models)} models, "
+            f"{kind}outcome table from {where}{variant}: {self.n} instances x {len(self.models)} models, "
             f"datasets {self.datasets}, images for {int(self.has_images.sum())} rows, "
             f"missing cells {missing or 'none'}"
         )

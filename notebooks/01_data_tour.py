@@ -23,11 +23,12 @@ out_dir: str = "build/figures-small"  # where figures and tables go (make figure
 # %%
 from mmr_utils import plots
 from mmr_utils.paths import ROOT
+from mmr_utils.provenance import table_record
 from mmr_utils.sources import load_benchmark
 
 out = ROOT / out_dir
 table = load_benchmark(data_root, scale=scale, seed=seed)
-provenance = {"data": {"path": table.source["path"], "simulated": table.source["simulated"]},
+provenance = {"data": table_record(table),
               "encoder": "none (no features in this notebook)", "settings": {"scale": scale, "seed": seed}}
 print(table.describe())
 

@@ -10,32 +10,43 @@
 # token (list prices at release, or a size-based proxy for open models; see `mmr_utils/sources/mathv.py`). Costs
 # are therefore an approximation and are printed below with their sources.
 #
-# The MATH-V folder is a parameter; by default the copy beside the checkout (`../shared/data/math-v`).
+# Which MATH-V is used is a parameter, and every table and figure below says which one ran:
+#
+# - `"sample"` (the default, so this notebook runs on any fresh clone and on Binder): the 304-item `testmini` split
+#   shipped in `data/samples/mathv-testmini`, with all 15 model settings' judged outcomes and images downscaled to
+#   224 pixels (see its `SOURCE.md`);
+# - `"auto"` (what `make figures` uses): all 3040 items when a local copy can be found (`make data-mathv` puts one in
+#   `data/mathv-source`, or a copy beside the checkout), otherwise the sample;
+# - `"full"`: all 3040 items, downloading the pinned upstream snapshot if needed; or a path to a MATH-V folder.
 
 # %% tags=["parameters"]
-mathv_source: str = "../shared/data/math-v"  # MATH-V folder (data/, images/, outputs/); relative to the repository
+mathv: str = "sample"  # sample (shipped 304-item testmini) | auto | full | path to a MATH-V folder
 seeds: list = [0]  # split/model seeds
 encoder: str = "auto"  # auto | clip | offline | tfidf | TEXT+IMAGE
 routers: list = ["knn", "kmeans", "linear_mf", "mlp"]  # routers compared
 train_fraction: float = 0.2  # share of instances used for training
-max_items: int = 400  # use the first N items (0 = all 3040); small by default for tests
+max_items: int = 0  # use only the first N items (0 = all of the chosen set)
 neural_epochs: int = 3  # epochs of MLP / MLPMF / CMR (official: 100)
 random_draws: int = 5  # draws of random routing (official: 50)
 out_dir: str = "build/figures-small"  # where figures and tables go (make figures: figures/)
 
 # %%
 import json
+from pathlib import Path
+
+import pandas as pd
 
 from mmr_utils import plots, studies
-from mmr_utils.paths import MATHV, ROOT
+from mmr_utils.paths import ROOT
 from mmr_utils.sources.mathv import load_mathv
 
 out = ROOT / out_dir
-source = ROOT / mathv_source
-full = load_mathv(source, MATHV)
+full = load_mathv(mathv)
 table = full.take(range(max_items)) if max_items else full
 print(table.describe())
-print(json.dumps(json.loads((MATHV / "provenance.json").read_text())["cost_model"], indent=1)[:1500])
+cost_model = json.loads((Path(full.source["path"]).parent / "provenance.json").read_text())["cost_model"]
+print(f"cost model: {cost_model['formula']}; tokenizer: {cost_model['tokenizer']}")
+pd.DataFrame(cost_model["prices"]).T
 
 # %%
 summary = table.model_summary()
@@ -68,4 +79,5 @@ qnc.round(3)
 
 # %%
 # NBVAL_CHECK_OUTPUT
+print(f"MATH-V used: {full.source['variant']}")
 print(f"items used: {table.n} of {full.n}, model settings: {len(full.models)}, all judged: {bool(full.mask.all())}")

@@ -17,7 +17,7 @@ are documented choices, not measurements, and every result built on them says so
 
 from __future__ import annotations
 
-import argparse
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import paths
+from .._archive import sha256_file
 from .._io import atomic_directory, atomic_open, atomic_write_text
 from .official import TableFormatError, load_table
 
@@ -125,6 +127,8 @@ def convert_mathv(
     if not items_file.is_file():
         raise FileNotFoundError(f"{items_file} not found: is {source} a MATH-V folder (see its SOURCE.md)?")
     items = _read_jsonl(items_file)
+    fingerprint = hashlib.sha256(f"{split}\n{tokenizer}\n".encode())
+    fingerprint.update(sha256_file(items_file).encode())
     for line_no, item in enumerate(items, start=1):
         for key in ("id", "question"):
             if key not in item:
@@ -141,6 +145,7 @@ def convert_mathv(
             skipped[model] = "excluded: a baseline, not a callable model"
             continue
         records = _read_jsonl(path)
+        fingerprint.update(f"{model}:{sha256_file(path)}".encode())
         frame = pd.DataFrame.from_records(records)
         for key in ("id", "correct"):
             if key not in frame:
@@ -199,7 +204,8 @@ def convert_mathv(
         provenance = {
             "simulated": False,
             "source": "MATH-V (MathVision) judged outputs, github mathllm/MATH-V",
-            "source_path": str(source.resolve()),
+            "source_path": paths.relative_to_root(source),
+            "source_fingerprint": fingerprint.hexdigest(),
             "split": split,
             "items": len(ids),
             "images_linked": linked,
@@ -217,25 +223,125 @@ def convert_mathv(
     return out_dir
 
 
-def load_mathv(source, out_dir=None, **kwargs):
-    """Convert (if needed) and load MATH-V as an :class:`~mmr_utils.tables.OutcomeTable`."""
-    from ..paths import MATHV
+def source_fingerprint(source, *, split: str = "test", tokenizer: str = "minilm") -> str:
+    """The fingerprint :func:`convert_mathv` records for ``source`` (items file and every model file, by sha256)."""
+    source = Path(source)
+    fingerprint = hashlib.sha256(f"{split}\n{tokenizer}\n".encode())
+    fingerprint.update(sha256_file(source / "data" / f"{split}.jsonl").encode())
+    for model, path in discover_model_files(source).items():
+        if model not in EXCLUDED_BY_DEFAULT:
+            fingerprint.update(f"{model}:{sha256_file(path)}".encode())
+    return fingerprint.hexdigest()
 
-    out_dir = Path(out_dir) if out_dir is not None else MATHV
-    if not (out_dir / "MMR-Bench.csv").is_file():
-        convert_mathv(source, out_dir, **kwargs)
+
+#: The MATH-V sample shipped with the repository (testmini split, downscaled images); see its SOURCE.md.
+SAMPLE_DIR: Path = paths.SAMPLES / "mathv-testmini"
+#: Longest image side and JPEG quality of the shipped sample's images.
+SAMPLE_MAX_SIDE = 224
+SAMPLE_JPEG_QUALITY = 70
+MATHV_CHOICES = ("sample", "auto", "full")
+
+
+def build_sample(source, out_dir=None, *, split: str = "testmini", max_side: int = SAMPLE_MAX_SIDE,
+                 quality: int = SAMPLE_JPEG_QUALITY) -> Path:
+    """Write the small real sample that ships with the project: :func:`convert_mathv` on ``split`` (all model
+    settings' judged outcomes and modelled costs), with every image downscaled to at most ``max_side`` pixels and
+    re-encoded as JPEG (``quality``), the MIT licence and a SOURCE.md saying what was kept and how it was reduced."""
+    from PIL import Image
+
+    source = Path(source)
+    out_dir = Path(out_dir) if out_dir is not None else SAMPLE_DIR
+    with atomic_directory(out_dir) as tmp:
+        convert_mathv(source, tmp / "converted", split=split)
+        converted = tmp / "converted"
+        os.replace(converted / "MMR-Bench.csv", tmp / "MMR-Bench.csv")
+        image_dir = tmp / "images" / "MathVision"
+        image_dir.mkdir(parents=True)
+        for link in sorted((converted / "images" / "MathVision").iterdir()):
+            with Image.open(link) as image:
+                image = image.convert("RGB")
+                image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+                with atomic_open(image_dir / f"{link.stem}.jpg", "wb") as handle:
+                    image.save(handle, format="JPEG", quality=quality, optimize=True)
+        provenance = json.loads((converted / "provenance.json").read_text(encoding="utf-8"))
+        provenance.pop("images_linked")
+        provenance.update(sample=f"MATH-V {split} split, images downscaled to at most {max_side} px (JPEG quality "
+                                 f"{quality})", images=len(list(image_dir.iterdir())))
+        atomic_write_text(tmp / "provenance.json", json.dumps(provenance, indent=2) + "\n")
+        for leftover in sorted(converted.rglob("*"), reverse=True):
+            leftover.unlink() if not leftover.is_dir() else leftover.rmdir()
+        converted.rmdir()
+        licence = source / "LICENSE"
+        if not licence.is_file():
+            raise FileNotFoundError(f"{licence} not found: the sample must ship with MATH-V's licence")
+        atomic_write_text(tmp / "LICENSE", licence.read_text(encoding="utf-8"))
+        atomic_write_text(tmp / "SOURCE.md", _sample_source_note(provenance, split, max_side, quality))
+    return out_dir
+
+
+def _sample_source_note(provenance: dict, split: str, max_side: int, quality: int) -> str:
+    from .mathv_snapshot import UPSTREAM_COMMIT, UPSTREAM_REPO
+
+    models = ", ".join(provenance["models"])
+    return f"""# MATH-V {split} sample (shipped with the project)
+
+Origin: github {UPSTREAM_REPO} at commit {UPSTREAM_COMMIT} (MIT licence, see LICENSE), the MATH-V
+(MathVision) benchmark by Wang et al., NeurIPS 2024 Datasets and Benchmarks.
+
+What was kept: the {provenance['items']} items of the `{split}` split (id, question, answer, subject as `category`,
+level) and, for each of the {len(provenance['models'])} model settings that were judged on every item ({models}),
+the judged `correct` flag, the extracted answer (`_prediction`), the output-token count of the response (`_token`)
+and the modelled cost (`_cost` = tokens x the price in provenance.json; MATH-V records no costs).
+
+How it was reduced: the model responses themselves are not kept (only their token counts); every image was
+downscaled to at most {max_side} pixels on its longest side and re-encoded as JPEG at quality {quality}, so image
+features computed from the sample differ from those of the full-resolution images.
+
+Regenerate it with `python -m mmr_utils data-mathv --sample` from a full MATH-V folder.
+"""
+
+
+def _converted_full(source: Path, out_dir: Path):
+    """Convert ``source`` into ``out_dir`` unless a conversion of the same source content is already there."""
+    recorded = out_dir / "provenance.json"
+    if recorded.is_file() and (out_dir / "MMR-Bench.csv").is_file():
+        try:
+            previous = json.loads(recorded.read_text(encoding="utf-8")).get("source_fingerprint")
+        except (json.JSONDecodeError, AttributeError):
+            previous = None
+        if previous == source_fingerprint(source):
+            return load_table(out_dir)
+    convert_mathv(source, out_dir)
     return load_table(out_dir)
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description="Convert MATH-V outputs to the official MMR-Bench schema")
-    parser.add_argument("--source", required=True, help="MATH-V folder (data/, images/, outputs/)")
-    parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--tokenizer", default="minilm", choices=TOKENIZERS)
-    args = parser.parse_args(argv)
-    out = convert_mathv(args.source, args.out, tokenizer=args.tokenizer)
-    print(load_table(out).describe())
+def load_mathv(mathv: str = "sample", out_dir=None):
+    """Load MATH-V as an :class:`~mmr_utils.tables.OutcomeTable` whose ``source["variant"]`` says which ran.
 
+    ``mathv`` is ``"sample"`` (the 304-item testmini sample shipped in ``data/samples``), ``"full"`` (all 3040 items;
+    the source is resolved as in :mod:`mmr_utils.sources.mathv_snapshot`, downloading the pinned snapshot if
+    needed), ``"auto"`` (full when a local copy can be found without downloading, else the sample), or a path to a
+    MATH-V folder. The full conversion is cached in ``out_dir`` (default ``data/mathv``) and redone when the source's
+    content changes.
+    """
+    from .mathv_snapshot import MathVUnavailableError, resolve_source
 
-if __name__ == "__main__":
-    main()
+    out_dir = Path(out_dir) if out_dir is not None else paths.MATHV
+    if mathv == "sample":
+        table = load_table(SAMPLE_DIR)
+        table.source["variant"] = f"testmini sample ({table.n} items, downscaled images, shipped)"
+        return table
+    if mathv == "auto":
+        try:
+            source, how = resolve_source(download=False)
+        except MathVUnavailableError:
+            table = load_mathv("sample")
+            table.source["variant"] += "; the full set was not available (make data-mathv fetches it)"
+            return table
+    elif mathv == "full":
+        source, how = resolve_source(download=True)
+    else:
+        source, how = resolve_source(mathv, download=False)
+    table = _converted_full(source, out_dir)
+    table.source["variant"] = f"full test set ({table.n} items; source: {how})"
+    return table

@@ -1,0 +1,81 @@
+"""Safe, verified unpacking of downloaded archives (MATH-V snapshot, official release images).
+
+An archive from the network is untrusted: a member may try to write outside the destination (an absolute name, a
+``..`` component), or be a link or a device. :func:`safe_extract_tar` refuses the whole archive on the first such
+member, naming it, before anything is written; it never follows what an archive says blindly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tarfile
+from pathlib import Path, PurePosixPath
+
+
+class UnsafeArchiveError(ValueError):
+    """An archive member would escape the destination, or is not a plain file or folder."""
+
+
+def _member_target(member: tarfile.TarInfo, strip_components: int) -> PurePosixPath | None:
+    name = PurePosixPath(member.name)
+    if member.name.startswith(("/", "\\")) or name.is_absolute() or (name.parts and ":" in name.parts[0]):
+        raise UnsafeArchiveError(f"member {member.name!r} has an absolute path")
+    if any(part == ".." for part in name.parts):
+        raise UnsafeArchiveError(f"member {member.name!r} contains '..'")
+    if member.issym() or member.islnk():
+        raise UnsafeArchiveError(f"member {member.name!r} is a link (to {member.linkname!r}); links are refused")
+    if not (member.isfile() or member.isdir()):
+        raise UnsafeArchiveError(f"member {member.name!r} is not a regular file or folder")
+    parts = [p for p in name.parts if p not in ("", ".")]
+    if len(parts) <= strip_components:
+        return None
+    return PurePosixPath(*parts[strip_components:])
+
+
+def safe_extract_tar(archive: str | Path, destination: str | Path, *, strip_components: int = 0,
+                     keep=None) -> list[Path]:
+    """Unpack the tar archive ``archive`` (any compression) into ``destination`` and return the written files.
+
+    Every member is checked first (see the module docstring); ``strip_components`` drops leading folders, as
+    ``tar --strip-components`` does (GitHub archives wrap everything in ``<repo>-<commit>/``); ``keep`` (a callable
+    on the stripped POSIX path) selects which files to write. Raises :class:`UnsafeArchiveError` naming the member, or
+    ``tarfile.ReadError`` naming the file when it is not a tar archive.
+    """
+    archive, destination = Path(archive), Path(destination)
+    try:
+        tar = tarfile.open(archive)
+    except tarfile.ReadError as err:
+        raise tarfile.ReadError(f"{archive}: not a readable tar archive ({err})") from err
+    written = []
+    with tar:
+        plan = []
+        for member in tar.getmembers():
+            target = _member_target(member, strip_components)
+            if target is None or member.isdir():
+                continue
+            if keep is not None and not keep(target):
+                continue
+            plan.append((member, target))
+        root = destination.resolve()
+        for member, target in plan:
+            out = (destination / Path(*target.parts)).resolve()
+            if root not in out.parents:
+                raise UnsafeArchiveError(f"member {member.name!r} resolves outside {destination}")
+            out.parent.mkdir(parents=True, exist_ok=True)
+            source = tar.extractfile(member)
+            if source is None:
+                raise UnsafeArchiveError(f"member {member.name!r} has no file content")
+            with source, open(out, "wb") as handle:
+                while chunk := source.read(1 << 20):
+                    handle.write(chunk)
+            written.append(out)
+    return written
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
