@@ -20,7 +20,9 @@ export PYTHONHASHSEED := 0
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help venv data data-official data-mathv check-figures test-fresh-clone figures test test-unit test-notebooks check-pairs sync bench notebook-outputs \
+BINDER_REPO ?= $(shell git remote get-url origin 2>/dev/null | sed -nE 's#^(git@github\.com:|https://github\.com/)([^/]+/[^/]+)$$#\2#p' | sed 's#\.git$$##')
+
+.PHONY: binder-url help venv data data-official data-mathv check-figures test-fresh-clone figures test test-unit test-notebooks check-pairs sync bench notebook-outputs \
         bench-embed sweep clean-cache clean
 
 help: ## List the targets (this message)
@@ -64,7 +66,7 @@ figures: $(STAMP) data ## Run every notebook at full size (notebooks/params/*.fu
 	    || { echo "make figures: notebook $$name failed (executed copy with the failing cell: $(BUILD_NB)/$$name.ipynb)"; exit 1; }; \
 	done
 
-test: $(STAMP) check-pairs test-unit test-notebooks ## Run everything CI runs: pair check, pytest, nbval on the notebooks
+test: $(STAMP) check-pairs test-unit test-notebooks ## The README test command: pair check, pytest, nbval (CI adds test-fresh-clone, check-figures)
 
 test-unit: $(STAMP) ## Unit and property tests (pytest)
 	$(PY) -m pytest tests -q
@@ -96,6 +98,10 @@ sweep: $(STAMP) data ## Papermill parameter sweep (router x train fraction x see
 
 clean-cache: $(STAMP) ## Remove the embedding cache
 	$(PY) -c "from mmr_utils.cache import clear_cache; clear_cache()"
+
+binder-url: ## Print the Binder link for BINDER_REPO=owner/name (default: the GitHub origin remote)
+	@if [ -z "$(BINDER_REPO)" ]; then echo "No GitHub origin remote: run make binder-url BINDER_REPO=owner/name"; exit 1; fi
+	@echo "https://mybinder.org/v2/gh/$(BINDER_REPO)/main?labpath=notebooks%2F01_data_tour.ipynb"
 
 clean: ## Remove build outputs (executed notebooks); keeps data/, figures/ and the venv
 	rm -rf build .pytest_cache
