@@ -6,7 +6,9 @@ with no downloaded weights) stands in, and TF-IDF is a cheap text baseline. Ever
 :class:`Embeddings` (values, present mask, info) and records its name, model, revision, device and dtype, so the
 choice that actually ran can be written next to every result. Embeddings are cached by content (``mmr_utils.cache``).
 
-Entry point: :func:`get_encoders`.
+Entry point: :func:`get_encoders` (here, with :class:`EncoderChoice` and the ``auto`` choice). Modules: :mod:`.base`
+(Embeddings, BaseEncoder, image loading), :mod:`.clip`, :mod:`.minilm`, :mod:`.imagestats`, :mod:`.tfidf`; device and
+dtype come from :mod:`mmr_utils._torch`.
 """
 
 from __future__ import annotations
