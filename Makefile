@@ -41,8 +41,8 @@ venv: $(STAMP) ## Create the virtual environment (.venv, Python 3.11) and instal
 
 data: data/simulated/MMR-Bench.csv ## Write the simulated benchmark (10,370 instances, 10 models) to data/simulated
 
-data/simulated/MMR-Bench.csv: $(STAMP) mmr_utils/sources/simulator.py
-	$(PY) -m mmr_utils.sources.simulator --out data/simulated --scale $(SCALE) --seed $(SEED)
+data/simulated/MMR-Bench.csv: $(STAMP) $(wildcard mmr_utils/sources/simulator/*.py)
+	$(PY) -m mmr_utils data --out data/simulated --scale $(SCALE) --seed $(SEED)
 
 data-official: $(STAMP) ## Download the official MMR-Bench release (pinned revision) to data/official (needs the hub)
 	HF_HUB_OFFLINE=0 $(PY) -m mmr_utils data-official --out data/official

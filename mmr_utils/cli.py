@@ -2,6 +2,7 @@
 
 Subcommands (the Makefile targets call these):
 
+``data``           write the simulated benchmark (:mod:`mmr_utils.sources.simulator`) in the official schema;
 ``data-official``  download the official MMR-Bench release (paper Sec. 3) or install it from a local copy;
 ``data-mathv``     convert the MATH-V model outputs to the official outcome-table schema;
 ``check-pairs``    fail when a notebook's jupytext ``.py`` and its ``.ipynb`` twin disagree;
@@ -37,6 +38,9 @@ DEFAULT_KERNEL = "python3"
 #: Notebook file names the project pairs (same pattern as the Makefile's NOTEBOOKS).
 NOTEBOOK_GLOB = "[0-9][0-9]_*"
 SWEEP_BACKENDS = ("loky", "threading", "dask", "ray")
+#: ``data --outcome-sampling`` choices; equal to the simulator's OUTCOME_SAMPLINGS (a test checks), written out here so
+#: that building the parser does not import the simulator (pandas, Pillow) for every subcommand.
+SIMULATOR_OUTCOME_SAMPLINGS = ("systematic", "bernoulli")
 
 
 class CLIError(RuntimeError):
@@ -44,6 +48,23 @@ class CLIError(RuntimeError):
 
 
 # ---------------------------------------------------------------------------------------------------------------- data
+def cmd_data(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from mmr_utils.sources.simulator import MODELS, simulate_benchmark
+
+    started = time.perf_counter()
+    out = simulate_benchmark(args.out, scale=args.scale, seed=args.seed, outcome_sampling=args.outcome_sampling)
+    table = pd.read_csv(out / "MMR-Bench.csv")
+    print(f"wrote SIMULATED benchmark to {out} in {time.perf_counter() - started:.1f} s")
+    print(f"  MMR-Bench.csv: {len(table)} rows x {table.shape[1]} columns; images under {out / 'images'}")
+    print(f"  latent.csv, SIMULATED.md, provenance.json (seed {args.seed}, scale {args.scale})")
+    for model in MODELS:
+        print(f"  {model:26s} accuracy {table[f'{model}_correct'].mean():6.1%}  "
+              f"mean cost {1e3 * table[f'{model}_cost'].mean():.3f}e-3 USD")
+    return 0
+
+
 def cmd_data_official(args: argparse.Namespace) -> int:
     from mmr_utils.sources.official import HUB_REVISION, download_official, load_table
 
@@ -619,6 +640,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--traceback", action="store_true", help="show the full Python traceback on errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="SUBCOMMAND")
+
+    p = sub.add_parser("data", help="write the SIMULATED benchmark (official schema + rendered images)")
+    p.add_argument("--out", type=Path, default=paths.SIMULATED, help="output folder (replaced atomically)")
+    p.add_argument("--scale", type=float, default=1.0, help="fraction of each dataset's size, in (0, 1]")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--outcome-sampling", choices=SIMULATOR_OUTCOME_SAMPLINGS, default="systematic",
+                   help="systematic: realised accuracy within 1/n of the target; bernoulli: independent coins")
+    p.set_defaults(func=cmd_data)
 
     p = sub.add_parser("data-official", help="download (or install from a local copy) the official MMR-Bench release")
     p.add_argument("--out", type=Path, default=paths.OFFICIAL, help=f"output folder (default {paths.OFFICIAL})")

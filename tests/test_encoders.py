@@ -347,3 +347,38 @@ def test_tfidf_reduces_with_svd_deterministically():
     second = TfidfEncoder(dim=16, seed=2, progress=False).fit(train).encode_texts(train[:5])
     assert first.values.shape == (5, 16)
     np.testing.assert_allclose(first.values, second.values, atol=1e-6)
+
+
+def test_load_rgb_composites_transparency_onto_white(tmp_path):
+    from mmr_utils.encoders import load_rgb
+
+    rgba = Image.new("RGBA", (4, 2), (200, 10, 10, 255))
+    rgba.putpixel((0, 0), (0, 0, 0, 0))
+    rgba.save(tmp_path / "rgba.png")
+    palette = Image.new("P", (2, 2), 0)
+    palette.putpalette([0, 0, 0, 30, 60, 90] + [0] * 762)
+    palette.putpixel((1, 1), 1)
+    palette.save(tmp_path / "palette.png", transparency=0)
+    Image.new("L", (3, 3), 77).save(tmp_path / "grey.png")
+
+    image = load_rgb(tmp_path / "rgba.png")
+    assert image.mode == "RGB" and image.size == (4, 2)
+    assert image.getpixel((0, 0)) == (255, 255, 255) and image.getpixel((1, 0)) == (200, 10, 10)
+    image = load_rgb(tmp_path / "palette.png")
+    assert image.getpixel((0, 0)) == (255, 255, 255) and image.getpixel((1, 1)) == (30, 60, 90)
+    assert load_rgb(tmp_path / "grey.png").getpixel((2, 2)) == (77, 77, 77)
+
+
+def test_package_keeps_the_names_callers_import():
+    import mmr_utils.encoders as encoders
+    from mmr_utils.encoders import base, clip, imagestats, minilm, tfidf
+
+    for name in encoders.__all__:
+        assert hasattr(encoders, name), name
+    # studies.py, benchmarks/bench_embed.py and the notebooks import these from the package itself.
+    for name in ("EncoderChoice", "Embeddings", "get_encoders", "ClipEncoder", "clip_available", "resolve_device",
+                 "resolve_dtype"):
+        assert name in encoders.__all__, name
+    assert encoders.load_rgb is base.load_rgb and encoders.ClipEncoder is clip.ClipEncoder
+    assert encoders.MiniLMEncoder is minilm.MiniLMEncoder and encoders.TfidfEncoder is tfidf.TfidfEncoder
+    assert encoders.ImageStatsEncoder is imagestats.ImageStatsEncoder

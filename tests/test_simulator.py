@@ -11,7 +11,10 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from mmr_utils.cli import SIMULATOR_OUTCOME_SAMPLINGS
+from mmr_utils.cli import main as cli_main
 from mmr_utils.sources import simulator as sim
+from mmr_utils.sources.simulator import benchmark
 
 SMALL_SCALE = 0.02
 
@@ -127,7 +130,7 @@ def test_deterministic_and_seed_dependent(tmp_path, small_benchmark):
 
 def test_failed_run_leaves_nothing(tmp_path, monkeypatch):
     calls = {"n": 0}
-    original = sim._render_png
+    original = benchmark._render_png
 
     def failing(*args):
         calls["n"] += 1
@@ -135,7 +138,7 @@ def test_failed_run_leaves_nothing(tmp_path, monkeypatch):
             raise RuntimeError("simulated crash")
         return original(*args)
 
-    monkeypatch.setattr(sim, "_render_png", failing)
+    monkeypatch.setattr(benchmark, "_render_png", failing)
     with pytest.raises(RuntimeError):
         sim.simulate_benchmark(tmp_path / "bench", scale=0.01, seed=0)
     assert list(tmp_path.iterdir()) == []
@@ -250,8 +253,24 @@ def test_difficulty_partly_visible_in_image_and_text(small_benchmark):
     assert abs(np.corrcoef(length, latent["hidden_complexity"])[0, 1]) < 0.3
 
 
-def test_cli_writes_and_reports(tmp_path, capsys):
-    assert sim.main(["--out", str(tmp_path / "cli"), "--scale", "0.005", "--seed", "1"]) == 0
+def test_cli_data_writes_and_reports(tmp_path, capsys):
+    assert cli_main(["data", "--out", str(tmp_path / "cli"), "--scale", "0.005", "--seed", "1"]) == 0
     printed = capsys.readouterr().out
     assert "SIMULATED" in printed and "MMR-Bench.csv" in printed
-    assert (tmp_path / "cli" / "MMR-Bench.csv").is_file()
+    direct = sim.simulate_benchmark(tmp_path / "direct", scale=0.005, seed=1)
+    assert _folder_digest(tmp_path / "cli") == _folder_digest(direct)
+
+
+def test_cli_data_rejects_a_bad_scale_with_a_message(tmp_path, capsys):
+    assert cli_main(["data", "--out", str(tmp_path / "bad"), "--scale", "2"]) == 1
+    assert "scale must be a number in (0, 1]" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
+
+
+def test_cli_outcome_sampling_choices_are_the_simulators():
+    assert SIMULATOR_OUTCOME_SAMPLINGS == sim.OUTCOME_SAMPLINGS
+
+
+def test_package_exports_are_importable():
+    for name in sim.__all__:
+        assert getattr(sim, name) is not None, name

@@ -15,12 +15,11 @@ random state is left untouched and the same seed gives the same network. Only de
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import torch
 from torch import nn
 
+from mmr_utils._torch import resolve_device, seeded
 from mmr_utils.routers.base import Router, register
 
 
@@ -54,28 +53,6 @@ class LogCostScaler:
     @classmethod
     def from_array(cls, values: np.ndarray) -> "LogCostScaler":
         return cls(*(float(v) for v in values))
-
-
-def _resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    resolved = torch.device(device)
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested but CUDA is not available")
-    return resolved
-
-
-@contextlib.contextmanager
-def _seeded(seed: int, device: torch.device):
-    """Fork the global torch RNG (CPU, and the CUDA device if used) and seed it: local, restored on exit."""
-    devices = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        # Not torch.manual_seed: it would also reseed every CUDA device, outside the forked state.
-        torch.default_generator.manual_seed(seed)
-        for index in devices:
-            with torch.cuda.device(index):
-                torch.cuda.manual_seed(seed)
-        yield
 
 
 def _masked_mse(prediction: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -114,7 +91,7 @@ class _TorchRouter(Router):
 
     def _fit(self, X, Y, C, mask):
         self._check_params(X.shape[1])
-        device = _resolve_device(self.device)
+        device = resolve_device(self.device)
         self.device_ = str(device)
         self.cost_scaler_ = LogCostScaler.fit(C, mask)
         Z = np.where(mask, self.cost_scaler_.transform(np.where(mask, C, 0.0)), 0.0)
@@ -122,7 +99,7 @@ class _TorchRouter(Router):
         features, utility, z_cost, observed = as_tensor(X), as_tensor(Y), as_tensor(Z), as_tensor(mask)
         n = features.shape[0]
         self.loss_history_ = []
-        with _seeded(self.seed, device):
+        with seeded(self.seed, device):
             module = self._build_module(X.shape[1], Y.shape[1]).to(device)
             optimizer = self._make_optimizer(module.parameters())
             shuffler = torch.Generator().manual_seed(self.seed)
@@ -172,7 +149,7 @@ class _TorchRouter(Router):
             raise ValueError(f"router was saved from {self.device_!r} but CUDA is not available here")
         self.cost_scaler_ = LogCostScaler.from_array(arrays["cost_scaler"])
         self.loss_history_ = arrays["loss_history"].tolist()
-        with _seeded(self.seed, device):
+        with seeded(self.seed, device):
             module = self._build_module(self.n_features_, self.n_models_)
         state = {key[len("module."):]: torch.from_numpy(np.array(value)) for key, value in arrays.items()
                  if key.startswith("module.")}

@@ -1,0 +1,120 @@
+"""Deterministic simulator of MMR-Bench: an outcome table in the official schema plus rendered images.
+
+THE FIGURES THIS MODULE WRITES ARE SIMULATED, NOT THE PAPER'S MEASUREMENTS. The simulator reproduces the *shape* of
+MMR-Bench (Ma, Lai, Ye 2026, arXiv 2601.17814, Sec. 3): its 7 datasets at their real sizes grouped into the three
+scenarios (OCR, General VQA, Math), its 10 models, per-model per-dataset accuracies calibrated to the published table,
+and mean costs per call near the paper's cost figure, so that every router, budget sweep and plot of the project runs
+end to end without the official download. Every output folder says so in ``SIMULATED.md`` and ``provenance.json``.
+
+Generative model (one instance i of dataset d, model m)
+-------------------------------------------------------
+* Kind. ``kind_i ~ Categorical(KIND_MIX[d])`` over :data:`KINDS` (dense text / document crop, scene text, table,
+  chart, function plot, geometry figure, counting objects, natural scene). The kind is the fine ``category`` of the
+  paper's sunburst (scenario -> dataset -> category).
+* Difficulty. Three independent standard normals: ``z_visual`` (shows only in the image: number of text lines, bars,
+  table cells, objects, construction lines, clutter), ``z_text`` (shows only in the question: extra conditions and
+  instructions appended to it) and ``z_hidden`` (shows nowhere).
+  ``difficulty_i = sqrt(.5) z_visual + sqrt(.3) z_text + sqrt(.2) z_hidden`` (variance shares :data:`DIFFICULTY_SHARES`).
+* Skill needs. ``need_i = max(0, KIND_NEEDS[kind_i] * exp(0.35 e1) + 0.1 e2)`` over :data:`SKILLS`
+  (ocr, chart, spatial, counting, reasoning), e1, e2 standard normal per skill.
+* Question text. With probability ``GENERIC_QUESTION_RATE[d]`` the question is generic ("Answer the question shown in
+  the image.") and the actual question is printed inside the image, so the kind is visible only in the image;
+  otherwise a kind-specific template is used (keywords such as "angle", "how many", "read the text", "table"), some of
+  them ambiguous across kinds ("What is the value for X?" fits a chart and a table; "how many times does the graph
+  cross" is a function plot). With probability ``MULTIPLE_CHOICE_RATE[d]`` four options are appended and the answer is
+  a letter. Text-only, image-only and fused features therefore each carry some but not all of the signal.
+* Correctness. ``logit_im = a_md + SKILL_WEIGHT * need_i . skill_m - DIFFICULTY_SLOPE[m] * difficulty_i + eps_im``
+  with ``eps_im ~ N(0, IDIOSYNCRATIC_SD^2)`` (unobservable). The intercept ``a_md`` is solved by bisection so that the
+  mean of ``p_im = sigmoid(logit_im)`` over the dataset's instances equals ``TARGET_ACCURACY[m][d]`` exactly (at any
+  scale). Outcomes are then drawn with marginal probability exactly ``p_im``: by default with systematic sampling in a
+  random order per (model, dataset) (``outcome_sampling="systematic"``), which makes the realised number correct equal
+  the expected number rounded up or down, i.e. realised accuracy within 1/n_d of the target (0.13 points on
+  RealWorldQA); ``outcome_sampling="bernoulli"`` draws independent coins instead (binomial error, about 1.8 points
+  standard deviation on RealWorldQA).
+* Cost. Output tokens ``t_im = max(1, round(b_m * exp(KIND_TOKEN_LOG_FACTOR[kind] + TOKEN_DIFFICULTY_SLOPE[m] *
+  difficulty_i + 0.15 [wrong] + TOKEN_NOISE_SD * e)))`` (math reasoning long, OCR short, harder and failed items
+  longer), ``cost_im = t_im * PRICE_PER_OUTPUT_TOKEN[m]``. The verbosity ``b_m`` is solved so that the model's mean
+  cost over the simulated benchmark equals ``TARGET_MEAN_COST[m]`` before rounding.
+
+gpt-5-nano's accuracies are not in the published table: it gets gpt-5's per-dataset profile multiplied by one factor
+(about 0.91) chosen so that its size-weighted accuracy over the 10,370 instances is exactly 68%.
+
+Random streams: every draw follows ``seed`` through ``np.random.default_rng([seed, stream, ...])`` with a separate
+stream per purpose, so the same ``(seed, scale)`` gives byte-identical CSVs and images.
+
+Modules: :mod:`.calibration` (the paper's targets and every constant), :mod:`.outcomes` (latents, P(correct),
+outcomes and tokens), :mod:`.content` (questions and answers), :mod:`.render` (pictures) and :mod:`.benchmark`
+(tables and the output folder). Command line: ``python -m mmr_utils data --out DIR --scale 1.0 --seed 0``.
+"""
+
+from __future__ import annotations
+
+from mmr_utils.sources.simulator.benchmark import benchmark_columns, simulate_benchmark, simulate_tables
+from mmr_utils.sources.simulator.calibration import (
+    DATASET_SIZES,
+    DIFFICULTY_SHARES,
+    DIFFICULTY_SLOPE,
+    GENERATOR_VERSION,
+    GENERIC_QUESTION_RATE,
+    IDIOSYNCRATIC_SD,
+    IMAGE_FOLDERS,
+    IMAGE_SIZE,
+    KIND_MIX,
+    KIND_NEEDS,
+    KIND_TOKEN_LOG_FACTOR,
+    KINDS,
+    MIN_ITEMS_PER_DATASET,
+    MODEL_SKILLS,
+    MODELS,
+    MULTIPLE_CHOICE_RATE,
+    NANO_OVERALL_ACCURACY,
+    OUTCOME_SAMPLINGS,
+    PRICE_PER_OUTPUT_TOKEN,
+    SCENARIOS,
+    SKILL_WEIGHT,
+    SKILLS,
+    TARGET_ACCURACY,
+    TARGET_MEAN_COST,
+    TOKEN_DIFFICULTY_SLOPE,
+    TOKEN_NOISE_SD,
+    WRONG_ANSWER_TOKEN_LOG_FACTOR,
+    dataset_sizes,
+)
+from mmr_utils.sources.simulator.outcomes import correctness_probabilities, expected_accuracy, simulate_latents
+
+__all__ = [
+    "DATASET_SIZES",
+    "DIFFICULTY_SHARES",
+    "DIFFICULTY_SLOPE",
+    "GENERATOR_VERSION",
+    "GENERIC_QUESTION_RATE",
+    "IDIOSYNCRATIC_SD",
+    "IMAGE_FOLDERS",
+    "IMAGE_SIZE",
+    "KIND_MIX",
+    "KIND_NEEDS",
+    "KIND_TOKEN_LOG_FACTOR",
+    "KINDS",
+    "MIN_ITEMS_PER_DATASET",
+    "MODEL_SKILLS",
+    "MODELS",
+    "MULTIPLE_CHOICE_RATE",
+    "NANO_OVERALL_ACCURACY",
+    "OUTCOME_SAMPLINGS",
+    "PRICE_PER_OUTPUT_TOKEN",
+    "SCENARIOS",
+    "SKILL_WEIGHT",
+    "SKILLS",
+    "TARGET_ACCURACY",
+    "TARGET_MEAN_COST",
+    "TOKEN_DIFFICULTY_SLOPE",
+    "TOKEN_NOISE_SD",
+    "WRONG_ANSWER_TOKEN_LOG_FACTOR",
+    "benchmark_columns",
+    "correctness_probabilities",
+    "dataset_sizes",
+    "expected_accuracy",
+    "simulate_benchmark",
+    "simulate_latents",
+    "simulate_tables",
+]

@@ -1,0 +1,187 @@
+"""Calibration of the simulator (see :mod:`mmr_utils.sources.simulator` for the generative model): the paper's datasets, sizes,
+scenarios and model pool (Sec. 3), the published per-model per-dataset accuracies the outcomes are calibrated to, the
+simulated costs, and every constant of the generative model. Everything here is data; nothing draws random numbers.
+"""
+
+from __future__ import annotations
+
+from mmr_utils.datasets import image_folder_of, scenario_of
+
+GENERATOR_VERSION = "1.0.0"
+
+#: Full-scale dataset sizes (paper Sec. 3; 10,370 instances in all).
+DATASET_SIZES: dict[str, int] = {
+    "OCRBench": 1000,
+    "SEEDBench2_Plus": 2277,
+    "MMStar": 1500,
+    "RealWorldQA": 765,
+    "MathVista": 1000,
+    "MathVerse": 788,
+    "MathVision": 3040,
+}
+#: Dataset -> scenario of the paper's taxonomy (OCR, General VQA, Math), from the shared dataset registry.
+SCENARIOS: dict[str, str] = {d: scenario_of(d) for d in DATASET_SIZES}
+#: Dataset -> folder under ``images/`` (the official release spells SEEDBench2_Plus as SEEDBenchv2Plus).
+IMAGE_FOLDERS: dict[str, str] = {d: image_folder_of(d) for d in DATASET_SIZES}
+#: The model pool, in the column order of the official table.
+MODELS: list[str] = [
+    "Qwen2.5-VL-3B-Instruct",
+    "Qwen2.5-VL-7B-Instruct",
+    "Qwen2.5-VL-72B-Instruct",
+    "InternVL3-78B",
+    "Gemma3-4B",
+    "Claude3-7V_Sonnet",
+    "gpt-5-nano-2025-08-07",
+    "GeminiPro2-5",
+    "gpt-5-2025-08-07",
+    "GeminiFlash2-5",
+]
+
+_PUBLISHED_ORDER = ("MMStar", "RealWorldQA", "SEEDBench2_Plus", "OCRBench", "MathVista", "MathVision", "MathVerse")
+_PUBLISHED_PERCENT: dict[str, tuple[float, ...]] = {
+    "gpt-5-2025-08-07": (76.7, 82.5, 75.2, 81.0, 78.6, 68.4, 73.2),
+    "GeminiPro2-5": (77.0, 78.7, 74.8, 87.1, 80.5, 58.4, 69.0),
+    "GeminiFlash2-5": (75.3, 78.6, 74.1, 86.7, 76.0, 46.4, 65.7),
+    "Qwen2.5-VL-72B-Instruct": (70.9, 75.3, 73.8, 88.2, 74.2, 39.3, 47.3),
+    "InternVL3-78B": (73.1, 78.4, 71.8, 91.0, 72.6, 34.1, 37.3),
+    "Claude3-7V_Sonnet": (62.6, 55.4, 67.2, 70.1, 66.8, 41.3, 46.7),
+    "Gemma3-4B": (47.1, 55.7, 60.8, 66.0, 46.2, 23.4, 22.7),
+    "Qwen2.5-VL-7B-Instruct": (64.6, 69.3, 70.8, 88.4, 68.1, 26.3, 42.1),
+    "Qwen2.5-VL-3B-Instruct": (57.3, 66.0, 69.2, 82.3, 63.4, 24.2, 32.4),
+}
+#: Size-weighted overall accuracy assumed for gpt-5-nano (not in the published per-dataset table).
+NANO_OVERALL_ACCURACY = 0.68
+
+
+def _target_accuracy() -> dict[str, dict[str, float]]:
+    targets = {m: {d: p / 100.0 for d, p in zip(_PUBLISHED_ORDER, row)} for m, row in _PUBLISHED_PERCENT.items()}
+    gpt5 = targets["gpt-5-2025-08-07"]
+    weighted = sum(DATASET_SIZES[d] * gpt5[d] for d in DATASET_SIZES) / sum(DATASET_SIZES.values())
+    factor = NANO_OVERALL_ACCURACY / weighted
+    targets["gpt-5-nano-2025-08-07"] = {d: factor * gpt5[d] for d in _PUBLISHED_ORDER}
+    return {m: {d: targets[m][d] for d in DATASET_SIZES} for m in MODELS}
+
+
+#: Model -> dataset -> expected accuracy (fraction) the simulator is calibrated to.
+TARGET_ACCURACY: dict[str, dict[str, float]] = _target_accuracy()
+
+#: Model -> mean cost per call in USD the simulator is calibrated to (near the paper's cost figure).
+TARGET_MEAN_COST: dict[str, float] = {
+    "Qwen2.5-VL-3B-Instruct": 0.022e-3,
+    "Qwen2.5-VL-7B-Instruct": 0.10e-3,
+    "Qwen2.5-VL-72B-Instruct": 0.24e-3,
+    "InternVL3-78B": 0.028e-3,
+    "Gemma3-4B": 0.016e-3,
+    "Claude3-7V_Sonnet": 3.0e-3,
+    "gpt-5-nano-2025-08-07": 0.74e-3,
+    "GeminiPro2-5": 4.4e-3,
+    "gpt-5-2025-08-07": 3.9e-3,
+    "GeminiFlash2-5": 2.3e-3,
+}
+#: Model -> USD per output token (simulation parameters; with the verbosities they give the mean costs above:
+#: e.g. gpt-5 at $10/M tokens averages ~390 output tokens, gpt-5-nano at $0.40/M ~1,850 reasoning-heavy tokens).
+PRICE_PER_OUTPUT_TOKEN: dict[str, float] = {
+    "Qwen2.5-VL-3B-Instruct": 8.0e-8,
+    "Qwen2.5-VL-7B-Instruct": 3.0e-7,
+    "Qwen2.5-VL-72B-Instruct": 8.0e-7,
+    "InternVL3-78B": 1.0e-7,
+    "Gemma3-4B": 6.0e-8,
+    "Claude3-7V_Sonnet": 1.5e-5,
+    "gpt-5-nano-2025-08-07": 4.0e-7,
+    "GeminiPro2-5": 1.0e-5,
+    "gpt-5-2025-08-07": 1.0e-5,
+    "GeminiFlash2-5": 2.5e-6,
+}
+
+#: Fine categories (the ``category`` column).
+KINDS: tuple[str, ...] = (
+    "dense_text", "scene_text", "table", "chart", "function_plot", "geometry", "counting", "scene",
+)
+#: Skill axes of the need vector and of the model profiles.
+SKILLS: tuple[str, ...] = ("ocr", "chart", "spatial", "counting", "reasoning")
+#: Kind -> mean skill-need vector (order :data:`SKILLS`).
+KIND_NEEDS: dict[str, tuple[float, ...]] = {
+    "dense_text": (1.0, 0.0, 0.0, 0.0, 0.2),
+    "scene_text": (0.8, 0.0, 0.2, 0.0, 0.1),
+    "table": (0.6, 0.4, 0.0, 0.0, 0.3),
+    "chart": (0.3, 0.8, 0.0, 0.0, 0.4),
+    "function_plot": (0.1, 0.6, 0.2, 0.0, 0.8),
+    "geometry": (0.0, 0.0, 0.8, 0.0, 1.0),
+    "counting": (0.0, 0.0, 0.3, 1.0, 0.1),
+    "scene": (0.0, 0.0, 0.6, 0.2, 0.3),
+}
+#: Dataset -> kind mixture.
+KIND_MIX: dict[str, dict[str, float]] = {
+    "OCRBench": {"dense_text": 0.45, "scene_text": 0.30, "table": 0.10, "chart": 0.15},
+    "SEEDBench2_Plus": {"chart": 0.35, "table": 0.20, "dense_text": 0.25, "scene_text": 0.20},
+    "MMStar": {"scene": 0.40, "counting": 0.20, "chart": 0.10, "geometry": 0.10, "dense_text": 0.10,
+               "function_plot": 0.10},
+    "RealWorldQA": {"scene": 0.60, "counting": 0.30, "scene_text": 0.10},
+    "MathVista": {"function_plot": 0.20, "chart": 0.25, "geometry": 0.25, "counting": 0.15, "table": 0.15},
+    "MathVerse": {"geometry": 0.60, "function_plot": 0.40},
+    "MathVision": {"geometry": 0.55, "function_plot": 0.15, "counting": 0.15, "table": 0.15},
+}
+#: Model -> skill profile (order :data:`SKILLS`): Qwen/InternVL strong at OCR, gpt-5 at geometry and reasoning.
+MODEL_SKILLS: dict[str, tuple[float, ...]] = {
+    "Qwen2.5-VL-3B-Instruct": (0.6, 0.2, -0.5, 0.0, -0.8),
+    "Qwen2.5-VL-7B-Instruct": (0.8, 0.3, -0.3, 0.1, -0.5),
+    "Qwen2.5-VL-72B-Instruct": (0.9, 0.5, 0.0, 0.2, 0.0),
+    "InternVL3-78B": (1.0, 0.5, 0.1, 0.3, -0.2),
+    "Gemma3-4B": (0.0, -0.3, -0.4, -0.2, -0.7),
+    "Claude3-7V_Sonnet": (0.1, 0.4, -0.2, -0.3, 0.4),
+    "gpt-5-nano-2025-08-07": (-0.2, 0.2, 0.2, 0.0, 0.5),
+    "GeminiPro2-5": (0.7, 0.6, 0.4, 0.3, 0.7),
+    "gpt-5-2025-08-07": (0.2, 0.5, 0.6, 0.2, 1.0),
+    "GeminiFlash2-5": (0.6, 0.5, 0.3, 0.2, 0.5),
+}
+#: Model -> how fast P(correct) falls with difficulty (small models are weak on hard items).
+DIFFICULTY_SLOPE: dict[str, float] = {
+    "Qwen2.5-VL-3B-Instruct": 1.4,
+    "Qwen2.5-VL-7B-Instruct": 1.2,
+    "Qwen2.5-VL-72B-Instruct": 0.9,
+    "InternVL3-78B": 0.9,
+    "Gemma3-4B": 1.4,
+    "Claude3-7V_Sonnet": 0.9,
+    "gpt-5-nano-2025-08-07": 1.0,
+    "GeminiPro2-5": 0.75,
+    "gpt-5-2025-08-07": 0.7,
+    "GeminiFlash2-5": 0.85,
+}
+SKILL_WEIGHT = 1.5
+IDIOSYNCRATIC_SD = 0.5
+#: Variance shares of the visual, textual and hidden parts of the difficulty.
+DIFFICULTY_SHARES: tuple[float, float, float] = (0.5, 0.3, 0.2)
+#: Dataset -> fraction of questions worded generically (their kind is visible only in the image).
+GENERIC_QUESTION_RATE: dict[str, float] = {
+    "OCRBench": 0.2, "SEEDBench2_Plus": 0.2, "MMStar": 0.2, "RealWorldQA": 0.2,
+    "MathVista": 0.2, "MathVerse": 0.4, "MathVision": 0.15,
+}
+#: Dataset -> fraction of multiple-choice questions.
+MULTIPLE_CHOICE_RATE: dict[str, float] = {
+    "OCRBench": 0.0, "SEEDBench2_Plus": 1.0, "MMStar": 1.0, "RealWorldQA": 0.6,
+    "MathVista": 0.5, "MathVerse": 0.6, "MathVision": 0.6,
+}
+#: Kind -> log multiplier of output length (math reasoning long, OCR short).
+KIND_TOKEN_LOG_FACTOR: dict[str, float] = {
+    "dense_text": -0.5, "scene_text": -0.6, "table": -0.2, "chart": 0.0,
+    "function_plot": 0.4, "geometry": 0.6, "counting": -0.3, "scene": -0.2,
+}
+_REASONING_MODELS = {"gpt-5-nano-2025-08-07", "GeminiPro2-5", "gpt-5-2025-08-07", "GeminiFlash2-5",
+                     "Claude3-7V_Sonnet"}
+#: Model -> log-length increase per unit difficulty (reasoning models think longer on hard items).
+TOKEN_DIFFICULTY_SLOPE: dict[str, float] = {m: (0.5 if m in _REASONING_MODELS else 0.25) for m in MODELS}
+TOKEN_NOISE_SD = 0.45
+WRONG_ANSWER_TOKEN_LOG_FACTOR = 0.15
+IMAGE_SIZE = 160
+MIN_ITEMS_PER_DATASET = 5
+OUTCOME_SAMPLINGS = ("systematic", "bernoulli")
+
+# Random streams, one per purpose (np.random.default_rng([seed, stream, ...])).
+_STREAM_LATENT, _STREAM_NOISE, _STREAM_OUTCOME, _STREAM_TOKENS, _STREAM_CONTENT, _STREAM_RENDER = range(11, 17)
+
+
+def dataset_sizes(scale: float = 1.0) -> dict[str, int]:
+    """Number of instances per dataset at ``scale`` (proportional, at least ``MIN_ITEMS_PER_DATASET``)."""
+    if not (isinstance(scale, (int, float)) and 0.0 < float(scale) <= 1.0):
+        raise ValueError(f"scale must be a number in (0, 1], got {scale!r}")
+    return {d: max(MIN_ITEMS_PER_DATASET, int(round(n * float(scale)))) for d, n in DATASET_SIZES.items()}
