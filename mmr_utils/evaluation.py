@@ -504,3 +504,16 @@ def summarize(U, P, Y, C, *, rule: str = "threshold", cost_range=None, fallback:
         rule=rule,
         cost_range=cost_range,
     )
+
+
+def summarize_official(U, P, Y, C, models) -> Summary:
+    """:func:`summarize` as the official code scores a router: model columns put in the official loader's sorted-name
+    order (:func:`official_model_order`), a row with no affordable model sent to model 0 of that order, utility ties
+    broken by the lower index of that order, thresholds at every unique predicted cost. ``models`` names the columns
+    of the arrays as given. The metrics are order-free; ``best_single`` and ``single_models`` refer to the sorted
+    order (``models[official_model_order(models)]``)."""
+    order = official_model_order(models)
+    if len(order) != _f(U).shape[-1]:
+        raise ValueError(f"{len(order)} model names for arrays with {_f(U).shape[-1]} columns")
+    return summarize(_f(U)[:, order], _f(P)[:, order], _f(Y)[:, order], _f(C)[:, order], fallback="first",
+                     ties="index")

@@ -24,6 +24,7 @@ from mmr_utils.evaluation import (
     shared_cost_range,
     single_model_points,
     summarize,
+    summarize_official,
 )
 
 # Two rows, three models. Model 0 cheap and weak, model 2 dear and strong.
@@ -173,6 +174,22 @@ def test_index_ties_differ_from_cheapest_ties_when_utilities_tie():
     assert budget_sweep(U, P, Yt, Ct, ties="index").accuracy[-1] == 1.0  # official argmax: model 0
     with pytest.raises(ValueError, match="threshold rule only"):
         budget_sweep(U, P, Yt, Ct, rule="lambda", ties="index")
+
+
+def test_official_emulation_sends_unaffordable_rows_to_the_sorted_first_model():
+    # Columns as a table holds them: "b-cheap" first; the official loader sorts names, so "A-dear" is its model 0.
+    models = ["b-cheap", "A-dear"]
+    U = np.array([[0.9, 0.1], [0.9, 0.1]])
+    P = np.array([[1.0, 5.0], [2.0, 5.0]])
+    Yo = np.array([[0.0, 1.0], [0.0, 1.0]])
+    Co = np.array([[1.0, 9.0], [1.0, 9.0]])
+    official = summarize_official(U, P, Yo, Co, models)
+    # At the first threshold (1.0) row 1 affords nothing and goes to "A-dear" (cost 9), not the first column.
+    assert official.points.cost[0] == pytest.approx((1.0 + 9.0) / 2)
+    column_first = summarize(U, P, Yo, Co, fallback="first")
+    assert column_first.points.cost[0] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="model names"):
+        summarize_official(U, P, Yo, Co, ["only-one"])
 
 
 def test_first_correct_oracle_follows_column_order():
