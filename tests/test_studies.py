@@ -80,6 +80,15 @@ def test_main_results_and_tables(bank):
     qnc = studies.qnc_table(result)
     assert set(qnc["router"]) == {"knn", "linear_mf"} and (qnc["seeds"] == 2).all()
     assert result.provenance["data"]["simulated"] is True
+    from mmr_utils.paper_tables import cost_claim_check, qnc_per_dataset
+
+    table3 = qnc_per_dataset(result)
+    assert list(table3.index) == ["knn", "linear_mf"] and table3.columns[-1] == "All"
+    assert set(table3.columns) == set(bank.table.datasets) | {"All"}
+    all_rows = result.results[(result.results["dataset"] == "All") & (result.results["router"] == "knn")]
+    assert table3.loc["knn", "All"] == pytest.approx(all_rows["QNC"].mean())
+    check = cost_claim_check(result)
+    assert list(check.index) == list(table3.columns) and (check["claim"] == 0.33).all()
 
 
 def test_modality_transfer_efficiency_and_audit_run(bank):
