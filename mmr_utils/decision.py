@@ -7,7 +7,8 @@ Given a router's predicted utility ``U`` and predicted cost ``P`` (n x K), a que
   code sends it to model index 0, whatever that costs); or
 - under a trade-off weight ``lam`` (the paper's formulation): to ``argmax_k U[i, k] - lam * P[i, k]``.
 
-Ties are broken towards the lower predicted cost, then the lower model index, so decisions are deterministic.
+Ties are broken towards the lower predicted cost, then the lower model index, so decisions are deterministic
+(``ties="index"``: the lower model index only, as the official code's ``argmax`` over the affordable models does).
 """
 
 from __future__ import annotations
@@ -27,14 +28,20 @@ def _as_2d(name: str, array) -> np.ndarray:
 
 
 FALLBACKS = ("cheapest", "first")
+TIE_BREAKS = ("cheapest", "index")
 
 
-def choose_models(U, P, *, budget: float | None = None, lam: float | None = None, fallback: str = "cheapest") -> np.ndarray:
+def choose_models(U, P, *, budget: float | None = None, lam: float | None = None, fallback: str = "cheapest",
+                  ties: str = "cheapest") -> np.ndarray:
     """Return, for each row, the index of the model chosen by the threshold rule (``budget``) or the lambda rule
     (``lam``); exactly one of the two must be given. ``fallback`` says where a row with no affordable model goes:
-    ``cheapest`` (its cheapest predicted model) or ``first`` (model index 0, as the official code does)."""
+    ``cheapest`` (its cheapest predicted model) or ``first`` (model index 0, as the official code does). ``ties``
+    says which of several models with the best score wins: the ``cheapest`` predicted one (then the lower index), or
+    the lower ``index`` (the official code)."""
     if fallback not in FALLBACKS:
         raise ValueError(f"fallback must be one of {FALLBACKS}, got {fallback!r}")
+    if ties not in TIE_BREAKS:
+        raise ValueError(f"ties must be one of {TIE_BREAKS}, got {ties!r}")
     if (budget is None) == (lam is None):
         raise ValueError("give exactly one of budget= (threshold rule) or lam= (lambda rule)")
     U = _as_2d("U", U)
@@ -47,7 +54,8 @@ def choose_models(U, P, *, budget: float | None = None, lam: float | None = None
         score = U - float(lam) * P
     else:
         score = np.where(P <= float(budget), U, -np.inf)
-    order = np.lexsort((-np.arange(k)[None, :].repeat(n, 0), -P, score), axis=1)
+    index = -np.arange(k)[None, :].repeat(n, 0)
+    order = np.lexsort((index, -P, score) if ties == "cheapest" else (index, score), axis=1)
     best = order[:, -1]
     if budget is not None:
         none_affordable = ~np.any(P <= float(budget), axis=1)

@@ -16,8 +16,11 @@ checked on its own.
 - :func:`pareto_frontier`, :func:`peak_score` (Ps), :func:`quality_neutral_cost` (QNC) and :func:`nauc` (normalised
   area under the frontier; ``official`` over the frontier's own cost span, ``shared`` over one cost interval common
   to every router on the same test rows) summarise a curve; :func:`summarize` computes them all.
-- References that come with every result: :func:`single_model_points`, :func:`oracle_choice` and
-  :func:`random_routing`.
+- References that come with every result: :func:`single_model_points`, :func:`oracle_choice` and the Random
+  baseline: :func:`random_official` (the official code's 50 one-point trials, the default of :func:`random_routing`)
+  or :func:`random_sweep` (random utilities swept as a curve, this project's variant).
+- Emulating the official code: ``fallback="first"`` and :func:`first_correct_oracle` use column 0, so pass columns in
+  :func:`official_model_order` (the official loader sorts model names) to reproduce its index-0 behaviour.
 
 Missing cells: the metrics need a true outcome for whichever model a row is sent to, so ``Y`` and ``C`` must be
 complete. :func:`summarize` scores only the rows observed for every model and reports how many it dropped.
@@ -29,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .decision import FALLBACKS, choose_models
+from .decision import FALLBACKS, TIE_BREAKS, choose_models
 
 RULES = ("threshold", "lambda")
 NAUC_PROTOCOLS = ("official", "shared")
@@ -88,21 +91,26 @@ def _points(points) -> np.ndarray:
     return array
 
 
-def _threshold_sweep(U, P, Y, C, fallback: str = "cheapest") -> OperatingPoints:
+def _threshold_sweep(U, P, Y, C, fallback: str = "cheapest", ties: str = "cheapest") -> OperatingPoints:
     n, k = U.shape
     rows = np.arange(n)
     # Each row's models in the order they become affordable as the threshold rises (cost, then index).
     order = np.lexsort((np.broadcast_to(np.arange(k), (n, k)), P), axis=1)
     U_sorted = np.take_along_axis(U, order, axis=1)
     # best[:, j]: the row's pick once its j+1 cheapest models are affordable; a later model replaces the pick only
-    # with strictly higher utility (equal utility keeps the cheaper or lower-index one, as choose_models does).
+    # with strictly higher utility (equal utility keeps the cheaper or lower-index one, as choose_models does), or,
+    # with ties="index", with equal utility and a lower model index (the official argmax).
     best = np.empty((n, k), dtype=np.int64)
     best[:, 0] = 0
     best_u = U_sorted[:, 0].copy()
+    best_model = order[:, 0].copy()
     for j in range(1, k):
         better = U_sorted[:, j] > best_u
+        if ties == "index":
+            better |= (U_sorted[:, j] == best_u) & (order[:, j] < best_model)
         best[:, j] = np.where(better, j, best[:, j - 1])
         best_u = np.where(better, U_sorted[:, j], best_u)
+        best_model = np.where(better, order[:, j], best_model)
     picks = np.take_along_axis(order, best, axis=1)
     cost_path = C[rows[:, None], picks]
     acc_path = Y[rows[:, None], picks]
@@ -166,14 +174,18 @@ def _lambda_sweep(U, P, Y, C) -> OperatingPoints:
     return OperatingPoints(cum_cost[last_of_group] / n, cum_acc[last_of_group] / n, lam[first_of_group], "lambda")
 
 
-def budget_sweep(U, P, Y, C, rule: str = "threshold", *, fallback: str = "cheapest") -> OperatingPoints:
+def budget_sweep(U, P, Y, C, rule: str = "threshold", *, fallback: str = "cheapest",
+                 ties: str = "cheapest") -> OperatingPoints:
     """All operating points of a router: for each budget (``threshold``) or trade-off weight (``lambda``), the mean
     true cost and mean true accuracy of the models it picks (paper Sec. 3.3, the cost-accuracy curve).
 
     Exact and O(nK log nK): the result equals running :func:`mmr_utils.decision.choose_models` at every threshold
     (every unique predicted cost) or at every lambda breakpoint, which :func:`naive_budget_sweep` does for checks.
     ``fallback`` (threshold rule only): where a row with no affordable model goes, ``cheapest`` predicted model (the
-    fix) or ``first`` (model index 0, the official code's behaviour; kept for the metric audit).
+    fix) or ``first`` (model index 0, the official code's behaviour; kept for the metric audit). ``ties`` (threshold
+    rule only): among affordable models of equal predicted utility, the ``cheapest`` predicted one or the lowest
+    ``index`` (the official ``argmax``). The thresholds are exactly the official ones (every unique predicted cost);
+    the quantile subset of at most 100 thresholds is ORBIT's later change, not the official code's.
     """
     if rule not in RULES:
         raise ValueError(f"unknown rule {rule!r}; expected one of {RULES}")
@@ -181,10 +193,15 @@ def budget_sweep(U, P, Y, C, rule: str = "threshold", *, fallback: str = "cheape
     _check_arrays(U=U, P=P, Y=Y, C=C)
     if fallback not in FALLBACKS:
         raise ValueError(f"fallback must be one of {FALLBACKS}, got {fallback!r}")
-    return _threshold_sweep(U, P, Y, C, fallback) if rule == "threshold" else _lambda_sweep(U, P, Y, C)
+    if ties not in TIE_BREAKS:
+        raise ValueError(f"ties must be one of {TIE_BREAKS}, got {ties!r}")
+    if rule == "lambda" and (fallback, ties) != ("cheapest", "cheapest"):
+        raise ValueError("fallback= and ties= apply to the threshold rule only")
+    return _threshold_sweep(U, P, Y, C, fallback, ties) if rule == "threshold" else _lambda_sweep(U, P, Y, C)
 
 
-def naive_budget_sweep(U, P, Y, C, rule: str = "threshold", params=None, *, fallback: str = "cheapest") -> OperatingPoints:
+def naive_budget_sweep(U, P, Y, C, rule: str = "threshold", params=None, *, fallback: str = "cheapest",
+                       ties: str = "cheapest") -> OperatingPoints:
     """Reference implementation: recompute every row's pick at each threshold / lambda (O(T nK)).
 
     ``params`` defaults to every unique predicted cost (threshold rule) or the exact lambda breakpoints found by
@@ -197,7 +214,8 @@ def naive_budget_sweep(U, P, Y, C, rule: str = "threshold", params=None, *, fall
     rows = np.arange(len(U))
     cost, acc = [], []
     for value in params:
-        picks = choose_models(U, P, budget=value, fallback=fallback) if rule == "threshold" else choose_models(U, P, lam=value)
+        picks = (choose_models(U, P, budget=value, fallback=fallback, ties=ties) if rule == "threshold"
+                 else choose_models(U, P, lam=value))
         cost.append(C[rows, picks].mean())
         acc.append(Y[rows, picks].mean())
     return OperatingPoints(np.array(cost), np.array(acc), np.asarray(params, dtype=float), rule)
@@ -307,11 +325,52 @@ def oracle_point(Y, C) -> tuple[float, float]:
     return float(_f(C)[rows, pick].mean()), float(_f(Y)[rows, pick].mean())
 
 
-def random_routing(Y, C, *, draws: int = 50, seed: int = 0) -> dict:
-    """Random routing, ``draws`` seeded draws: each draw sends every row to a uniformly random model (the point), and
-    also ranks models by random utilities with the known mean prices as predicted costs (the curve, scored with
-    :func:`summarize`). Returns the mean and standard deviation over draws of cost, accuracy, nAUC (both protocols),
-    Ps and QNC."""
+RANDOM_PROTOCOLS = ("official", "sweep")
+
+
+def random_official(Y, C, *, trials: int = 50, seed: int = 42) -> dict:
+    """The official code's Random baseline (``routers/random.py``; paper Table 2, row "Random").
+
+    Each of ``trials`` seeded trials sends every row to a uniformly random model and is ONE operating point (mean true
+    cost, mean true accuracy); the draws come from ``numpy.random.default_rng(seed)``, ``integers(0, K, size=n)`` per
+    trial, as in the official code (seed 42 there), so with the same rows in the same column order the points match
+    it. The official evaluator then treats these points like any router's curve: Pareto frontier, ``Ps`` = the best
+    accuracy on it (i.e. the best of the trials), nAUC over the frontier's own span, QNC against the best single model.
+
+    Returns ``points`` ((trials x 2) array of (cost, accuracy), in draw order), ``Ps``, ``nAUC`` (official protocol),
+    ``nAUC_shared``, ``QNC``, and the mean / standard deviation over trials of ``cost`` and ``accuracy``.
+
+    [uncertain] The paper prints Random's nAUC as "-" and does not say why; nAUC here is what the official evaluator
+    would compute from the points. That the paper's Random ``Ps`` is this best-of-trials value (rather than the mean
+    accuracy) follows from the official evaluator's code; that the paper ran exactly that code is likely, not certain.
+    """
+    Y, C = _f(Y), _f(C)
+    n, k = _check_arrays(Y=Y, C=C)
+    if trials < 1:
+        raise ValueError(f"trials must be at least 1, got {trials}")
+    rng = np.random.default_rng(seed)
+    rows = np.arange(n)
+    points = np.empty((trials, 2))
+    for trial in range(trials):
+        pick = rng.integers(0, k, size=n)
+        points[trial] = C[rows, pick].mean(), Y[rows, pick].mean()
+    frontier = pareto_frontier(points)
+    out = {"protocol": "official", "trials": trials, "draws": trials, "seed": seed, "points": points,
+           "Ps": peak_score(frontier), "nAUC": nauc(frontier, protocol="official"),
+           "nAUC_shared": nauc(frontier, protocol="shared", cost_range=shared_cost_range(C)),
+           "QNC": quality_neutral_cost(frontier, Y, C)}
+    for key, column in (("cost", 0), ("accuracy", 1)):
+        out[key] = float(points[:, column].mean())
+        out[f"{key}_std"] = float(points[:, column].std(ddof=1)) if trials > 1 else 0.0
+    return out
+
+
+def random_sweep(Y, C, *, draws: int = 50, seed: int = 0) -> dict:
+    """Random routing as a budget sweep (this project's variant, not the official baseline): each of ``draws`` seeded
+    draws sends every row to a uniformly random model (the point) and also ranks models by random utilities with the
+    known mean prices as predicted costs (a curve, scored with :func:`summarize`). Returns the mean and standard
+    deviation over draws of cost, accuracy, nAUC (both protocols) and Ps; QNC as the median over draws with
+    ``QNC_reached``, the fraction of draws that reach the best single model."""
     Y, C = _f(Y), _f(C)
     n, k = _check_arrays(Y=Y, C=C)
     rng = np.random.default_rng(seed)
@@ -325,7 +384,7 @@ def random_routing(Y, C, *, draws: int = 50, seed: int = 0) -> dict:
         metrics = summarize(rng.random((n, k)), prices, Y, C)["metrics"]
         for key in ("nAUC", "nAUC_shared", "Ps", "QNC"):
             records[key].append(metrics[key])
-    out = {"draws": draws, "seed": seed}
+    out = {"protocol": "sweep", "draws": draws, "seed": seed}
     qnc = np.asarray(records.pop("QNC"), dtype=float)
     for key, values in records.items():
         values = np.asarray(values, dtype=float)
@@ -335,6 +394,42 @@ def random_routing(Y, C, *, draws: int = 50, seed: int = 0) -> dict:
     out["QNC"] = float(np.median(qnc))
     out["QNC_reached"] = float(np.isfinite(qnc).mean())
     return out
+
+
+def random_routing(Y, C, *, draws: int = 50, seed: int = 42, protocol: str = "official") -> dict:
+    """The Random reference row: :func:`random_official` (``protocol="official"``, the default; ``draws`` trials) or
+    :func:`random_sweep` (``protocol="sweep"``). Both results carry ``cost``, ``accuracy``, ``nAUC``,
+    ``nAUC_shared``, ``Ps``, ``QNC`` and ``protocol``."""
+    if protocol == "official":
+        return random_official(Y, C, trials=draws, seed=seed)
+    if protocol == "sweep":
+        return random_sweep(Y, C, draws=draws, seed=seed)
+    raise ValueError(f"unknown random protocol {protocol!r}; expected one of {RANDOM_PROTOCOLS}")
+
+
+# --------------------------------------------------------------------------- the official code's model order
+def official_model_order(models) -> np.ndarray:
+    """The permutation that puts model columns in the official loader's order: the official code infers its model
+    list as ``sorted()`` of the names (Python string order, so upper case before lower case). Index 0 of that order
+    is where the official code sends a row with no affordable model and where its oracle breaks ties; for the
+    paper's 10 models it is ``Claude3-7V_Sonnet``. Apply as ``U[:, order]`` (and the same to P, Y, C)."""
+    models = [str(m) for m in models]
+    if len(set(models)) != len(models):
+        raise ValueError(f"model names must be unique, got {models}")
+    if not models:
+        raise ValueError("no model names given")
+    return np.array(sorted(range(len(models)), key=models.__getitem__), dtype=np.int64)
+
+
+def first_correct_oracle(Y, C) -> tuple[float, float]:
+    """The official oracle's best point: each row goes to the first correct model in column order (argmax of
+    correctness, whatever it costs; a row with no correct model goes to column 0). Pass columns in
+    :func:`official_model_order` to emulate the official code."""
+    Y, C = _f(Y), _f(C)
+    _check_arrays(Y=Y, C=C)
+    rows = np.arange(len(Y))
+    pick = np.argmax(Y, axis=1)
+    return float(C[rows, pick].mean()), float(Y[rows, pick].mean())
 
 
 # --------------------------------------------------------------------------- everything at once
@@ -372,7 +467,8 @@ class Summary:
         }
 
 
-def summarize(U, P, Y, C, *, rule: str = "threshold", cost_range=None, fallback: str = "cheapest") -> Summary:
+def summarize(U, P, Y, C, *, rule: str = "threshold", cost_range=None, fallback: str = "cheapest",
+              ties: str = "cheapest") -> Summary:
     """Sweep, frontier and every metric for one router on one set of test rows.
 
     Rows of ``Y``/``C`` with a missing (NaN) cell are dropped before scoring and counted in ``rows_dropped``.
@@ -387,7 +483,7 @@ def summarize(U, P, Y, C, *, rule: str = "threshold", cost_range=None, fallback:
         U, P, Y, C = U[complete], P[complete], Y[complete], C[complete]
     if len(Y) == 0:
         raise ValueError("no complete rows to evaluate: every row has a missing cell")
-    points = budget_sweep(U, P, Y, C, rule=rule, fallback=fallback)
+    points = budget_sweep(U, P, Y, C, rule=rule, fallback=fallback, ties=ties)
     frontier = pareto_frontier(points)
     cost_range = shared_cost_range(C) if cost_range is None else tuple(map(float, cost_range))
     metrics = {
@@ -408,3 +504,16 @@ def summarize(U, P, Y, C, *, rule: str = "threshold", cost_range=None, fallback:
         rule=rule,
         cost_range=cost_range,
     )
+
+
+def summarize_official(U, P, Y, C, models) -> Summary:
+    """:func:`summarize` as the official code scores a router: model columns put in the official loader's sorted-name
+    order (:func:`official_model_order`), a row with no affordable model sent to model 0 of that order, utility ties
+    broken by the lower index of that order, thresholds at every unique predicted cost. ``models`` names the columns
+    of the arrays as given. The metrics are order-free; ``best_single`` and ``single_models`` refer to the sorted
+    order (``models[official_model_order(models)]``)."""
+    order = official_model_order(models)
+    if len(order) != _f(U).shape[-1]:
+        raise ValueError(f"{len(order)} model names for arrays with {_f(U).shape[-1]} columns")
+    return summarize(_f(U)[:, order], _f(P)[:, order], _f(Y)[:, order], _f(C)[:, order], fallback="first",
+                     ties="index")

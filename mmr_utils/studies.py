@@ -116,7 +116,11 @@ def embedding_report(bank: FeatureBank) -> pd.DataFrame:
 def load_and_embed(data_root: str = "", *, scale: float = 1.0, seed: int = 0, encoder: str = "auto",
                    progress: bool = False) -> FeatureBank:
     """A notebook's first step: the outcome table (see :func:`mmr_utils.sources.load_benchmark`) and its embeddings,
-    printing which data and which encoder were used."""
+    printing which data and which encoder were used.
+
+    ``seed`` is the *data* seed (which simulated benchmark, and the encoders' seeded projections). It is independent
+    of the split/router seeds that the studies take as ``seeds`` (seed 42 with ``split_procedure="official"`` there
+    is the official split); pass it separately rather than reusing a split seed."""
     from .sources import load_benchmark
 
     table = load_benchmark(data_root, scale=scale, seed=seed)
@@ -214,8 +218,10 @@ def score_run(table: OutcomeTable, run: RouterRun, *, per_dataset: bool = True, 
 
 
 def reference_records(table: OutcomeTable, test: np.ndarray, *, seed: int = 0, random_draws: int = 50,
-                      per_dataset: bool = True) -> tuple[list[dict], dict]:
-    """Random (``random_draws`` seeded draws), Best Single and Oracle on the test rows (and per dataset)."""
+                      per_dataset: bool = True, random_protocol: str = "official") -> tuple[list[dict], dict]:
+    """Random, Best Single and Oracle on the test rows (and per dataset). Random is the official baseline by default
+    (``random_draws`` one-point trials, Ps = the best trial; :func:`mmr_utils.evaluation.random_official`) or, with
+    ``random_protocol="sweep"``, :func:`mmr_utils.evaluation.random_sweep`."""
     complete = table.complete_rows()[test]
     rows = test[complete]
     Y, C = table.correct[rows], table.cost[rows]
@@ -223,10 +229,10 @@ def reference_records(table: OutcomeTable, test: np.ndarray, *, seed: int = 0, r
     for group, idx in _groups(table, rows, per_dataset):
         y, c = Y[idx], C[idx]
         lo_hi = ev.shared_cost_range(c)
-        rnd = ev.random_routing(y, c, draws=random_draws, seed=seed)
+        rnd = ev.random_routing(y, c, draws=random_draws, seed=seed, protocol=random_protocol)
         records.append({"router": "random", "dataset": group, "seed": seed, "nAUC": rnd["nAUC"],
                         "nAUC_shared": rnd["nAUC_shared"], "Ps": rnd["Ps"], "QNC": rnd["QNC"], "rows": len(idx),
-                        "cost": rnd["cost"], "accuracy": rnd["accuracy"]})
+                        "cost": rnd["cost"], "accuracy": rnd["accuracy"], "random_protocol": rnd["protocol"]})
         best = ev.best_single_model(y, c)
         singles = ev.single_model_points(y, c)
         acc, cost = singles[best, 1], singles[best, 0]
@@ -353,17 +359,21 @@ def provenance(bank: FeatureBank, **settings) -> dict:
 @cached_study
 def main_results(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(0,), train_fraction: float = 0.2,
                  mode: str = "22", fusion: str = "mean", neural_epochs: int | None = None,
-                 router_params: dict | None = None, random_draws: int = 50, rule: str = "threshold") -> StudyResult:
-    """Table 2, Figure 4 and the QNC table: every router on a random instance split (stratified by dataset), scored on
-    all test rows and per dataset, beside Random, Best Single and Oracle; repeated over ``seeds``.
+                 router_params: dict | None = None, random_draws: int = 50, rule: str = "threshold",
+                 random_protocol: str = "official", split_procedure: str = "stratified") -> StudyResult:
+    """Table 2, Figure 4 and the QNC table: every router on a random instance split (stratified by dataset; with
+    ``split_procedure="official"`` and seed 42, the official split), scored on all test rows and per dataset, beside
+    Random (the official 50 one-point trials unless ``random_protocol="sweep"``), Best Single and Oracle; repeated
+    over ``seeds`` (split and router seeds; the data seed belongs to the table, see :func:`load_and_embed`).
 
     One router is fitted per seed on the training rows of every dataset, and scored per dataset on that dataset's
     test rows (the shared nAUC interval is each group's own).
     """
     records, curves = [], {"frontiers": {}, "references": {}}
     for seed in seeds:
-        split = instance_split(bank.table, train_fraction, seed=seed)
-        refs, ref_curves = reference_records(bank.table, split.test, seed=seed, random_draws=random_draws)
+        split = instance_split(bank.table, train_fraction, seed=seed, procedure=split_procedure)
+        refs, ref_curves = reference_records(bank.table, split.test, seed=seed, random_draws=random_draws,
+                                             random_protocol=random_protocol)
         records += refs
         curves["references"].setdefault(seed, ref_curves)
         for router in routers:
@@ -374,7 +384,7 @@ def main_results(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(0,), trai
             curves["frontiers"][(router, seed)] = fronts
     prov = provenance(bank, study="main_results", routers=list(routers), seeds=list(seeds),
                       train_fraction=train_fraction, mode=mode, fusion=fusion, neural_epochs=neural_epochs, rule=rule,
-                      random_draws=random_draws)
+                      random_draws=random_draws, random_protocol=random_protocol, split_procedure=split_procedure)
     return StudyResult(pd.DataFrame(records), curves, prov)
 
 
@@ -493,31 +503,36 @@ def data_efficiency(bank: FeatureBank, routers=LEARNED_ROUTERS, *, fractions=(0.
     return StudyResult(pd.DataFrame(records), {}, prov)
 
 
-def first_correct_oracle(Y, C) -> tuple[float, float]:
-    """A tie-unaware oracle (argmax of correctness: the first correct model in column order, whatever it costs)."""
-    rows = np.arange(len(Y))
-    pick = np.argmax(Y, axis=1)
-    return float(C[rows, pick].mean()), float(Y[rows, pick].mean())
+#: Moved to :mod:`mmr_utils.evaluation`; kept here for existing callers.
+first_correct_oracle = ev.first_correct_oracle
 
 
 @cached_study
 def metric_audit(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(0,), train_fraction: float = 0.2,
-                 mode: str = "22", fusion: str = "mean", neural_epochs: int | None = None) -> StudyResult:
+                 mode: str = "22", fusion: str = "mean", neural_epochs: int | None = None,
+                 split_procedure: str = "stratified") -> StudyResult:
     """The official protocol against the fixed one on the same predictions: fallback to model 0 vs the cheapest
     predicted model, nAUC over each frontier's own span vs a shared interval, and an oracle that ignores cost ties
-    vs the cheapest correct model. Returns per-router metrics under both protocols and their ranks."""
+    vs the cheapest correct model. Returns per-router metrics under both protocols and their ranks.
+
+    The official emulation puts the model columns in the official loader's sorted-name order
+    (:func:`mmr_utils.evaluation.official_model_order`), so "model 0" (fallback and oracle tie-break) is the model the
+    official code uses (``Claude3-7V_Sonnet`` for the paper's models, not the table's first column), and breaks
+    utility ties by the lower index as its ``argmax`` does; ``official_first_model`` names that model."""
     records = []
+    order = ev.official_model_order(bank.table.models)
+    first_model = bank.table.models[order[0]]
     for seed in seeds:
-        split = instance_split(bank.table, train_fraction, seed=seed)
+        split = instance_split(bank.table, train_fraction, seed=seed, procedure=split_procedure)
         rows = split.test[bank.table.complete_rows()[split.test]]
         Y, C = bank.table.correct[rows], bank.table.cost[rows]
         for router in routers:
             run = fit_predict(bank, router, split, mode=mode, fusion=fusion, seed=seed, neural_epochs=neural_epochs)
             keep = bank.table.complete_rows()[run.test]
             U, P = run.U[keep], run.P[keep]
-            official = ev.summarize(U, P, Y, C, fallback="first")
+            official = ev.summarize_official(U, P, Y, C, bank.table.models)
             fixed = ev.summarize(U, P, Y, C, fallback="cheapest")
-            records.append({"router": router, "seed": seed,
+            records.append({"router": router, "seed": seed, "official_first_model": first_model,
                             "nAUC_official_protocol": official.metrics["nAUC"],
                             "nAUC_fixed_protocol": fixed.metrics["nAUC_shared"],
                             "nAUC_official_range_fixed_fallback": fixed.metrics["nAUC"],
@@ -525,10 +540,10 @@ def metric_audit(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(0,), trai
                             "frontier_cost_span": float(fixed.frontier[-1, 0] - fixed.frontier[0, 0]),
                             "first_point_cost_official": float(official.points.cost[0]),
                             "first_point_cost_fixed": float(fixed.points.cost[0])})
-        o_first = first_correct_oracle(Y, C)
+        o_first = ev.first_correct_oracle(Y[:, order], C[:, order])
         o_cheap = ev.oracle_point(Y, C)
         records.append({"router": "oracle (first correct, ties ignored)", "seed": seed, "cost": o_first[0],
-                        "accuracy": o_first[1]})
+                        "accuracy": o_first[1], "official_first_model": first_model})
         records.append({"router": "oracle (cheapest correct)", "seed": seed, "cost": o_cheap[0],
                         "accuracy": o_cheap[1]})
     frame = pd.DataFrame(records)
@@ -537,7 +552,8 @@ def metric_audit(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(0,), trai
         frame.loc[learned, column.replace("nAUC", "rank")] = frame[learned].groupby("seed")[column].rank(
             ascending=False, method="min")
     prov = provenance(bank, study="metric_audit", routers=list(routers), seeds=list(seeds),
-                      train_fraction=train_fraction, mode=mode, fusion=fusion, neural_epochs=neural_epochs)
+                      train_fraction=train_fraction, mode=mode, fusion=fusion, neural_epochs=neural_epochs,
+                      split_procedure=split_procedure, official_model_order=[bank.table.models[i] for i in order])
     return StudyResult(frame, {}, prov)
 
 
@@ -609,14 +625,17 @@ def audit_rank_changes(result: StudyResult) -> pd.DataFrame:
 
 def evaluate(bank: FeatureBank, router: str, *, train_fraction: float = 0.2, seed: int = 42, mode: str = "22",
              fusion: str = "mean", neural_epochs: int | None = None, random_draws: int = 50, source=None,
-             target=None, rule: str = "threshold") -> dict:
+             target=None, rule: str = "threshold", random_protocol: str = "official",
+             split_procedure: str = "stratified") -> dict:
     """One router, one split, everything the CLI's result JSON holds: router, data, encoder, mode, fusion, seed,
-    metrics {nAUC, nAUC_shared, Ps, QNC}, single models, frontier, oracle and random (paper Sec. 3.3)."""
+    metrics {nAUC, nAUC_shared, Ps, QNC}, single models, frontier, oracle and random (paper Sec. 3.3; Random is the
+    official baseline unless ``random_protocol="sweep"``; ``split_procedure="official"`` with ``seed=42`` is the
+    official split)."""
     table = bank.table
     if (source is None) != (target is None):
         raise ValueError("give both --source and --target for a cross-dataset split, or neither")
     split = (cross_dataset_split(table, source, target) if source is not None
-             else instance_split(table, train_fraction, seed=seed))
+             else instance_split(table, train_fraction, seed=seed, procedure=split_procedure))
     run = fit_predict(bank, router, split, mode=mode, fusion=fusion, seed=seed, neural_epochs=neural_epochs)
     keep = table.complete_rows()[split.test]
     rows = split.test[keep]
@@ -645,7 +664,7 @@ def evaluate(bank: FeatureBank, router: str, *, train_fraction: float = 0.2, see
         "best_single": table.models[summary.best_single],
         "frontier": summary.frontier.tolist(),
         "oracle": {"cost": summary.oracle[0], "accuracy": summary.oracle[1]},
-        "random": ev.random_routing(Y, C, draws=random_draws, seed=seed),
+        "random": ev.random_routing(Y, C, draws=random_draws, seed=seed, protocol=random_protocol),
     }
 
 

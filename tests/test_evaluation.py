@@ -16,10 +16,15 @@ from mmr_utils.evaluation import (
     pareto_frontier,
     peak_score,
     quality_neutral_cost,
+    first_correct_oracle,
+    official_model_order,
+    random_official,
     random_routing,
+    random_sweep,
     shared_cost_range,
     single_model_points,
     summarize,
+    summarize_official,
 )
 
 # Two rows, three models. Model 0 cheap and weak, model 2 dear and strong.
@@ -98,13 +103,101 @@ def test_summarize_drops_incomplete_rows_and_reports_them():
         budget_sweep(U, U, Yn, Cn)
 
 
-def test_random_routing_is_seeded_and_between_min_and_max():
+def test_random_sweep_is_seeded_and_between_min_and_max():
     rng = np.random.default_rng(1)
     Yr, Cr = rng.integers(0, 2, (200, 4)).astype(float), rng.random((200, 4))
-    a, b = random_routing(Yr, Cr, draws=5, seed=3), random_routing(Yr, Cr, draws=5, seed=3)
-    assert a == b
-    assert random_routing(Yr, Cr, draws=5, seed=4) != a
+    a, b = random_sweep(Yr, Cr, draws=5, seed=3), random_sweep(Yr, Cr, draws=5, seed=3)
+    assert a == b and a["protocol"] == "sweep"
+    assert random_sweep(Yr, Cr, draws=5, seed=4) != a
     assert Yr.mean(0).min() - 0.1 < a["accuracy"] < Yr.mean(0).max() + 0.1
+    assert random_routing(Yr, Cr, draws=5, seed=3, protocol="sweep") == a
+
+
+def test_random_official_is_fifty_one_point_trials_drawn_like_the_official_code():
+    rng = np.random.default_rng(1)
+    Yr, Cr = rng.integers(0, 2, (300, 5)).astype(float), rng.random((300, 5))
+    result = random_official(Yr, Cr)
+    assert result["protocol"] == "official" and result["seed"] == 42
+    assert result["points"].shape == (50, 2)
+    # The official draws: one default_rng(42), integers(0, K, size=n) per trial, in order.
+    draws = np.random.default_rng(42)
+    rows = np.arange(300)
+    for trial in range(50):
+        pick = draws.integers(0, 5, size=300)
+        np.testing.assert_allclose(result["points"][trial], [Cr[rows, pick].mean(), Yr[rows, pick].mean()])
+    # Ps is the best trial (the top of the points' frontier), not the mean.
+    assert result["Ps"] == pytest.approx(result["points"][:, 1].max())
+    assert result["Ps"] > result["accuracy"]
+    assert result["accuracy"] == pytest.approx(result["points"][:, 1].mean())
+    again = random_official(Yr, Cr)
+    np.testing.assert_array_equal(again["points"], result["points"])
+    assert not np.array_equal(random_official(Yr, Cr, seed=0)["points"], result["points"])
+    # The default Random reference is the official one.
+    np.testing.assert_array_equal(random_routing(Yr, Cr)["points"], result["points"])
+    with pytest.raises(ValueError, match="random protocol"):
+        random_routing(Yr, Cr, protocol="quantile")
+    with pytest.raises(ValueError, match="trials"):
+        random_official(Yr, Cr, trials=0)
+
+
+PAPER_MODELS = ["Qwen2.5-VL-3B-Instruct", "Qwen2.5-VL-72B-Instruct", "InternVL3-78B", "Gemma3-4B",
+                "Qwen2.5-VL-7B-Instruct", "Claude3-7V_Sonnet", "gpt-5-nano-2025-08-07", "GeminiPro2-5",
+                "gpt-5-2025-08-07", "GeminiFlash2-5"]
+
+
+def test_official_model_order_puts_claude_first_like_the_sorted_official_loader():
+    order = official_model_order(PAPER_MODELS)
+    names = [PAPER_MODELS[i] for i in order]
+    assert names[0] == "Claude3-7V_Sonnet"
+    assert names == sorted(PAPER_MODELS)
+    assert names[-2:] == ["gpt-5-2025-08-07", "gpt-5-nano-2025-08-07"]  # lower case after upper case
+    with pytest.raises(ValueError, match="unique"):
+        official_model_order(["a", "a"])
+
+
+def _official_loop(U, P, Y, C):
+    # The official evaluate_under_cost, written from its description: every unique predicted cost is a threshold,
+    # unaffordable models get -inf, and argmax picks (index 0 when nothing is affordable, lowest index on ties).
+    rows = np.arange(len(U))
+    points = []
+    for t in np.unique(P):
+        pick = np.argmax(np.where(P <= t, U, -np.inf), axis=1)
+        points.append((C[rows, pick].mean(), Y[rows, pick].mean()))
+    return np.array(points)
+
+
+def test_index_ties_differ_from_cheapest_ties_when_utilities_tie():
+    U = np.array([[1.0, 1.0]])
+    P = np.array([[2.0, 1.0]])
+    Yt, Ct = np.array([[1.0, 0.0]]), np.array([[2.0, 1.0]])
+    assert budget_sweep(U, P, Yt, Ct).accuracy[-1] == 0.0  # equal utility: the cheaper model 1
+    assert budget_sweep(U, P, Yt, Ct, ties="index").accuracy[-1] == 1.0  # official argmax: model 0
+    with pytest.raises(ValueError, match="threshold rule only"):
+        budget_sweep(U, P, Yt, Ct, rule="lambda", ties="index")
+
+
+def test_official_emulation_sends_unaffordable_rows_to_the_sorted_first_model():
+    # Columns as a table holds them: "b-cheap" first; the official loader sorts names, so "A-dear" is its model 0.
+    models = ["b-cheap", "A-dear"]
+    U = np.array([[0.9, 0.1], [0.9, 0.1]])
+    P = np.array([[1.0, 5.0], [2.0, 5.0]])
+    Yo = np.array([[0.0, 1.0], [0.0, 1.0]])
+    Co = np.array([[1.0, 9.0], [1.0, 9.0]])
+    official = summarize_official(U, P, Yo, Co, models)
+    # At the first threshold (1.0) row 1 affords nothing and goes to "A-dear" (cost 9), not the first column.
+    assert official.points.cost[0] == pytest.approx((1.0 + 9.0) / 2)
+    column_first = summarize(U, P, Yo, Co, fallback="first")
+    assert column_first.points.cost[0] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="model names"):
+        summarize_official(U, P, Yo, Co, ["only-one"])
+
+
+def test_first_correct_oracle_follows_column_order():
+    Yo = np.array([[0, 1, 1], [0, 0, 0]], float)
+    Co = np.array([[1, 5, 2], [3, 1, 2]], float)
+    assert first_correct_oracle(Yo, Co) == pytest.approx(((5 + 3) / 2, 0.5))
+    order = np.array([2, 0, 1])
+    assert first_correct_oracle(Yo[:, order], Co[:, order]) == pytest.approx(((2 + 2) / 2, 0.5))
 
 
 def test_bad_inputs_are_named():
@@ -204,3 +297,13 @@ def test_nauc_in_unit_interval_and_shared_bounded_by_peak(problem):
     lo, hi = shared_cost_range(C)
     if hi > lo:
         assert 0 <= nauc(frontier, C, protocol="shared") <= peak_score(frontier) + 1e-12
+
+
+@settings(max_examples=100, deadline=None)
+@given(routing_problem())
+def test_first_fallback_with_index_ties_reproduces_the_official_loop(problem):
+    U, P, Y, C = problem
+    fast = budget_sweep(U, P, Y, C, fallback="first", ties="index")
+    np.testing.assert_allclose(np.asarray(fast), _official_loop(U, P, Y, C), atol=1e-12)
+    slow = naive_budget_sweep(U, P, Y, C, fallback="first", ties="index")
+    np.testing.assert_allclose(fast.accuracy, slow.accuracy, atol=1e-12)

@@ -3,7 +3,15 @@
 import numpy as np
 import pytest
 
-from mmr_utils.fusion import MODES, STRATEGIES, build_features, isometric_embedding
+from mmr_utils.fusion import (
+    ADAPTIVE_ETA,
+    MODES,
+    STRATEGIES,
+    PrototypeNormConfidence,
+    adaptive_weights,
+    build_features,
+    isometric_embedding,
+)
 
 
 def _unit(values):
@@ -20,7 +28,7 @@ def _channels(text_dim, image_dim, n_train=60, n_test=40, seed=0, absent_fractio
 
 
 @pytest.mark.parametrize("widths", [(16, 16), (24, 12)], ids=["shared-space", "offline-pair"])
-@pytest.mark.parametrize("strategy", ["mean", "concat", "adaptive"])
+@pytest.mark.parametrize("strategy", ["mean", "concat", "adaptive", "adaptive_margin"])
 @pytest.mark.parametrize("mode", MODES)
 def test_norms_consistent_between_train_and_test_in_every_mode(mode, strategy, widths):
     x_train, x_test, info = build_features(*_channels(*widths), mode=mode, strategy=strategy)
@@ -80,7 +88,7 @@ def test_concat_puts_text_first_and_reports_text_width():
 def test_test_rows_do_not_change_training_features_or_each_other():
     """Statistics are fitted on training data only: test features of a row do not depend on the other test rows."""
     data = list(_channels(16, 16))
-    for strategy in ("mean", "adaptive"):
+    for strategy in ("mean", "adaptive", "adaptive_margin"):
         x_train, x_test, _ = build_features(*data, mode="21", strategy=strategy)
         subset = data[:3] + [data[3][:5], data[4][:5], data[5][:5]]
         x_train_subset, x_test_subset, _ = build_features(*subset, mode="21", strategy=strategy)
@@ -88,10 +96,11 @@ def test_test_rows_do_not_change_training_features_or_each_other():
         np.testing.assert_allclose(x_test[:5], x_test_subset, atol=1e-6)
 
 
-def test_adaptive_gives_zero_weight_to_masked_image_and_is_deterministic():
+@pytest.mark.parametrize("strategy", ["adaptive", "adaptive_margin"])
+def test_adaptive_gives_zero_weight_to_masked_image_and_is_deterministic(strategy):
     data = _channels(16, 16)
-    first_train, first_test, info = build_features(*data, mode="21", strategy="adaptive", seed=3)
-    second_train, second_test, _ = build_features(*data, mode="21", strategy="adaptive", seed=3)
+    first_train, first_test, info = build_features(*data, mode="21", strategy=strategy, seed=3)
+    second_train, second_test, _ = build_features(*data, mode="21", strategy=strategy, seed=3)
     np.testing.assert_array_equal(first_train, second_train)
     np.testing.assert_array_equal(first_test, second_test)
     assert info["adaptive"]["mean_text_weight_test"] == pytest.approx(1.0)
@@ -123,4 +132,100 @@ def test_text_only_without_images():
     data = _channels(8, 8)
     x_train, x_test, info = build_features(data[0], None, None, data[3], None, None, mode="11", strategy="text")
     assert x_train.shape == (60, 8) and info["channels"] == ["text"]
-    assert set(STRATEGIES) >= {"text", "image", "mean", "concat", "adaptive"}
+    assert set(STRATEGIES) >= {"text", "image", "mean", "concat", "adaptive", "adaptive_margin"}
+
+
+# --------------------------------------------------------------------------- the official adaptive fusion
+@pytest.mark.parametrize("widths, official_dim", [((16, 16), 16), ((24, 12), 24)])
+def test_adaptive_is_one_block_of_the_common_width_and_the_margin_variant_three(widths, official_dim):
+    data = _channels(*widths)
+    x_train, x_test, info = build_features(*data, mode="22", strategy="adaptive")
+    assert x_train.shape == (60, official_dim) and x_test.shape == (40, official_dim)
+    assert info["adaptive"]["eta"] == ADAPTIVE_ETA == 5.0
+    x_train, _, info = build_features(*data, mode="22", strategy="adaptive_margin")
+    assert x_train.shape == (60, 3 * official_dim)
+    assert info["adaptive"]["variant"].startswith("kmeans margin")
+
+
+def test_adaptive_weights_are_a_softmax_that_sums_to_one():
+    c_text, c_image = np.array([0.2, 0.9, 0.5, 0.7]), np.array([0.8, 0.1, 0.5, 0.3])
+    w_text, w_image = adaptive_weights(c_text, c_image)
+    np.testing.assert_allclose(w_text + w_image, 1.0, atol=1e-6)
+    expected = np.exp(5 * c_text) / (np.exp(5 * c_text) + np.exp(5 * c_image))
+    np.testing.assert_allclose(w_text, expected, rtol=1e-5)
+    assert w_text[2] == pytest.approx(0.5)
+    w_text, w_image = adaptive_weights(c_text, c_image, use_image=np.array([True, False, True, True]),
+                                       use_text=np.array([True, True, False, True]))
+    assert (w_text[1], w_image[1]) == (1.0, 0.0) and (w_text[2], w_image[2]) == (0.0, 1.0)
+    neither = adaptive_weights(c_text[:1], c_image[:1], use_text=[False], use_image=[False])
+    assert neither[0][0] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="eta"):
+        adaptive_weights(c_text, c_image, eta=-1.0)
+
+
+def test_eta_sharpens_the_weights_and_changes_the_features():
+    c_text, c_image = np.array([0.6, 0.3]), np.array([0.4, 0.35])
+    spread = [np.abs(adaptive_weights(c_text, c_image, eta)[0] - 0.5) for eta in (0.0, 1.0, 5.0, 50.0)]
+    np.testing.assert_allclose(spread[0], 0.0, atol=1e-7)
+    for lower, higher in zip(spread, spread[1:]):
+        assert np.all(higher > lower)
+    data = _channels(16, 16, absent_fraction=0.0)
+    flat, _, flat_info = build_features(*data, mode="22", strategy="adaptive", eta=0.0)
+    sharp, _, sharp_info = build_features(*data, mode="22", strategy="adaptive", eta=50.0)
+    np.testing.assert_allclose(flat_info["adaptive"]["text_weight_train"], 0.5, atol=1e-6)
+    assert np.abs(sharp_info["adaptive"]["text_weight_train"] - 0.5).max() > 0.1
+    assert not np.allclose(flat, sharp, atol=1e-4)
+
+
+def test_adaptive_follows_the_official_formula_with_training_statistics():
+    rng = np.random.default_rng(4)
+    # Norms vary, so the norm confidence matters; text and image share a width (no mapping).
+    text = rng.standard_normal((50, 8)).astype(np.float32) * rng.uniform(0.5, 2, (50, 1)).astype(np.float32)
+    image = rng.standard_normal((50, 8)).astype(np.float32) * rng.uniform(0.5, 2, (50, 1)).astype(np.float32)
+    ones = np.ones(50, bool)
+    tr, te = slice(0, 30), slice(30, 50)
+    _, x_test, info = build_features(text[tr], image[tr], ones[tr], text[te], image[te], ones[te], mode="22",
+                                     strategy="adaptive")
+
+    def confidence(values):
+        unit = values / np.linalg.norm(values, axis=1, keepdims=True)
+        proto = unit[tr].mean(axis=0)
+        cos = unit[te] @ proto / (np.linalg.norm(unit[te], axis=1) * np.linalg.norm(proto))
+        norms = np.linalg.norm(values, axis=1)
+        z = (norms[te] - norms[tr].mean()) / norms[tr].std()
+        return np.clip(0.5 * (cos + 1) / 2 + 0.5 / (1 + np.exp(-z)), 0, 1), unit[te]
+
+    c_t, t = confidence(text)
+    c_i, i = confidence(image)
+    w_t = np.exp(5 * c_t) / (np.exp(5 * c_t) + np.exp(5 * c_i))
+    fused = w_t[:, None] * t + (1 - w_t)[:, None] * i + 0.5 * t * i + 0.5 * np.abs(t - i)
+    fused /= np.linalg.norm(fused, axis=1, keepdims=True)
+    np.testing.assert_allclose(info["adaptive"]["text_weight_test"], w_t, rtol=1e-4)
+    np.testing.assert_allclose(x_test, fused, atol=1e-5)
+
+
+def test_adaptive_statistics_come_from_training_rows_only():
+    data = list(_channels(16, 16))
+    rng = np.random.default_rng(2)
+    data[1] = data[1] * rng.uniform(0.5, 2.0, (len(data[1]), 1)).astype(np.float32)
+    data[4] = data[4] * rng.uniform(0.5, 2.0, (len(data[4]), 1)).astype(np.float32)
+    _, x_test, info = build_features(*data, mode="22", strategy="adaptive")
+    # Shifting every test image changes neither the training features nor the prototype / norm statistics.
+    shifted = data[:4] + [data[4] * 3.0, data[5]]
+    x_train_shifted, x_test_shifted, info_shifted = build_features(*shifted, mode="22", strategy="adaptive")
+    np.testing.assert_allclose(info["adaptive"]["text_weight_train"], info_shifted["adaptive"]["text_weight_train"])
+    # The test rows' norms tripled relative to the training norms: the image gains confidence, the text loses weight.
+    present = data[5]
+    assert np.all(info_shifted["adaptive"]["text_weight_test"][present] < info["adaptive"]["text_weight_test"][present])
+    unit = data[1] / np.maximum(np.linalg.norm(data[1], axis=1, keepdims=True), 1e-12)
+    fitted = PrototypeNormConfidence.fit(unit[data[2]], np.linalg.norm(data[1][data[2]], axis=1))
+    np.testing.assert_allclose(fitted.prototype, unit[data[2]].mean(axis=0), atol=1e-6)
+
+
+def test_unit_norm_embeddings_give_a_neutral_norm_confidence():
+    rng = np.random.default_rng(0)
+    unit = _unit(rng.standard_normal((20, 6))).astype(np.float32)
+    fitted = PrototypeNormConfidence.fit(unit, np.linalg.norm(unit, axis=1))
+    assert fitted.norm_std == 0.0
+    cos = unit @ fitted.prototype / (np.linalg.norm(unit, axis=1) * np.linalg.norm(fitted.prototype))
+    np.testing.assert_allclose(fitted.confidence(unit, np.ones(20)), 0.25 * (cos + 1) + 0.25, atol=1e-5)

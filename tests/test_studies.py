@@ -34,6 +34,22 @@ def test_instance_split_is_stratified_seeded_and_disjoint(bank):
         instance_split(table, 1.0)
 
 
+def test_official_split_procedure_is_the_official_train_test_split(bank):
+    table = bank.table
+    split = instance_split(table, 0.2, seed=42, procedure="official")
+    # sklearn's ShuffleSplit with train_size=0.2: floor(0.2 n) training rows taken after the n_test first positions
+    # of RandomState(42).permutation(n).
+    n_train = int(np.floor(0.2 * table.n))
+    permutation = np.random.RandomState(42).permutation(table.n)
+    np.testing.assert_array_equal(split.test, np.sort(permutation[: table.n - n_train]))
+    np.testing.assert_array_equal(split.train, np.sort(permutation[table.n - n_train:]))
+    assert split.info["procedure"] == "official" and split.info["stratified"] is False
+    assert not np.array_equal(instance_split(table, 0.2, seed=42).train, split.train)
+    assert not np.array_equal(instance_split(table, 0.2, seed=41, procedure="official").train, split.train)
+    with pytest.raises(ValueError, match="split procedure"):
+        instance_split(table, 0.2, procedure="sklearn")
+
+
 def test_cross_dataset_split_errors_on_empty_or_overlapping_sides(bank):
     split = cross_dataset_split(bank.table, "ocrbench", "SEEDBENCH")
     assert set(bank.table.instances["dataset"].iloc[split.test]) == {"SEEDBench2_Plus"}
@@ -64,6 +80,15 @@ def test_main_results_and_tables(bank):
     qnc = studies.qnc_table(result)
     assert set(qnc["router"]) == {"knn", "linear_mf"} and (qnc["seeds"] == 2).all()
     assert result.provenance["data"]["simulated"] is True
+    from mmr_utils.paper_tables import cost_claim_check, qnc_per_dataset
+
+    table3 = qnc_per_dataset(result)
+    assert list(table3.index) == ["knn", "linear_mf"] and table3.columns[-1] == "All"
+    assert set(table3.columns) == set(bank.table.datasets) | {"All"}
+    all_rows = result.results[(result.results["dataset"] == "All") & (result.results["router"] == "knn")]
+    assert table3.loc["knn", "All"] == pytest.approx(all_rows["QNC"].mean())
+    check = cost_claim_check(result)
+    assert list(check.index) == list(table3.columns) and (check["claim"] == 0.33).all()
 
 
 def test_modality_transfer_efficiency_and_audit_run(bank):
@@ -77,6 +102,22 @@ def test_modality_transfer_efficiency_and_audit_run(bank):
     assert {"rank_official_protocol", "rank_fixed_protocol"} <= set(audit.results.columns)
     oracles = audit.results[audit.results["router"].str.startswith("oracle")]
     assert oracles["cost"].iloc[1] <= oracles["cost"].iloc[0] + 1e-15  # cheapest-correct never costs more
+    # The official emulation's model 0 is the sorted-first name (the official loader sorts), not the first column.
+    models = bank.table.models
+    assert models[0] == "Qwen2.5-VL-3B-Instruct"
+    learned = audit.results[audit.results["router"].isin(["knn", "linear"])]
+    assert set(learned["official_first_model"]) == {"Claude3-7V_Sonnet"} == {sorted(models)[0]}
+    assert audit.provenance["settings"]["official_model_order"] == sorted(models)
+
+
+def test_random_reference_is_official_by_default(bank):
+    official = studies.main_results(bank, ("knn",), seeds=(0,), random_draws=5)
+    sweep = studies.main_results(bank, ("knn",), seeds=(0,), random_draws=5, random_protocol="sweep")
+    pick = lambda r: r.results[(r.results["router"] == "random") & (r.results["dataset"] == "All")].iloc[0]
+    assert pick(official)["random_protocol"] == "official" and pick(sweep)["random_protocol"] == "sweep"
+    # Official Ps is the best of the one-point trials, so it is at least their mean accuracy.
+    assert pick(official)["Ps"] >= pick(official)["accuracy"]
+    assert pick(official)["Ps"] != pytest.approx(pick(sweep)["Ps"])
 
 
 def test_text_only_table(sim_dir, tmp_path):

@@ -129,8 +129,9 @@ class KMeansRouter(Router):
 
 @register
 class KMeansAdaptiveRouter(KMeansRouter):
-    """The k-means router on adaptively fused features (paper Sec. 5.1, "KMeans-adaptive"): identical behaviour,
-    but it requires the ``"adaptive"`` fusion strategy of :mod:`mmr_utils.fusion`."""
+    """The k-means router on adaptively fused features (paper Sec. 5.1, "KMeans-adaptive"; official ``kmeansnew``):
+    identical behaviour, but it requires the ``"adaptive"`` fusion strategy of :mod:`mmr_utils.fusion` (the official
+    prototype + norm confidence formula)."""
 
     name = "kmeans_adaptive"
     fusion = "adaptive"
