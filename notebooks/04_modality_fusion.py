@@ -14,6 +14,7 @@
 # %% tags=["parameters"]
 data_root: str = ""  # folder with MMR-Bench.csv (+ images); "" = simulated benchmark at `scale`
 scale: float = 0.03  # size of the simulated benchmark (1.0 = the paper's 10,370 instances)
+data_seed: int = 0  # seed of the simulated benchmark, apart from the split/router `seeds`
 seeds: list = [0]  # split/model seeds; results are mean and spread over them
 encoder: str = "auto"  # auto | clip | offline | tfidf | TEXT+IMAGE
 routers: list = ["knn", "kmeans", "kmeans_adaptive", "linear_mf", "mlp", "cmr"]  # routers compared
@@ -26,7 +27,7 @@ from mmr_utils import plots, studies
 from mmr_utils.paths import ROOT
 
 out = ROOT / out_dir
-bank = studies.load_and_embed(data_root, scale=scale, seed=seeds[0], encoder=encoder)
+bank = studies.load_and_embed(data_root, scale=scale, seed=data_seed, encoder=encoder)
 table = bank.table
 
 # %%
