@@ -62,3 +62,34 @@ def test_bad_inputs_are_named():
         qnc_per_dataset(StudyResult(pd.DataFrame({"router": ["knn"]}), {}, {}))
     with pytest.raises(ValueError, match="claim"):
         cost_claim_check(_result(), claim=0.0)
+
+
+def test_paper_table2_has_every_cell():
+    from mmr_utils.paper_tables import PAPER_TABLE2_DATASETS, paper_table2_long
+
+    table = paper_table2_long()
+    assert len(table) == 7 * len(PAPER_TABLE2_DATASETS) * 2
+    full = table.set_index(["router", "dataset", "metric"])["paper"]
+    assert full[("linear_mf", "All", "Ps")] == 0.7533 and full[("oracle", "MathVision", "Ps")] == 0.8741
+    assert np.isnan(full[("random", "OCRBench", "nAUC")])
+
+
+def test_paper_vs_here_lines_up_routers_datasets_and_differences():
+    from mmr_utils.paper_tables import paper_vs_here, paper_vs_here_summary
+    from mmr_utils.studies import StudyResult
+
+    rows = []
+    for seed in (0, 1):
+        for dataset in ("OCRBench", "All"):
+            rows += [{"router": "knn", "dataset": dataset, "seed": seed, "nAUC": 0.8, "Ps": 0.9 + 0.01 * seed, "QNC": 0.5},
+                     {"router": "best_single", "dataset": dataset, "seed": seed, "nAUC": 0.7, "Ps": 0.7, "QNC": 1.0,
+                      "accuracy": 0.7}]
+    comparison = paper_vs_here(StudyResult(pd.DataFrame(rows), {}, {}))
+    cell = comparison.set_index(["router", "dataset", "metric"])
+    assert cell.loc[("knn", "OCRBench", "Ps"), "here"] == pytest.approx(0.905)
+    assert cell.loc[("knn", "OCRBench", "Ps"), "difference"] == pytest.approx(0.905 - 0.9150)
+    assert np.isnan(cell.loc[("best_single", "All", "nAUC"), "here"])
+    assert np.isnan(cell.loc[("kmeans", "All", "Ps"), "here"])
+    summary = paper_vs_here_summary(comparison)
+    assert summary["learned_ps_cells"] == 2 and summary["within_tolerance"] == 1
+    assert summary["learned_above_best_single_on_full"] == {"knn": True}
