@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .studies import REFERENCES, StudyResult
+from .studies import REFERENCES, StudyResult, select_protocol
 
 #: The paper's headline cost fraction ("about 33% of the best single model's cost").
 PAPER_COST_FRACTION = 0.33
@@ -29,7 +29,7 @@ def _check_result(result: StudyResult) -> pd.DataFrame:
         raise ValueError(f"study result lacks columns {sorted(missing)}; expected the output of studies.main_results")
     if not (frame["router"] == "best_single").any():
         raise ValueError("study result has no best_single reference rows; expected the output of studies.main_results")
-    return frame
+    return select_protocol(frame)
 
 
 def _dataset_order(frame: pd.DataFrame) -> list[str]:

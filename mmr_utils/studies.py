@@ -360,16 +360,28 @@ def provenance(bank: FeatureBank, **settings) -> dict:
 def main_results(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(0,), train_fraction: float = 0.2,
                  mode: str = "22", fusion: str = "mean", neural_epochs: int | None = None,
                  router_params: dict | None = None, random_draws: int = 50, rule: str = "threshold",
-                 random_protocol: str = "official", split_procedure: str = "stratified") -> StudyResult:
+                 random_protocol: str = "official", split_procedure: str = "stratified",
+                 protocols=("pooled",)) -> StudyResult:
     """Table 2, Figure 4 and the QNC table: every router on a random instance split (stratified by dataset; with
     ``split_procedure="official"`` and seed 42, the official split), scored on all test rows and per dataset, beside
     Random (the official 50 one-point trials unless ``random_protocol="sweep"``), Best Single and Oracle; repeated
     over ``seeds`` (split and router seeds; the data seed belongs to the table, see :func:`load_and_embed`).
 
-    One router is fitted per seed on the training rows of every dataset, and scored per dataset on that dataset's
-    test rows (the shared nAUC interval is each group's own).
+    ``protocols`` says how routers are trained for the per-dataset columns (every record carries its ``protocol``):
+
+    - ``"pooled"`` (this project's variant): one router per seed fitted on the training rows of every dataset, scored
+      on all test rows and on each dataset's test rows;
+    - ``"per_dataset"`` (the official protocol, ``run.py --dataset X``): one router per dataset, fitted on that
+      dataset's training rows only and scored on its test rows; the ``All`` column is the pooled router (the paper's
+      "Full" column is a run on all datasets together). It needs enough training rows in every dataset.
+
+    The shared nAUC interval is each group's own. References (Random, Best Single, Oracle) are protocol-free.
     """
-    records, curves = [], {"frontiers": {}, "references": {}}
+    unknown = sorted(set(protocols) - {"pooled", "per_dataset"})
+    if unknown or not protocols:
+        raise ValueError(f"protocols {list(protocols)}: expected a non-empty subset of ['pooled', 'per_dataset']")
+    datasets = bank.table.instances["dataset"].to_numpy()
+    records, curves = [], {"frontiers": {}, "frontiers_per_dataset": {}, "references": {}}
     for seed in seeds:
         split = instance_split(bank.table, train_fraction, seed=seed, procedure=split_procedure)
         refs, ref_curves = reference_records(bank.table, split.test, seed=seed, random_draws=random_draws,
@@ -380,11 +392,29 @@ def main_results(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(0,), trai
             run = fit_predict(bank, router, split, mode=mode, fusion=fusion, seed=seed,
                               router_params=router_params, neural_epochs=neural_epochs)
             recs, fronts = score_run(bank.table, run, rule=rule)
-            records += recs
             curves["frontiers"][(router, seed)] = fronts
+            if "pooled" in protocols:
+                records += [{**r, "protocol": "pooled"} for r in recs]
+            if "per_dataset" in protocols:
+                records += [{**r, "protocol": "per_dataset"} for r in recs if r["dataset"] == "All"]
+                per_fronts = {}
+                for name in dict.fromkeys(datasets[split.test]):
+                    sub = Split(train=split.train[datasets[split.train] == name],
+                                test=split.test[datasets[split.test] == name], info={**split.info, "dataset": name})
+                    if len(sub.train) < 2:
+                        raise ValueError(f"per-dataset protocol: dataset {name!r} has {len(sub.train)} training "
+                                         f"rows at train_fraction={train_fraction}; use protocols=('pooled',) or a "
+                                         f"larger table")
+                    run_d = fit_predict(bank, router, sub, mode=mode, fusion=fusion, seed=seed,
+                                        router_params=router_params, neural_epochs=neural_epochs)
+                    recs_d, fronts_d = score_run(bank.table, run_d, per_dataset=False, rule=rule)
+                    records += [{**r, "dataset": name, "protocol": "per_dataset"} for r in recs_d]
+                    per_fronts[name] = fronts_d["All"]
+                curves["frontiers_per_dataset"][(router, seed)] = per_fronts
     prov = provenance(bank, study="main_results", routers=list(routers), seeds=list(seeds),
                       train_fraction=train_fraction, mode=mode, fusion=fusion, neural_epochs=neural_epochs, rule=rule,
-                      random_draws=random_draws, random_protocol=random_protocol, split_procedure=split_procedure)
+                      random_draws=random_draws, random_protocol=random_protocol, split_procedure=split_procedure,
+                      protocols=list(protocols))
     return StudyResult(pd.DataFrame(records), curves, prov)
 
 
@@ -579,9 +609,27 @@ def pivot_seeds(frame: pd.DataFrame, index: str, columns: str, metric: str = "nA
     return agg.pivot(index=index, columns=columns, values=metric)
 
 
-def table2(result: StudyResult, metric: str = "nAUC_shared") -> pd.DataFrame:
+def select_protocol(frame: pd.DataFrame, protocol: str | None = None) -> pd.DataFrame:
+    """The rows of one training protocol of :func:`main_results` plus the protocol-free reference rows. ``None``
+    takes the official ``per_dataset`` protocol when present, else the only one there."""
+    if "protocol" not in frame:
+        return frame
+    present = list(dict.fromkeys(frame["protocol"].dropna()))
+    if protocol is None:
+        protocol = "per_dataset" if "per_dataset" in present else (present[0] if present else None)
+    if protocol is None:
+        return frame
+    if protocol not in present:
+        raise ValueError(f"protocol {protocol!r} not in the result (present: {present})")
+    return frame[frame["protocol"].isna() | (frame["protocol"] == protocol)]
+
+
+def table2(result: StudyResult, metric: str = "nAUC_shared", protocol: str | None = None) -> pd.DataFrame:
     """Paper Table 2 layout: one row per router (references first), one column per dataset and All, for
-    ``metric`` (mean over seeds)."""
+    ``metric`` (mean over seeds). ``protocol`` picks the router records of one training protocol of
+    :func:`main_results` (see :func:`select_protocol`)."""
+    frame = select_protocol(result.results, protocol)
+    result = StudyResult(frame, result.curves, result.provenance)
     wide = pivot_seeds(result.results, "router", "dataset", metric)
     datasets = [d for d in dict.fromkeys(result.results["dataset"]) if d != "All"] + (
         ["All"] if "All" in wide.columns else [])
@@ -594,7 +642,8 @@ def table2(result: StudyResult, metric: str = "nAUC_shared") -> pd.DataFrame:
 def qnc_table(result: StudyResult) -> pd.DataFrame:
     """How cheaply each router reaches the best single model's accuracy on all test rows (QNC, mean over seeds),
     with the best single model's name."""
-    frame = result.results[result.results["dataset"] == "All"]
+    frame = select_protocol(result.results)
+    frame = frame[frame["dataset"] == "All"]
     agg = aggregate_seeds(frame[~frame["router"].isin(REFERENCES)], "router", metrics=("QNC", "Ps"))
     best = frame[frame["router"] == "best_single"]
     agg["best_single_model"] = best["model"].iloc[0] if len(best) else None

@@ -146,3 +146,29 @@ def test_study_cache_reloads_identical_results_and_says_so(bank, tmp_path, monke
     assert first.results.equals(second.results)
     other = studies.main_results(bank, ("knn",), seeds=(1,), random_draws=2)
     assert other.provenance["result_cache"].startswith("miss")
+
+
+def test_main_results_official_per_dataset_protocol_beside_pooled():
+    """Table 2's official protocol trains one router per dataset; the pooled variant is kept, labelled."""
+    from mmr_utils.sources import load_benchmark
+    from mmr_utils.studies import embed_table, main_results, select_protocol, table2
+
+    bank = embed_table(load_benchmark("", scale=0.08, seed=0), "tfidf")
+    result = main_results(bank, ["knn", "linear"], seeds=[0], protocols=("per_dataset", "pooled"))
+    frame = result.results
+    assert set(frame["protocol"].dropna()) == {"per_dataset", "pooled"}
+    learned = frame[frame["router"] == "knn"]
+    datasets = set(bank.table.datasets)
+    for protocol in ("per_dataset", "pooled"):
+        rows = learned[learned["protocol"] == protocol]
+        assert set(rows["dataset"]) == datasets | {"All"}
+    # the All column is the pooled router under both protocols; per-dataset columns come from different fits
+    per, pooled = (learned[learned["protocol"] == p].set_index("dataset") for p in ("per_dataset", "pooled"))
+    assert per.loc["All", "Ps"] == pooled.loc["All", "Ps"]
+    assert any(per.loc[d, "nAUC_shared"] != pooled.loc[d, "nAUC_shared"] for d in datasets)
+    official, variant = table2(result, "nAUC_shared"), table2(result, "nAUC_shared", protocol="pooled")
+    assert official.loc["knn", "All"] == variant.loc["knn", "All"]
+    assert official.loc["knn"].drop("All").tolist() == [per.loc[d, "nAUC_shared"] for d in official.columns[:-1]]
+    assert set(select_protocol(frame)["protocol"].dropna()) == {"per_dataset"}
+    with pytest.raises(ValueError, match="protocols"):
+        main_results(bank, ["knn"], seeds=[0], protocols=("nope",))
