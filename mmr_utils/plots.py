@@ -26,6 +26,21 @@ ROUTER_LABELS = {"knn": "KNN", "kmeans": "KMeans", "kmeans_adaptive": "KMeans-ad
                  "best_single": "Best single", "oracle": "Oracle"}
 
 
+class SavedFiles(list):
+    """The paths a save helper wrote; shown in a notebook as one short line of file names (not machine paths)."""
+
+    def __repr__(self) -> str:
+        if not self:
+            return "saved nothing"
+        return f"saved {', '.join(p.name for p in self)} in {portable_folder(self[0].parent)}"
+
+
+def portable_folder(folder: Path) -> str:
+    from .paths import relative_to_root
+
+    return relative_to_root(folder) + "/"
+
+
 def caption(provenance: dict) -> str:
     """One line saying where the numbers come from: data (SIMULATED or not), encoder, seeds."""
     from .provenance import portable
@@ -63,7 +78,7 @@ def save_figure(fig, name: str, provenance: dict, *, out_dir=None, add_caption: 
             raise RuntimeError(f"save_figure({name!r}): matplotlib wrote an empty {fmt}")
         written.append(atomic_write_bytes(stem.with_suffix(f".{fmt}"), buffer.getvalue()))
     _provenance_file(stem, provenance, written)
-    return written
+    return SavedFiles(written)
 
 
 def save_table(frame: pd.DataFrame, name: str, provenance: dict, *, out_dir=None, floatfmt: str = ".4g") -> list[Path]:
@@ -78,7 +93,7 @@ def save_table(frame: pd.DataFrame, name: str, provenance: dict, *, out_dir=None
     markdown = frame.to_markdown(floatfmt=floatfmt)
     md = atomic_write_text(stem.with_suffix(".md"), f"{markdown}\n\n_{caption(provenance)}_\n")
     _provenance_file(stem, provenance, [csv, md])
-    return [csv, md]
+    return SavedFiles([csv, md])
 
 
 # --------------------------------------------------------------------------- data tour

@@ -1,28 +1,47 @@
 # %% [markdown]
-# # 3. Main results: Table 2, the Pareto figure (Figure 4) and QNC
+# # 3. Main results: Table 2, the Pareto frontiers (Figure 4) and the cost of matching the best model
 #
+# **What this chapter shows.** The paper's central experiment (Sec. 5.2, Table 2, Figure 4): ten router baselines
+# trained on 20% of the benchmark, each turned into a cost-accuracy curve by a budget sweep and summarised by nAUC,
+# Ps and QNC, beside Random routing, the Best Single model and the Oracle. We then put every cell of the paper's
+# Table 2 beside what this run regenerates, and check the paper's headline claims with the numbers.
+#
+# **What you will learn.** How a router's two predictions (utility and cost) become a curve; why the Pareto
+# frontier and not the raw curve is what gets scored; how to read nAUC, Ps and QNC; and how far routing is from the
+# Oracle.
+#
+# **Which data.** By default the **simulated** benchmark (the paper's 7 datasets and 10 models, calibrated to its
+# published accuracies and costs; notebook 1). Its numbers are *not* the paper's; every output says so. Real judged
+# outcomes are in notebook 7 (MATH-V).
+#
+# ## The budget sweep
 # A router predicts, for query $i$ and model $k$, a utility $\hat u_{i,k}$ (expected correctness) and a cost
-# $\hat c_{i,k}$. The **budget sweep** turns these into a cost-accuracy curve. Under a budget $t$ (the official
-# code's threshold rule) query $i$ goes to
+# $\hat c_{i,k}$. Under a budget $t$ (the official code's threshold rule) query $i$ goes to
 #
 # $$a_i(t) = \arg\max_{k:\ \hat c_{i,k} \le t} \hat u_{i,k}$$
 #
-# (to its cheapest predicted model when none is affordable: the official code sends it to model 0). Each $t$ gives
-# an operating point $\big(\tfrac1n\sum_i c_{i,a_i(t)},\ \tfrac1n\sum_i y_{i,a_i(t)}\big)$ in *true* cost and
-# accuracy; we compute every point exactly. The **Pareto frontier** keeps the points more accurate than every
-# cheaper point, and is summarised by
+# (to its cheapest predicted model when none is affordable; the official code sends it to model index 0 instead,
+# see notebook 6). Each $t$ gives an operating point $\big(\tfrac1n\sum_i c_{i,a_i(t)},\ \tfrac1n\sum_i
+# y_{i,a_i(t)}\big)$ in *true* cost and accuracy; we compute every point exactly, one per unique predicted cost. The
+# **Pareto frontier** keeps the points more accurate than every cheaper point. It is summarised by
 #
 # - **nAUC**: the normalised area under the frontier. `official`: over the frontier's own cost span (so routers with
-#   different spans are not comparable); `shared` (reported here): the step envelope over one interval common to all
-#   routers, $[\tfrac1n\sum_i \min_k c_{i,k},\ \tfrac1n\sum_i \max_k c_{i,k}]$;
+#   different spans are not comparable); `shared` (this project's fix): the step envelope over one interval common to
+#   all routers, $[\tfrac1n\sum_i \min_k c_{i,k},\ \tfrac1n\sum_i \max_k c_{i,k}]$;
 # - **Ps**: the peak accuracy on the frontier;
 # - **QNC**: the cheapest frontier cost reaching the best single model's accuracy, over that model's mean cost
-#   (the paper's "about 33% of its cost" is QNC ~ 0.33).
+#   (the paper's "about 33% of its cost" is QNC of about 0.33; infinite when the router never gets there).
 #
-# References: Random (the official baseline: 50 trials, each sending every query to a uniformly random model and
-# giving one cost-accuracy point; its Ps is the best trial, as the official evaluator computes it), Best Single, and
-# the Oracle (cheapest correct model).
-# The paper reports a single 20/80 split; we repeat over `seeds` and report mean and spread.
+# References: **Random** (the official baseline: 50 trials, each sending every query to a uniformly random model and
+# giving one cost-accuracy point; its Ps is the best trial, as the official evaluator computes it), **Best Single**,
+# and the **Oracle** (the cheapest correct model for every query, an upper bound no router can reach).
+#
+# ## Two training protocols
+# The official code trains **one router per dataset** (`run.py --dataset X`) and a router on all datasets together
+# for the "Full" column; that is the `per_dataset` protocol and what the paper's Table 2 reports. This project also
+# offers a `pooled` variant (one router for everything, scored per dataset), labelled as such. The small defaults
+# below use `pooled` only, because the smallest simulated datasets have too few training rows for a router of their
+# own; `make figures` runs both. The paper reports a single 20/80 split; we repeat over `seeds`.
 
 # %% tags=["parameters"]
 data_root: str = ""  # folder with MMR-Bench.csv (+ images); "" = simulated benchmark at `scale`
@@ -33,59 +52,142 @@ encoder: str = "auto"  # auto | clip | offline | tfidf | TEXT+IMAGE
 train_fraction: float = 0.2  # share of instances used for training (official default 0.2)
 mode: str = "22"  # train/test modality flags (1 text, 2 both, 3 image)
 fusion: str = "mean"  # fusion strategy for routers that do not fix their own
+protocols: list = ["pooled"]  # Table 2 training protocols: per_dataset (official) and/or pooled (variant)
 neural_epochs: int = 3  # epochs of MLP / MLPMF / CMR (official: 100)
-random_draws: int = 5  # draws of random routing (official: 50)
+random_draws: int = 5  # trials of random routing (official: 50)
 out_dir: str = "build/figures-small"  # where figures and tables go (make figures: figures/)
 
+# %% [markdown]
+# ## Step 1: features
+# Every question and image is embedded once (cached by content); notebook 2 explains the encoders. What actually
+# ran (CLIP, or the offline pair MiniLM + image statistics when CLIP weights are not on disk) is recorded in every
+# output.
+
 # %%
-from mmr_utils import plots, studies
+from IPython.display import Markdown
+
+from mmr_utils import paper_tables, plots, studies
 from mmr_utils.paths import ROOT
 
 out = ROOT / out_dir
 bank = studies.load_and_embed(data_root, scale=scale, seed=data_seed, encoder=encoder)
 table = bank.table
+Markdown(f"**Data:** {table.n} instances, {len(table.models)} models, "
+         f"{'SIMULATED' if table.source.get('simulated') else 'real'}; **encoder:** {bank.encoder}")
+
+# %% [markdown]
+# ## Step 2: train every router, sweep its budget, score its frontier
+# One call runs every router on every seed's split, under each training protocol, and adds the three references.
+# The result is one tidy row per (router, seed, dataset, protocol).
 
 # %%
 result = studies.main_results(bank, seeds=seeds, train_fraction=train_fraction, mode=mode, fusion=fusion,
-                              neural_epochs=neural_epochs, random_draws=random_draws)
+                              neural_epochs=neural_epochs, random_draws=random_draws, protocols=protocols)
 plots.save_table(result.results, "tab_main_results_all_seeds", result.provenance, out_dir=out)
+official = "per_dataset" if "per_dataset" in protocols else "pooled"
+Markdown(f"{len(result.results)} result rows; Table 2 below uses the **{official}** protocol"
+         + ("" if official == "per_dataset" else " (the official per-dataset protocol runs in `make figures`)"))
 
 # %% [markdown]
-# ## Table 2: nAUC (shared interval) per dataset, mean over seeds
+# ## Table 2: nAUC (shared interval) and Ps per dataset, mean over seeds
+# Rows are routers (references first, Oracle last), columns the datasets and all test rows.
 
 # %%
-tab2 = studies.table2(result, metric="nAUC_shared")
+tab2 = studies.table2(result, metric="nAUC_shared", protocol=official)
 plots.save_table(tab2, "tab_main_results_nauc", result.provenance, out_dir=out)
-tab2.round(3)
+tab2_official = studies.table2(result, metric="nAUC", protocol=official)
+plots.save_table(tab2_official, "tab_main_results_nauc_official", result.provenance, out_dir=out)
+tab2_ps = studies.table2(result, metric="Ps", protocol=official)
+plots.save_table(tab2_ps, "tab_main_results_ps", result.provenance, out_dir=out)
+if "pooled" in protocols and official != "pooled":
+    plots.save_table(studies.table2(result, metric="Ps", protocol="pooled"), "tab_main_results_ps_pooled",
+                     result.provenance, out_dir=out)
+tab2_ps.style.format("{:.3f}").background_gradient(axis=None, cmap="Greens")
 
 # %% [markdown]
-# The same with the official nAUC (each frontier over its own span) and the peak score Ps.
+# **Reading it.** A router is worth its training only where it beats the Best Single row; the Oracle row is the
+# ceiling. The next cell computes, rather than states, who beats the best single model on all test rows.
 
 # %%
-tab2_official = studies.table2(result, metric="nAUC")
-plots.save_table(tab2_official, "tab_main_results_nauc_official", result.provenance, out_dir=out)
-tab2_ps = studies.table2(result, metric="Ps")
-plots.save_table(tab2_ps, "tab_main_results_ps", result.provenance, out_dir=out)
-tab2_ps.round(3)
+learned = [r for r in tab2_ps.index if r not in studies.REFERENCES]
+best_single_ps = tab2_ps.loc["best_single", "All"]
+winners = [r for r in learned if tab2_ps.loc[r, "All"] > best_single_ps]
+top = tab2_ps.loc[learned, "All"].idxmax()
+Markdown(
+    f"On all test rows the best single model reaches Ps **{best_single_ps:.3f}**; "
+    f"**{len(winners)} of {len(learned)}** learned routers beat it ({', '.join(winners) or 'none'}). "
+    f"The best router is **{top}** at Ps {tab2_ps.loc[top, 'All']:.3f} "
+    f"({tab2_ps.loc[top, 'All'] - best_single_ps:+.3f} over the best single model), against the Oracle's "
+    f"{tab2_ps.loc['oracle', 'All']:.3f}: routing closes "
+    f"{(tab2_ps.loc[top, 'All'] - best_single_ps) / max(tab2_ps.loc['oracle', 'All'] - best_single_ps, 1e-9):.0%} "
+    f"of the gap between the best single model and the Oracle. In the paper every learned router beats the best "
+    f"single model on the full set (Ps 0.7457-0.7533 vs 0.7412) and the Oracle reaches 0.9188."
+)
+
+# %% [markdown]
+# ## The paper's Table 2 beside this run
+# Every cell of the paper's Table 2 (Random, LinearMF, MLPMF, KNN, KMeans, Oracle, Best Single; nAUC and Ps; 7
+# datasets and the full set) beside the regenerated value and the difference. The paper's `nAUC` is the official
+# one (each frontier over its own span); its Best Single nAUC of 1.0 is an artefact of the official code and has no
+# counterpart here.
+
+# %%
+comparison = paper_tables.paper_vs_here(result)
+plots.save_table(comparison.set_index(["router", "dataset", "metric"]), "tab_paper_vs_here", result.provenance,
+                 out_dir=out)
+wide = comparison[comparison["metric"] == "Ps"].pivot(index="router", columns="dataset", values="difference")
+wide[list(paper_tables.PAPER_TABLE2_DATASETS)].style.format("{:+.3f}", na_rep="-").background_gradient(
+    axis=None, cmap="RdBu", vmin=-0.1, vmax=0.1)
+
+# %%
+fidelity = paper_tables.paper_vs_here_summary(comparison)
+above = fidelity["learned_above_best_single_on_full"]
+Markdown(
+    f"Ps of the paper's learned routers: **{fidelity['within_tolerance']} of {fidelity['learned_ps_cells']}** "
+    f"cells within {fidelity['tolerance']} of the paper (largest difference {fidelity['max_abs_difference']:.3f}). "
+    f"On the full set, learned routers above the best single model here: "
+    f"{', '.join(f'{r} {v}' for r, v in above.items()) or 'none run'}. On simulated data this measures how well "
+    f"the simulator mimics the benchmark, not the routers themselves."
+)
 
 # %% [markdown]
 # ## Figure 4: cost-accuracy frontiers on all test instances
+# Each router's frontier (mean over seeds is not defined for curves, so the first seed is drawn), the single models
+# as points, Random and the Oracle. A frontier up and to the left is better: the same accuracy for less money.
 
 # %%
 fig = plots.plot_pareto(result, dataset="All", models=list(table.models))
 plots.save_figure(fig, "fig_pareto", result.provenance, out_dir=out)
 
 # %% [markdown]
-# ## QNC: how cheaply each router matches the best single model
+# ## Table 3: QNC, how cheaply each router matches the best single model
+# QNC below 1 means the router reaches the best single model's accuracy for less than that model's cost; infinity
+# means it never does. The paper's headline is "about 33% of the cost".
 
 # %%
 qnc = studies.qnc_table(result)
 plots.save_table(qnc.set_index("router"), "tab_qnc", result.provenance, out_dir=out)
-qnc.round(3)
+qnc_datasets = paper_tables.qnc_per_dataset(result)
+plots.save_table(qnc_datasets, "tab_qnc_per_dataset", result.provenance, out_dir=out)
+qnc_datasets.style.format("{:.2f}")
+
+# %%
+claim = paper_tables.cost_claim_check(result)
+plots.save_table(claim, "tab_cost_claim", result.provenance, out_dir=out)
+full = claim.loc["All"]
+per_dataset = claim.drop(index="All")
+Markdown(
+    (f"On all test rows the cheapest router to match the best single model is **{full['best_router']}** at QNC "
+     f"**{full['best_QNC']:.2f}**, i.e. {full['best_QNC']:.0%} of the best single model's cost (the paper: about 33%)."
+     if full["best_QNC"] < float("inf") else
+     "On all test rows **no router** matches the best single model's accuracy (QNC infinite; the paper: about 33%).")
+    + f" Per dataset, a router matches the best single model at or below the claimed fraction (+0.05) on "
+    f"{int(per_dataset['at_or_below_claim'].sum())} of {len(per_dataset)} datasets."
+)
 
 # %% [markdown]
 # ## Headline check
-# Every learned router stays below the oracle's peak accuracy.
+# Every learned router stays below the Oracle's peak accuracy (a check nbval runs at the small defaults).
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -93,3 +195,11 @@ frame = result.results[result.results["dataset"] == "All"]
 oracle_ps = frame[frame["router"] == "oracle"]["Ps"].min()
 learned_ps = frame[~frame["router"].isin(studies.REFERENCES)]["Ps"].max()
 print(f"all routers below the oracle: {bool(learned_ps <= oracle_ps)}")
+
+# %% [markdown]
+# ## Recap
+# In this notebook we trained the paper's router baselines on a 20% split, turned each router's predicted utility
+# and cost into a cost-accuracy frontier with an exact budget sweep, and scored the frontiers by nAUC, Ps and QNC
+# beside Random, the Best Single model and the Oracle. We compared every cell of the paper's Table 2 with this run,
+# computed which routers beat the best single model, and checked the "about 33% of the cost" claim against
+# per-dataset QNC. **Next:** notebook 4 asks which *features* the routers need: text, image, or both.

@@ -92,8 +92,13 @@ def test_main_results_and_tables(bank):
 
 
 def test_modality_transfer_efficiency_and_audit_run(bank):
-    transfer = studies.text_only_transfer(bank, ("knn",), neural_epochs=1)
-    assert set(transfer.results["mode"]) == {"22", "21", "11"}
+    transfer = studies.image_masked_transfer(bank, ("knn",), neural_epochs=1)
+    assert set(transfer.results["mode"]) == {"22", "21"}
+    table5 = studies.transfer_table(transfer)
+    assert list(dict.fromkeys(table5.columns.get_level_values(0))) == ["Ps image masked (21)",
+                                                                        "change vs multimodal (21 - 22)"]
+    full = transfer.results[(transfer.results["dataset"] == "All")].set_index("mode")["Ps"]
+    assert table5.loc["knn", ("change vs multimodal (21 - 22)", "All")] == pytest.approx(full["21"] - full["22"])
     eff = studies.data_efficiency(bank, ("knn",), fractions=(0.1, 0.8), seeds=(0,))
     assert sorted(eff.results["train_fraction"].unique()) == [0.1, 0.8]
     with pytest.raises(ValueError, match="overlaps the held-out test set"):

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 import torch
 from PIL import Image
-from tqdm.auto import tqdm
+from tqdm import tqdm  # the plain text bar: tqdm.auto needs ipywidgets in notebooks and warns without it
 
 from mmr_utils._arrays import unit_rows
 from mmr_utils._torch import dtype_name
@@ -58,13 +58,21 @@ def l2_normalize(values: np.ndarray) -> np.ndarray:
 
 @contextlib.contextmanager
 def hub_offline() -> Iterator[None]:
-    """Set ``HF_HUB_OFFLINE=1`` (and the transformers twin) for the duration, so loading never tries the network."""
+    """Set ``HF_HUB_OFFLINE=1`` (and the transformers twin) for the duration, so loading never tries the network;
+    transformers' weight-loading progress bar is off meanwhile (a local load takes milliseconds, and the bar would
+    only clutter notebook outputs)."""
+    from transformers.utils import logging as hf_logging
+
     saved = {name: os.environ.get(name) for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    bars = hf_logging.is_progress_bar_enabled()
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    hf_logging.disable_progress_bar()
     try:
         yield
     finally:
+        if bars:
+            hf_logging.enable_progress_bar()
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
