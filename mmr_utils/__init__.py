@@ -5,3 +5,10 @@ studies -> plots -> notebooks. Nothing lower imports anything higher.
 """
 
 __version__ = "0.1.0"
+
+import warnings as _warnings
+
+# Libraries we import (transformers, huggingface_hub) import ``tqdm.auto``, which in a notebook without ipywidgets
+# warns "IProgress not found" on every kernel start. The project's own bars are plain text bars, so the warning
+# says nothing about what runs here; only that exact message is silenced.
+_warnings.filterwarnings("ignore", message="IProgress not found", module="tqdm")
