@@ -260,3 +260,28 @@ def plot_sweep(results_csv, out_stem=None, metric: str = "nAUC_shared"):
                                                                   if "seed" in frame else None}}
         save_figure(fig, Path(out_stem).name, provenance, out_dir=Path(out_stem).parent)
     return fig
+
+
+def plot_budget_rules(result):
+    """The official threshold rule and the paper's lambda rule on one router: every operating point of each sweep
+    (light) and its Pareto frontier (step line), with the single models for scale."""
+    curves = result.curves
+    router = result.results["router"].iloc[0]
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    colours = dict(zip(("threshold", "lambda"), sns.color_palette("colorblind", 2)))
+    names = {"threshold": "threshold rule (official code)", "lambda": "lambda rule (paper, U - lambda P)"}
+    for rule in ("threshold", "lambda"):
+        pts, front = curves[rule]["points"], curves[rule]["frontier"]
+        ax.scatter(pts[:, 0] * 1e3, pts[:, 1] * 100, s=6, alpha=0.25, color=colours[rule])
+        ax.step(front[:, 0] * 1e3, front[:, 1] * 100, where="post", color=colours[rule], lw=1.6,
+                label=f"{names[rule]}: {len(pts)} points")
+    singles = curves["single_models"]
+    ax.scatter(singles[:, 0] * 1e3, singles[:, 1] * 100, marker="*", s=70, color="black", label="single models",
+               zorder=5)
+    ax.set_xscale("log")
+    ax.set(xlabel="mean cost per query (1e-3 USD, log)", ylabel="accuracy (%)",
+           title=f"Two budget rules on the same {ROUTER_LABELS.get(router, router)} predictions")
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

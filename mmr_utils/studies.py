@@ -679,6 +679,30 @@ def cross_dataset_table(result: StudyResult, metric: str = "Ps") -> pd.DataFrame
     return wide.drop(columns=["source", "target"])
 
 
+@cached_study
+def budget_rules(bank: FeatureBank, router: str = "knn", *, seed: int = 0, train_fraction: float = 0.2,
+                 mode: str = "22", fusion: str = "mean", neural_epochs: int | None = None) -> StudyResult:
+    """The two budget rules on one router's predictions (paper Sec. 3.2 vs the official code): the official
+    threshold rule (``argmax`` of predicted utility among models with predicted cost below ``t``) and the paper's
+    lambda rule (``argmax_k U - lambda P``). Both sweeps are exact; the result holds, per rule, every operating point,
+    the Pareto frontier and the metrics on all test rows."""
+    split = instance_split(bank.table, train_fraction, seed=seed)
+    run = fit_predict(bank, router, split, mode=mode, fusion=fusion, seed=seed, neural_epochs=neural_epochs)
+    rows = run.test[bank.table.complete_rows()[run.test]]
+    keep = np.isin(run.test, rows)
+    Y, C = bank.table.correct[rows], bank.table.cost[rows]
+    records, curves = [], {}
+    for rule in ev.RULES:
+        points = ev.budget_sweep(run.U[keep], run.P[keep], Y, C, rule=rule)
+        s = ev.summarize(run.U[keep], run.P[keep], Y, C, rule=rule)
+        records.append({"router": router, "rule": rule, "seed": seed, "points": len(points.cost), **s.metrics})
+        curves[rule] = {"points": np.column_stack([points.cost, points.accuracy]), "frontier": s.frontier}
+    curves["single_models"] = ev.single_model_points(Y, C)
+    prov = provenance(bank, study="budget_rules", router=router, seed=seed, train_fraction=train_fraction, mode=mode,
+                      fusion=fusion, neural_epochs=neural_epochs)
+    return StudyResult(pd.DataFrame(records), curves, prov)
+
+
 def audit_rank_changes(result: StudyResult) -> pd.DataFrame:
     """Mean rank of each learned router under the official and the fixed protocol, and the change."""
     frame = result.results.dropna(subset=["rank_official_protocol"])
