@@ -113,6 +113,38 @@ def embedding_report(bank: FeatureBank) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("channel")
 
 
+def channel_separability(bank: FeatureBank, *, label: str = "dataset", folds: int = 5, seed: int = 0
+                          ) -> pd.DataFrame:
+    """How much structure each feature channel carries: the cross-validated accuracy of a 5-nearest-neighbour
+    classifier (cosine) predicting ``label`` (a per-instance column, e.g. the dataset) from the text channel, the
+    image channel (rows with an image) and their concatenation, beside the majority-class rate. A router can only
+    exploit what its features separate, so this is the feature-level view of the paper's modality question."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+
+    y_all = bank.table.instances[label].astype(str).to_numpy()
+    rows = np.ones(bank.table.n, dtype=bool) if not bank.has_images else bank.image.present
+    channels = {"text": bank.text.values if bank.text is not None else None,
+                "image": bank.image.values if bank.has_images else None}
+    if channels["text"] is not None and channels["image"] is not None:
+        channels["text + image"] = np.hstack([channels["text"], channels["image"]])
+    y = y_all[rows]
+    counts = pd.Series(y).value_counts()
+    n_folds = int(min(folds, counts.min())) if len(counts) > 1 else 0
+    records = []
+    for name, values in channels.items():
+        if values is None:
+            continue
+        score = np.nan
+        if n_folds >= 2:
+            model = KNeighborsClassifier(n_neighbors=min(5, len(y) - 1), metric="cosine")
+            cv = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+            score = float(cross_val_score(model, values[rows], y, cv=cv).mean())
+        records.append({"channel": name, "rows": int(rows.sum()), "classes": len(counts), "knn_accuracy": score,
+                        "majority_rate": float(counts.iloc[0] / len(y))})
+    return pd.DataFrame(records).set_index("channel")
+
+
 def load_and_embed(data_root: str = "", *, scale: float = 1.0, seed: int = 0, encoder: str = "auto",
                    progress: bool = False) -> FeatureBank:
     """A notebook's first step: the outcome table (see :func:`mmr_utils.sources.load_benchmark`) and its embeddings,
