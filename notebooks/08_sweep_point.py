@@ -1,9 +1,16 @@
 # %% [markdown]
 # # 8. One point of a parameter sweep
 #
-# `make sweep` runs this notebook with papermill over a grid (router x training fraction x seed, from
-# `notebooks/params/sweep.yaml`), in parallel with joblib, and aggregates the JSON each run writes into one table and
-# figure. Run it by hand to see a single point.
+# **What this chapter shows.** How to run many experiments of the kind the earlier chapters ran one at a time: the
+# paper's studies are grids (router x training fraction x seed), and a reader who wants a different grid should not
+# have to edit code. This notebook is **one point** of such a grid: it evaluates one router on one split and writes
+# its metrics (nAUC, Ps, QNC; paper Sec. 3.3) to a JSON file.
+#
+# **How it is used.** `make sweep` runs it with papermill over the grid in `notebooks/params/sweep.yaml`, in parallel
+# with joblib (backends `loky`, `threading`, `dask` for a Dask cluster, `ray`), and aggregates every run's JSON into
+# one table and figure under `build/sweep/`. Each run's parameters are injected into the `parameters` cell below; the
+# executed copies go to `build/`, never over this notebook. Run it by hand to see a single point. Data: the simulated
+# benchmark by default (not the paper's numbers).
 
 # %% tags=["parameters"]
 data_root: str = ""  # folder with MMR-Bench.csv (+ images); "" = simulated benchmark at `scale`
@@ -29,3 +36,10 @@ record["metrics"]
 # %%
 # NBVAL_CHECK_OUTPUT
 print("metrics written:", sorted(record["metrics"]))
+
+# %% [markdown]
+# ## Recap
+# In this notebook we evaluated one (router, training fraction, seed) point and wrote its metrics where the sweep
+# runner collects them. `make sweep` runs the whole grid; `python -m mmr_utils sweep --config FILE --backend dask
+# --scheduler-address tcp://HOST:8786` runs it on a Dask cluster. This is the last chapter; the README's gallery
+# lists every figure and the notebook that makes it.
