@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .studies import REFERENCES, StudyResult, select_protocol
+from .studies import REFERENCES, StudyResult, is_union_group, select_protocol
 
 #: The paper's headline cost fraction ("about 33% of the best single model's cost").
 PAPER_COST_FRACTION = 0.33
@@ -33,7 +33,7 @@ def _check_result(result: StudyResult) -> pd.DataFrame:
 
 
 def _dataset_order(frame: pd.DataFrame) -> list[str]:
-    names = [d for d in dict.fromkeys(frame["dataset"]) if d != "All"]
+    names = [d for d in dict.fromkeys(frame["dataset"]) if not is_union_group(d)]
     return names + (["All"] if (frame["dataset"] == "All").any() else [])
 
 

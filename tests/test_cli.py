@@ -100,7 +100,9 @@ def test_run_notebook_injects_parameters_and_leaves_the_source_alone(tmp_path, c
     assert "value 40 cli" in text
     assert f"cwd {notebooks}" in text
     assert {p.name: p.read_bytes() for p in notebooks.iterdir()} == before
-    assert sorted(p.name for p in out.parent.iterdir()) == ["01_tiny.ipynb"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["01_tiny.ipynb", "01_tiny.run.json"]
+    run = json.loads((out.parent / "01_tiny.run.json").read_text())
+    assert run["notebook"] == "01_tiny" and run["wall_s"] > 0 and run["peak_rss_mb"] > 0
     assert "finished in" in capsys.readouterr().out
     assert "Unable to parse line" not in caplog.text and "unknown parameter" not in caplog.text
 
@@ -192,7 +194,9 @@ def test_data_official_offline_exits_non_zero_with_a_message(tmp_path):
 
 def test_data_mathv_missing_source_is_a_clear_error(tmp_path, capsys):
     assert main(["data-mathv", "--source", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")]) == 1
-    assert "test.jsonl not found" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "nowhere has no data/ folder: not a MATH-V folder" in err and "MATHV=" in err
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["sweep", "--help"]])
