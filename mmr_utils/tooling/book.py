@@ -336,7 +336,7 @@ def check_site(site: Path, stems: list[str]) -> list[str]:
             if not url or not is_internal(url):
                 continue
             parts = urlsplit(url)
-            target = page if not parts.path else (page.parent / unquote(parts.path)).resolve()
+            target = page.resolve() if not parts.path else (page.parent / unquote(parts.path)).resolve()
             if parts.path and target.is_dir():
                 target = target / "index.html"
             if not target.is_file():
