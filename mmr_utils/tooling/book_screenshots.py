@@ -154,6 +154,7 @@ def screenshot_problem(path: Path) -> str | None:
 def check_page(chromium: str, base_url: str, site: Path, page: str, out: Path, *, timeout: float = 120) -> PageResult:
     """Open one page headless, save its screenshot under ``out`` and check that every figure rendered."""
     shot = out / (page.removesuffix(".html").replace("/", "__") + ".png")
+    shot.parent.mkdir(parents=True, exist_ok=True)
     shot.unlink(missing_ok=True)
     result = PageResult(page=page, screenshot=shot)
     # Virtual time runs ahead of image decoding on a loaded machine, so an unfinished probe is retried with more.
