@@ -11,6 +11,8 @@ SEED ?= 0
 SCALE ?= 1.0
 # MATH-V folder for make data-mathv; empty = beside the checkout, then an earlier download, then the pinned download.
 MATHV ?=
+# Notebook outputs make book shows: stored (the paired .ipynb, small defaults) or executed (make figures' copies).
+BOOK_FROM ?= stored
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
 # The notebooks make figures runs: those with a full-size parameters file (08_sweep_point is driven by make sweep).
 FIGURE_NOTEBOOKS := $(sort $(patsubst notebooks/params/%.full.yaml,notebooks/%.py,$(wildcard notebooks/params/*.full.yaml)))
@@ -23,7 +25,7 @@ export TOKENIZERS_PARALLELISM := false
 BINDER_REPO ?= $(shell git remote get-url origin 2>/dev/null | sed -nE 's#^(git@github\.com:|https://github\.com/)([^/]+/[^/]+)$$#\2#p' | sed 's#\.git$$##')
 
 .PHONY: binder-url help venv data data-official data-mathv check-figures test-fresh-clone figures test test-unit test-notebooks check-pairs sync bench notebook-outputs \
-        bench-embed sweep clean-cache clean
+        bench-embed sweep clean-cache clean book book-screenshots
 
 help: ## List the targets (this message)
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -95,6 +97,12 @@ bench-embed: $(STAMP) ## Embedding throughput (CLIP ViT-B/32, several batch size
 
 sweep: $(STAMP) data ## Papermill parameter sweep (router x train fraction x seed) with joblib, aggregated to a figure
 	$(PY) -m mmr_utils sweep --config notebooks/params/sweep.yaml
+
+book: $(STAMP) ## Tutorial site of the executed notebooks -> build/book (BOOK_FROM=executed: make figures' copies)
+	$(PY) -m mmr_utils.tooling.book --from $(BOOK_FROM) --out build/book
+
+book-screenshots: book ## Open every page of build/book in headless Chromium; screenshots -> build/book-screenshots
+	$(PY) -m mmr_utils.tooling.book_screenshots --site build/book --out build/book-screenshots
 
 clean-cache: $(STAMP) ## Remove the embedding cache
 	$(PY) -c "from mmr_utils.cache import clear_cache; clear_cache()"
