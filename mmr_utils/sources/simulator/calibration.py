@@ -222,14 +222,14 @@ CUE_LOADINGS: dict[str, dict[str, float]] = {
     },
 }
 #: Scale of the cue effects (logit).
-CUE_WEIGHT = 1.0
+CUE_WEIGHT = 2.0
 #: Dataset -> standard deviation of the shared, unobservable item effect ``sigma_d * z_shared`` that moves every
 #: model's logit together (how correlated the models' errors are). FITTED, not chosen: the output of
 #: :func:`mmr_utils.sources.simulator.fitting.calibrate` at ``CALIBRATION_SCALE``/``CALIBRATION_SEED`` (expected
 #: Oracle Ps = the paper's Oracle row); ``tests/test_simulator.py`` re-runs the fit and checks it reproduces these.
 SHARED_EFFECT_SD: dict[str, float] = {
-    "OCRBench": 3.0509, "SEEDBench2_Plus": 4.994, "MMStar": 2.2296, "RealWorldQA": 1.8771,
-    "MathVista": 2.814, "MathVerse": 2.7656, "MathVision": 2.1284,
+    "OCRBench": 3.6809, "SEEDBench2_Plus": 6.0058, "MMStar": 2.7578, "RealWorldQA": 2.3932,
+    "MathVista": 3.5262, "MathVerse": 3.3809, "MathVision": 2.6309,
 }
 CALIBRATION_SCALE = 1.0
 CALIBRATION_SEED = 0
