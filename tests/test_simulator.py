@@ -154,8 +154,8 @@ def test_calibration_small_scale_hits_its_targets():
 
     targets = {"OCRBench": 0.97, "SEEDBench2_Plus": 0.90, "MMStar": 0.95, "RealWorldQA": 0.97,
                "MathVista": 0.93, "MathVerse": 0.90, "MathVision": 0.85}
-    fitted = fitting.calibrate(scale=0.05, seed=4, targets=targets)
-    assert fitted == fitting.calibrate(scale=0.05, seed=4, targets=targets)  # deterministic
+    fitted = fitting.calibrate(scale=0.05, seed=4, targets=targets, method="expected")
+    assert fitted == fitting.calibrate(scale=0.05, seed=4, targets=targets, method="expected")  # deterministic
     latents = outcomes.simulate_latents(0.05, 4)
     probabilities = outcomes.correctness_probabilities(latents, 4, shared_sd=fitted)
     zero = outcomes.correctness_probabilities(latents, 4, shared_sd=dict.fromkeys(fitted, 0.0))
@@ -168,6 +168,14 @@ def test_calibration_small_scale_hits_its_targets():
     assert np.abs(means - pd.DataFrame(sim.TARGET_ACCURACY).loc[means.index]).to_numpy().max() < 1e-6
     with pytest.raises(ValueError, match="outside the reachable range"):
         fitting.calibrate(scale=0.05, seed=4, targets={**targets, "MathVision": 0.2})
+    with pytest.raises(ValueError, match="method must be one of"):
+        fitting.calibrate(scale=0.05, seed=4, method="guess")
+    realized = fitting.calibrate(scale=0.05, seed=4, targets=targets, method="realized")
+    drawn = outcomes._draw_outcomes(outcomes.correctness_probabilities(latents, 4, shared_sd=realized),
+                                    latents["dataset"].to_numpy(), 4, "systematic")
+    for dataset, target in targets.items():  # the drawn outcomes' Oracle hits the target up to a couple of items
+        rows = (latents["dataset"] == dataset).to_numpy()
+        assert abs(drawn[rows].any(axis=1).mean() - target) <= 2.5 / rows.sum(), dataset
 
 
 def test_stored_shared_effect_is_the_calibration_output():
