@@ -18,7 +18,8 @@ Generative model (one instance i of dataset d, model m)
 * Skill needs. ``need_i = max(0, KIND_NEEDS[kind_i] * exp(0.35 e1) + 0.1 e2)`` over :data:`SKILLS`
   (ocr, chart, spatial, counting, reasoning), e1, e2 standard normal per skill.
 * Question text. With probability ``GENERIC_QUESTION_RATE[d]`` the question is generic ("Answer the question shown in
-  the image.") and the actual question is printed inside the image, so the kind is visible only in the image;
+  the image.") and the actual question, with its extra conditions, is printed in a band at the top of the image
+  (MathVerse is Vision-Only: every question; OCRBench: most), so the kind and ``z_text`` are visible only in the image;
   otherwise a kind-specific template is used (keywords such as "angle", "how many", "read the text", "table"), some of
   them ambiguous across kinds ("What is the value for X?" fits a chart and a table; "how many times does the graph
   cross" is a function plot). With probability ``MULTIPLE_CHOICE_RATE[d]`` four options are appended and the answer is
@@ -26,7 +27,7 @@ Generative model (one instance i of dataset d, model m)
 * Correctness. ``logit_im = a_md + SKILL_WEIGHT * need_i . skill_m - DIFFICULTY_SLOPE[m] * difficulty_i
   + CUE_WEIGHT * (v_m z_visual + t_m z_text + j_m z_visual z_text) - sigma_d z_shared + eps_im``. The cue terms
   (:data:`CUE_LOADINGS`, each summing to about 0 over models) decide *which* model is best: ``z_visual`` is drawn only
-  in the image, ``z_text`` is written only in the question, and their product is readable only from both, so text,
+  in the image, ``z_text`` is written only in the question (in the image for generic questions), and their product is readable only from both, so text,
   image and fused features each carry a different part of the routing signal. ``z_shared ~ N(0, 1)`` is a hidden
   item effect common to all models; its per-dataset scale ``sigma_d`` (:data:`SHARED_EFFECT_SD`) sets how correlated
   the models' errors are and is FITTED by :func:`calibrate` so that the expected Oracle Ps matches the paper's Table 2
