@@ -26,9 +26,9 @@ Generative model (one instance i of dataset d, model m)
   a letter. Text-only, image-only and fused features therefore each carry some but not all of the signal.
 * Correctness. ``logit_im = a_md + SKILL_WEIGHT * need_i . skill_m - DIFFICULTY_SLOPE[m] * difficulty_i
   + CUE_WEIGHT * (v_m z_visual + t_m z_text + j_m z_visual z_text) - sigma_d z_shared + eps_im``. The cue terms
-  (:data:`CUE_LOADINGS`, each summing to about 0 over models) decide *which* model is best: ``z_visual`` is drawn only
-  in the image, ``z_text`` is written only in the question (in the image for generic questions), and their product is readable only from both, so text,
-  image and fused features each carry a different part of the routing signal. ``z_shared ~ N(0, 1)`` is a hidden
+  (:data:`CUE_LOADINGS`, each summing to about 0 over models) decide *which* model is best: ``z_visual`` is drawn
+  only in the image, ``z_text`` is written only in the question (in the image for generic questions), and their
+  product is readable only from both, so text, image and fused features each carry a different part of the signal. ``z_shared ~ N(0, 1)`` is a hidden
   item effect common to all models; its per-dataset scale ``sigma_d`` (:data:`SHARED_EFFECT_SD`) sets how correlated
   the models' errors are and is FITTED by :func:`calibrate` so that the expected Oracle Ps matches the paper's Table 2
   Oracle row. ``eps_im ~ N(0, IDIOSYNCRATIC_SD^2)`` is unobservable. The intercept ``a_md`` is solved by bisection so
