@@ -54,8 +54,12 @@ def test_constants_match_the_paper():
     assert sim.TARGET_ACCURACY["InternVL3-78B"]["OCRBench"] == pytest.approx(0.910)
     assert sim.TARGET_ACCURACY["gpt-5-2025-08-07"]["MathVision"] == pytest.approx(0.684)
     nano = sim.TARGET_ACCURACY["gpt-5-nano-2025-08-07"]
-    weighted = sum(sim.DATASET_SIZES[d] * nano[d] for d in sim.DATASET_SIZES) / 10370
-    assert weighted == pytest.approx(0.68, abs=1e-9)
+    for dataset in sim.DATASET_SIZES:
+        others = [sim.TARGET_ACCURACY[m][dataset] for m in sim.MODELS if m != "gpt-5-nano-2025-08-07"]
+        assert nano[dataset] <= max(others) - sim.NANO_MARGIN_BELOW_BEST + 1e-12
+        mean = np.mean(others + [nano[dataset]])
+        if nano[dataset] < max(others) - sim.NANO_MARGIN_BELOW_BEST - 1e-9:  # unclipped: Random row minus shift
+            assert mean == pytest.approx(sim.PAPER_RANDOM_PS[dataset] + sim.NANO_RANDOM_SHIFT, abs=1e-9)
     assert set(sim.PRICE_PER_OUTPUT_TOKEN) == set(sim.TARGET_MEAN_COST) == set(sim.MODELS)
 
 
@@ -142,6 +146,69 @@ def test_failed_run_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         sim.simulate_benchmark(tmp_path / "bench", scale=0.01, seed=0)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_calibration_small_scale_hits_its_targets():
+    """The fit on a small sample: expected Oracle = target at the fitted sigma, and more sharing, lower Oracle."""
+    from mmr_utils.sources.simulator import fitting, outcomes
+
+    targets = {"OCRBench": 0.97, "SEEDBench2_Plus": 0.90, "MMStar": 0.95, "RealWorldQA": 0.97,
+               "MathVista": 0.93, "MathVerse": 0.90, "MathVision": 0.85}
+    fitted = fitting.calibrate(scale=0.05, seed=4, targets=targets, method="expected")
+    assert fitted == fitting.calibrate(scale=0.05, seed=4, targets=targets, method="expected")  # deterministic
+    latents = outcomes.simulate_latents(0.05, 4)
+    probabilities = outcomes.correctness_probabilities(latents, 4, shared_sd=fitted)
+    zero = outcomes.correctness_probabilities(latents, 4, shared_sd=dict.fromkeys(fitted, 0.0))
+    for dataset, target in targets.items():
+        rows = (latents["dataset"] == dataset).to_numpy()
+        assert outcomes.expected_oracle(probabilities[rows]) == pytest.approx(target, abs=2e-3), dataset
+        assert outcomes.expected_oracle(zero[rows]) > target, dataset
+        assert fitted[dataset] > 0
+    means = pd.DataFrame(probabilities, columns=sim.MODELS).groupby(latents["dataset"].to_numpy()).mean()
+    assert np.abs(means - pd.DataFrame(sim.TARGET_ACCURACY).loc[means.index]).to_numpy().max() < 1e-6
+    with pytest.raises(ValueError, match="outside the reachable range"):
+        fitting.calibrate(scale=0.05, seed=4, targets={**targets, "MathVision": 0.2})
+    with pytest.raises(ValueError, match="method must be one of"):
+        fitting.calibrate(scale=0.05, seed=4, method="guess")
+    realized = fitting.calibrate(scale=0.05, seed=4, targets=targets, method="realized")
+    drawn = outcomes._draw_outcomes(outcomes.correctness_probabilities(latents, 4, shared_sd=realized),
+                                    latents["dataset"].to_numpy(), 4, "systematic")
+    for dataset, target in targets.items():  # the drawn outcomes' Oracle hits the target up to a couple of items
+        rows = (latents["dataset"] == dataset).to_numpy()
+        assert abs(drawn[rows].any(axis=1).mean() - target) <= 2.5 / rows.sum(), dataset
+
+
+def test_stored_shared_effect_is_the_calibration_output():
+    """The stored SHARED_EFFECT_SD is a trail, not hand-tuned: re-running the documented fit reproduces it."""
+    from mmr_utils.sources.simulator import fitting
+
+    assert fitting.calibrate(sim.CALIBRATION_SCALE, sim.CALIBRATION_SEED) == sim.SHARED_EFFECT_SD
+
+
+def test_achieved_vs_target_table_at_full_scale(full_tables):
+    table, _ = full_tables
+    report = sim.achieved_vs_target(table, seed=0)
+    assert list(report.columns) == ["group", "n", "metric", "target", "achieved", "difference", "tolerance",
+                                    "within"]
+    assert set(report["group"]) == {*sim.DATASET_SIZES, "Full"}
+    assert set(report["metric"]) == {"best_single_ps", "oracle_ps", "random_ps"}
+    assert report.loc[report["group"] == "Full", "n"].iat[0] == 10370
+    oracle = report[report["metric"] == "oracle_ps"]
+    assert (oracle["difference"].abs() <= 0.01).all(), oracle
+    assert report[report["metric"] == "best_single_ps"]["within"].all()
+    random_rows = report[report["metric"] == "random_ps"].set_index("group")
+    # MMStar: the published accuracies' mean is 0.0136 under the paper's Random even with nano as strong as allowed.
+    assert random_rows.drop(index="MMStar")["within"].all()
+    assert random_rows.loc["MMStar", "difference"] == pytest.approx(-0.0136, abs=0.003)
+    again = sim.achieved_vs_target(table, seed=0)
+    pd.testing.assert_frame_equal(report, again)
+
+
+def test_achieved_vs_target_rejects_a_bad_table():
+    with pytest.raises(ValueError, match="lacks columns"):
+        sim.achieved_vs_target(pd.DataFrame({"dataset_idx": ["MMStar_0"]}))
+    with pytest.raises(TypeError):
+        sim.achieved_vs_target([1, 2, 3])
 
 
 def test_expected_accuracy_is_exact():

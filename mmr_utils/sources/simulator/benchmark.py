@@ -56,7 +56,7 @@ def _build(scale: float, seed: int, outcome_sampling: str, image_sink=None) -> t
         rng = np.random.default_rng([seed, _STREAM_CONTENT, i])
         level = _normal_cdf(visual[i])
         content = _CONTENT_BUILDERS[kinds[i]](rng, level)
-        question, answer, wrong = _compose_question(content, rng, bool(generic[i]), bool(multiple_choice[i]),
+        question, answer, wrong, printed = _compose_question(content, rng, bool(generic[i]), bool(multiple_choice[i]),
                                                     _normal_cdf(textual[i]))
         questions.append(question)
         answers.append(answer)
@@ -64,7 +64,6 @@ def _build(scale: float, seed: int, outcome_sampling: str, image_sink=None) -> t
         for k in range(n_models):
             predictions[i, k] = answer if outcomes[i, k] else wrong[picks[k]]
         if image_sink is not None:
-            printed = content.question if generic[i] else None
             png = _render_png(kinds[i], content.drawing, level, printed,
                               np.random.default_rng([seed, _STREAM_RENDER, i]))
             image_sink(datasets[i], latents["dataset_idx"].iat[i], png)

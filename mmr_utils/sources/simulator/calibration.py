@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from mmr_utils.datasets import image_folder_of, scenario_of
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "2.0.0"
 
 #: Full-scale dataset sizes (paper Sec. 3; 10,370 instances in all).
 DATASET_SIZES: dict[str, int] = {
@@ -49,21 +49,71 @@ _PUBLISHED_PERCENT: dict[str, tuple[float, ...]] = {
     "Qwen2.5-VL-7B-Instruct": (64.6, 69.3, 70.8, 88.4, 68.1, 26.3, 42.1),
     "Qwen2.5-VL-3B-Instruct": (57.3, 66.0, 69.2, 82.3, 63.4, 24.2, 32.4),
 }
-#: Size-weighted overall accuracy assumed for gpt-5-nano (not in the published per-dataset table).
-NANO_OVERALL_ACCURACY = 0.68
+#: Paper Table 2 reference rows (Ps on its 80% test split), per dataset and on the full set ("Full").
+PAPER_RANDOM_PS: dict[str, float] = {
+    "OCRBench": 0.8075, "SEEDBench2_Plus": 0.7102, "MMStar": 0.6942, "RealWorldQA": 0.7108,
+    "MathVista": 0.6688, "MathVerse": 0.4800, "MathVision": 0.3927, "Full": 0.6135,
+}
+PAPER_ORACLE_PS: dict[str, float] = {
+    "OCRBench": 0.9825, "SEEDBench2_Plus": 0.8913, "MMStar": 0.9650, "RealWorldQA": 0.9853,
+    "MathVista": 0.9475, "MathVerse": 0.8954, "MathVision": 0.8741, "Full": 0.9188,
+}
+PAPER_BEST_SINGLE_PS: dict[str, float] = {
+    "OCRBench": 0.9050, "SEEDBench2_Plus": 0.7502, "MMStar": 0.7716, "RealWorldQA": 0.8235,
+    "MathVista": 0.8037, "MathVerse": 0.7194, "MathVision": 0.6932, "Full": 0.7412,
+}
+#: Fraction of each dataset in the paper's test split (Table 2 is scored there; used for its sampling noise).
+PAPER_TEST_FRACTION = 0.8
+#: gpt-5-nano is kept at least this far below the dataset's best published model, so it never becomes Best Single.
+NANO_MARGIN_BELOW_BEST = 0.01
+_NANO_FLOOR = 0.05
 
 
-def _target_accuracy() -> dict[str, dict[str, float]]:
-    targets = {m: {d: p / 100.0 for d, p in zip(_PUBLISHED_ORDER, row)} for m, row in _PUBLISHED_PERCENT.items()}
-    gpt5 = targets["gpt-5-2025-08-07"]
-    weighted = sum(DATASET_SIZES[d] * gpt5[d] for d in DATASET_SIZES) / sum(DATASET_SIZES.values())
-    factor = NANO_OVERALL_ACCURACY / weighted
-    targets["gpt-5-nano-2025-08-07"] = {d: factor * gpt5[d] for d in _PUBLISHED_ORDER}
-    return {m: {d: targets[m][d] for d in DATASET_SIZES} for m in MODELS}
+def _nano_profile(published: dict[str, dict[str, float]]) -> tuple[dict[str, float], float]:
+    """gpt-5-nano's per-dataset accuracy (absent from the published table), fitted to the paper's Random row.
+
+    Random routing's Ps is in expectation the mean accuracy of the 10 models, so on dataset d nano gets
+    ``10 R_d - sum of the other nine + 10 delta``, clipped to [0.05, best_d - NANO_MARGIN_BELOW_BEST]. The paper's
+    per-dataset Random values are not consistent with its full-set value (their size-weighted mean is 0.603, the
+    full-set Random is 0.6135), so one common shift ``delta`` is solved by bisection to split that gap evenly: the
+    size-weighted full-set mean misses ``PAPER_RANDOM_PS["Full"]`` by ``-delta`` while unclipped datasets miss their
+    Random by ``+delta``. Returns (profile, delta).
+    """
+    total = sum(DATASET_SIZES.values())
+
+    def profile(delta: float) -> dict[str, float]:
+        out = {}
+        for d in DATASET_SIZES:
+            others = sum(row[d] for row in published.values())
+            best = max(row[d] for row in published.values())
+            out[d] = min(max(10 * (PAPER_RANDOM_PS[d] + delta) - others, _NANO_FLOOR), best - NANO_MARGIN_BELOW_BEST)
+        return out
+
+    def full_miss(delta: float) -> float:  # full-set mean accuracy minus the paper's Random, plus delta
+        nano = profile(delta)
+        means = {d: (sum(row[d] for row in published.values()) + nano[d]) / 10 for d in DATASET_SIZES}
+        return sum(DATASET_SIZES[d] * means[d] for d in DATASET_SIZES) / total - PAPER_RANDOM_PS["Full"] + delta
+
+    low, high = -0.05, 0.05  # full_miss is increasing in delta
+    for _ in range(60):
+        mid = 0.5 * (low + high)
+        low, high = (low, mid) if full_miss(mid) > 0 else (mid, high)
+    delta = 0.5 * (low + high)
+    return profile(delta), delta
+
+
+def _target_accuracy() -> tuple[dict[str, dict[str, float]], float]:
+    published = {m: {d: p / 100.0 for d, p in zip(_PUBLISHED_ORDER, row)} for m, row in _PUBLISHED_PERCENT.items()}
+    nano, delta = _nano_profile(published)
+    published["gpt-5-nano-2025-08-07"] = nano
+    return {m: {d: published[m][d] for d in DATASET_SIZES} for m in MODELS}, delta
 
 
 #: Model -> dataset -> expected accuracy (fraction) the simulator is calibrated to.
-TARGET_ACCURACY: dict[str, dict[str, float]] = _target_accuracy()
+TARGET_ACCURACY: dict[str, dict[str, float]]
+#: The common shift of the nano fit (see :func:`_nano_profile`).
+NANO_RANDOM_SHIFT: float
+TARGET_ACCURACY, NANO_RANDOM_SHIFT = _target_accuracy()
 
 #: Model -> mean cost per call in USD the simulator is calibrated to (near the paper's cost figure).
 TARGET_MEAN_COST: dict[str, float] = {
@@ -149,12 +199,47 @@ DIFFICULTY_SLOPE: dict[str, float] = {
 }
 SKILL_WEIGHT = 1.5
 IDIOSYNCRATIC_SD = 0.5
+#: Model-specific effects of the modality cues (logit per unit cue; each row sums to about 0, so the cues change which
+#: model is best, not how hard the item is). ``visual``: the visual complexity z_visual, drawn only in the image
+#: (clutter, lines, bars, objects); positive = copes better with busy pictures (strong perception). ``text``: the text
+#: complexity z_text, written only in the question (appended conditions); positive = follows long instructions better.
+#: ``joint``: the product z_visual * z_text, readable only from both together.
+CUE_LOADINGS: dict[str, dict[str, float]] = {
+    "visual": {
+        "Qwen2.5-VL-3B-Instruct": -0.2, "Qwen2.5-VL-7B-Instruct": 0.2, "Qwen2.5-VL-72B-Instruct": 0.6,
+        "InternVL3-78B": 0.8, "Gemma3-4B": -0.8, "Claude3-7V_Sonnet": -0.6, "gpt-5-nano-2025-08-07": -0.6,
+        "GeminiPro2-5": 0.4, "gpt-5-2025-08-07": -0.4, "GeminiFlash2-5": 0.6,
+    },
+    "text": {
+        "Qwen2.5-VL-3B-Instruct": -0.8, "Qwen2.5-VL-7B-Instruct": -0.5, "Qwen2.5-VL-72B-Instruct": 0.0,
+        "InternVL3-78B": -0.6, "Gemma3-4B": -0.4, "Claude3-7V_Sonnet": 0.8, "gpt-5-nano-2025-08-07": 0.4,
+        "GeminiPro2-5": 0.2, "gpt-5-2025-08-07": 0.8, "GeminiFlash2-5": 0.1,
+    },
+    "joint": {
+        "Qwen2.5-VL-3B-Instruct": 0.3, "Qwen2.5-VL-7B-Instruct": -0.3, "Qwen2.5-VL-72B-Instruct": -0.6,
+        "InternVL3-78B": 0.4, "Gemma3-4B": 0.5, "Claude3-7V_Sonnet": -0.5, "gpt-5-nano-2025-08-07": 0.6,
+        "GeminiPro2-5": -0.4, "gpt-5-2025-08-07": 0.5, "GeminiFlash2-5": -0.5,
+    },
+}
+#: Scale of the cue effects (logit).
+CUE_WEIGHT = 2.0
+#: Dataset -> standard deviation of the shared, unobservable item effect ``sigma_d * z_shared`` that moves every
+#: model's logit together (how correlated the models' errors are). FITTED, not chosen: the output of
+#: :func:`mmr_utils.sources.simulator.fitting.calibrate` at ``CALIBRATION_SCALE``/``CALIBRATION_SEED`` (Oracle
+#: Ps of the drawn outcomes = the paper's Oracle row; the expected Oracle is within sampling noise of it); ``tests/test_simulator.py`` re-runs the fit and checks it reproduces these.
+SHARED_EFFECT_SD: dict[str, float] = {
+    "OCRBench": 3.7656, "SEEDBench2_Plus": 6.181, "MMStar": 2.827, "RealWorldQA": 2.4357,
+    "MathVista": 3.626, "MathVerse": 3.2621, "MathVision": 2.6478,
+}
+CALIBRATION_SCALE = 1.0
+CALIBRATION_SEED = 0
 #: Variance shares of the visual, textual and hidden parts of the difficulty.
 DIFFICULTY_SHARES: tuple[float, float, float] = (0.5, 0.3, 0.2)
-#: Dataset -> fraction of questions worded generically (their kind is visible only in the image).
+#: Dataset -> fraction of questions worded generically (their kind is visible only in the image). MathVerse is the
+#: Vision-Only subset (every question is printed in the image); OCRBench questions mostly say "what is written".
 GENERIC_QUESTION_RATE: dict[str, float] = {
-    "OCRBench": 0.2, "SEEDBench2_Plus": 0.2, "MMStar": 0.2, "RealWorldQA": 0.2,
-    "MathVista": 0.2, "MathVerse": 0.4, "MathVision": 0.15,
+    "OCRBench": 0.6, "SEEDBench2_Plus": 0.2, "MMStar": 0.2, "RealWorldQA": 0.2,
+    "MathVista": 0.2, "MathVerse": 1.0, "MathVision": 0.15,
 }
 #: Dataset -> fraction of multiple-choice questions.
 MULTIPLE_CHOICE_RATE: dict[str, float] = {
@@ -177,7 +262,8 @@ MIN_ITEMS_PER_DATASET = 5
 OUTCOME_SAMPLINGS = ("systematic", "bernoulli")
 
 # Random streams, one per purpose (np.random.default_rng([seed, stream, ...])).
-_STREAM_LATENT, _STREAM_NOISE, _STREAM_OUTCOME, _STREAM_TOKENS, _STREAM_CONTENT, _STREAM_RENDER = range(11, 17)
+(_STREAM_LATENT, _STREAM_NOISE, _STREAM_OUTCOME, _STREAM_TOKENS, _STREAM_CONTENT, _STREAM_RENDER,
+ _STREAM_SHARED) = range(11, 18)
 
 
 def dataset_sizes(scale: float = 1.0) -> dict[str, int]:

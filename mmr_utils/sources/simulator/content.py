@@ -220,10 +220,17 @@ _CONTENT_BUILDERS = {
 
 
 def _compose_question(content: _Content, rng, generic: bool, multiple_choice: bool, text_level: float):
-    """Final question text, answer and the answer space of wrong predictions."""
+    """Final question text, answer, the answer space of wrong predictions, and the text printed in the image.
+
+    A generic question is a Vision-Only item: the real question AND its extra conditions (the text complexity) are
+    printed in the image (returned as ``printed``), the text keeps only the generic wording (and the options).
+    """
     n_conditions = min(3, int(4 * text_level))
     conditions = [_EXTRA_CONDITIONS[i] for i in rng.choice(len(_EXTRA_CONDITIONS), size=n_conditions, replace=False)]
-    parts = [_pick(rng, _GENERIC_QUESTIONS) if generic else content.question, *conditions]
+    if generic:
+        parts, printed = [_pick(rng, _GENERIC_QUESTIONS)], " ".join([content.question, *conditions])
+    else:
+        parts, printed = [content.question, *conditions], None
     distractors = list(dict.fromkeys(d for d in content.distractors if d != content.answer))
     if multiple_choice:
         options = [content.answer, *distractors[:3]]
@@ -239,4 +246,4 @@ def _compose_question(content: _Content, rng, generic: bool, multiple_choice: bo
     else:
         answer = content.answer
         wrong = distractors or [f"not {answer}"]
-    return " ".join(parts), answer, wrong
+    return " ".join(parts), answer, wrong, printed

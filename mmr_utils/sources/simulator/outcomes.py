@@ -11,9 +11,12 @@ from mmr_utils.sources.simulator.calibration import (
     _STREAM_LATENT,
     _STREAM_NOISE,
     _STREAM_OUTCOME,
+    _STREAM_SHARED,
     _STREAM_TOKENS,
     DATASET_SIZES,
     DIFFICULTY_SHARES,
+    CUE_LOADINGS,
+    CUE_WEIGHT,
     DIFFICULTY_SLOPE,
     GENERIC_QUESTION_RATE,
     IDIOSYNCRATIC_SD,
@@ -26,6 +29,7 @@ from mmr_utils.sources.simulator.calibration import (
     OUTCOME_SAMPLINGS,
     PRICE_PER_OUTPUT_TOKEN,
     SCENARIOS,
+    SHARED_EFFECT_SD,
     SKILL_WEIGHT,
     SKILLS,
     TARGET_ACCURACY,
@@ -83,7 +87,10 @@ def simulate_latents(scale: float = 1.0, seed: int = 0) -> pd.DataFrame:
         for j, skill in enumerate(SKILLS):
             frame[f"need_{skill}"] = needs[:, j]
         frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+    latents = pd.concat(frames, ignore_index=True)
+    # Own stream, so the shared effect never perturbs the other latents (and the content drawn from them).
+    latents["shared_effect"] = np.random.default_rng([seed, _STREAM_SHARED]).standard_normal(len(latents))
+    return latents
 
 
 def _solve_intercepts(base_logits: np.ndarray, targets: np.ndarray, iterations: int = 100) -> np.ndarray:
@@ -98,35 +105,61 @@ def _solve_intercepts(base_logits: np.ndarray, targets: np.ndarray, iterations: 
     return 0.5 * (low + high)
 
 
-def correctness_probabilities(latents: pd.DataFrame, seed: int = 0) -> np.ndarray:
-    """P(correct) per instance and model (n x K, columns in :data:`MODELS` order), calibrated per model x dataset.
-
-    Implements ``p_im = sigmoid(a_md + SKILL_WEIGHT need_i . skill_m - slope_m difficulty_i + eps_im)`` with the
-    intercepts ``a_md`` solved so that the dataset mean of ``p_im`` equals ``TARGET_ACCURACY[m][d]``.
-    """
-    seed = _check_seed(seed)
-    required = ["dataset", "difficulty", *(f"need_{s}" for s in SKILLS)]
+def _base_logits(latents: pd.DataFrame, seed: int) -> np.ndarray:
+    """Everything in the logit except the intercept and the shared effect (n x K): skills, difficulty, cues, noise."""
+    required = ["dataset", "difficulty", "visual_complexity", "text_complexity", "shared_effect",
+                *(f"need_{s}" for s in SKILLS)]
     missing = [c for c in required if c not in latents.columns]
     if missing:
         raise ValueError(f"latents lack columns {missing}; expected the output of simulate_latents()")
+    unknown = set(latents["dataset"]) - set(DATASET_SIZES)
+    if unknown:
+        raise ValueError(f"latents name unknown datasets {sorted(unknown)}; expected {list(DATASET_SIZES)}")
     needs = latents[[f"need_{s}" for s in SKILLS]].to_numpy(float)
     skills = np.array([MODEL_SKILLS[m] for m in MODELS])
     slopes = np.array([DIFFICULTY_SLOPE[m] for m in MODELS])
+    visual = latents["visual_complexity"].to_numpy(float)[:, None]
+    textual = latents["text_complexity"].to_numpy(float)[:, None]
+    loading = {cue: np.array([CUE_LOADINGS[cue][m] for m in MODELS])[None, :] for cue in CUE_LOADINGS}
+    cues = loading["visual"] * visual + loading["text"] * textual + loading["joint"] * visual * textual
     noise = IDIOSYNCRATIC_SD * np.random.default_rng([seed, _STREAM_NOISE]).standard_normal((len(latents), len(MODELS)))
-    base = SKILL_WEIGHT * needs @ skills.T - latents["difficulty"].to_numpy(float)[:, None] * slopes[None, :] + noise
+    return (SKILL_WEIGHT * needs @ skills.T - latents["difficulty"].to_numpy(float)[:, None] * slopes[None, :]
+            + CUE_WEIGHT * cues + noise)
+
+
+def _calibrated(base: np.ndarray, latents: pd.DataFrame, dataset: str, shared_sd: float) -> np.ndarray:
+    """P(correct) of one dataset's rows: the base logits minus ``shared_sd * z_shared``, intercepts solved."""
+    rows = (latents["dataset"] == dataset).to_numpy()
+    logits = base[rows] - shared_sd * latents["shared_effect"].to_numpy(float)[rows, None]
+    targets = np.array([TARGET_ACCURACY[m][dataset] for m in MODELS])
+    return _sigmoid(_solve_intercepts(logits, targets)[None, :] + logits)
+
+
+def correctness_probabilities(latents: pd.DataFrame, seed: int = 0,
+                              shared_sd: dict[str, float] | None = None) -> np.ndarray:
+    """P(correct) per instance and model (n x K, columns in :data:`MODELS` order), calibrated per model x dataset.
+
+    Implements ``p_im = sigmoid(a_md + SKILL_WEIGHT need_i . skill_m - slope_m difficulty_i
+    + CUE_WEIGHT (v_m z_visual + t_m z_text + j_m z_visual z_text) - sigma_d z_shared + eps_im)`` with the intercepts
+    ``a_md`` solved so that the dataset mean of ``p_im`` equals ``TARGET_ACCURACY[m][d]``. ``sigma_d`` is
+    ``shared_sd[d]`` (default: the fitted :data:`SHARED_EFFECT_SD`).
+    """
+    seed = _check_seed(seed)
+    shared_sd = SHARED_EFFECT_SD if shared_sd is None else shared_sd
+    base = _base_logits(latents, seed)
     probabilities = np.empty_like(base)
     datasets = latents["dataset"].to_numpy()
     for dataset in DATASET_SIZES:
         rows = datasets == dataset
-        if not rows.any():
-            continue
-        targets = np.array([TARGET_ACCURACY[m][dataset] for m in MODELS])
-        intercepts = _solve_intercepts(base[rows], targets)
-        probabilities[rows] = _sigmoid(intercepts[None, :] + base[rows])
-    unknown = set(datasets) - set(DATASET_SIZES)
-    if unknown:
-        raise ValueError(f"latents name unknown datasets {sorted(unknown)}; expected {list(DATASET_SIZES)}")
+        if rows.any():
+            probabilities[rows] = _calibrated(base, latents, dataset, shared_sd[dataset])
     return probabilities
+
+
+def expected_oracle(probabilities: np.ndarray) -> float:
+    """Expected Oracle Ps (paper Table 2 "Oracle": an instance counts if any model is right), outcomes independent
+    across models given P(correct): ``mean_i (1 - prod_m (1 - p_im))``."""
+    return float(np.mean(1.0 - np.prod(1.0 - probabilities, axis=1)))
 
 
 def expected_accuracy(scale: float = 1.0, seed: int = 0) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from mmr_utils.sources.simulator.content import _COLORS, _SHAPES, _pick
 
 
 _FONT = None
+_MAX_PRINTED_LINES = 7
 
 
 def _font() -> ImageFont.ImageFont:
@@ -237,12 +238,12 @@ _RENDERERS = {
 
 
 def _render_png(kind: str, drawing: dict, level: float, printed_question: str | None, rng) -> bytes:
-    """PNG bytes of one instance's picture; a generic question has its real question printed in a top band."""
+    """PNG bytes of one instance's picture; a generic question has its real question and conditions printed in a top band."""
     image = Image.new("RGB", (IMAGE_SIZE, IMAGE_SIZE), (255, 255, 255))
     draw = ImageDraw.Draw(image)
     _RENDERERS[kind](draw, rng, drawing, level)
     if printed_question is not None:
-        draw.rectangle((0, 0, IMAGE_SIZE, 25), fill=(255, 255, 255), outline=(120, 120, 120))
+        # The band grows with the printed text (question + conditions): the text complexity shows in the layout.
         words, lines = printed_question.split(), [""]
         for word in words:
             candidate = f"{lines[-1]} {word}".strip()
@@ -250,8 +251,10 @@ def _render_png(kind: str, drawing: dict, level: float, printed_question: str | 
                 lines.append(word)
             else:
                 lines[-1] = candidate
-        for i, line in enumerate(lines[:2]):
-            draw.text((3, 1 + 12 * i), line, fill=(0, 0, 0), font=_font())
+        lines = lines[:_MAX_PRINTED_LINES]
+        draw.rectangle((0, 0, IMAGE_SIZE, 2 + 11 * len(lines)), fill=(255, 255, 255), outline=(120, 120, 120))
+        for i, line in enumerate(lines):
+            draw.text((3, 1 + 11 * i), line, fill=(0, 0, 0), font=_font())
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=False, compress_level=6)
     return buffer.getvalue()
