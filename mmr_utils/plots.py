@@ -282,32 +282,57 @@ def plot_metric_bars(frame: pd.DataFrame, x: str, hue: str, metric: str = "nAUC_
 
 
 def plot_cross_dataset(table: pd.DataFrame, metric: str = "Ps"):
-    """Paper Table 4 as heatmaps: per scenario, source (rows) -> target (columns), best router vs best single."""
+    """Paper Table 4 as heatmaps, one panel per scenario: source (rows) -> target (columns), the mean learned
+    router's ``metric`` minus the best single model on the target, in points (blue: routing transfers)."""
     routers = table[table["router"] != "best_single"]
-    best = routers.groupby(["source", "target"])[metric].mean().rename("router").reset_index()
-    single = table[table["router"] == "best_single"].set_index(["source", "target"])["Ps"].rename("single")
+    best = routers.groupby(["scenario", "source", "target"], sort=False)[metric].mean().rename("router").reset_index()
+    single = table[table["router"] == "best_single"].groupby(["source", "target"])["Ps"].mean().rename("single")
     merged = best.join(single, on=["source", "target"])
-    merged["gain"] = merged["router"] - merged["single"]
-    fig, ax = plt.subplots(figsize=(7, 5))
-    pivot = merged.pivot(index="source", columns="target", values="gain") * 100
-    sns.heatmap(pivot, annot=True, fmt="+.1f", cmap="RdBu", center=0, ax=ax, cbar_kws={"label": "points"})
-    ax.set_title(f"Cross-dataset: mean router {metric} minus best single model on the target (points)")
+    merged["gain"] = (merged["router"] - merged["single"]) * 100
+    scenarios = list(dict.fromkeys(merged["scenario"]))
+    limit = max(1.0, float(np.nanmax(np.abs(merged["gain"])))) if len(merged) else 1.0
+    fig, axes = plt.subplots(1, len(scenarios), figsize=(3.4 * len(scenarios), 3.2), squeeze=False)
+    for ax, scenario in zip(axes.flat, scenarios):
+        part = merged[merged["scenario"] == scenario]
+        pivot = part.pivot(index="source", columns="target", values="gain")
+        sns.heatmap(pivot, annot=True, fmt="+.1f", cmap="RdBu", center=0, vmin=-limit, vmax=limit, ax=ax,
+                    cbar=False, annot_kws={"fontsize": 8}, linewidths=0.5, linecolor="white")
+        ax.set_title(scenario, fontsize=9)
+        ax.set_xlabel("target", fontsize=8)
+        ax.set_ylabel("source", fontsize=8)
+        ax.tick_params(labelsize=7)
+    fig.suptitle(f"Cross-dataset transfer: mean router {metric} minus the best single model on the target "
+                 "(points; blank = same dataset)", fontsize=9)
     fig.tight_layout()
     return fig
 
 
 def plot_data_efficiency(frame: pd.DataFrame, metric: str = "nAUC_shared"):
-    """nAUC against the training fraction, mean over seeds with a +-1 sd band per router."""
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    """``metric`` against the training fraction per router: the mean over seeds with a 95% confidence interval of
+    that mean (Student t over the seeds), so differences inside the seed noise look like it."""
+    from scipy import stats
+
     data = frame.copy()
     data["router"] = data["router"].map(lambda r: ROUTER_LABELS.get(r, r))
-    sns.lineplot(data=data, x="train_fraction", y=metric, hue="router", errorbar="sd", marker="o", ax=ax)
+    agg = data.groupby(["router", "train_fraction"], sort=False)[metric].agg(["mean", "std", "count"]).reset_index()
+    half = stats.t.ppf(0.975, np.maximum(agg["count"] - 1, 1)) * agg["std"].fillna(0) / np.sqrt(agg["count"])
+    agg["low"], agg["high"] = agg["mean"] - half, agg["mean"] + half
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    palette = sns.color_palette("colorblind", 10)
+    for i, (router, part) in enumerate(agg.groupby("router", sort=False)):
+        part = part.sort_values("train_fraction")
+        ax.plot(part["train_fraction"], part["mean"], marker="o", ms=4, color=palette[i % 10], label=router,
+                ls=_LINESTYLES[i % len(_LINESTYLES)])
+        ax.fill_between(part["train_fraction"], part["low"], part["high"], color=palette[i % 10], alpha=0.15, lw=0)
     ax.set_xscale("log")
     fractions = sorted(data["train_fraction"].unique())
     ax.set_xticks(fractions, [f"{f:.0%}" for f in fractions])
     ax.minorticks_off()
-    ax.set(xlabel="training fraction (log scale)", ylabel=metric, title="Data efficiency (band: +-1 sd over seeds)")
+    seeds = int(agg["count"].max()) if len(agg) else 0
+    ax.set(xlabel="training fraction (log scale)", ylabel=metric,
+           title=f"Data efficiency: mean over {seeds} seeds, band = 95% CI of the mean")
     ax.legend(fontsize=7, ncol=2)
+    ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
 

@@ -1,18 +1,18 @@
 # %% [markdown]
-# # 5. Generalisation: across datasets, to text-only queries, and with little data
+# # 5. Generalisation: across datasets, without the image, to other models, and with little data
 #
-# **Table 4, cross-dataset.** Within each scenario, train a router on dataset A and test it on dataset B, in every
-# direction. The reference is the best single model *on the target* (chosen with the target's outcomes, so a
-# demanding bar). The split is given by explicit source and target lists; an empty side is an error.
+# **What this chapter shows.** A router is trained once and deployed on traffic that differs from its training
+# data. The paper tests three shifts (Sec. 5.4-5.5): a new dataset within the same scenario (Table 4), text-only
+# queries (Table 5), and little training data; its abstract also claims that routers trained on a subset of models
+# and tasks generalise. Each section below runs one shift and computes what it shows.
 #
-# **Table 5 stand-in: image-masked transfer (Ps).** The paper's Table 5 trains routers on the multimodal benchmark
-# and tests them on text-only sets (GSM8K, MMLU, ARC). Its model pool's outcomes on those sets are **not public**,
-# so that table cannot be regenerated here. We ask the same question on data we have: train on text + image
-# (mode 22), test on the same multimodal datasets with the image channel masked (mode 21), and report Ps and its
-# change from testing with the image. (Text-only *training*, mode 11, is notebook 4's modality comparison.)
+# **What you will learn.** How to set up a cross-dataset split honestly (an explicit source and target, never an
+# empty side), what the best-single-model reference means on a shifted target, and how routing quality grows with
+# training data.
 #
-# **Data efficiency.** nAUC as the training fraction grows from 5% to 80%, always scored on the same held-out rows,
-# with a band of one standard deviation over seeds.
+# **What differs from the paper.** Table 5's text-only sets (GSM8K, MMLU, ARC) have no public outcomes for the
+# paper's model pool, so we use an image-masked stand-in (below). The model-subset protocol is our reading of one
+# sentence of the abstract [uncertain]. Data: the simulated benchmark by default (not the paper's numbers).
 
 # %% tags=["parameters"]
 data_root: str = ""  # folder with MMR-Bench.csv (+ images); "" = simulated benchmark at `scale`
@@ -22,10 +22,14 @@ seeds: list = [0, 1]  # split/model seeds; results are mean and spread over them
 encoder: str = "auto"  # auto | clip | offline | tfidf | TEXT+IMAGE
 routers: list = ["knn", "kmeans", "linear_mf", "mlp"]  # routers compared
 fractions: list = [0.05, 0.2, 0.8]  # training fractions of the data-efficiency study
+efficiency_seeds: list = [0, 1]  # seeds of the data-efficiency study (make figures: 5)
+pool_size: int = 5  # models in the random subset of the model-subset study
 neural_epochs: int = 3  # epochs of MLP / MLPMF / CMR (official: 100)
 out_dir: str = "build/figures-small"  # where figures and tables go (make figures: figures/)
 
 # %%
+from IPython.display import Markdown
+
 from mmr_utils import plots, studies
 from mmr_utils.paths import ROOT
 
@@ -33,35 +37,101 @@ out = ROOT / out_dir
 bank = studies.load_and_embed(data_root, scale=scale, seed=data_seed, encoder=encoder)
 
 # %% [markdown]
-# ## Table 4: cross-dataset generalisation within each scenario (peak score Ps)
+# ## Table 4: a new dataset within the same scenario (the paper's protocol)
+# The official `--split out` takes a scenario's datasets in order, trains on the first and tests on the rest: OCR and
+# General VQA are A -> B, Math trains on one set and tests on the other two. The reference is the best single model
+# *on the target*, chosen with the target's own outcomes, so a demanding bar. [uncertain] which dataset the paper put
+# first; we use the paper's listing order.
+
+# %%
+paper4 = studies.cross_dataset_study(bank, routers, seeds=seeds, neural_epochs=neural_epochs, protocol="paper")
+tab4_paper = studies.cross_dataset_table(paper4)
+plots.save_table(tab4_paper, "tab_cross_dataset_paper_protocol", paper4.provenance, out_dir=out)
+tab4_paper.style.format({c: "{:.3f}" for c in tab4_paper.columns if c != "scenario"})
+
+# %%
+learned_cols = [c for c in tab4_paper.columns if c not in ("scenario", "best_single")]
+lines = []
+for direction, row in tab4_paper.iterrows():
+    best_router = row[learned_cols].astype(float).idxmax()
+    lines.append(f"- **{row['scenario']}** ({direction}): best router {best_router} "
+                 f"{row[best_router]:.3f} vs best single on the target {row['best_single']:.3f} "
+                 f"({row[best_router] - row['best_single']:+.3f})")
+Markdown("\n".join(lines) + "\n\nThe paper reports the router above the best model in all three scenarios "
+         "(OCR 0.7234 vs 0.7062, VQA 0.8012 vs 0.7936, Math 0.7914 vs 0.7592).")
+
+# %% [markdown]
+# ### Every direction, one heatmap per scenario
+# The paper reports one number per scenario; every ordered pair shows whether transfer is symmetric.
 
 # %%
 cross = studies.cross_dataset_study(bank, routers, seeds=seeds, neural_epochs=neural_epochs)
 plots.save_table(cross.results, "tab_cross_dataset_all_seeds", cross.provenance, out_dir=out)
 tab4 = studies.cross_dataset_table(cross)
 plots.save_table(tab4, "tab_cross_dataset", cross.provenance, out_dir=out)
-plots.save_figure(plots.plot_cross_dataset(cross.results), "fig_cross_dataset", cross.provenance, out_dir=out)
-tab4.round(3)
+fig = plots.plot_cross_dataset(cross.results)
+plots.save_figure(fig, "fig_cross_dataset", cross.provenance, out_dir=out)
+
+# %%
+gains = tab4[learned_cols].astype(float).mean(axis=1) - tab4["best_single"]
+Markdown(f"The mean learned router beats the best single model on the target in **{int((gains > 0).sum())} of "
+         f"{len(gains)}** directions (mean gain {gains.mean():+.3f}).")
 
 # %% [markdown]
 # ## Table 5 stand-in: trained multimodal, tested with the image masked (Ps)
+# The paper's Table 5 trains on the multimodal benchmark and tests on text-only sets (GSM8K, MMLU, ARC), whose
+# outcomes for its model pool are **not public**. We ask the same question on data we have: train on text + image
+# (mode 22), test on the same datasets with the image channel masked (mode 21). (Text-only *training* is notebook
+# 4's comparison.)
 
 # %%
 transfer = studies.image_masked_transfer(bank, routers, seeds=seeds, neural_epochs=neural_epochs)
 tab5 = studies.transfer_table(transfer, metric="Ps")
 plots.save_table(transfer.results, "tab_image_masked_transfer_all_seeds", transfer.provenance, out_dir=out)
 plots.save_table(tab5, "tab_image_masked_transfer", transfer.provenance, out_dir=out)
-tab5.round(3)
+tab5.style.format("{:.3f}")
+
+# %%
+change = tab5[("change vs multimodal (21 - 22)", "All")]
+Markdown(f"Masking the image changes Ps on all test rows by {change.min():+.3f} to {change.max():+.3f} across "
+         f"routers (mean {change.mean():+.3f}): "
+         + ("the routers keep most of their quality without the image." if change.mean() > -0.02 else
+            "the routers lose quality without the image they were trained with."))
+
+# %% [markdown]
+# ## A subset of models and tasks, tested on unseen datasets
+# Per seed: a random pool of `pool_size` models, and one dataset per scenario held out; the router trains on the
+# other datasets and routes, zero-shot, among the same models on the held-out ones.
+
+# %%
+subset = studies.model_subset_transfer(bank, routers, seeds=seeds, pool_size=pool_size, neural_epochs=neural_epochs)
+plots.save_table(subset.results, "tab_model_subset_transfer", subset.provenance, out_dir=out)
+subset_table = subset.results.pivot_table(index="seed", columns="router", values="Ps")
+subset_table.style.format("{:.3f}")
+
+# %%
+above = (subset_table.drop(columns="best_single").gt(subset_table["best_single"], axis=0)).mean()
+Markdown("Share of seeds where each router beats the subset's best single model on the unseen datasets: "
+         + ", ".join(f"{r} {v:.0%}" for r, v in above.items()) + ".")
 
 # %% [markdown]
 # ## Data efficiency
+# Shared nAUC as the training fraction grows, always scored on the same held-out rows; the band is a 95% confidence
+# interval of the mean over seeds, so two curves whose bands overlap are not distinguished by this run.
 
 # %%
-efficiency = studies.data_efficiency(bank, routers, fractions=fractions, seeds=seeds, neural_epochs=neural_epochs)
+efficiency = studies.data_efficiency(bank, routers, fractions=fractions, seeds=efficiency_seeds,
+                                     neural_epochs=neural_epochs)
 plots.save_table(efficiency.results, "tab_data_efficiency", efficiency.provenance, out_dir=out)
-plots.save_figure(plots.plot_data_efficiency(efficiency.results), "fig_data_efficiency", efficiency.provenance,
-                  out_dir=out)
-studies.aggregate_seeds(efficiency.results, ["router", "train_fraction"], metrics=("nAUC_shared",)).round(3)
+fig = plots.plot_data_efficiency(efficiency.results)
+plots.save_figure(fig, "fig_data_efficiency", efficiency.provenance, out_dir=out)
+
+# %%
+curve = studies.aggregate_seeds(efficiency.results, ["router", "train_fraction"], metrics=("nAUC_shared",))
+growth = curve.pivot(index="router", columns="train_fraction", values="nAUC_shared")
+gain = growth[max(fractions)] - growth[min(fractions)]
+Markdown(f"From {min(fractions):.0%} to {max(fractions):.0%} of the data, shared nAUC grows by "
+         f"{gain.min():+.3f} to {gain.max():+.3f} across routers; the largest gain is **{gain.idxmax()}**.")
 
 # %% [markdown]
 # ## Headline check
@@ -70,3 +140,10 @@ studies.aggregate_seeds(efficiency.results, ["router", "train_fraction"], metric
 # %%
 # NBVAL_CHECK_OUTPUT
 print("cross-dataset directions:", len(tab4), "| training fractions:", sorted(float(f) for f in efficiency.results["train_fraction"].unique()))
+
+# %% [markdown]
+# ## Recap
+# In this notebook we moved routers off their training distribution: to a new dataset in the same scenario (the
+# paper's Table 4 protocol and every direction), to queries without their image (a stand-in for Table 5), to a
+# subset of models on unseen datasets, and to smaller training sets, each time against the best single model on the
+# shifted data. **Next:** notebook 6 audits the evaluation protocol itself.

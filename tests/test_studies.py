@@ -177,3 +177,25 @@ def test_main_results_official_per_dataset_protocol_beside_pooled():
     assert set(select_protocol(frame)["protocol"].dropna()) == {"per_dataset"}
     with pytest.raises(ValueError, match="protocols"):
         main_results(bank, ["knn"], seeds=[0], protocols=("nope",))
+
+
+def test_model_subset_transfer_routes_among_the_subset_on_unseen_datasets(bank):
+    result = studies.model_subset_transfer(bank, ("knn",), seeds=(0, 1), pool_size=4)
+    frame = result.results
+    assert set(frame["router"]) == {"knn", "best_single"}
+    for seed, part in frame.groupby("seed"):
+        models = part["models"].iloc[0].split("+")
+        assert len(models) == 4 and set(models) <= set(bank.table.models)
+        trained, tested = set(part["trained_on"].iloc[0].split("+")), set(part["tested_on"].iloc[0].split("+"))
+        assert trained.isdisjoint(tested) and trained | tested == set(bank.table.datasets)
+        assert part.loc[part["router"] == "best_single", "model"].iloc[0] in models
+    with pytest.raises(ValueError, match="pool_size"):
+        studies.model_subset_transfer(bank, ("knn",), seeds=(0,), pool_size=1)
+
+
+def test_paper_scenario_pairs_follow_the_official_split_out():
+    from mmr_utils.sources import load_benchmark
+
+    pairs = studies.paper_scenario_pairs(load_benchmark("", scale=0.03, seed=0))
+    assert pairs == [("OCR", "OCRBench", "SEEDBench2_Plus"), ("General VQA", "MMStar", "RealWorldQA"),
+                     ("Math", "MathVista", "MathVerse+MathVision")]

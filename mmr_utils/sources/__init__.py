@@ -6,6 +6,19 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def _stale_simulation(folder: Path) -> bool:
+    """True when ``folder`` was written by other simulator code than the installed one (it is then rewritten)."""
+    import json
+
+    from .simulator.benchmark import generator_code_hash
+
+    try:
+        recorded = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True
+    return not isinstance(recorded, dict) or recorded.get("generator_code") != generator_code_hash()
+
+
 def load_benchmark(data_root: str | None = None, *, scale: float = 1.0, seed: int = 0, datasets=None,
                    images="auto"):
     """The outcome table a notebook works on.
@@ -25,6 +38,6 @@ def load_benchmark(data_root: str | None = None, *, scale: float = 1.0, seed: in
     from .simulator import simulate_benchmark
 
     folder = SIMULATED if (scale == 1.0 and seed == 0) else DATA / f"simulated-s{scale:g}-seed{seed}"
-    if not (folder / "MMR-Bench.csv").is_file():
+    if not (folder / "MMR-Bench.csv").is_file() or _stale_simulation(folder):
         simulate_benchmark(folder, scale=scale, seed=seed)
     return load_table(folder, datasets=datasets, images=images)

@@ -118,6 +118,17 @@ def _simulated_note(scale: float, seed: int, sizes: dict[str, int], outcome_samp
     )
 
 
+def generator_code_hash() -> str:
+    """sha256 (16 hex digits) of the simulator package's source files: a folder written by other code is stale."""
+    import hashlib
+    from pathlib import Path
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def simulate_benchmark(out_dir: str | Path = paths.SIMULATED, scale: float = 1.0, seed: int = 0,
                        outcome_sampling: str = "systematic") -> Path:
     """Write the simulated benchmark folder atomically and return its path.
@@ -145,6 +156,7 @@ def simulate_benchmark(out_dir: str | Path = paths.SIMULATED, scale: float = 1.0
             "simulated": True,
             "generator": "mmr_utils.sources.simulator",
             "generator_version": GENERATOR_VERSION,
+            "generator_code": generator_code_hash(),
             "seed": seed,
             "scale": float(scale),
             "outcome_sampling": outcome_sampling,
