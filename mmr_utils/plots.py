@@ -97,21 +97,40 @@ def save_table(frame: pd.DataFrame, name: str, provenance: dict, *, out_dir=None
 
 
 # --------------------------------------------------------------------------- data tour
-def plot_composition(composition: pd.DataFrame):
-    """The benchmark's composition as a two-ring sunburst: scenario (inner) -> dataset (outer) (paper Fig. 2)."""
-    fig, ax = plt.subplots(figsize=(5.5, 5.5))
+def plot_composition(composition: pd.DataFrame, category_label: str = "category"):
+    """The benchmark's composition as a sunburst (paper Fig. 2): scenario (inner ring) -> dataset (middle) ->
+    ``category`` (outer ring, when the table has one; on the simulated benchmark these are the simulator's image
+    kinds, named as such by ``category_label``). Small outer wedges are left unlabelled (listed in the table)."""
+    has_category = "category" in composition and composition["category"].notna().any()
+    fig, ax = plt.subplots(figsize=(7.5, 7.5))
     scen = composition.groupby("scenario", sort=False)["instances"].sum()
     by_dataset = composition.groupby(["scenario", "dataset"], sort=False)["instances"].sum()
-    palette = sns.color_palette("Set2", len(scen))
+    palette = sns.color_palette("colorblind", len(scen))
     colours = {s: palette[i] for i, s in enumerate(scen.index)}
-    ax.pie(scen.values, radius=0.65, labels=[f"{s}\n{v:,}" for s, v in scen.items()], labeldistance=0.45,
-           colors=[colours[s] for s in scen.index], wedgeprops={"width": 0.35, "edgecolor": "white"},
-           textprops={"fontsize": 8, "ha": "center"})
-    outer_colours = [tuple(min(1, c * 1.15) for c in colours[s]) for s, _ in by_dataset.index]
-    ax.pie(by_dataset.values, radius=1.0, labels=[f"{d} ({v:,})" for (_, d), v in by_dataset.items()],
-           labeldistance=1.05, colors=outer_colours, wedgeprops={"width": 0.35, "edgecolor": "white"},
-           textprops={"fontsize": 7})
-    ax.set_title("Benchmark composition: scenario -> dataset")
+
+    def lighter(colour, amount):
+        return tuple(c + (1 - c) * amount for c in colour)
+
+    total = float(scen.sum())
+    radii = (0.45, 0.72, 1.0) if has_category else (0.6, 1.0)
+    width = 0.27 if has_category else 0.38
+    ax.pie(scen.values, radius=radii[0], labels=[f"{s}\n{v:,}" for s, v in scen.items()], labeldistance=0.38,
+           colors=[colours[s] for s in scen.index], wedgeprops={"width": width, "edgecolor": "white"},
+           textprops={"fontsize": 8, "ha": "center", "weight": "bold"})
+    ax.pie(by_dataset.values, radius=radii[1],
+           labels=[d if v / total > 0.03 else "" for (_, d), v in by_dataset.items()],
+           labeldistance=0.78 if has_category else 1.04, rotatelabels=has_category,
+           colors=[lighter(colours[s], 0.35) for s, _ in by_dataset.index],
+           wedgeprops={"width": width, "edgecolor": "white"}, textprops={"fontsize": 6.5, "ha": "center"})
+    if has_category:
+        rows = composition.fillna({"category": "(none)"})
+        ax.pie(rows["instances"].values, radius=radii[2],
+               labels=[c if v / total > 0.02 else "" for c, v in zip(rows["category"], rows["instances"])],
+               labeldistance=1.03, rotatelabels=True,
+               colors=[lighter(colours[s], 0.65) for s in rows["scenario"]],
+               wedgeprops={"width": width, "edgecolor": "white"}, textprops={"fontsize": 5.5})
+    rings = "scenario -> dataset" + (f" -> {category_label}" if has_category else "")
+    ax.set_title(f"Benchmark composition: {rings} ({int(total):,} instances)", fontsize=10, pad=28)
     return fig
 
 
@@ -134,27 +153,42 @@ def plot_model_overview(summary: pd.DataFrame):
 
 
 def show_examples(table, rows: int = 6, seed: int = 0, per_row: int = 4):
-    """A grid of example instances (image, dataset / category, wrapped question), one per dataset."""
+    """A grid of example instances, one per dataset: the image, the dataset and category, the question (wrapped),
+    the gold answer, and which models answered it correctly (green) or not (red), from the outcome table."""
     import textwrap
 
     from PIL import Image
 
     rng = np.random.default_rng(seed)
     candidates = table.instances[table.instances["image_path"].notna()]
-    picks = [group.iloc[int(rng.integers(len(group)))] for _, group in candidates.groupby("dataset", sort=False)][:rows]
+    picks = [group.index[int(rng.integers(len(group)))] for _, group in candidates.groupby("dataset", sort=False)]
+    picks = picks[:rows]
     n_rows = int(np.ceil(len(picks) / per_row))
-    fig, axes = plt.subplots(n_rows, per_row, figsize=(3.0 * per_row, 3.9 * n_rows), squeeze=False)
+    fig, axes = plt.subplots(n_rows, per_row, figsize=(3.2 * per_row, 4.9 * n_rows), squeeze=False,
+                             gridspec_kw={"hspace": 0.85, "wspace": 0.15})
     for ax in axes.ravel():
         ax.set_axis_off()
-    for ax, row in zip(axes.ravel(), picks):
+    short = [m.split("-2025")[0].replace("-Instruct", "") for m in table.models]
+    for ax, index in zip(axes.ravel(), picks):
+        row = table.instances.loc[index]
+        position = table.instances.index.get_loc(index)
         with Image.open(row["image_path"]) as image:
             ax.imshow(image.convert("RGB"))
         category = row.get("category")
         label = row["dataset"] + (f" / {category}" if isinstance(category, str) else "")
         ax.set_title(label, fontsize=8)
-        question = "\n".join(textwrap.wrap(str(row["question"]), 42)[:4])
-        ax.text(0.5, -0.04, question, transform=ax.transAxes, ha="center", va="top", fontsize=6.5)
-    fig.tight_layout()
+        question = "\n".join(textwrap.wrap(str(row["question"]), 44)[:4])
+        answer = row.get("answer")
+        gold = f"gold answer: {answer}" if isinstance(answer, str) and answer else "gold answer: (not recorded)"
+        ax.text(0.5, -0.03, f"{question}\n{gold}", transform=ax.transAxes, ha="center", va="top", fontsize=6.3)
+        correct = table.correct[position]
+        for k, name in enumerate(short):
+            ok = correct[k] == 1
+            colour = "#009e73" if ok else ("#d55e00" if correct[k] == 0 else "0.6")
+            ax.text(0.02 + 0.49 * (k % 2), -0.33 - 0.05 * (k // 2), ("+ " if ok else "- ") + name,
+                    transform=ax.transAxes, fontsize=5.6, color=colour, va="top")
+    fig.suptitle("Example instances: question, gold answer, and which models got it right (+, green) or wrong "
+                 "(-, red)", fontsize=9, y=0.995)
     return fig
 
 
