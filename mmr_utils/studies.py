@@ -468,7 +468,8 @@ def modality_study(bank: FeatureBank, routers=LEARNED_ROUTERS, *, modes=("11", "
                    neural_epochs: int | None = None) -> StudyResult:
     """Modalities and fusion (paper Sec. 5.3): each router under each mode with the default ``mean`` fusion, and
     under each fusion strategy in mode 22. Routers that require their own fusion (KMeans-adaptive: adaptive; CMR:
-    cross-attention over concat) are run once per mode. Scored on all test rows."""
+    cross-attention over concat) are run once per mode. Scored on all test rows and per dataset (the ``dataset``
+    column; "All" for all test rows)."""
     records = []
     for seed in seeds:
         split = instance_split(bank.table, train_fraction, seed=seed)
@@ -480,7 +481,7 @@ def modality_study(bank: FeatureBank, routers=LEARNED_ROUTERS, *, modes=("11", "
                     continue  # one channel in training or test: nothing to cross-attend
                 run = fit_predict(bank, router, split, mode=mode, fusion=fusion, seed=seed,
                                   neural_epochs=neural_epochs)
-                recs, _ = score_run(bank.table, run, per_dataset=False)
+                recs, _ = score_run(bank.table, run)
                 for rec in recs:
                     rec["study"] = "fusion" if fusion != "mean" and mode == "22" else "mode"
                     rec["fusion"] = "cross-attention" if router == "cmr" else rec["fusion"]
@@ -488,6 +489,19 @@ def modality_study(bank: FeatureBank, routers=LEARNED_ROUTERS, *, modes=("11", "
     prov = provenance(bank, study="modality", routers=list(routers), modes=list(modes), fusions=list(fusions),
                       seeds=list(seeds), train_fraction=train_fraction, neural_epochs=neural_epochs)
     return StudyResult(pd.DataFrame(records), {}, prov)
+
+
+def modality_gaps(result: StudyResult, metric: str = "nAUC_shared") -> pd.DataFrame:
+    """Where multimodal routing pays (paper Sec. 5.3): per router and dataset, ``metric`` of mode 22 minus the better
+    of the unimodal modes 11 and 33 (mean over seeds; positive = both channels beat either alone). Routers without a
+    unimodal run (CMR) are NaN. A last row averages the routers."""
+    frame = result.results[(result.results["study"] == "mode") & result.results["mode"].isin(["11", "22", "33"])]
+    means = frame.groupby(["router", "dataset", "mode"], sort=False)[metric].mean().unstack("mode")
+    gap = (means["22"] - means[["11", "33"]].max(axis=1, skipna=False)).unstack("dataset")
+    columns = [d for d in dict.fromkeys(frame["dataset"]) if not is_union_group(d)] + ["All"]
+    gap = gap[[c for c in columns if c in gap.columns]]
+    gap.loc["mean over routers"] = gap.mean(axis=0)
+    return gap
 
 
 def scenario_pairs(table: OutcomeTable) -> list[tuple[str, str, str]]:
