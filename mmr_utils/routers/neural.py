@@ -75,6 +75,10 @@ class _TorchRouter(Router):
         self.batch_size = batch_size
         self.lr = lr
         self.device = device
+        #: Optional ``callable(epoch, router)`` run after every training epoch with the network in eval mode (e.g. to
+        #: score intermediate epochs: training for E epochs is exactly the first E epochs of a longer run with the
+        #: same seed, so one long run yields every shorter one). Not a parameter; never saved.
+        self.epoch_callback = None
 
     def _build_module(self, n_features: int, n_models: int) -> nn.Module:
         raise NotImplementedError
@@ -117,6 +121,12 @@ class _TorchRouter(Router):
                     optimizer.step()
                     epoch_loss += float(loss.detach()) * len(batch)
                 self.loss_history_.append(epoch_loss / n)
+                if self.epoch_callback is not None:
+                    module.eval()
+                    self.module_ = module
+                    with torch.random.fork_rng(devices=[]):
+                        self.epoch_callback(len(self.loss_history_), self)
+                    module.train()
         module.eval()
         self.module_ = module
 
