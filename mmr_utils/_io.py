@@ -6,21 +6,41 @@ import contextlib
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 from typing import IO, Iterator
+
+_UMASK_LOCK = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where the system allows (Linux: /proc/self/status)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    with _UMASK_LOCK:  # os.umask can only be read by setting it; restore it at once
+        mask = os.umask(0o077)
+        os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[IO]:
     """Open a temporary file beside ``path``; on success rename it over ``path``, on error delete it.
 
-    The rename is atomic on POSIX file systems because the temporary file is in the same folder.
+    The rename is atomic on POSIX file systems because the temporary file is in the same folder. The file gets the
+    mode a plain ``open`` would give it (0666 minus the umask), not the 0600 of the temporary file.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
+        os.chmod(tmp, 0o666 & ~current_umask())
         with open(tmp, mode, **kwargs) as handle:
             yield handle
             handle.flush()
@@ -50,12 +70,14 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     """Build a folder under a temporary name beside ``path``; on success swap it in, on error remove it.
 
-    An existing ``path`` is replaced only once the new folder is complete.
+    An existing ``path`` is replaced only once the new folder is complete. The folder gets the mode a plain ``mkdir``
+    would give it (0777 minus the umask), not the 0700 of the temporary folder.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
+        os.chmod(tmp, 0o777 & ~current_umask())
         yield tmp
         if path.exists():
             old = path.with_name(f".{path.name}.old")

@@ -15,6 +15,9 @@ import hashlib
 import json
 import os
 import re
+import shutil
+import warnings
+import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -28,8 +31,12 @@ CACHE_FORMAT_VERSION = 1
 _HASH_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 
 
-class CacheFormatError(ValueError):
-    """A cache file exists but does not hold what this module writes."""
+class CacheError(Exception):
+    """Base of the project's cache errors; the message names the file or folder and what to do."""
+
+
+class CacheFormatError(CacheError, ValueError):
+    """A cache file was written for another encoder identity, format version or embedding width."""
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -83,26 +90,35 @@ class EmbeddingCache:
         self._lock_path = self.cache_dir / f".{key.file_stem()}.lock"
 
     def _read(self) -> tuple[dict[str, int], np.ndarray]:
-        """Return (hash -> row, values) from disk; empty when the file does not exist."""
+        """Return (hash -> row, values) from disk; empty when the file does not exist.
+
+        A damaged archive (empty, truncated, not an archive of this module) reads as empty, with a warning naming it:
+        every lookup misses, the embeddings are recomputed and the next :meth:`add` replaces the file. An intact archive
+        written for another encoder identity or format version is a :class:`CacheFormatError`.
+        """
+        empty = {}, np.zeros((0, 0), dtype=np.float32)
         if not self.path.exists():
-            return {}, np.zeros((0, 0), dtype=np.float32)
+            return empty
         try:
             with np.load(self.path, allow_pickle=False) as archive:
                 hashes = archive["hashes"]
                 values = archive["values"]
                 stored_key = json.loads(str(archive["key"]))
                 version = int(archive["format_version"])
-        except (OSError, KeyError, ValueError) as error:
-            raise CacheFormatError(
-                f"embedding cache {self.path} is unreadable ({error}); delete it or run `make clean-cache`"
-            ) from error
+            if values.ndim != 2 or hashes.ndim != 1 or len(hashes) != len(values):
+                raise ValueError(f"{len(hashes)} keys but values of shape {values.shape}")
+        except (OSError, KeyError, ValueError, TypeError, EOFError, zipfile.BadZipFile) as error:
+            warnings.warn(
+                f"embedding cache {self.path} is unreadable ({type(error).__name__}: {error}); treating it as empty: "
+                f"its embeddings are recomputed and the file is replaced (`make clean-cache` empties the cache)",
+                stacklevel=3,
+            )
+            return empty
         if version != CACHE_FORMAT_VERSION or stored_key != asdict(self.key):
             raise CacheFormatError(
                 f"embedding cache {self.path} was written for {stored_key} (format {version}), expected "
                 f"{asdict(self.key)} (format {CACHE_FORMAT_VERSION}); run `make clean-cache`"
             )
-        if values.ndim != 2 or len(hashes) != len(values):
-            raise CacheFormatError(f"embedding cache {self.path} has {len(hashes)} keys but values of shape {values.shape}")
         return {str(h): row for row, h in enumerate(hashes)}, values
 
     def lookup(self, hashes: Iterable[str]) -> tuple[np.ndarray, np.ndarray | None]:
@@ -122,7 +138,9 @@ class EmbeddingCache:
 
     @contextlib.contextmanager
     def _writer_lock(self) -> Iterator[None]:
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        if not self.cache_dir.is_dir():
+            self.cache_dir.parent.mkdir(parents=True, exist_ok=True)
+            self.cache_dir.mkdir(mode=0o700, exist_ok=True)  # private: the study results live here too
         with open(self._lock_path, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
@@ -171,20 +189,34 @@ class EmbeddingCache:
         return len(self._read()[0])
 
 
-def clear_cache(cache_dir: str | os.PathLike | None = None) -> int:
-    """Delete every cache archive and lock file in ``cache_dir`` (default ``paths.CACHE``); return how many files.
+#: Study result entries of :class:`mmr_utils.store.ResultStore` (``<study>-<key hash>``).
+_STUDY_ENTRY = re.compile(r"^[A-Za-z0-9_]+-[0-9a-f]{24}$")
 
-    Used by ``make clean-cache``. Only cache files are removed: this module's ``*.npz`` and ``.*.lock``, and the
-    study results cached by :func:`mmr_utils.studies.cached_study` (``studies/*.pkl``).
+
+def clear_cache(cache_dir: str | os.PathLike | None = None) -> int:
+    """Delete every cache file in ``cache_dir`` (default ``paths.CACHE``); return how many files and entries.
+
+    Used by ``make clean-cache``. Only what this project writes is removed: this module's ``*.npz`` and ``.*.lock``,
+    the study results saved by :func:`mmr_utils.studies.cached_study` (``studies/<study>-<hash>/`` entries, and the
+    ``studies/*.pkl`` files of earlier versions), and temporary files left by interrupted atomic writes (``.*.tmp``).
     """
     folder = Path(cache_dir) if cache_dir is not None else paths.CACHE
     if not folder.exists():
         return 0
     removed = 0
-    for pattern in ("*.npz", ".*.lock", ".*.npz.*.tmp", "studies/*.pkl"):
+    for pattern in ("*.npz", ".*.lock", ".*.tmp", "studies/*.pkl", "studies/.*.tmp", "studies/*/.*.tmp"):
         for file in folder.glob(pattern):
-            file.unlink()
+            if file.is_dir() and not file.is_symlink():
+                shutil.rmtree(file)
+            else:
+                file.unlink()
             removed += 1
+    studies = folder / "studies"
+    if studies.is_dir():
+        for entry in studies.iterdir():
+            if _STUDY_ENTRY.match(entry.name) and entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+                removed += 1
     return removed
 
 

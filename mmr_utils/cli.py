@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import importlib
 import itertools
 import json
@@ -26,6 +27,7 @@ import os
 import re
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -422,11 +424,42 @@ def read_sweep_config(path) -> SweepConfig:
     return SweepConfig(notebook=notebook, grid=grid, fixed=fixed, kernel=raw.get("kernel", DEFAULT_KERNEL))
 
 
+#: Longest readable part of a point's file stem (a hash of the point follows when it is cut).
+_POINT_NAME_WIDTH = 120
+
+
+def _point_hash(point: dict[str, Any]) -> str:
+    """Short hash of the exact point (JSON keeps 2, 2.0, "2" and true apart)."""
+    text = json.dumps([[key, value] for key, value in point.items()], default=repr)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+
+
 def point_name(point: dict[str, Any]) -> str:
-    """File stem of one grid point: ``key=value`` joined by commas, in grid order, safe as a file name."""
+    """File stem of one grid point: ``key=value`` joined by commas, in grid order, safe as a file name.
+
+    When cleaning changes a character (``a/b`` and ``a?b`` both read ``a-b``) or the stem would be long, ``~`` and a
+    short hash of the exact point follow, so that points with different values never share a file.
+    """
     def clean(value) -> str:
         return re.sub(r"[^A-Za-z0-9._+-]", "-", str(value))
-    return ",".join(f"{clean(k)}={clean(v)}" for k, v in point.items())
+    name = ",".join(f"{clean(k)}={clean(v)}" for k, v in point.items())
+    lossy = any(clean(k) != str(k) or clean(v) != str(v) for k, v in point.items())
+    if lossy or len(name) > _POINT_NAME_WIDTH:
+        name = f"{name[:_POINT_NAME_WIDTH]}~{_point_hash(point)}"
+    return name
+
+
+def point_names(points: Sequence[dict[str, Any]]) -> list[str]:
+    """:func:`point_name` of every point, with the hash also added where two stems still agree (``2`` and ``"2"``);
+    identical points are an error (they would run twice into one file)."""
+    names = [point_name(p) for p in points]
+    counts = Counter(names)
+    names = [n if counts[n] == 1 or "~" in n else f"{n}~{_point_hash(p)}" for n, p in zip(names, points)]
+    duplicates = [n for n, c in Counter(names).items() if c > 1]
+    if duplicates:
+        raise CLIError(f"the sweep grid lists the same point more than once ({', '.join(duplicates[:3])}); "
+                       f"remove the repeated values from the grid")
+    return names
 
 
 def flatten_metrics(record: dict, prefix: str = "") -> dict[str, Any]:
@@ -450,10 +483,11 @@ class SweepRun:
     result: Path
     seconds: float
     error: str | None = None
+    name: str = ""
 
 
-def _run_sweep_point(config: SweepConfig, point: dict[str, Any], folder: Path) -> SweepRun:
-    name = point_name(point)
+def _run_sweep_point(config: SweepConfig, point: dict[str, Any], folder: Path, name: str | None = None) -> SweepRun:
+    name = name or point_name(point)
     executed, result = folder / f"{name}.ipynb", folder / f"{name}.json"
     if result.exists():
         result.unlink()  # a stale result from an earlier sweep must not pass for this run's
@@ -462,12 +496,12 @@ def _run_sweep_point(config: SweepConfig, point: dict[str, Any], folder: Path) -
     try:
         execute_notebook(config.notebook, executed, parameters, kernel_name=config.kernel)
     except NotebookFailed as err:
-        return SweepRun(point, executed, result, time.perf_counter() - started, error=str(err))
+        return SweepRun(point, executed, result, time.perf_counter() - started, error=str(err), name=name)
     seconds = time.perf_counter() - started
     if not result.is_file():
-        return SweepRun(point, executed, result, seconds,
+        return SweepRun(point, executed, result, seconds, name=name,
                         error=f"notebook {config.notebook.name} ran but wrote no result file at result_path={result}")
-    return SweepRun(point, executed, result, seconds)
+    return SweepRun(point, executed, result, seconds, name=name)
 
 
 def _backend_setup(backend: str, scheduler_address: str | None):
@@ -513,13 +547,15 @@ def run_sweep(
 
     if backend not in SWEEP_BACKENDS:
         raise CLIError(f"unknown backend {backend!r}; expected one of {SWEEP_BACKENDS}")
+    points = config.points()
+    names = point_names(points)  # before anything runs: two points must never share a result file
     folder = Path(out_root) / config.notebook.stem
     folder.mkdir(parents=True, exist_ok=True)
-    points = config.points()
     client = _backend_setup(backend, scheduler_address)
     try:
         with joblib.parallel_config(backend=backend, n_jobs=n_jobs):
-            runs = joblib.Parallel()(joblib.delayed(_run_sweep_point)(config, point, folder) for point in points)
+            runs = joblib.Parallel()(joblib.delayed(_run_sweep_point)(config, point, folder, name)
+                                     for point, name in zip(points, names))
     finally:
         if client is not None:
             client.close()
@@ -568,7 +604,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                                scheduler_address=args.scheduler_address)
     for run in runs:
         status = "FAILED" if run.error else "ok"
-        print(f"  {point_name(run.point):50s} {status:6s} {run.seconds:7.1f} s")
+        print(f"  {run.name:50s} {status:6s} {run.seconds:7.1f} s")
     failures = [run for run in runs if run.error]
     print(f"sweep: {len(runs) - len(failures)} of {len(runs)} runs ok in {time.perf_counter() - started:.1f} s "
           f"wall; results in {csv_path}")
@@ -582,7 +618,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             print(pd.read_csv(csv_path).to_string(index=False) if len(failures) < len(runs) else "(no results)")
     if failures:
         for run in failures:
-            print(f"sweep: run {point_name(run.point)} failed: {run.error}", file=sys.stderr)
+            print(f"sweep: run {run.name} failed: {run.error}", file=sys.stderr)
         return 1
     return 0
 
@@ -593,8 +629,15 @@ def cmd_evaluate(args) -> int:
     from . import studies
     from .sources.official import load_table
 
+    for option, value, least in (("--seed", args.seed, 0), ("--random-draws", args.random_draws, 1),
+                                 ("--epochs", args.epochs, 1)):
+        if value is not None and value < least:
+            raise CLIError(f"{option} must be at least {least}, got {value}")
     table = load_table(args.data_root, datasets=None if args.datasets in (None, "all") else args.datasets,
                        images=None if args.no_images else "auto")
+    if len(table.models) < 2:
+        raise CLIError(f"{table.source['path']} has one model ({', '.join(table.models)}): routing chooses between "
+                       f"models, so the table needs at least two (<model>_correct and <model>_cost column pairs)")
     if not table.has_images.any() and any(flag in "23" for flag in args.mode):
         raise CLIError(f"{table.source['path']} has no images ({table.source.get('images')}): only text mode 11 "
                        f"makes sense for a text-only table, got --mode {args.mode}")

@@ -6,8 +6,10 @@ MMR-Bench groups seven public benchmarks into three scenarios. ``dataset_idx`` v
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
+from pathlib import PurePath, PureWindowsPath
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,25 @@ def _normalise(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
+def unsafe_dataset_name(name: str) -> str | None:
+    """Why ``name`` cannot name a dataset, or None when it can.
+
+    A dataset name becomes an image folder name under the image root, so it must be one plain path component: no
+    ``/`` or ``\\``, no ``..``, not absolute, not empty.
+    """
+    if not isinstance(name, str) or not name.strip():
+        return "is empty"
+    if PurePath(name).is_absolute() or PureWindowsPath(name).is_absolute() or PureWindowsPath(name).drive:
+        return "is an absolute path"
+    if "/" in name or "\\" in name or (os.sep in name) or (os.altsep and os.altsep in name):
+        return "contains a path separator"
+    if ".." in name or name == ".":
+        return "contains '..' (or is '.')"
+    if "\0" in name:
+        return "contains a NUL character"
+    return None
+
+
 def split_dataset_idx(dataset_idx: str) -> tuple[str, str]:
     """Split ``<Dataset>_<id>`` into (dataset, id) by the longest known prefix; unknown prefixes split at the last
     underscore (a value without one is its own dataset with an empty id)."""
@@ -75,23 +96,29 @@ def image_folder_of(dataset: str) -> str:
 def resolve_dataset_names(requested, available) -> list[str]:
     """Map user-given dataset names (case-insensitive, with aliases; ``all``) onto names present in a table.
 
-    ``requested`` is a list or a ``+``/``,``-separated string. Raises ``ValueError`` listing the known names when one
-    is unknown or absent from the table.
+    ``requested`` is a list or a ``+``/``,``-separated string. A name spelled exactly as in the table always means that
+    dataset; otherwise names are compared without case and punctuation, and aliases of the known datasets count. Raises
+    ``ValueError`` listing the known names when one is unknown or absent from the table, and listing the candidates when
+    one is ambiguous (``ocr-bench`` in a table holding both ``OCRBench`` and ``OCR-Bench``).
     """
     available = list(dict.fromkeys(available))
     if requested is None:
         return available
     if isinstance(requested, str):
         requested = [part for part in re.split(r"[+,]", requested) if part.strip()]
-    lookup: dict[str, str] = {}
+    lookup: dict[str, list[str]] = {}
     for name in available:
-        lookup[_normalise(name)] = name
+        keys = [_normalise(name)]
         info = KNOWN_DATASETS.get(name)
         if info:
-            for alias in (*info.aliases, info.folder):
-                lookup.setdefault(_normalise(alias), name)
+            keys += [_normalise(alias) for alias in (*info.aliases, info.folder)]
+        for key in dict.fromkeys(keys):
+            lookup.setdefault(key, []).append(name)
     chosen: list[str] = []
     for raw in requested:
+        if raw in available or raw.strip() in available:
+            chosen.append(raw if raw in available else raw.strip())
+            continue
         key = _normalise(raw)
         if key == "all":
             chosen.extend(available)
@@ -102,5 +129,10 @@ def resolve_dataset_names(requested, available) -> list[str]:
                 f"unknown dataset {raw!r}: this table has {known_here}; aliases such as "
                 f"'seedbench', 'mathv', 'rwqa' and 'all' are accepted (case-insensitive)"
             )
-        chosen.append(lookup[key])
+        if len(lookup[key]) > 1:
+            raise ValueError(
+                f"dataset name {raw!r} is ambiguous in this table: it matches {', '.join(lookup[key])} (names are "
+                f"compared without case and punctuation); give one of them spelled exactly"
+            )
+        chosen.append(lookup[key][0])
     return list(dict.fromkeys(chosen))

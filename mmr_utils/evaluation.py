@@ -276,7 +276,8 @@ def nauc(frontier, C=None, *, protocol: str = "official", cost_range=None) -> fl
       A single-point frontier has no span; its nAUC is its accuracy. Routers with different spans are not comparable.
     - ``shared``: area under the frontier's step envelope (best accuracy reachable at a cost no higher than x; 0 below
       its cheapest point) over a cost interval shared by all routers on the same rows, by default
-      :func:`shared_cost_range` of ``C``; divided by the interval's width.
+      :func:`shared_cost_range` of ``C``; divided by the interval's width. NaN when the interval has no width (every
+      model costs the same on every row: there is no cost axis), an error when it is reversed.
     """
     frontier = pareto_frontier(frontier)
     if protocol == "official":
@@ -292,8 +293,10 @@ def nauc(frontier, C=None, *, protocol: str = "official", cost_range=None) -> fl
             raise ValueError("nauc(protocol='shared') needs C (true costs) or an explicit cost_range=(lo, hi)")
         cost_range = shared_cost_range(C)
     lo, hi = map(float, cost_range)
+    if hi == lo:  # every model costs the same on these rows: no cost axis to integrate over
+        return float("nan")
     if not hi > lo:
-        raise ValueError(f"shared cost range must have hi > lo, got ({lo}, {hi})")
+        raise ValueError(f"shared cost range must have hi >= lo, got ({lo}, {hi})")
     cost = np.clip(frontier[:, 0], lo, hi)
     acc = frontier[:, 1]
     edges = np.r_[cost, hi]
@@ -373,6 +376,8 @@ def random_sweep(Y, C, *, draws: int = 50, seed: int = 0) -> dict:
     ``QNC_reached``, the fraction of draws that reach the best single model."""
     Y, C = _f(Y), _f(C)
     n, k = _check_arrays(Y=Y, C=C)
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
+        raise ValueError(f"random routing needs at least 1 draw, got draws={draws!r}")
     rng = np.random.default_rng(seed)
     prices = np.broadcast_to(C.mean(axis=0), (n, k))
     records = {"cost": [], "accuracy": [], "nAUC": [], "nAUC_shared": [], "Ps": [], "QNC": []}
@@ -483,9 +488,15 @@ def summarize(U, P, Y, C, *, rule: str = "threshold", cost_range=None, fallback:
         U, P, Y, C = U[complete], P[complete], Y[complete], C[complete]
     if len(Y) == 0:
         raise ValueError("no complete rows to evaluate: every row has a missing cell")
+    if Y.shape[1] < 2:
+        raise ValueError(f"routing needs at least two candidate models to choose between, got {Y.shape[1]}")
     points = budget_sweep(U, P, Y, C, rule=rule, fallback=fallback, ties=ties)
     frontier = pareto_frontier(points)
     cost_range = shared_cost_range(C) if cost_range is None else tuple(map(float, cost_range))
+    notes = []
+    if cost_range[1] == cost_range[0]:
+        notes.append(f"nAUC_shared is NaN: every model has the same cost on these {len(Y)} rows (shared cost range "
+                     f"[{cost_range[0]:g}, {cost_range[1]:g}] has no width), so there is no cost axis to integrate")
     metrics = {
         "nAUC": nauc(frontier, protocol="official"),
         "nAUC_shared": nauc(frontier, protocol="shared", cost_range=cost_range),
@@ -503,6 +514,7 @@ def summarize(U, P, Y, C, *, rule: str = "threshold", cost_range=None, fallback:
         rows_dropped=dropped,
         rule=rule,
         cost_range=cost_range,
+        extra={"notes": notes} if notes else {},
     )
 
 

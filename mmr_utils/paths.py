@@ -22,7 +22,8 @@ FIGURES: Path = ROOT / "figures"
 BUILD: Path = ROOT / "build"
 #: Notebook sources (jupytext percent files and their ``.ipynb`` twins).
 NOTEBOOKS: Path = ROOT / "notebooks"
-#: Content-addressed embedding cache; ``MMR_CACHE_DIR`` overrides it (e.g. a shared scratch disk).
+#: Embedding cache and saved study results; ``MMR_CACHE_DIR`` overrides it (e.g. a scratch disk). It must be private:
+#: the study results are refused from a folder that other users can write to (:mod:`mmr_utils.store`).
 CACHE: Path = Path(os.environ.get("MMR_CACHE_DIR", ROOT / ".cache" / "mmr_utils"))
 #: Default location of the simulated benchmark written by ``make data``.
 SIMULATED: Path = DATA / "simulated"

@@ -216,6 +216,10 @@ def fit_predict(bank: FeatureBank, router: str, split: Split, *, mode: str = "22
         raise ValueError(f"CMR needs both channels in concat features; mode {mode} leaves only one")
     R = make_router(router, **params)
     Y, C = table.correct, table.cost
+    unlearnable = table.unobserved_models(split.train)
+    if unlearnable:
+        raise ValueError(f"models {unlearnable} have no observed cell in the {len(split.train)} training rows, so "
+                         f"{router} cannot learn them; drop them (OutcomeTable.select_models) or train on more rows")
     R.fit(X_train, Y[split.train], C[split.train])
     if router == "oracle":
         U, P = R.predict(X_test, Y=Y[split.test], C=C[split.test])
@@ -332,17 +336,17 @@ def cached_study(function):
     """Cache a study's result on disk, keyed by the package source, the table, the features and every argument.
 
     A re-run of ``make figures`` with nothing changed reloads results instead of refitting every router; the result's
-    provenance says ``"result_cache": "hit"`` when it was reloaded. ``MMR_STUDY_CACHE=0`` disables the cache.
+    provenance says ``"result_cache": "hit"`` when it was reloaded. ``MMR_STUDY_CACHE=0`` disables the cache. Results
+    are saved as data only (CSV, JSON, .npz: :mod:`mmr_utils.store`), never pickled.
     """
     import functools
     import hashlib
     import inspect
     import json
     import os
-    import pickle
 
     from . import paths
-    from ._io import atomic_write_bytes
+    from .store import ResultStore
 
     signature = inspect.signature(function)
 
@@ -355,15 +359,16 @@ def cached_study(function):
         arguments = {k: v for k, v in bound.arguments.items() if k != "bank"}
         key_text = json.dumps([function.__name__, _code_fingerprint(), _bank_fingerprint(bank), arguments],
                               sort_keys=True, default=repr)
-        path = paths.CACHE / "studies" / f"{function.__name__}-{hashlib.sha256(key_text.encode()).hexdigest()[:24]}.pkl"
-        if path.is_file():
-            with open(path, "rb") as handle:
-                result = pickle.load(handle)
+        store = ResultStore(paths.CACHE / "studies")
+        name = f"{function.__name__}-{hashlib.sha256(key_text.encode()).hexdigest()[:24]}"
+        saved = store.load(name)
+        if saved is not None:
+            result = StudyResult(**saved)
             result.provenance["result_cache"] = "hit"
             return result
         result = function(bank, *args, **kwargs)
         result.provenance["result_cache"] = "miss (computed)"
-        atomic_write_bytes(path, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        store.save(name, dict(vars(result)))
         return result
 
     return wrapper
@@ -390,6 +395,7 @@ def provenance(bank: FeatureBank, **settings) -> dict:
     source = bank.table.source
     return {
         "data": {**table_record(bank.table), "missing_cells": source.get("missing_cells", {}),
+                 "missing_images": source.get("missing_images", {}),
                  "missing_cells_handling": "routers learn from observed cells only; evaluation scores complete rows"},
         "features": {"fingerprint": _bank_fingerprint(bank), "cache_keys": bank.cache_keys()},
         "encoder": bank.encoder,
@@ -864,6 +870,7 @@ def evaluate(bank: FeatureBank, router: str, *, train_fraction: float = 0.2, see
                  "datasets": table.datasets, "rows": table.n, "train_rows": int(len(split.train)),
                  "test_rows": int(len(split.test)), "models": list(table.models),
                  "missing_cells": table.missing_per_model(),
+                 "missing_images": table.source.get("missing_images", {}),
                  "missing_handling": f"routers learn from observed cells only; {int((~keep).sum())} test rows with a "
                                      f"missing cell are left out of the metrics"},
         "split": split.info,
@@ -880,6 +887,7 @@ def evaluate(bank: FeatureBank, router: str, *, train_fraction: float = 0.2, see
         "frontier": summary.frontier.tolist(),
         "oracle": {"cost": summary.oracle[0], "accuracy": summary.oracle[1]},
         "random": ev.random_routing(Y, C, draws=random_draws, seed=seed, protocol=random_protocol),
+        "notes": summary.extra.get("notes", []),
     }
 
 
@@ -936,5 +944,5 @@ def format_result(record: dict) -> str:
         f"random ({record['random']['draws']} draws): accuracy {record['random']['accuracy']:.4f}, "
         f"nAUC (shared) {record['random']['nAUC_shared']:.4f}",
         f"frontier: {len(record['frontier'])} points; missing: {data['missing_handling']}",
-    ]
+    ] + [f"note: {note}" for note in record.get("notes", [])]
     return "\n".join(lines)

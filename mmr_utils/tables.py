@@ -80,6 +80,11 @@ class OutcomeTable:
         """Number of missing cells per model."""
         return {m: int(c) for m, c in zip(self.models, (~self.mask).sum(axis=0))}
 
+    def unobserved_models(self, rows) -> list[str]:
+        """Names of the models with no observed cell among ``rows`` (indices or a boolean mask): a router cannot learn
+        them from those rows."""
+        return [m for m, seen in zip(self.models, self.mask[np.asarray(rows)].any(axis=0)) if not seen]
+
     def complete_rows(self) -> np.ndarray:
         """(n,) bool: rows observed for every model (the rows the evaluation protocol scores)."""
         return self.mask.all(axis=1)
@@ -111,6 +116,8 @@ class OutcomeTable:
             raise ValueError(f"selection {names!r} matches no rows")
         table = self.take(rows)
         table.source["datasets"] = chosen
+        if isinstance(table.source.get("missing_images"), dict):
+            table.source["missing_images"] = {d: c for d, c in table.source["missing_images"].items() if d in chosen}
         return table
 
     def select_models(self, models) -> "OutcomeTable":

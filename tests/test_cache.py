@@ -51,11 +51,40 @@ def test_width_mismatch_and_bad_keys_raise(tmp_path):
         cache.add([text_hash("c")], np.full((1, 4), np.nan, np.float32))
 
 
-def test_corrupt_file_gives_clear_error(tmp_path):
+@pytest.mark.parametrize("damage", ["garbage", "empty", "truncated", "wrong arrays"])
+def test_a_damaged_archive_is_a_miss_and_is_replaced(tmp_path, damage):
+    """Item 13: an empty, truncated or foreign archive is not a raw BadZipFile/EOFError on every later run: a warning
+    naming the file, every lookup misses, and the next add replaces the file."""
     cache = EmbeddingCache(KEY, tmp_path)
-    cache.path.write_bytes(b"garbage")
+    hashes = [text_hash(t) for t in "abc"]
+    cache.add(hashes, _rows(3))
+    data = cache.path.read_bytes()
+    if damage == "garbage":
+        cache.path.write_bytes(b"garbage")
+    elif damage == "empty":
+        cache.path.write_bytes(b"")
+    elif damage == "truncated":
+        cache.path.write_bytes(data[: len(data) // 2])
+    else:
+        with cache.path.open("wb") as handle:
+            np.savez(handle, something=np.ones(3))
+    with pytest.warns(UserWarning, match=rf"embedding cache {cache.path} is unreadable .*recomputed .*replaced"):
+        found, values = cache.lookup(hashes)
+    assert not found.any() and values is None
+    fresh = _rows(3, seed=1)
+    with pytest.warns(UserWarning, match="unreadable"):
+        cache.add(hashes, fresh)
+    found, values = cache.lookup(hashes)
+    assert found.all()
+    np.testing.assert_array_equal(values, fresh)
+
+
+def test_an_archive_of_another_encoder_is_still_an_error(tmp_path):
+    EmbeddingCache(KEY, tmp_path).add([text_hash("a")], _rows(1))
+    other = EmbeddingCache(CacheKey("clip", "other", "rev", "fp32"), tmp_path)
+    other.path.write_bytes(EmbeddingCache(KEY, tmp_path).path.read_bytes())
     with pytest.raises(CacheFormatError, match="clean-cache"):
-        cache.lookup([text_hash("a")])
+        other.lookup([text_hash("a")])
 
 
 def test_file_hash_is_content_hash(tmp_path):
@@ -73,3 +102,19 @@ def test_clear_cache(tmp_path):
     assert clear_cache(tmp_path) >= 1
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
     assert clear_cache(tmp_path / "absent") == 0
+
+
+def test_clear_cache_removes_saved_results_and_leftover_temporary_files(tmp_path):
+    """Item 13: make clean-cache also removes what interrupted writes left, and every saved study result."""
+    from mmr_utils.store import ResultStore
+
+    EmbeddingCache(KEY, tmp_path).add([text_hash("a")], _rows(1))
+    ResultStore(tmp_path / "studies").save("main_results-" + "0" * 24, {"a": np.ones(2)})
+    leftovers = [tmp_path / ".clip.npz.abc123.tmp", tmp_path / "studies" / ".main_results-x.pkl.k2j3.tmp",
+                 tmp_path / "studies" / ("main_results-" + "0" * 24) / ".manifest.json.zz.tmp",
+                 tmp_path / "studies" / "old_study-0123456789abcdef01234567.pkl"]
+    for path in leftovers:
+        path.write_bytes(b"partial")
+    (tmp_path / "studies" / "notes.txt").write_text("not ours")
+    assert clear_cache(tmp_path) >= 6
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == ["studies", "studies/notes.txt"]

@@ -205,3 +205,78 @@ def test_help_exits_cleanly(argv, capsys):
         main(argv)
     assert exit_info.value.code == 0
     assert "usage: python -m mmr_utils" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- hardening (issue #9)
+def test_sweep_points_that_clean_to_the_same_name_keep_their_own_results(tmp_path, capsys):
+    """Item 6: 'a/b' and 'a?b' both clean to 'a-b'; each point must get its own files and its own metrics."""
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    make_pair(notebooks, "08_tiny_point", TINY)
+    config = notebooks / "sweep.yaml"
+    config.write_text('notebook: 08_tiny_point.py\ngrid:\n  label: ["a/b", "a?b", "plain"]\n  x: [2]\n')
+    out = tmp_path / "sweep"
+    assert main(["sweep", "--config", str(config), "--out", str(out), "--n-jobs", "1", "--no-figure"]) == 0
+    folder = out / "08_tiny_point"
+    results = pd.read_csv(folder / "results.csv")
+    assert sorted(results["label"]) == ["a/b", "a?b", "plain"]
+    assert len(list(folder.glob("*.json"))) == 3 and len(list(folder.glob("*.ipynb"))) == 3
+    labels = sorted(json.loads(p.read_text())["label"] for p in folder.glob("*.json"))
+    assert labels == ["a/b", "a?b", "plain"]
+    assert (folder / "label=plain,x=2.json").is_file()  # names that clean losslessly stay readable
+    assert "3 of 3 runs ok" in capsys.readouterr().out
+
+
+def test_point_names_are_unique_and_repeated_points_are_refused():
+    from mmr_utils.cli import CLIError, point_names
+
+    names = point_names([{"x": 2}, {"x": "2"}, {"x": 2.0}, {"x": "a b"}, {"x": "a_b"}, {"x": "y" * 300}])
+    assert len(set(names)) == 6 and names[4] == "x=a_b" and names[2] == "x=2.0"
+    assert all(len(n) < 140 for n in names)
+    with pytest.raises(CLIError, match="same point more than once"):
+        point_names([{"x": 1}, {"x": 1}])
+
+
+def test_sweep_refuses_a_repeated_grid_value_before_running(tmp_path, capsys):
+    make_pair(tmp_path, "08_tiny_point", TINY)
+    config = tmp_path / "sweep.yaml"
+    config.write_text("notebook: 08_tiny_point.py\ngrid:\n  x: [2, 2]\n")
+    assert main(["sweep", "--config", str(config), "--out", str(tmp_path / "sweep"), "--n-jobs", "1"]) == 1
+    assert "same point more than once" in capsys.readouterr().err
+    assert not list((tmp_path / "sweep").rglob("*.ipynb"))
+
+
+def _tiny_table(folder, models=("A", "B")):
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = ["dataset_idx,question," + ",".join(f"{m}_correct,{m}_cost" for m in models)]
+    rows += [f"MyQA_{i},q{i}," + ",".join(f"{(i + k) % 2},0.{k + 1}" for k in range(len(models))) for i in range(20)]
+    (folder / "MMR-Bench.csv").write_text("\n".join(rows) + "\n")
+    return folder
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--random-draws", "0", "--random-draws must be at least 1, got 0"),
+    ("--random-draws", "-2", "--random-draws must be at least 1, got -2"),
+    ("--seed", "-1", "--seed must be at least 0, got -1"),
+    ("--epochs", "0", "--epochs must be at least 1, got 0"),
+])
+def test_evaluate_rejects_counts_below_their_minimum(tmp_path, capsys, monkeypatch, option, value, message):
+    """Item 7 (and --seed -1): the project's one-line message, exit 1, nothing written."""
+    from mmr_utils import paths
+
+    monkeypatch.setattr(paths, "CACHE", tmp_path / "cache")
+    data = _tiny_table(tmp_path / "t")
+    out = tmp_path / "r.json"
+    code = main(["evaluate", "--data-root", str(data), "--router", "knn", "--mode", "11", "--encoder", "tfidf",
+                 "--quiet", option, value, "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 1 and f"mmr_utils evaluate: error: {message}" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_evaluate_needs_two_models(tmp_path, capsys):
+    """Item 12: one model is a plain message naming the table and the model."""
+    data = _tiny_table(tmp_path / "t", models=("Solo",))
+    code = main(["evaluate", "--data-root", str(data), "--router", "knn", "--mode", "11", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1 and "has one model (Solo): routing chooses between models" in err

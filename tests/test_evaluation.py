@@ -307,3 +307,29 @@ def test_first_fallback_with_index_ties_reproduces_the_official_loop(problem):
     np.testing.assert_allclose(np.asarray(fast), _official_loop(U, P, Y, C), atol=1e-12)
     slow = naive_budget_sweep(U, P, Y, C, fallback="first", ties="index")
     np.testing.assert_allclose(fast.accuracy, slow.accuracy, atol=1e-12)
+# --------------------------------------------------------------------------- hardening (issue #9)
+@pytest.mark.parametrize("draws", [0, -3])
+def test_random_routing_needs_at_least_one_draw(draws):
+    """Item 7: no all-NaN baseline from zero draws."""
+    with pytest.raises(ValueError, match=f"at least 1 draw, got draws={draws}"):
+        random_routing(Y, C, draws=draws)
+
+
+def test_equal_costs_give_nan_shared_nauc_and_a_note():
+    """Item 12: every model with the same cost: nAUC_shared is NaN with a note, the other metrics are computed."""
+    same = np.full_like(C, 0.5)
+    U = np.array([[0.1, 0.9, 0.5], [0.2, 0.3, 0.8]])
+    summary = summarize(U, same, Y, same)
+    assert np.isnan(summary.metrics["nAUC_shared"]) and summary.metrics["Ps"] == 1.0
+    assert "every model has the same cost" in summary.extra["notes"][0]
+    assert np.isnan(nauc(summary.frontier, same, protocol="shared"))
+    assert np.isnan(random_routing(Y, same, draws=3)["nAUC_shared"])
+    with pytest.raises(ValueError, match="hi >= lo"):
+        nauc(summary.frontier, protocol="shared", cost_range=(2.0, 1.0))
+    assert "notes" not in summarize(U, C, Y, C).extra
+
+
+def test_one_model_is_a_plain_error():
+    """Item 12: routing needs two models; not "shared cost range must have hi > lo"."""
+    with pytest.raises(ValueError, match="at least two candidate models to choose between, got 1"):
+        summarize(Y[:, :1], C[:, :1], Y[:, :1], C[:, :1])

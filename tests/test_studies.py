@@ -199,3 +199,110 @@ def test_paper_scenario_pairs_follow_the_official_split_out():
     pairs = studies.paper_scenario_pairs(load_benchmark("", scale=0.03, seed=0))
     assert pairs == [("OCR", "OCRBench", "SEEDBench2_Plus"), ("General VQA", "MMStar", "RealWorldQA"),
                      ("Math", "MathVista", "MathVerse+MathVision")]
+# --------------------------------------------------------------------------- hardening (issue #9)
+def test_study_cache_round_trip_is_exact_and_never_pickles(bank, tmp_path, monkeypatch):
+    """Item 1: saved results are CSV/JSON/.npz, and a reloaded result equals the computed one, types and dtypes."""
+    import pickle
+
+    from conftest import assert_same
+    from mmr_utils import paths
+
+    monkeypatch.setattr(paths, "CACHE", tmp_path / "cache")
+    first = studies.main_results(bank, ("knn",), seeds=(0, 1), random_draws=2)
+    monkeypatch.setattr(pickle, "load", lambda *a, **k: pytest.fail("a study result was unpickled"))
+    monkeypatch.setattr(pickle, "loads", lambda *a, **k: pytest.fail("a study result was unpickled"))
+    second = studies.main_results(bank, ("knn",), seeds=(0, 1), random_draws=2)
+    assert (first.provenance.pop("result_cache"), second.provenance.pop("result_cache")) == ("miss (computed)", "hit")
+    assert_same(first.results, second.results)
+    assert_same(first.curves, second.curves)
+    assert_same(first.provenance, second.provenance)
+    files = {p.suffix for p in (tmp_path / "cache" / "studies").rglob("*") if p.is_file()}
+    assert files == {".csv", ".json", ".npz"}
+
+
+def test_study_cache_refuses_a_folder_others_can_write(bank, tmp_path, monkeypatch):
+    """Item 1: a cache folder group or others can write to is refused with the fix in the message."""
+    import os
+
+    from mmr_utils import paths
+    from mmr_utils.store import UnsafeCacheFolderError
+
+    (tmp_path / "cache" / "studies").mkdir(parents=True)
+    os.chmod(tmp_path / "cache", 0o777)
+    monkeypatch.setattr(paths, "CACHE", tmp_path / "cache")
+    with pytest.raises(UnsafeCacheFolderError, match="writable by group and others.*chmod go-w"):
+        studies.main_results(bank, ("knn",), seeds=(0,), random_draws=2)
+    monkeypatch.setenv("MMR_STUDY_CACHE", "0")
+    assert len(studies.main_results(bank, ("knn",), seeds=(0,), random_draws=2).results)
+
+
+def test_a_damaged_saved_result_is_recomputed_and_replaced(bank, tmp_path, monkeypatch):
+    """Item 13: a truncated saved result is a miss (warning naming the file), recomputed and replaced."""
+    from mmr_utils import paths
+
+    monkeypatch.setattr(paths, "CACHE", tmp_path / "cache")
+    studies.main_results(bank, ("knn",), seeds=(0,), random_draws=2)
+    (archive,) = (tmp_path / "cache" / "studies").glob("main_results-*/arrays.npz")
+    archive.write_bytes(archive.read_bytes()[:100])
+    with pytest.warns(UserWarning, match=f"{archive} is unreadable"):
+        again = studies.main_results(bank, ("knn",), seeds=(0,), random_draws=2)
+    assert again.provenance["result_cache"].startswith("miss")
+    assert studies.main_results(bank, ("knn",), seeds=(0,), random_draws=2).provenance["result_cache"] == "hit"
+
+
+def test_a_model_without_training_cells_is_named(bank):
+    """A model with no observed training cell: the error gives its name, not its column index."""
+    import dataclasses
+
+    table = bank.table
+    split = instance_split(table, 0.2, seed=0)
+    correct = table.correct.copy()
+    correct[split.train, 2] = np.nan
+    broken = dataclasses.replace(bank, table=dataclasses.replace(table, correct=correct))
+    with pytest.raises(ValueError, match=rf"models \['{table.models[2]}'\] have no observed cell in the "
+                                         rf"{len(split.train)} training rows"):
+        studies.fit_predict(broken, "knn", split)
+
+
+def test_equal_costs_report_nan_shared_nauc_with_a_note(bank):
+    """Item 12: every model with the same cost: nAUC_shared is NaN and the record says why; no abort."""
+    import dataclasses
+
+    flat = np.where(np.isfinite(bank.table.cost), 0.01, np.nan)
+    same = dataclasses.replace(bank, table=dataclasses.replace(bank.table, cost=flat))
+    record = studies.evaluate(same, "knn", seed=0, random_draws=2)
+    assert np.isnan(record["metrics"]["nAUC_shared"]) and np.isfinite(record["metrics"]["nAUC"])
+    assert any("every model has the same cost" in note for note in record["notes"])
+    assert "note: nAUC_shared is NaN" in studies.format_result(record)
+    result = studies.main_results(same, ("knn",), seeds=(0,), random_draws=2)
+    assert result.results["nAUC_shared"].isna().all()
+
+
+def test_one_model_is_a_plain_error(bank):
+    """Item 12: a single model cannot be routed: a plain message instead of "shared cost range must have hi > lo"."""
+    import dataclasses
+
+    one = dataclasses.replace(bank, table=bank.table.select_models([bank.table.models[0]]))
+    with pytest.raises(ValueError, match="at least two candidate models"):
+        studies.evaluate(one, "knn", seed=0, random_draws=2)
+
+
+def test_missing_images_are_recorded_in_the_result_and_provenance(sim_dir, tmp_path):
+    """Item 8: images missing for some rows: a warning with per-dataset counts, and the counts in the result JSON
+    and in provenance."""
+    import shutil
+
+    copy = tmp_path / "bench"
+    shutil.copytree(sim_dir, copy)
+    removed = sorted((copy / "images" / "OCRBench").glob("*.png"))[:3]
+    for path in removed:
+        path.unlink()
+    with pytest.warns(UserWarning, match=r"3 of \d+ instances have no image file .*\(OCRBench: 3\)"):
+        table = load_table(copy)
+    bank = studies.embed_table(table, "offline", cache_dir=tmp_path / "cache")
+    record = studies.evaluate(bank, "knn", seed=0, random_draws=2)
+    assert record["data"]["missing_images"] == {"OCRBench": 3}
+    studies.write_result(record, tmp_path / "r.json")
+    assert json.loads((tmp_path / "r.json").read_text())["data"]["missing_images"] == {"OCRBench": 3}
+    assert studies.provenance(bank)["data"]["missing_images"] == {"OCRBench": 3}
+    assert table.select_datasets("mathv").source["missing_images"] == {}  # a selection keeps its own counts

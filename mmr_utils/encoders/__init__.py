@@ -26,6 +26,7 @@ from mmr_utils.encoders.base import (
     folder_fingerprint,
     hub_offline,
     l2_normalize,
+    MAX_DECODE_PIXELS,
     load_rgb,
 )
 from mmr_utils.encoders.clip import (
@@ -153,6 +154,7 @@ __all__ = [
     "image_statistics",
     "imagestats_raw_dim",
     "l2_normalize",
+    "MAX_DECODE_PIXELS",
     "load_rgb",
     "minilm_folder",
     "resolve_clip_source",

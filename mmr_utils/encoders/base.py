@@ -129,10 +129,28 @@ def _collate_images(items):
     return indices, batch, failed
 
 
-def load_rgb(path: str | os.PathLike) -> Image.Image:
-    """Decode an image fully and return it as RGB; transparent areas are composited onto white (not black)."""
+#: Largest image kept at full size, in pixels (25 MP, about 75 MB as RGB). A larger image is reduced while it is decoded
+#: (JPEG draft mode: 1/2, 1/4 or 1/8 scale, never below the cap's scale / 2) or right after (other formats), keeping
+#: its aspect ratio, so that several DataLoader workers cannot hold gigabytes. Every encoder works far below this size
+#: (CLIP 224 px, imagestats 256 px); the images of the benchmarks here stay under it, so their embeddings do not change.
+MAX_DECODE_PIXELS = 25_000_000
+
+
+def load_rgb(path: str | os.PathLike, max_pixels: int | None = None) -> Image.Image:
+    """Decode an image and return it as RGB; transparent areas are composited onto white (not black). Images above
+    ``max_pixels`` (default :data:`MAX_DECODE_PIXELS`) are downscaled on decode, aspect ratio kept."""
+    cap = MAX_DECODE_PIXELS if max_pixels is None else max_pixels
     with Image.open(path) as image:
+        width, height = image.size
+        target = None
+        if width * height > cap:
+            scale = math.sqrt(cap / (width * height))
+            target = (max(1, int(width * scale)), max(1, int(height * scale)))
+            image.draft("RGB" if image.mode in ("RGB", "YCbCr") else None,
+                        (max(1, int(width * scale / 2)), max(1, int(height * scale / 2))))
         image.load()
+        if target is not None and image.width * image.height > cap:
+            image.thumbnail(target, Image.Resampling.BICUBIC)
         if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
             rgba = image.convert("RGBA")
             background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))

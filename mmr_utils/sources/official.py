@@ -12,10 +12,13 @@ A table without images (other datasets, text-only settings) is legitimate: its `
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import shutil
 import tarfile
+import warnings
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -23,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .._io import atomic_directory, atomic_write_text
-from ..datasets import image_folder_of, scenario_of, split_dataset_idx
+from ..datasets import KNOWN_DATASETS, image_folder_of, scenario_of, split_dataset_idx, unsafe_dataset_name
 from ..tables import OutcomeTable
 
 CSV_NAMES: tuple[str, ...] = ("MMR-Bench.csv", "MMR_Bench.csv")
@@ -135,16 +138,203 @@ def _index_image_folder(folder: Path) -> dict[str, Path]:
     return found
 
 
-def resolve_images(dataset_idx: pd.Series, datasets: pd.Series, image_root: Path) -> tuple[list, dict]:
-    """Image path per instance (or None) under ``image_root/<folder>/<id>.<ext>``, and counts of what was found."""
-    indexes = {d: _index_image_folder(image_root / image_folder_of(d)) for d in datasets.unique()}
+def resolve_images(dataset_idx: pd.Series, datasets: pd.Series, image_root: Path, *, image_ids=None,
+                   folders: dict[str, str] | None = None) -> tuple[list, dict]:
+    """Image path per instance (or None) under ``image_root/<folder>/<id>.<ext>``, and counts of what was found.
+
+    ``image_ids`` (default: the id part of ``dataset_idx``) and ``folders`` (dataset -> folder under the root, default
+    :func:`image_folder_of`; ``""`` is the root itself) cover tables whose ids carry no dataset prefix. Only folders
+    inside the image root are listed: a dataset name that is a path (``../x``, ``/abs``) is an error. (Links that the
+    data folder itself holds are followed: the MATH-V conversion links its images to the source folder.)
+    """
+    root = os.path.normpath(os.path.abspath(image_root))
+    if image_ids is None:
+        image_ids = dataset_idx.map(lambda idx: split_dataset_idx(idx)[1])
+    indexes = {}
+    for dataset in datasets.unique():
+        reason = unsafe_dataset_name(dataset)
+        relative = image_folder_of(dataset) if folders is None or dataset not in folders else folders[dataset]
+        folder = os.path.normpath(os.path.join(root, relative))
+        if reason is not None or os.path.commonpath([root, folder]) != root:
+            raise ValueError(f"dataset name {dataset!r} {reason or 'leads outside the image root'}: it cannot name a "
+                             f"folder under {image_root}")
+        indexes[dataset] = _index_image_folder(Path(image_root) / relative)
     paths, missing = [], Counter()
-    for idx, dataset in zip(dataset_idx, datasets):
-        image = indexes[dataset].get(split_dataset_idx(idx)[1])
+    for image_id, dataset in zip(image_ids, datasets):
+        image = indexes[dataset].get(image_id)
         if image is None:
             missing[dataset] += 1
         paths.append(str(image) if image is not None else None)
-    return paths, {"image_root": str(image_root), "missing_images": dict(missing)}
+    found = {"image_root": str(image_root),
+             "missing_images": {d: missing[d] for d in datasets.unique() if missing[d]}}  # in table order
+    return paths, found
+
+
+def _read_text(csv_path: Path) -> str:
+    """The table file as text: UTF-8, with or without a byte-order mark (spreadsheets write one). Other encodings are
+    an error naming the file, line and byte."""
+    data = csv_path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise TableFormatError(
+            f"{csv_path}, line {line}: not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start}); "
+            f"save the table as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)"
+        ) from None
+
+
+def _check_records(text: str, csv_path: Path) -> list[str] | None:
+    """The header of the CSV ``text``, after checking that every record has as many fields as the header (pandas pads
+    short rows with empty cells, which would pass for missing outcomes) and that the quoting is well formed."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header = None
+    start = 1
+    try:
+        for record in reader:
+            if not record:  # a blank line: skipped, as pandas does
+                start = reader.line_num + 1
+                continue
+            if header is None:
+                header = record
+            elif len(record) != len(header):
+                hint = "a truncated row?" if len(record) < len(header) else "an unquoted comma?"
+                raise TableFormatError(
+                    f"{csv_path}, line {start}: expected {len(header)} fields as in the header, found {len(record)} "
+                    f"({hint})"
+                )
+            start = reader.line_num + 1
+    except csv.Error as err:
+        what = (f"unterminated quoted field starting on line {start}" if "unexpected end of data" in str(err)
+                else f"malformed CSV ({err})")
+        raise TableFormatError(f"{csv_path}, line {reader.line_num}: {what}") from None
+    return header
+
+
+def _row_list(mask) -> str:
+    rows = [_csv_row(i) for i in np.flatnonzero(np.asarray(mask))]
+    return ", ".join(map(str, rows[:6])) + (f" and {len(rows) - 6} more" if len(rows) > 6 else "")
+
+
+def _datasets_of(instances: pd.DataFrame, csv_path: Path, source: dict):
+    """Dataset of every row (from the ``dataset_idx`` prefix, checked against a ``dataset`` column when the table has
+    one), the image id of every row, and image folders for datasets not named by a prefix.
+
+    Ids without a ``<dataset>_`` prefix throughout (``0``, ``1``, ...) take their dataset from a ``dataset`` column, or
+    make the whole table one dataset named after it (with a warning); a mix of prefixed and bare ids is an error.
+    Every dataset name must be one plain path component (it names an image folder).
+    """
+    ids = instances["dataset_idx"]
+    parts = ids.map(split_dataset_idx)
+    derived = parts.map(lambda p: p[0])
+    image_ids = parts.map(lambda p: p[1])
+    given = instances.pop("dataset") if "dataset" in instances else None
+    folders: dict[str, str] = {}
+    bare = (image_ids == "").to_numpy()
+    if bare.all():
+        image_ids = ids
+        if given is not None and given.notna().all():
+            datasets = given.str.strip()
+            source["datasets_from"] = "dataset column (dataset_idx values carry no <dataset>_ prefix)"
+        elif given is not None:
+            raise TableFormatError(f"{csv_path}: column dataset is empty at rows {_row_list(given.isna())}, and "
+                                   f"dataset_idx carries no <dataset>_ prefix to take the dataset from")
+        else:
+            name = _table_name(csv_path)
+            datasets = pd.Series(name, index=ids.index)
+            folders[name] = ""
+            source["datasets_from"] = f"one dataset {name!r}: no dataset_idx has a <dataset>_<id> prefix"
+            warnings.warn(
+                f"{csv_path}: no dataset_idx has a <dataset>_<id> prefix (e.g. {ids.iloc[0]!r}); treating all "
+                f"{len(ids)} rows as one dataset {name!r} (images, if any, are looked up as <image root>/<id>.<ext>)",
+                stacklevel=3,
+            )
+    elif bare.any():
+        raise TableFormatError(
+            f"{csv_path}: dataset_idx must be <dataset>_<id> throughout; rows {_row_list(bare)} "
+            f"({', '.join(repr(v) for v in ids[bare].head(3))}) are not of that form while others are"
+        )
+    else:
+        datasets = derived
+        if given is not None:
+            disagree = given.notna().to_numpy() & (given.str.strip() != derived).fillna(False).to_numpy()
+            if disagree.any():
+                i = int(np.flatnonzero(disagree)[0])
+                raise TableFormatError(
+                    f"{csv_path}: column dataset disagrees with the dataset_idx prefix at rows {_row_list(disagree)} "
+                    f"(row {_csv_row(i)}: dataset {given.iloc[i]!r}, dataset_idx {ids.iloc[i]!r} -> "
+                    f"{derived.iloc[i]!r}); fix or drop the column"
+                )
+    for name in dict.fromkeys(datasets):
+        reason = unsafe_dataset_name(name)
+        if reason is not None:
+            rows = (datasets == name).to_numpy()
+            raise TableFormatError(
+                f"{csv_path}: dataset name {name!r} (row {_csv_row(int(np.flatnonzero(rows)[0]))}, dataset_idx "
+                f"{ids[rows].iloc[0]!r}) {reason}; dataset names name image folders and must be plain names"
+            )
+    return datasets, image_ids, folders
+
+
+def _table_name(csv_path: Path) -> str:
+    """A dataset name for a table whose ids name no dataset: its folder (for MMR-Bench.csv) or its file stem."""
+    name = csv_path.resolve().parent.name if csv_path.name in CSV_NAMES else csv_path.stem
+    return name if unsafe_dataset_name(name) is None else "table"
+
+
+def _scenarios_of(instances: pd.DataFrame, datasets: pd.Series, csv_path: Path) -> pd.Series:
+    """Scenario of every row: the paper's for MMR-Bench datasets (a ``scenario`` column must agree with it), the
+    ``scenario`` column's for other datasets (one per dataset), else ``Other``."""
+    scenarios = datasets.map(scenario_of)
+    given = instances.pop("scenario") if "scenario" in instances else None
+    if given is None:
+        return scenarios
+    given = given.str.strip()
+    known = datasets.isin(list(KNOWN_DATASETS)).to_numpy()
+    present = given.notna().to_numpy()
+    disagree = known & present & (given != scenarios).fillna(False).to_numpy()
+    if disagree.any():
+        i = int(np.flatnonzero(disagree)[0])
+        raise TableFormatError(
+            f"{csv_path}: column scenario disagrees with the paper's scenario of the dataset at rows "
+            f"{_row_list(disagree)} (row {_csv_row(i)}: {datasets.iloc[i]} is {scenarios.iloc[i]!r}, the column says "
+            f"{given.iloc[i]!r}); fix or drop the column"
+        )
+    other = ~known & present
+    scenarios[other] = given[other]
+    per_dataset = scenarios.groupby(datasets.to_numpy(), sort=False).nunique()
+    mixed = per_dataset[per_dataset > 1]
+    if len(mixed):
+        raise TableFormatError(
+            f"{csv_path}: column scenario gives dataset {mixed.index[0]!r} several scenarios "
+            f"({sorted(scenarios[datasets == mixed.index[0]].unique())}); one scenario per dataset"
+        )
+    return scenarios
+
+
+def _warn_missing_images(csv_path: Path, image_root: Path, found: dict, rows: int) -> None:
+    """Say how many instances per dataset have no image file (they are text-only for the image channel)."""
+    missing = found.get("missing_images", {})
+    if not missing:
+        return
+    counts = ", ".join(f"{dataset}: {count}" for dataset, count in missing.items())
+    warnings.warn(f"{csv_path}: {sum(missing.values())} of {rows} instances have no image file under {image_root} "
+                  f"({counts}); they are text-only for the image channel", stacklevel=3)
+
+
+def _read_provenance(provenance_file: Path) -> dict:
+    """The ``provenance.json`` beside a table: a JSON object whose ``simulated`` (when present) is a real boolean."""
+    try:
+        extra = json.loads(provenance_file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise TableFormatError(f"{provenance_file}: not valid JSON ({err})") from err
+    if not isinstance(extra, dict):
+        raise TableFormatError(f"{provenance_file}: expected a JSON object (with \"simulated\": true or false), "
+                               f"got a {type(extra).__name__}")
+    if "simulated" in extra and not isinstance(extra["simulated"], bool):
+        raise TableFormatError(f"{provenance_file}: \"simulated\" must be true or false (a JSON boolean), got "
+                               f"{extra['simulated']!r}")
+    return extra
 
 
 def auto_image_root(folder: Path) -> Path | None:
@@ -153,8 +343,6 @@ def auto_image_root(folder: Path) -> Path | None:
     ``data/`` layout); None when neither exists."""
     if (folder / "images").is_dir():
         return folder / "images"
-    from ..datasets import KNOWN_DATASETS
-
     if any((folder / info.folder).is_dir() for info in KNOWN_DATASETS.values()):
         return folder
     return None
@@ -175,12 +363,15 @@ def load_table(path, *, datasets=None, images="auto", simulated: bool | None = N
         FileNotFoundError: no table, or an explicitly given image folder that does not exist.
     """
     csv_path = find_table_csv(path)
-    with open(csv_path, newline="", encoding="utf-8") as handle:
-        header = next(csv.reader(handle), None)
+    text = _read_text(csv_path)
+    header = _check_records(text, csv_path)
     if not header:
         raise TableFormatError(f"{csv_path}: empty file, expected a header row")
     models, columns = _model_columns(header, csv_path)
-    frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False, na_values=[""])
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, ValueError) as err:
+        raise TableFormatError(f"{csv_path}: not a readable CSV table ({err})") from err
     if frame.empty:
         raise TableFormatError(f"{csv_path}: no data rows")
     if frame["dataset_idx"].isna().any():
@@ -210,12 +401,13 @@ def load_table(path, *, datasets=None, images="auto", simulated: bool | None = N
     instances = frame[[c for c in frame.columns if c not in model_columns]].copy()
     if "answer" not in instances:
         instances["answer"] = None
-    split = instances["dataset_idx"].map(split_dataset_idx)
-    instances.insert(1, "dataset", split.map(lambda p: p[0]))
-    instances.insert(2, "scenario", instances["dataset"].map(scenario_of))
+    source: dict = {"path": str(csv_path), "format": "official", "models": list(models)}
+    row_datasets, image_ids, folders = _datasets_of(instances, csv_path, source)
+    scenarios = _scenarios_of(instances, row_datasets, csv_path)
+    instances.insert(1, "dataset", row_datasets)
+    instances.insert(2, "scenario", scenarios)
     instances["question"] = instances["question"].fillna("")
 
-    source: dict = {"path": str(csv_path), "format": "official", "models": list(models)}
     image_root = None
     if images == "auto":
         image_root = auto_image_root(csv_path.parent)
@@ -228,20 +420,19 @@ def load_table(path, *, datasets=None, images="auto", simulated: bool | None = N
     else:
         source["images"] = "none (text-only)"
     if image_root is not None:
-        paths, found = resolve_images(instances["dataset_idx"], instances["dataset"], image_root)
+        paths, found = resolve_images(instances["dataset_idx"], instances["dataset"], image_root,
+                                      image_ids=image_ids, folders=folders)
         instances["image_path"] = pd.Series(paths, dtype=object, index=instances.index)
         source.update(found)
+        _warn_missing_images(csv_path, image_root, found, len(instances))
     else:
         instances["image_path"] = None
 
     provenance_file = csv_path.parent / "provenance.json"
     if simulated is None and provenance_file.is_file():
-        try:
-            extra = json.loads(provenance_file.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
-            raise TableFormatError(f"{provenance_file}: not valid JSON ({err})") from err
+        extra = _read_provenance(provenance_file)
         source["provenance"] = extra
-        simulated = bool(extra.get("simulated", False))
+        simulated = extra.get("simulated", False)
     source["simulated"] = bool(simulated)
 
     table = OutcomeTable(
@@ -260,13 +451,27 @@ def load_table(path, *, datasets=None, images="auto", simulated: bool | None = N
 
 # ---------------------------------------------------------------------- official download (online users)
 def _extract_images(archive: Path, destination: Path) -> None:
-    with tarfile.open(archive) as tar:
-        members = tar.getmembers()
-        for member in members:
-            target = (destination / member.name).resolve()
-            if not str(target).startswith(str(destination.resolve())):
-                raise TableFormatError(f"{archive}: member {member.name!r} would extract outside {destination}")
-        tar.extractall(destination, members=members, filter="data")
+    """Unpack the image archive: plain files and folders only, every one inside ``destination``; anything else (not a
+    tar archive, truncated, a link or device member, a path leading outside) is a one-line error naming the archive
+    and the member."""
+    root = destination.resolve()
+    try:
+        with tarfile.open(archive) as tar:
+            members = tar.getmembers()
+            for member in members:
+                if not (member.isfile() or member.isdir()):
+                    kind = "symbolic link" if member.issym() else "hard link" if member.islnk() else "special file"
+                    raise TableFormatError(f"{archive}: member {member.name!r} is a {kind}; the image archive must "
+                                           f"hold only files and folders")
+                if not (root / member.name).resolve().is_relative_to(root):
+                    raise TableFormatError(f"{archive}: member {member.name!r} would extract outside {destination}")
+            tar.extractall(destination, members=members, filter="data")
+    except (tarfile.TarError, EOFError, zlib.error) as err:
+        raise TableFormatError(f"{archive}: not a readable tar archive ({type(err).__name__}: {err})") from None
+    except OSError as err:
+        if err.filename is None:  # gzip/bz2/lzma decoding errors (BadGzipFile...) name no file
+            raise TableFormatError(f"{archive}: not a readable tar archive ({type(err).__name__}: {err})") from None
+        raise
     # The archive may or may not wrap everything in a top-level images/ folder; normalise to <dest>/images/<folder>.
     inner = destination / "images"
     if not inner.is_dir():
@@ -314,5 +519,7 @@ def download_official(out_dir, *, revision: str = HUB_REVISION, local_source=Non
         _extract_images(files["images.tar.gz"], tmp)
         record = {"simulated": False, "source": "official MMR-Bench release", "origin": origin, "revision": revision}
         atomic_write_text(tmp / "provenance.json", json.dumps(record, indent=2) + "\n")
-        load_table(tmp)  # validate before it is swapped in: a broken release fails here, loudly, leaving nothing
+        with warnings.catch_warnings():  # the caller loads the result and hears about missing images then
+            warnings.simplefilter("ignore")
+            load_table(tmp)  # validate before it is swapped in: a broken release fails here, loudly, leaving nothing
     return out_dir
