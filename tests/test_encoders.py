@@ -382,6 +382,8 @@ def test_package_keeps_the_names_callers_import():
     assert encoders.load_rgb is base.load_rgb and encoders.ClipEncoder is clip.ClipEncoder
     assert encoders.MiniLMEncoder is minilm.MiniLMEncoder and encoders.TfidfEncoder is tfidf.TfidfEncoder
     assert encoders.ImageStatsEncoder is imagestats.ImageStatsEncoder
+
+
 # --------------------------------------------------------------------------- hardening (issue #9)
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
 def test_very_large_images_are_downscaled_on_decode(tmp_path, monkeypatch, fmt):
@@ -390,15 +392,16 @@ def test_very_large_images_are_downscaled_on_decode(tmp_path, monkeypatch, fmt):
     from PIL import Image
 
     from mmr_utils import encoders
+    from mmr_utils.encoders import base
 
     path = tmp_path / f"big.{fmt.lower()}"
     pixels = (np.random.default_rng(0).random((1000, 2000, 3)) * 255).astype(np.uint8)
     Image.fromarray(pixels).save(path, fmt)
-    monkeypatch.setattr(encoders, "MAX_DECODE_PIXELS", 250_000)
+    monkeypatch.setattr(base, "MAX_DECODE_PIXELS", 250_000)
     image = encoders.load_rgb(path)
     assert image.mode == "RGB" and image.width * image.height <= 250_000
     assert image.width / image.height == pytest.approx(2.0, rel=0.01) and image.width >= 250
     if fmt == "JPEG":  # decoded at 1/4 scale, never at full size
         assert image.size == (500, 250)
-    monkeypatch.setattr(encoders, "MAX_DECODE_PIXELS", 2_000_000)
+    monkeypatch.setattr(base, "MAX_DECODE_PIXELS", 2_000_000)
     assert encoders.load_rgb(path).size == (2000, 1000)
