@@ -104,7 +104,7 @@ book: $(STAMP) ## Tutorial site of the executed notebooks -> build/book (BOOK_FR
 book-screenshots: book ## Open every page of build/book in headless Chromium; screenshots -> build/book-screenshots
 	$(PY) -m mmr_utils.tooling.book_screenshots --site build/book --out build/book-screenshots
 
-clean-cache: $(STAMP) ## Remove the embedding cache
+clean-cache: $(STAMP) ## Remove the embedding cache, saved study and run results, and leftover temporary files
 	$(PY) -c "from mmr_utils.cache import clear_cache; clear_cache()"
 
 binder-url: ## Print the Binder link for BINDER_REPO=owner/name (default: the GitHub origin remote)
