@@ -569,3 +569,19 @@ def summarize_official(U, P, Y, C, models) -> Summary:
         raise ValueError(f"{len(order)} model names for arrays with {_f(U).shape[-1]} columns")
     return summarize(_f(U)[:, order], _f(P)[:, order], _f(Y)[:, order], _f(C)[:, order], fallback="first",
                      ties="index")
+
+
+# --------------------------------------------------------------------------- peer benchmarks' metrics
+_PEER_NAMES = ("References", "METRIC_INFO", "FRONTIER_METRICS", "aiq", "nondecreasing_hull", "pgr", "apgr", "cpt",
+               "nauc_orbit", "orbit_quantile_points", "cost_at_accuracy", "savings_ratio", "hypervolume",
+               "choices_at_peak", "call_shares", "share_entropy", "metrics_from_frontier", "peer_metrics",
+               "reference_peer_metrics", "peer_metrics_table")
+
+
+def __getattr__(name):
+    # Re-exported lazily: mmr_utils.peer_metrics imports this module, so a top-level import would be circular.
+    if name in _PEER_NAMES:
+        from . import peer_metrics
+
+        return getattr(peer_metrics, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
