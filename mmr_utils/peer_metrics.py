@@ -180,8 +180,9 @@ def aiq(points, upper: float | None = None, *, lower: float = 0.0) -> float:
     share a table). [uncertain] The paper writes the normalisation as ``1 / (c_max - c_min)`` over ``[c_min,
     c_max]``; pass ``lower=c_min`` for that variant.
     """
+    points = _points(points)
     hull = nondecreasing_hull(points)
-    upper = float(hull[:, 0].max() if upper is None else upper)
+    upper = float(points[:, 0].max() if upper is None else upper)
     lower = float(lower)
     if not upper > lower:
         raise ValueError(f"AIQ needs upper > lower, got lower={lower}, upper={upper}")
