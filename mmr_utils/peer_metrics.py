@@ -234,10 +234,14 @@ def apgr(frontier, weak, strong, *, grid: int | None = None) -> float:
         if int(grid) < 1:
             raise ValueError(f"grid must be a positive number of points, got {grid}")
         return float(pgr(frontier, weak, strong, np.arange(1, int(grid) + 1) / int(grid)).mean())
-    c_w, _, c_s, _ = gap
+    c_w, a_w, c_s, a_s = gap
     s_points = (frontier[:, 0] - c_w) / (c_s - c_w)
     edges = np.unique(np.r_[0.0, s_points[(s_points > 0) & (s_points < 1)], 1.0])
-    return float(np.sum(pgr(frontier, weak, strong, edges[:-1]) * np.diff(edges)))
+    # The step function on [edge_i, edge_i+1), looked up on the s scale itself so that a point's own breakpoint is
+    # never lost to rounding in c_w + s (c_s - c_w).
+    at = np.searchsorted(s_points, edges[:-1], side="right") - 1
+    values = np.where(at >= 0, (frontier[np.maximum(at, 0), 1] - a_w) / (a_s - a_w), 0.0)
+    return float(np.sum(values * np.diff(edges)))
 
 
 def cpt(frontier, weak, strong, target: float, *, atol: float = 1e-12) -> float:
