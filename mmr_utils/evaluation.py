@@ -91,7 +91,51 @@ def _points(points) -> np.ndarray:
     return array
 
 
-def _threshold_sweep(U, P, Y, C, fallback: str = "cheapest", ties: str = "cheapest") -> OperatingPoints:
+@dataclass(frozen=True)
+class SweepEvents:
+    """A sweep as per-row events, so that it can be re-scored under row weights (the bootstrap) without re-sorting.
+
+    Every row starts at the model in ``base_cost``/``base_acc`` (its true cost and correctness there); event ``e``
+    moves row ``rows[e]`` to another model, changing its true cost by ``d_cost[e]`` and correctness by ``d_acc[e]``.
+    Events are in sweep order; operating point ``j`` is the state after event ``group_end[j]`` and has sweep
+    parameter ``param[j]``. Which events happen depends on U and P only, so a resample of the rows is a reweighting.
+    """
+
+    base_cost: np.ndarray
+    base_acc: np.ndarray
+    rows: np.ndarray
+    d_cost: np.ndarray
+    d_acc: np.ndarray
+    group_end: np.ndarray
+    param: np.ndarray
+    rule: str
+
+    def points(self) -> OperatingPoints:
+        """The operating points with every row weighted equally (what :func:`budget_sweep` returns)."""
+        n = len(self.base_cost)
+        cum_cost = self.base_cost.sum() + np.cumsum(self.d_cost)
+        cum_acc = self.base_acc.sum() + np.cumsum(self.d_acc)
+        return OperatingPoints(cum_cost[self.group_end] / n, cum_acc[self.group_end] / n, self.param, self.rule)
+
+    def weighted(self, weights) -> tuple[np.ndarray, np.ndarray]:
+        """Mean cost and accuracy of every operating point under row weights: ``weights`` is (B x n), e.g. bootstrap
+        counts; returns two (B x m) arrays. Row ``b`` equals the sweep of the rows repeated ``weights[b]`` times,
+        up to operating points that repeat their predecessor (thresholds of rows with weight 0)."""
+        W = np.atleast_2d(np.asarray(weights, dtype=float))
+        if W.shape[1] != len(self.base_cost):
+            raise ValueError(f"weights have {W.shape[1]} columns, expected one per row ({len(self.base_cost)})")
+        total = W.sum(axis=1, keepdims=True)
+        if np.any(total <= 0):
+            raise ValueError("every weight vector needs a positive sum")
+        W_events = W[:, self.rows]
+        cost = W @ self.base_cost
+        acc = W @ self.base_acc
+        cost = cost[:, None] + np.cumsum(W_events * self.d_cost, axis=1)[:, self.group_end]
+        acc = acc[:, None] + np.cumsum(W_events * self.d_acc, axis=1)[:, self.group_end]
+        return cost / total, acc / total
+
+
+def _threshold_events(U, P, Y, C, fallback: str = "cheapest", ties: str = "cheapest") -> SweepEvents:
     n, k = U.shape
     rows = np.arange(n)
     # Each row's models in the order they become affordable as the threshold rises (cost, then index).
@@ -117,26 +161,25 @@ def _threshold_sweep(U, P, Y, C, fallback: str = "cheapest", ties: str = "cheape
     # Until its cheapest model is affordable a row sits at its fallback: the cheapest predicted model (ours) or model
     # index 0 (the official code).
     fallback = order[:, 0] if fallback == "cheapest" else np.zeros(n, dtype=np.int64)
-    base_cost, base_acc = C[rows, fallback].sum(), Y[rows, fallback].sum()
-    d_cost = np.diff(np.column_stack([C[rows, fallback], cost_path]), axis=1).ravel()
-    d_acc = np.diff(np.column_stack([Y[rows, fallback], acc_path]), axis=1).ravel()
+    base_cost, base_acc = C[rows, fallback], Y[rows, fallback]
+    d_cost = np.diff(np.column_stack([base_cost, cost_path]), axis=1).ravel()
+    d_acc = np.diff(np.column_stack([base_acc, acc_path]), axis=1).ravel()
     t = np.take_along_axis(P, order, axis=1).ravel()
     event_order = np.argsort(t, kind="stable")
     t = t[event_order]
-    cum_cost = base_cost + np.cumsum(d_cost[event_order])
-    cum_acc = base_acc + np.cumsum(d_acc[event_order])
     last_of_group = np.flatnonzero(np.r_[t[1:] != t[:-1], True])
-    return OperatingPoints(cum_cost[last_of_group] / n, cum_acc[last_of_group] / n, t[last_of_group], "threshold")
+    return SweepEvents(base_cost, base_acc, np.repeat(rows, k)[event_order], d_cost[event_order],
+                       d_acc[event_order], last_of_group, t[last_of_group], "threshold")
 
 
-def _lambda_sweep(U, P, Y, C) -> OperatingPoints:
+def _lambda_events(U, P, Y, C) -> SweepEvents:
     n, k = U.shape
     rows = np.arange(n)
     idx = np.broadcast_to(np.arange(k), (n, k))
     # Decision at lambda = 0+: highest U, then lowest P, then lowest index (choose_models' tie-break).
     current = np.lexsort((-idx, -P, U), axis=1)[:, -1]
-    base_cost, base_acc = C[rows, current].sum(), Y[rows, current].sum()
-    lam_events, d_cost, d_acc = [], [], []
+    base_cost, base_acc = C[rows, current], Y[rows, current]
+    lam_events, ev_rows, d_cost, d_acc = [], [], [], []
     active = np.ones(n, bool)
     lam_now = np.zeros(n)
     # Walk each row's upper envelope of the lines U_k - lambda * P_k: at most K-1 switches, each to a cheaper model.
@@ -155,23 +198,42 @@ def _lambda_sweep(U, P, Y, C) -> OperatingPoints:
             break
         r = rows[switch]
         lam_events.append(lam_next[switch])
+        ev_rows.append(r)
         d_cost.append(C[r, nxt[switch]] - C[r, current[switch]])
         d_acc.append(Y[r, nxt[switch]] - Y[r, current[switch]])
         current = np.where(switch, nxt, current)
         lam_now = np.where(switch, lam_next, lam_now)
         active = switch
+    # A zero event at lambda = 0 (on row 0) makes the starting decision an operating point.
     lam = np.concatenate([[0.0], *lam_events])
+    ev_rows = np.concatenate([[0], *ev_rows]).astype(np.int64)
     d_cost = np.concatenate([[0.0], *d_cost])
     d_acc = np.concatenate([[0.0], *d_acc])
     event_order = np.argsort(lam, kind="stable")
     lam = lam[event_order]
-    cum_cost = base_cost + np.cumsum(d_cost[event_order])
-    cum_acc = base_acc + np.cumsum(d_acc[event_order])
     # Crossings of different line pairs that are equal in exact arithmetic can differ in the last bits: merge them.
     gap = np.diff(lam) > 1e-12 * np.maximum(1.0, np.abs(lam[1:]))
     last_of_group = np.flatnonzero(np.r_[gap, True])
     first_of_group = np.r_[0, last_of_group[:-1] + 1]
-    return OperatingPoints(cum_cost[last_of_group] / n, cum_acc[last_of_group] / n, lam[first_of_group], "lambda")
+    return SweepEvents(base_cost, base_acc, ev_rows[event_order], d_cost[event_order], d_acc[event_order],
+                       last_of_group, lam[first_of_group], "lambda")
+
+
+def sweep_events(U, P, Y, C, rule: str = "threshold", *, fallback: str = "cheapest",
+                 ties: str = "cheapest") -> SweepEvents:
+    """:func:`budget_sweep` as per-row events (:class:`SweepEvents`); ``sweep_events(...).points()`` is the sweep.
+    Used by :mod:`mmr_utils.uncertainty` to re-score a sweep on bootstrap resamples of the rows."""
+    if rule not in RULES:
+        raise ValueError(f"unknown rule {rule!r}; expected one of {RULES}")
+    U, P, Y, C = _f(U), _f(P), _f(Y), _f(C)
+    _check_arrays(U=U, P=P, Y=Y, C=C)
+    if fallback not in FALLBACKS:
+        raise ValueError(f"fallback must be one of {FALLBACKS}, got {fallback!r}")
+    if ties not in TIE_BREAKS:
+        raise ValueError(f"ties must be one of {TIE_BREAKS}, got {ties!r}")
+    if rule == "lambda" and (fallback, ties) != ("cheapest", "cheapest"):
+        raise ValueError("fallback= and ties= apply to the threshold rule only")
+    return _threshold_events(U, P, Y, C, fallback, ties) if rule == "threshold" else _lambda_events(U, P, Y, C)
 
 
 def budget_sweep(U, P, Y, C, rule: str = "threshold", *, fallback: str = "cheapest",
@@ -187,17 +249,7 @@ def budget_sweep(U, P, Y, C, rule: str = "threshold", *, fallback: str = "cheape
     ``index`` (the official ``argmax``). The thresholds are exactly the official ones (every unique predicted cost);
     the quantile subset of at most 100 thresholds is ORBIT's later change, not the official code's.
     """
-    if rule not in RULES:
-        raise ValueError(f"unknown rule {rule!r}; expected one of {RULES}")
-    U, P, Y, C = _f(U), _f(P), _f(Y), _f(C)
-    _check_arrays(U=U, P=P, Y=Y, C=C)
-    if fallback not in FALLBACKS:
-        raise ValueError(f"fallback must be one of {FALLBACKS}, got {fallback!r}")
-    if ties not in TIE_BREAKS:
-        raise ValueError(f"ties must be one of {TIE_BREAKS}, got {ties!r}")
-    if rule == "lambda" and (fallback, ties) != ("cheapest", "cheapest"):
-        raise ValueError("fallback= and ties= apply to the threshold rule only")
-    return _threshold_sweep(U, P, Y, C, fallback, ties) if rule == "threshold" else _lambda_sweep(U, P, Y, C)
+    return sweep_events(U, P, Y, C, rule, fallback=fallback, ties=ties).points()
 
 
 def naive_budget_sweep(U, P, Y, C, rule: str = "threshold", params=None, *, fallback: str = "cheapest",
@@ -531,3 +583,19 @@ def summarize_official(U, P, Y, C, models) -> Summary:
         raise ValueError(f"{len(order)} model names for arrays with {_f(U).shape[-1]} columns")
     return summarize(_f(U)[:, order], _f(P)[:, order], _f(Y)[:, order], _f(C)[:, order], fallback="first",
                      ties="index")
+
+
+# --------------------------------------------------------------------------- peer benchmarks' metrics
+_PEER_NAMES = ("References", "METRIC_INFO", "FRONTIER_METRICS", "aiq", "nondecreasing_hull", "pgr", "apgr", "cpt",
+               "nauc_orbit", "orbit_quantile_points", "cost_at_accuracy", "savings_ratio", "hypervolume",
+               "choices_at_peak", "call_shares", "share_entropy", "metrics_from_frontier", "peer_metrics",
+               "reference_peer_metrics", "peer_metrics_table")
+
+
+def __getattr__(name):
+    # Re-exported lazily: mmr_utils.peer_metrics imports this module, so a top-level import would be circular.
+    if name in _PEER_NAMES:
+        from . import peer_metrics
+
+        return getattr(peer_metrics, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
