@@ -1,4 +1,4 @@
-"""CARROT-style kNN router (Somerstep et al. 2025, "CARROT: A Cost Aware Rate Optimal Router", arXiv 2502.03261).
+"""CARROT-style kNN router (Somerstep et al. 2025, "CARROT: A Cost Aware Rate Optimal Router").
 
 CARROT estimates, for every candidate model separately, the expected correctness ``q_k(x)`` and the expected cost
 ``c_k(x)`` of a query ``x`` with plug-in estimators, then routes to ``argmax_k (1 - mu) q_k(x) - mu c_k(x)`` for a
