@@ -183,3 +183,11 @@ def test_download_offline_gives_a_clear_message(tmp_path, monkeypatch):
     monkeypatch.setattr(huggingface_hub, "snapshot_download", offline)
     with pytest.raises(RuntimeError, match="offline.*local_source"):
         download_v2(tmp_path / "v2")
+
+
+def test_load_benchmark_recognises_a_v2_folder(v2_root):
+    from mmr_utils.sources import load_benchmark
+
+    table = load_benchmark(str(v2_root), datasets=["ocr"], images=None)
+    assert table.source["format"] == "mmr-bench-v2"
+    assert table.n == 3 and table.instances["image_path"].isna().all()
