@@ -25,8 +25,9 @@ from mmr_utils.routers import (
 )
 
 N_ROWS, N_TRAIN, DIM, TEXT_DIM, N_MODELS, N_CLUSTERS = 600, 400, 24, 12, 5, 4
-LEARNED = ["knn", "kmeans", "kmeans_adaptive", "linear", "linear_mf", "mlp", "mlp_mf", "cmr"]
-NEURAL = ["mlp", "mlp_mf", "cmr"]
+LEARNED = ["knn", "kmeans", "kmeans_adaptive", "linear", "linear_mf", "mlp", "mlp_mf", "cmr",
+           "carrot_knn", "knn_shrunk", "kmeans_shrunk", "irt", "gbdt", "cascade"]
+NEURAL = ["mlp", "mlp_mf", "cmr", "irt"]
 FAST_PARAMS = {
     # Few, larger steps: torch ops on a busy 2-core machine are slow to synchronise, so tests count steps.
     "mlp": {"epochs": 10, "batch_size": 100, "lr": 5e-3},
@@ -34,6 +35,10 @@ FAST_PARAMS = {
     "cmr": {"epochs": 10, "batch_size": 100, "lr": 2e-3, "width": 32, "heads": 4, "text_dim": TEXT_DIM},
     "kmeans": {"n_init": 3},
     "kmeans_adaptive": {"n_init": 3},
+    "kmeans_shrunk": {"n_init": 3},
+    "irt": {"epochs": 10, "batch_size": 100, "lr": 5e-3},
+    "gbdt": {"max_iter": 30},
+    "cascade": {"max_iter": 30},
 }
 
 
@@ -81,7 +86,9 @@ def accuracy_and_cost(U, P, **rule):
 
 def test_registry_names_and_fusion():
     assert set(ROUTERS) == {"random", "oracle", "best_single", "knn", "kmeans", "kmeans_adaptive", "linear",
-                            "linear_mf", "mlp", "mlp_mf", "cmr"}
+                            "linear_mf", "mlp", "mlp_mf", "cmr", "carrot_knn", "knn_shrunk", "kmeans_shrunk", "irt",
+                            "gbdt", "cascade"}
+    assert len(ROUTERS) >= 15
     for name, cls in ROUTERS.items():
         assert cls.name == name
     assert ROUTERS["kmeans_adaptive"].fusion == "adaptive"

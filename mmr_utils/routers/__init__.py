@@ -2,7 +2,8 @@
 predict per-model utility ``U`` and cost ``P``. See :mod:`mmr_utils.routers.base` for the interface.
 
 Registry names: ``random``, ``oracle``, ``best_single``, ``knn``, ``kmeans``, ``kmeans_adaptive``, ``linear``,
-``linear_mf``, ``mlp``, ``mlp_mf``, ``cmr``.
+``linear_mf``, ``mlp``, ``mlp_mf``, ``cmr``; beyond the paper (issue #13, section 1): ``carrot_knn``, ``knn_shrunk``,
+``kmeans_shrunk``, ``irt``, ``gbdt``, ``cascade``.
 """
 
 from mmr_utils.routers.base import (
@@ -20,6 +21,11 @@ from mmr_utils.routers.base import (
 from mmr_utils.routers.neighbours import KMeansAdaptiveRouter, KMeansRouter, KNNRouter
 from mmr_utils.routers.regression import LinearMFRouter, LinearRouter
 from mmr_utils.routers.neural import CMRRouter, LogCostScaler, MLPMFRouter, MLPRouter
+from mmr_utils.routers.carrot import CarrotKNNRouter
+from mmr_utils.routers.shrinkage import KMeansShrunkRouter, KNNShrunkRouter
+from mmr_utils.routers.irt import IRTRouter
+from mmr_utils.routers.boosting import BoostingRouter
+from mmr_utils.routers.cascade import CascadeRouter
 
 __all__ = [
     "ROUTERS",
@@ -41,4 +47,10 @@ __all__ = [
     "MLPMFRouter",
     "CMRRouter",
     "LogCostScaler",
+    "CarrotKNNRouter",
+    "KNNShrunkRouter",
+    "KMeansShrunkRouter",
+    "IRTRouter",
+    "BoostingRouter",
+    "CascadeRouter",
 ]

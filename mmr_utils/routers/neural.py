@@ -86,6 +86,10 @@ class _TorchRouter(Router):
     def _make_optimizer(self, parameters) -> torch.optim.Optimizer:
         return torch.optim.Adam(parameters, lr=self.lr, fused=True)
 
+    def _utility_loss(self, prediction: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Training loss of the utility output over observed cells: masked MSE (the IRT router overrides it)."""
+        return _masked_mse(prediction, target, mask)
+
     def _check_params(self, n_features: int) -> None:
         for label in ("epochs", "batch_size"):
             value = getattr(self, label)
@@ -114,7 +118,7 @@ class _TorchRouter(Router):
                 for start in range(0, n, self.batch_size):
                     batch = order[start:start + self.batch_size]
                     predicted_utility, predicted_z = module(features[batch])
-                    loss = (_masked_mse(predicted_utility, utility[batch], observed[batch])
+                    loss = (self._utility_loss(predicted_utility, utility[batch], observed[batch])
                             + _masked_mse(predicted_z, z_cost[batch], observed[batch]))
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()

@@ -1,5 +1,6 @@
 """Data sources, all producing the official MMR-Bench schema: the official release (:mod:`.official`), the
-embedded simulator (:mod:`.simulator`) and the MATH-V converter (:mod:`.mathv`)."""
+embedded simulator (:mod:`.simulator`) and the MATH-V converter (:mod:`.mathv`); MMR-Bench V2 (:mod:`.v2`) loads
+into the same :class:`~mmr_utils.tables.OutcomeTable`."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ def load_benchmark(data_root: str | None = None, *, scale: float = 1.0, seed: in
     """The outcome table a notebook works on.
 
     ``data_root`` names a folder in the official schema (simulated, official download or converted MATH-V, relative
-    paths taken from the repository root). Empty or None means the simulated benchmark at ``scale``/``seed``,
+    paths taken from the repository root), or an MMR-Bench V2 folder (``data/instances`` + ``data/results``, loaded
+    by :func:`mmr_utils.sources.v2.load_v2` with its defaults). Empty or None means the simulated benchmark at ``scale``/``seed``,
     generated on first use under ``data/simulated-s<scale>-seed<seed>`` (``data/simulated`` at full scale, seed 0,
     the folder ``make data`` writes). The table's ``source`` records which it was and whether it is simulated.
     """
@@ -34,6 +36,11 @@ def load_benchmark(data_root: str | None = None, *, scale: float = 1.0, seed: in
     if data_root:
         root = Path(data_root)
         root = root if root.is_absolute() else ROOT / root
+        if (root / "data" / "instances").is_dir() and (root / "data" / "results").is_dir():
+            from .v2 import load_v2
+
+            table = load_v2(root, **({} if images == "auto" else {"image_root": images}))
+            return table if datasets is None else table.select_datasets(datasets)
         return load_table(root, datasets=datasets, images=images)
     from .simulator import simulate_benchmark
 

@@ -1,0 +1,102 @@
+"""CARROT-style kNN router (Somerstep et al. 2025, "CARROT: A Cost Aware Rate Optimal Router").
+
+CARROT estimates, for every candidate model separately, the expected correctness ``q_k(x)`` and the expected cost
+``c_k(x)`` of a query ``x`` with plug-in estimators, then routes to ``argmax_k (1 - mu) q_k(x) - mu c_k(x)`` for a
+trade-off ``mu`` in [0, 1]. Its kNN variant, implemented here, uses cosine k-nearest-neighbour regression with
+``k = 40``.
+
+Differences from :class:`~mmr_utils.routers.neighbours.KNNRouter` (the paper's kNN baseline, one neighbour set over
+all training rows): each model gets its own neighbour index over the training rows where that model was observed, and
+correctness and cost are separate estimators with their own ``k`` (``k`` and ``k_cost``). A query therefore always has
+``k`` observed neighbours per model (no global-mean fallback), which matters for tables with missing cells.
+
+The ``mu`` handling: :meth:`predict` returns ``U = q`` (neighbour mean correctness) and ``P = c`` (neighbour mean
+cost). The project's lambda sweep ranks ``U - lam * P``, and for ``mu`` in [0, 1),
+``(1 - mu) q - mu c = (1 - mu) (q - lam c)`` with ``lam = mu / (1 - mu)``: a positive factor that leaves the argmax
+unchanged. So the lambda sweep over ``lam >= 0`` traces exactly CARROT's ``mu`` in [0, 1) (``mu = lam / (1 + lam)``,
+:func:`mu_from_lambda`); ``mu = 1`` (cost only) is the sweep's cheapest end. The threshold (budget) sweep is the
+official protocol's other rule and is not CARROT's, but it consumes the same ``U`` and ``P``. :meth:`route` applies
+CARROT's rule for one given ``mu`` directly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.neighbors import NearestNeighbors
+
+from mmr_utils.routers.base import Router, register
+
+
+def lambda_from_mu(mu: float) -> float:
+    """The lambda-rule weight equivalent to CARROT's ``mu`` in [0, 1): ``mu / (1 - mu)``."""
+    if not 0.0 <= mu < 1.0:
+        raise ValueError(f"mu must be in [0, 1) to map to a finite lambda, got {mu!r}")
+    return mu / (1.0 - mu)
+
+
+def mu_from_lambda(lam: float) -> float:
+    """CARROT's ``mu`` equivalent to a lambda-rule weight ``lam >= 0``: ``lam / (1 + lam)``."""
+    if lam < 0:
+        raise ValueError(f"lambda must be >= 0, got {lam!r}")
+    return lam / (1.0 + lam)
+
+
+@register
+class CarrotKNNRouter(Router):
+    """CARROT kNN: per model, the mean observed correctness of the ``k`` = 40 nearest training queries that observed
+    that model and, separately, the mean observed cost of its ``k_cost`` (default: ``k``) nearest ones; cosine
+    distance, brute force, ``k`` capped at the model's number of observed rows. Deterministic (``seed`` unused).
+    Routing with ``mu``: see the module docstring.
+    """
+
+    name = "carrot_knn"
+
+    def __init__(self, *, k: int = 40, k_cost: int | None = None, metric: str = "cosine", seed: int = 0):
+        super().__init__(seed=seed)
+        self.k = k
+        self.k_cost = k_cost
+        self.metric = metric
+
+    def _build_indexes(self) -> None:
+        for label, value in (("k", self.k), ("k_cost", self.k if self.k_cost is None else self.k_cost)):
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{label} must be a positive integer, got {value!r}")
+        k_cost = self.k if self.k_cost is None else self.k_cost
+        self.indexes_ = []
+        for model in range(self.n_models_):
+            rows = np.flatnonzero(self.train_mask_[:, model])
+            index = NearestNeighbors(metric=self.metric, algorithm="brute").fit(self.train_X_[rows])
+            self.indexes_.append((rows, index, int(min(self.k, rows.size)), int(min(k_cost, rows.size))))
+
+    def _fit(self, X, Y, C, mask):
+        self.train_X_, self.train_Y_, self.train_C_, self.train_mask_ = X, Y, C, mask
+        self._build_indexes()
+
+    def _predict(self, X):
+        U = np.empty((X.shape[0], self.n_models_))
+        P = np.empty_like(U)
+        for model, (rows, index, k, k_cost) in enumerate(self.indexes_):
+            neighbours = rows[index.kneighbors(X, n_neighbors=max(k, k_cost), return_distance=False)]
+            U[:, model] = self.train_Y_[neighbours[:, :k], model].mean(axis=1)
+            P[:, model] = self.train_C_[neighbours[:, :k_cost], model].mean(axis=1)
+        return U, P
+
+    def route(self, X, mu: float) -> np.ndarray:
+        """CARROT's decision for trade-off ``mu`` in [0, 1]: ``argmax_k (1 - mu) q_k - mu c_k`` per query (ties: the
+        lower predicted cost, then the lower model index)."""
+        if not 0.0 <= mu <= 1.0:
+            raise ValueError(f"mu must be in [0, 1], got {mu!r}")
+        U, P = self.predict(X)
+        score = (1.0 - mu) * U - mu * P
+        n, k = U.shape
+        order = np.lexsort((-np.broadcast_to(np.arange(k), (n, k)), -P, score), axis=1)
+        return order[:, -1]
+
+    def _get_state(self):
+        return {"X": self.train_X_, "Y": self.train_Y_, "C": self.train_C_, "mask": self.train_mask_}
+
+    def _set_state(self, arrays):
+        self.train_X_, self.train_Y_, self.train_C_ = arrays["X"], arrays["Y"], arrays["C"]
+        self.train_mask_ = arrays["mask"].astype(bool)
+        self._build_indexes()
+

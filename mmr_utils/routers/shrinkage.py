@@ -1,0 +1,151 @@
+"""Empirical-Bayes shrinkage for the neighbour and cluster routers: a router that leaves the best single model only
+where the local evidence says it should.
+
+The kNN and k-means baselines estimate a query's utility as the raw mean of a few training outcomes, so a
+neighbourhood of 5 lucky answers looks like a sure thing. Here every local mean is pulled toward the model's
+training mean ``m_k`` by the amount of local evidence ``n`` (observed cells in the neighbourhood or cluster):
+
+    shrunk = (n * local_mean + kappa_k * m_k) / (n + kappa_k)
+
+For 0/1 correctness this is the posterior mean of a beta-binomial model with prior ``Beta(kappa_k m_k,
+kappa_k (1 - m_k))`` (Efron & Morris 1975; the same formula is the normal-normal posterior mean for cost). The prior
+strength ``kappa_k`` is fitted per model and per target by the method of moments on the training groups (training
+clusters, or each training query's leave-one-out neighbourhood): with group means ``p_g`` over ``n_g`` cells,
+``E[(p_g - m)^2] = tau^2 + (v - tau^2) / n_g`` where ``v`` is the variance of single observations (``m (1 - m)`` for
+0/1 outcomes) and ``tau^2`` the between-group variance, so
+
+    tau^2 = (mean_g (p_g - m)^2 - v h) / (1 - h),  h = mean_g 1 / n_g,   kappa = (v - tau^2) / tau^2.
+
+``tau^2 <= 0`` (no more spread between groups than chance gives) yields ``kappa = MAX_KAPPA``: every query gets the
+global means, i.e. the best single model. kNN neighbourhoods overlap, so the moments there are an approximation;
+they are computed leave-one-out (a training query is not its own neighbour) so that the spread is not inflated.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mmr_utils.routers.base import masked_column_means, register
+from mmr_utils.routers.neighbours import KMeansRouter, KNNRouter
+
+#: Cap on the prior strength (no between-group signal): the estimate is then the training mean to ~1e-6.
+MAX_KAPPA = 1e6
+
+
+def prior_strength(group_means: np.ndarray, group_counts: np.ndarray, global_mean: np.ndarray,
+                   unit_variance: np.ndarray) -> np.ndarray:
+    """Method-of-moments prior strength ``kappa`` per column (module docstring).
+
+    ``group_means`` and ``group_counts`` are (g x K); groups with no observed cell are ignored. ``unit_variance``
+    (K,) is the variance of a single observation. Returns (K,) values in [0, MAX_KAPPA].
+    """
+    kappa = np.full(group_means.shape[1], MAX_KAPPA)
+    for column in range(group_means.shape[1]):
+        used = group_counts[:, column] > 0
+        v = float(unit_variance[column])
+        if used.sum() < 2 or v <= 0:
+            continue
+        h = float(np.mean(1.0 / group_counts[used, column]))
+        spread = float(np.mean((group_means[used, column] - global_mean[column]) ** 2))
+        if h >= 1.0:
+            continue  # every group holds a single cell: no within-group information to separate the two variances
+        tau2 = (spread - v * h) / (1.0 - h)
+        if tau2 > 0:
+            kappa[column] = min(max(v - tau2, 0.0) / tau2, MAX_KAPPA)
+    return kappa
+
+
+def shrink(local_means: np.ndarray, counts: np.ndarray, global_mean: np.ndarray, kappa: np.ndarray) -> np.ndarray:
+    """``(n * local + kappa * m) / (n + kappa)`` cell by cell; a cell with ``n = 0`` gets ``m``."""
+    local = np.where(counts > 0, local_means, 0.0)
+    return (counts * local + kappa * global_mean) / (counts + kappa)
+
+
+def _unit_variances(Y, C, mask) -> tuple[np.ndarray, np.ndarray]:
+    m_y, m_c = masked_column_means(Y, mask), masked_column_means(C, mask)
+    var_y = masked_column_means((Y - m_y) ** 2, mask)
+    var_c = masked_column_means((C - m_c) ** 2, mask)
+    return var_y, var_c
+
+
+@register
+class KNNShrunkRouter(KNNRouter):
+    """kNN with empirical-Bayes shrinkage (module docstring): the ``k`` = 50 cosine neighbours' observed mean
+    correctness and cost, each pulled toward the model's training mean with strengths ``utility_kappa_`` and
+    ``cost_kappa_`` fitted by the method of moments on leave-one-out training neighbourhoods. Deterministic."""
+
+    name = "knn_shrunk"
+
+    def _fit(self, X, Y, C, mask):
+        super()._fit(X, Y, C, mask)
+        n = X.shape[0]
+        if n < 3:
+            raise ValueError(f"knn_shrunk needs at least 3 training rows to fit its prior, got {n}")
+        k = min(self.k_, n - 1)
+        neighbours = loo_neighbours(self.index_, X, k)
+        counts = mask[neighbours].sum(axis=1).astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_y = (Y[neighbours] * mask[neighbours]).sum(axis=1) / counts
+            mean_c = (C[neighbours] * mask[neighbours]).sum(axis=1) / counts
+        var_y, var_c = _unit_variances(Y, C, mask)
+        self.utility_kappa_ = prior_strength(mean_y, counts, self.global_utility_, var_y)
+        self.cost_kappa_ = prior_strength(mean_c, counts, self.global_cost_, var_c)
+
+    def _predict(self, X):
+        neighbours = self.index_.kneighbors(X, return_distance=False)
+        mask = self.train_mask_[neighbours]
+        counts = mask.sum(axis=1).astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_y = (self.train_Y_[neighbours] * mask).sum(axis=1) / counts
+            mean_c = (self.train_C_[neighbours] * mask).sum(axis=1) / counts
+        self.last_fallback_cells_ = int((counts == 0).sum())
+        return (shrink(mean_y, counts, self.global_utility_, self.utility_kappa_),
+                shrink(mean_c, counts, self.global_cost_, self.cost_kappa_))
+
+    def _get_state(self):
+        return {**super()._get_state(), "utility_kappa": self.utility_kappa_, "cost_kappa": self.cost_kappa_}
+
+    def _set_state(self, arrays):
+        super()._set_state(arrays)
+        self.utility_kappa_, self.cost_kappa_ = arrays["utility_kappa"], arrays["cost_kappa"]
+
+
+def loo_neighbours(index, X: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` nearest training rows of every training row ``i``, excluding ``i`` itself (leave-one-out).
+
+    Asks the index for ``k + 1`` neighbours and drops row ``i`` where it appears, else the farthest one (a row with
+    exact duplicates may not list itself first)."""
+    found = index.kneighbors(X, n_neighbors=k + 1, return_distance=False)
+    is_self = found == np.arange(X.shape[0])[:, None]
+    drop = np.where(is_self.any(axis=1), is_self.argmax(axis=1), k)
+    keep = np.ones_like(found, dtype=bool)
+    keep[np.arange(X.shape[0]), drop] = False
+    return found[keep].reshape(X.shape[0], k)
+
+
+@register
+class KMeansShrunkRouter(KMeansRouter):
+    """k-means with empirical-Bayes shrinkage (module docstring): each cluster's observed mean correctness and cost
+    (``n_clusters`` = 20, seeded k-means as in ``kmeans``) pulled toward the model's training mean with strengths
+    fitted by the method of moments over the training clusters. ``cluster_counts_`` is the evidence ``n`` per
+    cluster and model; ``utility_kappa_`` / ``cost_kappa_`` the fitted prior strengths."""
+
+    name = "kmeans_shrunk"
+
+    def _fit(self, X, Y, C, mask):
+        super()._fit(X, Y, C, mask)
+        counts = self.cluster_counts_.astype(np.float64)
+        global_y, global_c = masked_column_means(Y, mask), masked_column_means(C, mask)
+        var_y, var_c = _unit_variances(Y, C, mask)
+        self.utility_kappa_ = prior_strength(self.cluster_utility_, counts, global_y, var_y)
+        self.cost_kappa_ = prior_strength(self.cluster_cost_, counts, global_c, var_c)
+        self.raw_cluster_utility_, self.raw_cluster_cost_ = self.cluster_utility_, self.cluster_cost_
+        self.cluster_utility_ = shrink(self.cluster_utility_, counts, global_y, self.utility_kappa_)
+        self.cluster_cost_ = shrink(self.cluster_cost_, counts, global_c, self.cost_kappa_)
+
+    def _get_state(self):
+        return {**super()._get_state(), "utility_kappa": self.utility_kappa_, "cost_kappa": self.cost_kappa_}
+
+    def _set_state(self, arrays):
+        super()._set_state(arrays)
+        self.utility_kappa_, self.cost_kappa_ = arrays["utility_kappa"], arrays["cost_kappa"]
