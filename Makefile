@@ -24,7 +24,7 @@ export TOKENIZERS_PARALLELISM := false
 
 BINDER_REPO ?= $(shell git remote get-url origin 2>/dev/null | sed -nE 's#^(git@github\.com:|https://github\.com/)([^/]+/[^/]+)$$#\2#p' | sed 's#\.git$$##')
 
-.PHONY: binder-url help venv data data-official data-mathv check-figures test-fresh-clone figures test test-unit test-notebooks check-pairs sync bench notebook-outputs \
+.PHONY: binder-url lint help venv data data-official data-mathv check-figures test-fresh-clone figures test test-unit test-notebooks check-pairs sync bench notebook-outputs \
         bench-embed sweep clean-cache clean book book-screenshots
 
 help: ## List the targets (this message)
@@ -78,6 +78,10 @@ test-notebooks: $(STAMP) ## Execute every notebook at its small defaults under n
 	  $(notdir $(NOTEBOOKS:.py=.ipynb))
 
 check-pairs: $(STAMP) ## Fail when a notebook's .py and .ipynb are out of sync
+	$(PY) -m mmr_utils check-pairs
+
+lint: $(STAMP) ## Ruff over the package, tests, notebooks and benchmarks (configured in pyproject.toml), and the pair check
+	$(PY) -m ruff check .
 	$(PY) -m mmr_utils check-pairs
 
 sync: $(STAMP) ## Re-pair the notebooks after editing the .py sources (jupytext --sync)
