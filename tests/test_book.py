@@ -123,8 +123,8 @@ def test_a_notebook_with_an_error_output_stops_the_build(tmp_path):
 
 
 @pytest.mark.parametrize("edit, expected", [
-    (lambda files: files[:-1], "missing from it: notebooks/08_sweep_point"),
-    (lambda files: files + files[-1:], "listed more than once: notebooks/08_sweep_point"),
+    (lambda files: files[:-1], f"missing from it: notebooks/{STEMS[-1]}"),
+    (lambda files: files + files[-1:], f"listed more than once: notebooks/{STEMS[-1]}"),
     (lambda files: files[1:2] + files[:1] + files[2:], "not in reading (NN) order"),
     (lambda files: files + ["notebooks/99_extra"], "no notebooks/NN_name.py: notebooks/99_extra"),
 ])
