@@ -48,11 +48,10 @@ class FeatureBank:
     def fingerprint(self) -> str:
         """sha256 (16 hex digits) of what a router trained on this bank could depend on: outcomes, model names,
         dataset of every row, questions (TF-IDF features are fitted from them per split), both channels' vectors and
-        presence, and the encoder description. Memoised per (table, channels) objects."""
-        key = (id(self.table), id(self.text), id(self.image))
+        presence, and the encoder description. Memoised while the bank holds the same table and channel objects."""
         memo = getattr(self, "_fingerprint_memo", None)
-        if memo is not None and memo[0] == key:
-            return memo[1]
+        if memo is not None and all(a is b for a, b in zip(memo[:3], (self.table, self.text, self.image))):
+            return memo[3]
         digest = hashlib.sha256()
         table = self.table
         for array in (table.correct, table.cost):
@@ -66,7 +65,7 @@ class FeatureBank:
                 digest.update(emb.present.tobytes())
         digest.update(self.encoder.encode())
         value = digest.hexdigest()[:16]
-        self._fingerprint_memo = (key, value)
+        self._fingerprint_memo = (self.table, self.text, self.image, value)
         return value
 
 

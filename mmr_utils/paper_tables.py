@@ -4,7 +4,6 @@ project's summaries of them, and the paper-vs-here comparisons.
 - seed aggregation: :func:`aggregate_seeds`, :func:`pivot_seeds`, :func:`select_protocol`;
 - :func:`table2` (Table 2), :func:`qnc_table`, :func:`cross_dataset_table` (Table 4), :func:`transfer_table` (the
   stand-in for Table 5), :func:`modality_gaps` (Sec. 5.3), :func:`audit_rank_changes` (the metric audit);
-
 - :func:`qnc_per_dataset`: Table 3 as reconstructed, the Quality-Neutral Cost (QNC, paper Sec. 3.3) of every router on
   every dataset and on all test rows. [uncertain] The paper's Table 3 could not be read; second-hand summaries
   describe it as per-dataset QNC of the routers ("QNC < 1 on several benchmarks", "KNN QNC = inf on several").
@@ -12,8 +11,8 @@ project's summaries of them, and the paper-vs-here comparisons.
   accuracy at "about 33%" of its cost, i.e. QNC close to 0.33 [likely; which router and which data slice the claim
   refers to is not known].
 
-Both take the :class:`mmr_utils.studies.StudyResult` of :func:`mmr_utils.studies.main_results` (records per router,
-seed and dataset, with Best Single reference rows).
+Each takes the :class:`mmr_utils.studies.StudyResult` of the study it lays out (Table 2, QNC and the paper-vs-here
+comparisons: :func:`mmr_utils.studies.main_results`, records per router, seed and dataset, with Best Single rows).
 """
 
 from __future__ import annotations
