@@ -198,25 +198,27 @@ def clear_cache(cache_dir: str | os.PathLike | None = None) -> int:
 
     Used by ``make clean-cache``. Only what this project writes is removed: this module's ``*.npz`` and ``.*.lock``,
     the study results saved by :func:`mmr_utils.studies.cached_study` (``studies/<study>-<hash>/`` entries, and the
-    ``studies/*.pkl`` files of earlier versions), and temporary files left by interrupted atomic writes (``.*.tmp``).
+    ``studies/*.pkl`` files of earlier versions), the runs saved by :func:`mmr_utils.runs.fit_predict`
+    (``runs/<router>-<hash>/``), and temporary files left by interrupted atomic writes (``.*.tmp``).
     """
     folder = Path(cache_dir) if cache_dir is not None else paths.CACHE
     if not folder.exists():
         return 0
     removed = 0
-    for pattern in ("*.npz", ".*.lock", ".*.tmp", "studies/*.pkl", "studies/.*.tmp", "studies/*/.*.tmp"):
+    for pattern in ("*.npz", ".*.lock", ".*.tmp", "studies/*.pkl", "studies/.*.tmp", "studies/*/.*.tmp", "runs/.*.tmp",
+                    "runs/*/.*.tmp"):
         for file in folder.glob(pattern):
             if file.is_dir() and not file.is_symlink():
                 shutil.rmtree(file)
             else:
                 file.unlink()
             removed += 1
-    studies = folder / "studies"
-    if studies.is_dir():
-        for entry in studies.iterdir():
-            if _STUDY_ENTRY.match(entry.name) and entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
-                removed += 1
+    for saved in (folder / "studies", folder / "runs"):
+        if saved.is_dir():
+            for entry in saved.iterdir():
+                if _STUDY_ENTRY.match(entry.name) and entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                    removed += 1
     return removed
 
 

@@ -161,6 +161,229 @@ class _ModalityConfidence:
         return (1.0 / (1.0 + np.exp(-standardised))).astype(np.float32)
 
 
+def _check_mode_strategy(mode, strategy) -> str:
+    mode = str(mode)
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES} (train flag then test flag; 1 text, 2 both, 3 image), got {mode!r}")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+    return mode
+
+
+class Fuser:
+    """The fitted fusion of text and image embeddings into router features (paper Sec. 5), for one ``mode`` and
+    ``strategy`` (see :func:`build_features` for both): :meth:`fit` learns, from the training rows only, each
+    channel's centroid (the imputation of a masked or absent channel), the isometry putting the narrower channel in
+    the wider one's width, and the adaptive strategies' confidence statistics; :meth:`transform` applies them to any
+    rows, with the mode's train flag (``side="train"``) or test flag (``side="test"``, the default: new queries).
+
+    ``Fuser(mode, strategy).fit(train...)`` then ``transform(train..., side="train")`` and ``transform(test...)`` is
+    exactly :func:`build_features` (which is implemented so). :meth:`state` / :meth:`from_state` give the fitted state
+    as JSON-able settings plus numpy arrays (no pickle), for :mod:`mmr_utils.pipeline`.
+    """
+
+    def __init__(self, mode: str = "22", strategy: str = "mean", *, seed: int = 0, n_clusters: int = 8,
+                 eta: float = ADAPTIVE_ETA):
+        self.mode = _check_mode_strategy(mode, strategy)
+        self.strategy = strategy
+        self.seed = seed
+        self.n_clusters = n_clusters
+        self.eta = eta
+        self.fitted_ = False
+
+    # -- fitting -----------------------------------------------------------------------------------------------
+    def fit(self, text, image=None, present=None) -> "Fuser":
+        """Learn the fusion's statistics from the training rows: ``text`` (n x d_t), ``image`` (n x d_i) or None when
+        the table has no images, ``present`` (n bools, None = every image present)."""
+        mode, strategy = self.mode, self.strategy
+        text = _check_block("text_train", text)
+        n = len(text)
+        self.has_images_ = image is not None
+        if self.has_images_:
+            image = _check_block("image_train", image, n)
+            present = _check_present("present_train", present, n)
+        elif "3" in mode or "2" in mode or strategy in ("image", *_TWO_CHANNEL[1:]):
+            raise ValueError(f"mode {mode!r} with strategy {strategy!r} needs image embeddings, but none were given")
+        train_channels, test_channels = _FLAG_CHANNELS[mode[0]], _FLAG_CHANNELS[mode[1]]
+        channels = [c for c in ("text", "image") if c in train_channels or c in test_channels]
+        effective = strategy
+        if strategy in ("text", "image") and strategy not in channels:
+            raise ValueError(f"strategy {strategy!r} uses only the {strategy} channel, which mode {mode!r} masks on "
+                             f"both train and test")
+        if strategy in _TWO_CHANNEL and len(channels) == 1:
+            effective = channels[0]
+        if strategy in ("text", "image"):
+            channels = [strategy]
+        self.channels_, self.effective_ = channels, effective
+        self.dims_ = {"text": int(text.shape[1]), "image": int(image.shape[1]) if self.has_images_ else None}
+
+        # Norms before normalisation: the official adaptive fusion's norm confidence reads them.
+        raw_norms = {"text": np.linalg.norm(text, axis=1)}
+        blocks = {"text": (unit_rows(text), np.ones(n, bool))}
+        if self.has_images_:
+            raw_norms["image"] = np.linalg.norm(image, axis=1)
+            blocks["image"] = (unit_rows(image), present)
+        self.centroids_, training_present = {}, {}
+        for channel in channels:
+            values, channel_present = blocks[channel]
+            if not channel_present.any():
+                raise ValueError(f"no training row has a {channel} vector; cannot build the {channel} centroid")
+            self.centroids_[channel] = _unit_vector(values[channel_present].mean(axis=0))
+            training_present[channel] = values[channel_present]
+
+        self.matrix_, self.common_width_, self.confidences_ = None, None, {}
+        if effective in ("mean", "adaptive", "adaptive_margin"):
+            self.matrix_, self.common_width_ = _width_map(self.dims_["text"], self.dims_["image"], self.seed)
+            if effective != "mean":
+                fit_text, fit_image = self._to_common("text", training_present["text"]), self._to_common(
+                    "image", training_present["image"])
+                if effective == "adaptive":
+                    self.confidences_ = {
+                        "text": PrototypeNormConfidence.fit(fit_text, raw_norms["text"]),
+                        "image": PrototypeNormConfidence.fit(fit_image, raw_norms["image"][present])}
+                else:
+                    self.confidences_ = {"text": _ModalityConfidence.fit(fit_text, self.n_clusters, self.seed),
+                                         "image": _ModalityConfidence.fit(fit_image, self.n_clusters, self.seed)}
+        self.fitted_ = True
+        return self
+
+    def _to_common(self, channel: str, values: np.ndarray) -> np.ndarray:
+        """``values`` of ``channel`` in the common width (the isometry applies to the narrower channel only)."""
+        if self.common_width_ and self.common_width_["mapped"] == channel:
+            return values @ self.matrix_
+        return values
+
+    # -- transforming ------------------------------------------------------------------------------------------
+    def transform(self, text, image=None, present=None, *, side: str = "test") -> tuple[np.ndarray, dict]:
+        """Router features (float32, unit rows) of the given rows and what was done to them. ``side`` picks the
+        mode's flag: ``"train"`` (rows the router is fitted on) or ``"test"`` (rows it predicts, new queries).
+        ``image=None`` on a table with images means no row has an image (each is imputed by the centroid)."""
+        if not self.fitted_:
+            raise RuntimeError("Fuser is not fitted; call fit(text_train, image_train, present_train) first")
+        if side not in ("train", "test"):
+            raise ValueError(f"side must be 'train' or 'test', got {side!r}")
+        label = f"text_{side}"
+        text = _check_block(label, text)
+        n = len(text)
+        if text.shape[1] != self.dims_["text"]:
+            raise ValueError(f"{label} has width {text.shape[1]} but the fuser was fitted on text of width "
+                             f"{self.dims_['text']}")
+        flag_channels = _FLAG_CHANNELS[self.mode[0] if side == "train" else self.mode[1]]
+        raw_norms = {"text": np.linalg.norm(text, axis=1)}
+        blocks = {"text": (unit_rows(text), np.ones(n, bool))}
+        if self.has_images_:
+            if image is None:
+                image, present = np.zeros((n, self.dims_["image"]), np.float32), np.zeros(n, bool)
+            image = _check_block(f"image_{side}", image, n)
+            if image.shape[1] != self.dims_["image"]:
+                raise ValueError(f"image_{side} has width {image.shape[1]} but the fuser was fitted on images of "
+                                 f"width {self.dims_['image']}")
+            present = _check_present(f"present_{side}", present, n)
+            raw_norms["image"] = np.linalg.norm(image, axis=1)
+            blocks["image"] = (unit_rows(image), present)
+        elif image is not None:
+            raise ValueError("the fuser was fitted without images; give image=None")
+
+        filled, used, channel_info = {}, {}, {}
+        for channel in self.channels_:
+            values, channel_present = blocks[channel]
+            use = channel_present & (channel in flag_channels)
+            filled[channel] = np.where(use[:, None], values, self.centroids_[channel])
+            used[channel] = use
+            channel_info[channel] = {"dim": int(values.shape[1]), "imputed": int((~use).sum())}
+        info = {"channel_info": channel_info}
+        if "image" in used:
+            info["image_used"] = used["image"]
+
+        effective = self.effective_
+        if effective in ("text", "image"):
+            x = filled[effective]
+        elif effective == "concat":
+            x = np.concatenate([filled["text"], filled["image"]], axis=1) * np.float32(1.0 / np.sqrt(2.0))
+        else:
+            t, i = self._to_common("text", filled["text"]), self._to_common("image", filled["image"])
+            if effective == "mean":
+                x = t + i
+            elif effective == "adaptive":
+                # A row whose channel was imputed has the centroid's norm (1), not its own.
+                norms = {c: np.where(used[c], raw_norms[c], 1.0) for c in ("text", "image")}
+                c_text = self.confidences_["text"].confidence(t, norms["text"])
+                c_image = self.confidences_["image"].confidence(i, norms["image"])
+                w_text, w_image = adaptive_weights(c_text, c_image, self.eta, used["text"], used["image"])
+                x = w_text[:, None] * t + w_image[:, None] * i + 0.5 * (t * i) + 0.5 * np.abs(t - i)
+                info["text_weight"] = w_text
+            else:
+                w_text = self.confidences_["text"].confidence(t) * used["text"]
+                w_image = self.confidences_["image"].confidence(i) * used["image"]
+                total = w_text + w_image
+                neither = total <= 0
+                w_text = np.where(neither, 0.5, w_text / np.where(neither, 1.0, total))[:, None]
+                w_image = 1.0 - w_text
+                x = np.concatenate([unit_rows(w_text * t + w_image * i), unit_rows(t * i), unit_rows(t - i)], axis=1)
+                info["text_weight"] = w_text[:, 0]
+        return unit_rows(x), info
+
+    @property
+    def text_dim(self) -> int | None:
+        """Width of the text block of the features: all of them for text-only features, 0 for image-only, the text
+        width for ``concat`` (what CMR splits at), None for the mixed strategies."""
+        if self.effective_ == "text":
+            return self.dims_["text"]
+        if self.effective_ == "image":
+            return 0
+        if self.effective_ == "concat":
+            return self.dims_["text"]
+        return None
+
+    def describe(self) -> dict:
+        """The fitted settings as JSON-able values (what :func:`build_features` reports in its ``info``)."""
+        info = {"mode": self.mode, "strategy": self.strategy, "effective_strategy": self.effective_,
+                "channels": list(self.channels_), "seed": self.seed, "imputation": "training centroid of the channel"}
+        if self.common_width_ is not None:
+            info["common_width"] = dict(self.common_width_)
+        return info
+
+    # -- persistence (data only) -------------------------------------------------------------------------------
+    def state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """``(settings, arrays)``: JSON-able settings and the fitted arrays, enough for :meth:`from_state`."""
+        if not self.fitted_:
+            raise RuntimeError("Fuser is not fitted; nothing to save")
+        arrays = {f"centroid/{c}": v for c, v in self.centroids_.items()}
+        if self.matrix_ is not None:
+            arrays["matrix"] = self.matrix_
+        kinds = {}
+        for channel, confidence in self.confidences_.items():
+            kinds[channel] = type(confidence).__name__
+            for name, value in vars(confidence).items():
+                arrays[f"confidence/{channel}/{name}"] = np.asarray(value)
+        settings = {"mode": self.mode, "strategy": self.strategy, "seed": self.seed, "n_clusters": self.n_clusters,
+                    "eta": self.eta, "has_images": self.has_images_, "channels": list(self.channels_),
+                    "effective": self.effective_, "dims": self.dims_, "common_width": self.common_width_,
+                    "confidences": kinds}
+        return settings, arrays
+
+    @classmethod
+    def from_state(cls, settings: dict, arrays: dict[str, np.ndarray]) -> "Fuser":
+        """The fuser :meth:`state` described."""
+        fuser = cls(settings["mode"], settings["strategy"], seed=settings["seed"], n_clusters=settings["n_clusters"],
+                    eta=settings["eta"])
+        fuser.has_images_ = bool(settings["has_images"])
+        fuser.channels_, fuser.effective_ = list(settings["channels"]), settings["effective"]
+        fuser.dims_, fuser.common_width_ = dict(settings["dims"]), settings["common_width"]
+        fuser.centroids_ = {c: arrays[f"centroid/{c}"] for c in fuser.channels_}
+        fuser.matrix_ = arrays.get("matrix")
+        kinds = {"PrototypeNormConfidence": PrototypeNormConfidence, "_ModalityConfidence": _ModalityConfidence}
+        fuser.confidences_ = {}
+        for channel, kind in settings["confidences"].items():
+            if kind not in kinds:
+                raise ValueError(f"unknown fusion confidence {kind!r} for the {channel} channel")
+            prefix = f"confidence/{channel}/"
+            fields = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+            fuser.confidences_[channel] = kinds[kind](**{k: (v if v.ndim else float(v)) for k, v in fields.items()})
+        fuser.fitted_ = True
+        return fuser
+
+
 def build_features(text_train, image_train, present_train, text_test, image_test, present_test, mode: str = "22",
                    strategy: str = "mean", *, seed: int = 0, n_clusters: int = 8, eta: float = ADAPTIVE_ETA
                    ) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -181,166 +404,52 @@ def build_features(text_train, image_train, present_train, text_test, image_test
     ``(X_train, X_test, info)``; ``info`` records mode, strategy, channels used, widths, imputation counts and
     ``image_used_train/test`` (rows whose own image entered the features).
     """
-    mode = str(mode)
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES} (train flag then test flag; 1 text, 2 both, 3 image), got {mode!r}")
-    if strategy not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+    mode = _check_mode_strategy(mode, strategy)
     text_train = _check_block("text_train", text_train)
     text_test = _check_block("text_test", text_test)
-    n_train, n_test = len(text_train), len(text_test)
     if text_train.shape[1] != text_test.shape[1]:
         raise ValueError(f"text_train has width {text_train.shape[1]} but text_test {text_test.shape[1]}")
-    has_images = image_train is not None or image_test is not None
-    if has_images:
-        if image_train is None or image_test is None:
-            raise ValueError("give both image_train and image_test, or neither")
-        image_train = _check_block("image_train", image_train, n_train)
-        image_test = _check_block("image_test", image_test, n_test)
+    if (image_train is None) != (image_test is None):
+        raise ValueError("give both image_train and image_test, or neither")
+    if image_train is not None:
+        image_train = _check_block("image_train", image_train, len(text_train))
+        image_test = _check_block("image_test", image_test, len(text_test))
         if image_train.shape[1] != image_test.shape[1]:
             raise ValueError(f"image_train has width {image_train.shape[1]} but image_test {image_test.shape[1]}")
-        present_train = _check_present("present_train", present_train, n_train)
-        present_test = _check_present("present_test", present_test, n_test)
-    elif "3" in mode or "2" in mode or strategy in ("image", *_TWO_CHANNEL[1:]):
-        raise ValueError(f"mode {mode!r} with strategy {strategy!r} needs image embeddings, but none were given")
-
-    train_flag, test_flag = mode
-    train_channels, test_channels = _FLAG_CHANNELS[train_flag], _FLAG_CHANNELS[test_flag]
-    channels = [c for c in ("text", "image") if c in train_channels or c in test_channels]
-    effective = strategy
-    if strategy in ("text", "image") and strategy not in channels:
-        raise ValueError(f"strategy {strategy!r} uses only the {strategy} channel, which mode {mode!r} masks on both "
-                         f"train and test")
-    if strategy in _TWO_CHANNEL and len(channels) == 1:
-        effective = channels[0]
-    if strategy in ("text", "image"):
-        channels = [strategy]
-
-    # Norms before normalisation: the official adaptive fusion's norm confidence reads them.
-    raw_norms = {"text": (np.linalg.norm(text_train, axis=1), np.linalg.norm(text_test, axis=1))}
-    text_train, text_test = unit_rows(text_train), unit_rows(text_test)
-    blocks = {"text": (text_train, text_test, np.ones(n_train, bool), np.ones(n_test, bool))}
-    if has_images:
-        raw_norms["image"] = (np.linalg.norm(image_train, axis=1), np.linalg.norm(image_test, axis=1))
-        blocks["image"] = (unit_rows(image_train), unit_rows(image_test), present_train, present_test)
-
-    # Per channel: the rows whose own vector is used (not masked by the flag, and present), and the imputed rest.
-    filled: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    training_present: dict[str, np.ndarray] = {}
-    used: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    info_channels = {}
-    for channel in channels:
-        train_values, test_values, train_present, test_present = blocks[channel]
-        centroid_rows = train_present
-        if not centroid_rows.any():
-            raise ValueError(f"no training row has a {channel} vector; cannot build the {channel} centroid")
-        centroid = _unit_vector(train_values[centroid_rows].mean(axis=0))
-        training_present[channel] = train_values[centroid_rows]
-        use_train = train_present & (channel in train_channels)
-        use_test = test_present & (channel in test_channels)
-        filled[channel] = (np.where(use_train[:, None], train_values, centroid),
-                           np.where(use_test[:, None], test_values, centroid))
-        used[channel] = (use_train, use_test)
-        info_channels[channel] = {"dim": int(train_values.shape[1]), "imputed_train": int((~use_train).sum()),
-                                  "imputed_test": int((~use_test).sum())}
-
-    info = {"mode": mode, "strategy": strategy, "effective_strategy": effective, "channels": channels,
-            "channel_info": info_channels, "seed": seed, "imputation": "training centroid of the channel"}
-    if "image" in used:
-        info["image_used_train"], info["image_used_test"] = used["image"]
-
-    if effective in ("text", "image"):
-        x_train, x_test = filled[effective]
-        info["text_dim"] = int(x_train.shape[1]) if effective == "text" else 0
-    elif effective == "concat":
-        (t_train, t_test), (i_train, i_test) = filled["text"], filled["image"]
-        scale = np.float32(1.0 / np.sqrt(2.0))
-        x_train = np.concatenate([t_train, i_train], axis=1) * scale
-        x_test = np.concatenate([t_test, i_test], axis=1) * scale
-        info["text_dim"] = int(t_train.shape[1])
-    else:
-        (t_train, t_test), (i_train, i_test) = _common_width(filled["text"], filled["image"], seed, info)
-        if effective == "mean":
-            x_train, x_test = t_train + i_train, t_test + i_test
-        else:
-            fit_text, fit_image = _common_width((training_present["text"],) * 2, (training_present["image"],) * 2,
-                                                seed, {})
-            if effective == "adaptive":
-                x_train, x_test = _adaptive(t_train, i_train, t_test, i_test, fit_text[0], fit_image[0], used,
-                                            raw_norms, blocks, eta, info)
-            else:
-                x_train, x_test = _adaptive_margin(t_train, i_train, t_test, i_test, fit_text[0], fit_image[0],
-                                                   used, n_clusters, seed, info)
-    x_train, x_test = unit_rows(x_train), unit_rows(x_test)
+    fuser = Fuser(mode, strategy, seed=seed, n_clusters=n_clusters, eta=eta).fit(text_train, image_train,
+                                                                                 present_train)
+    x_train, train_info = fuser.transform(text_train, image_train, present_train, side="train")
+    x_test, test_info = fuser.transform(text_test, image_test, present_test, side="test")
+    info = fuser.describe()
+    info["channel_info"] = {c: {"dim": train_info["channel_info"][c]["dim"],
+                                "imputed_train": train_info["channel_info"][c]["imputed"],
+                                "imputed_test": test_info["channel_info"][c]["imputed"]} for c in fuser.channels_}
+    if "image_used" in train_info:
+        info["image_used_train"], info["image_used_test"] = train_info["image_used"], test_info["image_used"]
+    if fuser.effective_ == "adaptive":
+        w_train, w_test = train_info["text_weight"], test_info["text_weight"]
+        info["adaptive"] = {"variant": "official (prototype + norm confidence, softmax weights)", "eta": float(eta),
+                            "mean_text_weight_train": float(w_train.mean()),
+                            "mean_text_weight_test": float(w_test.mean()),
+                            "text_weight_train": w_train, "text_weight_test": w_test,
+                            "terms": ["w_t t + w_i i", "0.5 t*i", "0.5 |t - i|"]}
+    elif fuser.effective_ == "adaptive_margin":
+        w_train, w_test = train_info["text_weight"], test_info["text_weight"]
+        info["adaptive"] = {"variant": "kmeans margin (this project)",
+                            "n_clusters": int(fuser.confidences_["text"].centroids.shape[0]),
+                            "mean_text_weight_train": float(w_train.mean()),
+                            "mean_text_weight_test": float(w_test.mean()),
+                            "blocks": ["weighted", "product", "difference"]}
+    if fuser.text_dim is not None:
+        info["text_dim"] = fuser.text_dim
     info["dim"] = int(x_train.shape[1])
     return x_train, x_test, info
 
 
-def _common_width(text_pair, image_pair, seed: int, info: dict):
-    """Map the narrower channel isometrically into the wider channel's width (no-op for equal widths)."""
-    text_dim, image_dim = text_pair[0].shape[1], image_pair[0].shape[1]
+def _width_map(text_dim: int, image_dim: int, seed: int) -> tuple[np.ndarray | None, dict]:
+    """The isometry mapping the narrower channel into the wider channel's width (None for equal widths)."""
     if text_dim == image_dim:
-        info["common_width"] = {"dim": int(text_dim), "mapped": None}
-        return text_pair, image_pair
+        return None, {"dim": int(text_dim), "mapped": None}
     if text_dim < image_dim:
-        matrix = isometric_embedding(text_dim, image_dim, seed)
-        info["common_width"] = {"dim": int(image_dim), "mapped": "text", "seed": seed}
-        return tuple(values @ matrix for values in text_pair), image_pair
-    matrix = isometric_embedding(image_dim, text_dim, seed)
-    info["common_width"] = {"dim": int(text_dim), "mapped": "image", "seed": seed}
-    return text_pair, tuple(values @ matrix for values in image_pair)
-
-
-def _adaptive(t_train, i_train, t_test, i_test, fit_text, fit_image, used, raw_norms, blocks, eta, info):
-    """The official adaptive fusion (``kmeansnew``), statistics fitted on the training split's present vectors of each
-    channel (like the centroids: split-level statistics, even where the train flag masks that channel)."""
-    confidences = {}
-    for channel, fit_vectors in (("text", fit_text), ("image", fit_image)):
-        present_train = blocks[channel][2]
-        confidences[channel] = PrototypeNormConfidence.fit(fit_vectors, raw_norms[channel][0][present_train])
-
-    def fuse(text, image, norms_text, norms_image, use_text, use_image):
-        c_text = confidences["text"].confidence(text, norms_text)
-        c_image = confidences["image"].confidence(image, norms_image)
-        w_text, w_image = adaptive_weights(c_text, c_image, eta, use_text, use_image)
-        fused = w_text[:, None] * text + w_image[:, None] * image + 0.5 * (text * image) + 0.5 * np.abs(text - image)
-        return fused, w_text
-
-    # A row whose channel was imputed has the centroid's norm (1), not its own.
-    norms = {c: tuple(np.where(used[c][side], raw_norms[c][side], 1.0) for side in (0, 1)) for c in ("text", "image")}
-    x_train, w_train = fuse(t_train, i_train, norms["text"][0], norms["image"][0], used["text"][0], used["image"][0])
-    x_test, w_test = fuse(t_test, i_test, norms["text"][1], norms["image"][1], used["text"][1], used["image"][1])
-    info["adaptive"] = {"variant": "official (prototype + norm confidence, softmax weights)", "eta": float(eta),
-                        "mean_text_weight_train": float(w_train.mean()), "mean_text_weight_test": float(w_test.mean()),
-                        "text_weight_train": w_train, "text_weight_test": w_test,
-                        "terms": ["w_t t + w_i i", "0.5 t*i", "0.5 |t - i|"]}
-    return x_train, x_test
-
-
-def _adaptive_margin(t_train, i_train, t_test, i_test, fit_text, fit_image, used, n_clusters, seed, info):
-    """KMeans-margin adaptive fusion (this project's variant, not the official formula). Its statistics are fitted on
-    the training split's present vectors of each channel."""
-    use_text_train, use_text_test = used["text"]
-    use_image_train, use_image_test = used["image"]
-    text_confidence = _ModalityConfidence.fit(fit_text, n_clusters, seed)
-    image_confidence = _ModalityConfidence.fit(fit_image, n_clusters, seed)
-
-    def fuse(text, image, use_text, use_image):
-        w_text = text_confidence.confidence(text) * use_text
-        w_image = image_confidence.confidence(image) * use_image
-        total = w_text + w_image
-        neither = total <= 0
-        w_text = np.where(neither, 0.5, w_text / np.where(neither, 1.0, total))[:, None]
-        w_image = 1.0 - w_text
-        weighted = unit_rows(w_text * text + w_image * image)
-        product = unit_rows(text * image)
-        difference = unit_rows(text - image)
-        return np.concatenate([weighted, product, difference], axis=1), w_text[:, 0]
-
-    x_train, w_train = fuse(t_train, i_train, use_text_train, use_image_train)
-    x_test, w_test = fuse(t_test, i_test, use_text_test, use_image_test)
-    info["adaptive"] = {"variant": "kmeans margin (this project)",
-                        "n_clusters": int(text_confidence.centroids.shape[0]),
-                        "mean_text_weight_train": float(w_train.mean()), "mean_text_weight_test": float(w_test.mean()),
-                        "blocks": ["weighted", "product", "difference"]}
-    return x_train, x_test
+        return isometric_embedding(text_dim, image_dim, seed), {"dim": int(image_dim), "mapped": "text", "seed": seed}
+    return isometric_embedding(image_dim, text_dim, seed), {"dim": int(text_dim), "mapped": "image", "seed": seed}

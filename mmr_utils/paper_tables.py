@@ -1,5 +1,9 @@
-"""Paper tables built from study results that :mod:`mmr_utils.studies` does not lay out itself.
+"""Paper tables built from study results (:mod:`mmr_utils.studies`): the layouts of the paper's tables and this
+project's summaries of them, and the paper-vs-here comparisons.
 
+- seed aggregation: :func:`aggregate_seeds`, :func:`pivot_seeds`, :func:`select_protocol`;
+- :func:`table2` (Table 2), :func:`qnc_table`, :func:`cross_dataset_table` (Table 4), :func:`transfer_table` (the
+  stand-in for Table 5), :func:`modality_gaps` (Sec. 5.3), :func:`audit_rank_changes` (the metric audit);
 - :func:`qnc_per_dataset`: Table 3 as reconstructed, the Quality-Neutral Cost (QNC, paper Sec. 3.3) of every router on
   every dataset and on all test rows. [uncertain] The paper's Table 3 could not be read; second-hand summaries
   describe it as per-dataset QNC of the routers ("QNC < 1 on several benchmarks", "KNN QNC = inf on several").
@@ -7,8 +11,8 @@
   accuracy at "about 33%" of its cost, i.e. QNC close to 0.33 [likely; which router and which data slice the claim
   refers to is not known].
 
-Both take the :class:`mmr_utils.studies.StudyResult` of :func:`mmr_utils.studies.main_results` (records per router,
-seed and dataset, with Best Single reference rows).
+Each takes the :class:`mmr_utils.studies.StudyResult` of the study it lays out (Table 2, QNC and the paper-vs-here
+comparisons: :func:`mmr_utils.studies.main_results`, records per router, seed and dataset, with Best Single rows).
 """
 
 from __future__ import annotations
@@ -16,10 +20,121 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .studies import REFERENCES, StudyResult, is_union_group, select_protocol
+from .runs import METRICS, REFERENCES, is_union_group
+from .studies import StudyResult
 
 #: The paper's headline cost fraction ("about 33% of the best single model's cost").
 PAPER_COST_FRACTION = 0.33
+
+
+# ------------------------------------------------------------------------------------------------ seeds and layouts
+def aggregate_seeds(frame: pd.DataFrame, by, metrics=METRICS) -> pd.DataFrame:
+    """Mean and standard deviation over seeds of each metric, grouped by ``by`` (QNC: infinite values kept, so a
+    mean is infinite when any seed never reaches the best single model; ``QNC_reached`` gives the fraction that do)."""
+    by = [by] if isinstance(by, str) else list(by)
+    metrics = [m for m in metrics if m in frame]
+    grouped = frame.groupby(by, sort=False)
+    out = grouped[metrics].mean()
+    spread = grouped[metrics].std(ddof=1).add_suffix("_std")
+    result = pd.concat([out, spread], axis=1)
+    if "QNC" in metrics:
+        result["QNC_reached"] = grouped["QNC"].apply(lambda s: float(np.isfinite(s).mean()))
+    result["seeds"] = grouped["seed"].nunique() if "seed" in frame else 1
+    return result.reset_index()
+
+
+def pivot_seeds(frame: pd.DataFrame, index: str, columns: str, metric: str = "nAUC_shared") -> pd.DataFrame:
+    """``metric`` averaged over seeds, one row per ``index`` value and one column per ``columns`` value."""
+    agg = aggregate_seeds(frame, [index, columns], metrics=(metric,))
+    return agg.pivot(index=index, columns=columns, values=metric)
+
+
+def select_protocol(frame: pd.DataFrame, protocol: str | None = None) -> pd.DataFrame:
+    """The rows of one training protocol of :func:`main_results` plus the protocol-free reference rows. ``None``
+    takes the official ``per_dataset`` protocol when present, else the only one there."""
+    if "protocol" not in frame:
+        return frame
+    present = list(dict.fromkeys(frame["protocol"].dropna()))
+    if protocol is None:
+        protocol = "per_dataset" if "per_dataset" in present else (present[0] if present else None)
+    if protocol is None:
+        return frame
+    if protocol not in present:
+        raise ValueError(f"protocol {protocol!r} not in the result (present: {present})")
+    return frame[frame["protocol"].isna() | (frame["protocol"] == protocol)]
+
+
+def table2(result: StudyResult, metric: str = "nAUC_shared", protocol: str | None = None) -> pd.DataFrame:
+    """Paper Table 2 layout: one row per router (references first), one column per dataset and All, for
+    ``metric`` (mean over seeds). ``protocol`` picks the router records of one training protocol of
+    :func:`main_results` (see :func:`select_protocol`)."""
+    frame = select_protocol(result.results, protocol)
+    result = StudyResult(frame, result.curves, result.provenance)
+    wide = pivot_seeds(result.results, "router", "dataset", metric)
+    datasets = [d for d in dict.fromkeys(result.results["dataset"]) if not is_union_group(d)] + (
+        ["All"] if "All" in wide.columns else [])
+    order = [r for r in ("random", "best_single") if r in wide.index] + [
+        r for r in dict.fromkeys(result.results["router"]) if r not in REFERENCES] + (
+        ["oracle"] if "oracle" in wide.index else [])
+    return wide.loc[order, datasets]
+
+
+def qnc_table(result: StudyResult) -> pd.DataFrame:
+    """How cheaply each router reaches the best single model's accuracy on all test rows (QNC, mean over seeds),
+    with the best single model's name."""
+    frame = select_protocol(result.results)
+    frame = frame[frame["dataset"] == "All"]
+    agg = aggregate_seeds(frame[~frame["router"].isin(REFERENCES)], "router", metrics=("QNC", "Ps"))
+    best = frame[frame["router"] == "best_single"]
+    agg["best_single_model"] = best["model"].iloc[0] if len(best) else None
+    agg["best_single_accuracy"] = best["accuracy"].mean() if len(best) else np.nan
+    return agg.sort_values("QNC").reset_index(drop=True)
+
+
+def cross_dataset_table(result: StudyResult, metric: str = "Ps") -> pd.DataFrame:
+    """Paper Table 4 layout: one row per (scenario, source -> target), one column per router plus the best single
+    model on the target (``metric`` mean over seeds; the best single model is scored by its accuracy)."""
+    frame = result.results.copy()
+    frame.loc[frame["router"] == "best_single", metric] = frame.loc[frame["router"] == "best_single", "Ps"]
+    agg = frame.groupby(["scenario", "source", "target", "router"], sort=False)[metric].mean().reset_index()
+    wide = agg.pivot_table(index=["scenario", "source", "target"], columns="router", values=metric, sort=False)
+    routers = [r for r in dict.fromkeys(frame["router"]) if r != "best_single"]
+    wide = wide[routers + ["best_single"]].reset_index()
+    wide.index = (wide["source"] + " -> " + wide["target"]).rename("source -> target")
+    return wide.drop(columns=["source", "target"])
+
+
+def modality_gaps(result: StudyResult, metric: str = "nAUC_shared") -> pd.DataFrame:
+    """Where multimodal routing pays (paper Sec. 5.3): per router and dataset, ``metric`` of mode 22 minus the better
+    of the unimodal modes 11 and 33 (mean over seeds; positive = both channels beat either alone). Routers without a
+    unimodal run (CMR) are NaN. A last row averages the routers."""
+    frame = result.results[(result.results["study"] == "mode") & result.results["mode"].isin(["11", "22", "33"])]
+    means = frame.groupby(["router", "dataset", "mode"], sort=False)[metric].mean().unstack("mode")
+    gap = (means["22"] - means[["11", "33"]].max(axis=1, skipna=False)).unstack("dataset")
+    columns = [d for d in dict.fromkeys(frame["dataset"]) if not is_union_group(d)] + ["All"]
+    gap = gap[[c for c in columns if c in gap.columns]]
+    gap.loc["mean over routers"] = gap.mean(axis=0)
+    return gap
+
+
+def transfer_table(result: StudyResult, metric: str = "Ps") -> pd.DataFrame:
+    """Image-masked transfer as a table: ``metric`` (mean over seeds) per router and dataset when tested with the
+    image masked (mode 21), and its change from testing with the image (21 minus 22)."""
+    frame = result.results
+    masked = pivot_seeds(frame[frame["mode"] == "21"], "router", "dataset", metric)
+    full = pivot_seeds(frame[frame["mode"] == "22"], "router", "dataset", metric)
+    columns = [d for d in dict.fromkeys(frame["dataset"]) if not is_union_group(d)] + ["All"]
+    masked, change = masked[columns], (masked - full)[columns]
+    return pd.concat({f"{metric} image masked (21)": masked, "change vs multimodal (21 - 22)": change}, axis=1)
+
+
+def audit_rank_changes(result: StudyResult) -> pd.DataFrame:
+    """Mean rank of each learned router under the official and the fixed protocol, and the change."""
+    frame = result.results.dropna(subset=["rank_official_protocol"])
+    ranks = frame.groupby("router", sort=False)[["rank_official_protocol", "rank_fixed_protocol"]].mean()
+    ranks["change"] = ranks["rank_fixed_protocol"] - ranks["rank_official_protocol"]
+    return ranks.sort_values("rank_fixed_protocol")
+
 
 
 def _check_result(result: StudyResult) -> pd.DataFrame:

@@ -1,14 +1,12 @@
-"""Figures (seaborn/matplotlib) and the one saving helper for figures and tables, with provenance.
+"""Figures (seaborn/matplotlib) of the notebooks.
 
-:func:`save_figure` and :func:`save_table` are the only way results leave a notebook: each writes atomically under
-``figures/`` (PNG + PDF, or CSV + Markdown) plus ``<name>.provenance.json``, and raises if anything is missing, so a
-figure is never silently not saved. Captions carry the data source (SIMULATED where it is) and the encoder that ran.
+Saving lives in :mod:`mmr_utils.outputs` (:func:`~mmr_utils.outputs.save_figure`, :func:`~mmr_utils.outputs.save_table`,
+:class:`~mmr_utils.outputs.Report`); ``plots.save_figure`` / ``plots.save_table`` / ``plots.caption`` are the same
+functions, kept here so notebooks keep working.
 """
 
 from __future__ import annotations
 
-import io
-import json
 from pathlib import Path
 
 import matplotlib
@@ -18,82 +16,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from ._io import atomic_write_bytes, atomic_write_text  # noqa: E402
-from .paths import FIGURES  # noqa: E402
+from .outputs import SavedFiles, caption, portable_folder, save_figure, save_table  # noqa: E402,F401
 
 ROUTER_LABELS = {"knn": "KNN", "kmeans": "KMeans", "kmeans_adaptive": "KMeans-adaptive", "linear": "Linear",
                  "linear_mf": "LinearMF", "mlp": "MLP", "mlp_mf": "MLPMF", "cmr": "CMR", "random": "Random",
                  "best_single": "Best single", "oracle": "Oracle"}
-
-
-class SavedFiles(list):
-    """The paths a save helper wrote; shown in a notebook as one short line of file names (not machine paths)."""
-
-    def __repr__(self) -> str:
-        if not self:
-            return "saved nothing"
-        return f"saved {', '.join(p.name for p in self)} in {portable_folder(self[0].parent)}"
-
-
-def portable_folder(folder: Path) -> str:
-    from .paths import relative_to_root
-
-    return relative_to_root(folder) + "/"
-
-
-def caption(provenance: dict) -> str:
-    """One line saying where the numbers come from: data (SIMULATED or not), encoder, seeds."""
-    from .provenance import portable
-
-    data = provenance.get("data", {})
-    path = data.get("variant") or portable(str(data.get("path")))
-    kind = "SIMULATED data (not the paper's numbers)" if data.get("simulated") else f"data: {path}"
-    seeds = provenance.get("settings", {}).get("seeds")
-    return f"{kind}; encoder: {provenance.get('encoder', '?')}" + (f"; seeds {seeds}" if seeds else "")
-
-
-def _provenance_file(stem: Path, provenance: dict, outputs: list[Path]) -> None:
-    from .provenance import portable, run_record
-
-    record = portable({**provenance, "run": run_record(), "outputs": [p.name for p in outputs]})
-    atomic_write_text(stem.with_suffix(".provenance.json"), json.dumps(record, indent=2, default=str) + "\n")
-
-
-def save_figure(fig, name: str, provenance: dict, *, out_dir=None, add_caption: bool = True) -> list[Path]:
-    """Save ``fig`` as ``<out_dir>/<name>.png`` and ``.pdf`` (atomically) with ``<name>.provenance.json``; the
-    caption line (:func:`caption`) is drawn under the figure. Returns the written paths; raises on any failure."""
-    if not provenance:
-        raise ValueError(f"save_figure({name!r}): provenance is required (data source, encoder, seeds)")
-    out_dir = Path(out_dir) if out_dir is not None else FIGURES
-    stem = out_dir / name
-    if add_caption:
-        # Below the axes (bbox_inches="tight" keeps it), so it never overlaps an axis label.
-        fig.text(0.01, -0.01, caption(provenance), fontsize=6, color="0.35", ha="left", va="top", wrap=True)
-    written = []
-    for fmt in ("png", "pdf"):
-        buffer = io.BytesIO()
-        metadata = {"Creator": "mmr_utils"} if fmt == "png" else {"Creator": "mmr_utils", "CreationDate": None}
-        fig.savefig(buffer, format=fmt, dpi=150, bbox_inches="tight", metadata=metadata)
-        if buffer.tell() == 0:
-            raise RuntimeError(f"save_figure({name!r}): matplotlib wrote an empty {fmt}")
-        written.append(atomic_write_bytes(stem.with_suffix(f".{fmt}"), buffer.getvalue()))
-    _provenance_file(stem, provenance, written)
-    return SavedFiles(written)
-
-
-def save_table(frame: pd.DataFrame, name: str, provenance: dict, *, out_dir=None, floatfmt: str = ".4g") -> list[Path]:
-    """Save a table as ``<name>.csv`` and ``<name>.md`` (with the caption line) plus provenance, atomically."""
-    if not provenance:
-        raise ValueError(f"save_table({name!r}): provenance is required (data source, encoder, seeds)")
-    if frame.empty:
-        raise ValueError(f"save_table({name!r}): the table is empty")
-    out_dir = Path(out_dir) if out_dir is not None else FIGURES
-    stem = out_dir / name
-    csv = atomic_write_text(stem.with_suffix(".csv"), frame.to_csv(index=True))
-    markdown = frame.to_markdown(floatfmt=floatfmt)
-    md = atomic_write_text(stem.with_suffix(".md"), f"{markdown}\n\n_{caption(provenance)}_\n")
-    _provenance_file(stem, provenance, [csv, md])
-    return SavedFiles([csv, md])
 
 
 # --------------------------------------------------------------------------- data tour

@@ -79,3 +79,30 @@ def table_record(table) -> dict:
     return {"path": source.get("path"), "sha256": table_sha256(source.get("path")),
             "simulated": bool(source.get("simulated")), "variant": source.get("variant"), "rows": table.n,
             "models": list(table.models), "datasets": table.datasets}
+
+
+def study_provenance(bank, **settings) -> dict:
+    """What produced a study's result: data source (simulated or not), the features' fingerprint and embedding-cache
+    keys, the encoder that actually ran, the study's settings, and library versions. ``bank`` is a
+    :class:`mmr_utils.features.FeatureBank` (read through its attributes only: this module sits below it)."""
+    import platform
+
+    import numpy as np
+    import pandas as pd
+    import sklearn
+    import torch
+
+    from . import __version__
+
+    source = bank.table.source
+    return {
+        "data": {**table_record(bank.table), "missing_cells": source.get("missing_cells", {}),
+                 "missing_images": source.get("missing_images", {}),
+                 "missing_cells_handling": "routers learn from observed cells only; evaluation scores complete rows"},
+        "features": {"fingerprint": bank.fingerprint(), "cache_keys": bank.cache_keys()},
+        "encoder": bank.encoder,
+        "encoder_detail": bank.info.get("encoder"),
+        "settings": settings,
+        "versions": {"mmr_utils": __version__, "python": platform.python_version(), "numpy": np.__version__,
+                     "pandas": pd.__version__, "scikit-learn": sklearn.__version__, "torch": torch.__version__},
+    }

@@ -1,7 +1,9 @@
-"""Shared test helpers."""
+"""Shared test helpers and fixtures: the simulated table and its feature bank (built once per session), and the
+result caches kept out of the way (off, in a temporary folder) unless a test is about them."""
 
 import numpy as np
 import pandas as pd
+import pytest
 
 
 def assert_same(a, b, where="value"):
@@ -32,3 +34,53 @@ def assert_same(a, b, where="value"):
         assert a == b, where
         if isinstance(a, float):
             assert np.copysign(1, a) == np.copysign(1, b), where
+
+
+# ----------------------------------------------------------------------------------------------- shared fixtures
+def pytest_configure(config):
+    config.addinivalue_line("markers", "cache: a test about the result caches (the study and run caches stay on)")
+
+
+@pytest.fixture(scope="session")
+def _test_cache_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mmr-cache")
+    root.chmod(0o700)
+    return root
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(request, _test_cache_root, monkeypatch):
+    """Every test writes its caches under a private temporary folder, never the repository's ``.cache``; the study
+    and run caches are off (``MMR_STUDY_CACHE=0``) unless the test is marked ``@pytest.mark.cache``."""
+    from mmr_utils import paths
+
+    monkeypatch.setattr(paths, "CACHE", _test_cache_root)
+    monkeypatch.setenv("MMR_CACHE_DIR", str(_test_cache_root))
+    if request.node.get_closest_marker("cache") is None:
+        monkeypatch.setenv("MMR_STUDY_CACHE", "0")
+    else:
+        monkeypatch.delenv("MMR_STUDY_CACHE", raising=False)
+
+
+@pytest.fixture(scope="session")
+def sim_dir(tmp_path_factory):
+    """A tiny simulated benchmark in the official schema (scale 0.02, data seed 1), written once per session."""
+    from mmr_utils.sources.simulator import simulate_benchmark
+
+    return simulate_benchmark(tmp_path_factory.mktemp("sim") / "bench", scale=0.02, seed=1)
+
+
+@pytest.fixture(scope="session")
+def sim_table(sim_dir):
+    """The outcome table of :func:`sim_dir` (treat as read-only: use dataclasses.replace to alter it)."""
+    from mmr_utils.sources.official import load_table
+
+    return load_table(sim_dir)
+
+
+@pytest.fixture(scope="session")
+def sim_bank(sim_table, tmp_path_factory):
+    """The offline embeddings (MiniLM + image statistics) of :func:`sim_table`, embedded once per session."""
+    from mmr_utils.features import embed_table
+
+    return embed_table(sim_table, "offline", cache_dir=tmp_path_factory.mktemp("embeddings"))

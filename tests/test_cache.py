@@ -110,11 +110,13 @@ def test_clear_cache_removes_saved_results_and_leftover_temporary_files(tmp_path
 
     EmbeddingCache(KEY, tmp_path).add([text_hash("a")], _rows(1))
     ResultStore(tmp_path / "studies").save("main_results-" + "0" * 24, {"a": np.ones(2)})
+    ResultStore(tmp_path / "runs").save("kmeans_adaptive-" + "1" * 24, {"U": np.ones((2, 3))})
     leftovers = [tmp_path / ".clip.npz.abc123.tmp", tmp_path / "studies" / ".main_results-x.pkl.k2j3.tmp",
                  tmp_path / "studies" / ("main_results-" + "0" * 24) / ".manifest.json.zz.tmp",
                  tmp_path / "studies" / "old_study-0123456789abcdef01234567.pkl"]
     for path in leftovers:
         path.write_bytes(b"partial")
     (tmp_path / "studies" / "notes.txt").write_text("not ours")
-    assert clear_cache(tmp_path) >= 6
-    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == ["studies", "studies/notes.txt"]
+    assert clear_cache(tmp_path) >= 7
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == ["runs", "studies",
+                                                                                      "studies/notes.txt"]

@@ -229,3 +229,46 @@ def test_unit_norm_embeddings_give_a_neutral_norm_confidence():
     assert fitted.norm_std == 0.0
     cos = unit @ fitted.prototype / (np.linalg.norm(unit, axis=1) * np.linalg.norm(fitted.prototype))
     np.testing.assert_allclose(fitted.confidence(unit, np.ones(20)), 0.25 * (cos + 1) + 0.25, atol=1e-5)
+
+
+@pytest.mark.parametrize("widths", [(16, 16), (24, 12), (10, 20)], ids=["shared-space", "text-wider", "image-wider"])
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("mode", ["22", "21", "12", "11", "33", "23"])
+def test_fuser_fit_transform_is_build_features_bit_for_bit(mode, strategy, widths):
+    """The fitted Fuser and build_features are one computation: identical bytes on train and test rows, and a
+    state round trip (JSON-able settings + arrays) changes nothing."""
+    import json
+
+    from mmr_utils.fusion import Fuser
+
+    channels = _channels(*widths, seed=4)
+    try:
+        x_train, x_test, info = build_features(*channels, mode=mode, strategy=strategy, seed=2)
+    except ValueError as error:
+        with pytest.raises(ValueError, match=str(error)[:30].replace("(", r"\(").replace("[", r"\[")):
+            Fuser(mode, strategy, seed=2).fit(*channels[:3])
+        return
+    fuser = Fuser(mode, strategy, seed=2).fit(*channels[:3])
+    f_train, _ = fuser.transform(*channels[:3], side="train")
+    f_test, _ = fuser.transform(*channels[3:])
+    assert f_train.tobytes() == x_train.tobytes() and f_test.tobytes() == x_test.tobytes()
+    assert fuser.text_dim == info.get("text_dim")
+    settings, arrays = fuser.state()
+    again = Fuser.from_state(json.loads(json.dumps(settings)), arrays)
+    assert again.transform(*channels[3:])[0].tobytes() == x_test.tobytes()
+
+
+def test_fuser_errors_name_the_problem():
+    from mmr_utils.fusion import Fuser
+
+    text_train, image_train, present_train, text_test, image_test, present_test = _channels(16, 16)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        Fuser().transform(text_test, image_test, present_test)
+    fuser = Fuser("22", "mean").fit(text_train, image_train, present_train)
+    with pytest.raises(ValueError, match="width 8 but the fuser was fitted on text of width 16"):
+        fuser.transform(text_test[:, :8], image_test, present_test)
+    with pytest.raises(ValueError, match="side must be"):
+        fuser.transform(text_test, image_test, present_test, side="validation")
+    no_image, _ = fuser.transform(text_test, None)  # a query without an image: the image centroid stands in
+    with_centroid, _ = fuser.transform(text_test, np.zeros_like(image_test), np.zeros(len(text_test), bool))
+    assert no_image.tobytes() == with_centroid.tobytes()

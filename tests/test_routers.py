@@ -96,6 +96,21 @@ def test_registry_names_and_fusion():
     assert ROUTERS["knn"].fusion is None and ROUTERS["mlp"].fusion is None
 
 
+def test_capabilities_say_what_each_router_needs():
+    """Callers read these instead of testing router names (issue #10)."""
+    paper = ("random", "oracle", "best_single", "knn", "kmeans", "kmeans_adaptive", "linear", "linear_mf", "mlp",
+             "mlp_mf", "cmr")
+    assert [n for n in paper if ROUTERS[n].uses_truth] == ["oracle"]
+    assert [n for n in paper if ROUTERS[n].needs_both_channels] == ["cmr"]
+    assert [n for n in paper if ROUTERS[n].needs_text_dim] == ["cmr"]
+    assert [n for n in paper if ROUTERS[n].neural] == ["mlp", "mlp_mf", "cmr"]
+    assert ROUTERS["cmr"].fusion_label == "cross-attention" and ROUTERS["knn"].fusion_label is None
+    for name in paper:
+        takes = ROUTERS[name]._param_names()
+        assert ("epochs" in takes) == ROUTERS[name].neural, name
+        assert ("text_dim" in takes) == ROUTERS[name].needs_text_dim, name
+
+
 def test_unknown_router_lists_known_names():
     with pytest.raises(ValueError, match="knn") as info:
         make_router("no_such_router")

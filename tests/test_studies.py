@@ -1,77 +1,12 @@
-"""Splits, studies and the evaluate CLI on a tiny simulated benchmark (offline encoders, cached)."""
+"""Studies (paper Sec. 5) and the study cache, on the shared simulated table (offline encoders)."""
 
-import json
-
-import numpy as np
 import pytest
 
 from mmr_utils import studies
-from mmr_utils.cli import main as cli_main
-from mmr_utils.sources.official import load_table
-from mmr_utils.sources.simulator import simulate_benchmark
-from mmr_utils.splits import cross_dataset_split, instance_split
 
 
-@pytest.fixture(scope="module")
-def sim_dir(tmp_path_factory):
-    return simulate_benchmark(tmp_path_factory.mktemp("sim") / "bench", scale=0.02, seed=1)
-
-
-@pytest.fixture(scope="module")
-def bank(sim_dir, tmp_path_factory):
-    table = load_table(sim_dir)
-    return studies.embed_table(table, "offline", cache_dir=tmp_path_factory.mktemp("cache"))
-
-
-def test_instance_split_is_stratified_seeded_and_disjoint(bank):
-    table = bank.table
-    a, b = instance_split(table, 0.2, seed=3), instance_split(table, 0.2, seed=3)
-    np.testing.assert_array_equal(a.train, b.train)
-    assert not set(a.train) & set(a.test) and len(a.train) + len(a.test) == table.n
-    assert set(table.instances["dataset"].iloc[a.train]) == set(table.datasets)
-    assert not np.array_equal(instance_split(table, 0.2, seed=4).train, a.train)
-    with pytest.raises(ValueError, match="strictly between"):
-        instance_split(table, 1.0)
-
-
-def test_official_split_procedure_is_the_official_train_test_split(bank):
-    table = bank.table
-    split = instance_split(table, 0.2, seed=42, procedure="official")
-    # sklearn's ShuffleSplit with train_size=0.2: floor(0.2 n) training rows taken after the n_test first positions
-    # of RandomState(42).permutation(n).
-    n_train = int(np.floor(0.2 * table.n))
-    permutation = np.random.RandomState(42).permutation(table.n)
-    np.testing.assert_array_equal(split.test, np.sort(permutation[: table.n - n_train]))
-    np.testing.assert_array_equal(split.train, np.sort(permutation[table.n - n_train:]))
-    assert split.info["procedure"] == "official" and split.info["stratified"] is False
-    assert not np.array_equal(instance_split(table, 0.2, seed=42).train, split.train)
-    assert not np.array_equal(instance_split(table, 0.2, seed=41, procedure="official").train, split.train)
-    with pytest.raises(ValueError, match="split procedure"):
-        instance_split(table, 0.2, procedure="sklearn")
-
-
-def test_cross_dataset_split_errors_on_empty_or_overlapping_sides(bank):
-    split = cross_dataset_split(bank.table, "ocrbench", "SEEDBENCH")
-    assert set(bank.table.instances["dataset"].iloc[split.test]) == {"SEEDBench2_Plus"}
-    with pytest.raises(ValueError, match="unknown dataset"):
-        cross_dataset_split(bank.table, "OCRbench2", "seedbench")
-    with pytest.raises(ValueError, match="both sides"):
-        cross_dataset_split(bank.table, "ocrbench", "OCRBench")
-
-
-def test_evaluate_record_is_complete_and_consistent(bank, tmp_path):
-    record = studies.evaluate(bank, "knn", seed=0, random_draws=3)
-    m = record["metrics"]
-    assert 0 <= m["nAUC_shared"] <= m["Ps"] <= record["oracle"]["accuracy"] + 1e-12
-    assert record["data"]["simulated"] is True and "minilm" in record["encoder"]
-    assert record["data"]["train_rows"] + record["data"]["test_rows"] == bank.table.n
-    studies.write_result(record, tmp_path / "r.json")
-    again = json.loads((tmp_path / "r.json").read_text())
-    assert again["metrics"]["Ps"] == pytest.approx(m["Ps"])
-    assert studies.evaluate(bank, "knn", seed=0, random_draws=3)["metrics"] == m  # same seed, same result
-
-
-def test_main_results_and_tables(bank):
+def test_main_results_and_tables(sim_bank):
+    bank = sim_bank
     result = studies.main_results(bank, ("knn", "linear_mf"), seeds=(0, 1), neural_epochs=1, random_draws=2)
     tab = studies.table2(result)
     assert list(tab.index) == ["random", "best_single", "knn", "linear_mf", "oracle"]
@@ -91,7 +26,8 @@ def test_main_results_and_tables(bank):
     assert list(check.index) == list(table3.columns) and (check["claim"] == 0.33).all()
 
 
-def test_modality_transfer_efficiency_and_audit_run(bank):
+def test_modality_transfer_efficiency_and_audit_run(sim_bank):
+    bank = sim_bank
     transfer = studies.image_masked_transfer(bank, ("knn",), neural_epochs=1)
     assert set(transfer.results["mode"]) == {"22", "21"}
     table5 = studies.transfer_table(transfer)
@@ -115,7 +51,8 @@ def test_modality_transfer_efficiency_and_audit_run(bank):
     assert audit.provenance["settings"]["official_model_order"] == sorted(models)
 
 
-def test_random_reference_is_official_by_default(bank):
+def test_random_reference_is_official_by_default(sim_bank):
+    bank = sim_bank
     official = studies.main_results(bank, ("knn",), seeds=(0,), random_draws=5)
     sweep = studies.main_results(bank, ("knn",), seeds=(0,), random_draws=5, random_protocol="sweep")
     pick = lambda r: r.results[(r.results["router"] == "random") & (r.results["dataset"] == "All")].iloc[0]
@@ -125,23 +62,9 @@ def test_random_reference_is_official_by_default(bank):
     assert pick(official)["Ps"] != pytest.approx(pick(sweep)["Ps"])
 
 
-def test_text_only_table(sim_dir, tmp_path):
-    table = load_table(sim_dir, images=None)
-    bank = studies.embed_table(table, "offline", cache_dir=tmp_path / "cache")
-    with pytest.raises(ValueError, match="no images.*only mode 11"):
-        studies.evaluate(bank, "knn", mode="22")
-    assert studies.evaluate(bank, "knn", mode="11", random_draws=2)["metrics"]["Ps"] > 0
-
-
-def test_cli_evaluate_refuses_image_modes_on_text_only(sim_dir, tmp_path, capsys):
-    csv_only = tmp_path / "t"
-    csv_only.mkdir()
-    (csv_only / "MMR-Bench.csv").write_bytes((sim_dir / "MMR-Bench.csv").read_bytes())
-    code = cli_main(["evaluate", "--data-root", str(csv_only), "--router", "knn", "--mode", "22", "--quiet"])
-    assert code != 0 and "only text mode 11" in capsys.readouterr().err
-
-
-def test_study_cache_reloads_identical_results_and_says_so(bank, tmp_path, monkeypatch):
+@pytest.mark.cache
+def test_study_cache_reloads_identical_results_and_says_so(sim_bank, tmp_path, monkeypatch):
+    bank = sim_bank
     import mmr_utils.paths as paths
 
     monkeypatch.setattr(paths, "CACHE", tmp_path / "cache")
@@ -179,7 +102,8 @@ def test_main_results_official_per_dataset_protocol_beside_pooled():
         main_results(bank, ["knn"], seeds=[0], protocols=("nope",))
 
 
-def test_model_subset_transfer_routes_among_the_subset_on_unseen_datasets(bank):
+def test_model_subset_transfer_routes_among_the_subset_on_unseen_datasets(sim_bank):
+    bank = sim_bank
     result = studies.model_subset_transfer(bank, ("knn",), seeds=(0, 1), pool_size=4)
     frame = result.results
     assert set(frame["router"]) == {"knn", "best_single"}
@@ -199,9 +123,12 @@ def test_paper_scenario_pairs_follow_the_official_split_out():
     pairs = studies.paper_scenario_pairs(load_benchmark("", scale=0.03, seed=0))
     assert pairs == [("OCR", "OCRBench", "SEEDBench2_Plus"), ("General VQA", "MMStar", "RealWorldQA"),
                      ("Math", "MathVista", "MathVerse+MathVision")]
-# --------------------------------------------------------------------------- hardening (issue #9)
-def test_study_cache_round_trip_is_exact_and_never_pickles(bank, tmp_path, monkeypatch):
+
+
+@pytest.mark.cache
+def test_study_cache_round_trip_is_exact_and_never_pickles(sim_bank, tmp_path, monkeypatch):
     """Item 1: saved results are CSV/JSON/.npz, and a reloaded result equals the computed one, types and dtypes."""
+    bank = sim_bank
     import pickle
 
     from conftest import assert_same
@@ -220,8 +147,10 @@ def test_study_cache_round_trip_is_exact_and_never_pickles(bank, tmp_path, monke
     assert files == {".csv", ".json", ".npz"}
 
 
-def test_study_cache_refuses_a_folder_others_can_write(bank, tmp_path, monkeypatch):
+@pytest.mark.cache
+def test_study_cache_refuses_a_folder_others_can_write(sim_bank, tmp_path, monkeypatch):
     """Item 1: a cache folder group or others can write to is refused with the fix in the message."""
+    bank = sim_bank
     import os
 
     from mmr_utils import paths
@@ -236,8 +165,10 @@ def test_study_cache_refuses_a_folder_others_can_write(bank, tmp_path, monkeypat
     assert len(studies.main_results(bank, ("knn",), seeds=(0,), random_draws=2).results)
 
 
-def test_a_damaged_saved_result_is_recomputed_and_replaced(bank, tmp_path, monkeypatch):
+@pytest.mark.cache
+def test_a_damaged_saved_result_is_recomputed_and_replaced(sim_bank, tmp_path, monkeypatch):
     """Item 13: a truncated saved result is a miss (warning naming the file), recomputed and replaced."""
+    bank = sim_bank
     from mmr_utils import paths
 
     monkeypatch.setattr(paths, "CACHE", tmp_path / "cache")
@@ -250,59 +181,25 @@ def test_a_damaged_saved_result_is_recomputed_and_replaced(bank, tmp_path, monke
     assert studies.main_results(bank, ("knn",), seeds=(0,), random_draws=2).provenance["result_cache"] == "hit"
 
 
-def test_a_model_without_training_cells_is_named(bank):
-    """A model with no observed training cell: the error gives its name, not its column index."""
-    import dataclasses
-
-    table = bank.table
-    split = instance_split(table, 0.2, seed=0)
-    correct = table.correct.copy()
-    correct[split.train, 2] = np.nan
-    broken = dataclasses.replace(bank, table=dataclasses.replace(table, correct=correct))
-    with pytest.raises(ValueError, match=rf"models \['{table.models[2]}'\] have no observed cell in the "
-                                         rf"{len(split.train)} training rows"):
-        studies.fit_predict(broken, "knn", split)
+def test_study_provenance_is_built_from_the_bound_arguments(sim_bank):
+    result = studies.image_masked_transfer(sim_bank, ("knn",), seeds=(0, 1))
+    assert result.provenance["settings"] == {"study": "image_masked_transfer", "routers": ["knn"], "seeds": [0, 1],
+                                             "train_fraction": 0.2, "fusion": "mean", "neural_epochs": None}
+    assert result.provenance["run_cache"] == {"hits": 0, "misses": 0, "enabled": False}
+    assert "result_cache" not in result.provenance
+    # The shared loop ran each (seed, router, mode) once, in order.
+    all_rows = result.results[result.results["dataset"] == "All"]
+    assert list(zip(all_rows["seed"], all_rows["mode"])) == [(0, "22"), (0, "21"), (1, "22"), (1, "21")]
 
 
-def test_equal_costs_report_nan_shared_nauc_with_a_note(bank):
-    """Item 12: every model with the same cost: nAUC_shared is NaN and the record says why; no abort."""
-    import dataclasses
+@pytest.mark.cache
+def test_studies_share_trained_runs_through_the_run_cache(sim_bank, tmp_path, monkeypatch):
+    """Issue #11: a second study over the same (router, mode, fusion, seed, split) trains nothing again."""
+    from mmr_utils import paths
 
-    flat = np.where(np.isfinite(bank.table.cost), 0.01, np.nan)
-    same = dataclasses.replace(bank, table=dataclasses.replace(bank.table, cost=flat))
-    record = studies.evaluate(same, "knn", seed=0, random_draws=2)
-    assert np.isnan(record["metrics"]["nAUC_shared"]) and np.isfinite(record["metrics"]["nAUC"])
-    assert any("every model has the same cost" in note for note in record["notes"])
-    assert "note: nAUC_shared is NaN" in studies.format_result(record)
-    result = studies.main_results(same, ("knn",), seeds=(0,), random_draws=2)
-    assert result.results["nAUC_shared"].isna().all()
-
-
-def test_one_model_is_a_plain_error(bank):
-    """Item 12: a single model cannot be routed: a plain message instead of "shared cost range must have hi > lo"."""
-    import dataclasses
-
-    one = dataclasses.replace(bank, table=bank.table.select_models([bank.table.models[0]]))
-    with pytest.raises(ValueError, match="at least two candidate models"):
-        studies.evaluate(one, "knn", seed=0, random_draws=2)
-
-
-def test_missing_images_are_recorded_in_the_result_and_provenance(sim_dir, tmp_path):
-    """Item 8: images missing for some rows: a warning with per-dataset counts, and the counts in the result JSON
-    and in provenance."""
-    import shutil
-
-    copy = tmp_path / "bench"
-    shutil.copytree(sim_dir, copy)
-    removed = sorted((copy / "images" / "OCRBench").glob("*.png"))[:3]
-    for path in removed:
-        path.unlink()
-    with pytest.warns(UserWarning, match=r"3 of \d+ instances have no image file .*\(OCRBench: 3\)"):
-        table = load_table(copy)
-    bank = studies.embed_table(table, "offline", cache_dir=tmp_path / "cache")
-    record = studies.evaluate(bank, "knn", seed=0, random_draws=2)
-    assert record["data"]["missing_images"] == {"OCRBench": 3}
-    studies.write_result(record, tmp_path / "r.json")
-    assert json.loads((tmp_path / "r.json").read_text())["data"]["missing_images"] == {"OCRBench": 3}
-    assert studies.provenance(bank)["data"]["missing_images"] == {"OCRBench": 3}
-    assert table.select_datasets("mathv").source["missing_images"] == {}  # a selection keeps its own counts
+    monkeypatch.setattr(paths, "CACHE", tmp_path / "cache")
+    first = studies.main_results(sim_bank, ("knn", "linear"), seeds=(0, 1), random_draws=2)
+    audit = studies.metric_audit(sim_bank, ("knn", "linear"), seeds=(0, 1))
+    assert first.provenance["run_cache"] == {"hits": 0, "misses": 4, "enabled": True}
+    assert audit.provenance["run_cache"] == {"hits": 4, "misses": 0, "enabled": True}
+    assert audit.provenance["result_cache"] == "miss (computed)"

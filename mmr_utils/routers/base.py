@@ -11,7 +11,12 @@ Every router follows one scikit-learn style contract:
 - ``save(path)`` / :func:`load_router`: one ``.npz`` file (no pickle) holding the class name, the constructor
   parameters (seed included) and the fitted arrays; a round trip gives identical predictions.
 - ``get_params()``: the constructor parameters, for result JSON.
-- class attributes ``name`` (the registry key) and ``fusion`` (the fusion strategy the router requires, None = any).
+- class attributes ``name`` (the registry key) and the router's capabilities, which callers read instead of testing
+  router names: ``fusion`` (the fusion strategy the router requires, None = any), ``fusion_label`` (how results name
+  that fusion when the router fuses the channels itself), ``uses_truth`` (``predict`` needs the true test outcomes,
+  like the oracle), ``needs_both_channels`` (the features must hold the text and the image channel),
+  ``needs_text_dim`` (the constructor takes ``text_dim``, the width of the text block of concat features),
+  ``neural`` (trained by epochs: the constructor takes ``epochs``) and ``stochastic``.
 """
 
 from __future__ import annotations
@@ -131,7 +136,19 @@ class Router:
     """
 
     name: ClassVar[str] = ""
+    #: The fusion strategy the router requires (None: any, the caller's choice).
     fusion: ClassVar[str | None] = None
+    #: How result tables name the fusion when the router fuses the channels itself (None: the fusion strategy).
+    fusion_label: ClassVar[str | None] = None
+    #: ``predict(X, Y=..., C=...)`` reads the true test outcomes (the oracle); it takes no seed and cannot route new
+    #: queries.
+    uses_truth: ClassVar[bool] = False
+    #: The features must carry both channels (train and test), e.g. to attend across them.
+    needs_both_channels: ClassVar[bool] = False
+    #: The constructor takes ``text_dim``: where the text block of concat features ends.
+    needs_text_dim: ClassVar[bool] = False
+    #: Trained by epochs (the constructor takes ``epochs``), so studies may shorten training with ``neural_epochs``.
+    neural: ClassVar[bool] = False
     #: True for routers whose output depends on ``seed``.
     stochastic: ClassVar[bool] = False
 
@@ -291,6 +308,7 @@ class OracleRouter(Router):
     """
 
     name = "oracle"
+    uses_truth = True
 
     def fit(self, X, Y, C, mask=None) -> "OracleRouter":
         """No learning: the oracle only checks the arrays and records ``n_features_`` and ``n_models_``."""
@@ -369,7 +387,7 @@ class QueryRouter:
 
     def __init__(self, router: Router, featurize: Callable[[list[str], list[str | None]], np.ndarray],
                  model_names: Sequence[str]):
-        if isinstance(router, OracleRouter):
+        if router.uses_truth:
             raise TypeError("the oracle needs the true outcomes of a query and cannot route new queries")
         if not router.is_fitted:
             raise NotFittedError(f"{type(router).__name__} is not fitted; fit it before building a QueryRouter")

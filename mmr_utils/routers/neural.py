@@ -67,6 +67,7 @@ class _TorchRouter(Router):
     """
 
     stochastic = True
+    neural = True
 
     def __init__(self, *, epochs: int = 100, batch_size: int = 32, lr: float = 1e-3, device: str = "cpu",
                  seed: int = 0):
@@ -270,6 +271,9 @@ class CMRRouter(_TorchRouter):
 
     name = "cmr"
     fusion = "concat"
+    fusion_label = "cross-attention"
+    needs_both_channels = True
+    needs_text_dim = True
 
     def __init__(self, *, text_dim: int | None = None, width: int = 512, layers: int = 2, heads: int = 8,
                  dropout: float = 0.1, weight_decay: float = 1e-4, epochs: int = 100, batch_size: int = 32,

@@ -1,0 +1,267 @@
+"""One router on one split (paper Sec. 3 and 5.1): fused features -> fit on the training rows -> predict the test
+rows -> the protocol of :mod:`mmr_utils.evaluation`, on all test rows and per dataset; and the run cache.
+
+- :func:`fit_predict` -> :class:`RouterRun` (U, P on the test rows, and what produced them). Its result is cached
+  on disk (the *run cache*, issue #11): a (features, router and its full parameters, mode, fusion, seed, split)
+  combination is trained once across all notebooks and studies. Entries are data only (:mod:`mmr_utils.store`:
+  JSON + ``.npz``, never pickle), keyed also by the package's code fingerprint; ``MMR_STUDY_CACHE=0`` turns the
+  cache off. :func:`count_run_cache` counts hits and misses for a study's provenance.
+- :func:`score_run` and :func:`reference_records`: metrics of a run, and of Random / Best Single / Oracle.
+
+What a router needs (its fusion, the truth, both channels, epochs, the text width) is read from the router class's
+capabilities (:mod:`mmr_utils.routers.base`), never from its name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import evaluation as ev
+from .features import FeatureBank
+from .fusion import build_features
+from .routers import ROUTERS, make_router
+from .splits import Split
+from .tables import OutcomeTable
+
+#: The paper's learned routers (Sec. 5.1), in the order of its Table 2.
+LEARNED_ROUTERS: tuple[str, ...] = ("knn", "kmeans", "kmeans_adaptive", "linear", "linear_mf", "mlp", "mlp_mf", "cmr")
+#: Reference rows reported beside the routers.
+REFERENCES: tuple[str, ...] = ("random", "best_single", "oracle")
+#: The learned routers trained by epochs (their classes say ``neural = True``).
+NEURAL_ROUTERS: tuple[str, ...] = tuple(name for name in LEARNED_ROUTERS if ROUTERS[name].neural)
+METRICS = ("nAUC", "nAUC_shared", "Ps", "QNC")
+
+
+# --------------------------------------------------------------------------- code fingerprint
+#: Package modules and folders that runs and studies never call (presentation, command line, tooling, tables built
+#: from results): editing them keeps cached runs and study results.
+_NOT_IN_RESULTS = ("plots.py", "outputs.py", "paper_tables.py", "pipeline.py", "cli.py", "__main__.py", "tooling")
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """Hash of the package's source files that runs and studies execute: any change to them invalidates cached runs
+    and study results (computed once per process: a running kernel keeps the code it imported)."""
+    from pathlib import Path
+
+    package = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        top = path.relative_to(package).parts[0]
+        if top in _NOT_IN_RESULTS:
+            continue
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def cache_enabled() -> bool:
+    """The run cache and the study cache are on unless ``MMR_STUDY_CACHE=0``."""
+    return os.environ.get("MMR_STUDY_CACHE", "1") != "0"
+
+
+# --------------------------------------------------------------------------- one router, one split
+def _router_params(cls, router_params: dict | None, neural_epochs: int | None, seed: int) -> dict:
+    """Constructor parameters of router class ``cls``: the caller's, the study's epochs for a neural router, the seed
+    (the oracle, which reads the truth, takes none). ``text_dim`` is added once the features are built."""
+    params = dict((router_params or {}).get(cls.name, {}))
+    if neural_epochs is not None and cls.neural:
+        params.setdefault("epochs", neural_epochs)
+    if not cls.uses_truth:
+        params.setdefault("seed", seed)
+    return params
+
+
+def router_class(name: str):
+    """The registered router class (its capabilities say what it needs: fusion, truth, channels, epochs)."""
+    if name not in ROUTERS:
+        make_router(name)  # raises the registry's error listing the known names
+    return ROUTERS[name]
+
+
+def _check_mode(bank: FeatureBank, mode: str) -> None:
+    if not bank.has_images and any(flag in "23" for flag in str(mode)):
+        raise ValueError(
+            f"mode {mode} uses the image channel, but this table has no images ({bank.table.source.get('images')}); "
+            f"only mode 11 (text) makes sense for a text-only table"
+        )
+
+
+@dataclass
+class RouterRun:
+    """A fitted router's predictions on the test rows of a split, and what produced them."""
+
+    router: str
+    U: np.ndarray
+    P: np.ndarray
+    test: np.ndarray
+    info: dict
+
+
+def _split_hash(split: Split) -> str:
+    digest = hashlib.sha256()
+    for rows in (split.train, split.test):
+        digest.update(np.asarray(rows, dtype=np.int64).tobytes())
+        digest.update(b"|")
+    return digest.hexdigest()[:16]
+
+
+#: Open run-cache counters (see :func:`count_run_cache`); every fit_predict call adds to each of them.
+_COUNTERS: list[dict] = []
+
+
+@contextlib.contextmanager
+def count_run_cache():
+    """Count run-cache hits and misses of the :func:`fit_predict` calls inside the ``with`` block::
+
+        with count_run_cache() as counts:
+            ...
+        counts  # {"hits": h, "misses": m, "enabled": True}
+    """
+    counts = {"hits": 0, "misses": 0, "enabled": cache_enabled()}
+    _COUNTERS.append(counts)
+    try:
+        yield counts
+    finally:
+        _COUNTERS.remove(counts)
+
+
+def _count(kind: str) -> None:
+    for counts in _COUNTERS:
+        counts[kind] += 1
+
+
+def run_key(bank: FeatureBank, router: str, params: dict, split: Split, mode: str, fusion: str, seed: int) -> str:
+    """The run cache's entry name: router name and a hash of (package code, features, router name and full parameters,
+    mode, fusion strategy, seed, split rows)."""
+    key_text = json.dumps([code_fingerprint(), bank.fingerprint(), router, params, str(mode), fusion, seed,
+                           _split_hash(split)], sort_keys=True, default=repr)
+    return f"{router}-{hashlib.sha256(key_text.encode()).hexdigest()[:24]}"
+
+
+def _run_store():
+    from . import paths
+    from .store import ResultStore
+
+    return ResultStore(paths.CACHE / "runs")
+
+
+def fit_predict(bank: FeatureBank, router: str, split: Split, *, mode: str = "22", fusion: str = "mean",
+                seed: int = 0, router_params: dict | None = None, neural_epochs: int | None = None) -> RouterRun:
+    """Build features for ``mode``/``fusion`` (the router's own fusion if it requires one), fit ``router`` on the
+    training rows (missing cells masked) and predict utility and cost on the test rows.
+
+    A run computed before with the same features, router parameters, mode, fusion, seed, split and package code is
+    read back from the run cache (bit-identical ``U`` and ``P``) instead of being trained again."""
+    _check_mode(bank, mode)
+    table = bank.table
+    cls = router_class(router)
+    strategy = cls.fusion or fusion
+    if not bank.has_images and strategy != "text":
+        strategy = "text"
+    unlearnable = table.unobserved_models(split.train)
+    if unlearnable:
+        raise ValueError(f"models {unlearnable} have no observed cell in the {len(split.train)} training rows, so "
+                         f"{router} cannot learn them; drop them (OutcomeTable.select_models) or train on more rows")
+    params = _router_params(cls, router_params, neural_epochs, seed)
+    name = None
+    if cache_enabled():
+        # text_dim is a function of the features (in the key), so the parameters before it identify the run.
+        name = run_key(bank, router, cls(**params).get_params(), split, mode, strategy, seed)
+        saved = _run_store().load(name)
+        if saved is not None:
+            _count("hits")
+            return RouterRun(router, saved["U"], saved["P"], saved["test"], saved["info"])
+        _count("misses")
+    blocks = bank.channels(split.train, split.test)
+    X_train, X_test, finfo = build_features(*blocks, mode=mode, strategy=strategy, seed=seed)
+    if cls.needs_text_dim:
+        params["text_dim"] = finfo.get("text_dim")
+    if cls.needs_both_channels and (finfo.get("text_dim") is None or finfo["text_dim"] >= X_train.shape[1]):
+        raise ValueError(f"{router} needs both channels in concat features; mode {mode} leaves only one")
+    R = make_router(router, **params)
+    Y, C = table.correct, table.cost
+    R.fit(X_train, Y[split.train], C[split.train])
+    if cls.uses_truth:
+        U, P = R.predict(X_test, Y=Y[split.test], C=C[split.test])
+    else:
+        U, P = R.predict(X_test)
+    info = {"router": router, "params": R.get_params(), "mode": mode, "fusion": strategy, "seed": seed,
+            "features": finfo, "encoder": bank.encoder, "split": split.info}
+    run = RouterRun(router, U, P, split.test, info)
+    if name is not None:
+        _run_store().save(name, {"U": U, "P": P, "test": split.test, "info": info})
+    return run
+
+
+#: The paper's Figure 4 is drawn on the six datasets without MathVision (its single-model points match that union,
+#: see PAPER.md); results carry this group beside "All" whenever MathVision and two or more other datasets are present.
+FIG4_GROUP = "All but MathVision"
+
+
+def is_union_group(name: str) -> bool:
+    """True for the groups that pool several datasets ("All", :data:`FIG4_GROUP`), not for a single dataset."""
+    return name in ("All", FIG4_GROUP)
+
+
+def _groups(table: OutcomeTable, rows: np.ndarray, per_dataset: bool) -> list[tuple[str, np.ndarray]]:
+    groups = [("All", np.arange(len(rows)))]
+    datasets = table.instances["dataset"].to_numpy()[rows]
+    names = list(dict.fromkeys(datasets))
+    if per_dataset and len(names) > 1:  # with a single dataset "All" is that dataset
+        groups += [(d, np.flatnonzero(datasets == d)) for d in names]
+        if "MathVision" in names and len(names) > 2:
+            groups.append((FIG4_GROUP, np.flatnonzero(datasets != "MathVision")))
+    return groups
+
+
+def score_run(table: OutcomeTable, run: RouterRun, *, per_dataset: bool = True, rule: str = "threshold",
+              fallback: str = "cheapest") -> tuple[list[dict], dict]:
+    """Protocol metrics of one run on all test rows and on each dataset's test rows; returns records and the
+    frontiers (group -> (f x 2) array)."""
+    Y, C = table.correct[run.test], table.cost[run.test]
+    records, frontiers = [], {}
+    for group, idx in _groups(table, run.test, per_dataset):
+        s = ev.summarize(run.U[idx], run.P[idx], Y[idx], C[idx], rule=rule, fallback=fallback)
+        records.append({"router": run.router, "dataset": group, "seed": run.info["seed"], "mode": run.info["mode"],
+                        "fusion": run.info["fusion"], **s.metrics, "rows": s.rows, "rows_dropped": s.rows_dropped})
+        frontiers[group] = s.frontier
+    return records, frontiers
+
+
+def reference_records(table: OutcomeTable, test: np.ndarray, *, seed: int = 0, random_draws: int = 50,
+                      per_dataset: bool = True, random_protocol: str = "official") -> tuple[list[dict], dict]:
+    """Random, Best Single and Oracle on the test rows (and per dataset). Random is the official baseline by default
+    (``random_draws`` one-point trials, Ps = the best trial; :func:`mmr_utils.evaluation.random_official`) or, with
+    ``random_protocol="sweep"``, :func:`mmr_utils.evaluation.random_sweep`."""
+    complete = table.complete_rows()[test]
+    rows = test[complete]
+    Y, C = table.correct[rows], table.cost[rows]
+    records, curves = [], {}
+    for group, idx in _groups(table, rows, per_dataset):
+        y, c = Y[idx], C[idx]
+        lo_hi = ev.shared_cost_range(c)
+        rnd = ev.random_routing(y, c, draws=random_draws, seed=seed, protocol=random_protocol)
+        records.append({"router": "random", "dataset": group, "seed": seed, "nAUC": rnd["nAUC"],
+                        "nAUC_shared": rnd["nAUC_shared"], "Ps": rnd["Ps"], "QNC": rnd["QNC"], "rows": len(idx),
+                        "cost": rnd["cost"], "accuracy": rnd["accuracy"], "random_protocol": rnd["protocol"]})
+        best = ev.best_single_model(y, c)
+        singles = ev.single_model_points(y, c)
+        acc, cost = singles[best, 1], singles[best, 0]
+        records.append({"router": "best_single", "dataset": group, "seed": seed, "nAUC": acc, "nAUC_shared":
+                        ev.nauc(singles[best:best + 1], protocol="shared", cost_range=lo_hi), "Ps": acc, "QNC": 1.0,
+                        "rows": len(idx), "cost": cost, "accuracy": acc, "model": table.models[best]})
+        oracle = ev.summarize(y, c, y, c)
+        o_cost, o_acc = oracle.oracle
+        records.append({"router": "oracle", "dataset": group, "seed": seed, **oracle.metrics, "rows": len(idx),
+                        "cost": o_cost, "accuracy": o_acc})
+        curves[group] = {"single_models": singles, "oracle": (o_cost, o_acc), "oracle_frontier": oracle.frontier,
+                         "random": (rnd["cost"], rnd["accuracy"]), "best_single": table.models[best]}
+    return records, curves

@@ -1,0 +1,55 @@
+"""The output layer: every output written (PNG + PDF, CSV + Markdown, provenance), or a clear error; Report."""
+
+import json
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+
+from mmr_utils import outputs, plots
+
+PROVENANCE = {"data": {"path": "x.csv", "simulated": True}, "encoder": "offline: test", "settings": {"seeds": [0]}}
+
+
+def test_save_figure_writes_png_pdf_and_provenance(tmp_path):
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    written = outputs.save_figure(fig, "fig_test", PROVENANCE, out_dir=tmp_path)
+    assert [p.suffix for p in written] == [".png", ".pdf"]
+    assert all(p.stat().st_size > 0 for p in written)
+    record = json.loads((tmp_path / "fig_test.provenance.json").read_text())
+    assert record["data"]["simulated"] is True and record["outputs"] == ["fig_test.png", "fig_test.pdf"]
+    assert "SIMULATED" in outputs.caption(PROVENANCE)
+
+
+def test_save_table_and_errors(tmp_path):
+    frame = pd.DataFrame({"router": ["knn"], "nAUC": [0.71234]}).set_index("router")
+    outputs.save_table(frame, "tab_test", PROVENANCE, out_dir=tmp_path)
+    assert "0.7123" in (tmp_path / "tab_test.md").read_text()
+    assert "SIMULATED" in (tmp_path / "tab_test.md").read_text()
+    with pytest.raises(ValueError, match="empty"):
+        outputs.save_table(frame.iloc[:0], "tab_empty", PROVENANCE, out_dir=tmp_path)
+    with pytest.raises(ValueError, match="provenance is required"):
+        outputs.save_figure(plt.figure(), "fig_none", {}, out_dir=tmp_path)
+    assert not (tmp_path / "fig_none.png").exists()
+
+
+def test_report_saves_with_its_one_provenance_record(tmp_path):
+    report = outputs.Report(tmp_path / "out", PROVENANCE)
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    report.figure(fig, "fig4_pareto")
+    report.table(pd.DataFrame({"nAUC": [0.5]}, index=pd.Index(["knn"], name="router")), "table2_nauc",
+                 provenance={"settings": {"seeds": [0, 1]}})
+    assert [p.name for p in report.saved] == ["fig4_pareto.png", "fig4_pareto.pdf", "table2_nauc.csv",
+                                              "table2_nauc.md"]
+    figure_record = json.loads((tmp_path / "out" / "fig4_pareto.provenance.json").read_text())
+    table_record = json.loads((tmp_path / "out" / "table2_nauc.provenance.json").read_text())
+    assert figure_record["encoder"] == table_record["encoder"] == "offline: test"
+    assert table_record["settings"] == {"seeds": [0, 1]} and figure_record["settings"] == {"seeds": [0]}
+    with pytest.raises(ValueError, match="provenance record"):
+        outputs.Report(tmp_path, {})
+
+
+def test_plots_keeps_the_savers_for_the_notebooks():
+    assert plots.save_figure is outputs.save_figure and plots.save_table is outputs.save_table

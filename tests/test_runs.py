@@ -1,0 +1,87 @@
+"""One router on one split (fit_predict, score_run) and the run cache (issue #11), on the shared simulated table."""
+
+import numpy as np
+import pytest
+
+from mmr_utils import runs
+from mmr_utils.splits import instance_split
+
+
+@pytest.fixture
+def run_cache(tmp_path, monkeypatch):
+    """The run cache on, in an empty folder of its own; returns that folder."""
+    from mmr_utils import paths
+
+    monkeypatch.setattr(paths, "CACHE", tmp_path / "cache")
+    return tmp_path / "cache" / "runs"
+
+
+@pytest.mark.cache
+def test_a_second_identical_run_is_a_bit_identical_hit(sim_bank, run_cache):
+    split = instance_split(sim_bank.table, 0.2, seed=0)
+    with runs.count_run_cache() as counts:
+        first = runs.fit_predict(sim_bank, "linear_mf", split, seed=0)
+        second = runs.fit_predict(sim_bank, "linear_mf", split, seed=0)
+    assert (counts["hits"], counts["misses"], counts["enabled"]) == (1, 1, True)
+    for name in ("U", "P", "test"):
+        a, b = getattr(first, name), getattr(second, name)
+        assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes(), name
+    assert second.info["params"] == first.info["params"] and second.info["fusion"] == first.info["fusion"]
+    files = {p.suffix for p in run_cache.rglob("*") if p.is_file()}
+    assert files == {".json", ".npz"}  # data only, never a pickle
+
+
+@pytest.mark.cache
+def test_a_different_split_param_seed_or_mode_is_a_miss(sim_bank, run_cache):
+    split = instance_split(sim_bank.table, 0.2, seed=0)
+    runs.fit_predict(sim_bank, "knn", split, seed=0)
+    other_split = instance_split(sim_bank.table, 0.2, seed=1)
+    with runs.count_run_cache() as counts:
+        runs.fit_predict(sim_bank, "knn", other_split, seed=0)
+        runs.fit_predict(sim_bank, "knn", split, seed=0, router_params={"knn": {"k": 7}})
+        runs.fit_predict(sim_bank, "knn", split, seed=0, mode="21")
+        runs.fit_predict(sim_bank, "knn", split, seed=0, fusion="concat")
+        runs.fit_predict(sim_bank, "knn", split, seed=0)
+    assert (counts["hits"], counts["misses"]) == (1, 4)
+
+
+def test_the_run_cache_is_off_under_mmr_study_cache_0(sim_bank, tmp_path, monkeypatch):
+    from mmr_utils import paths
+
+    monkeypatch.setattr(paths, "CACHE", tmp_path / "cache")  # MMR_STUDY_CACHE=0 comes from conftest
+    split = instance_split(sim_bank.table, 0.2, seed=0)
+    with runs.count_run_cache() as counts:
+        runs.fit_predict(sim_bank, "knn", split)
+        runs.fit_predict(sim_bank, "knn", split)
+    assert counts == {"hits": 0, "misses": 0, "enabled": False}
+    assert not (tmp_path / "cache" / "runs").exists()
+
+
+def test_router_needs_come_from_its_class_not_its_name(sim_bank):
+    """CMR's needs (concat fusion, text width, both channels) are read from class capabilities."""
+    split = instance_split(sim_bank.table, 0.2, seed=0)
+    run = runs.fit_predict(sim_bank, "cmr", split, fusion="mean", neural_epochs=1)
+    assert run.info["fusion"] == "concat" and run.info["params"]["text_dim"] == sim_bank.text.dim
+    with pytest.raises(ValueError, match="needs both channels"):
+        runs.fit_predict(sim_bank, "cmr", split, mode="11", neural_epochs=1)
+    oracle = runs.fit_predict(sim_bank, "oracle", split)
+    assert "seed" not in oracle.info["params"] or oracle.info["params"]["seed"] == 0
+    np.testing.assert_array_equal(np.nan_to_num(oracle.U, nan=-1),
+                                  np.where(np.isfinite(sim_bank.table.correct[split.test]),
+                                           sim_bank.table.correct[split.test], -1.0))
+    assert runs.NEURAL_ROUTERS == ("mlp", "mlp_mf", "cmr")
+
+
+def test_a_model_without_training_cells_is_named(sim_bank):
+    """A model with no observed training cell: the error gives its name, not its column index."""
+    bank = sim_bank
+    import dataclasses
+
+    table = bank.table
+    split = instance_split(table, 0.2, seed=0)
+    correct = table.correct.copy()
+    correct[split.train, 2] = np.nan
+    broken = dataclasses.replace(bank, table=dataclasses.replace(table, correct=correct))
+    with pytest.raises(ValueError, match=rf"models \['{table.models[2]}'\] have no observed cell in the "
+                                         rf"{len(split.train)} training rows"):
+        runs.fit_predict(broken, "knn", split)
