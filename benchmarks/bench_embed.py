@@ -76,8 +76,7 @@ def write_synthetic_images(folder: Path, count: int, seed: int = 0) -> list[str]
 
 def synthetic_questions(count: int, seed: int = 0) -> list[str]:
     rng = np.random.default_rng(seed)
-    words = ("what is the value of the largest bar in the chart how many objects are shown which option is correct "
-             "find the area of triangle abc given that angle b equals 40 degrees read the text on the sign").split()
+    words = ["what", "is", "the", "value", "of", "the", "largest", "bar", "in", "the", "chart", "how", "many", "objects", "are", "shown", "which", "option", "is", "correct", "find", "the", "area", "of", "triangle", "abc", "given", "that", "angle", "b", "equals", "40", "degrees", "read", "the", "text", "on", "the", "sign"]
     return [" ".join(rng.choice(words, int(rng.integers(8, 60)))) + "?" for _ in range(count)]
 
 

@@ -52,7 +52,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--json", default=None, help="also write the timings to this JSON file")
     args = parser.parse_args(argv)
 
-    (X_train, Y_train, C_train), (X_test, Y_test, C_test) = make_problem(args.train, args.test, args.dim,
+    (X_train, Y_train, C_train), (X_test, Y_test, _) = make_problem(args.train, args.test, args.dim,
                                                                          args.models, args.seed)
     print(f"train {args.train} x {args.dim}, test {args.test}, {args.models} models; neural epochs: "
           f"{args.epochs if args.epochs is not None else 'default (100)'}, device {args.device}")
@@ -69,7 +69,7 @@ def main(argv=None) -> dict:
         start = time.perf_counter()
         router.fit(X_train, Y_train, C_train)
         fitted = time.perf_counter()
-        U, P = router.predict(X_test)
+        U, _ = router.predict(X_test)
         done = time.perf_counter()
         accuracy = float(Y_test[np.arange(len(U)), U.argmax(axis=1)].mean())
         results[name] = {"fit_s": fitted - start, "predict_s": done - fitted, "total_s": done - start,

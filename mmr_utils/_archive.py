@@ -43,7 +43,7 @@ def safe_extract_tar(archive: str | Path, destination: str | Path, *, strip_comp
     """
     archive, destination = Path(archive), Path(destination)
     try:
-        tar = tarfile.open(archive)
+        tar = tarfile.open(archive)  # noqa: SIM115 (closed by the with-block below, after the error handling)
     except tarfile.ReadError as err:
         raise tarfile.ReadError(f"{archive}: not a readable tar archive ({err})") from err
     written = []

@@ -7,8 +7,9 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 _UMASK_LOCK = threading.Lock()
 

@@ -8,7 +8,7 @@ on a machine without one is an error rather than a silent fallback, so a recorde
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 

@@ -18,9 +18,9 @@ import re
 import shutil
 import warnings
 import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 

@@ -21,11 +21,10 @@ on stderr naming the file or cell; ``--traceback`` shows the full Python traceba
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from mmr_utils import paths
 from mmr_utils.tooling import CLIError

@@ -53,12 +53,12 @@ def choose_models(U, P, *, budget: float | None = None, lam: float | None = None
     if lam is not None:
         score = U - float(lam) * P
     else:
-        score = np.where(P <= float(budget), U, -np.inf)
+        score = np.where(float(budget) >= P, U, -np.inf)
     index = -np.arange(k)[None, :].repeat(n, 0)
     order = np.lexsort((index, -P, score) if ties == "cheapest" else (index, score), axis=1)
     best = order[:, -1]
     if budget is not None:
-        none_affordable = ~np.any(P <= float(budget), axis=1)
+        none_affordable = ~np.any(float(budget) >= P, axis=1)
         if np.any(none_affordable):
             if fallback == "first":
                 cheapest = np.zeros(n, dtype=np.int64)

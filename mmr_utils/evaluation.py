@@ -186,7 +186,7 @@ def _lambda_events(U, P, Y, C) -> SweepEvents:
     for _ in range(k - 1):
         u_cur = U[rows, current][:, None]
         p_cur = P[rows, current][:, None]
-        cheaper = P < p_cur
+        cheaper = p_cur > P
         with np.errstate(divide="ignore", invalid="ignore"):
             cross = np.where(cheaper, (u_cur - U) / (p_cur - P), np.inf)
         cross = np.maximum(cross, lam_now[:, None])

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .encoders import EncoderChoice, Embeddings, get_encoders
+from .encoders import Embeddings, EncoderChoice, get_encoders
 from .tables import OutcomeTable
 
 

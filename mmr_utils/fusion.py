@@ -90,7 +90,7 @@ class PrototypeNormConfidence:
     norm_std: float
 
     @classmethod
-    def fit(cls, vectors: np.ndarray, norms: np.ndarray) -> "PrototypeNormConfidence":
+    def fit(cls, vectors: np.ndarray, norms: np.ndarray) -> PrototypeNormConfidence:
         if len(vectors) == 0:
             raise ValueError("adaptive fusion needs at least one training row with this channel present")
         mean, std = float(norms.mean()), float(norms.std())
@@ -138,7 +138,7 @@ class _ModalityConfidence:
     margin_std: float
 
     @classmethod
-    def fit(cls, vectors: np.ndarray, n_clusters: int, seed: int) -> "_ModalityConfidence":
+    def fit(cls, vectors: np.ndarray, n_clusters: int, seed: int) -> _ModalityConfidence:
         from sklearn.cluster import KMeans
 
         k = max(2, min(n_clusters, len(vectors)))
@@ -192,7 +192,7 @@ class Fuser:
         self.fitted_ = False
 
     # -- fitting -----------------------------------------------------------------------------------------------
-    def fit(self, text, image=None, present=None) -> "Fuser":
+    def fit(self, text, image=None, present=None) -> Fuser:
         """Learn the fusion's statistics from the training rows: ``text`` (n x d_t), ``image`` (n x d_i) or None when
         the table has no images, ``present`` (n bools, None = every image present)."""
         mode, strategy = self.mode, self.strategy
@@ -363,7 +363,7 @@ class Fuser:
         return settings, arrays
 
     @classmethod
-    def from_state(cls, settings: dict, arrays: dict[str, np.ndarray]) -> "Fuser":
+    def from_state(cls, settings: dict, arrays: dict[str, np.ndarray]) -> Fuser:
         """The fuser :meth:`state` described."""
         fuser = cls(settings["mode"], settings["strategy"], seed=settings["seed"], n_clusters=settings["n_clusters"],
                     eta=settings["eta"])

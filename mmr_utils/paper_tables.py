@@ -195,7 +195,7 @@ def cost_claim_check(result: StudyResult, *, claim: float = PAPER_COST_FRACTION,
     and ``routers_at_or_below_claim`` / ``routers_reaching`` (how many routers have QNC <= claim + tolerance / finite).
     A dataset where no router reaches the best single model has ``best_router`` missing (NaN) and ``best_QNC`` inf.
     """
-    if not 0 < claim:
+    if not claim > 0:
         raise ValueError(f"claim must be a positive cost fraction, got {claim}")
     if not tolerance >= 0:
         raise ValueError(f"tolerance must be >= 0, got {tolerance}")

@@ -91,7 +91,7 @@ class References:
     oracle: tuple[float, float]
 
     @classmethod
-    def from_outcomes(cls, Y, C, *, cost_range=None) -> "References":
+    def from_outcomes(cls, Y, C, *, cost_range=None) -> References:
         Y, C = _f(Y), _f(C)
         _check_arrays(Y=Y, C=C)
         rows = np.arange(len(Y))
@@ -442,7 +442,6 @@ def reference_peer_metrics(Y, C, *, random_trials: int = 50, random_seed: int = 
     _, _, Y, C, dropped = _complete(Y, C, Y, C)
     n, k = Y.shape
     refs = References.from_outcomes(Y, C, cost_range=cost_range)
-    rows = np.arange(n)
     kw = dict(aiq_upper=aiq_upper, hv_reference=hv_reference)
 
     random = random_official(Y, C, trials=random_trials, seed=random_seed)

@@ -16,8 +16,8 @@ import dataclasses
 import io
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -70,7 +70,7 @@ class RoutingPipeline:
     @classmethod
     def train(cls, bank, router: str, split, *, mode: str = "22", fusion: str = "mean", seed: int = 0,
               router_params: dict | None = None, neural_epochs: int | None = None,
-              budget: float | None = None) -> "RoutingPipeline":
+              budget: float | None = None) -> RoutingPipeline:
         """Fit the fusion and ``router`` on the training rows of ``split`` of ``bank`` (a
         :class:`mmr_utils.features.FeatureBank`) exactly as :func:`mmr_utils.runs.fit_predict` does, and wrap them
         with the bank's encoders and the table's model names."""
@@ -160,7 +160,7 @@ class RoutingPipeline:
         return folder
 
     @classmethod
-    def load(cls, folder: str | os.PathLike, *, cache_dir=None, progress: bool = False) -> "RoutingPipeline":
+    def load(cls, folder: str | os.PathLike, *, cache_dir=None, progress: bool = False) -> RoutingPipeline:
         """Read a pipeline written by :meth:`save`, re-creating its encoders (same names and revisions)."""
         folder = Path(folder)
         manifest = folder / "pipeline.json"

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-
-from .outputs import SavedFiles, caption, portable_folder, save_figure, save_table  # noqa: E402,F401
+from .outputs import SavedFiles, caption, portable_folder, save_figure, save_table  # noqa: F401
 
 ROUTER_LABELS = {"knn": "KNN", "kmeans": "KMeans", "kmeans_adaptive": "KMeans-adaptive", "linear": "Linear",
                  "linear_mf": "LinearMF", "mlp": "MLP", "mlp_mf": "MLPMF", "cmr": "CMR", "random": "Random",

@@ -138,7 +138,7 @@ class _Encoder:
         return name
 
     def encode(self, value: Any, where: str = "value") -> Any:
-        if value is None or isinstance(value, (bool, str)) and not isinstance(value, np.generic):
+        if value is None or (isinstance(value, (bool, str)) and not isinstance(value, np.generic)):
             return value
         if isinstance(value, np.generic):  # before int/float: np.float64 is a float, np.str_ a str
             return {"$": "scalar", "array": self.array(np.asarray(value), where)}

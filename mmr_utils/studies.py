@@ -21,8 +21,9 @@ import functools
 import hashlib
 import inspect
 import json
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -243,7 +244,7 @@ def modality_study(bank: FeatureBank, routers=LEARNED_ROUTERS, *, modes=("11", "
 
     records = []
     cases = instance_cases(bank, seeds, train_fraction)
-    for case, runs in study_loop(cases, routers, settings=settings, neural_epochs=neural_epochs):
+    for _case, runs in study_loop(cases, routers, settings=settings, neural_epochs=neural_epochs):
         for router, mode, fusion, run in runs:
             recs, _ = score_run(bank.table, run)
             label = router_class(router).fusion_label

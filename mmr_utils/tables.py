@@ -90,7 +90,7 @@ class OutcomeTable:
         return self.mask.all(axis=1)
 
     # ------------------------------------------------------------------ selection
-    def take(self, rows) -> "OutcomeTable":
+    def take(self, rows) -> OutcomeTable:
         """A new table with the given rows (a boolean mask or integer indices), in that order."""
         rows = np.asarray(rows)
         if rows.dtype == bool:
@@ -106,7 +106,7 @@ class OutcomeTable:
             tokens=None if self.tokens is None else self.tokens[rows],
         )
 
-    def select_datasets(self, names) -> "OutcomeTable":
+    def select_datasets(self, names) -> OutcomeTable:
         """Rows of the named datasets (aliases and ``all`` accepted; see :func:`mmr_utils.datasets.resolve_dataset_names`)."""
         from .datasets import resolve_dataset_names
 
@@ -120,7 +120,7 @@ class OutcomeTable:
             table.source["missing_images"] = {d: c for d, c in table.source["missing_images"].items() if d in chosen}
         return table
 
-    def select_models(self, models) -> "OutcomeTable":
+    def select_models(self, models) -> OutcomeTable:
         """Columns of the named models, in the given order."""
         unknown = [m for m in models if m not in self.models]
         if unknown:

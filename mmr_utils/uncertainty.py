@@ -18,8 +18,8 @@ Metrics are named as in :data:`mmr_utils.peer_metrics.FRONTIER_METRICS` (``nAUC`
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 

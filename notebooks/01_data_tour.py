@@ -86,7 +86,7 @@ Markdown(
 # accuracy is the fraction of queries *some* model answers correctly: the ceiling for any router on this pool.
 
 # %%
-from mmr_utils.evaluation import best_single_model, oracle_point  # noqa: E402
+from mmr_utils.evaluation import best_single_model, oracle_point
 
 rows = table.complete_rows()
 Y, C = table.correct[rows], table.cost[rows]

@@ -43,7 +43,7 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import Markdown
 
-from mmr_utils import paper_tables, plots, studies
+from mmr_utils import plots, studies
 from mmr_utils.paths import ROOT
 from mmr_utils.sources.mathv import load_mathv
 

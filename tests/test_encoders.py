@@ -300,10 +300,9 @@ def test_imagestats_is_deterministic_and_flags_bad_images(bad_images, tmp_path):
 
 @pytest.mark.slow
 def test_imagestats_separates_simulator_kinds(tmp_path):
+    import pandas as pd
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_score
-
-    import pandas as pd
 
     simulator = pytest.importorskip("mmr_utils.sources.simulator")
     folder = simulator.simulate_benchmark(tmp_path / "sim", scale=0.02, seed=0)

@@ -9,15 +9,15 @@ from hypothesis.extra.numpy import arrays
 from mmr_utils.decision import choose_models
 from mmr_utils.evaluation import (
     budget_sweep,
+    first_correct_oracle,
     naive_budget_sweep,
     nauc,
+    official_model_order,
     oracle_choice,
     oracle_point,
     pareto_frontier,
     peak_score,
     quality_neutral_cost,
-    first_correct_oracle,
-    official_model_order,
     random_official,
     random_routing,
     random_sweep,
@@ -161,7 +161,7 @@ def _official_loop(U, P, Y, C):
     rows = np.arange(len(U))
     points = []
     for t in np.unique(P):
-        pick = np.argmax(np.where(P <= t, U, -np.inf), axis=1)
+        pick = np.argmax(np.where(t >= P, U, -np.inf), axis=1)
         points.append((C[rows, pick].mean(), Y[rows, pick].mean()))
     return np.array(points)
 

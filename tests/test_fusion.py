@@ -1,5 +1,7 @@
 """Fusion modes and strategies: shapes, unit norms in every mode, training-only statistics, masking semantics."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -167,7 +169,7 @@ def test_eta_sharpens_the_weights_and_changes_the_features():
     c_text, c_image = np.array([0.6, 0.3]), np.array([0.4, 0.35])
     spread = [np.abs(adaptive_weights(c_text, c_image, eta)[0] - 0.5) for eta in (0.0, 1.0, 5.0, 50.0)]
     np.testing.assert_allclose(spread[0], 0.0, atol=1e-7)
-    for lower, higher in zip(spread, spread[1:]):
+    for lower, higher in itertools.pairwise(spread):
         assert np.all(higher > lower)
     data = _channels(16, 16, absent_fraction=0.0)
     flat, _, flat_info = build_features(*data, mode="22", strategy="adaptive", eta=0.0)

@@ -49,8 +49,7 @@ def test_atomic_directories_follow_the_umask(tmp_path, umask, mask):
 
 
 def test_a_failed_write_leaves_nothing(tmp_path):
-    with pytest.raises(RuntimeError):
-        with atomic_open(tmp_path / "x.txt") as handle:
-            handle.write("partial")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), atomic_open(tmp_path / "x.txt") as handle:
+        handle.write("partial")
+        raise RuntimeError("boom")
     assert list(tmp_path.iterdir()) == []

@@ -8,14 +8,13 @@ import warnings
 
 import numpy as np
 import pytest
+from test_routers import C_TEST, C_TRAIN, N_MODELS, N_TRAIN, X_TEST, X_TRAIN, Y_TEST, Y_TRAIN, build, fitted
 
 from mmr_utils.decision import choose_models
 from mmr_utils.evaluation import pareto_frontier
 from mmr_utils.routers import ROUTERS, load_router
 from mmr_utils.routers.carrot import lambda_from_mu, mu_from_lambda
 from mmr_utils.routers.shrinkage import MAX_KAPPA, prior_strength, shrink
-
-from test_routers import C_TEST, C_TRAIN, N_MODELS, N_TRAIN, X_TEST, X_TRAIN, Y_TEST, Y_TRAIN, build, fitted
 
 
 def test_registry_holds_at_least_fifteen_routers():

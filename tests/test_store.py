@@ -8,8 +8,8 @@ import stat
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import assert_same
+
 from mmr_utils.store import ResultStore, UnsafeCacheFolderError
 
 

@@ -107,7 +107,7 @@ def test_model_subset_transfer_routes_among_the_subset_on_unseen_datasets(sim_ba
     result = studies.model_subset_transfer(bank, ("knn",), seeds=(0, 1), pool_size=4)
     frame = result.results
     assert set(frame["router"]) == {"knn", "best_single"}
-    for seed, part in frame.groupby("seed"):
+    for _seed, part in frame.groupby("seed"):
         models = part["models"].iloc[0].split("+")
         assert len(models) == 4 and set(models) <= set(bank.table.models)
         trained, tested = set(part["trained_on"].iloc[0].split("+")), set(part["tested_on"].iloc[0].split("+"))
@@ -132,6 +132,7 @@ def test_study_cache_round_trip_is_exact_and_never_pickles(sim_bank, tmp_path, m
     import pickle
 
     from conftest import assert_same
+
     from mmr_utils import paths
 
     monkeypatch.setattr(paths, "CACHE", tmp_path / "cache")

@@ -35,9 +35,9 @@ def test_two_point_sweep_on_a_local_dask_cluster(tmp_path, capsys):
     config = tmp_path / "sweep.yaml"
     config.write_text("notebook: 08_square.py\ngrid:\n  x: [3, 4]\n")
     out = tmp_path / "sweep"
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",  # noqa: SIM117
                                   dashboard_address=None, death_timeout=60) as cluster:
-        with distributed.Client(cluster, timeout=60) as client:
+        with distributed.Client(cluster, timeout=60) as client:  # the client needs the cluster's address
             client.wait_for_workers(2, timeout=120)
             status = main(["sweep", "--config", str(config), "--out", str(out), "--backend", "dask",
                            "--scheduler-address", cluster.scheduler_address, "--n-jobs", "2", "--no-figure"])

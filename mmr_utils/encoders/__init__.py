@@ -14,11 +14,12 @@ dtype come from :mod:`mmr_utils._torch`.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from mmr_utils._torch import dtype_name, resolve_device, resolve_dtype
 from mmr_utils.encoders.base import (
+    MAX_DECODE_PIXELS,
     BaseEncoder,
     Embeddings,
     EncoderUnavailableError,
@@ -26,7 +27,6 @@ from mmr_utils.encoders.base import (
     folder_fingerprint,
     hub_offline,
     l2_normalize,
-    MAX_DECODE_PIXELS,
     load_rgb,
 )
 from mmr_utils.encoders.clip import (
@@ -136,6 +136,7 @@ def get_encoders(name: str = "auto", *, clip_model: str | os.PathLike = DEFAULT_
 __all__ = [
     "DEFAULT_CLIP_MODEL",
     "IMAGESTATS_VERSION",
+    "MAX_DECODE_PIXELS",
     "BaseEncoder",
     "ClipEncoder",
     "Embeddings",
@@ -154,7 +155,6 @@ __all__ = [
     "image_statistics",
     "imagestats_raw_dim",
     "l2_normalize",
-    "MAX_DECODE_PIXELS",
     "load_rgb",
     "minilm_folder",
     "resolve_clip_source",

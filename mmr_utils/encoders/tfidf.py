@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -36,7 +36,7 @@ class TfidfEncoder(BaseEncoder):
     def model_id(self) -> str:
         return f"tfidf(dim={self.dim},seed={self.seed})"
 
-    def fit(self, texts: Sequence[str]) -> "TfidfEncoder":
+    def fit(self, texts: Sequence[str]) -> TfidfEncoder:
         """Fit vocabulary, IDF weights and the SVD on training questions only."""
         from sklearn.decomposition import TruncatedSVD
         from sklearn.feature_extraction.text import TfidfVectorizer

@@ -18,39 +18,39 @@ from mmr_utils.routers.base import (
     load_router,
     make_router,
 )
-from mmr_utils.routers.neighbours import KMeansAdaptiveRouter, KMeansRouter, KNNRouter
-from mmr_utils.routers.regression import LinearMFRouter, LinearRouter
-from mmr_utils.routers.neural import CMRRouter, LogCostScaler, MLPMFRouter, MLPRouter
-from mmr_utils.routers.carrot import CarrotKNNRouter
-from mmr_utils.routers.shrinkage import KMeansShrunkRouter, KNNShrunkRouter
-from mmr_utils.routers.irt import IRTRouter
 from mmr_utils.routers.boosting import BoostingRouter
+from mmr_utils.routers.carrot import CarrotKNNRouter
 from mmr_utils.routers.cascade import CascadeRouter
+from mmr_utils.routers.irt import IRTRouter
+from mmr_utils.routers.neighbours import KMeansAdaptiveRouter, KMeansRouter, KNNRouter
+from mmr_utils.routers.neural import CMRRouter, LogCostScaler, MLPMFRouter, MLPRouter
+from mmr_utils.routers.regression import LinearMFRouter, LinearRouter
+from mmr_utils.routers.shrinkage import KMeansShrunkRouter, KNNShrunkRouter
 
 __all__ = [
     "ROUTERS",
-    "Router",
+    "BestSingleRouter",
+    "BoostingRouter",
+    "CMRRouter",
+    "CarrotKNNRouter",
+    "CascadeRouter",
+    "IRTRouter",
+    "KMeansAdaptiveRouter",
+    "KMeansRouter",
+    "KMeansShrunkRouter",
+    "KNNRouter",
+    "KNNShrunkRouter",
+    "LinearMFRouter",
+    "LinearRouter",
+    "LogCostScaler",
+    "MLPMFRouter",
+    "MLPRouter",
     "NotFittedError",
+    "OracleRouter",
     "QueryRouter",
+    "RandomRouter",
+    "Router",
     "check_outcomes",
     "load_router",
     "make_router",
-    "RandomRouter",
-    "OracleRouter",
-    "BestSingleRouter",
-    "KNNRouter",
-    "KMeansRouter",
-    "KMeansAdaptiveRouter",
-    "LinearRouter",
-    "LinearMFRouter",
-    "MLPRouter",
-    "MLPMFRouter",
-    "CMRRouter",
-    "LogCostScaler",
-    "CarrotKNNRouter",
-    "KNNShrunkRouter",
-    "KMeansShrunkRouter",
-    "IRTRouter",
-    "BoostingRouter",
-    "CascadeRouter",
 ]

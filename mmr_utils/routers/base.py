@@ -25,8 +25,9 @@ import inspect
 import io
 import json
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, ClassVar, Sequence
+from typing import ClassVar
 
 import numpy as np
 
@@ -37,14 +38,14 @@ from mmr_utils.decision import choose_models
 FORMAT = "mmr_utils.router/1"
 
 #: Registry: router name -> class. Filled by :func:`register`; see :func:`make_router`.
-ROUTERS: dict[str, type["Router"]] = {}
+ROUTERS: dict[str, type[Router]] = {}
 
 
 class NotFittedError(RuntimeError):
     """Raised when ``predict``/``save`` is called on a router that has not been fitted."""
 
 
-def register(cls: type["Router"]) -> type["Router"]:
+def register(cls: type[Router]) -> type[Router]:
     """Class decorator adding ``cls`` to :data:`ROUTERS` under ``cls.name``."""
     if cls.name in ROUTERS and ROUTERS[cls.name] is not cls:
         raise ValueError(f"router name {cls.name!r} is already registered by {ROUTERS[cls.name].__name__}")
@@ -52,7 +53,7 @@ def register(cls: type["Router"]) -> type["Router"]:
     return cls
 
 
-def make_router(name: str, **params) -> "Router":
+def make_router(name: str, **params) -> Router:
     """Construct the router registered as ``name`` with constructor parameters ``params``."""
     if name not in ROUTERS:
         raise ValueError(f"unknown router {name!r}; known routers: {', '.join(sorted(ROUTERS))}")
@@ -178,7 +179,7 @@ class Router:
         if not self.is_fitted:
             raise NotFittedError(f"{type(self).__name__} is not fitted; call fit(X, Y, C) first")
 
-    def fit(self, X, Y, C, mask=None) -> "Router":
+    def fit(self, X, Y, C, mask=None) -> Router:
         """Learn from the observed cells of ``Y`` (correctness) and ``C`` (cost) given features ``X``."""
         X, Y, C, mask = check_outcomes(X, Y, C, mask)
         self.n_features_ = X.shape[1]
@@ -310,7 +311,7 @@ class OracleRouter(Router):
     name = "oracle"
     uses_truth = True
 
-    def fit(self, X, Y, C, mask=None) -> "OracleRouter":
+    def fit(self, X, Y, C, mask=None) -> OracleRouter:
         """No learning: the oracle only checks the arrays and records ``n_features_`` and ``n_models_``."""
         return super().fit(X, Y, C, mask)
 

@@ -30,7 +30,7 @@ class LogCostScaler:
         self.eps, self.mean, self.std, self.z_min, self.z_max = eps, mean, std, z_min, z_max
 
     @classmethod
-    def fit(cls, C: np.ndarray, mask: np.ndarray) -> "LogCostScaler":
+    def fit(cls, C: np.ndarray, mask: np.ndarray) -> LogCostScaler:
         observed = C[mask]
         positive = observed[observed > 0]
         eps = 0.01 * float(np.median(positive)) if positive.size else 1e-9
@@ -51,7 +51,7 @@ class LogCostScaler:
         return np.array([self.eps, self.mean, self.std, self.z_min, self.z_max])
 
     @classmethod
-    def from_array(cls, values: np.ndarray) -> "LogCostScaler":
+    def from_array(cls, values: np.ndarray) -> LogCostScaler:
         return cls(*(float(v) for v in values))
 
 
@@ -104,7 +104,7 @@ class _TorchRouter(Router):
         self.device_ = str(device)
         self.cost_scaler_ = LogCostScaler.fit(C, mask)
         Z = np.where(mask, self.cost_scaler_.transform(np.where(mask, C, 0.0)), 0.0)
-        as_tensor = lambda array: torch.as_tensor(np.asarray(array, dtype=np.float32), device=device)  # noqa: E731
+        as_tensor = lambda array: torch.as_tensor(np.asarray(array, dtype=np.float32), device=device)
         features, utility, z_cost, observed = as_tensor(X), as_tensor(Y), as_tensor(Z), as_tensor(mask)
         n = features.shape[0]
         self.loss_history_ = []

@@ -507,7 +507,7 @@ def download_official(out_dir, *, revision: str = HUB_REVISION, local_source=Non
         try:
             for name in HUB_FILES:
                 files[name] = Path(hf_hub_download(HUB_REPO_ID, name, repo_type="dataset", revision=revision))
-        except Exception as err:  # noqa: BLE001 - re-raised with the cause attached
+        except Exception as err:
             raise RuntimeError(
                 f"could not download {HUB_REPO_ID}@{revision[:10]} from the Hugging Face hub ({type(err).__name__}: "
                 f"{err}). If you are offline, download MMR-Bench.csv and images.tar.gz elsewhere and run "

@@ -76,7 +76,7 @@ def _read_parquet(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
         raise RuntimeError("reading MMR-Bench V2 needs pyarrow (pinned in requirements.txt)") from err
     try:
         frame = pd.read_parquet(path)
-    except Exception as err:  # noqa: BLE001 - any parquet failure is a format error of this file
+    except Exception as err:
         raise TableFormatError(f"{path}: not a readable parquet file ({type(err).__name__}: {err})") from err
     missing = [c for c in required if c not in frame.columns]
     if missing:
@@ -98,8 +98,8 @@ def _image_list(value, path: Path, row: int) -> list[str]:
         return [value] if value else []
     try:
         items = list(value)
-    except TypeError:
-        raise TableFormatError(f"{path}, row {row}, column images: expected a list of image paths, got {value!r}")
+    except TypeError as err:
+        raise TableFormatError(f"{path}, row {row}, column images: expected a list of image paths, got {value!r}") from err
     if not all(isinstance(item, str) and item for item in items):
         raise TableFormatError(f"{path}, row {row}, column images: every entry must be a non-empty path, got {items!r}")
     return items
@@ -283,7 +283,7 @@ def load_v2(root, *, tasks=None, models=None, image_root=_DEFAULT_IMAGES, score_
         "dataset_idx": instances["sample_id"], "dataset": instances["task"],
         "scenario": instances["task"].map(scenario_of),
         "question": instances["prompt_text"].fillna("").astype(str),
-        "answer": instances["answer"] if "answer" in instances else None,
+        "answer": instances.get("answer"),
         "image_path": pd.Series(image_paths, dtype=object), "benchmark": instances["benchmark"].astype(str),
         "n_images": instances["images"].map(len).astype(int),
     })
@@ -321,7 +321,7 @@ def download_v2(out_dir, *, revision: str = V2_REVISION, local_source=None, incl
         try:
             source = Path(snapshot_download(V2_REPO_ID, repo_type="dataset", revision=revision,
                                             allow_patterns=patterns))
-        except Exception as err:  # noqa: BLE001 - re-raised with the cause attached
+        except Exception as err:
             raise RuntimeError(
                 f"could not download {V2_REPO_ID}@{revision[:10]} from the Hugging Face hub ({type(err).__name__}: "
                 f"{err}). If you are offline, fetch the repository's data/ folder elsewhere and pass it as "

@@ -67,7 +67,7 @@ def find_chromium() -> str | None:
 class _ProbingHandler(http.server.SimpleHTTPRequestHandler):
     """Serves the site; HTML pages get :data:`PROBE` before ``</body>``."""
 
-    def do_GET(self):  # noqa: N802 (http.server's naming)
+    def do_GET(self):
         path = Path(self.translate_path(self.path))
         if path.is_dir():
             path = path / "index.html"

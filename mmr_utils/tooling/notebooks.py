@@ -9,15 +9,14 @@ import ast
 import json
 import logging
 import os
-import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from mmr_utils import paths
 from mmr_utils._io import atomic_open
-
 from mmr_utils.tooling import CLIError
 
 #: Kernel papermill starts for every notebook (the venv and the Binder image both register ``python3``).
@@ -142,7 +141,8 @@ def notebook_parameter_names(nb, notebook: Path | None = None) -> set[str] | Non
     try:
         tree = ast.parse(cells[0].source)
     except SyntaxError as err:
-        raise CLIError(f"notebook {notebook}: its parameters cell is not plain Python (line {err.lineno}: {err.msg})")
+        raise CLIError(f"notebook {notebook}: its parameters cell is not plain Python (line {err.lineno}: {err.msg})"
+                       ) from err
     names = set()
     for node in tree.body:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []

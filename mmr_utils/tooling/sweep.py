@@ -13,12 +13,12 @@ import os
 import re
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from mmr_utils._io import atomic_open
-
 from mmr_utils.tooling import CLIError
 from mmr_utils.tooling.notebooks import DEFAULT_KERNEL, NotebookFailed, execute_notebook, read_params_file
 

@@ -29,7 +29,13 @@ from mmr_utils.sources.simulator.calibration import (
     dataset_sizes,
 )
 from mmr_utils.sources.simulator.content import _CONTENT_BUILDERS, _compose_question
-from mmr_utils.sources.simulator.outcomes import _check_seed, _draw_outcomes, _draw_tokens, correctness_probabilities, simulate_latents
+from mmr_utils.sources.simulator.outcomes import (
+    _check_seed,
+    _draw_outcomes,
+    _draw_tokens,
+    correctness_probabilities,
+    simulate_latents,
+)
 from mmr_utils.sources.simulator.render import _render_png
 
 

@@ -5,19 +5,12 @@ model in :mod:`mmr_utils.sources.simulator`): kind-specific question templates, 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
-
-_WORDS = (
-    "river market silver garden window orange planet coffee museum harbor winter letter ticket bridge forest camera "
-    "station engine island yellow theater pocket sunset dragon violet meadow rocket pencil copper valley lantern "
-    "marble falcon canyon ribbon summit velvet cotton hammer mirror candle anchor meteor thunder saddle carpet "
-    "bakery pharmacy hotel library office studio company avenue street square central north south union royal "
-    "golden modern classic express premium fresh daily total invoice amount balance report annual budget notice"
-).split()
+_WORDS = ["river", "market", "silver", "garden", "window", "orange", "planet", "coffee", "museum", "harbor", "winter", "letter", "ticket", "bridge", "forest", "camera", "station", "engine", "island", "yellow", "theater", "pocket", "sunset", "dragon", "violet", "meadow", "rocket", "pencil", "copper", "valley", "lantern", "marble", "falcon", "canyon", "ribbon", "summit", "velvet", "cotton", "hammer", "mirror", "candle", "anchor", "meteor", "thunder", "saddle", "carpet", "bakery", "pharmacy", "hotel", "library", "office", "studio", "company", "avenue", "street", "square", "central", "north", "south", "union", "royal", "golden", "modern", "classic", "express", "premium", "fresh", "daily", "total", "invoice", "amount", "balance", "report", "annual", "budget", "notice"]
 _COLORS: dict[str, tuple[int, int, int]] = {
     "red": (214, 48, 49), "blue": (41, 98, 255), "green": (39, 174, 96), "yellow": (241, 196, 15),
     "purple": (142, 68, 173), "orange": (230, 126, 34), "black": (30, 30, 30),

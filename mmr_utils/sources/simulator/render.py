@@ -13,7 +13,6 @@ from PIL import Image, ImageDraw, ImageFont
 from mmr_utils.sources.simulator.calibration import IMAGE_SIZE
 from mmr_utils.sources.simulator.content import _COLORS, _SHAPES, _pick
 
-
 _FONT = None
 _MAX_PRINTED_LINES = 7
 
