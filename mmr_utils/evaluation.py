@@ -1,5 +1,8 @@
 """The MMR-Bench evaluation protocol (paper Sec. 3.3), with the official code's defects fixed.
 
+(Over 500 lines on purpose: the sweep, the frontier, the metrics and the references share private helpers and are
+read together when checking the protocol against the paper; the peer metric families live in ``peer_metrics``.)
+
 Inputs are plain numpy arrays over the *test* rows: true correctness ``Y`` and true cost ``C`` (n x K), and a router's
 predicted utility ``U`` and predicted cost ``P`` (n x K). This module imports numpy only, so it can be reused and
 checked on its own.

@@ -1,5 +1,7 @@
 """Peer benchmarks' routing metrics computed from the same predictions as MMR-Bench's (issue #13, section 2).
 
+(About 500 lines: one function per metric family with its formula and source, plus the table that runs them all.)
+
 numpy only (pandas is imported inside :func:`peer_metrics_table` alone). Every function takes what MMR-Bench's own
 metrics take: operating points or a Pareto frontier (:mod:`mmr_utils.evaluation`), and reference points computed from
 the true outcomes ``Y`` and costs ``C`` of the test rows (:class:`References`). Costs are mean true cost per query,

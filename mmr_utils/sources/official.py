@@ -1,5 +1,8 @@
 """The official MMR-Bench table schema, its loader, and the pinned download of the official data (paper Sec. 3).
 
+(Over 500 lines on purpose: every validation rule of the schema sits next to the parsing step it guards, so each
+error can name the file, line and column it is about.)
+
 Schema (``MMR_Bench.csv``, later renamed ``MMR-Bench.csv``): one row per instance with ``dataset_idx`` and
 ``question`` (``answer`` optional), and per model ``M`` the columns ``M_correct`` (True/False or 1/0) and ``M_cost``
 (USD per call), optionally ``M_token`` (output tokens) and ``M_prediction``. The model list is every name that has both
