@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import tarfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 
@@ -22,10 +23,9 @@ def _member_target(member: tarfile.TarInfo, strip_components: int) -> PurePosixP
         raise UnsafeArchiveError(f"member {member.name!r} has an absolute path")
     if any(part == ".." for part in name.parts):
         raise UnsafeArchiveError(f"member {member.name!r} contains '..'")
-    if member.issym() or member.islnk():
-        raise UnsafeArchiveError(f"member {member.name!r} is a link (to {member.linkname!r}); links are refused")
     if not (member.isfile() or member.isdir()):
-        raise UnsafeArchiveError(f"member {member.name!r} is not a regular file or folder")
+        kind = "symbolic link" if member.issym() else "hard link" if member.islnk() else "special file"
+        raise UnsafeArchiveError(f"member {member.name!r} is a {kind}; only files and folders are accepted")
     parts = [p for p in name.parts if p not in ("", ".")]
     if len(parts) <= strip_components:
         return None
@@ -43,11 +43,20 @@ def safe_extract_tar(archive: str | Path, destination: str | Path, *, strip_comp
     """
     archive, destination = Path(archive), Path(destination)
     try:
-        tar = tarfile.open(archive)  # noqa: SIM115 (closed by the with-block below, after the error handling)
-    except tarfile.ReadError as err:
-        raise tarfile.ReadError(f"{archive}: not a readable tar archive ({err})") from err
+        return _extract(archive, destination, strip_components, keep)
+    except UnsafeArchiveError as err:
+        raise UnsafeArchiveError(f"{archive}: {err}") from None
+    except (tarfile.TarError, EOFError, zlib.error) as err:
+        raise tarfile.ReadError(f"{archive}: not a readable tar archive ({type(err).__name__}: {err})") from None
+    except OSError as err:
+        if err.filename is None:  # gzip/bz2/lzma decoding errors (BadGzipFile...) name no file
+            raise tarfile.ReadError(f"{archive}: not a readable tar archive ({type(err).__name__}: {err})") from None
+        raise
+
+
+def _extract(archive: Path, destination: Path, strip_components: int, keep) -> list[Path]:
     written = []
-    with tar:
+    with tarfile.open(archive) as tar:
         plan = []
         for member in tar.getmembers():
             target = _member_target(member, strip_components)

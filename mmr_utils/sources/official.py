@@ -21,7 +21,6 @@ import os
 import shutil
 import tarfile
 import warnings
-import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -457,24 +456,12 @@ def _extract_images(archive: Path, destination: Path) -> None:
     """Unpack the image archive: plain files and folders only, every one inside ``destination``; anything else (not a
     tar archive, truncated, a link or device member, a path leading outside) is a one-line error naming the archive
     and the member."""
-    root = destination.resolve()
+    from .._archive import UnsafeArchiveError, safe_extract_tar
+
     try:
-        with tarfile.open(archive) as tar:
-            members = tar.getmembers()
-            for member in members:
-                if not (member.isfile() or member.isdir()):
-                    kind = "symbolic link" if member.issym() else "hard link" if member.islnk() else "special file"
-                    raise TableFormatError(f"{archive}: member {member.name!r} is a {kind}; the image archive must "
-                                           f"hold only files and folders")
-                if not (root / member.name).resolve().is_relative_to(root):
-                    raise TableFormatError(f"{archive}: member {member.name!r} would extract outside {destination}")
-            tar.extractall(destination, members=members, filter="data")
-    except (tarfile.TarError, EOFError, zlib.error) as err:
-        raise TableFormatError(f"{archive}: not a readable tar archive ({type(err).__name__}: {err})") from None
-    except OSError as err:
-        if err.filename is None:  # gzip/bz2/lzma decoding errors (BadGzipFile...) name no file
-            raise TableFormatError(f"{archive}: not a readable tar archive ({type(err).__name__}: {err})") from None
-        raise
+        safe_extract_tar(archive, destination)
+    except (UnsafeArchiveError, tarfile.ReadError) as err:
+        raise TableFormatError(str(err)) from None
     # The archive may or may not wrap everything in a top-level images/ folder; normalise to <dest>/images/<folder>.
     inner = destination / "images"
     if not inner.is_dir():
