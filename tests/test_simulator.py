@@ -312,9 +312,12 @@ def test_difficulty_partly_visible_in_image_and_text(small_benchmark):
         (small_benchmark / "images" / sim.IMAGE_FOLDERS[d] / f"{n}.png").stat().st_size
         for d, n in (i.rsplit("_", 1) for i in table["dataset_idx"])
     ])
+    # The degradation (image cue) changes the PNG size too: compare sizes within each degradation level.
+    log_size = pd.Series(np.log(sizes))
     for kind in ("dense_text", "table", "counting"):
         rows = (latent["kind"] == kind).to_numpy()
-        assert np.corrcoef(sizes[rows], latent.loc[rows, "visual_complexity"])[0, 1] > 0.3, kind
+        within = log_size[rows] - log_size[rows].groupby(latent.loc[rows, "image_cue_level"]).transform("mean")
+        assert np.corrcoef(within, latent.loc[rows, "visual_complexity"])[0, 1] > 0.3, kind
     length = table["question"].str.len()
     assert np.corrcoef(length, latent["text_complexity"])[0, 1] > 0.3
     assert abs(np.corrcoef(length, latent["hidden_complexity"])[0, 1]) < 0.3
@@ -341,3 +344,77 @@ def test_cli_outcome_sampling_choices_are_the_simulators():
 def test_package_exports_are_importable():
     for name in sim.__all__:
         assert getattr(sim, name) is not None, name
+
+
+@pytest.fixture(scope="module")
+def cue_probe_data(tmp_path_factory):
+    """Offline-encoder features (MiniLM text, imagestats image) and latents of a small benchmark (about 520 rows)."""
+    from mmr_utils.encoders.imagestats import ImageStatsEncoder
+    from mmr_utils.encoders.minilm import MiniLMEncoder
+
+    folder = sim.simulate_benchmark(tmp_path_factory.mktemp("cues") / "bench", scale=0.05, seed=2)
+    table = pd.read_csv(folder / "MMR-Bench.csv", usecols=["dataset_idx", "question"])
+    latent = pd.read_csv(folder / "latent.csv")
+    cache = tmp_path_factory.mktemp("cue-cache")
+    text = MiniLMEncoder(cache_dir=cache, progress=False).encode_texts(table["question"].tolist()).values
+    image_paths = [folder / "images" / sim.IMAGE_FOLDERS[d] / f"{n}.png"
+                   for d, n in (i.rsplit("_", 1) for i in table["dataset_idx"])]
+    image = ImageStatsEncoder(cache_dir=cache, progress=False, num_workers=0).encode_images(image_paths).values
+    return text, image, latent
+
+
+def _probe_accuracy(features: np.ndarray, labels: np.ndarray) -> float:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+
+    return float(cross_val_score(LogisticRegression(C=10.0, max_iter=2000), features, labels, cv=4).mean())
+
+
+def test_each_modality_cue_is_readable_only_from_its_own_channel(cue_probe_data):
+    """The text-only cue (response style) is read from the text features and not above chance (1/4) from the image
+    features; the image-only cue (degradation) the other way round; their product (the joint cue) from neither alone
+    but from the two channels' probes together."""
+    text, image, latent = cue_probe_data
+    style, quality = latent["text_cue_level"].to_numpy(), latent["image_cue_level"].to_numpy()
+    assert _probe_accuracy(text, style) > 0.9
+    assert _probe_accuracy(image, quality) > 0.9
+    assert _probe_accuracy(image, style) < 0.35
+    assert _probe_accuracy(text, quality) < 0.35
+    from sklearn.linear_model import LogisticRegression, RidgeCV
+    from sklearn.model_selection import cross_val_predict, cross_val_score
+
+    product = latent["text_cue"].to_numpy() * latent["image_cue"].to_numpy()
+    for features in (text, image):
+        assert cross_val_score(RidgeCV(alphas=np.logspace(-2, 3, 6)), features, product, cv=4).mean() < 0.05
+    values = np.asarray(sim.CUE_LEVEL_VALUES)
+    read_style = cross_val_predict(LogisticRegression(C=10.0, max_iter=2000), text, style, cv=4)
+    read_quality = cross_val_predict(LogisticRegression(C=10.0, max_iter=2000), image, quality, cv=4)
+    both = values[read_style] * values[read_quality]
+    assert 1 - np.mean((both - product) ** 2) / np.var(product) > 0.8
+
+
+def test_cue_weights_favour_the_image_where_the_question_lives_in_it():
+    """Image-only share of the cue effects is largest on MathVerse (Vision-Only) and OCRBench (paper Sec. 5.3)."""
+    share = {d: w["image"] / (w["text"] + w["image"]) for d, w in sim.CUE_WEIGHTS.items()}
+    top = sorted(share, key=share.get, reverse=True)[:2]
+    assert set(top) == {"MathVerse", "OCRBench"}
+    assert min(share[d] for d in top) > max(v for d, v in share.items() if d not in top)
+    for cue, loadings in sim.CUE_LOADINGS.items():  # the cues change which model is best, not how hard the item is
+        assert abs(sum(loadings.values())) < 0.15, cue
+
+
+def test_cues_change_which_model_is_best(full_tables):
+    """Within one dataset and kind, the best model by P(correct) differs across the cue levels of each channel."""
+    _, latent = full_tables
+    columns = [f"{m}_p_correct" for m in sim.MODELS]
+    rows = (latent["dataset"] == "MathVision") & (latent["kind"] == "geometry")
+    for level in ("text_cue_level", "image_cue_level"):
+        best = latent[rows].groupby(level)[columns].mean().idxmax(axis=1)
+        assert best.nunique() >= 2, level
+    from mmr_utils.sources.simulator.content import _CONTENT_BUILDERS, _compose_question
+
+    content = _CONTENT_BUILDERS["chart"](np.random.default_rng(0), 0.5)
+    with pytest.raises(ValueError, match="unknown response style"):
+        _compose_question(content, np.random.default_rng(0), False, False, 0.5, "shouting")
+    with pytest.raises(ValueError, match="unknown image quality"):
+        benchmark._render_png("chart", content.drawing, 0.5, None, np.random.default_rng(0), "sepia")

@@ -24,12 +24,20 @@ Generative model (one instance i of dataset d, model m)
   them ambiguous across kinds ("What is the value for X?" fits a chart and a table; "how many times does the graph
   cross" is a function plot). With probability ``MULTIPLE_CHOICE_RATE[d]`` four options are appended and the answer is
   a letter. Text-only, image-only and fused features therefore each carry some but not all of the signal.
+* Modality cues. Two independent uniform levels 0..3 per instance: the *response style* the prompt asks for
+  (:data:`TEXT_CUE_STYLES`: terse, plain, explained, step by step), written as an instruction sentence at the end of
+  the question text and never in the image, and the *picture quality* (:data:`IMAGE_CUE_QUALITIES`: clean, faded,
+  noisy, blurred), applied to the whole rendered image and never mentioned in the text. Their standardised values
+  ``u_i`` (text) and ``q_i`` (image) are :data:`CUE_LEVEL_VALUES`.
 * Correctness. ``logit_im = a_md + SKILL_WEIGHT * need_i . skill_m - DIFFICULTY_SLOPE[m] * difficulty_i
-  + CUE_WEIGHT * (v_m z_visual + t_m z_text + j_m z_visual z_text) - sigma_d z_shared + eps_im``. The cue terms
-  (:data:`CUE_LOADINGS`, each summing to about 0 over models) decide *which* model is best: ``z_visual`` is drawn
-  only in the image, ``z_text`` is written only in the question (in the image for generic questions), and their
-  product is readable only from both, so text, image and fused features each carry a different part of the signal. ``z_shared ~ N(0, 1)`` is a hidden
-  item effect common to all models; its per-dataset scale ``sigma_d`` (:data:`SHARED_EFFECT_SD`) sets how correlated
+  + w_d^text t_m u_i + w_d^image v_m q_i + w_d^joint j_m u_i q_i - sigma_d z_shared + eps_im``. The cue terms
+  (loadings ``t_m, v_m, j_m`` in :data:`CUE_LOADINGS`, each summing to about 0 over models) decide *which* model is
+  best: ``u_i`` is readable only from the text, ``q_i`` only from the image, and their product only from both, so
+  text-only, image-only and fused features each carry a different part of the routing signal. The per-dataset
+  weights :data:`CUE_WEIGHTS` put the largest image share where the question lives in the image (MathVerse
+  Vision-Only, OCRBench), as the paper's modality study (Sec. 5.3) finds. The kind is readable from the image on
+  every item and from the text on most (not on generic questions), so it does not separate the channels.
+  ``z_shared ~ N(0, 1)`` is a hidden item effect common to all models; its per-dataset scale ``sigma_d`` (:data:`SHARED_EFFECT_SD`) sets how correlated
   the models' errors are and is FITTED by :func:`calibrate` so that the expected Oracle Ps matches the paper's Table 2
   Oracle row. ``eps_im ~ N(0, IDIOSYNCRATIC_SD^2)`` is unobservable. The intercept ``a_md`` is solved by bisection so
   that the mean of ``p_im = sigmoid(logit_im)`` over the dataset's instances equals ``TARGET_ACCURACY[m][d]`` exactly
@@ -62,14 +70,16 @@ from mmr_utils.sources.simulator.benchmark import benchmark_columns, simulate_be
 from mmr_utils.sources.simulator.calibration import (
     CALIBRATION_SCALE,
     CALIBRATION_SEED,
+    CUE_LEVEL_VALUES,
     CUE_LOADINGS,
-    CUE_WEIGHT,
+    CUE_WEIGHTS,
     DATASET_SIZES,
     DIFFICULTY_SHARES,
     DIFFICULTY_SLOPE,
     GENERATOR_VERSION,
     GENERIC_QUESTION_RATE,
     IDIOSYNCRATIC_SD,
+    IMAGE_CUE_QUALITIES,
     IMAGE_FOLDERS,
     IMAGE_SIZE,
     KIND_MIX,
@@ -94,6 +104,7 @@ from mmr_utils.sources.simulator.calibration import (
     SKILLS,
     TARGET_ACCURACY,
     TARGET_MEAN_COST,
+    TEXT_CUE_STYLES,
     TOKEN_DIFFICULTY_SLOPE,
     TOKEN_NOISE_SD,
     WRONG_ANSWER_TOKEN_LOG_FACTOR,
@@ -110,14 +121,16 @@ from mmr_utils.sources.simulator.outcomes import (
 __all__ = [
     "CALIBRATION_SCALE",
     "CALIBRATION_SEED",
+    "CUE_LEVEL_VALUES",
     "CUE_LOADINGS",
-    "CUE_WEIGHT",
+    "CUE_WEIGHTS",
     "DATASET_SIZES",
     "DIFFICULTY_SHARES",
     "DIFFICULTY_SLOPE",
     "GENERATOR_VERSION",
     "GENERIC_QUESTION_RATE",
     "IDIOSYNCRATIC_SD",
+    "IMAGE_CUE_QUALITIES",
     "IMAGE_FOLDERS",
     "IMAGE_SIZE",
     "KINDS",
@@ -142,6 +155,7 @@ __all__ = [
     "SKILL_WEIGHT",
     "TARGET_ACCURACY",
     "TARGET_MEAN_COST",
+    "TEXT_CUE_STYLES",
     "TOKEN_DIFFICULTY_SLOPE",
     "TOKEN_NOISE_SD",
     "WRONG_ANSWER_TOKEN_LOG_FACTOR",

@@ -19,6 +19,7 @@ from mmr_utils.sources.simulator.calibration import (
     _STREAM_RENDER,
     DATASET_SIZES,
     GENERATOR_VERSION,
+    IMAGE_CUE_QUALITIES,
     IMAGE_FOLDERS,
     IMAGE_SIZE,
     MODELS,
@@ -26,6 +27,7 @@ from mmr_utils.sources.simulator.calibration import (
     PRICE_PER_OUTPUT_TOKEN,
     TARGET_ACCURACY,
     TARGET_MEAN_COST,
+    TEXT_CUE_STYLES,
     dataset_sizes,
 )
 from mmr_utils.sources.simulator.content import _CONTENT_BUILDERS, _compose_question
@@ -58,12 +60,14 @@ def _build(scale: float, seed: int, outcome_sampling: str, image_sink=None) -> t
     visual = latents["visual_complexity"].to_numpy(float)
     textual = latents["text_complexity"].to_numpy(float)
     generic, multiple_choice = latents["generic_question"].to_numpy(), latents["multiple_choice"].to_numpy()
+    styles = np.array(list(TEXT_CUE_STYLES))[latents["text_cue_level"].to_numpy()]
+    qualities = np.array(IMAGE_CUE_QUALITIES)[latents["image_cue_level"].to_numpy()]
     for i in range(n):
         rng = np.random.default_rng([seed, _STREAM_CONTENT, i])
         level = _normal_cdf(visual[i])
         content = _CONTENT_BUILDERS[kinds[i]](rng, level)
         question, answer, wrong, printed = _compose_question(content, rng, bool(generic[i]), bool(multiple_choice[i]),
-                                                    _normal_cdf(textual[i]))
+                                                             _normal_cdf(textual[i]), str(styles[i]))
         questions.append(question)
         answers.append(answer)
         picks = rng.integers(len(wrong), size=n_models)
@@ -71,7 +75,7 @@ def _build(scale: float, seed: int, outcome_sampling: str, image_sink=None) -> t
             predictions[i, k] = answer if outcomes[i, k] else wrong[picks[k]]
         if image_sink is not None:
             png = _render_png(kinds[i], content.drawing, level, printed,
-                              np.random.default_rng([seed, _STREAM_RENDER, i]))
+                              np.random.default_rng([seed, _STREAM_RENDER, i]), str(qualities[i]))
             image_sink(datasets[i], latents["dataset_idx"].iat[i], png)
 
     columns: dict[str, object] = {

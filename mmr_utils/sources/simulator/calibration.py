@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from mmr_utils.datasets import image_folder_of, scenario_of
 
-GENERATOR_VERSION = "2.0.0"
+GENERATOR_VERSION = "2.1.0"
 
 #: Full-scale dataset sizes (paper Sec. 3; 10,370 instances in all).
 DATASET_SIZES: dict[str, int] = {
@@ -199,13 +199,31 @@ DIFFICULTY_SLOPE: dict[str, float] = {
 }
 SKILL_WEIGHT = 1.5
 IDIOSYNCRATIC_SD = 0.5
+#: The text-only cue: the response style the prompt asks for, one instruction sentence per level (a few paraphrases
+#: each), always written in the question text (also for Vision-Only items: it is part of the prompt, not of the
+#: picture) and never in the image. Ordered from terse to step-by-step: how much reasoning the prompt asks for.
+TEXT_CUE_STYLES: dict[str, tuple[str, ...]] = {
+    "terse": ("Answer with a single word or number only.", "Reply with just the answer, nothing else."),
+    "plain": ("Provide your answer.", "State your answer clearly."),
+    "explained": ("Explain your reasoning briefly, then give the final answer.",
+                  "Justify the answer in a sentence or two before stating it."),
+    "step_by_step": ("Solve it step by step, check every step, and put the final answer on the last line.",
+                     "Work through the problem carefully in numbered steps and finish with the final answer."),
+}
+#: The image-only cue: how the picture was degraded (scanned, photographed, compressed), applied to the whole
+#: rendered image (the printed question band included) and never mentioned in the text. Ordered from clean to
+#: heavily blurred: how degraded the picture is.
+IMAGE_CUE_QUALITIES: tuple[str, ...] = ("clean", "faded", "noisy", "blurred")
+#: Standardised value of cue level 0..3 (equally spaced, mean 0 and variance 1 under uniform levels).
+CUE_LEVEL_VALUES: tuple[float, ...] = tuple(v / (1.25 ** 0.5) for v in (-1.5, -0.5, 0.5, 1.5))
 #: Model-specific effects of the modality cues (logit per unit cue; each row sums to about 0, so the cues change which
-#: model is best, not how hard the item is). ``visual``: the visual complexity z_visual, drawn only in the image
-#: (clutter, lines, bars, objects); positive = copes better with busy pictures (strong perception). ``text``: the text
-#: complexity z_text, written only in the question (appended conditions); positive = follows long instructions better.
-#: ``joint``: the product z_visual * z_text, readable only from both together.
+#: model is best, not how hard the item is). ``text``: the prompt's response style (text-only cue, level values
+#: :data:`CUE_LEVEL_VALUES`); positive = gains when asked to reason at length (reasoning models). ``image``: the
+#: picture's degradation (image-only cue); positive = robust to degraded pictures (high-resolution vision towers).
+#: ``joint``: the product of the two cue values, readable only from text and image together (e.g. long reasoning on a
+#: blurred picture: some models recover, others hallucinate).
 CUE_LOADINGS: dict[str, dict[str, float]] = {
-    "visual": {
+    "image": {
         "Qwen2.5-VL-3B-Instruct": -0.2, "Qwen2.5-VL-7B-Instruct": 0.2, "Qwen2.5-VL-72B-Instruct": 0.6,
         "InternVL3-78B": 0.8, "Gemma3-4B": -0.8, "Claude3-7V_Sonnet": -0.6, "gpt-5-nano-2025-08-07": -0.6,
         "GeminiPro2-5": 0.4, "gpt-5-2025-08-07": -0.4, "GeminiFlash2-5": 0.6,
@@ -221,8 +239,18 @@ CUE_LOADINGS: dict[str, dict[str, float]] = {
         "GeminiPro2-5": -0.4, "gpt-5-2025-08-07": 0.5, "GeminiFlash2-5": -0.5,
     },
 }
-#: Scale of the cue effects (logit).
-CUE_WEIGHT = 2.0
+#: Dataset -> scale of each cue's effect (logit): how much of the routing signal is readable only from the text,
+#: only from the image, and only from both. The image share is largest where the question lives in the image
+#: (MathVerse Vision-Only, OCRBench), as the paper's modality study finds (Sec. 5.3).
+CUE_WEIGHTS: dict[str, dict[str, float]] = {
+    "OCRBench": {"text": 0.8, "image": 2.4, "joint": 1.2},
+    "SEEDBench2_Plus": {"text": 1.6, "image": 1.6, "joint": 1.2},
+    "MMStar": {"text": 1.6, "image": 1.6, "joint": 1.2},
+    "RealWorldQA": {"text": 1.6, "image": 1.6, "joint": 1.2},
+    "MathVista": {"text": 1.6, "image": 1.6, "joint": 1.2},
+    "MathVerse": {"text": 0.8, "image": 2.4, "joint": 1.2},
+    "MathVision": {"text": 1.6, "image": 1.6, "joint": 1.2},
+}
 #: Dataset -> standard deviation of the shared, unobservable item effect ``sigma_d * z_shared`` that moves every
 #: model's logit together (how correlated the models' errors are). FITTED, not chosen: the output of
 #: :func:`mmr_utils.sources.simulator.fitting.calibrate` at ``CALIBRATION_SCALE``/``CALIBRATION_SEED`` (Oracle
@@ -263,7 +291,7 @@ OUTCOME_SAMPLINGS = ("systematic", "bernoulli")
 
 # Random streams, one per purpose (np.random.default_rng([seed, stream, ...])).
 (_STREAM_LATENT, _STREAM_NOISE, _STREAM_OUTCOME, _STREAM_TOKENS, _STREAM_CONTENT, _STREAM_RENDER,
- _STREAM_SHARED) = range(11, 18)
+ _STREAM_SHARED, _STREAM_CUES) = range(11, 19)
 
 
 def dataset_sizes(scale: float = 1.0) -> dict[str, int]:

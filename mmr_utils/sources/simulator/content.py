@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mmr_utils.sources.simulator.calibration import TEXT_CUE_STYLES
+
 _WORDS = ["river", "market", "silver", "garden", "window", "orange", "planet", "coffee", "museum", "harbor", "winter", "letter", "ticket", "bridge", "forest", "camera", "station", "engine", "island", "yellow", "theater", "pocket", "sunset", "dragon", "violet", "meadow", "rocket", "pencil", "copper", "valley", "lantern", "marble", "falcon", "canyon", "ribbon", "summit", "velvet", "cotton", "hammer", "mirror", "candle", "anchor", "meteor", "thunder", "saddle", "carpet", "bakery", "pharmacy", "hotel", "library", "office", "studio", "company", "avenue", "street", "square", "central", "north", "south", "union", "royal", "golden", "modern", "classic", "express", "premium", "fresh", "daily", "total", "invoice", "amount", "balance", "report", "annual", "budget", "notice"]
 _COLORS: dict[str, tuple[int, int, int]] = {
     "red": (214, 48, 49), "blue": (41, 98, 255), "green": (39, 174, 96), "yellow": (241, 196, 15),
@@ -212,12 +214,17 @@ _CONTENT_BUILDERS = {
 }
 
 
-def _compose_question(content: _Content, rng, generic: bool, multiple_choice: bool, text_level: float):
+def _compose_question(content: _Content, rng, generic: bool, multiple_choice: bool, text_level: float,
+                      style: str):
     """Final question text, answer, the answer space of wrong predictions, and the text printed in the image.
 
     A generic question is a Vision-Only item: the real question AND its extra conditions (the text complexity) are
     printed in the image (returned as ``printed``), the text keeps only the generic wording (and the options).
+    The response-style instruction of ``style`` (the text-only cue, one of :data:`TEXT_CUE_STYLES`) always ends the
+    text and is never printed in the image.
     """
+    if style not in TEXT_CUE_STYLES:
+        raise ValueError(f"unknown response style {style!r}; expected one of {list(TEXT_CUE_STYLES)}")
     n_conditions = min(3, int(4 * text_level))
     conditions = [_EXTRA_CONDITIONS[i] for i in rng.choice(len(_EXTRA_CONDITIONS), size=n_conditions, replace=False)]
     if generic:
@@ -239,4 +246,5 @@ def _compose_question(content: _Content, rng, generic: bool, multiple_choice: bo
     else:
         answer = content.answer
         wrong = distractors or [f"not {answer}"]
+    parts.append(_pick(rng, TEXT_CUE_STYLES[style]))
     return " ".join(parts), answer, wrong, printed

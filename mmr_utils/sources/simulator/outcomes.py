@@ -11,10 +11,12 @@ from mmr_utils.sources.simulator.calibration import (
     _STREAM_LATENT,
     _STREAM_NOISE,
     _STREAM_OUTCOME,
+    _STREAM_CUES,
     _STREAM_SHARED,
     _STREAM_TOKENS,
+    CUE_LEVEL_VALUES,
     CUE_LOADINGS,
-    CUE_WEIGHT,
+    CUE_WEIGHTS,
     DATASET_SIZES,
     DIFFICULTY_SHARES,
     DIFFICULTY_SLOPE,
@@ -52,7 +54,10 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def simulate_latents(scale: float = 1.0, seed: int = 0) -> pd.DataFrame:
-    """Per-instance latent variables: dataset, kind, the three difficulty parts, skill needs, wording flags.
+    """Per-instance latent variables: dataset, kind, the three difficulty parts, skill needs, wording flags, the
+    shared item effect and the two modality cues (``text_cue_level``: the prompt's response style, written only in
+    the question; ``image_cue_level``: the picture's degradation, shown only in the image; levels 0..3, values
+    ``text_cue``/``image_cue`` from :data:`CUE_LEVEL_VALUES`).
 
     Cheap (no text, no images); the same ``(scale, seed)`` gives the latents behind :func:`simulate_benchmark`.
     """
@@ -90,6 +95,10 @@ def simulate_latents(scale: float = 1.0, seed: int = 0) -> pd.DataFrame:
     latents = pd.concat(frames, ignore_index=True)
     # Own stream, so the shared effect never perturbs the other latents (and the content drawn from them).
     latents["shared_effect"] = np.random.default_rng([seed, _STREAM_SHARED]).standard_normal(len(latents))
+    cue_levels = np.random.default_rng([seed, _STREAM_CUES]).integers(len(CUE_LEVEL_VALUES), size=(len(latents), 2))
+    values = np.asarray(CUE_LEVEL_VALUES)
+    latents["text_cue_level"], latents["image_cue_level"] = cue_levels[:, 0], cue_levels[:, 1]
+    latents["text_cue"], latents["image_cue"] = values[cue_levels[:, 0]], values[cue_levels[:, 1]]
     return latents
 
 
@@ -107,7 +116,7 @@ def _solve_intercepts(base_logits: np.ndarray, targets: np.ndarray, iterations: 
 
 def _base_logits(latents: pd.DataFrame, seed: int) -> np.ndarray:
     """Everything in the logit except the intercept and the shared effect (n x K): skills, difficulty, cues, noise."""
-    required = ["dataset", "difficulty", "visual_complexity", "text_complexity", "shared_effect",
+    required = ["dataset", "difficulty", "text_cue", "image_cue", "shared_effect",
                 *(f"need_{s}" for s in SKILLS)]
     missing = [c for c in required if c not in latents.columns]
     if missing:
@@ -118,13 +127,17 @@ def _base_logits(latents: pd.DataFrame, seed: int) -> np.ndarray:
     needs = latents[[f"need_{s}" for s in SKILLS]].to_numpy(float)
     skills = np.array([MODEL_SKILLS[m] for m in MODELS])
     slopes = np.array([DIFFICULTY_SLOPE[m] for m in MODELS])
-    visual = latents["visual_complexity"].to_numpy(float)[:, None]
-    textual = latents["text_complexity"].to_numpy(float)[:, None]
-    loading = {cue: np.array([CUE_LOADINGS[cue][m] for m in MODELS])[None, :] for cue in CUE_LOADINGS}
-    cues = loading["visual"] * visual + loading["text"] * textual + loading["joint"] * visual * textual
+    text_cue = latents["text_cue"].to_numpy(float)
+    image_cue = latents["image_cue"].to_numpy(float)
+    datasets = latents["dataset"].to_numpy()
+    cues = np.zeros((len(latents), len(MODELS)))
+    for cue, value in (("text", text_cue), ("image", image_cue), ("joint", text_cue * image_cue)):
+        weight = np.array([CUE_WEIGHTS[d][cue] for d in datasets])
+        loading = np.array([CUE_LOADINGS[cue][m] for m in MODELS])
+        cues += (weight * value)[:, None] * loading[None, :]
     noise = IDIOSYNCRATIC_SD * np.random.default_rng([seed, _STREAM_NOISE]).standard_normal((len(latents), len(MODELS)))
     return (SKILL_WEIGHT * needs @ skills.T - latents["difficulty"].to_numpy(float)[:, None] * slopes[None, :]
-            + CUE_WEIGHT * cues + noise)
+            + cues + noise)
 
 
 def _calibrated(base: np.ndarray, latents: pd.DataFrame, dataset: str, shared_sd: float) -> np.ndarray:
@@ -140,8 +153,10 @@ def correctness_probabilities(latents: pd.DataFrame, seed: int = 0,
     """P(correct) per instance and model (n x K, columns in :data:`MODELS` order), calibrated per model x dataset.
 
     Implements ``p_im = sigmoid(a_md + SKILL_WEIGHT need_i . skill_m - slope_m difficulty_i
-    + CUE_WEIGHT (v_m z_visual + t_m z_text + j_m z_visual z_text) - sigma_d z_shared + eps_im)`` with the intercepts
-    ``a_md`` solved so that the dataset mean of ``p_im`` equals ``TARGET_ACCURACY[m][d]``. ``sigma_d`` is
+    + w_d^text t_m u_i + w_d^image v_m q_i + w_d^joint j_m u_i q_i - sigma_d z_shared + eps_im)`` with the intercepts
+    ``a_md`` solved so that the dataset mean of ``p_im`` equals ``TARGET_ACCURACY[m][d]``. ``u_i``/``q_i`` are the
+    text-only and image-only cue values, ``w_d`` the per-dataset :data:`CUE_WEIGHTS`, ``t_m, v_m, j_m`` the
+    :data:`CUE_LOADINGS`. ``sigma_d`` is
     ``shared_sd[d]`` (default: the fitted :data:`SHARED_EFFECT_SD`).
     """
     seed = _check_seed(seed)

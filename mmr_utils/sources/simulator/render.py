@@ -8,9 +8,9 @@ import io
 import math
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
 
-from mmr_utils.sources.simulator.calibration import IMAGE_SIZE
+from mmr_utils.sources.simulator.calibration import IMAGE_CUE_QUALITIES, IMAGE_SIZE
 from mmr_utils.sources.simulator.content import _COLORS, _SHAPES, _pick
 
 _FONT = None
@@ -236,8 +236,30 @@ _RENDERERS = {
 }
 
 
-def _render_png(kind: str, drawing: dict, level: float, printed_question: str | None, rng) -> bytes:
-    """PNG bytes of one instance's picture; a generic question has its real question and conditions printed in a top band."""
+def _degrade(image: Image.Image, quality: str, rng) -> Image.Image:
+    """The picture as captured at ``quality`` (the image-only cue, :data:`IMAGE_CUE_QUALITIES`): unchanged, faded
+    (low contrast, washed out), noisy (salt-and-pepper specks) or blurred (out of focus)."""
+    if quality == "clean":
+        return image
+    if quality == "faded":
+        return ImageEnhance.Brightness(ImageEnhance.Contrast(image).enhance(0.35)).enhance(1.25)
+    if quality == "noisy":
+        # Salt-and-pepper specks rather than dense grain: as visible to an encoder, but cheap to PNG-compress.
+        pixels = np.array(image)
+        specks = rng.random((IMAGE_SIZE, IMAGE_SIZE)) < 0.05
+        pixels[specks] = np.where(rng.random(int(specks.sum())) < 0.5, 0, 255)[:, None]
+        return Image.fromarray(pixels)
+    if quality == "blurred":
+        return image.filter(ImageFilter.GaussianBlur(radius=2.0))
+    raise ValueError(f"unknown image quality {quality!r}; expected one of {list(IMAGE_CUE_QUALITIES)}")
+
+
+def _render_png(kind: str, drawing: dict, level: float, printed_question: str | None, rng,
+                quality: str = "clean") -> bytes:
+    """PNG bytes of one instance's picture; a generic question has its real question and conditions printed in a top
+    band; the whole picture is then degraded as ``quality`` says (the image-only cue)."""
+    if quality not in IMAGE_CUE_QUALITIES:
+        raise ValueError(f"unknown image quality {quality!r}; expected one of {list(IMAGE_CUE_QUALITIES)}")
     image = Image.new("RGB", (IMAGE_SIZE, IMAGE_SIZE), (255, 255, 255))
     draw = ImageDraw.Draw(image)
     _RENDERERS[kind](draw, rng, drawing, level)
@@ -254,6 +276,7 @@ def _render_png(kind: str, drawing: dict, level: float, printed_question: str | 
         draw.rectangle((0, 0, IMAGE_SIZE, 2 + 11 * len(lines)), fill=(255, 255, 255), outline=(120, 120, 120))
         for i, line in enumerate(lines):
             draw.text((3, 1 + 11 * i), line, fill=(0, 0, 0), font=_font())
+    image = _degrade(image, quality, rng)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=False, compress_level=6)
     return buffer.getvalue()
