@@ -348,11 +348,11 @@ def test_package_exports_are_importable():
 
 @pytest.fixture(scope="module")
 def cue_probe_data(tmp_path_factory):
-    """Offline-encoder features (MiniLM text, imagestats image) and latents of a small benchmark (about 520 rows)."""
+    """Offline-encoder features (MiniLM text, imagestats image) and latents of a small benchmark (about 310 rows)."""
     from mmr_utils.encoders.imagestats import ImageStatsEncoder
     from mmr_utils.encoders.minilm import MiniLMEncoder
 
-    folder = sim.simulate_benchmark(tmp_path_factory.mktemp("cues") / "bench", scale=0.05, seed=2)
+    folder = sim.simulate_benchmark(tmp_path_factory.mktemp("cues") / "bench", scale=0.03, seed=2)
     table = pd.read_csv(folder / "MMR-Bench.csv", usecols=["dataset_idx", "question"])
     latent = pd.read_csv(folder / "latent.csv")
     cache = tmp_path_factory.mktemp("cue-cache")

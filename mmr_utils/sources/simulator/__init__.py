@@ -25,8 +25,8 @@ Generative model (one instance i of dataset d, model m)
   cross" is a function plot). With probability ``MULTIPLE_CHOICE_RATE[d]`` four options are appended and the answer is
   a letter. Text-only, image-only and fused features therefore each carry some but not all of the signal.
 * Modality cues. Two independent uniform levels 0..3 per instance: the *response style* the prompt asks for
-  (:data:`TEXT_CUE_STYLES`: terse, plain, explained, step by step), written as an instruction sentence at the end of
-  the question text and never in the image, and the *picture quality* (:data:`IMAGE_CUE_QUALITIES`: clean, faded,
+  (:data:`TEXT_CUE_STYLES`: terse, plain, explained, rigorous), written as a preamble that opens the question
+  text and never in the image, and the *picture quality* (:data:`IMAGE_CUE_QUALITIES`: clean, faded,
   noisy, blurred), applied to the whole rendered image and never mentioned in the text. Their standardised values
   ``u_i`` (text) and ``q_i`` (image) are :data:`CUE_LEVEL_VALUES`.
 * Correctness. ``logit_im = a_md + SKILL_WEIGHT * need_i . skill_m - DIFFICULTY_SLOPE[m] * difficulty_i

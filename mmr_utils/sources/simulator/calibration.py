@@ -199,16 +199,25 @@ DIFFICULTY_SLOPE: dict[str, float] = {
 }
 SKILL_WEIGHT = 1.5
 IDIOSYNCRATIC_SD = 0.5
-#: The text-only cue: the response style the prompt asks for, one instruction sentence per level (a few paraphrases
-#: each), always written in the question text (also for Vision-Only items: it is part of the prompt, not of the
-#: picture) and never in the image. Ordered from terse to step-by-step: how much reasoning the prompt asks for.
+#: The text-only cue: the response style the prompt asks for, one preamble per level (two paraphrases each) that
+#: opens the question text (also for Vision-Only items: it is part of the prompt, not of the picture) and is never
+#: printed in the image. Ordered from terse to rigorous: how much reasoning the prompt asks for. The preambles are
+#: long and lexically distinct on purpose: a short instruction at the end of a question barely moves a mean-pooled
+#: sentence embedding (a 10-nearest-neighbour probe on MiniLM read one-sentence suffixes 61% right, these 92%).
 TEXT_CUE_STYLES: dict[str, tuple[str, ...]] = {
-    "terse": ("Answer with a single word or number only.", "Reply with just the answer, nothing else."),
-    "plain": ("Provide your answer.", "State your answer clearly."),
-    "explained": ("Explain your reasoning briefly, then give the final answer.",
-                  "Justify the answer in a sentence or two before stating it."),
-    "step_by_step": ("Solve it step by step, check every step, and put the final answer on the last line.",
-                     "Work through the problem carefully in numbered steps and finish with the final answer."),
+    "terse": ("Quick lookup for a busy colleague: reply instantly with the bare answer, no working, no explanation, "
+              "no extra words.",
+              "Rapid-fire quiz round, speed matters most: blurt out only the final answer, nothing else at all."),
+    "plain": ("Please read the following request and provide your answer in an ordinary, neutral way.",
+              "Here is a routine question from a standard evaluation set; answer it as you normally would."),
+    "explained": ("You are a patient teacher explaining to a curious student: describe your reasoning in plain words, "
+                  "then give the answer.",
+                  "Imagine tutoring a beginner: walk them through why the answer is right in a short friendly "
+                  "explanation before stating it."),
+    "rigorous": ("Rigorous mode: derive the result formally, step by numbered step, verify each intermediate claim, "
+                 "double-check the arithmetic, and only then state the final answer.",
+                 "Careful proof required: reason methodically through every step, test each assumption, re-check all "
+                 "calculations and conclude with the verified final answer."),
 }
 #: The image-only cue: how the picture was degraded (scanned, photographed, compressed), applied to the whole
 #: rendered image (the printed question band included) and never mentioned in the text. Ordered from clean to
@@ -243,21 +252,21 @@ CUE_LOADINGS: dict[str, dict[str, float]] = {
 #: only from the image, and only from both. The image share is largest where the question lives in the image
 #: (MathVerse Vision-Only, OCRBench), as the paper's modality study finds (Sec. 5.3).
 CUE_WEIGHTS: dict[str, dict[str, float]] = {
-    "OCRBench": {"text": 0.8, "image": 2.4, "joint": 1.2},
-    "SEEDBench2_Plus": {"text": 1.6, "image": 1.6, "joint": 1.2},
-    "MMStar": {"text": 1.6, "image": 1.6, "joint": 1.2},
-    "RealWorldQA": {"text": 1.6, "image": 1.6, "joint": 1.2},
-    "MathVista": {"text": 1.6, "image": 1.6, "joint": 1.2},
-    "MathVerse": {"text": 0.8, "image": 2.4, "joint": 1.2},
-    "MathVision": {"text": 1.6, "image": 1.6, "joint": 1.2},
+    "OCRBench": {"text": 1.0, "image": 2.4, "joint": 2.2},
+    "SEEDBench2_Plus": {"text": 2.0, "image": 1.6, "joint": 2.2},
+    "MMStar": {"text": 2.0, "image": 1.6, "joint": 2.2},
+    "RealWorldQA": {"text": 2.0, "image": 1.6, "joint": 2.2},
+    "MathVista": {"text": 2.0, "image": 1.6, "joint": 2.2},
+    "MathVerse": {"text": 1.0, "image": 2.4, "joint": 2.2},
+    "MathVision": {"text": 2.0, "image": 1.6, "joint": 2.2},
 }
 #: Dataset -> standard deviation of the shared, unobservable item effect ``sigma_d * z_shared`` that moves every
 #: model's logit together (how correlated the models' errors are). FITTED, not chosen: the output of
 #: :func:`mmr_utils.sources.simulator.fitting.calibrate` at ``CALIBRATION_SCALE``/``CALIBRATION_SEED`` (Oracle
 #: Ps of the drawn outcomes = the paper's Oracle row; the expected Oracle is within sampling noise of it); ``tests/test_simulator.py`` re-runs the fit and checks it reproduces these.
 SHARED_EFFECT_SD: dict[str, float] = {
-    "OCRBench": 3.7656, "SEEDBench2_Plus": 6.181, "MMStar": 2.827, "RealWorldQA": 2.4357,
-    "MathVista": 3.626, "MathVerse": 3.2621, "MathVision": 2.6478,
+    "OCRBench": 3.698, "SEEDBench2_Plus": 6.1233, "MMStar": 2.8207, "RealWorldQA": 2.2678,
+    "MathVista": 3.1188, "MathVerse": 3.4627, "MathVision": 2.5977,
 }
 CALIBRATION_SCALE = 1.0
 CALIBRATION_SEED = 0

@@ -220,7 +220,7 @@ def _compose_question(content: _Content, rng, generic: bool, multiple_choice: bo
 
     A generic question is a Vision-Only item: the real question AND its extra conditions (the text complexity) are
     printed in the image (returned as ``printed``), the text keeps only the generic wording (and the options).
-    The response-style instruction of ``style`` (the text-only cue, one of :data:`TEXT_CUE_STYLES`) always ends the
+    The response-style preamble of ``style`` (the text-only cue, one of :data:`TEXT_CUE_STYLES`) always opens the
     text and is never printed in the image.
     """
     if style not in TEXT_CUE_STYLES:
@@ -246,5 +246,5 @@ def _compose_question(content: _Content, rng, generic: bool, multiple_choice: bo
     else:
         answer = content.answer
         wrong = distractors or [f"not {answer}"]
-    parts.append(_pick(rng, TEXT_CUE_STYLES[style]))
+    parts.insert(0, _pick(rng, TEXT_CUE_STYLES[style]))
     return " ".join(parts), answer, wrong, printed
