@@ -104,13 +104,17 @@ def cross_dataset_table(result: StudyResult, metric: str = "Ps") -> pd.DataFrame
     return wide.drop(columns=["source", "target"])
 
 
-def modality_gaps(result: StudyResult, metric: str = "nAUC_shared") -> pd.DataFrame:
-    """Where multimodal routing pays (paper Sec. 5.3): per router and dataset, ``metric`` of mode 22 minus the better
-    of the unimodal modes 11 and 33 (mean over seeds; positive = both channels beat either alone). Routers without a
+def modality_gaps(result: StudyResult, metric: str = "nAUC_shared", versus: str = "best") -> pd.DataFrame:
+    """Where multimodal routing pays (paper Sec. 5.3): per router and dataset, ``metric`` of mode 22 minus a
+    unimodal mode (mean over seeds): ``versus="best"`` the better of 11 and 33 (positive = both channels beat either
+    alone), ``"11"`` text only (what the image adds), ``"33"`` image only (what the text adds). Routers without a
     unimodal run (CMR) are NaN. A last row averages the routers."""
+    if versus not in ("best", "11", "33"):
+        raise ValueError(f"versus must be 'best', '11' or '33', got {versus!r}")
     frame = result.results[(result.results["study"] == "mode") & result.results["mode"].isin(["11", "22", "33"])]
     means = frame.groupby(["router", "dataset", "mode"], sort=False)[metric].mean().unstack("mode")
-    gap = (means["22"] - means[["11", "33"]].max(axis=1, skipna=False)).unstack("dataset")
+    baseline = means[["11", "33"]].max(axis=1, skipna=False) if versus == "best" else means[versus]
+    gap = (means["22"] - baseline).unstack("dataset")
     columns = [d for d in dict.fromkeys(frame["dataset"]) if not is_union_group(d)] + ["All"]
     gap = gap[[c for c in columns if c in gap.columns]]
     gap.loc["mean over routers"] = gap.mean(axis=0)

@@ -93,3 +93,20 @@ def test_paper_vs_here_lines_up_routers_datasets_and_differences():
     summary = paper_vs_here_summary(comparison)
     assert summary["learned_ps_cells"] == 2 and summary["within_tolerance"] == 1
     assert summary["learned_above_best_single_on_full"] == {"knn": True}
+
+
+def test_modality_gaps_against_each_unimodal_mode():
+    from mmr_utils.paper_tables import modality_gaps
+
+    rows = [{"router": r, "dataset": d, "seed": s, "mode": m, "study": "mode", "nAUC_shared": v + 0.01 * s}
+            for r in ("knn", "linear") for s in (0, 1)
+            for d, values in (("MathVerse", {"11": 0.5, "33": 0.7, "22": 0.72}), ("MMStar", {"11": 0.6, "33": 0.6,
+                                                                                              "22": 0.61}))
+            for m, v in values.items()]
+    result = StudyResult(pd.DataFrame(rows), {}, {})
+    best, text, image = (modality_gaps(result, versus=v) for v in ("best", "11", "33"))
+    assert best.loc["knn", "MathVerse"] == pytest.approx(0.02)
+    assert text.loc["mean over routers", "MathVerse"] == pytest.approx(0.22)
+    assert image.loc["linear", "MMStar"] == pytest.approx(0.01)
+    with pytest.raises(ValueError, match="versus must be"):
+        modality_gaps(result, versus="21")
