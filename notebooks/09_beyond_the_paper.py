@@ -119,6 +119,44 @@ Markdown(f"Across routers, most losses are rows the oracle would have sent to **
          f"({int(top.iloc[0])} of {int(top.sum())} losses), then **{top.index[1]}** ({int(top.iloc[1])}).")
 
 # %% [markdown]
+# ## Step 4: how much is there to find? The headroom of the outcome table
+# Before blaming the routers, ask the outcomes. The oracle's accuracy is what a router that *knew* which model is
+# right would score, but a large oracle gap is not a promise: if the models' errors are nearly independent, most of
+# the oracle's wins are per-item luck that no feature of the question can predict. `beyond.headroom` compares the
+# oracle with the oracle expected from independent errors, and asks the simplest structured question a router could
+# learn -- "which model is best for this subject / level / answer format?" -- twice: fitted and scored on every row
+# (an optimistic bound), and learned on a 20% split and scored on the rest (what a router actually gets).
+
+# %%
+answer_format = table.instances["answer"].astype(str).str.fullmatch("[A-E]").map({True: "choice", False: "free"})
+groupings = {"subject": table.instances["category"], "level": table.instances["level"],
+             "answer format": answer_format,
+             "subject x level": table.instances["category"].astype(str) + "/" + table.instances["level"].astype(str)}
+room = beyond.headroom(table, groupings, train_fraction=train_fraction, seeds=seeds)
+plots.save_table(room.set_index("measure"), "tab_beyond_headroom", comparison.provenance, out_dir=out)
+room.style.format({"value": "{:.4f}"}).hide(axis="index")
+
+# %%
+value = room.set_index("measure")["value"]
+in_sample = {k.split(":", 1)[1]: v - value["best_single"] for k, v in value.items() if k.startswith("group_oracle:")}
+out_sample = {k.split(":", 1)[1]: v for k, v in value.items() if k.startswith("group_router:")}
+best_group = max(in_sample, key=in_sample.get)
+Markdown(
+    f"The oracle answers {value['oracle']:.1%} of the items, but independent errors with the same accuracies would "
+    f"already give {value['oracle_if_independent']:.1%}; the models' correctness correlates only "
+    f"{value['mean_error_correlation']:.2f} on average, so the oracle's headroom is mostly luck. The best structured "
+    f"bound, routing by **{best_group}** fitted on every item, gains {in_sample[best_group]:+.3f} over the best single "
+    f"model; learned on {train_fraction:.0%} of the items it becomes {out_sample[best_group]:+.3f} (every grouping: "
+    + ", ".join(f"{k} {v:+.3f}" for k, v in out_sample.items())
+    + f"), against a test noise of {value['test_sd_best_single']:.3f}. "
+    + ("What separates the models on these items is too small and too noisy to learn from this split, which is why "
+       "no router above beats the best single model with an interval that excludes it."
+       if not len(better) else
+       f"Even so, {', '.join(better.index)} beat the best single model above: the features carry more than these "
+       "groupings.")
+)
+
+# %% [markdown]
 # ## Headline check
 
 # %%
