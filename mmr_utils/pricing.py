@@ -370,7 +370,8 @@ def cost_definition_study(bank, routers, *, definitions: Sequence[str] = tuple(C
     predictor learns the new costs, while a router whose utility does not read costs (kNN, k-means, linear...)
     predicts the very same utilities: ``U_same`` says, per (definition, router, seed), whether ``U`` equals the first
     definition's bit for bit. Returns a :class:`~mmr_utils.studies.StudyResult`: ``results`` one row per
-    (definition, router, seed) with nAUC, Ps, QNC, the mean cost of the cheapest model and of the best single model;
+    (definition, router, seed) with nAUC, Ps, QNC, the mean cost of a call over the whole pool, of the best single
+    model and of the cheapest model;
     ``curves["scores"]`` (router x definition, mean nAUC over seeds), ``curves["ranks"]`` and ``curves["tau"]``
     (:func:`kendall_tau_table`). Deterministic in ``seeds``."""
     from . import evaluation as ev
@@ -408,7 +409,7 @@ def cost_definition_study(bank, routers, *, definitions: Sequence[str] = tuple(C
                 same = first_U.setdefault((router, seed), U)
                 records.append({"definition": name, "router": router, "seed": seed, **s.metrics,
                                 "U_same": bool(np.array_equal(same, U)),
-                                "best_single_cost": float(C[:, best].mean()),
+                                "pool_mean_cost": float(C.mean()), "best_single_cost": float(C[:, best].mean()),
                                 "cheapest_cost": float(C.mean(axis=0).min())})
     results = pd.DataFrame(records)
     scores = results.pivot_table(index="router", columns="definition", values="nAUC", aggfunc="mean", sort=False)
