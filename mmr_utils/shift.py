@@ -77,9 +77,10 @@ def _context(Y, C, models) -> dict:
 
 
 def pool_shift(bank: FeatureBank, routers, *, seeds=(0, 1), train_fraction: float = 0.2, mode: str = "22",
-               fusion: str = "mean", neural_epochs: int | None = None):
+               fusion: str = "mean", neural_epochs: int | None = None, remove: str = "all"):
     """Leave-one-model-out: per seed (one instance split, the same for every pool), every router is fitted and
-    scored on the full pool and on the pool without each model in turn; all pools are scored on the same test rows
+    scored on the full pool and on the pool without each model in turn (``remove="all"``) or without only the
+    seed's strongest and cheapest model (``remove="named"``, a cheaper run); all pools are scored on the same test rows
     (complete in the full table). Returns a :class:`~mmr_utils.studies.StudyResult` whose ``results`` has one row per
     (seed, scenario, removed model, router): ``nAUC``, ``Ps``, their change against the full pool (``d_nAUC``,
     ``d_Ps``), and the reduced pool's Oracle Ps and best single model (chosen on the test rows, as the paper's
@@ -93,6 +94,8 @@ def pool_shift(bank: FeatureBank, routers, *, seeds=(0, 1), train_fraction: floa
     if len(table.models) < 3:
         raise ValueError(f"pool shift needs at least three models (two remain after leaving one out), got "
                          f"{len(table.models)}")
+    if remove not in ("all", "named"):
+        raise ValueError(f"remove={remove!r}: expected 'all' (every model in turn) or 'named' (strongest, cheapest)")
     records, named = [], []
     for seed in seeds:
         split = instance_split(table, train_fraction, seed=seed)
@@ -101,7 +104,8 @@ def pool_shift(bank: FeatureBank, routers, *, seeds=(0, 1), train_fraction: floa
         strongest, cheapest = strongest_model(profile), cheapest_model(profile)
         named.append({"seed": seed, "strongest": strongest, "cheapest": cheapest})
         full = {}
-        for drop in [None, *table.models]:
+        drops = table.models if remove == "all" else dict.fromkeys([strongest, cheapest])
+        for drop in [None, *drops]:
             sub = pool_bank(bank, drop)
             Y, C = sub.table.correct[rows], sub.table.cost[rows]
             context = _context(Y, C, sub.table.models)
@@ -120,7 +124,7 @@ def pool_shift(bank: FeatureBank, routers, *, seeds=(0, 1), train_fraction: floa
                 records += [{"scenario": s, **base} for s in scenarios]
     prov = provenance(bank, study="pool_shift", routers=list(routers), seeds=list(seeds),
                       train_fraction=train_fraction, mode=mode, fusion=fusion, neural_epochs=neural_epochs,
-                      named_models=named)
+                      remove=remove, named_models=named)
     return StudyResult(pd.DataFrame(records), {"named": pd.DataFrame(named)}, prov)
 
 

@@ -144,3 +144,16 @@ def test_shrinkage_gives_the_training_mean_to_empty_cells_even_with_zero_prior_s
     counts = np.array([[2.0, 0.0], [0.0, 3.0]])
     out = shrink(local, counts, np.array([0.4, 0.7]), np.array([0.0, 0.0]))
     np.testing.assert_allclose(out, [[0.0, 0.7], [0.4, 0.5]])
+
+
+def test_pool_shift_named_runs_only_the_two_named_removals(bank5):
+    result = shift.pool_shift(bank5, ["knn"], seeds=(0,), remove="named")
+    frame, named = result.results, result.curves["named"].iloc[0]
+    assert set(frame.loc[frame["scenario"] == "leave_out", "removed"]) == {named["strongest"], named["cheapest"]}
+    full = shift.pool_shift(bank5, ["knn"], seeds=(0,)).results
+    pick = ["scenario", "removed", "router", "nAUC", "Ps", "d_Ps"]
+    for scenario in ("remove_strongest", "remove_cheapest"):
+        pd.testing.assert_frame_equal(frame.loc[frame["scenario"] == scenario, pick].reset_index(drop=True),
+                                      full.loc[full["scenario"] == scenario, pick].reset_index(drop=True))
+    with pytest.raises(ValueError, match="remove='some'"):
+        shift.pool_shift(bank5, ["knn"], seeds=(0,), remove="some")
