@@ -8,7 +8,8 @@
 - **duplicate questions**: rows whose *normalised* question text (Unicode NFKC, lower case, runs of whitespace
   collapsed, digits and punctuation kept, so "2+2" and "2+3" differ) is identical, as groups;
 - **near-duplicate questions**: pairs of distinct normalised texts whose TF-IDF character n-gram vectors (3 to 5
-  characters within word boundaries, scikit-learn, sparse) have cosine similarity at least
+  characters within word boundaries, scikit-learn, sparse, IDF fitted on the table's distinct texts, so the same
+  pair can score differently in another table) have cosine similarity at least
   ``near_duplicate_threshold`` (:data:`NEAR_DUPLICATE_THRESHOLD`), found among each text's ``neighbours`` nearest
   neighbours (exact cosine, computed block by block: ~10k rows take seconds, see :func:`_similar`);
 - **leakage** when a train/test split (paper Sec. 5, :mod:`mmr_utils.splits`) is given: test rows whose question has
