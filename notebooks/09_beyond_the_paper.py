@@ -27,7 +27,7 @@
 # **Data.** Real judged outcomes: MATH-V (the shipped 304-item sample by default; all 3040 items in `make figures`
 # when a local copy exists), with the modelled costs of notebook 7. Nothing here is from the paper.
 #
-# **Not yet here** (issue #13, open): the model-pool-shift and cost-honesty studies, the outcome-table audit, and a
+# **Not yet here** (issue #13, open): the model-pool-shift and cost-honesty studies, and a
 # full MMR-Bench V2 run (its loader, `mmr_utils.sources.v2.load_v2`, is tested on a local fixture; the data is not
 # on this machine).
 
@@ -44,12 +44,15 @@ out_dir: str = "build/figures-small"  # where figures and tables go (make figure
 # %%
 from IPython.display import Markdown
 
-from mmr_utils import beyond, plots, studies
+from mmr_utils import audit, beyond, plots, studies
 from mmr_utils.paths import ROOT
 from mmr_utils.sources.mathv import load_mathv
+from mmr_utils.splits import instance_split
 
 out = ROOT / out_dir
 table = load_mathv(mathv)
+first_split = instance_split(table, train_fraction, seed=seeds[0])  # leakage across the first seed's split
+print(audit.record_audit(table, audit.audit_table(table, split=first_split)).summary())
 bank = studies.embed_table(table, encoder, seed=seeds[0])
 Markdown(f"**Data:** {table.source['variant']}; {len(table.models)} model settings. **Encoder:** {bank.encoder}")
 
