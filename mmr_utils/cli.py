@@ -82,6 +82,14 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _describe_and_audit(table) -> None:
+    """Print what a data command produced: the table's description and its one-line audit (mmr_utils.audit)."""
+    from mmr_utils.audit import audit_table
+
+    print(table.describe())
+    print(audit_table(table).summary())
+
+
 def cmd_data_official(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     if args.version == 2:
@@ -89,7 +97,7 @@ def cmd_data_official(args: argparse.Namespace) -> int:
 
         out = download_v2(args.out or paths.OFFICIAL_V2, revision=args.revision or V2_REVISION,
                           local_source=args.local_source, include_images=args.include_images, force=args.force)
-        print(load_v2(out, image_root=None).describe())
+        _describe_and_audit(load_v2(out, image_root=None))
     else:
         if args.include_images:
             raise CLIError("--include-images is for --version 2 (version 1 always unpacks images.tar.gz)")
@@ -97,7 +105,7 @@ def cmd_data_official(args: argparse.Namespace) -> int:
 
         out = download_official(args.out or paths.OFFICIAL, revision=args.revision or HUB_REVISION,
                                 local_source=args.local_source, force=args.force)
-        print(load_table(out).describe())
+        _describe_and_audit(load_table(out))
     print(f"data-official: {out} ready in {time.perf_counter() - started:.1f} s")
     return 0
 
@@ -117,7 +125,7 @@ def cmd_data_mathv(args: argparse.Namespace) -> int:
         out = build_sample(source, args.out or SAMPLE_DIR)
     else:
         out = convert_mathv(source, args.out or paths.MATHV, tokenizer=args.tokenizer)
-    print(load_table(out).describe())
+    _describe_and_audit(load_table(out))
     print(f"data-mathv: {paths.relative_to_root(out)} written in {time.perf_counter() - started:.1f} s")
     return 0
 

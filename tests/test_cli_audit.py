@@ -166,6 +166,7 @@ def test_data_official_version_2_installs_a_local_copy(tmp_path, capsys):
     assert main(["data-official", "--version", "2", "--local-source", str(source), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "3 instances x 2 models" in printed and "missing cells {'beta': 1}" in printed
+    assert "audit: 3 rows x 2 models, 1 missing cells in 1 models (lowest coverage beta 66.7%)" in printed
     provenance = json.loads((out / "provenance.json").read_text())
     assert provenance["revision"] == V2_REVISION and provenance["origin"].startswith("local folder")
     table = load_v2(out, image_root=None)
