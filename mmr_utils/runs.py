@@ -42,7 +42,8 @@ METRICS = ("nAUC", "nAUC_shared", "Ps", "QNC")
 # --------------------------------------------------------------------------- code fingerprint
 #: Package modules and folders that runs and studies never call (presentation, command line, tooling, tables built
 #: from results): editing them keeps cached runs and study results.
-_NOT_IN_RESULTS = ("plots.py", "outputs.py", "paper_tables.py", "pipeline.py", "cli.py", "__main__.py", "tooling")
+_NOT_IN_RESULTS = ("plots.py", "outputs.py", "paper_tables.py", "pipeline.py", "cli.py", "__main__.py", "tooling",
+                   "audit.py")
 
 
 @functools.lru_cache(maxsize=1)

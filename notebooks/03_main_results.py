@@ -77,6 +77,17 @@ Markdown(f"**Data:** {table.n} instances, {len(table.models)} models, "
          f"{'SIMULATED' if table.source.get('simulated') else 'real'}; **encoder:** {bank.encoder}")
 
 # %% [markdown]
+# **Audit of the table** (`mmr_utils.audit`): coverage per model, duplicate ids, duplicate and near-duplicate
+# questions. The counts go into the table's provenance, which every output below records.
+
+# %%
+from mmr_utils import audit
+from mmr_utils.splits import instance_split
+
+first_split = instance_split(table, train_fraction, seed=seeds[0])  # leakage across the first seed's split
+print(audit.record_audit(table, audit.audit_table(table, split=first_split)).summary())
+
+# %% [markdown]
 # ## Step 2: train every router, sweep its budget, score its frontier
 # One call runs every router on every seed's split, under each training protocol, and adds the three references.
 # The result is one tidy row per (router, seed, dataset, protocol).
