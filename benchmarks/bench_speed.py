@@ -8,7 +8,7 @@ The first epoch is a warm-up (lazy initialisation) and is excluded: seconds per 
 
 Also checks that the predictions of the two thread counts agree to float32 rounding, and reports how far apart they
 are: the order of floating-point sums in a matrix product depends on the thread count, so results are identical for
-a given thread count, not across thread counts (one more reason to fix it). Writes ``benchmarks/results/speed.md``.
+a given thread count, not across thread counts (one more reason to fix it). Writes ``benchmarks/results/speed.md`` and ``speed.json`` (read by bench_figures_cost.py).
 
 Run: ``python benchmarks/bench_speed.py [--epochs 3] [--threads 1 2]``. On a shared machine the seconds are upper
 bounds and the ratio depends on how busy the other cores are.
@@ -110,6 +110,8 @@ def main(argv=None) -> None:
             + "\n".join(lines) + "\n")
     OUT.mkdir(exist_ok=True)
     atomic_write_text(OUT / "speed.md", note)
+    atomic_write_text(OUT / "speed.json", json.dumps({"rows": 2074, "epochs_timed": args.epochs, "seconds_per_epoch": {
+        str(t): results[t] for t in args.threads}}, indent=1) + "\n")
     print(note)
 
 
