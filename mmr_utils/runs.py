@@ -69,12 +69,28 @@ def cache_enabled() -> bool:
 
 
 # --------------------------------------------------------------------------- one router, one split
-def _router_params(cls, router_params: dict | None, neural_epochs: int | None, seed: int) -> dict:
-    """Constructor parameters of router class ``cls``: the caller's, the study's epochs for a neural router, the seed
-    (the oracle, which reads the truth, takes none). ``text_dim`` is added once the features are built."""
+def epochs_for(name: str, neural_epochs: int | dict | None) -> int | None:
+    """The training epochs a study gives neural router ``name``: ``neural_epochs`` itself when it is one number (every
+    neural router), or its entry for ``name`` when it maps router names to epochs (``{"mlp": 25, "cmr": 100}``, as the
+    parameter files set them from benchmarks/results/epochs_convergence.md); ``None`` (the router's own default, the
+    official 100) when absent. A mapping that names an unknown or non-neural router is an error."""
+    if not isinstance(neural_epochs, dict):
+        return neural_epochs
+    for key in neural_epochs:
+        if key not in ROUTERS or not ROUTERS[key].neural:
+            known = sorted(k for k, c in ROUTERS.items() if c.neural)
+            raise ValueError(f"neural_epochs names {key!r}, which is not a neural router; expected some of {known}")
+    return neural_epochs.get(name)
+
+
+def _router_params(cls, router_params: dict | None, neural_epochs: int | dict | None, seed: int) -> dict:
+    """Constructor parameters of router class ``cls``: the caller's, the study's epochs for a neural router (one
+    number, or per router: :func:`epochs_for`), the seed (the oracle, which reads the truth, takes none).
+    ``text_dim`` is added once the features are built."""
     params = dict((router_params or {}).get(cls.name, {}))
-    if neural_epochs is not None and cls.neural:
-        params.setdefault("epochs", neural_epochs)
+    epochs = epochs_for(cls.name, neural_epochs)
+    if epochs is not None and cls.neural:
+        params.setdefault("epochs", epochs)
     if not cls.uses_truth:
         params.setdefault("seed", seed)
     return params
@@ -155,7 +171,7 @@ def _run_store():
 
 
 def fit_predict(bank: FeatureBank, router: str, split: Split, *, mode: str = "22", fusion: str = "mean",
-                seed: int = 0, router_params: dict | None = None, neural_epochs: int | None = None) -> RouterRun:
+                seed: int = 0, router_params: dict | None = None, neural_epochs: int | dict | None = None) -> RouterRun:
     """Build features for ``mode``/``fusion`` (the router's own fusion if it requires one), fit ``router`` on the
     training rows (missing cells masked) and predict utility and cost on the test rows.
 

@@ -85,3 +85,26 @@ def test_a_model_without_training_cells_is_named(sim_bank):
     with pytest.raises(ValueError, match=rf"models \['{table.models[2]}'\] have no observed cell in the "
                                          rf"{len(split.train)} training rows"):
         runs.fit_predict(broken, "knn", split)
+
+
+def test_per_router_epochs_reach_each_neural_router_only():
+    from mmr_utils.routers import ROUTERS
+
+    epochs = {"mlp": 25, "cmr": 100}
+    assert runs._router_params(ROUTERS["mlp"], None, epochs, 0)["epochs"] == 25
+    assert runs._router_params(ROUTERS["cmr"], None, epochs, 0)["epochs"] == 100
+    assert "epochs" not in runs._router_params(ROUTERS["mlp_mf"], None, epochs, 0)  # its own default (100)
+    assert "epochs" not in runs._router_params(ROUTERS["knn"], None, epochs, 0)
+    assert runs._router_params(ROUTERS["mlp_mf"], None, 7, 0)["epochs"] == 7  # one number: every neural router
+    with pytest.raises(ValueError, match="'knn', which is not a neural router"):
+        runs._router_params(ROUTERS["mlp"], None, {"knn": 5}, 0)
+
+
+@pytest.mark.cache
+def test_per_router_epochs_give_the_same_run_as_the_single_number(sim_bank, run_cache):
+    split = instance_split(sim_bank.table, 0.2, seed=0)
+    with runs.count_run_cache() as counts:
+        runs.fit_predict(sim_bank, "mlp", split, seed=0, neural_epochs=2)
+        runs.fit_predict(sim_bank, "mlp", split, seed=0, neural_epochs={"mlp": 2, "cmr": 9})
+        runs.fit_predict(sim_bank, "mlp", split, seed=0, neural_epochs={"mlp": 3})
+    assert (counts["hits"], counts["misses"]) == (1, 2)

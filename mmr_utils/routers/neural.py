@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from mmr_utils._torch import resolve_device, seeded
+from mmr_utils._torch import configure_threads, resolve_device, seeded
 from mmr_utils.routers.base import Router, register
 
 
@@ -100,6 +100,7 @@ class _TorchRouter(Router):
 
     def _fit(self, X, Y, C, mask):
         self._check_params(X.shape[1])
+        configure_threads()
         device = resolve_device(self.device)
         self.device_ = str(device)
         self.cost_scaler_ = LogCostScaler.fit(C, mask)
