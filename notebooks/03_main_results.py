@@ -91,6 +91,12 @@ print(audit.record_audit(table, audit.audit_table(table, split=first_split)).sum
 # ## Step 2: train every router, sweep its budget, score its frontier
 # One call runs every router on every seed's split, under each training protocol, and adds the three references.
 # The result is one tidy row per (router, seed, dataset, protocol).
+#
+# **Protocol cut (training length).** The neural routers (MLP, MLPMF, CMR) train for `neural_epochs` epochs: 3 at
+# these small defaults, 10 in `make figures`, against the official 100. The committed convergence study
+# (`benchmarks/results/epochs_convergence.md`) shows the count matters (MLP and MLPMF score lower at 5-10 epochs than
+# at 100), so their rows below are those of shorter training; 100 epochs on 2 CPU cores would take hours. Run with
+# `-p neural_epochs 100` for the official length.
 
 # %%
 result = studies.main_results(bank, seeds=seeds, train_fraction=train_fraction, mode=mode, fusion=fusion,
