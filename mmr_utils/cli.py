@@ -311,25 +311,26 @@ def _evaluate_tables(args, result, models) -> dict[str, Path]:
     return written
 
 
+def _names_from(text: str, allowed, what: str, hint: str = "") -> list[str]:
+    """Comma-separated names from ``text``, each of which must be in ``allowed``; else an argparse error naming
+    ``what`` was unknown and the choices."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in allowed]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown {what} {unknown or [text]}; choose from {', '.join(allowed)}{hint}")
+    return names
+
+
 def _metric_list(text: str) -> list[str]:
     """``--metrics`` value: comma-separated families (``protocol`` always runs)."""
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = [name for name in names if name not in EVALUATE_METRICS]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown metric families {unknown or [text]}; choose from "
-                                         f"{', '.join(EVALUATE_METRICS)} (comma-separated)")
-    return names
+    return _names_from(text, EVALUATE_METRICS, "metric families", " (comma-separated)")
 
 
 def _bootstrap_metric_list(text: str) -> list[str]:
+    """``--bootstrap-metrics`` value: comma-separated names of frontier metrics."""
     from .peer_metrics import FRONTIER_METRICS
 
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = [name for name in names if name not in FRONTIER_METRICS]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown metrics {unknown or [text]}; choose from "
-                                         f"{', '.join(FRONTIER_METRICS)}")
-    return names
+    return _names_from(text, FRONTIER_METRICS, "metrics")
 
 
 def add_evaluate_parser(subparsers) -> None:
