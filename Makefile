@@ -9,6 +9,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SEED ?= 0
 SCALE ?= 1.0
+# Which official release make data-official fetches: 1 = MMR-Bench (the paper's), 2 = MMR-Bench V2 (data/official-v2).
+VERSION ?= 1
 # MATH-V folder for make data-mathv; empty = beside the checkout, then an earlier download, then the pinned download.
 MATHV ?=
 # Notebook outputs make book shows: stored (the paired .ipynb, small defaults) or executed (make figures' copies).
@@ -46,8 +48,8 @@ data: data/simulated/MMR-Bench.csv ## Write the simulated benchmark (10,370 inst
 data/simulated/MMR-Bench.csv: $(STAMP) $(wildcard mmr_utils/sources/simulator/*.py)
 	$(PY) -m mmr_utils data --out data/simulated --scale $(SCALE) --seed $(SEED)
 
-data-official: $(STAMP) ## Download the official MMR-Bench release (pinned revision) to data/official (needs the hub)
-	HF_HUB_OFFLINE=0 $(PY) -m mmr_utils data-official --out data/official
+data-official: $(STAMP) ## Download the official release (pinned revision; VERSION=2: MMR-Bench V2 to data/official-v2; needs the hub)
+	HF_HUB_OFFLINE=0 $(PY) -m mmr_utils data-official --version $(VERSION)
 
 data-mathv: $(STAMP) ## Get + convert MATH-V to data/mathv: MATHV=path, else ../shared/data/math-v, else pinned download
 	$(PY) -m mmr_utils data-mathv $(if $(MATHV),--source $(MATHV),)
@@ -92,9 +94,11 @@ notebook-outputs: $(STAMP) ## Store small-default outputs in the paired .ipynb (
 	  ../$(PY) -m jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1800 $$nb; done
 	$(PY) -m mmr_utils check-pairs
 
-bench: $(STAMP) ## Benchmarks: exact budget sweep vs per-threshold loop; router fit+predict times
+bench: $(STAMP) ## Benchmarks: exact budget sweep vs per-threshold loop; router fit+predict times; torch threads; make figures' training cost
 	$(PY) benchmarks/bench_sweep.py
 	$(PY) benchmarks/bench_routers.py
+	$(PY) benchmarks/bench_speed.py
+	$(PY) benchmarks/bench_figures_cost.py
 
 bench-embed: $(STAMP) ## Embedding throughput (CLIP ViT-B/32, several batch sizes) and cache-hit rerun time
 	$(PY) benchmarks/bench_embed.py

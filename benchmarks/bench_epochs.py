@@ -93,24 +93,46 @@ def verdict(frame: pd.DataFrame) -> pd.DataFrame:
     return table.join(smallest, on="router")
 
 
+def write_results(frame: pd.DataFrame, header: str) -> str:
+    """Write the rows (CSV) and the verdict table (Markdown) under ``benchmarks/results``; return the note."""
+    table = verdict(frame)
+    seconds = frame.groupby(["router", "seed"])["seconds_so_far"].max().groupby("router").mean().round(0)
+    OUT.mkdir(exist_ok=True)
+    atomic_write_text(OUT / "epochs_convergence.csv", frame.to_csv(index=False))
+    note = (f"# Neural routers: epochs vs seed noise\n\n{header} Noise: the pooled standard deviation over seeds; "
+            f"within_noise: |mean(E) - mean(100)| <= noise; not_worse: mean(E) - mean(100) >= -noise (Ps and shared "
+            f"nAUC both). Mean seconds per 100-epoch run (seed), as measured: "
+            + ", ".join(f"{router} {int(s)} s" for router, s in seconds.items()) + ".\n\n"
+            + table.round(4).to_markdown(index=False) + "\n")
+    atomic_write_text(OUT / "epochs_convergence.md", note)
+    return note
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--routers", nargs="+", default=list(ROUTERS))
+    parser.add_argument("--rows-only", type=Path, default=None,
+                        help="write only this run's rows to this CSV (e.g. one seed per process), no verdict")
+    parser.add_argument("--merge", type=Path, nargs="+", default=None,
+                        help="train nothing: replace the committed rows of the routers in these CSVs by theirs, then "
+                             "write the CSV and the verdict")
     args = parser.parse_args(argv)
-    started = time.perf_counter()
+    header = (f"Scale {args.scale}, 20% train, mode 22, one CPU thread per process (MMR_TORCH_THREADS); a shared, "
+              f"loaded 2-core machine, so the seconds are upper bounds.")
+    if args.merge:
+        new = pd.concat([pd.read_csv(path) for path in args.merge], ignore_index=True)
+        old = pd.read_csv(OUT / "epochs_convergence.csv")
+        frame = pd.concat([old[~old["router"].isin(new["router"].unique())], new], ignore_index=True)
+        print(write_results(frame, header + " Seeds " + ", ".join(
+            f"{r}: {sorted(part['seed'].unique().tolist())}" for r, part in frame.groupby("router", sort=False)) + "."))
+        return
     frame = run(args.scale, args.seeds, args.routers)
-    table = verdict(frame)
-    OUT.mkdir(exist_ok=True)
-    atomic_write_text(OUT / "epochs_convergence.csv", frame.to_csv(index=False))
-    note = (f"# Neural routers: epochs vs seed noise\n\nScale {args.scale}, seeds {args.seeds}, 20% train, mode 22; "
-            f"{time.perf_counter() - started:.0f} s on this machine. Noise: the pooled standard deviation over seeds; "
-            f"within_noise: |mean(E) - mean(100)| <= noise; not_worse: mean(E) - mean(100) >= -noise (Ps and shared "
-            f"nAUC both).\n\n"
-            + table.round(4).to_markdown(index=False) + "\n")
-    atomic_write_text(OUT / "epochs_convergence.md", note)
-    print(note)
+    if args.rows_only is not None:
+        atomic_write_text(args.rows_only, frame.to_csv(index=False))
+        return
+    print(write_results(frame, header + f" Seeds {args.seeds}."))
 
 
 if __name__ == "__main__":

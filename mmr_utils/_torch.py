@@ -60,3 +60,31 @@ def seeded(seed: int, device: torch.device) -> Iterator[None]:
             with torch.cuda.device(index):
                 torch.cuda.manual_seed(seed)
         yield
+
+
+#: Environment variable naming the number of CPU threads torch uses (default :data:`DEFAULT_CPU_THREADS`).
+THREADS_ENV = "MMR_TORCH_THREADS"
+#: One intra-op thread: the routers' matrices are small (batch 32), so extra threads add synchronisation rather than
+#: speed, and on a shared machine OpenMP threads that wait on busy cores made training 4-8x slower
+#: (benchmarks/results/speed.md). One thread also makes a result independent of the machine's core count.
+DEFAULT_CPU_THREADS = 1
+_threads_set: int | None = None
+
+
+def configure_threads() -> int:
+    """Set torch's CPU thread count once per process (``MMR_TORCH_THREADS``, default 1) and return it; later calls
+    only return the number (a value other than a positive integer is an error naming the variable)."""
+    global _threads_set
+    if _threads_set is None:
+        import os
+
+        raw = os.environ.get(THREADS_ENV, str(DEFAULT_CPU_THREADS))
+        try:
+            threads = int(raw)
+        except ValueError:
+            threads = 0
+        if threads < 1:
+            raise ValueError(f"{THREADS_ENV}={raw!r}: expected a positive integer (CPU threads for torch)")
+        torch.set_num_threads(threads)
+        _threads_set = threads
+    return _threads_set

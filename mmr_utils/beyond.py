@@ -75,3 +75,83 @@ def routing_comparison(bank, routers, *, seeds=(0, 1, 2), train_fraction: float 
                       n_boot=n_boot, metrics=list(metrics))
     curves = {"peer_metrics": pd.concat(peer_tables, ignore_index=True), "oracle_gap": pd.concat(gaps, ignore_index=True)}
     return StudyResult(results, curves, prov)
+
+
+def _grouped_best(Y: np.ndarray, groups) -> float:
+    """Accuracy of routing every row of a group to the model with the highest accuracy in that group, fitted and
+    scored on the same rows (an optimistic, in-sample bound)."""
+    frame = pd.DataFrame(Y).groupby(np.asarray(groups), sort=True)
+    return float((frame.mean().max(axis=1) * frame.size()).sum() / len(Y))
+
+
+def _split_rows(table, rows: np.ndarray, train_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions, within ``rows``, of the training and test instances of the project's split for ``seed``."""
+    split = instance_split(table, train_fraction, seed=seed)
+    position = np.full(table.n, -1)
+    position[rows] = np.arange(len(rows))
+    train, test = position[split.train], position[split.test]
+    return train[train >= 0], test[test >= 0]
+
+
+def _grouped_router_gain(Y: np.ndarray, groups: np.ndarray, train: np.ndarray, test: np.ndarray) -> float:
+    """Test accuracy of routing each group to its most accurate model on the training rows (groups unseen in training
+    go to the best single training model), minus the test accuracy of that best single training model."""
+    best = int(Y[train].mean(axis=0).argmax())
+    per_group = pd.DataFrame(Y[train]).groupby(groups[train]).mean().idxmax(axis=1)
+    choice = pd.Series(groups[test]).map(per_group).fillna(best).astype(int).to_numpy()
+    return float(Y[test, choice].mean() - Y[test, best].mean())
+
+
+def headroom(table, groupings: dict | None = None, *, train_fraction: float = 0.2, seeds=(0, 1, 2, 3, 4)
+             ) -> pd.DataFrame:
+    """How much there is for a router to find in ``table``'s outcomes, before any router is fitted.
+
+    Rows (``measure``, ``value``, ``meaning``), all on the table's complete rows:
+
+    - ``best_single`` and ``oracle``: the accuracy of the best single model and of the per-row oracle (Ps of the
+      paper's Best Single and Oracle rows, computed on every row instead of a test split);
+    - ``oracle_if_independent``: the oracle expected if the models' correctness were independent with the same
+      accuracies, ``mean over rows of 1 - prod_m (1 - p_m)``; an observed oracle near it means the oracle's headroom
+      is mostly per-row luck that no feature can predict;
+    - ``mean_error_correlation``: the mean pairwise Pearson (phi) correlation between models' correctness;
+    - ``group_oracle:<name>``: for each grouping (a per-row label such as subject or level), every group routed to its
+      most accurate model, fitted and scored on all rows -- an optimistic bound on a router that only learns that
+      grouping;
+    - ``group_router:<name>``: the same grouping learned on a ``train_fraction`` split (:func:`instance_split`, one
+      per seed) and scored on the rest, as the mean gain over the best single training model (out of sample; the
+      meaning gives its sd over seeds) -- what the in-sample bound shrinks to with the data a router gets;
+    - ``test_sd_best_single``: the binomial standard deviation of the best single accuracy on a test split of
+      ``1 - train_fraction`` of the rows, the noise any gain has to clear.
+    """
+    rows = table.complete_rows()
+    Y = table.correct[rows].astype(float)
+    if Y.shape[1] < 2:
+        raise ValueError(f"headroom needs at least two models; the table has {Y.shape[1]}")
+    accuracy = Y.mean(axis=0)
+    best = float(accuracy.max())
+    corr = np.corrcoef(Y.T)
+    pairs = corr[np.triu_indices(len(accuracy), 1)]
+    n_test = max(1, int(round(len(Y) * (1 - train_fraction))))
+    out = [
+        ("best_single", best, f"accuracy of {table.models[int(accuracy.argmax())]}, the most accurate model"),
+        ("oracle", float(Y.max(axis=1).mean()), "share of rows some model answers correctly"),
+        ("oracle_if_independent", float(1 - np.prod(1 - accuracy)),
+         "the oracle if the models' errors were independent, same accuracies"),
+        ("mean_error_correlation", float(np.nanmean(pairs)), "mean pairwise correlation of the models' correctness"),
+    ]
+    for name, labels in (groupings or {}).items():
+        labels = np.asarray(labels)
+        if len(labels) != table.n:
+            raise ValueError(f"grouping {name!r} has {len(labels)} labels; the table has {table.n} rows")
+        value = _grouped_best(Y, labels[rows])
+        out.append((f"group_oracle:{name}", value,
+                    f"each {name} routed to its most accurate model, in-sample ({value - best:+.4f} over best single)"))
+        gains = [_grouped_router_gain(Y, labels[rows], *_split_rows(table, rows, train_fraction, seed))
+                 for seed in seeds]
+        out.append((f"group_router:{name}", float(np.mean(gains)),
+                    f"gain over best single when each {name}'s model is learned on {train_fraction:.0%} of the rows "
+                    f"(out of sample, sd {np.std(gains, ddof=1) if len(gains) > 1 else float('nan'):.4f} over "
+                    f"{len(gains)} seeds)"))
+    out.append(("test_sd_best_single", float(np.sqrt(best * (1 - best) / n_test)),
+                f"binomial sd of the best single accuracy on {n_test} test rows"))
+    return pd.DataFrame(out, columns=["measure", "value", "meaning"])

@@ -3,12 +3,15 @@
 Subcommands (the Makefile targets call these):
 
 ``data``           write the simulated benchmark (:mod:`mmr_utils.sources.simulator`) in the official schema;
-``data-official``  download the official MMR-Bench release (paper Sec. 3) or install it from a local copy;
+``data-official``  download the official MMR-Bench release (paper Sec. 3), or with ``--version 2`` MMR-Bench V2, or
+                   install either from a local copy;
 ``data-mathv``     convert the MATH-V model outputs to the official outcome-table schema;
 ``check-pairs``    fail when a notebook's jupytext ``.py`` and its ``.ipynb`` twin disagree;
 ``run-notebook``   execute one notebook with papermill and YAML parameters into a separate executed copy;
 ``sweep``          a papermill parameter sweep over a grid, run with joblib, aggregated to one tidy CSV;
-``evaluate``       (added by :func:`add_evaluate_parser`).
+``audit``          audit an outcome table: coverage, duplicate ids, (near-)duplicate questions, split leakage;
+``evaluate``       (added by :func:`add_evaluate_parser`): any registered router, the protocol's metrics, optionally
+                   the peer metrics (``--metrics peer``) and bootstrap intervals (``--bootstrap N``).
 
 The parser and thin ``cmd_*`` functions live here; what they run lives in the package (:mod:`mmr_utils.records` for
 ``evaluate``) and in :mod:`mmr_utils.tooling` (:mod:`~mmr_utils.tooling.notebooks` for ``check-pairs`` and
@@ -57,6 +60,8 @@ from mmr_utils.tooling.sweep import (  # noqa: F401
 #: ``data --outcome-sampling`` choices; equal to the simulator's OUTCOME_SAMPLINGS (a test checks), written out here so
 #: that building the parser does not import the simulator (pandas, Pillow) for every subcommand.
 SIMULATOR_OUTCOME_SAMPLINGS = ("systematic", "bernoulli")
+#: ``evaluate --metrics`` families: the protocol's four metrics (always computed) and the peer benchmarks'.
+EVALUATE_METRICS = ("protocol", "peer")
 
 
 # ---------------------------------------------------------------------------------------------------------------- data
@@ -77,14 +82,30 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_data_official(args: argparse.Namespace) -> int:
-    from mmr_utils.sources.official import HUB_REVISION, download_official, load_table
+def _describe_and_audit(table) -> None:
+    """Print what a data command produced: the table's description and its one-line audit (mmr_utils.audit)."""
+    from mmr_utils.audit import audit_table
 
+    print(table.describe())
+    print(audit_table(table).summary())
+
+
+def cmd_data_official(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    out = download_official(
-        args.out, revision=args.revision or HUB_REVISION, local_source=args.local_source, force=args.force
-    )
-    print(load_table(out).describe())
+    if args.version == 2:
+        from mmr_utils.sources.v2 import V2_REVISION, download_v2, load_v2
+
+        out = download_v2(args.out or paths.OFFICIAL_V2, revision=args.revision or V2_REVISION,
+                          local_source=args.local_source, include_images=args.include_images, force=args.force)
+        _describe_and_audit(load_v2(out, image_root=None))
+    else:
+        if args.include_images:
+            raise CLIError("--include-images is for --version 2 (version 1 always unpacks images.tar.gz)")
+        from mmr_utils.sources.official import HUB_REVISION, download_official, load_table
+
+        out = download_official(args.out or paths.OFFICIAL, revision=args.revision or HUB_REVISION,
+                                local_source=args.local_source, force=args.force)
+        _describe_and_audit(load_table(out))
     print(f"data-official: {out} ready in {time.perf_counter() - started:.1f} s")
     return 0
 
@@ -104,7 +125,7 @@ def cmd_data_mathv(args: argparse.Namespace) -> int:
         out = build_sample(source, args.out or SAMPLE_DIR)
     else:
         out = convert_mathv(source, args.out or paths.MATHV, tokenizer=args.tokenizer)
-    print(load_table(out).describe())
+    _describe_and_audit(load_table(out))
     print(f"data-mathv: {paths.relative_to_root(out)} written in {time.perf_counter() - started:.1f} s")
     return 0
 
@@ -138,6 +159,40 @@ def cmd_check_figures(args: argparse.Namespace) -> int:
               f"(run `make figures` and commit, or find what is not deterministic)", file=sys.stderr)
         return 1
     print(f"check-figures: OK, all {len(result.compared)} committed tables are exactly what the code regenerates")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------------------- audit
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Audit one outcome table (:func:`mmr_utils.audit.audit_table`), print it, optionally write its tables."""
+    import pandas as pd
+
+    from .audit import audit_table, load_any
+    from .splits import instance_split
+
+    if args.train_fraction is not None and not 0 < args.train_fraction < 1:
+        raise CLIError(f"--train-fraction must be strictly between 0 and 1, got {args.train_fraction}")
+    for option, value, least in (("--neighbours", args.neighbours, 1), ("--show", args.show, 0)):
+        if value is not None and value < least:
+            raise CLIError(f"{option} must be at least {least}, got {value}")
+    settings = {key: value for key, value in (("near_duplicate_threshold", args.threshold),
+                                              ("neighbours", args.neighbours)) if value is not None}
+    table = load_any(args.path, datasets=None if args.datasets in (None, "all") else args.datasets)
+    split = None
+    if args.train_fraction is not None:
+        split = instance_split(table, args.train_fraction, seed=args.seed, procedure=args.split_procedure)
+    report = audit_table(table, split=split, **settings)
+    print(table.describe())
+    print(report.summary(markdown=args.markdown))
+    with pd.option_context("display.width", 160, "display.max_columns", 20, "display.max_colwidth", 60):
+        print(report.coverage.to_string(index=False))
+        for name, frame in report.frames().items():
+            if name != "coverage" and len(frame):
+                print(f"\n{name} (first {min(args.show, len(frame))} of {len(frame)}):")
+                print(frame.head(args.show).to_string(index=False))
+    if args.out is not None:
+        report.write(args.out)
+        print(f"audit: tables and audit.json written to {args.out}")
     return 0
 
 
@@ -192,11 +247,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_evaluate(args) -> int:
     """Fit one router on an official-schema table, evaluate it with the protocol, print a summary, write JSON."""
     from .features import embed_table
-    from .records import evaluate, format_result, write_result
+    from .records import evaluate_run, format_result, write_result
     from .sources.official import load_table
 
     for option, value, least in (("--seed", args.seed, 0), ("--random-draws", args.random_draws, 1),
-                                 ("--epochs", args.epochs, 1)):
+                                 ("--epochs", args.epochs, 1), ("--bootstrap", args.bootstrap, 1)):
         if value is not None and value < least:
             raise CLIError(f"{option} must be at least {least}, got {value}")
     table = load_table(args.data_root, datasets=None if args.datasets in (None, "all") else args.datasets,
@@ -208,14 +263,74 @@ def cmd_evaluate(args) -> int:
         raise CLIError(f"{table.source['path']} has no images ({table.source.get('images')}): only text mode 11 "
                        f"makes sense for a text-only table, got --mode {args.mode}")
     bank = embed_table(table, args.encoder, seed=args.seed, progress=not args.quiet)
-    record = evaluate(bank, args.router, train_fraction=args.train_fraction, seed=args.seed, mode=args.mode,
-                      fusion=args.fusion, neural_epochs=args.epochs, random_draws=args.random_draws,
-                      source=args.source, target=args.target, rule=args.rule)
+    result = evaluate_run(bank, args.router, train_fraction=args.train_fraction, seed=args.seed, mode=args.mode,
+                          fusion=args.fusion, neural_epochs=args.epochs, random_draws=args.random_draws,
+                          source=args.source, target=args.target, rule=args.rule)
+    record = result.record
     print(format_result(record))
+    tables = _evaluate_tables(args, result, table.models)
+    if tables:
+        record["tables"] = {name: paths.relative_to_root(path) for name, path in tables.items()}
     if args.out is not None:
         write_result(record, args.out)
         print(f"wrote {args.out}")
     return 0
+
+
+def _evaluate_tables(args, result, models) -> dict[str, Path]:
+    """The optional tables of ``evaluate``: peer metrics (``--metrics peer``) and bootstrap intervals against the best
+    single model (``--bootstrap N``), printed, and written as CSV beside ``--out`` (``<stem>.peer_metrics.csv``,
+    ``<stem>.uncertainty.csv``)."""
+    import pandas as pd
+
+    from ._io import atomic_open
+
+    frames = {}
+    if "peer" in args.metrics:
+        from .peer_metrics import peer_metrics_table
+
+        frames["peer_metrics"] = peer_metrics_table({args.router: (result.U, result.P)}, result.Y, result.C,
+                                                    models=models, rule=args.rule, random_trials=args.random_draws,
+                                                    random_seed=args.seed)
+    if args.bootstrap:
+        from .uncertainty import uncertainty_table
+
+        frames["uncertainty"] = uncertainty_table([(result.Y, result.C, {args.router: (result.U, result.P)})],
+                                                  metrics=args.bootstrap_metrics, reference="Best Single",
+                                                  n_boot=args.bootstrap, seed=args.seed, rule=args.rule)
+    written = {}
+    with pd.option_context("display.width", 160, "display.max_columns", 40):
+        for name, frame in frames.items():
+            print(f"\n{name}:\n{frame.to_string(index=False)}")
+            if args.out is not None:
+                path = args.out.with_name(f"{args.out.stem}.{name}.csv")
+                with atomic_open(path, "w", encoding="utf-8", newline="") as handle:
+                    frame.to_csv(handle, index=False)
+                print(f"wrote {path}")
+                written[name] = path
+    return written
+
+
+def _names_from(text: str, allowed, what: str, hint: str = "") -> list[str]:
+    """Comma-separated names from ``text``, each of which must be in ``allowed``; else an argparse error naming
+    ``what`` was unknown and the choices."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in allowed]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown {what} {unknown or [text]}; choose from {', '.join(allowed)}{hint}")
+    return names
+
+
+def _metric_list(text: str) -> list[str]:
+    """``--metrics`` value: comma-separated families (``protocol`` always runs)."""
+    return _names_from(text, EVALUATE_METRICS, "metric families", " (comma-separated)")
+
+
+def _bootstrap_metric_list(text: str) -> list[str]:
+    """``--bootstrap-metrics`` value: comma-separated names of frontier metrics."""
+    from .peer_metrics import FRONTIER_METRICS
+
+    return _names_from(text, FRONTIER_METRICS, "metrics")
 
 
 def add_evaluate_parser(subparsers) -> None:
@@ -225,7 +340,8 @@ def add_evaluate_parser(subparsers) -> None:
     p = subparsers.add_parser("evaluate", help="fit and evaluate one router on an official-schema outcome table")
     p.add_argument("--data-root", type=Path, required=True, help="folder with MMR-Bench.csv / MMR_Bench.csv, or a CSV")
     p.add_argument("--datasets", default="all", help="datasets to use, NAME+NAME (aliases ok) or all")
-    p.add_argument("--router", required=True, choices=sorted(ROUTERS), help="router to fit")
+    p.add_argument("--router", required=True, choices=sorted(ROUTERS), metavar="ROUTER",
+                   help=f"router to fit: {', '.join(sorted(ROUTERS))}")
     p.add_argument("--mode", default="22", help="train/test modality flags: 1 text, 2 text+image, 3 image (e.g. 21)")
     p.add_argument("--fusion", default="mean", help="text | image | mean | concat | adaptive")
     p.add_argument("--encoder", default="auto", help="auto | clip | offline | tfidf | TEXT+IMAGE")
@@ -238,7 +354,16 @@ def add_evaluate_parser(subparsers) -> None:
     p.add_argument("--rule", choices=("threshold", "lambda"), default="threshold", help="budget sweep rule")
     p.add_argument("--no-images", action="store_true", help="ignore images even if present (text-only table)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument("--out", type=Path, help="result JSON path")
+    p.add_argument("--metrics", type=_metric_list, default=["protocol"],
+                   help="metric families, comma-separated: protocol (nAUC, nAUC_shared, Ps, QNC; always) and peer "
+                        "(RouterBench AIQ, RouteLLM APGR/CPT, ORBIT nAUC, savings, hypervolume, call shares: "
+                        "mmr_utils.peer_metrics), written to <out stem>.peer_metrics.csv")
+    p.add_argument("--bootstrap", type=int, default=None, metavar="N",
+                   help="N bootstrap resamples of the test rows: intervals and a paired test against the best single "
+                        "model (mmr_utils.uncertainty), written to <out stem>.uncertainty.csv")
+    p.add_argument("--bootstrap-metrics", type=_bootstrap_metric_list, default=["nAUC_shared", "Ps", "QNC"],
+                   help="metrics given intervals with --bootstrap, comma-separated (default nAUC_shared,Ps,QNC)")
+    p.add_argument("--out", type=Path, help="result JSON path (the optional tables go beside it)")
     p.set_defaults(func=cmd_evaluate)
 
 
@@ -259,9 +384,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_data)
 
     p = sub.add_parser("data-official", help="download (or install from a local copy) the official MMR-Bench release")
-    p.add_argument("--out", type=Path, default=paths.OFFICIAL, help=f"output folder (default {paths.OFFICIAL})")
-    p.add_argument("--local-source", type=Path, help="folder laid out like the hub repo (MMR-Bench.csv, images.tar.gz)")
+    p.add_argument("--version", type=int, choices=(1, 2), default=1,
+                   help="1: MMR-Bench (the paper's, default); 2: MMR-Bench V2 (mmr_utils.sources.v2)")
+    p.add_argument("--out", type=Path, default=None,
+                   help=f"output folder (default {paths.relative_to_root(paths.OFFICIAL)}, or "
+                        f"{paths.relative_to_root(paths.OFFICIAL_V2)} with --version 2)")
+    p.add_argument("--local-source", type=Path,
+                   help="folder laid out like the hub repo (v1: MMR-Bench.csv, images.tar.gz; v2: data/instances, "
+                        "data/results)")
     p.add_argument("--revision", help="hub revision (commit SHA); default: the pinned one")
+    p.add_argument("--include-images", action="store_true", help="version 2: also fetch the LMUData/ images")
     p.add_argument("--force", action="store_true", help="replace an existing download")
     p.set_defaults(func=cmd_data_official)
 
@@ -277,6 +409,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rebuild the shipped testmini sample (downscaled images) instead of the full conversion")
     p.add_argument("--no-download", action="store_true", help="never download; fail if no local copy is found")
     p.set_defaults(func=cmd_data_mathv)
+
+    p = sub.add_parser("audit", help="audit an outcome table: coverage, duplicates, near duplicates, split leakage",
+                       description="Loads an official-schema CSV (or its folder, e.g. data/mathv) or an MMR-Bench V2 "
+                       "folder, as text, and prints mmr_utils.audit.audit_table's report.")
+    p.add_argument("path", type=Path, help="MMR-Bench.csv, a folder holding it, or an MMR-Bench V2 folder")
+    p.add_argument("--datasets", default="all", help="datasets to audit, NAME+NAME (aliases ok) or all")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="near-duplicate cosine threshold in (0, 1] (default: mmr_utils.audit.NEAR_DUPLICATE_THRESHOLD)")
+    p.add_argument("--neighbours", type=int, default=None,
+                   help="nearest neighbours examined per question (default: mmr_utils.audit.NEIGHBOURS)")
+    p.add_argument("--train-fraction", type=float, default=None,
+                   help="also check leakage across an instance split with this training share (e.g. 0.2)")
+    p.add_argument("--seed", type=int, default=42, help="seed of that split (official 42)")
+    p.add_argument("--split-procedure", choices=("stratified", "official"), default="stratified",
+                   help="how that split is drawn (mmr_utils.splits.instance_split)")
+    p.add_argument("--show", type=int, default=10, help="rows shown per listing (default 10)")
+    p.add_argument("--markdown", action="store_true", help="print the summary as Markdown")
+    p.add_argument("--out", type=Path, help="folder for audit_*.csv and audit.json")
+    p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("check-pairs", help="fail when a notebook's .py and .ipynb are out of sync")
     p.add_argument("--notebooks", type=Path, default=paths.NOTEBOOKS, help="folder of NN_name.py/.ipynb pairs")

@@ -29,6 +29,8 @@ CACHE: Path = Path(os.environ.get("MMR_CACHE_DIR", ROOT / ".cache" / "mmr_utils"
 SIMULATED: Path = DATA / "simulated"
 #: Default location of the official MMR-Bench download written by ``make data-official``.
 OFFICIAL: Path = DATA / "official"
+#: Default location of the MMR-Bench V2 download written by ``make data-official VERSION=2``.
+OFFICIAL_V2: Path = DATA / "official-v2"
 #: Default location of the MATH-V conversion.
 MATHV: Path = DATA / "mathv"
 #: Where the MATH-V source lives beside a checkout (CI and the development machines have it).

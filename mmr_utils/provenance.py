@@ -74,11 +74,15 @@ def run_record() -> dict:
 
 
 def table_record(table) -> dict:
-    """The data part of a provenance record for an :class:`~mmr_utils.tables.OutcomeTable`."""
+    """The data part of a provenance record for an :class:`~mmr_utils.tables.OutcomeTable` (with the audit counts
+    of :func:`mmr_utils.audit.record_audit` when the table was audited)."""
     source = table.source
-    return {"path": source.get("path"), "sha256": table_sha256(source.get("path")),
-            "simulated": bool(source.get("simulated")), "variant": source.get("variant"), "rows": table.n,
-            "models": list(table.models), "datasets": table.datasets}
+    record = {"path": source.get("path"), "sha256": table_sha256(source.get("path")),
+              "simulated": bool(source.get("simulated")), "variant": source.get("variant"), "rows": table.n,
+              "models": list(table.models), "datasets": table.datasets}
+    if "audit" in source:  # counts of mmr_utils.audit, when the table was audited (record_audit)
+        record["audit"] = source["audit"]
+    return record
 
 
 def study_provenance(bank, **settings) -> dict:

@@ -1,9 +1,12 @@
 """Result records of one router on one split, as the command line writes them (``mmr_utils evaluate`` and the
-sweep's points): :func:`evaluate` (everything the result JSON holds), :func:`evaluate_point`, :func:`write_result`,
+sweep's points): :func:`evaluate` (everything the result JSON holds), :func:`evaluate_run` (the same plus the test
+rows' predictions and outcomes, for further metrics), :func:`evaluate_point`, :func:`write_result`,
 :func:`format_result`.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -13,14 +16,33 @@ from .runs import fit_predict
 from .splits import cross_dataset_split, instance_split
 
 
-def evaluate(bank: FeatureBank, router: str, *, train_fraction: float = 0.2, seed: int = 42, mode: str = "22",
-             fusion: str = "mean", neural_epochs: int | None = None, random_draws: int = 50, source=None,
-             target=None, rule: str = "threshold", random_protocol: str = "official",
-             split_procedure: str = "stratified") -> dict:
+@dataclass(frozen=True)
+class EvaluatedRun:
+    """:func:`evaluate_run`'s result: the record, and on the scored test rows (complete rows of the test side,
+    ``rows`` into the table) the router's predicted utility ``U`` and cost ``P`` and the true ``Y`` and ``C``."""
+
+    record: dict
+    U: np.ndarray
+    P: np.ndarray
+    Y: np.ndarray
+    C: np.ndarray
+    rows: np.ndarray
+
+
+def evaluate(bank: FeatureBank, router: str, **kwargs) -> dict:
     """One router, one split, everything the CLI's result JSON holds: router, data, encoder, mode, fusion, seed,
     metrics {nAUC, nAUC_shared, Ps, QNC}, single models, frontier, oracle and random (paper Sec. 3.3; Random is the
     official baseline unless ``random_protocol="sweep"``; ``split_procedure="official"`` with ``seed=42`` is the
-    official split)."""
+    official split). Keyword arguments as :func:`evaluate_run`."""
+    return evaluate_run(bank, router, **kwargs).record
+
+
+def evaluate_run(bank: FeatureBank, router: str, *, train_fraction: float = 0.2, seed: int = 42, mode: str = "22",
+                 fusion: str = "mean", neural_epochs: int | None = None, random_draws: int = 50, source=None,
+                 target=None, rule: str = "threshold", random_protocol: str = "official",
+                 split_procedure: str = "stratified") -> EvaluatedRun:
+    """:func:`evaluate`'s record together with the scored rows' ``U``, ``P``, ``Y``, ``C`` (:class:`EvaluatedRun`),
+    so that further metrics (peer metrics, bootstrap intervals) use exactly the rows the record scored."""
     table = bank.table
     if (source is None) != (target is None):
         raise ValueError("give both --source and --target for a cross-dataset split, or neither")
@@ -32,7 +54,7 @@ def evaluate(bank: FeatureBank, router: str, *, train_fraction: float = 0.2, see
     Y, C = table.correct[rows], table.cost[rows]
     summary = ev.summarize(run.U[keep], run.P[keep], Y, C, rule=rule)
     singles = summary.single_models
-    return {
+    record = {
         "router": router,
         "router_params": run.info["params"],
         "data": {"root": table.source.get("path"), "simulated": bool(table.source.get("simulated")),
@@ -58,6 +80,7 @@ def evaluate(bank: FeatureBank, router: str, *, train_fraction: float = 0.2, see
         "random": ev.random_routing(Y, C, draws=random_draws, seed=seed, protocol=random_protocol),
         "notes": summary.extra.get("notes", []),
     }
+    return EvaluatedRun(record, run.U[keep], run.P[keep], Y, C, rows)
 
 
 def write_result(record: dict, path) -> None:

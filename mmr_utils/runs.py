@@ -42,7 +42,8 @@ METRICS = ("nAUC", "nAUC_shared", "Ps", "QNC")
 # --------------------------------------------------------------------------- code fingerprint
 #: Package modules and folders that runs and studies never call (presentation, command line, tooling, tables built
 #: from results): editing them keeps cached runs and study results.
-_NOT_IN_RESULTS = ("plots.py", "outputs.py", "paper_tables.py", "pipeline.py", "cli.py", "__main__.py", "tooling")
+_NOT_IN_RESULTS = ("plots.py", "outputs.py", "paper_tables.py", "pipeline.py", "cli.py", "__main__.py", "tooling",
+                   "audit.py")
 
 
 @functools.lru_cache(maxsize=1)
@@ -68,12 +69,28 @@ def cache_enabled() -> bool:
 
 
 # --------------------------------------------------------------------------- one router, one split
-def _router_params(cls, router_params: dict | None, neural_epochs: int | None, seed: int) -> dict:
-    """Constructor parameters of router class ``cls``: the caller's, the study's epochs for a neural router, the seed
-    (the oracle, which reads the truth, takes none). ``text_dim`` is added once the features are built."""
+def epochs_for(name: str, neural_epochs: int | dict | None) -> int | None:
+    """The training epochs a study gives neural router ``name``: ``neural_epochs`` itself when it is one number (every
+    neural router), or its entry for ``name`` when it maps router names to epochs (``{"mlp": 25, "cmr": 100}``, as the
+    parameter files set them from benchmarks/results/epochs_convergence.md); ``None`` (the router's own default, the
+    official 100) when absent. A mapping that names an unknown or non-neural router is an error."""
+    if not isinstance(neural_epochs, dict):
+        return neural_epochs
+    for key in neural_epochs:
+        if key not in ROUTERS or not ROUTERS[key].neural:
+            known = sorted(k for k, c in ROUTERS.items() if c.neural)
+            raise ValueError(f"neural_epochs names {key!r}, which is not a neural router; expected some of {known}")
+    return neural_epochs.get(name)
+
+
+def _router_params(cls, router_params: dict | None, neural_epochs: int | dict | None, seed: int) -> dict:
+    """Constructor parameters of router class ``cls``: the caller's, the study's epochs for a neural router (one
+    number, or per router: :func:`epochs_for`), the seed (the oracle, which reads the truth, takes none).
+    ``text_dim`` is added once the features are built."""
     params = dict((router_params or {}).get(cls.name, {}))
-    if neural_epochs is not None and cls.neural:
-        params.setdefault("epochs", neural_epochs)
+    epochs = epochs_for(cls.name, neural_epochs)
+    if epochs is not None and cls.neural:
+        params.setdefault("epochs", epochs)
     if not cls.uses_truth:
         params.setdefault("seed", seed)
     return params
@@ -153,13 +170,30 @@ def _run_store():
     return ResultStore(paths.CACHE / "runs")
 
 
-def fit_predict(bank: FeatureBank, router: str, split: Split, *, mode: str = "22", fusion: str = "mean",
-                seed: int = 0, router_params: dict | None = None, neural_epochs: int | None = None) -> RouterRun:
-    """Build features for ``mode``/``fusion`` (the router's own fusion if it requires one), fit ``router`` on the
-    training rows (missing cells masked) and predict utility and cost on the test rows.
+@dataclass
+class _Job:
+    """A run to train: its cache entry name, the router (unfitted), its training data and what finishing needs."""
 
-    A run computed before with the same features, router parameters, mode, fusion, seed, split and package code is
-    read back from the run cache (bit-identical ``U`` and ``P``) instead of being trained again."""
+    name: str
+    router: object
+    train: tuple
+    X_test: np.ndarray
+    test_truth: tuple
+    split: Split
+    info: dict
+
+
+#: Runs trained by :func:`prefetch_runs` that the run cache does not hold (it is off), by entry name, until the
+#: :func:`fit_predict` call they were trained for takes them.
+_PREFETCHED: dict[str, RouterRun] = {}
+#: Entry names :func:`prefetch_runs` wrote to the run cache: the fit_predict call reading one back counts no hit.
+_PREFETCHED_SAVED: set[str] = set()
+
+
+def _prepare(bank: FeatureBank, router: str, split: Split, *, mode: str = "22", fusion: str = "mean", seed: int = 0,
+             router_params: dict | None = None, neural_epochs: int | dict | None = None,
+             count: bool = True) -> RouterRun | _Job:
+    """The cached or prefetched run of these arguments, else the :class:`_Job` that trains it."""
     _check_mode(bank, mode)
     table = bank.table
     cls = router_class(router)
@@ -171,14 +205,20 @@ def fit_predict(bank: FeatureBank, router: str, split: Split, *, mode: str = "22
         raise ValueError(f"models {unlearnable} have no observed cell in the {len(split.train)} training rows, so "
                          f"{router} cannot learn them; drop them (OutcomeTable.select_models) or train on more rows")
     params = _router_params(cls, router_params, neural_epochs, seed)
-    name = None
+    # text_dim is a function of the features (in the key), so the parameters before it identify the run.
+    name = run_key(bank, router, cls(**params).get_params(), split, mode, strategy, seed)
+    if name in _PREFETCHED:
+        return _PREFETCHED.pop(name) if count else _PREFETCHED[name]
     if cache_enabled():
-        # text_dim is a function of the features (in the key), so the parameters before it identify the run.
-        name = run_key(bank, router, cls(**params).get_params(), split, mode, strategy, seed)
         saved = _run_store().load(name)
         if saved is not None:
-            _count("hits")
+            if count:
+                if name in _PREFETCHED_SAVED:
+                    _PREFETCHED_SAVED.discard(name)
+                else:
+                    _count("hits")
             return RouterRun(router, saved["U"], saved["P"], saved["test"], saved["info"])
+    if count and cache_enabled():
         _count("misses")
     blocks = bank.channels(split.train, split.test)
     X_train, X_test, finfo = build_features(*blocks, mode=mode, strategy=strategy, seed=seed)
@@ -188,17 +228,73 @@ def fit_predict(bank: FeatureBank, router: str, split: Split, *, mode: str = "22
         raise ValueError(f"{router} needs both channels in concat features; mode {mode} leaves only one")
     R = make_router(router, **params)
     Y, C = table.correct, table.cost
-    R.fit(X_train, Y[split.train], C[split.train])
-    if cls.uses_truth:
-        U, P = R.predict(X_test, Y=Y[split.test], C=C[split.test])
+    info = {"router": router, "mode": mode, "fusion": strategy, "seed": seed, "features": finfo,
+            "encoder": bank.encoder, "split": split.info}
+    return _Job(name, R, (X_train, Y[split.train], C[split.train]), X_test, (Y[split.test], C[split.test]), split,
+                info)
+
+
+def _finish(job: _Job) -> RouterRun:
+    """Predict the test rows with the fitted router of ``job`` and save the run in the run cache (when it is on)."""
+    R, split = job.router, job.split
+    if R.uses_truth:
+        U, P = R.predict(job.X_test, Y=job.test_truth[0], C=job.test_truth[1])
     else:
-        U, P = R.predict(X_test)
-    info = {"router": router, "params": R.get_params(), "mode": mode, "fusion": strategy, "seed": seed,
-            "features": finfo, "encoder": bank.encoder, "split": split.info}
-    run = RouterRun(router, U, P, split.test, info)
-    if name is not None:
-        _run_store().save(name, {"U": U, "P": P, "test": split.test, "info": info})
+        U, P = R.predict(job.X_test)
+    info = {"router": job.info["router"], "params": R.get_params(), **{k: v for k, v in job.info.items()
+                                                                       if k != "router"}}
+    run = RouterRun(job.info["router"], U, P, split.test, info)
+    if cache_enabled():
+        _run_store().save(job.name, {"U": U, "P": P, "test": split.test, "info": info})
     return run
+
+
+def fit_predict(bank: FeatureBank, router: str, split: Split, *, mode: str = "22", fusion: str = "mean",
+                seed: int = 0, router_params: dict | None = None, neural_epochs: int | dict | None = None) -> RouterRun:
+    """Build features for ``mode``/``fusion`` (the router's own fusion if it requires one), fit ``router`` on the
+    training rows (missing cells masked) and predict utility and cost on the test rows.
+
+    A run computed before with the same features, router parameters, mode, fusion, seed, split and package code is
+    read back from the run cache (bit-identical ``U`` and ``P``) instead of being trained again; so is a run that
+    :func:`prefetch_runs` trained ahead of this call."""
+    job = _prepare(bank, router, split, mode=mode, fusion=fusion, seed=seed, router_params=router_params,
+                   neural_epochs=neural_epochs)
+    if isinstance(job, RouterRun):
+        return job
+    job.router.fit(*job.train)
+    return _finish(job)
+
+
+def prefetch_runs(requests) -> int:
+    """Train ahead, as batched ensembles, the runs among ``requests`` (each a dict of :func:`fit_predict`'s
+    arguments) whose router can train that way (``batchable``: MLP, MLPMF) and that are neither cached nor already
+    prefetched; the later :func:`fit_predict` calls with the same arguments read them back (from the run cache, or
+    from memory when it is off). Runs that agree on the router and its parameters but the seed, and whose features
+    have the same shape (typically the seeds of a study, or its modes), train together; each is bit-identical to
+    training it alone (``Router.fit_many``), so grouping never changes a result. Returns the number trained.
+
+    This is what makes several seeds cost little more than one on CPU: a small network's training step is mostly
+    fixed overhead, which an ensemble shares (benchmarks/results/speed.md)."""
+    jobs: dict[str, _Job] = {}
+    for request in requests:
+        if not router_class(request["router"]).batchable:
+            continue
+        job = _prepare(**request, count=False)
+        if isinstance(job, _Job):
+            jobs.setdefault(job.name, job)
+    groups: dict[type, list[_Job]] = {}
+    for job in jobs.values():
+        groups.setdefault(type(job.router), []).append(job)
+    for cls, members in groups.items():
+        cls.fit_many([job.router for job in members], [job.train for job in members])
+        for job in members:
+            run = _finish(job)
+            if cache_enabled():
+                _count("misses")
+                _PREFETCHED_SAVED.add(job.name)
+            else:
+                _PREFETCHED[job.name] = run
+    return len(jobs)
 
 
 #: The paper's Figure 4 is drawn on the six datasets without MathVision (its single-model points match that union,

@@ -43,6 +43,7 @@ from .runs import (  # noqa: F401  (re-exported for notebooks, tests and benchma
     count_run_cache,
     fit_predict,
     is_union_group,
+    prefetch_runs,
     reference_records,
     router_class,
     score_run,
@@ -151,6 +152,7 @@ def study_loop(cases: Iterable[Case], routers, *, mode: str = "22", fusion: str 
                router_params: dict | None = None) -> Iterator[tuple[Case, Iterator[CaseRun]]]:
     """The loop every study runs: for each case (seeds x splits), the case and a lazy iterator over its
     routers x settings, each fitted and predicted by :func:`mmr_utils.runs.fit_predict` (run cache included).
+    The batchable neural runs of all cases are trained first, together (:func:`mmr_utils.runs.prefetch_runs`).
 
     ``settings(router_class) -> [(mode, fusion), ...]`` gives the settings a router runs under (default: the one
     ``(mode, fusion)``); it reads the router's capabilities, e.g. its required fusion. A study adds its per-case
@@ -160,13 +162,19 @@ def study_loop(cases: Iterable[Case], routers, *, mode: str = "22", fusion: str 
             for item in runs:
                 ...
     """
-    def runs(case: Case) -> Iterator[CaseRun]:
+    def requests(case: Case) -> Iterator[dict]:
         for router in routers:
             for run_mode, run_fusion in (settings(router_class(router)) if settings else [(mode, fusion)]):
-                run = fit_predict(case.bank, router, case.split, mode=run_mode, fusion=run_fusion, seed=case.seed,
-                                  router_params=router_params, neural_epochs=neural_epochs)
-                yield CaseRun(router, run_mode, run_fusion, run)
+                yield {"bank": case.bank, "router": router, "split": case.split, "mode": run_mode,
+                       "fusion": run_fusion, "seed": case.seed, "router_params": router_params,
+                       "neural_epochs": neural_epochs}
 
+    def runs(case: Case) -> Iterator[CaseRun]:
+        for request in requests(case):
+            yield CaseRun(request["router"], request["mode"], request["fusion"], fit_predict(**request))
+
+    cases = list(cases)
+    prefetch_runs(request for case in cases for request in requests(case))
     for case in cases:
         yield case, runs(case)
 
@@ -199,7 +207,12 @@ def main_results(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(0,), trai
     datasets = bank.table.instances["dataset"].to_numpy()
     records, curves = [], {"frontiers": {}, "frontiers_per_dataset": {}, "references": {}}
     fit = {"mode": mode, "fusion": fusion, "neural_epochs": neural_epochs, "router_params": router_params}
-    for case, runs in study_loop(instance_cases(bank, seeds, train_fraction, split_procedure), routers, **fit):
+    cases = list(instance_cases(bank, seeds, train_fraction, split_procedure))
+    if "per_dataset" in protocols:
+        prefetch_runs({"bank": bank, "router": router, "split": sub, "seed": case.seed, **fit}
+                      for case in cases for router in routers
+                      for sub in _dataset_splits(case.split, datasets, train_fraction))
+    for case, runs in study_loop(cases, routers, **fit):
         seed, split = case.seed, case.split
         refs, ref_curves = reference_records(bank.table, split.test, seed=seed, random_draws=random_draws,
                                              random_protocol=random_protocol)
@@ -213,19 +226,28 @@ def main_results(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(0,), trai
             if "per_dataset" in protocols:
                 records += [{**r, "protocol": "per_dataset"} for r in recs if is_union_group(r["dataset"])]
                 per_fronts = {}
-                for name in dict.fromkeys(datasets[split.test]):
-                    sub = Split(train=split.train[datasets[split.train] == name],
-                                test=split.test[datasets[split.test] == name], info={**split.info, "dataset": name})
-                    if len(sub.train) < 2:
-                        raise ValueError(f"per-dataset protocol: dataset {name!r} has {len(sub.train)} training "
-                                         f"rows at train_fraction={train_fraction}; use protocols=('pooled',) or a "
-                                         f"larger table")
+                for sub in _dataset_splits(split, datasets, train_fraction):
+                    name = sub.info["dataset"]
                     run_d = fit_predict(bank, router, sub, seed=seed, **fit)
                     recs_d, fronts_d = score_run(bank.table, run_d, per_dataset=False, rule=rule)
                     records += [{**r, "dataset": name, "protocol": "per_dataset"} for r in recs_d]
                     per_fronts[name] = fronts_d["All"]
                 curves["frontiers_per_dataset"][(router, seed)] = per_fronts
     return StudyResult(pd.DataFrame(records), curves, {})
+
+
+def _dataset_splits(split: Split, datasets: np.ndarray, train_fraction: float) -> list[Split]:
+    """The per-dataset protocol's splits of ``split``: one per dataset in its test rows, each keeping only that
+    dataset's rows (an error when a dataset has fewer than 2 training rows)."""
+    subs = []
+    for name in dict.fromkeys(datasets[split.test]):
+        sub = Split(train=split.train[datasets[split.train] == name], test=split.test[datasets[split.test] == name],
+                    info={**split.info, "dataset": name})
+        if len(sub.train) < 2:
+            raise ValueError(f"per-dataset protocol: dataset {name!r} has {len(sub.train)} training rows at "
+                             f"train_fraction={train_fraction}; use protocols=('pooled',) or a larger table")
+        subs.append(sub)
+    return subs
 
 
 @cached_study(name="modality")

@@ -39,9 +39,18 @@ from mmr_utils.sources import load_benchmark
 
 out = ROOT / out_dir
 table = load_benchmark(data_root, scale=scale, seed=seed)
+print(table.describe())
+
+# %% [markdown]
+# **Audit of the table** (`mmr_utils.audit`): coverage per model, duplicate ids, duplicate and near-duplicate
+# questions. The counts go into the table's provenance, which every output below records.
+
+# %%
+from mmr_utils import audit
+
+print(audit.record_audit(table, audit.audit_table(table)).summary())
 provenance = {"data": table_record(table),
               "encoder": "none (no features in this notebook)", "settings": {"scale": scale, "seed": seed}}
-print(table.describe())
 
 # %% [markdown]
 # ## Composition: scenario -> dataset -> category

@@ -37,11 +37,12 @@ out_dir: str = "build/figures-small"  # where figures and tables go (make figure
 # %%
 from IPython.display import Markdown
 
-from mmr_utils import plots, studies
+from mmr_utils import audit, plots, studies
 from mmr_utils.paths import ROOT
 
 out = ROOT / out_dir
 bank = studies.load_and_embed(data_root, scale=scale, seed=seed, encoder=encoder)
+print(audit.record_audit(bank.table, audit.audit_table(bank.table)).summary())  # one-line table audit
 table = bank.table
 provenance = studies.provenance(bank, notebook="02_multimodal_embedding", seeds=[seed])
 

@@ -77,9 +77,26 @@ Markdown(f"**Data:** {table.n} instances, {len(table.models)} models, "
          f"{'SIMULATED' if table.source.get('simulated') else 'real'}; **encoder:** {bank.encoder}")
 
 # %% [markdown]
+# **Audit of the table** (`mmr_utils.audit`): coverage per model, duplicate ids, duplicate and near-duplicate
+# questions. The counts go into the table's provenance, which every output below records.
+
+# %%
+from mmr_utils import audit
+from mmr_utils.splits import instance_split
+
+first_split = instance_split(table, train_fraction, seed=seeds[0])  # leakage across the first seed's split
+print(audit.record_audit(table, audit.audit_table(table, split=first_split)).summary())
+
+# %% [markdown]
 # ## Step 2: train every router, sweep its budget, score its frontier
 # One call runs every router on every seed's split, under each training protocol, and adds the three references.
 # The result is one tidy row per (router, seed, dataset, protocol).
+#
+# **Protocol cut (training length).** The neural routers (MLP, MLPMF, CMR) train for `neural_epochs` epochs: 3 at
+# these small defaults, 10 in `make figures`, against the official 100. The committed convergence study
+# (`benchmarks/results/epochs_convergence.md`) shows the count matters (MLP and MLPMF score lower at 5-10 epochs than
+# at 100), so their rows below are those of shorter training; 100 epochs on 2 CPU cores would take hours. Run with
+# `-p neural_epochs 100` for the official length.
 
 # %%
 result = studies.main_results(bank, seeds=seeds, train_fraction=train_fraction, mode=mode, fusion=fusion,

@@ -35,11 +35,12 @@ out_dir: str = "build/figures-small"  # where figures and tables go (make figure
 # %%
 from IPython.display import Markdown
 
-from mmr_utils import plots, studies
+from mmr_utils import audit, plots, studies
 from mmr_utils.paths import ROOT
 
 out = ROOT / out_dir
 bank = studies.load_and_embed(data_root, scale=scale, seed=data_seed, encoder=encoder)
+print(audit.record_audit(bank.table, audit.audit_table(bank.table)).summary())  # one-line table audit
 
 # %% [markdown]
 # ## Step 1: every router scored under both protocols

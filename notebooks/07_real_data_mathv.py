@@ -43,14 +43,17 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import Markdown
 
-from mmr_utils import plots, studies
+from mmr_utils import audit, plots, studies
 from mmr_utils.paths import ROOT
 from mmr_utils.sources.mathv import load_mathv
+from mmr_utils.splits import instance_split
 
 out = ROOT / out_dir
 full = load_mathv(mathv)
 table = full.take(range(max_items)) if max_items else full
 print(table.describe())
+first_split = instance_split(table, train_fraction, seed=seeds[0])  # leakage across the first seed's split
+print(audit.record_audit(table, audit.audit_table(table, split=first_split)).summary())
 cost_model = json.loads((Path(full.source["path"]).parent / "provenance.json").read_text())["cost_model"]
 print(f"cost model: {cost_model['formula']}; tokenizer: {cost_model['tokenizer']}")
 pd.DataFrame(cost_model["prices"]).T

@@ -85,3 +85,86 @@ def test_a_model_without_training_cells_is_named(sim_bank):
     with pytest.raises(ValueError, match=rf"models \['{table.models[2]}'\] have no observed cell in the "
                                          rf"{len(split.train)} training rows"):
         runs.fit_predict(broken, "knn", split)
+
+
+def test_per_router_epochs_reach_each_neural_router_only():
+    from mmr_utils.routers import ROUTERS
+
+    epochs = {"mlp": 25, "cmr": 100}
+    assert runs._router_params(ROUTERS["mlp"], None, epochs, 0)["epochs"] == 25
+    assert runs._router_params(ROUTERS["cmr"], None, epochs, 0)["epochs"] == 100
+    assert "epochs" not in runs._router_params(ROUTERS["mlp_mf"], None, epochs, 0)  # its own default (100)
+    assert "epochs" not in runs._router_params(ROUTERS["knn"], None, epochs, 0)
+    assert runs._router_params(ROUTERS["mlp_mf"], None, 7, 0)["epochs"] == 7  # one number: every neural router
+    with pytest.raises(ValueError, match="'knn', which is not a neural router"):
+        runs._router_params(ROUTERS["mlp"], None, {"knn": 5}, 0)
+
+
+@pytest.mark.cache
+def test_per_router_epochs_give_the_same_run_as_the_single_number(sim_bank, run_cache):
+    split = instance_split(sim_bank.table, 0.2, seed=0)
+    with runs.count_run_cache() as counts:
+        runs.fit_predict(sim_bank, "mlp", split, seed=0, neural_epochs=2)
+        runs.fit_predict(sim_bank, "mlp", split, seed=0, neural_epochs={"mlp": 2, "cmr": 9})
+        runs.fit_predict(sim_bank, "mlp", split, seed=0, neural_epochs={"mlp": 3})
+    assert (counts["hits"], counts["misses"]) == (1, 2)
+
+
+# --------------------------------------------------------------------------- batched ensembles (issue #11 item 5)
+def _run_bytes(run):
+    return tuple(getattr(run, name).tobytes() for name in ("U", "P", "test"))
+
+
+@pytest.mark.parametrize("cache_on", [False, True])
+def test_prefetched_runs_equal_runs_trained_alone_and_count_once(sim_bank, tmp_path, monkeypatch, cache_on):
+    from mmr_utils import paths
+
+    monkeypatch.setattr(paths, "CACHE", tmp_path / "cache")
+    monkeypatch.setenv("MMR_STUDY_CACHE", "1" if cache_on else "0")
+    requests = [{"bank": sim_bank, "router": router, "split": instance_split(sim_bank.table, 0.2, seed=seed),
+                 "seed": seed, "mode": mode, "neural_epochs": 2}
+                for router in ("mlp", "mlp_mf", "knn") for seed in (0, 1) for mode in ("22", "11")]
+    with runs.count_run_cache() as counts:
+        trained = runs.prefetch_runs(requests + requests[:2])  # a repeated request trains once
+        prefetched = [runs.fit_predict(**request) for request in requests]
+    assert trained == 8  # mlp and mlp_mf x 2 seeds x 2 modes; knn is not batchable
+    assert (counts["hits"], counts["misses"]) == ((0, 12) if cache_on else (0, 0))
+    monkeypatch.setattr(paths, "CACHE", tmp_path / "fresh")
+    monkeypatch.setenv("MMR_STUDY_CACHE", "0")
+    for request, run in zip(requests, prefetched):
+        alone = runs.fit_predict(**request)
+        assert _run_bytes(alone) == _run_bytes(run), request["router"]
+        assert {k: alone.info[k] for k in ("params", "mode", "fusion", "seed")} == {
+            k: run.info[k] for k in ("params", "mode", "fusion", "seed")}
+
+
+def test_ensemble_members_are_bit_identical_to_routers_trained_alone():
+    from mmr_utils.routers import make_router
+
+    def data(seed, n=90, d=12, K=4):
+        rng = np.random.default_rng(seed)
+        return (rng.normal(size=(n, d)), (rng.random((n, K)) < 0.5).astype(float), rng.random((n, K)) * 0.01,
+                rng.random((n, K)) > 0.2)
+
+    probe = np.random.default_rng(9).normal(size=(20, 12))
+    for name in ("mlp", "mlp_mf"):
+        alone = [make_router(name, epochs=2, batch_size=16, seed=s).fit(*data(s)) for s in (1, 2, 3)]
+        group = [make_router(name, epochs=2, batch_size=16, seed=s) for s in (1, 2, 3)]
+        type(group[0]).fit_many(group, [data(s) for s in (1, 2, 3)])
+        for a, g in zip(alone, group):
+            assert a.loss_history_ == g.loss_history_
+            for x, y in zip(a.predict(probe), g.predict(probe)):
+                assert x.tobytes() == y.tobytes()
+        # members that differ in more than the seed train apart, with the same results as alone
+        mixed = [make_router(name, epochs=2, batch_size=16, seed=1), make_router(name, epochs=1, batch_size=16, seed=2)]
+        type(mixed[0]).fit_many(mixed, [data(1), data(2)])
+        assert mixed[0].predict(probe)[0].tobytes() == alone[0].predict(probe)[0].tobytes()
+        assert len(mixed[1].loss_history_) == 1
+
+
+def test_routers_with_training_randomness_are_not_batched():
+    from mmr_utils.routers import ROUTERS
+
+    assert ROUTERS["mlp"].batchable and ROUTERS["mlp_mf"].batchable
+    assert not ROUTERS["cmr"].batchable  # dropout
+    assert not any(cls.batchable for name, cls in ROUTERS.items() if not cls.neural)

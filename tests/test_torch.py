@@ -72,3 +72,45 @@ def test_encoders_and_neural_routers_use_this_one_helper(monkeypatch):
     with pytest.raises(ValueError, match="'cuda' requested"):
         make_router("mlp", epochs=1, device="cuda").fit(X, Y, C)
     assert make_router("mlp", epochs=1, device="auto").fit(X, Y, C).device_ == "cpu"
+
+
+def test_threads_are_set_once_from_the_environment(monkeypatch):
+    monkeypatch.setattr(_torch, "_threads_set", None)
+    calls = []
+    monkeypatch.setattr(torch, "set_num_threads", calls.append)
+    monkeypatch.setenv(_torch.THREADS_ENV, "3")
+    assert _torch.configure_threads() == 3
+    monkeypatch.setenv(_torch.THREADS_ENV, "5")  # a later change is ignored: threads are set once per process
+    assert _torch.configure_threads() == 3
+    assert calls == [3]
+
+
+def test_threads_default_to_one(monkeypatch):
+    monkeypatch.setattr(_torch, "_threads_set", None)
+    calls = []
+    monkeypatch.setattr(torch, "set_num_threads", calls.append)
+    monkeypatch.delenv(_torch.THREADS_ENV, raising=False)
+    assert _torch.configure_threads() == 1 and calls == [1]
+
+
+@pytest.mark.parametrize("raw", ["0", "-2", "two", ""])
+def test_a_bad_thread_count_is_an_error_naming_the_variable(raw, monkeypatch):
+    monkeypatch.setattr(_torch, "_threads_set", None)
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: pytest.fail("threads set from a bad value"))
+    monkeypatch.setenv(_torch.THREADS_ENV, raw)
+    with pytest.raises(ValueError, match=f"{_torch.THREADS_ENV}=.*positive integer"):
+        _torch.configure_threads()
+
+
+def test_training_a_neural_router_sets_the_threads(monkeypatch):
+    from mmr_utils.routers import make_router
+
+    monkeypatch.setattr(_torch, "_threads_set", None)
+    calls = []
+    monkeypatch.setattr(torch, "set_num_threads", calls.append)
+    monkeypatch.setenv(_torch.THREADS_ENV, "1")
+    rng = np.random.default_rng(0)
+    X, Y, C = rng.normal(size=(20, 4)), rng.integers(0, 2, (20, 3)).astype(float), rng.random((20, 3))
+    make_router("mlp", epochs=1, seed=0).fit(X, Y, C)
+    make_router("mlp", epochs=1, seed=1).fit(X, Y, C)
+    assert calls == [1]

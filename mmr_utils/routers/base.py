@@ -152,6 +152,9 @@ class Router:
     neural: ClassVar[bool] = False
     #: True for routers whose output depends on ``seed``.
     stochastic: ClassVar[bool] = False
+    #: Several instances (equal parameters but ``seed``) can train as one batched ensemble, bit-identical to training
+    #: each alone (:meth:`fit_many`).
+    batchable: ClassVar[bool] = False
 
     def __init__(self, *, seed: int = 0):
         self.seed = seed
@@ -186,6 +189,12 @@ class Router:
         self.n_models_ = Y.shape[1]
         self._fit(X, Y, C, mask)
         return self
+
+    @classmethod
+    def fit_many(cls, routers, datasets) -> list[Router]:
+        """Fit each of ``routers`` on its ``(X, Y, C[, mask])`` in ``datasets``; the same as fitting them one by one
+        (batchable routers override it to train together)."""
+        return [router.fit(*data) for router, data in zip(routers, datasets, strict=True)]
 
     def predict(self, X) -> tuple[np.ndarray, np.ndarray]:
         """Predicted utility ``U`` and cost ``P`` (both n x K, finite float64) for the queries ``X``."""

@@ -51,6 +51,9 @@ class IRTRouter(_TorchRouter):
     cross-entropy on observed cells, cost as the other neural routers (module docstring). Seeded."""
 
     name = "irt"
+    #: Not batched: under ``vmap`` the BCE loss of a member comes out a float32 rounding apart depending on the size of
+    #: its ensemble, which would make a run's result depend on how runs were grouped.
+    batchable = False
 
     def __init__(self, *, dim: int = 25, hidden: int = 128, epochs: int = 100, batch_size: int = 32,
                  lr: float = 1e-3, device: str = "cpu", seed: int = 0):

@@ -15,12 +15,15 @@ random state is left untouched and the same seed gives the same network. Only de
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 from torch import nn
+from torch.func import functional_call, vmap
 
-from mmr_utils._torch import resolve_device, seeded
-from mmr_utils.routers.base import Router, register
+from mmr_utils._torch import configure_threads, resolve_device, seeded
+from mmr_utils.routers.base import Router, check_outcomes, register
 
 
 class LogCostScaler:
@@ -68,6 +71,9 @@ class _TorchRouter(Router):
 
     stochastic = True
     neural = True
+    #: Training has no randomness beyond the initialisation and the shuffling (no dropout), so several instances can
+    #: train as one batched ensemble with the same result as alone (:func:`_train_ensemble`).
+    batchable = True
 
     def __init__(self, *, epochs: int = 100, batch_size: int = 32, lr: float = 1e-3, device: str = "cpu",
                  seed: int = 0):
@@ -98,18 +104,35 @@ class _TorchRouter(Router):
                 raise ValueError(f"{label} must be a {'non-negative' if label == 'epochs' else 'positive'} integer, "
                                  f"got {value!r}")
 
-    def _fit(self, X, Y, C, mask):
+    def _prepare_training(self, X, Y, C, mask, device):
+        """The freshly initialised module (call inside ``seeded(seed)``) and the training tensors (features, utility
+        target, standardised log cost target, observed mask) for one router; sets ``device_`` and ``cost_scaler_``."""
         self._check_params(X.shape[1])
-        device = resolve_device(self.device)
         self.device_ = str(device)
         self.cost_scaler_ = LogCostScaler.fit(C, mask)
         Z = np.where(mask, self.cost_scaler_.transform(np.where(mask, C, 0.0)), 0.0)
         as_tensor = lambda array: torch.as_tensor(np.asarray(array, dtype=np.float32), device=device)
-        features, utility, z_cost, observed = as_tensor(X), as_tensor(Y), as_tensor(Z), as_tensor(mask)
-        n = features.shape[0]
+        module = self._build_module(X.shape[1], Y.shape[1]).to(device)
+        return module, (as_tensor(X), as_tensor(Y), as_tensor(Z), as_tensor(mask))
+
+    def _member_loss(self, module: nn.Module):
+        """``loss(parameters, buffers, x, utility, z_cost, observed)`` of one member, for ``torch.func.vmap``."""
+        def loss(parameters, buffers, x, utility, z_cost, observed):
+            predicted_utility, predicted_z = functional_call(module, (parameters, buffers), (x,))
+            return (self._utility_loss(predicted_utility, utility, observed)
+                    + _masked_mse(predicted_z, z_cost, observed))
+        return loss
+
+    def _fit(self, X, Y, C, mask):
+        if self.batchable:
+            _train_ensemble([self], [(X, Y, C, mask)])
+            return
+        configure_threads()
+        device = resolve_device(self.device)
         self.loss_history_ = []
         with seeded(self.seed, device):
-            module = self._build_module(X.shape[1], Y.shape[1]).to(device)
+            module, (features, utility, z_cost, observed) = self._prepare_training(X, Y, C, mask, device)
+            n = features.shape[0]
             optimizer = self._make_optimizer(module.parameters())
             shuffler = torch.Generator().manual_seed(self.seed)
             module.train()
@@ -126,14 +149,40 @@ class _TorchRouter(Router):
                     optimizer.step()
                     epoch_loss += float(loss.detach()) * len(batch)
                 self.loss_history_.append(epoch_loss / n)
-                if self.epoch_callback is not None:
-                    module.eval()
-                    self.module_ = module
-                    with torch.random.fork_rng(devices=[]):
-                        self.epoch_callback(len(self.loss_history_), self)
-                    module.train()
+                self._after_epoch(module)
         module.eval()
         self.module_ = module
+
+    def _after_epoch(self, module: nn.Module) -> None:
+        """Run ``epoch_callback`` (if any) with the network in eval mode, outside the training random state."""
+        if self.epoch_callback is None:
+            return
+        module.eval()
+        self.module_ = module
+        with torch.random.fork_rng(devices=[]):
+            self.epoch_callback(len(self.loss_history_), self)
+        module.train()
+
+    @classmethod
+    def fit_many(cls, routers, datasets):
+        """Fit each router on its ``(X, Y, C[, mask])``. Batchable routers (:attr:`batchable`) that agree on everything
+        but ``seed`` and whose data have the same shapes train as one batched ensemble (:func:`_train_ensemble`),
+        with the same result, bit for bit, as fitting each alone; the others are fitted one after another."""
+        routers, checked = list(routers), []
+        for router, data in zip(routers, datasets, strict=True):
+            X, Y, C, mask = check_outcomes(*data)
+            router.n_features_, router.n_models_ = X.shape[1], Y.shape[1]
+            checked.append((X, Y, C, mask))
+        groups: dict[str, list[int]] = {}
+        for index, (router, (X, Y, _, _)) in enumerate(zip(routers, checked)):
+            key = ensemble_key(router, X.shape, Y.shape) if router.batchable else f"single-{index}"
+            groups.setdefault(key, []).append(index)
+        for members in groups.values():
+            if len(members) > 1:
+                _train_ensemble([routers[i] for i in members], [checked[i] for i in members])
+            else:
+                routers[members[0]]._fit(*checked[members[0]])
+        return routers
 
     @torch.no_grad()
     def _predict(self, X, chunk: int = 4096):
@@ -170,6 +219,74 @@ class _TorchRouter(Router):
                  if key.startswith("module.")}
         module.load_state_dict(state)
         self.module_ = module.to(device).eval()
+
+
+#: Largest ensemble trained at once: beyond it the per-run time stops falling on CPU (benchmarks/bench_speed.py).
+MAX_ENSEMBLE = 16
+
+
+def ensemble_key(router: _TorchRouter, x_shape, y_shape) -> str:
+    """Routers with equal keys can train as one ensemble: same class, same parameters but ``seed``, same data shapes."""
+    params = {k: v for k, v in router.get_params().items() if k != "seed"}
+    return repr((type(router).__name__, sorted(params.items()), tuple(x_shape), tuple(y_shape)))
+
+
+def _train_ensemble(routers: list[_TorchRouter], data: list[tuple]) -> None:
+    """Train ``routers`` (one class, equal parameters but ``seed``, data of equal shapes) as one batched ensemble.
+
+    Each member keeps its own initialisation (seeded by its ``seed``), its own shuffling generator, its own data and
+    its own optimiser state; a step evaluates every member's loss with ``torch.func.vmap`` over the stacked
+    parameters (batched matrix products) and steps one optimiser over all members' parameter tensors. The members'
+    parameters stay separate tensors (stacked anew each step), so the element-wise optimiser update of a member never
+    depends on where it sits in a stacked tensor: a member's result is bit-identical to training it alone, which is
+    what makes the run cache independent of how runs were grouped (tested). Chunks of :data:`MAX_ENSEMBLE`.
+    """
+    if len(routers) > MAX_ENSEMBLE:
+        for start in range(0, len(routers), MAX_ENSEMBLE):
+            _train_ensemble(routers[start:start + MAX_ENSEMBLE], data[start:start + MAX_ENSEMBLE])
+        return
+    first = routers[0]
+    keys = {ensemble_key(r, X.shape, Y.shape) for r, (X, Y, _, _) in zip(routers, data)}
+    if len(keys) != 1 or not first.batchable:
+        raise ValueError(f"an ensemble needs batchable routers of one class with equal parameters but seed and data "
+                         f"of equal shapes; got {len(keys)} different settings")
+    configure_threads()
+    device = resolve_device(first.device)
+    modules, tensors = [], []
+    for router, (X, Y, C, mask) in zip(routers, data):
+        with seeded(router.seed, device):
+            module, member_tensors = router._prepare_training(X, Y, C, mask, device)
+        modules.append(module.train())
+        tensors.append(member_tensors)
+    features, utility, z_cost, observed = (torch.stack(column) for column in zip(*tensors))
+    names = [name for name, _ in modules[0].named_parameters()]
+    member_parameters = [dict(module.named_parameters()) for module in modules]
+    buffers = {name: torch.stack([dict(m.named_buffers())[name] for m in modules])
+               for name, _ in modules[0].named_buffers()}
+    template = copy.deepcopy(modules[0]).to("meta").train()
+    member_loss = vmap(first._member_loss(template))
+    optimizer = first._make_optimizer([p for parameters in member_parameters for p in parameters.values()])
+    shufflers = [torch.Generator().manual_seed(router.seed) for router in routers]
+    n, size, members = features.shape[1], first.batch_size, torch.arange(len(routers), device=device)[:, None]
+    for router in routers:
+        router.loss_history_ = []
+    for _ in range(first.epochs):
+        orders = torch.stack([torch.randperm(n, generator=shuffler) for shuffler in shufflers]).to(device)
+        epoch_loss = torch.zeros(len(routers), dtype=torch.float64, device=device)
+        for start in range(0, n, size):
+            batch = orders[:, start:start + size]
+            stacked = {name: torch.stack([parameters[name] for parameters in member_parameters]) for name in names}
+            losses = member_loss(stacked, buffers, features[members, batch], utility[members, batch],
+                                 z_cost[members, batch], observed[members, batch])
+            optimizer.zero_grad(set_to_none=True)
+            losses.sum().backward()
+            optimizer.step()
+            epoch_loss += losses.detach().double() * batch.shape[1]
+        for router, module, value in zip(routers, modules, epoch_loss.tolist()):
+            router.loss_history_.append(value / n)
+            router._after_epoch(module)
+    for router, module in zip(routers, modules):
+        router.module_ = module.eval()
 
 
 class _MLPNet(nn.Module):
@@ -274,6 +391,7 @@ class CMRRouter(_TorchRouter):
     fusion_label = "cross-attention"
     needs_both_channels = True
     needs_text_dim = True
+    batchable = False  # dropout: a member's masks would depend on the ensemble it trains in
 
     def __init__(self, *, text_dim: int | None = None, width: int = 512, layers: int = 2, heads: int = 8,
                  dropout: float = 0.1, weight_decay: float = 1e-4, epochs: int = 100, batch_size: int = 32,

@@ -58,7 +58,10 @@ def prior_strength(group_means: np.ndarray, group_counts: np.ndarray, global_mea
 def shrink(local_means: np.ndarray, counts: np.ndarray, global_mean: np.ndarray, kappa: np.ndarray) -> np.ndarray:
     """``(n * local + kappa * m) / (n + kappa)`` cell by cell; a cell with ``n = 0`` gets ``m``."""
     local = np.where(counts > 0, local_means, 0.0)
-    return (counts * local + kappa * global_mean) / (counts + kappa)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shrunk = (counts * local + kappa * global_mean) / (counts + kappa)
+    # kappa = 0 (more spread between groups than chance) would make an empty cell 0/0.
+    return np.where(counts > 0, shrunk, np.broadcast_to(global_mean, shrunk.shape))
 
 
 def _unit_variances(Y, C, mask) -> tuple[np.ndarray, np.ndarray]:
