@@ -403,6 +403,31 @@ def test_cue_weights_favour_the_image_where_the_question_lives_in_it():
         assert abs(sum(loadings.values())) < 0.15, cue
 
 
+def test_single_channel_cues_carry_most_of_the_routing_signal():
+    """Simulator 2.2.0 (issue #11 item 2): per dataset, the between-model spread of the logit (what decides WHICH model
+    is best) comes mostly from the text-only and the image-only cue, additively; the kind (readable from both
+    channels) and the text x image interaction are small parts, and the image-only part leads exactly where the
+    question lives in the image (MathVerse, OCRBench)."""
+    from mmr_utils.sources.simulator import outcomes
+
+    latents = outcomes.simulate_latents(0.2, 1)
+    datasets = latents["dataset"].to_numpy()
+    needs = latents[[f"need_{s}" for s in sim.SKILLS]].to_numpy(float)
+    parts = {"kind": sim.SKILL_WEIGHT * needs @ np.array([sim.MODEL_SKILLS[m] for m in sim.MODELS]).T}
+    values = {"text": latents["text_cue"].to_numpy(), "image": latents["image_cue"].to_numpy()}
+    values["joint"] = values["text"] * values["image"]
+    for cue, value in values.items():
+        weight = np.array([sim.CUE_WEIGHTS[d][cue] for d in datasets])
+        parts[cue] = (weight * value)[:, None] * np.array([sim.CUE_LOADINGS[cue][m] for m in sim.MODELS])[None, :]
+    for dataset in sim.DATASET_SIZES:
+        rows = datasets == dataset
+        spread = {k: float((p[rows] - p[rows].mean(axis=1, keepdims=True)).var()) for k, p in parts.items()}
+        assert spread["text"] > 3 * spread["kind"] and spread["image"] > 3 * spread["kind"], (dataset, spread)
+        assert spread["text"] > 3 * spread["joint"] and spread["image"] > 3 * spread["joint"], (dataset, spread)
+        image_leads = spread["image"] > spread["text"]
+        assert image_leads == (dataset in ("MathVerse", "OCRBench")), (dataset, spread)
+
+
 def test_cues_change_which_model_is_best(full_tables):
     """Within one dataset and kind, the best model by P(correct) differs across the cue levels of each channel."""
     _, latent = full_tables

@@ -36,7 +36,9 @@ Generative model (one instance i of dataset d, model m)
   text-only, image-only and fused features each carry a different part of the routing signal. The per-dataset
   weights :data:`CUE_WEIGHTS` put the largest image share where the question lives in the image (MathVerse
   Vision-Only, OCRBench), as the paper's modality study (Sec. 5.3) finds. The kind is readable from the image on
-  every item and from the text on most (not on generic questions), so it does not separate the channels.
+  every item and from the text on most (not on generic questions), so it does not separate the channels; since
+  2.2.0 its weight :data:`SKILL_WEIGHT` is small and the two single-channel cue terms are the large, additive part
+  of the model-to-model differences (the product term a small one), so fused features beat either channel alone.
   ``z_shared ~ N(0, 1)`` is a hidden item effect common to all models; its per-dataset scale ``sigma_d`` (:data:`SHARED_EFFECT_SD`) sets how correlated
   the models' errors are and is FITTED by :func:`calibrate` so that the expected Oracle Ps matches the paper's Table 2
   Oracle row. ``eps_im ~ N(0, IDIOSYNCRATIC_SD^2)`` is unobservable. The intercept ``a_md`` is solved by bisection so
