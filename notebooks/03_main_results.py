@@ -92,11 +92,14 @@ print(audit.record_audit(table, audit.audit_table(table, split=first_split)).sum
 # One call runs every router on every seed's split, under each training protocol, and adds the three references.
 # The result is one tidy row per (router, seed, dataset, protocol).
 #
-# **Protocol cut (training length).** The neural routers (MLP, MLPMF, CMR) train for `neural_epochs` epochs: 3 at
-# these small defaults, 10 in `make figures`, against the official 100. The committed convergence study
-# (`benchmarks/results/epochs_convergence.md`) shows the count matters (MLP and MLPMF score lower at 5-10 epochs than
-# at 100), so their rows below are those of shorter training; 100 epochs on 2 CPU cores would take hours. Run with
-# `-p neural_epochs 100` for the official length.
+# **Training length.** The neural routers train for `neural_epochs` epochs: 3 at these small defaults (so the notebook
+# runs in seconds), and in `make figures` the official 100 for MLP and MLPMF -- affordable because runs that differ
+# only in their seed train together as one batched ensemble, bit-identical to training each alone
+# (`benchmarks/results/ensemble.md`). **Protocol cut:** CMR trains 10 epochs in `make figures`, not 100. Its runs (24
+# here, 27 across notebooks 3-4) would need at least 45 single-thread minutes of arithmetic alone at 100 epochs
+# (`ensemble.md`, "The floor"), beyond what two CPU cores can give within CI's limit, and the convergence study
+# (`benchmarks/results/epochs_convergence.md`) licenses no shorter count, so CMR's rows below are those of shorter
+# training. Run with `-p neural_epochs 100` for the official length everywhere.
 
 # %%
 result = studies.main_results(bank, seeds=seeds, train_fraction=train_fraction, mode=mode, fusion=fusion,
