@@ -404,10 +404,10 @@ def test_cue_weights_favour_the_image_where_the_question_lives_in_it():
 
 
 def test_single_channel_cues_carry_most_of_the_routing_signal():
-    """Simulator 2.2.0 (issue #11 item 2): per dataset, the between-model spread of the logit (what decides WHICH model
-    is best) comes mostly from the text-only and the image-only cue, additively; the kind (readable from both
-    channels) and the text x image interaction are small parts, and the image-only part leads exactly where the
-    question lives in the image (MathVerse, OCRBench)."""
+    """Simulator 2.2.0+ (issue #11 item 2): per dataset, the between-model spread of the logit (what decides WHICH
+    model is best) comes mostly from the text-only and the image-only cue together, additively; the kind (readable
+    from both channels) and the text x image interaction are small parts, the interaction smaller than either cue,
+    and the image-only part leads exactly where the question lives in the image (MathVerse, OCRBench)."""
     from mmr_utils.sources.simulator import outcomes
 
     latents = outcomes.simulate_latents(0.2, 1)
@@ -422,8 +422,9 @@ def test_single_channel_cues_carry_most_of_the_routing_signal():
     for dataset in sim.DATASET_SIZES:
         rows = datasets == dataset
         spread = {k: float((p[rows] - p[rows].mean(axis=1, keepdims=True)).var()) for k, p in parts.items()}
-        assert spread["text"] > 3 * spread["kind"] and spread["image"] > 3 * spread["kind"], (dataset, spread)
-        assert spread["text"] > 3 * spread["joint"] and spread["image"] > 3 * spread["joint"], (dataset, spread)
+        single_channel = spread["text"] + spread["image"]
+        assert single_channel > 3 * spread["kind"] and single_channel > 3 * spread["joint"], (dataset, spread)
+        assert min(spread["text"], spread["image"]) > spread["joint"], (dataset, spread)
         image_leads = spread["image"] > spread["text"]
         assert image_leads == (dataset in ("MathVerse", "OCRBench")), (dataset, spread)
 

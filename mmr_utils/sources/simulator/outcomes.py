@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 
 from mmr_utils.sources.simulator.calibration import (
+    _STREAM_CUES,
     _STREAM_LATENT,
     _STREAM_NOISE,
     _STREAM_OUTCOME,
-    _STREAM_CUES,
     _STREAM_SHARED,
     _STREAM_TOKENS,
     CUE_LEVEL_VALUES,
