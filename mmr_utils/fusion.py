@@ -183,9 +183,10 @@ class Fuser:
     """
 
     def __init__(self, mode: str = "22", strategy: str = "mean", *, seed: int = 0, n_clusters: int = 8,
-                 eta: float = ADAPTIVE_ETA):
+                 eta: float = ADAPTIVE_ETA, keep_masked: bool = False):
         self.mode = _check_mode_strategy(mode, strategy)
         self.strategy = strategy
+        self.keep_masked = keep_masked
         self.seed = seed
         self.n_clusters = n_clusters
         self.eta = eta
@@ -205,7 +206,9 @@ class Fuser:
         elif "3" in mode or "2" in mode or strategy in ("image", *_TWO_CHANNEL[1:]):
             raise ValueError(f"mode {mode!r} with strategy {strategy!r} needs image embeddings, but none were given")
         train_channels, test_channels = _FLAG_CHANNELS[mode[0]], _FLAG_CHANNELS[mode[1]]
-        channels = [c for c in ("text", "image") if c in train_channels or c in test_channels]
+        available = ("text", "image") if self.has_images_ else ("text",)
+        channels = [c for c in available if c in train_channels or c in test_channels
+                    or (self.keep_masked and strategy in _TWO_CHANNEL)]
         effective = strategy
         if strategy in ("text", "image") and strategy not in channels:
             raise ValueError(f"strategy {strategy!r} uses only the {strategy} channel, which mode {mode!r} masks on "
@@ -338,7 +341,8 @@ class Fuser:
     def describe(self) -> dict:
         """The fitted settings as JSON-able values (what :func:`build_features` reports in its ``info``)."""
         info = {"mode": self.mode, "strategy": self.strategy, "effective_strategy": self.effective_,
-                "channels": list(self.channels_), "seed": self.seed, "imputation": "training centroid of the channel"}
+                "channels": list(self.channels_), "seed": self.seed, "imputation": "training centroid of the channel",
+                "keep_masked": self.keep_masked}
         if self.common_width_ is not None:
             info["common_width"] = dict(self.common_width_)
         return info
@@ -357,7 +361,8 @@ class Fuser:
             for name, value in vars(confidence).items():
                 arrays[f"confidence/{channel}/{name}"] = np.asarray(value)
         settings = {"mode": self.mode, "strategy": self.strategy, "seed": self.seed, "n_clusters": self.n_clusters,
-                    "eta": self.eta, "has_images": self.has_images_, "channels": list(self.channels_),
+                    "eta": self.eta, "keep_masked": self.keep_masked, "has_images": self.has_images_,
+                    "channels": list(self.channels_),
                     "effective": self.effective_, "dims": self.dims_, "common_width": self.common_width_,
                     "confidences": kinds}
         return settings, arrays
@@ -366,7 +371,7 @@ class Fuser:
     def from_state(cls, settings: dict, arrays: dict[str, np.ndarray]) -> Fuser:
         """The fuser :meth:`state` described."""
         fuser = cls(settings["mode"], settings["strategy"], seed=settings["seed"], n_clusters=settings["n_clusters"],
-                    eta=settings["eta"])
+                    eta=settings["eta"], keep_masked=bool(settings.get("keep_masked", False)))
         fuser.has_images_ = bool(settings["has_images"])
         fuser.channels_, fuser.effective_ = list(settings["channels"]), settings["effective"]
         fuser.dims_, fuser.common_width_ = dict(settings["dims"]), settings["common_width"]
@@ -385,8 +390,8 @@ class Fuser:
 
 
 def build_features(text_train, image_train, present_train, text_test, image_test, present_test, mode: str = "22",
-                   strategy: str = "mean", *, seed: int = 0, n_clusters: int = 8, eta: float = ADAPTIVE_ETA
-                   ) -> tuple[np.ndarray, np.ndarray, dict]:
+                   strategy: str = "mean", *, seed: int = 0, n_clusters: int = 8, eta: float = ADAPTIVE_ETA,
+                   keep_masked: bool = False) -> tuple[np.ndarray, np.ndarray, dict]:
     """Router features X_train, X_test (float32, unit rows) from per-channel embeddings, for ``mode`` and
     ``strategy`` (paper Sec. 5; official fusion modes and KMeans-adaptive variant).
 
@@ -399,6 +404,10 @@ def build_features(text_train, image_train, present_train, text_test, image_test
     channel's nearest-KMeans-centroid margin, and three blocks ``[weighted | t*i | t - i]`` each normalised and
     concatenated, 3x the width). In both adaptive strategies a masked or absent channel gets weight 0 and is imputed
     by its training centroid (the official code encodes a black image instead).
+
+    ``keep_masked=True`` keeps, for the two-channel strategies, a channel that the mode masks on both sides, as a
+    constant block (its training centroid on every row) instead of dropping it: CMR always reads two tokens, as the
+    official CMR does (it feeds zeros for a masked image), so it has one-channel modes too.
 
     ``image_*`` may be None when there are no images (then only the text channel exists). Returns
     ``(X_train, X_test, info)``; ``info`` records mode, strategy, channels used, widths, imputation counts and
@@ -416,8 +425,8 @@ def build_features(text_train, image_train, present_train, text_test, image_test
         image_test = _check_block("image_test", image_test, len(text_test))
         if image_train.shape[1] != image_test.shape[1]:
             raise ValueError(f"image_train has width {image_train.shape[1]} but image_test {image_test.shape[1]}")
-    fuser = Fuser(mode, strategy, seed=seed, n_clusters=n_clusters, eta=eta).fit(text_train, image_train,
-                                                                                 present_train)
+    fuser = Fuser(mode, strategy, seed=seed, n_clusters=n_clusters, eta=eta, keep_masked=keep_masked).fit(
+        text_train, image_train, present_train)
     x_train, train_info = fuser.transform(text_train, image_train, present_train, side="train")
     x_test, test_info = fuser.transform(text_test, image_test, present_test, side="test")
     info = fuser.describe()

@@ -84,7 +84,8 @@ class RoutingPipeline:
         if not bank.has_images and strategy != "text":
             strategy = "text"
         t_train, i_train, p_train, *_ = bank.channels(split.train, split.test)
-        fuser = Fuser(mode, strategy, seed=seed).fit(t_train, i_train, p_train)
+        fuser = Fuser(mode, strategy, seed=seed, keep_masked=klass.needs_both_channels).fit(t_train, i_train,
+                                                                                           p_train)
         X_train, _ = fuser.transform(t_train, i_train, p_train, side="train")
         params = _router_params(klass, router_params, neural_epochs, seed)
         if klass.needs_text_dim:

@@ -221,11 +221,12 @@ def _prepare(bank: FeatureBank, router: str, split: Split, *, mode: str = "22", 
     if count and cache_enabled():
         _count("misses")
     blocks = bank.channels(split.train, split.test)
-    X_train, X_test, finfo = build_features(*blocks, mode=mode, strategy=strategy, seed=seed)
+    X_train, X_test, finfo = build_features(*blocks, mode=mode, strategy=strategy, seed=seed,
+                                            keep_masked=cls.needs_both_channels)
     if cls.needs_text_dim:
         params["text_dim"] = finfo.get("text_dim")
     if cls.needs_both_channels and (finfo.get("text_dim") is None or finfo["text_dim"] >= X_train.shape[1]):
-        raise ValueError(f"{router} needs both channels in concat features; mode {mode} leaves only one")
+        raise ValueError(f"{router} needs both channels in concat features; this table has text only")
     R = make_router(router, **params)
     Y, C = table.correct, table.cost
     info = {"router": router, "mode": mode, "fusion": strategy, "seed": seed, "features": finfo,

@@ -151,7 +151,7 @@ def fit_predict_masked(bank: FeatureBank, router: str, split, train_mask: np.nda
         strategy = "text"
     params = _router_params(cls, None, neural_epochs, seed)
     X_train, X_test, finfo = build_features(*bank.channels(split.train, split.test), mode=mode, strategy=strategy,
-                                            seed=seed)
+                                            seed=seed, keep_masked=cls.needs_both_channels)
     if cls.needs_text_dim:
         params["text_dim"] = finfo.get("text_dim")
     R = make_router(router, **params)

@@ -256,13 +256,11 @@ def modality_study(bank: FeatureBank, routers=LEARNED_ROUTERS, *, modes=("11", "
                    neural_epochs: int | None = None) -> StudyResult:
     """Modalities and fusion (paper Sec. 5.3): each router under each mode with the default ``mean`` fusion, and
     under each fusion strategy in mode 22. Routers that require their own fusion (KMeans-adaptive: adaptive; CMR:
-    cross-attention over concat) are run once per mode; routers that need both channels (CMR) skip the modes with one
-    channel in training or test. Scored on all test rows and per dataset (the ``dataset`` column; "All" for all test
-    rows)."""
+    cross-attention over concat) are run once per mode; CMR, which reads two tokens, gets the masked channel as a
+    constant (its training centroid) in the one-channel modes, as the official CMR gets zeros for a masked image.
+    Scored on all test rows and per dataset (the ``dataset`` column; "All" for all test rows)."""
     def settings(cls) -> list[tuple[str, str]]:
-        one_channel = [m for m in modes if m[0] in "13" and m[1] in "13"] if cls.needs_both_channels else []
-        return [(m, "mean") for m in modes if m not in one_channel] + [
-            ("22", f) for f in fusions if f != "mean" and cls.fusion is None]
+        return [(m, "mean") for m in modes] + [("22", f) for f in fusions if f != "mean" and cls.fusion is None]
 
     records = []
     cases = instance_cases(bank, seeds, train_fraction)

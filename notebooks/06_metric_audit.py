@@ -28,7 +28,7 @@ scale: float = 0.03  # size of the simulated benchmark (1.0 = the paper's 10,370
 data_seed: int = 0  # seed of the simulated benchmark, apart from the split/router `seeds`
 seeds: list = [0]  # split/model seeds
 encoder: str = "auto"  # auto | clip | offline | tfidf | TEXT+IMAGE
-neural_epochs: int = 3  # epochs of MLP / MLPMF / CMR (official: 100)
+neural_epochs: int = 3  # epochs of MLP / MLPMF / CMR, or {router: epochs} (official: 100 each)
 rules_router: str = "knn"  # the router whose predictions illustrate the two budget rules
 out_dir: str = "build/figures-small"  # where figures and tables go (make figures: figures/)
 

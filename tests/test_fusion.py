@@ -78,6 +78,22 @@ def test_text_only_mode_drops_the_image_channel():
     np.testing.assert_allclose(x_test, data[3], atol=1e-6)
 
 
+@pytest.mark.parametrize("mode, masked, kept", [("11", slice(16, None), slice(0, 16)),
+                                                ("33", slice(0, 16), slice(16, None))])
+def test_keep_masked_gives_the_masked_channel_as_a_constant_block(mode, masked, kept):
+    """CMR's one-channel modes: the channel masked on both sides stays, as its training centroid on every row."""
+    data = _channels(16, 12)
+    x_train, x_test, info = build_features(*data, mode=mode, strategy="concat", keep_masked=True)
+    assert info["channels"] == ["text", "image"] and info["effective_strategy"] == "concat"
+    assert info["text_dim"] == 16 and x_train.shape[1] == x_test.shape[1] == 28 and info["keep_masked"]
+    constant = x_train[0, masked]
+    np.testing.assert_allclose(x_train[:, masked], np.broadcast_to(constant, x_train[:, masked].shape), atol=1e-6)
+    np.testing.assert_allclose(x_test[:, masked], np.broadcast_to(constant, x_test[:, masked].shape), atol=1e-6)
+    assert np.ptp(x_test[:, kept], axis=0).max() > 0.1  # the kept channel still varies by row
+    dropped = build_features(*data, mode=mode, strategy="concat")[2]
+    assert len(dropped["channels"]) == 1 and not dropped["keep_masked"]
+
+
 def test_concat_puts_text_first_and_reports_text_width():
     data = _channels(20, 12)
     x_train, x_test, info = build_features(*data, mode="22", strategy="concat")

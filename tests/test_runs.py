@@ -62,8 +62,10 @@ def test_router_needs_come_from_its_class_not_its_name(sim_bank):
     split = instance_split(sim_bank.table, 0.2, seed=0)
     run = runs.fit_predict(sim_bank, "cmr", split, fusion="mean", neural_epochs=1)
     assert run.info["fusion"] == "concat" and run.info["params"]["text_dim"] == sim_bank.text.dim
-    with pytest.raises(ValueError, match="needs both channels"):
-        runs.fit_predict(sim_bank, "cmr", split, mode="11", neural_epochs=1)
+    text_only = runs.fit_predict(sim_bank, "cmr", split, mode="11", neural_epochs=1)
+    features = text_only.info["features"]
+    assert features["channels"] == ["text", "image"] and features["keep_masked"]
+    assert features["channel_info"]["image"]["imputed_test"] == len(split.test)
     oracle = runs.fit_predict(sim_bank, "oracle", split)
     assert "seed" not in oracle.info["params"] or oracle.info["params"]["seed"] == 0
     np.testing.assert_array_equal(np.nan_to_num(oracle.U, nan=-1),
