@@ -342,7 +342,8 @@ def reprice(table: OutcomeTable, definition: CostDefinition, *, question_tokens:
 
 def kendall_tau_table(scores: pd.DataFrame) -> pd.DataFrame:
     """Kendall's tau (``scipy.stats.kendalltau``, tau-b) between every pair of columns of ``scores`` (rows =
-    routers, columns = cost definitions, values = the metric the routers are ranked by)."""
+    routers, columns = cost definitions, values = the metric the routers are ranked by). A pair involving a column
+    that ties every router (one rank for all) is NaN: tau-b is undefined there, not 0."""
     from scipy.stats import kendalltau
 
     if scores.shape[0] < 2:

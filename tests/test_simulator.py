@@ -58,8 +58,9 @@ def test_constants_match_the_paper():
         others = [sim.TARGET_ACCURACY[m][dataset] for m in sim.MODELS if m != "gpt-5-nano-2025-08-07"]
         assert nano[dataset] <= max(others) - sim.NANO_MARGIN_BELOW_BEST + 1e-12
         mean = np.mean(others + [nano[dataset]])
-        if nano[dataset] < max(others) - sim.NANO_MARGIN_BELOW_BEST - 1e-9:  # unclipped: Random row minus shift
-            assert mean == pytest.approx(sim.PAPER_RANDOM_PS[dataset] + sim.NANO_RANDOM_SHIFT, abs=1e-9)
+        if nano[dataset] < max(others) - sim.NANO_MARGIN_BELOW_BEST - 1e-9:  # unclipped: implied mean plus shift
+            implied = sim.PAPER_RANDOM_PS[dataset] - sim.RANDOM_PEAK_EXCESS[dataset]
+            assert mean == pytest.approx(implied + sim.NANO_RANDOM_SHIFT, abs=1e-9)
     assert set(sim.PRICE_PER_OUTPUT_TOKEN) == set(sim.TARGET_MEAN_COST) == set(sim.MODELS)
 
 
@@ -191,17 +192,63 @@ def test_achieved_vs_target_table_at_full_scale(full_tables):
     assert list(report.columns) == ["group", "n", "metric", "target", "achieved", "difference", "tolerance",
                                     "within"]
     assert set(report["group"]) == {*sim.DATASET_SIZES, "Full"}
-    assert set(report["metric"]) == {"best_single_ps", "oracle_ps", "random_ps"}
+    assert set(report["metric"]) == {"best_single_ps", "oracle_ps", "random_ps", "random_mean"}
     assert report.loc[report["group"] == "Full", "n"].iat[0] == 10370
     oracle = report[report["metric"] == "oracle_ps"]
     assert (oracle["difference"].abs() <= 0.01).all(), oracle
     assert report[report["metric"] == "best_single_ps"]["within"].all()
     random_rows = report[report["metric"] == "random_ps"].set_index("group")
-    # MMStar: the published accuracies' mean is 0.0136 under the paper's Random even with nano as strong as allowed.
-    assert random_rows.drop(index="MMStar")["within"].all()
-    assert random_rows.loc["MMStar", "difference"] == pytest.approx(-0.0136, abs=0.003)
+    # The official Random Ps (best of 50 trials) lands within the even split of the paper's inconsistency (the shift
+    # NANO_RANDOM_SHIFT, about 0.012) plus a little sampling noise: above the paper per dataset, below on the full set.
+    shift = sim.NANO_RANDOM_SHIFT
+    assert 0.01 < shift < 0.015
+    assert (random_rows["difference"].abs() <= shift + 0.004).all(), random_rows
+    assert random_rows.loc["Full", "difference"] < 0 < random_rows.drop(index="Full")["difference"].min()
+    # Reading the row as the mean accuracy (the pre-2.4.0 calibration) would leave the peak about 0.02-0.035 higher.
+    peak_over_mean = random_rows["achieved"] - report[report["metric"] == "random_mean"].set_index("group")["achieved"]
+    assert (peak_over_mean.drop(index="Full") > 0.01).all() and 0.004 < peak_over_mean["Full"] < 0.015
     again = sim.achieved_vs_target(table, seed=0)
     pd.testing.assert_frame_equal(report, again)
+
+
+def test_expected_max_of_standard_normals():
+    from mmr_utils.sources.simulator import fitting
+
+    assert fitting.expected_max_standard_normal(1) == pytest.approx(0.0, abs=1e-9)
+    assert fitting.expected_max_standard_normal(2) == pytest.approx(1 / np.sqrt(np.pi), abs=1e-6)
+    assert fitting.expected_max_standard_normal(50) == pytest.approx(2.2491, abs=1e-3)
+    with pytest.raises(ValueError, match="positive integer"):
+        fitting.expected_max_standard_normal(0)
+
+
+def test_random_peak_excess_matches_a_simulation_of_the_official_random_router():
+    """The analytic excess of the best of 50 trials over the mean equals the Monte Carlo of the official procedure."""
+    from mmr_utils.sources.simulator import fitting
+
+    rng = np.random.default_rng(3)
+    correct = (rng.random((600, 10)) < rng.uniform(0.2, 0.9, size=(600, 1))).astype(float)
+    frame = pd.DataFrame(correct, columns=[f"{m}_correct" for m in sim.MODELS])
+    frame.insert(0, "dataset_idx", [f"MMStar_{i}" for i in range(600)])
+    excess = fitting.random_peak_excess(frame)
+    peaks = []
+    for _ in range(400):
+        test = rng.permutation(600)[:480]
+        trials = correct[test[None, :], rng.integers(10, size=(50, 480))].mean(axis=1)
+        peaks.append(trials.max() - correct[test].mean())
+    assert excess["MMStar"] == excess["Full"]
+    assert excess["MMStar"] == pytest.approx(np.mean(peaks), abs=0.0015)
+
+
+def test_stored_random_peak_excess_is_the_fixed_point(full_tables):
+    """RANDOM_PEAK_EXCESS is a trail: recomputed from the default full-scale table, it reproduces the stored values
+    (up to the flicker of the last digit that fit_random_peak_excess tolerates)."""
+    from mmr_utils.sources.simulator import fitting
+
+    table, _ = full_tables
+    recomputed = fitting.random_peak_excess(table)
+    assert set(recomputed) == set(sim.RANDOM_PEAK_EXCESS)
+    for group, value in recomputed.items():
+        assert abs(value - sim.RANDOM_PEAK_EXCESS[group]) <= fitting.EXCESS_CONVERGED + 1e-12, group
 
 
 def test_achieved_vs_target_rejects_a_bad_table():

@@ -55,8 +55,13 @@ Generative model (one instance i of dataset d, model m)
   longer), ``cost_im = t_im * PRICE_PER_OUTPUT_TOKEN[m]``. The verbosity ``b_m`` is solved so that the model's mean
   cost over the simulated benchmark equals ``TARGET_MEAN_COST[m]`` before rounding.
 
-gpt-5-nano's accuracies are not in the published table: they are fitted to the paper's Random row (Random Ps is in
-expectation the mean accuracy of the 10 models), capped just below the dataset's best model. :func:`achieved_vs_target`
+gpt-5-nano's accuracies are not in the published table: they are fitted to the paper's Random row, capped just below
+the dataset's best model. Since 2.4.0 that row is read as the official Random router reports it: the best of 50
+random-routing trials on the 80% test split, which lies :data:`RANDOM_PEAK_EXCESS` (0.009 on the full set, 0.014-0.035
+per dataset) above the mean accuracy of the 10 models; until 2.3.0 it was read as the mean itself, which put the
+official Random Ps 0.01-0.04 above the paper. The paper's per-dataset and full-set Random values are mutually
+inconsistent under that reading by about 0.024 in implied mean accuracy, so they cannot all be met within 0.01: the
+fit splits the gap evenly (the datasets land about 0.013 above, the full set about 0.013 below). :func:`achieved_vs_target`
 tabulates Best Single, Oracle and Random Ps achieved vs the paper's Table 2 per dataset and on the full set.
 
 Random streams: every draw follows ``seed`` through ``np.random.default_rng([seed, stream, ...])`` with a separate
@@ -96,6 +101,8 @@ from mmr_utils.sources.simulator.calibration import (
     MULTIPLE_CHOICE_RATE,
     NANO_MARGIN_BELOW_BEST,
     NANO_RANDOM_SHIFT,
+    RANDOM_PEAK_EXCESS,
+    RANDOM_TRIALS,
     OUTCOME_SAMPLINGS,
     PAPER_BEST_SINGLE_PS,
     PAPER_ORACLE_PS,
@@ -114,7 +121,12 @@ from mmr_utils.sources.simulator.calibration import (
     WRONG_ANSWER_TOKEN_LOG_FACTOR,
     dataset_sizes,
 )
-from mmr_utils.sources.simulator.fitting import achieved_vs_target, calibrate
+from mmr_utils.sources.simulator.fitting import (
+    achieved_vs_target,
+    calibrate,
+    fit_random_peak_excess,
+    random_peak_excess,
+)
 from mmr_utils.sources.simulator.outcomes import (
     correctness_probabilities,
     expected_accuracy,
@@ -147,6 +159,8 @@ __all__ = [
     "MULTIPLE_CHOICE_RATE",
     "NANO_MARGIN_BELOW_BEST",
     "NANO_RANDOM_SHIFT",
+    "RANDOM_PEAK_EXCESS",
+    "RANDOM_TRIALS",
     "OUTCOME_SAMPLINGS",
     "PAPER_BEST_SINGLE_PS",
     "PAPER_ORACLE_PS",
@@ -164,6 +178,8 @@ __all__ = [
     "TOKEN_NOISE_SD",
     "WRONG_ANSWER_TOKEN_LOG_FACTOR",
     "achieved_vs_target",
+    "fit_random_peak_excess",
+    "random_peak_excess",
     "benchmark_columns",
     "calibrate",
     "correctness_probabilities",
