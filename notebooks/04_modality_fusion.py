@@ -22,7 +22,8 @@
 #
 # **How many routers must win?** The issue that set this study's target asks that, averaged over 3 seeds, mode 22 beat
 # both 11 and 33 in shared nAUC for at least 6 of the 8 learned routers. The count printed below is what this run
-# reached; `benchmarks/results/modality_check.md` explains why the two KMeans routers fall short on this simulator.
+# reached; `benchmarks/results/modality_check.md` explains why the two KMeans routers (and MLPMF at the official 100
+# epochs, which overfits its text-only run) fall short on this simulator.
 
 # %% tags=["parameters"]
 data_root: str = ""  # folder with MMR-Bench.csv (+ images); "" = simulated benchmark at `scale`
