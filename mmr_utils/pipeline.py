@@ -74,18 +74,15 @@ class RoutingPipeline:
         """Fit the fusion and ``router`` on the training rows of ``split`` of ``bank`` (a
         :class:`mmr_utils.features.FeatureBank`) exactly as :func:`mmr_utils.runs.fit_predict` does, and wrap them
         with the bank's encoders and the table's model names."""
-        from .runs import _check_mode, _router_params, router_class
+        from .runs import _check_mode, _router_params, router_class, router_fusion
 
         _check_mode(bank, mode)
         klass = router_class(router)
         if klass.uses_truth:
             raise ValueError(f"{router} reads the true outcomes of a query and cannot route new queries")
-        strategy = klass.fusion or fusion
-        if not bank.has_images and strategy != "text":
-            strategy = "text"
+        fusion_args = router_fusion(klass, fusion, bank.has_images)
         t_train, i_train, p_train, *_ = bank.channels(split.train, split.test)
-        fuser = Fuser(mode, strategy, seed=seed, keep_masked=klass.needs_both_channels).fit(t_train, i_train,
-                                                                                           p_train)
+        fuser = Fuser(mode, seed=seed, **fusion_args).fit(t_train, i_train, p_train)
         X_train, _ = fuser.transform(t_train, i_train, p_train, side="train")
         params = _router_params(klass, router_params, neural_epochs, seed)
         if klass.needs_text_dim:
@@ -99,7 +96,7 @@ class RoutingPipeline:
             all_questions = bank.table.instances["question"].tolist()
             questions = [all_questions[i] for i in split.train]
             choice = dataclasses.replace(choice, text=copy.copy(choice.text).fit(questions))
-        info = {"router": router, "mode": str(mode), "fusion": strategy, "seed": seed, "split": split.info,
+        info = {"router": router, "mode": str(mode), "fusion": fusion_args["strategy"], "seed": seed, "split": split.info,
                 "encoder": bank.encoder, "data": bank.table.source.get("path")}
         return cls(choice, fuser, fitted, bank.table.models, budget, info=info, train_questions=questions)
 

@@ -190,6 +190,17 @@ _PREFETCHED: dict[str, RouterRun] = {}
 _PREFETCHED_SAVED: set[str] = set()
 
 
+def router_fusion(cls, fusion: str, has_images: bool) -> dict:
+    """The fusion arguments a router of class ``cls`` gets when ``fusion`` is asked for: its own strategy if it
+    requires one (KMeans-adaptive, CMR), ``text`` when the table has no images, and ``keep_masked`` for routers that
+    read both channels (CMR: a masked channel stays as a constant block, see :func:`mmr_utils.fusion.build_features`).
+    One place for :func:`fit_predict`, :mod:`mmr_utils.pipeline` and :mod:`mmr_utils.shift`."""
+    strategy = cls.fusion or fusion
+    if not has_images and strategy != "text":
+        strategy = "text"
+    return {"strategy": strategy, "keep_masked": cls.needs_both_channels}
+
+
 def _prepare(bank: FeatureBank, router: str, split: Split, *, mode: str = "22", fusion: str = "mean", seed: int = 0,
              router_params: dict | None = None, neural_epochs: int | dict | None = None,
              count: bool = True) -> RouterRun | _Job:
@@ -197,9 +208,8 @@ def _prepare(bank: FeatureBank, router: str, split: Split, *, mode: str = "22", 
     _check_mode(bank, mode)
     table = bank.table
     cls = router_class(router)
-    strategy = cls.fusion or fusion
-    if not bank.has_images and strategy != "text":
-        strategy = "text"
+    fusion_args = router_fusion(cls, fusion, bank.has_images)
+    strategy = fusion_args["strategy"]
     unlearnable = table.unobserved_models(split.train)
     if unlearnable:
         raise ValueError(f"models {unlearnable} have no observed cell in the {len(split.train)} training rows, so "
@@ -221,8 +231,7 @@ def _prepare(bank: FeatureBank, router: str, split: Split, *, mode: str = "22", 
     if count and cache_enabled():
         _count("misses")
     blocks = bank.channels(split.train, split.test)
-    X_train, X_test, finfo = build_features(*blocks, mode=mode, strategy=strategy, seed=seed,
-                                            keep_masked=cls.needs_both_channels)
+    X_train, X_test, finfo = build_features(*blocks, mode=mode, seed=seed, **fusion_args)
     if cls.needs_text_dim:
         params["text_dim"] = finfo.get("text_dim")
     if cls.needs_both_channels and (finfo.get("text_dim") is None or finfo["text_dim"] >= X_train.shape[1]):

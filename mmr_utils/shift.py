@@ -135,7 +135,7 @@ def fit_predict_masked(bank: FeatureBank, router: str, split, train_mask: np.nda
     ``split.test``."""
     from .fusion import build_features
     from .routers import make_router
-    from .runs import _check_mode, _router_params, router_class
+    from .runs import _check_mode, _router_params, router_class, router_fusion
 
     _check_mode(bank, mode)
     table = bank.table
@@ -146,12 +146,9 @@ def fit_predict_masked(bank: FeatureBank, router: str, split, train_mask: np.nda
     if train_mask.shape != (len(split.train), len(table.models)) or train_mask.dtype != bool:
         raise ValueError(f"train_mask must be a boolean ({len(split.train)} x {len(table.models)}) array, got "
                          f"{train_mask.dtype} {train_mask.shape}")
-    strategy = cls.fusion or fusion
-    if not bank.has_images and strategy != "text":
-        strategy = "text"
     params = _router_params(cls, None, neural_epochs, seed)
-    X_train, X_test, finfo = build_features(*bank.channels(split.train, split.test), mode=mode, strategy=strategy,
-                                            seed=seed, keep_masked=cls.needs_both_channels)
+    X_train, X_test, finfo = build_features(*bank.channels(split.train, split.test), mode=mode, seed=seed,
+                                            **router_fusion(cls, fusion, bank.has_images))
     if cls.needs_text_dim:
         params["text_dim"] = finfo.get("text_dim")
     R = make_router(router, **params)
