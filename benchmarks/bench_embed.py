@@ -1,4 +1,5 @@
-"""Benchmark: CLIP ViT-B/32 embedding throughput (images/s, texts/s) at several batch sizes, and the cache-hit rerun.
+"""Benchmark: CLIP ViT-B/32 embedding throughput (images/s, texts/s) batched at several batch sizes
+(``batch_invariant=False``), one item per forward pass (the default, reproducible bit for bit), and the cache-hit rerun.
 
 Uses real weights when ``--model`` names a local folder (or a cached hub id); otherwise a randomly initialised
 ViT-B/32 of the real shape (``CLIPConfig()`` defaults) with a character-level tokenizer is written to a temporary
@@ -118,27 +119,31 @@ def main(argv=None) -> list[dict]:
         images = write_synthetic_images(scratch / "images", args.images, args.seed)
         texts = synthetic_questions(args.texts, args.seed)
 
-        def encoder(batch_size, cache_dir=None):
+        def encoder(batch_size, cache_dir=None, batch_invariant=False):
             return ClipEncoder(model, device=device, dtype=dtype, batch_size=batch_size, num_workers=args.num_workers,
-                               cache_dir=cache_dir, use_cache=cache_dir is not None, progress=False)
+                               cache_dir=cache_dir, use_cache=cache_dir is not None, progress=False,
+                               batch_invariant=batch_invariant)
 
         warm = encoder(batch_sizes[0])
         warm.encode_images(images[: min(8, len(images))])
         warm.encode_texts(texts[:8])
         rows = []
         cache_dir = scratch / "cache"
-        for position, batch_size in enumerate(batch_sizes):
-            last = position == len(batch_sizes) - 1
-            current = encoder(batch_size, cache_dir if last else None)  # the last one also fills the cache
+        # Batched at each size, then one item per call (the default); the last also fills the cache.
+        settings = [(size, False) for size in batch_sizes] + [(batch_sizes[-1], True)]
+        for position, (batch_size, per_item) in enumerate(settings):
+            last = position == len(settings) - 1
+            current = encoder(batch_size, cache_dir if last else None, batch_invariant=per_item)
             current._model, current._tokenizer, current._image_processor = (
                 warm._model, warm._tokenizer, warm._image_processor)
             image_seconds = _time(lambda: current.encode_images(images))
             text_seconds = _time(lambda: current.encode_texts(texts))
-            rows.append({"what": "encode" + (" (+ cache write)" if last else ""), "batch_size": batch_size,
+            what = ("encode one item per call (default)" if per_item else "encode batched")
+            rows.append({"what": what + (" (+ cache write)" if last else ""), "batch_size": batch_size,
                          "images_per_s": len(images) / image_seconds, "texts_per_s": len(texts) / text_seconds,
                          "image_s": image_seconds, "text_s": text_seconds})
 
-        rerun = encoder(batch_sizes[-1], cache_dir)
+        rerun = encoder(batch_sizes[-1], cache_dir, batch_invariant=True)
         rerun_seconds = _time(lambda: (rerun.encode_images(images), rerun.encode_texts(texts)))
         assert rerun.calls == 0 and rerun._model is None, "cache rerun called the model"
         rows.append({"what": "cache rerun (hash + read, model not loaded)", "batch_size": batch_sizes[-1],

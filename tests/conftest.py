@@ -1,9 +1,18 @@
 """Shared test helpers and fixtures: the simulated table and its feature bank (built once per session), and the
 result caches kept out of the way (off, in a temporary folder) unless a test is about them."""
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run (CI and `make test` are reproducible);
+# HYPOTHESIS_PROFILE=explore draws fresh random examples, for hunting new counterexamples by hand.
+settings.register_profile("reproducible", derandomize=True, database=None)
+settings.register_profile("explore")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "reproducible"))
 
 
 def assert_same(a, b, where="value"):

@@ -168,7 +168,7 @@ def test_clip_second_run_is_answered_from_cache(tiny_clip, tmp_path, kind_images
     texts = [f"question {i}" for i in range(8)]
     first = ClipEncoder(tiny_clip, cache_dir=tmp_path, progress=False, num_workers=0, batch_size=4)
     text_first, image_first = first.encode_texts(texts), first.encode_images(paths)
-    assert first.calls == 4
+    assert first.calls == 16  # one forward pass per item (batch_invariant, the default)
 
     second = ClipEncoder(tiny_clip, cache_dir=tmp_path, progress=False, num_workers=0, batch_size=4)
     text_second, image_second = second.encode_texts(texts), second.encode_images(paths)
@@ -260,14 +260,40 @@ def test_minilm_gives_unit_384d_and_similar_sentences_are_closer(minilm):
 def test_minilm_batched_equals_one_by_one_and_cache_hits(minilm):
     texts = ["short", "a somewhat longer question about a bar chart with five bars", "the " * 300]
     before = minilm.calls
-    batched = minilm.encode_texts(texts, batch_size=3)
-    assert batched.info["n_truncated"] == 1
+    first = minilm.encode_texts(texts, batch_size=3)
+    assert first.info["n_truncated"] == 1 and first.info["batch_invariant"] is True
+    assert minilm.calls - before == 3  # one forward pass per text
     assert minilm.encode_texts(texts).info["cache"]["hits"] == 3
-    fresh = MiniLMEncoder(use_cache=False, progress=False)
-    fresh._model, fresh._tokenizer = minilm._model, minilm._tokenizer
-    single = np.concatenate([fresh.encode_texts([t]).values for t in texts])
-    np.testing.assert_allclose(batched.values, single, atol=1e-5)
-    assert minilm.calls - before == 1
+    assert minilm.calls - before == 3
+    batched = MiniLMEncoder(use_cache=False, progress=False, batch_invariant=False)
+    batched._model, batched._tokenizer = minilm._model, minilm._tokenizer
+    np.testing.assert_allclose(batched.encode_texts(texts, batch_size=3).values, first.values, atol=1e-5)
+
+
+def test_minilm_value_depends_on_its_text_alone(minilm, tmp_path):
+    """Bit for bit: the same text gets the same vector whatever it is embedded with and whatever the cache held."""
+    texts = [f"question {i}: what is the value of x in the figure with {i} marked angles?" + " more" * (i % 7)
+             for i in range(12)]
+    cold = MiniLMEncoder(cache_dir=tmp_path / "cold", progress=False)
+    piecemeal = MiniLMEncoder(cache_dir=tmp_path / "piecemeal", progress=False)
+    for encoder in (cold, piecemeal):
+        encoder._model, encoder._tokenizer = minilm._model, minilm._tokenizer
+    everything = cold.encode_texts(texts).values
+    piecemeal.encode_texts(texts[5:9])
+    piecemeal.encode_texts(["an unrelated companion " * 20] + texts[::3])
+    filled = piecemeal.encode_texts(texts)
+    assert filled.info["cache"]["misses"] == 12 - 7  # 5..8 and 0, 3, 9 were embedded before
+    np.testing.assert_array_equal(filled.values, everything)
+    alone = np.concatenate([piecemeal.encode_texts([t], batch_size=1).values for t in texts])
+    np.testing.assert_array_equal(alone, everything)
+
+
+def test_batched_and_per_item_values_never_share_a_cache_file(tmp_path):
+    per_item = MiniLMEncoder(cache_dir=tmp_path, progress=False)
+    batched = MiniLMEncoder(cache_dir=tmp_path, progress=False, batch_invariant=False)
+    assert per_item.cache_key("text").revision.endswith("+per-item")
+    assert batched.cache_key("text").revision.endswith("+batched")
+    assert per_item.cache_key("text").file_stem() != batched.cache_key("text").file_stem()
 
 
 # ------------------------------------------------------------------------------------------------ imagestats
@@ -336,6 +362,21 @@ def test_tfidf_is_fitted_on_training_texts_only():
     encoder.encode_texts(["more unseen words here"])
     assert encoder.vectorizer.vocabulary_ == vocabulary
     assert result.values.shape[1] <= 8
+
+
+def test_image_values_do_not_depend_on_batch_companions(tiny_clip, kind_images, tmp_path):
+    paths = list(kind_images[0][:9])
+    for make in (lambda cache: ImageStatsEncoder(64, seed=1, cache_dir=cache, use_cache=cache is not None,
+                                                 progress=False, num_workers=0, batch_size=4),
+                 lambda cache: ClipEncoder(tiny_clip, cache_dir=cache, use_cache=cache is not None, progress=False,
+                                           num_workers=0, batch_size=4)):
+        everything = make(tmp_path / "cold").encode_images(paths).values
+        piecemeal = make(tmp_path / "piecemeal")
+        piecemeal.encode_images(paths[2:5])
+        piecemeal.encode_images(paths[::2])
+        np.testing.assert_array_equal(piecemeal.encode_images(paths).values, everything)
+        alone = np.concatenate([make(None).encode_images([p], batch_size=1).values for p in paths])
+        np.testing.assert_array_equal(alone, everything)
 
 
 def test_tfidf_reduces_with_svd_deterministically():

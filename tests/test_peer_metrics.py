@@ -4,7 +4,7 @@ import itertools
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -175,7 +175,9 @@ def _orbit_reference(points, bounds):
     current = max([a for c, a in front if c <= lo], default=0.0)
     xs, ys = [lo], [current]
     for c, a in front:
-        if lo < c < hi and a > current:
+        # Every frontier point strictly inside, including one of accuracy 0 when nothing is affordable at lo
+        # (the curve then starts at the default 0, not at a point, and must still pass through it).
+        if lo < c < hi:
             xs.append(c)
             ys.append(a)
             current = a
@@ -187,6 +189,7 @@ def _orbit_reference(points, bounds):
 
 @settings(max_examples=80, deadline=None)
 @given(point_sets(), st.integers(0, 10), st.integers(0, 10))
+@example(points=np.array([[0.2, 0.05], [0.1, 0.0]]), a=0, b=1)  # a frontier point of accuracy 0 inside (lo, hi)
 def test_nauc_orbit_matches_the_written_out_orbit_rule(points, a, b):
     lo, hi = sorted((a / 5, b / 5))
     assert nauc_orbit(points, (lo, hi)) == pytest.approx(_orbit_reference(points.tolist(), (lo, hi)))

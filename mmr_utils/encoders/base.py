@@ -6,6 +6,7 @@ and the offline helpers for locally stored model folders.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import math
 import os
@@ -176,21 +177,33 @@ def default_num_workers() -> int:
 class BaseEncoder:
     """Shared machinery: validation, content-hash caching, batching, progress bars and the info record.
 
-    Subclasses set ``name`` and ``modalities`` and implement ``cache_key`` plus the batch hooks
+    Subclasses set ``name`` and ``modalities`` and implement ``_model_key`` plus the batch hooks
     (``_embed_text_batch`` / ``_image_transform`` + ``_embed_image_batch``).
+
+    ``batch_invariant`` (default True): the model sees one item per forward pass, so an item's embedding depends on
+    that item alone, bit for bit. A batched forward pass pads texts to the batch's longest and lets the linear-algebra
+    library pick kernels by batch shape, which changes the last bits of a value (up to about 1e-7) with its batch
+    companions; an embedding cache filled piecemeal would then hold values that a cold run does not reproduce, and
+    the routers trained on them move in the 3rd-4th decimal. ``batch_invariant=False`` batches the model calls
+    (``batch_size`` items; much faster for CLIP on a GPU) and is cached under its own key, never mixed with per-item
+    values. Image decoding is batched by ``batch_size`` in DataLoader workers either way.
     """
 
     name: str = "base"
     modalities: frozenset[str] = frozenset()
+    #: True where a batched call already computes every row independently of the others (a sparse row transform),
+    #: so batching changes nothing and ``batch_invariant`` need not split batches.
+    rows_independent_in_batch: bool = False
 
     def __init__(self, *, cache_dir=None, use_cache: bool = True, progress: bool = True, batch_size: int = 64,
-                 num_workers: int | None = None):
+                 num_workers: int | None = None, batch_invariant: bool = True):
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.cache_dir = cache_dir
         self.use_cache = use_cache
         self.progress = progress
         self.batch_size = batch_size
+        self.batch_invariant = bool(batch_invariant)
         self.num_workers = default_num_workers() if num_workers is None else int(num_workers)
         self.device = torch.device("cpu")
         self.dtype = torch.float32
@@ -198,7 +211,8 @@ class BaseEncoder:
         self.calls = 0
 
     # hooks -------------------------------------------------------------------------------------------------
-    def cache_key(self, modality: str) -> CacheKey:
+    def _model_key(self, modality: str) -> CacheKey:
+        """The identity of the model and its preprocessing (cache_key adds how calls were batched)."""
         raise NotImplementedError
 
     @property
@@ -222,10 +236,21 @@ class BaseEncoder:
         raise NotImplementedError
 
     # shared ------------------------------------------------------------------------------------------------
+    @property
+    def _splits_batches(self) -> bool:
+        return self.batch_invariant and not self.rows_independent_in_batch
+
+    def cache_key(self, modality: str) -> CacheKey:
+        """The cache identity: the model's key, its revision suffixed with ``+per-item`` or ``+batched`` (values
+        computed one item per forward pass and values computed in batches differ in the last bits, so never share a
+        file)."""
+        key = self._model_key(modality)
+        return dataclasses.replace(key, revision=f"{key.revision}+{'per-item' if self.batch_invariant else 'batched'}")
+
     def describe(self) -> dict:
-        """Name, model, revision, device and dtype of this encoder (written into results and captions)."""
+        """Name, model, revision, device, dtype and batching of this encoder (written into results and captions)."""
         return {"encoder": self.name, "model_id": self.model_id, "revision": self.revision,
-                "device": str(self.device), "dtype": dtype_name(self.dtype)}
+                "device": str(self.device), "dtype": dtype_name(self.dtype), "batch_invariant": self.batch_invariant}
 
     def _cache(self, modality: str) -> EmbeddingCache | None:
         return EmbeddingCache(self.cache_key(modality), self.cache_dir) if self.use_cache else None
@@ -257,7 +282,7 @@ class BaseEncoder:
         return Embeddings(values.astype(np.float32), np.ones(len(texts), dtype=bool), info)
 
     def _compute_texts(self, texts: list[str], batch_size: int | None) -> np.ndarray:
-        size = batch_size or self.batch_size
+        size = 1 if self._splits_batches else (batch_size or self.batch_size)
         # Batches of similar length pad little: encode in length order, then restore the caller's order.
         order = np.argsort([len(t) for t in texts], kind="stable")
         ordered = [texts[i] for i in order]
@@ -379,7 +404,12 @@ class BaseEncoder:
             failures.update(dict(failed))
             if batch is None:
                 continue
-            embedded = l2_normalize(self._embed_image_batch(batch))
-            self.calls += 1
+            if self._splits_batches:
+                embedded = np.concatenate([l2_normalize(self._embed_image_batch(batch[row:row + 1]))
+                                           for row in range(batch.shape[0])])
+                self.calls += batch.shape[0]
+            else:
+                embedded = l2_normalize(self._embed_image_batch(batch))
+                self.calls += 1
             vectors.update(zip(indices, embedded))
         return vectors, failures

@@ -115,9 +115,10 @@ class ClipEncoder(BaseEncoder):
 
     def __init__(self, model: str | os.PathLike = DEFAULT_CLIP_MODEL, *, revision: str | None = None,
                  device=None, dtype=None, batch_size: int = 256, num_workers: int | None = None,
-                 allow_download: bool = False, cache_dir=None, use_cache: bool = True, progress: bool = True):
+                 allow_download: bool = False, cache_dir=None, use_cache: bool = True, progress: bool = True,
+                 batch_invariant: bool = True):
         super().__init__(cache_dir=cache_dir, use_cache=use_cache, progress=progress, batch_size=batch_size,
-                         num_workers=num_workers)
+                         num_workers=num_workers, batch_invariant=batch_invariant)
         self.source = resolve_clip_source(model, revision=revision, allow_download=allow_download)
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
@@ -133,7 +134,7 @@ class ClipEncoder(BaseEncoder):
     def revision(self) -> str:
         return self.source.revision
 
-    def cache_key(self, modality: str) -> CacheKey:
+    def _model_key(self, modality: str) -> CacheKey:
         return CacheKey(self.name, self.model_id, self.revision, dtype_name(self.dtype))
 
     def _load_processors(self) -> None:

@@ -129,11 +129,11 @@ class ImageStatsEncoder(BaseEncoder):
     modalities = frozenset({"image"})
 
     def __init__(self, dim: int | None = 256, *, seed: int = 0, batch_size: int = 64, num_workers: int | None = None,
-                 cache_dir=None, use_cache: bool = True, progress: bool = True):
+                 cache_dir=None, use_cache: bool = True, progress: bool = True, batch_invariant: bool = True):
         # All the work happens in the DataLoader workers (the main process only collects), so use every core.
         workers = min(8, os.cpu_count() or 1) if num_workers is None else num_workers
         super().__init__(cache_dir=cache_dir, use_cache=use_cache, progress=progress, batch_size=batch_size,
-                         num_workers=workers)
+                         num_workers=workers, batch_invariant=batch_invariant)
         if dim is not None and dim < 1:
             raise ValueError(f"imagestats dim must be positive or None, got {dim}")
         self.dim = dim
@@ -154,7 +154,7 @@ class ImageStatsEncoder(BaseEncoder):
         # The source of the feature function is part of the key: editing it can never serve stale cached features.
         return f"v{IMAGESTATS_VERSION}-{_imagestats_source_hash()}"
 
-    def cache_key(self, modality: str) -> CacheKey:
+    def _model_key(self, modality: str) -> CacheKey:
         return CacheKey(self.name, self.model_id, self.revision, "fp32")
 
     def expected_dim(self) -> int:

@@ -35,9 +35,9 @@ class MiniLMEncoder(BaseEncoder):
     modalities = frozenset({"text"})
 
     def __init__(self, *, device=None, dtype=None, batch_size: int = 128, cache_dir=None, use_cache: bool = True,
-                 progress: bool = True):
+                 progress: bool = True, batch_invariant: bool = True):
         super().__init__(cache_dir=cache_dir, use_cache=use_cache, progress=progress, batch_size=batch_size,
-                         num_workers=0)
+                         num_workers=0, batch_invariant=batch_invariant)
         self.folder = minilm_folder()
         self.device = resolve_device(device)
         self.dtype = torch.float32 if dtype is None else resolve_dtype(dtype, self.device)
@@ -57,7 +57,7 @@ class MiniLMEncoder(BaseEncoder):
     def revision(self) -> str:
         return self._revision
 
-    def cache_key(self, modality: str) -> CacheKey:
+    def _model_key(self, modality: str) -> CacheKey:
         return CacheKey(self.name, self.model_id, self.revision, dtype_name(self.dtype))
 
     def expected_dim(self) -> int:

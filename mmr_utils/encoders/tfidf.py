@@ -16,6 +16,7 @@ class TfidfEncoder(BaseEncoder):
 
     name = "tfidf"
     modalities = frozenset({"text"})
+    rows_independent_in_batch = True  # sparse rows times a dense matrix: each row is computed on its own
 
     def __init__(self, dim: int = 256, *, seed: int = 0, ngram_range: tuple[int, int] = (1, 2), min_df: int = 1,
                  max_features: int | None = 50_000, progress: bool = True):
