@@ -90,8 +90,9 @@ sync: $(STAMP) ## Re-pair the notebooks after editing the .py sources (jupytext 
 	$(PY) -m jupytext --sync $(NOTEBOOKS)
 
 notebook-outputs: $(STAMP) ## Store small-default outputs in the paired .ipynb (the reference for nbval's headline checks)
+	@# Without MPLBACKEND (exported as Agg above) the kernel draws inline, so the stored notebooks keep their figures.
 	cd notebooks && for nb in $(notdir $(NOTEBOOKS:.py=.ipynb)); do \
-	  ../$(PY) -m jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1800 $$nb; done
+	  env -u MPLBACKEND ../$(PY) -m jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1800 $$nb; done
 	$(PY) -m mmr_utils check-pairs
 
 bench: $(STAMP) ## Benchmarks: exact budget sweep vs per-threshold loop; router fit+predict times; torch threads; ensembles; make figures' training cost

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import jupytext
 import nbformat
@@ -280,3 +281,16 @@ def test_evaluate_needs_two_models(tmp_path, capsys):
     code = main(["evaluate", "--data-root", str(data), "--router", "knn", "--mode", "11", "--quiet"])
     err = capsys.readouterr().err
     assert code == 1 and "has one model (Solo): routing chooses between models" in err
+
+
+@pytest.mark.parametrize("ipynb", sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb")),
+                         ids=lambda path: path.stem)
+def test_stored_notebooks_show_the_figures_they_save(ipynb):
+    """The paired .ipynb is what GitHub, Binder and the book show: an executed cell that saves a figure must also
+    display it (an Agg backend during `make notebook-outputs` had silently dropped every plot)."""
+    nb = nbformat.read(ipynb, as_version=4)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or "save_figure(" not in cell.source or cell.execution_count is None:
+            continue
+        kinds = {kind for output in cell.outputs for kind in output.get("data", {})}
+        assert "image/png" in kinds, f"{ipynb.name}, cell {index}: saves a figure but stores no image/png output"
