@@ -107,7 +107,8 @@ class ClipEncoder(BaseEncoder):
 
     Weights come from a local folder or the local Hugging Face cache; loading happens on first use, so a run
     answered fully from the embedding cache never loads the model. Texts longer than CLIP's 77-token context are
-    truncated and counted (``info["n_truncated"]``).
+    truncated and counted (``info["n_truncated"]``). One item per forward pass by default (``batch_invariant``, see
+    :class:`BaseEncoder`); on a GPU, ``batch_invariant=False`` batches ``batch_size`` items per pass for throughput.
     """
 
     name = "clip"
