@@ -32,7 +32,11 @@ out_dir: str = "build/figures-small"  # where figures and tables go (make figure
 # ## Step 1: encode every question and image once
 # Embeddings are cached by content hash (the question text, the image bytes, the encoder and its revision), so the
 # other notebooks reuse them. An unreadable or missing image is never encoded as a black picture: it is marked
-# absent (the paper's modality availability flag) and the fusion treats it as missing.
+# absent (the paper's modality availability flag) and the fusion treats it as missing. Each question and image goes
+# through the encoder on its own, not in a batch: a batched pass pads texts to the batch's longest and lets the
+# linear algebra pick kernels by batch shape, which changes a vector's last bits (about 1e-7) with its companions, so
+# a cache filled bit by bit over several runs would not reproduce a cold run, and the neural routers would drift in
+# the third decimal. One item per pass costs about a fifth more time here; `batch_invariant=False` batches (on a GPU).
 
 # %%
 from IPython.display import Markdown
