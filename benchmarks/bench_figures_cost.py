@@ -31,19 +31,20 @@ ROWS_AT_20 = 2074
 
 
 @contextlib.contextmanager
-def recording(bank):
+def recording():
     """Replace fit_predict (in the modules that call it) by a recorder; yields {run identity: (router, rows, epochs)}."""
     seen = {}
 
-    def fake(bank_, router, split, *, mode="22", fusion="mean", seed=0, router_params=None, neural_epochs=None):
+    def fake(bank, router, split, *, mode="22", fusion="mean", seed=0, router_params=None, neural_epochs=None):
+        # Same signature and run identity as runs.fit_predict (the studies call it with keywords).
         cls = runs.router_class(router)
-        strategy = cls.fusion or fusion
+        strategy = runs.router_fusion(cls, fusion, bank.has_images)["strategy"]
         params = runs._router_params(cls, router_params, neural_epochs, seed)
-        key = runs.run_key(bank_, router, cls(**params).get_params(), split, mode, strategy, seed)
+        key = runs.run_key(bank, router, cls(**params).get_params(), split, mode, strategy, seed)
         if cls.neural:
             seen.setdefault(key, (router, len(split.train), params.get("epochs", 100)))
         rng = np.random.default_rng(seed)
-        k = len(bank_.table.models)
+        k = len(bank.table.models)
         return runs.RouterRun(router, rng.random((len(split.test), k)), rng.random((len(split.test), k)) * 1e-3,
                               split.test, {"seed": seed, "mode": mode, "fusion": strategy})
 
@@ -81,7 +82,7 @@ def notebook_runs(bank) -> dict[str, dict]:
                                                                        neural_epochs=a["neural_epochs"])],
     }
     per_notebook, before = {}, set()
-    with recording(bank) as seen:
+    with recording() as seen:
         for name, call in calls.items():
             call(p[name])
             per_notebook[name] = {key: seen[key] for key in seen if key not in before}
