@@ -170,3 +170,24 @@ def test_routers_with_training_randomness_are_not_batched():
     assert ROUTERS["mlp"].batchable and ROUTERS["mlp_mf"].batchable
     assert not ROUTERS["cmr"].batchable  # dropout
     assert not any(cls.batchable for name, cls in ROUTERS.items() if not cls.neural)
+
+
+def test_the_training_cost_benchmark_records_with_fit_predicts_signature():
+    """benchmarks/bench_figures_cost.py swaps studies.fit_predict for a recorder; the studies call it by keyword, so
+    a recorder whose parameters drift from fit_predict's breaks `make bench` (it once did, on `bank`)."""
+    import importlib.util
+    import inspect
+    from pathlib import Path
+
+    from mmr_utils import runs, studies
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_figures_cost.py"
+    spec = importlib.util.spec_from_file_location("bench_figures_cost", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    original = studies.fit_predict
+    with module.recording():
+        recorder = studies.fit_predict
+        assert recorder is not original
+        assert list(inspect.signature(recorder).parameters) == list(inspect.signature(runs.fit_predict).parameters)
+    assert studies.fit_predict is original
