@@ -404,12 +404,8 @@ class BaseEncoder:
             failures.update(dict(failed))
             if batch is None:
                 continue
-            if self._splits_batches:
-                embedded = np.concatenate([l2_normalize(self._embed_image_batch(batch[row:row + 1]))
-                                           for row in range(batch.shape[0])])
-                self.calls += batch.shape[0]
-            else:
-                embedded = l2_normalize(self._embed_image_batch(batch))
-                self.calls += 1
+            calls = ([batch[row:row + 1] for row in range(batch.shape[0])] if self._splits_batches else [batch])
+            embedded = np.concatenate([l2_normalize(self._embed_image_batch(call)) for call in calls])
+            self.calls += len(calls)
             vectors.update(zip(indices, embedded))
         return vectors, failures
