@@ -32,28 +32,28 @@ ROWS_AT_20 = 2074
 
 @contextlib.contextmanager
 def recording():
-    """Replace fit_predict (in the modules that call it) by a recorder; yields {run identity: (router, rows, epochs)}."""
+    """Replace fit_predict (in the modules that call it) by a recorder and prefetch_runs by nothing; yields {run identity: (router, rows, epochs)}."""
     seen = {}
 
     def fake(bank, router, split, *, mode="22", fusion="mean", seed=0, router_params=None, neural_epochs=None):
         # Same signature and run identity as runs.fit_predict (the studies call it with keywords).
-        cls = runs.router_class(router)
-        strategy = runs.router_fusion(cls, fusion, bank.has_images)["strategy"]
-        params = runs._router_params(cls, router_params, neural_epochs, seed)
-        key = runs.run_key(bank, router, cls(**params).get_params(), split, mode, strategy, seed)
-        if cls.neural:
-            seen.setdefault(key, (router, len(split.train), params.get("epochs", 100)))
+        identity = runs.run_identity(bank, router, split, mode=mode, fusion=fusion, seed=seed,
+                                     router_params=router_params, neural_epochs=neural_epochs)
+        strategy = identity.fusion_args["strategy"]
+        if identity.cls.neural:
+            seen.setdefault(identity.name, (router, len(split.train), identity.params.get("epochs", 100)))
         rng = np.random.default_rng(seed)
         k = len(bank.table.models)
         return runs.RouterRun(router, rng.random((len(split.test), k)), rng.random((len(split.test), k)) * 1e-3,
                               split.test, {"seed": seed, "mode": mode, "fusion": strategy})
 
-    saved = studies.fit_predict
-    studies.fit_predict = fake
+    # prefetch_runs would train the neural runs ahead of the recorder; nothing may train here.
+    saved = studies.fit_predict, studies.prefetch_runs
+    studies.fit_predict, studies.prefetch_runs = fake, lambda requests: 0
     try:
         yield seen
     finally:
-        studies.fit_predict = saved
+        studies.fit_predict, studies.prefetch_runs = saved
 
 
 def notebook_runs(bank) -> dict[str, dict]:

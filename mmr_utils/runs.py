@@ -201,22 +201,45 @@ def router_fusion(cls, fusion: str, has_images: bool) -> dict:
     return {"strategy": strategy, "keep_masked": cls.needs_both_channels}
 
 
+@dataclass(frozen=True)
+class RunIdentity:
+    """What identifies one run without building its features: the router class, its constructor parameters (before
+    ``text_dim``, which follows from the features), the fusion arguments it runs with, and the run cache's entry name."""
+
+    cls: type
+    params: dict
+    fusion_args: dict
+    name: str
+
+
+def run_identity(bank: FeatureBank, router: str, split: Split, *, mode: str = "22", fusion: str = "mean",
+                 seed: int = 0, router_params: dict | None = None,
+                 neural_epochs: int | dict | None = None) -> RunIdentity:
+    """The identity of the run :func:`fit_predict` would train for these arguments (cheap: no features, no
+    training); benchmarks that count a study's runs use it, so they can never disagree with the run cache."""
+    _check_mode(bank, mode)
+    cls = router_class(router)
+    fusion_args = router_fusion(cls, fusion, bank.has_images)
+    params = _router_params(cls, router_params, neural_epochs, seed)
+    # text_dim is a function of the features (in the key), so the parameters before it identify the run.
+    name = run_key(bank, router, cls(**params).get_params(), split, mode, fusion_args["strategy"], seed)
+    return RunIdentity(cls, params, fusion_args, name)
+
+
 def _prepare(bank: FeatureBank, router: str, split: Split, *, mode: str = "22", fusion: str = "mean", seed: int = 0,
              router_params: dict | None = None, neural_epochs: int | dict | None = None,
              count: bool = True) -> RouterRun | _Job:
     """The cached or prefetched run of these arguments, else the :class:`_Job` that trains it."""
-    _check_mode(bank, mode)
+    identity = run_identity(bank, router, split, mode=mode, fusion=fusion, seed=seed, router_params=router_params,
+                            neural_epochs=neural_epochs)
     table = bank.table
-    cls = router_class(router)
-    fusion_args = router_fusion(cls, fusion, bank.has_images)
+    cls, fusion_args, name = identity.cls, identity.fusion_args, identity.name
     strategy = fusion_args["strategy"]
+    params = dict(identity.params)
     unlearnable = table.unobserved_models(split.train)
     if unlearnable:
         raise ValueError(f"models {unlearnable} have no observed cell in the {len(split.train)} training rows, so "
                          f"{router} cannot learn them; drop them (OutcomeTable.select_models) or train on more rows")
-    params = _router_params(cls, router_params, neural_epochs, seed)
-    # text_dim is a function of the features (in the key), so the parameters before it identify the run.
-    name = run_key(bank, router, cls(**params).get_params(), split, mode, strategy, seed)
     if name in _PREFETCHED:
         return _PREFETCHED.pop(name) if count else _PREFETCHED[name]
     if cache_enabled():
@@ -275,35 +298,111 @@ def fit_predict(bank: FeatureBank, router: str, split: Split, *, mode: str = "22
     return _finish(job)
 
 
-def prefetch_runs(requests) -> int:
-    """Train ahead, as batched ensembles, the runs among ``requests`` (each a dict of :func:`fit_predict`'s
-    arguments) whose router can train that way (``batchable``: MLP, MLPMF) and that are neither cached nor already
-    prefetched; the later :func:`fit_predict` calls with the same arguments read them back (from the run cache, or
-    from memory when it is off). Runs that agree on the router and its parameters but the seed, and whose features
-    have the same shape (typically the seeds of a study, or its modes), train together; each is bit-identical to
-    training it alone (``Router.fit_many``), so grouping never changes a result. Returns the number trained.
+#: Environment variable naming how many worker processes :func:`prefetch_runs` trains in (default: the CPUs this
+#: process may use). ``1`` trains in this process, as before workers existed.
+WORKERS_ENV = "MMR_TRAIN_WORKERS"
 
-    This is what makes several seeds cost little more than one on CPU: a small network's training step is mostly
-    fixed overhead, which an ensemble shares (benchmarks/results/speed.md)."""
+
+def training_workers() -> int:
+    """Worker processes for :func:`prefetch_runs`: ``MMR_TRAIN_WORKERS``, else the number of CPUs this process may run
+    on. Each worker runs torch on :func:`mmr_utils._torch.configure_threads`'s threads (default one), so on CPU the
+    workers, not torch's threads, are what uses the cores: a small network gains almost nothing from a second
+    intra-op thread (benchmarks/results/speed.md) but trains two runs at once on two cores."""
+    raw = os.environ.get(WORKERS_ENV)
+    if raw is None:
+        import torch
+
+        if torch.cuda.is_available():
+            return 1  # the routers train on the GPU (device "auto"); processes would only queue for it
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        workers = int(raw)
+    except ValueError:
+        workers = 0
+    if workers < 1:
+        raise ValueError(f"{WORKERS_ENV}={raw!r}: expected a positive integer (processes that train routers)")
+    return workers
+
+
+def _training_units(jobs: list[_Job], workers: int) -> list[list[_Job]]:
+    """Split the jobs into units of work, largest first: each ensemble (batchable runs of one class that agree on
+    everything but the seed and on their data's shapes) cut into at most ``workers`` near-equal chunks, and each
+    other run alone. How runs are grouped never changes a result (each is bit-identical to training it alone)."""
+    from .routers.neural import ensemble_key
+
+    groups: dict[str, list[_Job]] = {}
+    for index, job in enumerate(jobs):
+        X, Y = job.train[0], job.train[1]
+        key = ensemble_key(job.router, X.shape, Y.shape) if job.router.batchable else f"single-{index}"
+        groups.setdefault(key, []).append(job)
+    units = []
+    for members in groups.values():
+        chunks = min(workers, len(members))
+        units += [members[i::chunks] for i in range(chunks)]
+
+    def cost(unit: list[_Job]) -> float:
+        router = unit[0].router
+        return len(unit) * unit[0].train[0].shape[0] * getattr(router, "epochs", 1) * (10.0 if not router.batchable
+                                                                                        else 1.0)
+    return sorted(units, key=cost, reverse=True)
+
+
+def _train_unit(routers: list, datasets: list) -> list:
+    """Fit ``routers`` on ``datasets`` (in a worker process) and return them fitted."""
+    from ._torch import configure_threads
+
+    configure_threads()
+    return type(routers[0]).fit_many(routers, datasets)
+
+
+def _train_jobs(jobs: list[_Job], workers: int) -> None:
+    """Fit every job's router, in ``workers`` processes when there is more than one unit of work (spawned, so no
+    worker inherits this process's threads or locks)."""
+    units = _training_units(jobs, workers)
+    if workers == 1 or len(units) == 1:
+        for unit in units:
+            _train_unit([job.router for job in unit], [job.train for job in unit])
+        return
+    import concurrent.futures
+    import multiprocessing
+
+    with concurrent.futures.ProcessPoolExecutor(min(workers, len(units)),
+                                                mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_train_unit, [job.router for job in unit], [job.train for job in unit])
+                   for unit in units]
+        for unit, future in zip(units, futures):
+            for job, fitted in zip(unit, future.result(), strict=True):
+                job.router = fitted
+
+
+def prefetch_runs(requests) -> int:
+    """Train ahead the neural runs among ``requests`` (each a dict of :func:`fit_predict`'s arguments) that are
+    neither cached nor already prefetched; the later :func:`fit_predict` calls with the same arguments read them back
+    (from the run cache, or from memory when it is off). Returns the number trained.
+
+    Two savings, neither of which changes a result: runs of a batchable router (MLP, MLPMF) that agree on everything
+    but the seed, and whose features have the same shape (typically a study's seeds), train as one batched ensemble,
+    each member bit-identical to training it alone (``Router.fit_many``), since a small network's training step is
+    mostly fixed overhead that an ensemble shares; and the units of work (ensemble chunks, other neural runs such as
+    CMR) train in :func:`training_workers` processes at once, each on one torch thread by default
+    (benchmarks/results/speed.md). Predictions are made here, after training, as for a run trained in place."""
     jobs: dict[str, _Job] = {}
     for request in requests:
-        if not router_class(request["router"]).batchable:
+        if not router_class(request["router"]).neural:
             continue
         job = _prepare(**request, count=False)
         if isinstance(job, _Job):
             jobs.setdefault(job.name, job)
-    groups: dict[type, list[_Job]] = {}
+    if not jobs:
+        return 0
+    _train_jobs(list(jobs.values()), training_workers())
     for job in jobs.values():
-        groups.setdefault(type(job.router), []).append(job)
-    for cls, members in groups.items():
-        cls.fit_many([job.router for job in members], [job.train for job in members])
-        for job in members:
-            run = _finish(job)
-            if cache_enabled():
-                _count("misses")
-                _PREFETCHED_SAVED.add(job.name)
-            else:
-                _PREFETCHED[job.name] = run
+        run = _finish(job)
+        if cache_enabled():
+            _count("misses")
+            _PREFETCHED_SAVED.add(job.name)
+        else:
+            _PREFETCHED[job.name] = run
     return len(jobs)
 
 

@@ -117,22 +117,25 @@ def _run_bytes(run):
     return tuple(getattr(run, name).tobytes() for name in ("U", "P", "test"))
 
 
-@pytest.mark.parametrize("cache_on", [False, True])
-def test_prefetched_runs_equal_runs_trained_alone_and_count_once(sim_bank, tmp_path, monkeypatch, cache_on):
+@pytest.mark.parametrize(("cache_on", "workers"), [(False, "1"), (True, "1"), (False, "2")])
+def test_prefetched_runs_equal_runs_trained_alone_and_count_once(sim_bank, tmp_path, monkeypatch, cache_on,
+                                                                 workers):
     from mmr_utils import paths
 
     monkeypatch.setattr(paths, "CACHE", tmp_path / "cache")
     monkeypatch.setenv("MMR_STUDY_CACHE", "1" if cache_on else "0")
+    monkeypatch.setenv(runs.WORKERS_ENV, workers)
     requests = [{"bank": sim_bank, "router": router, "split": instance_split(sim_bank.table, 0.2, seed=seed),
                  "seed": seed, "mode": mode, "neural_epochs": 2}
-                for router in ("mlp", "mlp_mf", "knn") for seed in (0, 1) for mode in ("22", "11")]
+                for router in ("mlp", "mlp_mf", "cmr", "knn") for seed in (0, 1) for mode in ("22", "11")]
     with runs.count_run_cache() as counts:
         trained = runs.prefetch_runs(requests + requests[:2])  # a repeated request trains once
         prefetched = [runs.fit_predict(**request) for request in requests]
-    assert trained == 8  # mlp and mlp_mf x 2 seeds x 2 modes; knn is not batchable
-    assert (counts["hits"], counts["misses"]) == ((0, 12) if cache_on else (0, 0))
+    assert trained == 12  # mlp, mlp_mf and cmr x 2 seeds x 2 modes; knn is not neural
+    assert (counts["hits"], counts["misses"]) == ((0, 16) if cache_on else (0, 0))
     monkeypatch.setattr(paths, "CACHE", tmp_path / "fresh")
     monkeypatch.setenv("MMR_STUDY_CACHE", "0")
+    monkeypatch.setenv(runs.WORKERS_ENV, "1")
     for request, run in zip(requests, prefetched):
         alone = runs.fit_predict(**request)
         assert _run_bytes(alone) == _run_bytes(run), request["router"]
@@ -164,6 +167,24 @@ def test_ensemble_members_are_bit_identical_to_routers_trained_alone():
         assert len(mixed[1].loss_history_) == 1
 
 
+def test_training_units_split_each_ensemble_across_workers_and_keep_every_job(sim_bank):
+    jobs = [runs._prepare(sim_bank, router, instance_split(sim_bank.table, 0.2, seed=seed), seed=seed,
+                          neural_epochs=2, count=False)
+            for router in ("mlp", "cmr") for seed in (0, 1, 2)]
+    units = runs._training_units(jobs, workers=2)
+    assert sorted(id(job) for unit in units for job in unit) == sorted(id(job) for job in jobs)
+    assert sorted(len(unit) for unit in units) == [1, 1, 1, 1, 2]  # mlp's 3 seeds in 2 chunks, cmr's runs alone
+    assert all(len({type(job.router) for job in unit}) == 1 for unit in units)
+    assert len(runs._training_units(jobs, workers=1)) == 4
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "two", ""])
+def test_a_bad_worker_count_is_an_error_that_names_the_variable(monkeypatch, value):
+    monkeypatch.setenv(runs.WORKERS_ENV, value)
+    with pytest.raises(ValueError, match="MMR_TRAIN_WORKERS"):
+        runs.training_workers()
+
+
 def test_routers_with_training_randomness_are_not_batched():
     from mmr_utils.routers import ROUTERS
 
@@ -191,3 +212,31 @@ def test_the_training_cost_benchmark_records_with_fit_predicts_signature():
         assert recorder is not original
         assert list(inspect.signature(recorder).parameters) == list(inspect.signature(runs.fit_predict).parameters)
     assert studies.fit_predict is original
+
+
+def test_the_training_cost_benchmark_trains_nothing_and_counts_each_run_once(sim_bank, monkeypatch):
+    """The recorder must also keep prefetch_runs from training ahead of it (it once trained every MLP run), and the
+    identities it records are the run cache's own."""
+    import importlib.util
+    from pathlib import Path
+
+    from mmr_utils import studies
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the cost benchmark trained a router")
+
+    monkeypatch.setattr(runs, "_train_jobs", no_training)
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_figures_cost.py"
+    spec = importlib.util.spec_from_file_location("bench_figures_cost", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with module.recording() as seen:
+        studies.modality_study.__wrapped__(sim_bank, ("mlp", "cmr", "knn"), modes=("11", "22"), fusions=("mean",),
+                                           seeds=(0, 1), neural_epochs=3)
+        studies.modality_study.__wrapped__(sim_bank, ("mlp",), modes=("22",), fusions=("mean",), seeds=(0,),
+                                           neural_epochs=3)  # the same runs again: no new identity
+    expected = {runs.run_identity(sim_bank, router, instance_split(sim_bank.table, 0.2, seed=seed), mode=mode,
+                                  seed=seed, neural_epochs=3).name
+                for router in ("mlp", "cmr") for mode in ("11", "22") for seed in (0, 1)}
+    assert set(seen) == expected
+    assert {value[2] for value in seen.values()} == {3}
