@@ -17,6 +17,7 @@ Vision-Only, OCRBench). Takes several minutes at the default scale on two cores;
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import tempfile
 import time
@@ -26,7 +27,7 @@ import pandas as pd
 
 from mmr_utils._io import atomic_write_text
 from mmr_utils.sources.official import load_table
-from mmr_utils.sources.simulator import simulate_benchmark
+from mmr_utils.sources.simulator import calibration, simulate_benchmark
 from mmr_utils.splits import instance_split
 from mmr_utils.studies import LEARNED_ROUTERS, embed_table, fit_predict, score_run
 
@@ -34,9 +35,31 @@ MODES = ("11", "33", "22")
 IMAGE_QUESTION_DATASETS = ("MathVerse", "OCRBench")
 
 
-def run(scale: float, seeds: list[int], routers: list[str], epochs: int | None, data_seed: int) -> pd.DataFrame:
+@contextlib.contextmanager
+def cue_weights(changes: dict[str, dict[str, float]] | None):
+    """Exploration only: the simulator's per-dataset cue weights updated by ``changes`` ({dataset: {cue: weight}})
+    inside the block, restored after. The shared-effect SD is not refitted, so the Oracle calibration drifts a little;
+    a variant worth keeping goes into calibration.py and through the fit (``fitting.calibrate``)."""
+    saved = {dataset: dict(weights) for dataset, weights in calibration.CUE_WEIGHTS.items()}
+    for dataset, weights in (changes or {}).items():
+        unknown = set(weights) - set(saved.get(dataset, {}))
+        if dataset not in saved or unknown:
+            raise SystemExit(f"--cue-weights: unknown dataset {dataset!r} or cues {sorted(unknown)}; expected datasets "
+                             f"{list(saved)} and cues {list(next(iter(saved.values())))}")
+    try:
+        for dataset, weights in (changes or {}).items():
+            calibration.CUE_WEIGHTS[dataset].update(weights)
+        yield
+    finally:
+        for dataset, weights in saved.items():
+            calibration.CUE_WEIGHTS[dataset].clear()
+            calibration.CUE_WEIGHTS[dataset].update(weights)
+
+
+def run(scale: float, seeds: list[int], routers: list[str], epochs: int | None, data_seed: int,
+        weights: dict | None = None) -> pd.DataFrame:
     """One record per (router, mode, seed, group) with the protocol metrics."""
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, cue_weights(weights):
         folder = simulate_benchmark(Path(tmp) / "bench", scale=scale, seed=data_seed)
         table = load_table(folder)
         bank = embed_table(table, "offline", seed=0)
@@ -84,9 +107,11 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=None, help="neural routers' epochs (default: theirs)")
     parser.add_argument("--data-seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="write records and summary as JSON here")
+    parser.add_argument("--cue-weights", type=json.loads, default=None, metavar="JSON",
+                        help='exploration: cue weights to change, e.g. \'{"OCRBench": {"image": 2.5, "text": 0.6}}\'')
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    frame = run(args.scale, args.seeds, args.routers, args.epochs, args.data_seed)
+    frame = run(args.scale, args.seeds, args.routers, args.epochs, args.data_seed, args.cue_weights)
     summary = summarise(frame)
     print(f"\ntotal {time.perf_counter() - started:.0f}s")
     if args.out is not None:

@@ -491,3 +491,31 @@ def test_cues_change_which_model_is_best(full_tables):
         _compose_question(content, np.random.default_rng(0), False, False, 0.5, "shouting")
     with pytest.raises(ValueError, match="unknown image quality"):
         benchmark._render_png("chart", content.drawing, 0.5, None, np.random.default_rng(0), "sepia")
+
+
+def test_the_modality_checks_cue_weight_knob_changes_outcomes_only_inside_its_block():
+    """benchmarks/check_modality.py --cue-weights explores other cue weights; it must restore the calibrated ones
+    (a leak would silently change every later simulation in the process) and refuse names it does not know."""
+    import importlib.util
+    from pathlib import Path
+
+    from mmr_utils.sources.simulator import calibration, outcomes
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "check_modality.py"
+    spec = importlib.util.spec_from_file_location("check_modality", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    latents = outcomes.simulate_latents(0.03, 0)
+    before = outcomes.correctness_probabilities(latents, 0)
+    calibrated = {d: dict(w) for d, w in calibration.CUE_WEIGHTS.items()}
+    with module.cue_weights({"OCRBench": {"image": 3.0}}):
+        assert calibration.CUE_WEIGHTS["OCRBench"]["image"] == 3.0
+        changed = outcomes.correctness_probabilities(latents, 0)
+    assert calibration.CUE_WEIGHTS == calibrated
+    rows = (latents["dataset"] == "OCRBench").to_numpy()
+    assert not np.array_equal(changed[rows], before[rows]) and np.array_equal(changed[~rows], before[~rows])
+    assert np.array_equal(outcomes.correctness_probabilities(latents, 0), before)
+    with pytest.raises(SystemExit, match="unknown dataset"):
+        with module.cue_weights({"MMStar": {"text": 0.1}, "OCRBench": {"colour": 1.0}}):
+            pass
+    assert calibration.CUE_WEIGHTS == calibrated
