@@ -62,29 +62,53 @@ def seeded(seed: int, device: torch.device) -> Iterator[None]:
         yield
 
 
-#: Environment variable naming the number of CPU threads torch uses (default :data:`DEFAULT_CPU_THREADS`).
+#: Environment variable naming the number of CPU threads torch and the numerical libraries use (default
+#: :data:`DEFAULT_CPU_THREADS`).
 THREADS_ENV = "MMR_TORCH_THREADS"
 #: One intra-op thread: the routers' matrices are small (batch 32), so extra threads add synchronisation rather than
 #: speed, and on a shared machine OpenMP threads that wait on busy cores made training 4-8x slower
 #: (benchmarks/results/speed.md). One thread also makes a result independent of the machine's core count.
 DEFAULT_CPU_THREADS = 1
 _threads_set: int | None = None
+_modules_limited = -1
+
+
+def _requested_threads() -> int:
+    import os
+
+    raw = os.environ.get(THREADS_ENV, str(DEFAULT_CPU_THREADS))
+    try:
+        threads = int(raw)
+    except ValueError:
+        threads = 0
+    if threads < 1:
+        raise ValueError(f"{THREADS_ENV}={raw!r}: expected a positive integer (CPU threads for torch, OpenMP and BLAS)")
+    return threads
 
 
 def configure_threads() -> int:
-    """Set torch's CPU thread count once per process (``MMR_TORCH_THREADS``, default 1) and return it; later calls
-    only return the number (a value other than a positive integer is an error naming the variable)."""
-    global _threads_set
-    if _threads_set is None:
-        import os
+    """Set the CPU threads of torch and of every OpenMP and BLAS runtime loaded in this process (through
+    threadpoolctl) to ``MMR_TORCH_THREADS`` (default 1) and return the number; a value other than a positive integer
+    is an error naming the variable. torch is set once per process; the other runtimes are limited again on every
+    call, because one loaded later (scikit-learn's OpenMP runtime, on import) starts with a thread per core.
 
-        raw = os.environ.get(THREADS_ENV, str(DEFAULT_CPU_THREADS))
-        try:
-            threads = int(raw)
-        except ValueError:
-            threads = 0
-        if threads < 1:
-            raise ValueError(f"{THREADS_ENV}={raw!r}: expected a positive integer (CPU threads for torch)")
+    Why every runtime: a reduction split over threads adds in another order, so a k-means fit or a BLAS product
+    changes in its last bits with the thread count. Before this, the ``adaptive_margin`` fusion's k-means gave
+    different features (and tables different in the 7th digit) depending on whether a neural router had already set
+    torch's threads in the process, and on the machine's core count. Studies call this before building features
+    (:func:`mmr_utils.runs.fit_predict`, :func:`mmr_utils.fusion.build_features`) and in every training worker."""
+    global _threads_set, _modules_limited
+    import sys
+
+    from threadpoolctl import threadpool_limits
+
+    if _threads_set is None:
+        threads = _requested_threads()
         torch.set_num_threads(threads)
         _threads_set = threads
+    # A native runtime is loaded by importing a module, so while no module was imported there is nothing new to limit
+    # (scanning the loaded libraries costs milliseconds; studies call this thousands of times).
+    if len(sys.modules) != _modules_limited:
+        threadpool_limits(limits=_threads_set)
+        _modules_limited = len(sys.modules)
     return _threads_set

@@ -412,7 +412,13 @@ def build_features(text_train, image_train, present_train, text_test, image_test
     ``image_*`` may be None when there are no images (then only the text channel exists). Returns
     ``(X_train, X_test, info)``; ``info`` records mode, strategy, channels used, widths, imputation counts and
     ``image_used_train/test`` (rows whose own image entered the features).
+
+    Runs on :func:`mmr_utils._torch.configure_threads`'s thread count, so the k-means of the adaptive strategies
+    gives the same features on any machine.
     """
+    from ._torch import configure_threads
+
+    configure_threads()
     mode = _check_mode_strategy(mode, strategy)
     text_train = _check_block("text_train", text_train)
     text_test = _check_block("text_test", text_test)

@@ -230,6 +230,9 @@ def _prepare(bank: FeatureBank, router: str, split: Split, *, mode: str = "22", 
              router_params: dict | None = None, neural_epochs: int | dict | None = None,
              count: bool = True) -> RouterRun | _Job:
     """The cached or prefetched run of these arguments, else the :class:`_Job` that trains it."""
+    from ._torch import configure_threads
+
+    configure_threads()  # the router's fit (k-means, BLAS) on a fixed thread count, as in the training workers
     identity = run_identity(bank, router, split, mode=mode, fusion=fusion, seed=seed, router_params=router_params,
                             neural_epochs=neural_epochs)
     table = bank.table
@@ -324,6 +327,23 @@ def training_workers() -> int:
     return workers
 
 
+#: Relative cost per row-epoch of a run that trains alone (CMR: 3.3 s against MLP's 0.17 s per epoch at 2,074 rows
+#: on one thread, benchmarks/results/speed.md); batchable runs count 1.
+_UNBATCHED_COST = 20.0
+#: Least training work (row-epochs, weighted as in :func:`_work`) for which :func:`prefetch_runs` starts worker
+#: processes when ``MMR_TRAIN_WORKERS`` is unset: about 20 s of one-thread MLP training. Starting a worker (a fresh
+#: interpreter importing torch) takes seconds that smaller batches of runs, such as the notebooks' small defaults or a
+#: cross-dataset pair at 5 epochs, would not win back. Setting the variable always uses that many workers.
+MIN_PARALLEL_WORK = 250_000
+
+
+def _work(unit: list[_Job]) -> float:
+    """Estimated training work of a unit: rows x epochs per run, weighted for runs that train alone."""
+    router = unit[0].router
+    weight = 1.0 if router.batchable else _UNBATCHED_COST
+    return weight * sum(job.train[0].shape[0] * getattr(job.router, "epochs", 1) for job in unit)
+
+
 def _training_units(jobs: list[_Job], workers: int) -> list[list[_Job]]:
     """Split the jobs into units of work, largest first: each ensemble (batchable runs of one class that agree on
     everything but the seed and on their data's shapes) cut into at most ``workers`` near-equal chunks, and each
@@ -339,12 +359,7 @@ def _training_units(jobs: list[_Job], workers: int) -> list[list[_Job]]:
     for members in groups.values():
         chunks = min(workers, len(members))
         units += [members[i::chunks] for i in range(chunks)]
-
-    def cost(unit: list[_Job]) -> float:
-        router = unit[0].router
-        return len(unit) * unit[0].train[0].shape[0] * getattr(router, "epochs", 1) * (10.0 if not router.batchable
-                                                                                        else 1.0)
-    return sorted(units, key=cost, reverse=True)
+    return sorted(units, key=_work, reverse=True)
 
 
 def _train_unit(routers: list, datasets: list) -> list:
@@ -355,24 +370,45 @@ def _train_unit(routers: list, datasets: list) -> list:
     return type(routers[0]).fit_many(routers, datasets)
 
 
-def _train_jobs(jobs: list[_Job], workers: int) -> None:
-    """Fit every job's router, in ``workers`` processes when there is more than one unit of work (spawned, so no
-    worker inherits this process's threads or locks)."""
-    units = _training_units(jobs, workers)
-    if workers == 1 or len(units) == 1:
-        for unit in units:
-            _train_unit([job.router for job in unit], [job.train for job in unit])
-        return
+#: The worker processes, started on first use and kept for the life of this process (a kernel runs many studies;
+#: starting workers for each would cost more than small studies train): [(number of workers, executor)].
+_POOL: list = []
+
+
+def _worker_pool(workers: int):
+    """The process pool of ``workers`` workers (spawned, so no worker inherits this process's threads or locks)."""
     import concurrent.futures
     import multiprocessing
 
-    with concurrent.futures.ProcessPoolExecutor(min(workers, len(units)),
-                                                mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(_train_unit, [job.router for job in unit], [job.train for job in unit])
-                   for unit in units]
+    if _POOL and _POOL[0][0] == workers:
+        return _POOL[0][1]
+    while _POOL:
+        _POOL.pop()[1].shutdown()
+    executor = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    _POOL.append((workers, executor))
+    return executor
+
+
+def _train_jobs(jobs: list[_Job], workers: int, *, forced: bool = False) -> None:
+    """Fit every job's router: in this process when one worker is asked for, when there is one unit of work, or (unless
+    ``forced``, i.e. the worker count was set explicitly) when the work is below :data:`MIN_PARALLEL_WORK`; else in
+    the worker pool."""
+    units = _training_units(jobs, workers)
+    if workers == 1 or len(units) == 1 or (not forced and sum(map(_work, units)) < MIN_PARALLEL_WORK):
+        for unit in _training_units(jobs, 1):  # whole ensembles: cheapest in one process
+            _train_unit([job.router for job in unit], [job.train for job in unit])
+        return
+    import concurrent.futures
+
+    pool = _worker_pool(workers)
+    futures = [pool.submit(_train_unit, [job.router for job in unit], [job.train for job in unit]) for unit in units]
+    try:
         for unit, future in zip(units, futures):
             for job, fitted in zip(unit, future.result(), strict=True):
                 job.router = fitted
+    except concurrent.futures.process.BrokenProcessPool:
+        _POOL.clear()  # a worker died (e.g. out of memory): the next call starts a fresh pool
+        raise
 
 
 def prefetch_runs(requests) -> int:
@@ -395,7 +431,7 @@ def prefetch_runs(requests) -> int:
             jobs.setdefault(job.name, job)
     if not jobs:
         return 0
-    _train_jobs(list(jobs.values()), training_workers())
+    _train_jobs(list(jobs.values()), training_workers(), forced=WORKERS_ENV in os.environ)
     for job in jobs.values():
         run = _finish(job)
         if cache_enabled():

@@ -152,7 +152,8 @@ def study_loop(cases: Iterable[Case], routers, *, mode: str = "22", fusion: str 
                router_params: dict | None = None) -> Iterator[tuple[Case, Iterator[CaseRun]]]:
     """The loop every study runs: for each case (seeds x splits), the case and a lazy iterator over its
     routers x settings, each fitted and predicted by :func:`mmr_utils.runs.fit_predict` (run cache included).
-    The batchable neural runs of all cases are trained first, together (:func:`mmr_utils.runs.prefetch_runs`).
+    The neural runs of all cases are trained first, as batched ensembles and in worker processes
+    (:func:`mmr_utils.runs.prefetch_runs`).
 
     ``settings(router_class) -> [(mode, fusion), ...]`` gives the settings a router runs under (default: the one
     ``(mode, fusion)``); it reads the router's capabilities, e.g. its required fusion. A study adds its per-case

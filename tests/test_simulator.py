@@ -511,11 +511,11 @@ def test_the_modality_checks_cue_weight_knob_changes_outcomes_only_inside_its_bl
     with module.cue_weights({"OCRBench": {"image": 3.0}}):
         assert calibration.CUE_WEIGHTS["OCRBench"]["image"] == 3.0
         changed = outcomes.correctness_probabilities(latents, 0)
-    assert calibration.CUE_WEIGHTS == calibrated
+    assert calibrated == calibration.CUE_WEIGHTS
     rows = (latents["dataset"] == "OCRBench").to_numpy()
     assert not np.array_equal(changed[rows], before[rows]) and np.array_equal(changed[~rows], before[~rows])
     assert np.array_equal(outcomes.correctness_probabilities(latents, 0), before)
-    with pytest.raises(SystemExit, match="unknown dataset"):
-        with module.cue_weights({"MMStar": {"text": 0.1}, "OCRBench": {"colour": 1.0}}):
-            pass
-    assert calibration.CUE_WEIGHTS == calibrated
+    with pytest.raises(SystemExit, match="unknown dataset"), module.cue_weights({"MMStar": {"text": 0.1},
+                                                                               "OCRBench": {"colour": 1.0}}):
+        pass
+    assert calibrated == calibration.CUE_WEIGHTS

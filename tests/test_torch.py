@@ -74,7 +74,31 @@ def test_encoders_and_neural_routers_use_this_one_helper(monkeypatch):
     assert make_router("mlp", epochs=1, device="auto").fit(X, Y, C).device_ == "cpu"
 
 
-def test_threads_are_set_once_from_the_environment(monkeypatch):
+@pytest.fixture(autouse=True)
+def _keep_runtime_threads(monkeypatch):
+    """The thread tests below ask for 3 or 5 threads; record the OpenMP/BLAS limits instead of applying them, so no
+    later test in this process computes on another thread count."""
+    import threadpoolctl
+
+    recorded = []
+    monkeypatch.setattr(threadpoolctl, "threadpool_limits", lambda limits=None, **kwargs: recorded.append(limits))
+    monkeypatch.setattr(_torch, "_modules_limited", -1)
+    return recorded
+
+
+def test_configure_threads_limits_every_loaded_openmp_and_blas_runtime(monkeypatch):
+    import threadpoolctl
+
+    monkeypatch.undo()  # the real threadpool_limits
+    import sklearn.cluster  # noqa: F401  (loads scikit-learn's OpenMP runtime)
+
+    monkeypatch.setattr(_torch, "_modules_limited", -1)
+    threads = _torch.configure_threads()
+    info = threadpoolctl.threadpool_info()
+    assert info and {entry["num_threads"] for entry in info} == {threads}
+
+
+def test_threads_are_set_once_from_the_environment(monkeypatch, _keep_runtime_threads):
     monkeypatch.setattr(_torch, "_threads_set", None)
     calls = []
     monkeypatch.setattr(torch, "set_num_threads", calls.append)
@@ -83,6 +107,7 @@ def test_threads_are_set_once_from_the_environment(monkeypatch):
     monkeypatch.setenv(_torch.THREADS_ENV, "5")  # a later change is ignored: threads are set once per process
     assert _torch.configure_threads() == 3
     assert calls == [3]
+    assert _keep_runtime_threads == [3]  # OpenMP/BLAS limited to the same count (again only after new imports)
 
 
 def test_threads_default_to_one(monkeypatch):
