@@ -95,11 +95,12 @@ notebook-outputs: $(STAMP) ## Store small-default outputs in the paired .ipynb (
 	  env -u MPLBACKEND ../$(PY) -m jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1800 $$nb; done
 	$(PY) -m mmr_utils check-pairs
 
-bench: $(STAMP) ## Benchmarks: exact budget sweep vs per-threshold loop; router fit+predict times; torch threads; ensembles; make figures' training cost
+bench: $(STAMP) ## Benchmarks: exact budget sweep vs per-threshold loop; router fit+predict times; torch threads; ensembles; worker processes; make figures' training cost
 	$(PY) benchmarks/bench_sweep.py
 	$(PY) benchmarks/bench_routers.py
 	$(PY) benchmarks/bench_speed.py
 	cd benchmarks && ../$(PY) bench_ensemble.py
+	$(PY) benchmarks/bench_workers.py
 	$(PY) benchmarks/bench_figures_cost.py
 
 bench-embed: $(STAMP) ## Embedding throughput (CLIP ViT-B/32, several batch sizes) and cache-hit rerun time

@@ -95,7 +95,8 @@ print(audit.record_audit(table, audit.audit_table(table, split=first_split)).sum
 # **Training length.** The neural routers train for `neural_epochs` epochs: 3 at these small defaults (so the notebook
 # runs in seconds), and in `make figures` the official 100 for MLP and MLPMF -- affordable because runs that differ
 # only in their seed train together as one batched ensemble, bit-identical to training each alone
-# (`benchmarks/results/ensemble.md`). **Protocol cut:** CMR trains 10 epochs in `make figures`, not 100. Its runs (24
+# (`benchmarks/results/ensemble.md`), and the study's neural runs train in one worker process per CPU core, each on
+# one thread (`MMR_TRAIN_WORKERS`; `benchmarks/results/workers.md`), which again changes no number. **Protocol cut:** CMR trains 10 epochs in `make figures`, not 100. Its runs (24
 # here, 27 across notebooks 3-4) would need at least 45 single-thread minutes of arithmetic alone at 100 epochs
 # (`ensemble.md`, "The floor"), beyond what two CPU cores can give within CI's limit, and the convergence study
 # (`benchmarks/results/epochs_convergence.md`) licenses no shorter count, so CMR's rows below are those of shorter
