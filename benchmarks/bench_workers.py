@@ -23,8 +23,7 @@ def timed_prefetch(requests: list[dict], workers: int) -> tuple[float, dict]:
     from mmr_utils import runs
 
     os.environ[runs.WORKERS_ENV] = str(workers)
-    while runs._POOL:  # each measurement starts its own workers, as the first study of a notebook does
-        runs._POOL.pop()[1].shutdown()
+    runs.shutdown_workers()  # each measurement starts its own workers, as the first study of a notebook does
     started = time.perf_counter()
     runs.prefetch_runs(requests)
     seconds = time.perf_counter() - started
@@ -43,6 +42,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     os.environ["MMR_STUDY_CACHE"] = "0"
     from mmr_utils._io import atomic_write_text
+    from mmr_utils._torch import usable_cpus
     from mmr_utils.features import load_and_embed
     from mmr_utils.splits import instance_split
 
@@ -57,7 +57,7 @@ def main(argv=None) -> None:
     if runs_alone != runs_parallel:
         different = sorted(key for key in runs_alone if runs_alone[key] != runs_parallel[key])
         raise SystemExit(f"runs trained in {args.workers} workers differ from those trained in-process: {different}")
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = usable_cpus()
     note = (f"# Neural training in worker processes\n\n{time.strftime('%Y-%m-%d')}, {cores} usable CPU cores, one "
             f"torch/OpenMP/BLAS thread per process. {len(requests)} runs (MLP and MLPMF x {len(args.seeds)} seeds x "
             f"modes 22 and 11, CMR x {len(args.seeds)} seeds in mode 22), {args.epochs} epochs, 2,074 training rows "

@@ -73,17 +73,33 @@ _threads_set: int | None = None
 _modules_limited = -1
 
 
-def _requested_threads() -> int:
+def positive_int_from_env(name: str, purpose: str) -> int | None:
+    """The positive integer in environment variable ``name``, or None when it is unset; any other value is an error
+    naming the variable and ``purpose`` (what the number counts)."""
     import os
 
-    raw = os.environ.get(THREADS_ENV, str(DEFAULT_CPU_THREADS))
+    raw = os.environ.get(name)
+    if raw is None:
+        return None
     try:
-        threads = int(raw)
+        value = int(raw)
     except ValueError:
-        threads = 0
-    if threads < 1:
-        raise ValueError(f"{THREADS_ENV}={raw!r}: expected a positive integer (CPU threads for torch, OpenMP and BLAS)")
-    return threads
+        value = 0
+    if value < 1:
+        raise ValueError(f"{name}={raw!r}: expected a positive integer ({purpose})")
+    return value
+
+
+def usable_cpus() -> int:
+    """CPU cores this process may run on (its affinity where the platform has one, else the machine's count)."""
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _requested_threads() -> int:
+    threads = positive_int_from_env(THREADS_ENV, "CPU threads for torch, OpenMP and BLAS")
+    return DEFAULT_CPU_THREADS if threads is None else threads
 
 
 def configure_threads() -> int:
@@ -95,8 +111,9 @@ def configure_threads() -> int:
     Why every runtime: a reduction split over threads adds in another order, so a k-means fit or a BLAS product
     changes in its last bits with the thread count. Before this, the ``adaptive_margin`` fusion's k-means gave
     different features (and tables different in the 7th digit) depending on whether a neural router had already set
-    torch's threads in the process, and on the machine's core count. Studies call this before building features
-    (:func:`mmr_utils.runs.fit_predict`, :func:`mmr_utils.fusion.build_features`) and in every training worker."""
+    torch's threads in the process, and on the machine's core count. :func:`mmr_utils.fusion.build_features` calls
+    this (so every fit that follows it in :func:`mmr_utils.runs.fit_predict` runs configured), and so does every
+    training worker."""
     global _threads_set, _modules_limited
     import sys
 

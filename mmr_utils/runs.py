@@ -230,9 +230,6 @@ def _prepare(bank: FeatureBank, router: str, split: Split, *, mode: str = "22", 
              router_params: dict | None = None, neural_epochs: int | dict | None = None,
              count: bool = True) -> RouterRun | _Job:
     """The cached or prefetched run of these arguments, else the :class:`_Job` that trains it."""
-    from ._torch import configure_threads
-
-    configure_threads()  # the router's fit (k-means, BLAS) on a fixed thread count, as in the training workers
     identity = run_identity(bank, router, split, mode=mode, fusion=fusion, seed=seed, router_params=router_params,
                             neural_epochs=neural_epochs)
     table = bank.table
@@ -311,20 +308,16 @@ def training_workers() -> int:
     on. Each worker runs torch on :func:`mmr_utils._torch.configure_threads`'s threads (default one), so on CPU the
     workers, not torch's threads, are what uses the cores: a small network gains almost nothing from a second
     intra-op thread (benchmarks/results/speed.md) but trains two runs at once on two cores."""
-    raw = os.environ.get(WORKERS_ENV)
-    if raw is None:
-        import torch
+    from ._torch import positive_int_from_env, usable_cpus
 
-        if torch.cuda.is_available():
-            return 1  # the routers train on the GPU (device "auto"); processes would only queue for it
-        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    try:
-        workers = int(raw)
-    except ValueError:
-        workers = 0
-    if workers < 1:
-        raise ValueError(f"{WORKERS_ENV}={raw!r}: expected a positive integer (processes that train routers)")
-    return workers
+    workers = positive_int_from_env(WORKERS_ENV, "processes that train routers")
+    if workers is not None:
+        return workers
+    import torch
+
+    if torch.cuda.is_available():
+        return 1  # the routers train on the GPU (device "auto"); processes would only queue for it
+    return usable_cpus()
 
 
 #: Relative cost per row-epoch of a run that trains alone (CMR: 3.3 s against MLP's 0.17 s per epoch at 2,074 rows
@@ -382,11 +375,16 @@ def _worker_pool(workers: int):
 
     if _POOL and _POOL[0][0] == workers:
         return _POOL[0][1]
-    while _POOL:
-        _POOL.pop()[1].shutdown()
+    shutdown_workers()
     executor = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
     _POOL.append((workers, executor))
     return executor
+
+
+def shutdown_workers() -> None:
+    """Stop the training workers, if any; the next :func:`prefetch_runs` that needs them starts fresh ones."""
+    while _POOL:
+        _POOL.pop()[1].shutdown()
 
 
 def _train_jobs(jobs: list[_Job], workers: int, *, forced: bool = False) -> None:
