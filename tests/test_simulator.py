@@ -471,7 +471,10 @@ def test_single_channel_cues_carry_most_of_the_routing_signal():
         spread = {k: float((p[rows] - p[rows].mean(axis=1, keepdims=True)).var()) for k, p in parts.items()}
         single_channel = spread["text"] + spread["image"]
         assert single_channel > 3 * spread["kind"] and single_channel > 3 * spread["joint"], (dataset, spread)
-        assert min(spread["text"], spread["image"]) > spread["joint"], (dataset, spread)
+        if dataset == "OCRBench":  # 2.5.0: its prompt says least; picture and picture-with-prompt say more
+            assert spread["text"] < spread["joint"] < spread["image"], (dataset, spread)
+        else:
+            assert min(spread["text"], spread["image"]) > spread["joint"], (dataset, spread)
         image_leads = spread["image"] > spread["text"]
         assert image_leads == (dataset in ("MathVerse", "OCRBench")), (dataset, spread)
 
@@ -508,8 +511,8 @@ def test_the_modality_checks_cue_weight_knob_changes_outcomes_only_inside_its_bl
     latents = outcomes.simulate_latents(0.03, 0)
     before = outcomes.correctness_probabilities(latents, 0)
     calibrated = {d: dict(w) for d, w in calibration.CUE_WEIGHTS.items()}
-    with module.cue_weights({"OCRBench": {"image": 3.0}}):
-        assert calibration.CUE_WEIGHTS["OCRBench"]["image"] == 3.0
+    with module.cue_weights({"OCRBench": {"image": 2.5}}):
+        assert calibration.CUE_WEIGHTS["OCRBench"]["image"] == 2.5
         changed = outcomes.correctness_probabilities(latents, 0)
     assert calibrated == calibration.CUE_WEIGHTS
     rows = (latents["dataset"] == "OCRBench").to_numpy()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from mmr_utils.datasets import image_folder_of, scenario_of
 
-GENERATOR_VERSION = "2.4.0"
+GENERATOR_VERSION = "2.5.0"
 
 #: Full-scale dataset sizes (paper Sec. 3; 10,370 instances in all).
 DATASET_SIZES: dict[str, int] = {
@@ -230,27 +230,44 @@ SKILL_WEIGHT = 0.5
 IDIOSYNCRATIC_SD = 0.5
 #: The text-only cue: the response style the prompt asks for, one preamble per level (two paraphrases each) that
 #: opens the question text (also for Vision-Only items: it is part of the prompt, not of the picture) and is never
-#: printed in the image. Ordered from terse to rigorous: how much reasoning the prompt asks for. The preambles are
-#: long and lexically distinct on purpose: a short instruction at the end of a question barely moves a mean-pooled
-#: sentence embedding (a 10-nearest-neighbour probe on MiniLM read one-sentence suffixes 61% right, these 92%).
+#: printed in the image. Ordered from terse to rigorous: how much reasoning the prompt asks for. A paraphrase is a
+#: short opener of its own followed by the style's common body, so the two paraphrases of a style lie close together
+#: in a sentence embedding and the style is the largest single factor of the text channel (0.38 of the MiniLM
+#: embedding's variance, the kind 0.12). 2.4.0 had one short sentence per paraphrase (0.19, kind 0.15), too little
+#: for the official KMeans router: with 20 clusters in the mean-fused space it resolved the kind, which both channels
+#: show, and lost both cues, so it routed worse in mode 22 than on text alone (benchmarks/results/modality_check.md).
+_STYLE_BODIES = {
+    "terse": ("Speed is everything here and nobody will read a justification: skip any greeting, skip any caveat, "
+              "skip any restatement of the task, do not think aloud and do not show steps. A single word, letter or "
+              "value is the ideal reply, with no commentary before or after it."),
+    "plain": ("There is no special format to follow and no particular length to aim for; nothing about this item is "
+              "unusual and no extra instructions apply beyond the question itself. Respond in your customary manner, "
+              "with whatever level of detail you would ordinarily consider appropriate."),
+    "explained": ("Use friendly everyday language, avoid jargon, say what to look at first and why it matters, and "
+                  "point out how the pieces fit together. The student should come away understanding the idea, not "
+                  "only the result, so keep the explanation gentle, clear and encouraging, then state the answer."),
+    "rigorous": ("State every assumption explicitly, justify each inference, number the steps, consider edge cases "
+                 "and competing readings, recompute every quantity a second way and audit the logic once more at the "
+                 "end. Precision and verification outweigh speed; conclude with the verified final answer."),
+}
+_STYLE_OPENERS = {
+    "terse": ("Quick lookup for a busy colleague: reply instantly with the bare answer.",
+              "Rapid-fire quiz round: blurt out only the final answer."),
+    "plain": ("Please answer the following request in an ordinary, neutral way.",
+              "Here is a routine question from a standard evaluation set."),
+    "explained": ("You are a patient teacher explaining your reasoning to a curious student.",
+                  "Imagine tutoring a beginner and walking them through the answer."),
+    "rigorous": ("Rigorous mode: derive the result formally, step by numbered step.",
+                 "Careful proof required: reason methodically through every step."),
+}
 TEXT_CUE_STYLES: dict[str, tuple[str, ...]] = {
-    "terse": ("Quick lookup for a busy colleague: reply instantly with the bare answer, no working, no explanation, "
-              "no extra words.",
-              "Rapid-fire quiz round, speed matters most: blurt out only the final answer, nothing else at all."),
-    "plain": ("Please read the following request and provide your answer in an ordinary, neutral way.",
-              "Here is a routine question from a standard evaluation set; answer it as you normally would."),
-    "explained": ("You are a patient teacher explaining to a curious student: describe your reasoning in plain words, "
-                  "then give the answer.",
-                  "Imagine tutoring a beginner: walk them through why the answer is right in a short friendly "
-                  "explanation before stating it."),
-    "rigorous": ("Rigorous mode: derive the result formally, step by numbered step, verify each intermediate claim, "
-                 "double-check the arithmetic, and only then state the final answer.",
-                 "Careful proof required: reason methodically through every step, test each assumption, re-check all "
-                 "calculations and conclude with the verified final answer."),
+    style: tuple(f"{opener} {_STYLE_BODIES[style]}" for opener in openers) for style, openers in _STYLE_OPENERS.items()
 }
 #: The image-only cue: how the picture was degraded (scanned, photographed, compressed), applied to the whole
 #: rendered image (the printed question band included) and never mentioned in the text. Ordered from clean to
-#: heavily blurred: how degraded the picture is.
+#: heavily blurred: how degraded the picture is. Since 2.5.0 each degradation also casts the colours and changes the
+#: contrast (``render._degrade``), so it dominates the offline image descriptor as the style dominates the text: with
+#: both cues the largest factor of their own channel, the 4 x 4 cue cells are what the mean-fused space clusters by.
 IMAGE_CUE_QUALITIES: tuple[str, ...] = ("clean", "faded", "noisy", "blurred")
 #: Standardised value of cue level 0..3 (equally spaced, mean 0 and variance 1 under uniform levels).
 CUE_LEVEL_VALUES: tuple[float, ...] = tuple(v / (1.25 ** 0.5) for v in (-1.5, -0.5, 0.5, 1.5))
@@ -287,9 +304,13 @@ CUE_LOADINGS: dict[str, dict[str, float]] = {
 #: full-scale sweep at 0.5 had 11 of 24 (KNN, KMeans, LinearMF) within 0.02 while multimodal still beat both unimodal
 #: modes for KNN, Linear and LinearMF; 0.55 keeps a little more of the modality margin, and unlike 0.5 keeps every
 #: Random Ps within 0.01 but MMStar's known exception (benchmarks/results/modality_check.md, "2.3.0"; 2.4.0 reads the
-#: Random row as the official best-of-50 peak, see :data:`RANDOM_PEAK_EXCESS`).
+#: Random row as the official best-of-50 peak, see :data:`RANDOM_PEAK_EXCESS`). 2.5.0: OCRBench, whose question is
+#: mostly about text that only the picture shows, reads almost nothing from the prompt and more from the picture and
+#: from picture and prompt together (text 0.825 -> 0.5, image 1.925 -> 3.0, joint 0.44 -> 0.8): with 2.4.0's weights
+#: the best OCRBench model was right so often that knowing the picture's quality added little, and OCRBench's
+#: multimodal-over-text gap was the 6th of 7, not among the largest as the paper's modality study expects.
 CUE_WEIGHTS: dict[str, dict[str, float]] = {
-    "OCRBench": {"text": 0.825, "image": 1.925, "joint": 0.44},
+    "OCRBench": {"text": 0.5, "image": 3.0, "joint": 0.8},
     "SEEDBench2_Plus": {"text": 1.65, "image": 1.1, "joint": 0.44},
     "MMStar": {"text": 1.65, "image": 1.1, "joint": 0.44},
     "RealWorldQA": {"text": 1.65, "image": 1.1, "joint": 0.44},
@@ -302,7 +323,7 @@ CUE_WEIGHTS: dict[str, dict[str, float]] = {
 #: :func:`mmr_utils.sources.simulator.fitting.calibrate` at ``CALIBRATION_SCALE``/``CALIBRATION_SEED`` (Oracle
 #: Ps of the drawn outcomes = the paper's Oracle row; the expected Oracle is within sampling noise of it); ``tests/test_simulator.py`` re-runs the fit and checks it reproduces these.
 SHARED_EFFECT_SD: dict[str, float] = {
-    "OCRBench": 3.0792, "SEEDBench2_Plus": 4.8167, "MMStar": 2.3142, "RealWorldQA": 1.8261,
+    "OCRBench": 3.5345, "SEEDBench2_Plus": 4.8167, "MMStar": 2.3142, "RealWorldQA": 1.8261,
     "MathVista": 2.8739, "MathVerse": 2.7157, "MathVision": 2.0554,
 }
 CALIBRATION_SCALE = 1.0
