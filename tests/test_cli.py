@@ -104,6 +104,8 @@ def test_run_notebook_injects_parameters_and_leaves_the_source_alone(tmp_path, c
     assert sorted(p.name for p in out.parent.iterdir()) == ["01_tiny.ipynb", "01_tiny.run.json"]
     run = json.loads((out.parent / "01_tiny.run.json").read_text())
     assert run["notebook"] == "01_tiny" and run["wall_s"] > 0 and run["peak_rss_mb"] > 0
+    assert run["machine"]["cores"] >= 1 and run["machine"]["architecture"]
+    assert isinstance(run["machine"]["torch_cpu_capability"], str) and run["machine"]["torch_cpu_capability"]
     assert "finished in" in capsys.readouterr().out
     assert "Unable to parse line" not in caplog.text and "unknown parameter" not in caplog.text
 

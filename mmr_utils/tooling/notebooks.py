@@ -237,9 +237,33 @@ def execute_notebook(
 
 
 
+def machine_description() -> dict:
+    """The CPU a run computed on: model name (Linux ``/proc/cpuinfo``), architecture, usable cores and the instruction
+    set torch dispatches to. Recorded because the last bits of embeddings, and through training the tables, depend on
+    the CPU type (README, "Same CPU type, same tables"); ``None`` where a value cannot be read."""
+    import platform
+
+    model = None
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            if line.lower().startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    try:
+        import torch
+
+        capability = torch.backends.cpu.get_cpu_capability()
+    except (ImportError, AttributeError):
+        capability = None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"cpu": model, "architecture": platform.machine(), "cores": cores, "torch_cpu_capability": capability}
+
+
 def write_run_record(name: str, seconds: float, parameters: dict, executed: Path) -> dict:
-    """Record a notebook run (wall time, the kernel's peak resident memory, parameters, code version) beside the
-    executed copy and, when the run has an ``out_dir`` parameter, as ``<out_dir>/runs/<name>.json``.
+    """Record a notebook run (wall time, the kernel's peak resident memory, parameters, the CPU from
+    :func:`machine_description`, code version) beside the executed copy and, when the run has an ``out_dir``
+    parameter, as ``<out_dir>/runs/<name>.json``.
 
     Peak memory is the largest resident set of any child process this command waited for, i.e. the kernel
     (``getrusage(RUSAGE_CHILDREN)``; Linux reports kilobytes).
@@ -250,7 +274,7 @@ def write_run_record(name: str, seconds: float, parameters: dict, executed: Path
 
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     record = portable({"notebook": name, "wall_s": round(seconds, 1), "peak_rss_mb": round(peak_kb / 1024, 1),
-                       "parameters": parameters, **run_record()})
+                       "parameters": parameters, "machine": machine_description(), **run_record()})
     text = json.dumps(record, indent=2, default=str) + "\n"
     with atomic_open(executed.with_suffix(".run.json"), "w", encoding="utf-8") as handle:
         handle.write(text)
