@@ -77,9 +77,23 @@ def plot_model_overview(summary: pd.DataFrame):
     return fig
 
 
+def split_style_preamble(question: str) -> tuple[str | None, str]:
+    """``(style, rest)`` when ``question`` opens with one of the simulator's response-style preambles (its text-only
+    cue, :data:`~mmr_utils.sources.simulator.calibration.TEXT_CUE_STYLES`), else ``(None, question)``: a caption can
+    then name the style and show the question itself, which the long preamble would otherwise push out of view."""
+    from mmr_utils.sources.simulator.calibration import TEXT_CUE_STYLES
+
+    for style, preambles in TEXT_CUE_STYLES.items():
+        for preamble in preambles:
+            if question.startswith(preamble):
+                return style, question[len(preamble):].lstrip()
+    return None, question
+
+
 def show_examples(table, rows: int = 6, seed: int = 0, per_row: int = 4):
-    """A grid of example instances, one per dataset: the image, the dataset and category, the question (wrapped),
-    the gold answer, and which models answered it correctly (green) or not (red), from the outcome table."""
+    """A grid of example instances, one per dataset: the image, the dataset and category, the question (wrapped; a
+    simulated question's response-style preamble is shown as its style name, :func:`split_style_preamble`), the gold
+    answer, and which models answered it correctly (green) or not (red), from the outcome table."""
     import textwrap
 
     from PIL import Image
@@ -102,7 +116,9 @@ def show_examples(table, rows: int = 6, seed: int = 0, per_row: int = 4):
         category = row.get("category")
         label = row["dataset"] + (f" / {category}" if isinstance(category, str) else "")
         ax.set_title(label, fontsize=8)
-        question = "\n".join(textwrap.wrap(str(row["question"]), 44)[:4])
+        style, rest = split_style_preamble(str(row["question"]))
+        shown = f"[{style} prompt] {rest}" if style is not None else rest
+        question = "\n".join(textwrap.wrap(shown, 44)[:4])
         answer = row.get("answer")
         gold = f"gold answer: {answer}" if isinstance(answer, str) and answer else "gold answer: (not recorded)"
         ax.text(0.5, -0.03, f"{question}\n{gold}", transform=ax.transAxes, ha="center", va="top", fontsize=6.3)

@@ -522,3 +522,17 @@ def test_the_modality_checks_cue_weight_knob_changes_outcomes_only_inside_its_bl
                                                                                "OCRBench": {"colour": 1.0}}):
         pass
     assert calibrated == calibration.CUE_WEIGHTS
+
+
+def test_example_captions_name_the_response_style_and_keep_the_question(small_benchmark):
+    """plots.split_style_preamble recovers every simulated question's style (the latent text cue) and the question
+    after it; a question without a preamble (real data) is returned unchanged."""
+    from mmr_utils.plots import split_style_preamble
+
+    table = pd.read_csv(small_benchmark / "MMR-Bench.csv", usecols=["question"])
+    latent = pd.read_csv(small_benchmark / "latent.csv")
+    styles = list(sim.TEXT_CUE_STYLES)
+    for question, level in zip(table["question"], latent["text_cue_level"]):
+        style, rest = split_style_preamble(question)
+        assert style == styles[level] and rest and rest in question and len(rest) < len(question)
+    assert split_style_preamble("What is 2 + 2?") == (None, "What is 2 + 2?")
