@@ -150,6 +150,10 @@ def plot_projection(values: np.ndarray, labels, title: str, seed: int = 0):
 _LINESTYLES = ("-", "--", "-.", ":")
 
 
+#: Iterations of adjustText's label placement in the Pareto plots (a count, so the figure is deterministic).
+LABEL_ITERATIONS = 300
+
+
 def _draw_pareto(ax, result, dataset: str, seed: int, models=None, *, log_cost: bool = True, legend: bool = True,
                  label_models: bool = True):
     """One panel of :func:`plot_pareto`: frontiers, single models, Random and the Oracle (kept on the axes' top edge
@@ -188,9 +192,12 @@ def _draw_pareto(ax, result, dataset: str, seed: int, models=None, *, log_cost: 
     if label_models and models is not None:
         from adjustText import adjust_text
 
-        # After the scales and limits are final: adjustText works in display coordinates.
+        # After the scales and limits are final: adjustText works in display coordinates. A fixed number of
+        # iterations, not adjustText's default of 1 second of wall time, so the labels land in the same place on a
+        # busy or a fast machine.
         texts = [ax.text(x * 1e3, y * 100, name, fontsize=6) for name, (x, y) in zip(models, singles)]
         adjust_text(texts, x=singles[:, 0] * 1e3, y=singles[:, 1] * 100, ax=ax, expand=(1.1, 1.3),
+                    iter_lim=LABEL_ITERATIONS, time_lim=None,
                     arrowprops={"arrowstyle": "-", "color": "0.5", "lw": 0.5})
     if legend:
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
