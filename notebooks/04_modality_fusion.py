@@ -102,8 +102,9 @@ fig = plots.plot_modality_gaps(gaps)
 plots.save_figure(fig, "fig_modality_gaps", result.provenance, out_dir=out)
 
 # %%
-mean_gap = gaps.loc["mean over routers"].drop("All", errors="ignore")
-image_adds = studies.modality_gaps(result, versus="11").loc["mean over routers"].drop("All", errors="ignore")
+mean_gap = gaps.loc["mean over routers"].drop("All")
+gaps_vs_text = studies.modality_gaps(result, versus="11")
+image_adds = gaps_vs_text.loc["mean over routers"]
 image_adds = image_adds.drop(index=[d for d in image_adds.index if d.startswith("All")]).sort_values(ascending=False)
 Markdown(
     f"Averaged over routers, 22 minus the better unimodal mode is largest on **{mean_gap.idxmax()}** "
@@ -119,7 +120,7 @@ Markdown(
 # and what the text adds to the image (22 - 33).
 
 # %%
-by_mode = pd.DataFrame({"22 - 11 (image adds)": studies.modality_gaps(result, versus="11").loc["mean over routers"],
+by_mode = pd.DataFrame({"22 - 11 (image adds)": gaps_vs_text.loc["mean over routers"],
                         "22 - 33 (text adds)": studies.modality_gaps(result, versus="33").loc["mean over routers"]})
 by_mode.sort_values("22 - 11 (image adds)", ascending=False).round(4)
 

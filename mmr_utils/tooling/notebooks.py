@@ -250,14 +250,14 @@ def machine_description() -> dict:
             if line.lower().startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
-    try:
-        import torch
+    from mmr_utils._torch import torch, usable_cpus
 
+    try:
         capability = torch.backends.cpu.get_cpu_capability()
-    except (ImportError, AttributeError):
+    except AttributeError:
         capability = None
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"cpu": model, "architecture": platform.machine(), "cores": cores, "torch_cpu_capability": capability}
+    return {"cpu": model, "architecture": platform.machine(), "cores": usable_cpus(),
+            "torch_cpu_capability": capability}
 
 
 def write_run_record(name: str, seconds: float, parameters: dict, executed: Path) -> dict:
