@@ -77,26 +77,16 @@ def plot_model_overview(summary: pd.DataFrame):
     return fig
 
 
-def split_style_preamble(question: str) -> tuple[str | None, str]:
-    """``(style, rest)`` when ``question`` opens with one of the simulator's response-style preambles (its text-only
-    cue, :data:`~mmr_utils.sources.simulator.calibration.TEXT_CUE_STYLES`), else ``(None, question)``: a caption can
-    then name the style and show the question itself, which the long preamble would otherwise push out of view."""
-    from mmr_utils.sources.simulator.calibration import TEXT_CUE_STYLES
-
-    for style, preambles in TEXT_CUE_STYLES.items():
-        for preamble in preambles:
-            if question.startswith(preamble):
-                return style, question[len(preamble):].lstrip()
-    return None, question
-
-
 def show_examples(table, rows: int = 6, seed: int = 0, per_row: int = 4):
     """A grid of example instances, one per dataset: the image, the dataset and category, the question (wrapped; a
-    simulated question's response-style preamble is shown as its style name, :func:`split_style_preamble`), the gold
+    simulated question's response-style preamble is shown as its style name,
+    :func:`mmr_utils.sources.simulator.content.split_style_preamble`), the gold
     answer, and which models answered it correctly (green) or not (red), from the outcome table."""
     import textwrap
 
     from PIL import Image
+
+    from mmr_utils.sources.simulator.content import split_style_preamble
 
     rng = np.random.default_rng(seed)
     candidates = table.instances[table.instances["image_path"].notna()]

@@ -248,3 +248,15 @@ def _compose_question(content: _Content, rng, generic: bool, multiple_choice: bo
         wrong = distractors or [f"not {answer}"]
     parts.insert(0, _pick(rng, TEXT_CUE_STYLES[style]))
     return " ".join(parts), answer, wrong, printed
+
+
+def split_style_preamble(question: str) -> tuple[str | None, str]:
+    """``(style, rest)`` when ``question`` opens with one of the response-style preambles that
+    :func:`_compose_question` puts first (the text-only cue, :data:`TEXT_CUE_STYLES`), else ``(None, question)``: a
+    caption can then name the style and show the question itself, which the long preamble would otherwise push out of
+    view (:func:`mmr_utils.plots.show_examples`)."""
+    for style, preambles in TEXT_CUE_STYLES.items():
+        for preamble in preambles:
+            if question.startswith(preamble):
+                return style, question[len(preamble):].lstrip()
+    return None, question
