@@ -25,6 +25,7 @@ from mmr_utils import studies
 from mmr_utils._io import atomic_write_text
 from mmr_utils.fusion import build_features
 from mmr_utils.routers import make_router
+from mmr_utils.sources.simulator import GENERATOR_VERSION
 from mmr_utils.splits import instance_split
 
 CHECKPOINTS = (5, 10, 25, 50, 100)
@@ -119,8 +120,8 @@ def main(argv=None) -> None:
                         help="train nothing: replace the committed rows of the routers in these CSVs by theirs, then "
                              "write the CSV and the verdict")
     args = parser.parse_args(argv)
-    header = (f"Scale {args.scale}, 20% train, mode 22, one CPU thread per process (MMR_TORCH_THREADS); a shared, "
-              f"loaded 2-core machine, so the seconds are upper bounds.")
+    header = (f"Scale {args.scale}, simulator {GENERATOR_VERSION}, 20% train, mode 22, one CPU thread per process "
+              f"(MMR_TORCH_THREADS); a shared 2-core machine, so the seconds are upper bounds.")
     if args.merge:
         new = pd.concat([pd.read_csv(path) for path in args.merge], ignore_index=True)
         old = pd.read_csv(OUT / "epochs_convergence.csv")
