@@ -13,6 +13,12 @@
 # **What differs from the paper.** Table 5's text-only sets (GSM8K, MMLU, ARC) have no public outcomes for the
 # paper's model pool, so we use an image-masked stand-in (below). The model-subset protocol is our reading of one
 # sentence of the abstract [uncertain]. Data: the simulated benchmark by default (not the paper's numbers).
+#
+# **Training length.** The neural routers train for `neural_epochs` epochs: 3 at these small defaults, so the notebook
+# runs in seconds, and the official 100 in `make figures` (`params/05_generalisation.full.yaml`; runs that differ only
+# in their seed train as one batched ensemble). Fewer epochs would not be a harmless saving: on this benchmark MLP and
+# MLPMF score 0.02-0.05 higher in Ps at 5-25 epochs than at 100, where they overfit
+# (`benchmarks/results/epochs_convergence.md`).
 
 # %% tags=["parameters"]
 data_root: str = ""  # folder with MMR-Bench.csv (+ images); "" = simulated benchmark at `scale`
