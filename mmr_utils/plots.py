@@ -79,9 +79,9 @@ def plot_model_overview(summary: pd.DataFrame):
 
 def show_examples(table, rows: int = 6, seed: int = 0, per_row: int = 4):
     """A grid of example instances, one per dataset: the image, the dataset and category, the question (wrapped; a
-    simulated question's response-style preamble is shown as its style name,
-    :func:`mmr_utils.sources.simulator.content.split_style_preamble`), the gold
-    answer, and which models answered it correctly (green) or not (red), from the outcome table."""
+    simulated question's response-style preamble is shown as its style name, see
+    :func:`mmr_utils.sources.simulator.content.split_style_preamble`), the gold answer, and which models answered it
+    correctly (green) or not (red), from the outcome table."""
     import textwrap
 
     from PIL import Image
