@@ -97,7 +97,7 @@ print(audit.record_audit(table, audit.audit_table(table, split=first_split)).sum
 # only in their seed train together as one batched ensemble, bit-identical to training each alone
 # (`benchmarks/results/ensemble.md`), and the study's neural runs train in one worker process per CPU core, each on
 # one thread (`MMR_TRAIN_WORKERS`; `benchmarks/results/workers.md`), which again changes no number. **Protocol cut:** CMR trains 10 epochs in `make figures`, not 100. Its runs (24
-# here, 33 across notebooks 3-4) would need at least 31 single-thread minutes of arithmetic alone at 100 epochs
+# here, 33 across notebooks 3-4) would need at least 27 single-thread minutes of arithmetic alone at 100 epochs
 # (`ensemble.md`, "The floor"), beyond what two CPU cores can give within CI's limit. The convergence study
 # (`benchmarks/results/epochs_convergence.md`, 3 seeds to 100 epochs) puts CMR's Ps at 10 epochs within seed noise of
 # 100 (+0.005) but its shared nAUC just outside (+0.014), so read CMR's nAUC below as about 0.01 above what the official
