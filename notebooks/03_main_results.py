@@ -166,7 +166,7 @@ wide[list(paper_tables.PAPER_TABLE2_DATASETS)].style.format("{:+.3f}", na_rep="-
 fidelity = paper_tables.paper_vs_here_summary(comparison)
 above = fidelity["learned_above_best_single_on_full"]
 below = [r for r, v in above.items() if not v]
-neural_below = {r: runs.epochs_for(r, neural_epochs) or 100 for r in below if r in ("mlp", "mlp_mf", "cmr")}  # None: the default, 100
+neural_below = {r: runs.epochs_for(r, neural_epochs) or 100 for r in below if r in runs.NEURAL_ROUTERS}  # None: the default, 100
 Markdown(
     f"Ps of the paper's learned routers: **{fidelity['within_tolerance']} of {fidelity['learned_ps_cells']}** "
     f"cells within {fidelity['tolerance']} of the paper (largest difference {fidelity['max_abs_difference']:.3f}). "

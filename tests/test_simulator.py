@@ -525,8 +525,8 @@ def test_the_modality_checks_cue_weight_knob_changes_outcomes_only_inside_its_bl
 
 
 def test_example_captions_name_the_response_style_and_keep_the_question(small_benchmark):
-    """content.split_style_preamble (used by plots.show_examples) recovers every simulated question's style (the latent text cue) and the question
-    after it; a question without a preamble (real data) is returned unchanged."""
+    """content.split_style_preamble (used by plots.show_examples) recovers every simulated question's style (the
+    latent text cue) and the question after it; a question without a preamble (real data) is returned unchanged."""
     from mmr_utils.sources.simulator.content import split_style_preamble
 
     table = pd.read_csv(small_benchmark / "MMR-Bench.csv", usecols=["question"])
