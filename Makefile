@@ -23,6 +23,13 @@ export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM := false
+# Numerical pins: the same code path, so the same last bits, on every x86-64 CPU (mmr_utils/numerics.py PINS, which
+# tests/test_numerics.py checks these against; measured in benchmarks/results/isa_invariance.md).
+export ATEN_CPU_CAPABILITY := avx2
+export MKL_CBWR := COMPATIBLE
+export ONEDNN_MAX_CPU_ISA := AVX2
+export OPENBLAS_CORETYPE := Haswell
+export OPENBLAS_L2_SIZE := 512
 
 BINDER_REPO ?= $(shell git remote get-url origin 2>/dev/null | sed -nE 's#^(git@github\.com:|https://github\.com/)([^/]+/[^/]+)$$#\2#p' | sed 's#\.git$$##')
 
@@ -41,7 +48,12 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 
-venv: $(STAMP) ## Create the virtual environment (.venv, Python 3.11) and install the pinned requirements + package
+# The venv's Jupyter kernel carries the numerical pins too, so notebooks opened in Jupyter compute like make figures.
+$(VENV)/.kernel-pinned: $(STAMP) mmr_utils/numerics.py
+	$(PY) -m mmr_utils.numerics --kernel python3
+	touch $@
+
+venv: $(STAMP) $(VENV)/.kernel-pinned ## Create the virtual environment (.venv, Python 3.11), install the pinned requirements + package, pin the kernel
 
 data: data/simulated/MMR-Bench.csv ## Write the simulated benchmark (10,370 instances, 10 models) to data/simulated
 
@@ -61,7 +73,7 @@ test-fresh-clone: $(STAMP) ## Run notebook 07 under nbval as on a fresh clone (t
 	cd notebooks && MMR_NO_SHARED_DATA=1 ../$(PY) -m pytest --nbval-lax --nbval-sanitize-with ../tests/nbval_sanitize.cfg \
 	  -p no:cacheprovider -q 07_real_data_mathv.ipynb
 
-figures: $(STAMP) data ## Run every notebook at full size (notebooks/params/*.full.yaml); outputs go to figures/
+figures: $(STAMP) $(VENV)/.kernel-pinned data ## Run every notebook at full size (notebooks/params/*.full.yaml); outputs go to figures/
 	@mkdir -p $(BUILD_NB)
 	@for nb in $(FIGURE_NOTEBOOKS); do \
 	  name=$$(basename $$nb .py); params=notebooks/params/$$name.full.yaml; \

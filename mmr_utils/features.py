@@ -91,7 +91,14 @@ class FeatureBank:
 def embed_table(table: OutcomeTable, encoder: str = "auto", *, seed: int = 0, progress: bool = False,
                 **encoder_kwargs) -> FeatureBank:
     """Encode every question and image of ``table`` once (content-addressed cache), with the encoders chosen by
-    ``encoder`` (see :func:`mmr_utils.encoders.get_encoders`). A missing or unreadable image is marked absent."""
+    ``encoder`` (see :func:`mmr_utils.encoders.get_encoders`). A missing or unreadable image is marked absent.
+
+    Runs on :func:`mmr_utils._torch.configure_threads`'s thread count (default one), like the routers: a matrix
+    product split over more threads adds in another order, so the embeddings would otherwise depend on the number of
+    cores of the machine (benchmarks/results/isa_invariance.md)."""
+    from ._torch import configure_threads
+
+    configure_threads()
     choice = get_encoders(encoder, seed=seed, progress=progress, **encoder_kwargs)
     questions = table.instances["question"].tolist()
     text = None if choice.text.name == "tfidf" else choice.text.encode_texts(questions)

@@ -87,7 +87,8 @@ def table_record(table) -> dict:
 
 def study_provenance(bank, **settings) -> dict:
     """What produced a study's result: data source (simulated or not), the features' fingerprint and embedding-cache
-    keys, the encoder that actually ran, the study's settings, and library versions. ``bank`` is a
+    keys, the encoder that actually ran, the study's settings, what decides the last bits on this CPU
+    (:func:`mmr_utils.numerics.process_numerics`) and library versions. ``bank`` is a
     :class:`mmr_utils.features.FeatureBank` (read through its attributes only: this module sits below it)."""
     import platform
 
@@ -97,6 +98,7 @@ def study_provenance(bank, **settings) -> dict:
     import torch
 
     from . import __version__
+    from .numerics import process_numerics
 
     source = bank.table.source
     return {
@@ -107,6 +109,7 @@ def study_provenance(bank, **settings) -> dict:
         "encoder": bank.encoder,
         "encoder_detail": bank.info.get("encoder"),
         "settings": settings,
+        "numerics": process_numerics(),
         "versions": {"mmr_utils": __version__, "python": platform.python_version(), "numpy": np.__version__,
                      "pandas": pd.__version__, "scikit-learn": sklearn.__version__, "torch": torch.__version__},
     }

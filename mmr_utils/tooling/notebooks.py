@@ -238,8 +238,10 @@ def execute_notebook(
 
 
 def machine_description() -> dict:
-    """The CPU a run computed on: model name (Linux ``/proc/cpuinfo``), architecture, usable cores and the instruction
-    set torch dispatches to. Recorded because the last bits of embeddings, and through training the tables, depend on
+    """The CPU a run computed on: model name (Linux ``/proc/cpuinfo``), architecture, usable cores, the instruction
+    set torch dispatches to, and under ``numerics`` everything that decides the last bits
+    (:func:`mmr_utils.numerics.numerics_description`: CPU vendor, family and model, the libraries' code paths, the
+    pin variables; the notebook kernel inherits this process's environment, so the same pins). Recorded because the last bits of embeddings, and through training the tables, depend on
     the CPU type (README, "Same CPU type, same tables"); ``None`` where a value cannot be read."""
     import platform
 
@@ -256,8 +258,10 @@ def machine_description() -> dict:
         capability = torch.backends.cpu.get_cpu_capability()
     except AttributeError:
         capability = None
+    from mmr_utils.numerics import process_numerics
+
     return {"cpu": model, "architecture": platform.machine(), "cores": usable_cpus(),
-            "torch_cpu_capability": capability}
+            "torch_cpu_capability": capability, "numerics": process_numerics()}
 
 
 def write_run_record(name: str, seconds: float, parameters: dict, executed: Path) -> dict:

@@ -1,0 +1,98 @@
+"""Is a difference larger than the noise of the seeds it was averaged over?
+
+A headline such as "5 of 8 routers beat the best single model" counts signs of differences. A difference smaller
+than the spread between seeds has no reliable sign: another seed set, or another CPU (whose last bits send training
+down another path), can flip it. These helpers say which differences are decided and which are within seed noise, so
+that a sentence can say so and a count can leave the undecided ones out.
+
+The rule: a difference of seed means is *within seed noise* when its confidence interval contains zero. Given the
+interval, that is read off directly; given per-seed differences (paired: the same seed's split for both sides), the
+interval is ``mean +- k * sd / sqrt(n)`` with ``k`` = :data:`DEFAULT_K` (about 95% for a normal spread).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Standard errors a difference must exceed to count as decided (two: about a 95% interval).
+DEFAULT_K = 2.0
+
+
+@dataclass(frozen=True)
+class NoiseVerdict:
+    """A difference, the noise it is judged against (half-width of its interval) and the verdict."""
+
+    difference: float
+    noise: float
+    within_noise: bool
+
+    @property
+    def sign(self) -> int:
+        """+1 or -1 when the difference is decided, 0 when it is within seed noise."""
+        return 0 if self.within_noise else (1 if self.difference > 0 else -1)
+
+    def describe(self, digits: int = 3) -> str:
+        """The difference as signed text, with "within seed noise" appended when it is (for headline sentences)."""
+        text = f"{self.difference:+.{digits}f}"
+        return f"{text} (within seed noise, ±{self.noise:.{digits}f})" if self.within_noise else text
+
+
+def within_seed_noise(difference: float, *, sd: float | None = None, n: int | None = None,
+                      interval: tuple[float, float] | None = None, k: float = DEFAULT_K) -> NoiseVerdict:
+    """Judge ``difference`` (a difference of seed means) against its seed noise.
+
+    Either ``interval`` = (low, high), a confidence interval of the difference (within noise when it contains 0; the
+    noise reported is its half-width), or ``sd`` (the standard deviation over seeds of the per-seed difference) and
+    ``n`` (the number of seeds): within noise when ``|difference| <= k * sd / sqrt(n)``. A missing (NaN) difference,
+    or one seed (no spread to judge by), is within noise; an infinite one is decided unless the noise is infinite too. Raises ``ValueError`` naming the argument when
+    neither or both are given, or when ``sd`` < 0, ``n`` < 1 or ``k`` < 0.
+    """
+    if (interval is None) == (sd is None):
+        raise ValueError("within_seed_noise: give either interval=(low, high) or sd= and n=, not both or neither")
+    if not k >= 0:
+        raise ValueError(f"within_seed_noise: k must be >= 0, got {k}")
+    difference = float(difference)
+    if interval is not None:
+        low, high = (float(v) for v in interval)
+        if not low <= high:
+            raise ValueError(f"within_seed_noise: interval low {low} is above high {high}")
+        noise = (high - low) / 2
+        within = math.isnan(difference) or low <= 0 <= high
+        return NoiseVerdict(difference, noise, within)
+    if n is None or n < 1:
+        raise ValueError(f"within_seed_noise: n must be a number of seeds >= 1, got {n}")
+    if not sd >= 0:
+        raise ValueError(f"within_seed_noise: sd must be >= 0, got {sd}")
+    noise = k * float(sd) / math.sqrt(n) if n > 1 else math.inf
+    within = math.isnan(difference) or abs(difference) <= noise
+    return NoiseVerdict(difference, noise, within)
+
+
+def paired_verdict(per_seed_differences: Iterable[float], k: float = DEFAULT_K) -> NoiseVerdict:
+    """:func:`within_seed_noise` of the mean of per-seed differences (both sides on the same seed's split), with
+    their standard deviation (``ddof=1``) and count. Infinite per-seed values (a QNC that one seed never reaches) make
+    the verdict within noise when the seeds disagree about finiteness."""
+    values = np.asarray(list(per_seed_differences), dtype=float)
+    values = values[~np.isnan(values)]
+    if values.size == 0:
+        raise ValueError("paired_verdict: no per-seed difference (all missing)")
+    finite = np.isfinite(values)
+    if not finite.all():
+        if finite.any() or len(set(np.sign(values))) > 1:
+            return NoiseVerdict(float(np.mean(values[finite])) if finite.any() else float("nan"), math.inf, True)
+        return NoiseVerdict(float(values[0]), 0.0, False)  # every seed infinite with one sign: decided
+    sd = float(values.std(ddof=1)) if values.size > 1 else 0.0
+    return within_seed_noise(float(values.mean()), sd=sd, n=int(values.size), k=k)
+
+
+def noise_aware_count(verdicts: Mapping[str, NoiseVerdict]) -> dict:
+    """Split named verdicts into ``above`` (decided positive), ``below`` (decided negative) and ``within_noise``
+    (names, in the given order), so a headline counts only decided items and names the rest."""
+    groups: dict[str, list[str]] = {"above": [], "below": [], "within_noise": []}
+    for name, verdict in verdicts.items():
+        groups["above" if verdict.sign > 0 else "below" if verdict.sign < 0 else "within_noise"].append(name)
+    return groups
