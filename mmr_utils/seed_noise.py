@@ -96,3 +96,47 @@ def noise_aware_count(verdicts: Mapping[str, NoiseVerdict]) -> dict:
     for name, verdict in verdicts.items():
         groups["above" if verdict.sign > 0 else "below" if verdict.sign < 0 else "within_noise"].append(name)
     return groups
+
+
+def verdicts_against(frame, baseline, *, item: str = "router", metric: str = "Ps", seed: str = "seed",
+                     k: float = DEFAULT_K) -> dict[str, NoiseVerdict]:
+    """For every value of column ``item`` of a per-seed table (one row per item and seed) other than ``baseline``:
+    the :func:`paired_verdict` of its ``metric`` minus the baseline's on the same seeds (e.g. each router against
+    ``"best_single"`` on ``Ps``: notebook 3's "routers that beat the best single model"). Raises ``ValueError`` when
+    ``baseline`` has no rows, or an item shares no seed with it."""
+    per_seed = frame.pivot_table(index=seed, columns=item, values=metric, aggfunc="mean")
+    if baseline not in per_seed.columns:
+        raise ValueError(f"verdicts_against: no {item} {baseline!r} in the table (has {sorted(per_seed.columns)})")
+    verdicts = {}
+    for name in per_seed.columns:
+        if name == baseline:
+            continue
+        differences = (per_seed[name] - per_seed[baseline]).dropna()
+        if differences.empty:
+            raise ValueError(f"verdicts_against: {item} {name!r} shares no {seed} with {baseline!r}")
+        verdicts[name] = paired_verdict(differences, k=k)
+    return verdicts
+
+
+def verdicts_between(frame, column: str, better, others, *, item: str = "router", metric: str = "nAUC_shared",
+                     seed: str = "seed", k: float = DEFAULT_K) -> dict[str, NoiseVerdict]:
+    """For every ``item`` of a per-seed table: is its ``metric`` at ``column == better`` above every ``column`` value
+    in ``others`` (e.g. mode 22 above modes 11 and 33: notebook 4's "multimodal beats both unimodal modes")? The
+    verdict is a decided loss when it is below one of them beyond noise (the clearest such loss), a decided win when
+    it is above all of them beyond noise (the narrowest win), and within noise otherwise. Items without all the
+    values are left out."""
+    verdicts = {}
+    for name, part in frame.groupby(item, sort=True):
+        wide = part.pivot_table(index=seed, columns=column, values=metric, aggfunc="mean")
+        if better not in wide.columns or any(other not in wide.columns for other in others):
+            continue
+        pair = [paired_verdict((wide[better] - wide[other]).dropna(), k=k) for other in others]
+        losses = [v for v in pair if v.sign < 0]
+        narrowest = min(pair, key=lambda v: v.difference)
+        if losses:
+            verdicts[name] = min(losses, key=lambda v: v.difference)
+        elif all(v.sign > 0 for v in pair):
+            verdicts[name] = narrowest
+        else:
+            verdicts[name] = NoiseVerdict(narrowest.difference, narrowest.noise, True)
+    return verdicts

@@ -106,6 +106,10 @@ def test_run_notebook_injects_parameters_and_leaves_the_source_alone(tmp_path, c
     assert run["notebook"] == "01_tiny" and run["wall_s"] > 0 and run["peak_rss_mb"] > 0
     assert run["machine"]["cores"] >= 1 and run["machine"]["architecture"]
     assert isinstance(run["machine"]["torch_cpu_capability"], str) and run["machine"]["torch_cpu_capability"]
+    numerics = run["machine"]["numerics"]  # what decides the last bits: CPU identity, code paths, pin variables
+    assert set(numerics) == {"cpu", "libraries", "variables", "pins"}
+    assert {"vendor", "family", "model"} <= set(numerics["cpu"]) and "torch_cpu_capability" in numerics["libraries"]
+    assert set(numerics["variables"]) >= {"ATEN_CPU_CAPABILITY", "MKL_CBWR", "OPENBLAS_CORETYPE"}
     assert "finished in" in capsys.readouterr().out
     assert "Unable to parse line" not in caplog.text and "unknown parameter" not in caplog.text
 

@@ -106,10 +106,10 @@ def test_switch_off_keeps_the_process_unpinned():
 
 
 def test_restart_replaces_the_process_with_a_pinned_one(tmp_path):
+    names = sorted(numerics.PINS)
     (tmp_path / "print_env.py").write_text(
         "import json, os, sys\n"
-        "print(json.dumps({'argv': sys.argv[1:], 'env': {k: os.environ.get(k) for k in %r}}))\n"
-        % sorted(numerics.PINS))
+        f"print(json.dumps({{'argv': sys.argv[1:], 'env': {{k: os.environ.get(k) for k in {names!r}}}}}))\n")
     env = _clean_env(OPENBLAS_CORETYPE="Zen")
     env["PYTHONPATH"] = f"{paths.ROOT}{os.pathsep}{tmp_path}"
     # numpy first: then importing mmr_utils cannot pin the process any more, and only a restart can

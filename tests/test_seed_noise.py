@@ -56,3 +56,36 @@ def test_noise_aware_count_leaves_undecided_items_out():
     verdicts = {"a": within_seed_noise(0.05, sd=0.01, n=3), "b": within_seed_noise(-0.05, sd=0.01, n=3),
                 "c": within_seed_noise(0.001, sd=0.01, n=3)}
     assert noise_aware_count(verdicts) == {"above": ["a"], "below": ["b"], "within_noise": ["c"]}
+
+
+def test_verdicts_against_a_baseline_pair_by_seed():
+    import pandas as pd
+
+    from mmr_utils.seed_noise import verdicts_against
+
+    frame = pd.DataFrame({"router": ["best"] * 3 + ["a"] * 3 + ["b"] * 3, "seed": [0, 1, 2] * 3,
+                          "Ps": [0.70, 0.80, 0.75, 0.72, 0.82, 0.77, 0.69, 0.83, 0.74]})
+    verdicts = verdicts_against(frame, "best")
+    # a is 0.02 above on every seed (decided, though the seeds' own spread is 0.05); b moves both ways
+    assert verdicts["a"].sign == 1 and verdicts["a"].difference == pytest.approx(0.02)
+    assert verdicts["b"].within_noise and set(verdicts) == {"a", "b"}
+    with pytest.raises(ValueError, match="no router 'oracle'"):
+        verdicts_against(frame, "oracle")
+
+
+def test_verdicts_between_needs_every_comparison_decided():
+    import pandas as pd
+
+    from mmr_utils.seed_noise import verdicts_between
+
+    rows = []
+    for router, gaps in {"win": (0.02, 0.03), "lose": (0.02, -0.03), "tie": (0.02, 0.0)}.items():
+        for seed, jitter in enumerate((0.0, 0.001, -0.001)):
+            rows += [{"router": router, "seed": seed, "mode": "22", "nAUC_shared": 0.7 + jitter},
+                     {"router": router, "seed": seed, "mode": "11", "nAUC_shared": 0.7 - gaps[0]},
+                     {"router": router, "seed": seed, "mode": "33", "nAUC_shared": 0.7 - gaps[1] - jitter * (
+                         router == "tie") * 3}]
+    verdicts = verdicts_between(pd.DataFrame(rows), "mode", "22", ("11", "33"))
+    assert verdicts["win"].sign == 1 and verdicts["win"].difference == pytest.approx(0.02)
+    assert verdicts["lose"].sign == -1 and verdicts["lose"].difference == pytest.approx(-0.03)
+    assert verdicts["tie"].within_noise

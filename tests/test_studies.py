@@ -15,6 +15,8 @@ def test_main_results_and_tables(sim_bank):
     qnc = studies.qnc_table(result)
     assert set(qnc["router"]) == {"knn", "linear_mf"} and (qnc["seeds"] == 2).all()
     assert result.provenance["data"]["simulated"] is True
+    numerics = result.provenance["numerics"]  # what decides the last bits, recorded with every study
+    assert numerics["cpu"]["architecture"] and isinstance(numerics["pins"]["active"], bool)
     from mmr_utils.paper_tables import cost_claim_check, qnc_per_dataset
 
     table3 = qnc_per_dataset(result)

@@ -423,7 +423,7 @@ def _verdicts_beat_best_single(folder: Path) -> dict | None:
     """Per learned router: Ps on all test rows minus the best single model's, per seed (notebook 3's count)."""
     import pandas as pd
 
-    from ..seed_noise import paired_verdict
+    from ..seed_noise import verdicts_against
 
     path = Path(folder) / "tab_main_results_all_seeds.csv"
     if not path.is_file():
@@ -434,44 +434,23 @@ def _verdicts_beat_best_single(folder: Path) -> dict | None:
         frame = frame[frame["protocol"].isna() | (frame["protocol"] == "per_dataset")]
     if "random_protocol" in frame.columns:
         frame = frame[frame["random_protocol"].isna()]
-    best = frame[frame["router"] == "best_single"].set_index("seed")["Ps"]
-    verdicts = {}
-    for router, part in frame.groupby("router", sort=True):
-        if router in ("best_single", "oracle", "random"):
-            continue
-        per_seed = part.set_index("seed")["Ps"]
-        seeds = per_seed.index.intersection(best.index)
-        verdicts[router] = paired_verdict(per_seed[seeds] - best[seeds])
-    return verdicts
+    frame = frame[~frame["router"].isin(["oracle", "random"])]
+    return verdicts_against(frame, "best_single", metric="Ps")
 
 
 def _verdicts_multimodal(folder: Path) -> dict | None:
-    """Per router: shared nAUC of mode 22 minus the better of 11 and 33, per seed, on all test rows (notebook 4)."""
+    """Per router: shared nAUC of mode 22 minus each of 11 and 33, per seed, on all test rows (notebook 4)."""
     import pandas as pd
 
-    from ..seed_noise import NoiseVerdict, paired_verdict
+    from ..seed_noise import verdicts_between
 
     path = Path(folder) / "tab_modality_all_seeds.csv"
     if not path.is_file():
         return None
     frame = pd.read_csv(path)
-    frame = frame[(frame["dataset"] == "All") & (frame["study"] == "mode")]
-    verdicts = {}
-    for router, part in frame.groupby("router", sort=True):
-        wide = part.pivot_table(index="seed", columns="mode", values="nAUC_shared", aggfunc="mean")
-        wide.columns = [str(int(c)) for c in wide.columns]
-        if not {"11", "22", "33"} <= set(wide.columns):
-            continue
-        pair = [paired_verdict(wide["22"] - wide[other]) for other in ("11", "33")]
-        losses = [v for v in pair if v.sign < 0]
-        weaker = min(pair, key=lambda v: v.difference)
-        if losses:
-            verdicts[router] = min(losses, key=lambda v: v.difference)
-        elif all(v.sign > 0 for v in pair):
-            verdicts[router] = weaker
-        else:
-            verdicts[router] = NoiseVerdict(weaker.difference, weaker.noise, True)
-    return verdicts
+    frame = frame[(frame["dataset"] == "All") & (frame["study"] == "mode")].copy()
+    frame["mode"] = frame["mode"].map(lambda value: str(int(value)))
+    return verdicts_between(frame, "mode", "22", ("11", "33"), metric="nAUC_shared")
 
 
 def _verdicts_cost_claim(folder: Path) -> dict | None:
