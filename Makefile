@@ -50,7 +50,7 @@ $(STAMP): requirements.txt pyproject.toml
 
 # The venv's Jupyter kernel carries the numerical pins too, so notebooks opened in Jupyter compute like make figures.
 $(VENV)/.kernel-pinned: $(STAMP) mmr_utils/numerics.py
-	$(PY) -m mmr_utils.numerics --kernel python3
+	$(PY) -c "from mmr_utils.numerics import main; main(['--kernel', 'python3'])"
 	touch $@
 
 venv: $(STAMP) $(VENV)/.kernel-pinned ## Create the virtual environment (.venv, Python 3.11), install the pinned requirements + package, pin the kernel

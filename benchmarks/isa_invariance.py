@@ -107,6 +107,78 @@ def child(data: Path, out: Path, epochs: int) -> None:
                                                  "numerics": numerics_description()}, indent=1, default=str))
 
 
+def timing_child(data: Path, out: Path, epochs: int) -> None:
+    """Time the stages a pin can slow down, in this process: MiniLM on the questions, image statistics on the images,
+    and one MLP and one CMR training (one thread each); write the seconds to ``out/timing.json``."""
+    import mmr_utils  # noqa: F401  (first: it sets the pins unless MMR_NUMERICS_PINS=0)
+    from mmr_utils import runs
+    from mmr_utils.features import embed_table
+    from mmr_utils.numerics import pins_status
+    from mmr_utils.sources.official import load_table
+    from mmr_utils.splits import instance_split
+
+    table = load_table(data)
+    bank = embed_table(table, "offline", use_cache=False, num_workers=0)
+    seconds = {"text": bank.text.info["seconds"], "image": bank.image.info["seconds"]}
+    split = instance_split(table, 0.5, seed=0)
+    for name in ("mlp", "cmr"):
+        started = time.perf_counter()
+        runs.fit_predict(bank, name, split, mode="22", seed=0, neural_epochs=epochs)
+        seconds[name] = time.perf_counter() - started
+    (out / "timing.json").write_text(json.dumps({"seconds": seconds, "pins": pins_status()}))
+
+
+def timing(data: Path, work: Path, repeats: int, epochs: int, log=print) -> dict:
+    """Each pin alone, all pins and none, interleaved ``repeats`` times (a shared machine drifts): seconds per stage
+    for every run, keyed by configuration."""
+    from mmr_utils.numerics import PINS
+
+    configs = {"none": {"MMR_NUMERICS_PINS": "0"}}
+    configs.update({f"{name} only": {"MMR_NUMERICS_PINS": "0", name: value} for name, value in PINS.items()
+                    if name != "OPENBLAS_L2_SIZE"})
+    configs["OPENBLAS_CORETYPE only"]["OPENBLAS_L2_SIZE"] = PINS["OPENBLAS_L2_SIZE"]
+    configs = {("OPENBLAS_CORETYPE + L2_SIZE" if k == "OPENBLAS_CORETYPE only" else k): v for k, v in configs.items()}
+    configs["all pins"] = dict(PINS)
+    times: dict[str, list[dict]] = {name: [] for name in configs}
+    for repeat in range(repeats):
+        for name, variables in configs.items():
+            env = {k: v for k, v in os.environ.items() if k not in CODE_PATH_VARIABLES}
+            env.update(variables)
+            env.update({"MMR_STUDY_CACHE": "0", "MMR_TRAIN_WORKERS": "1", "PYTHONPATH": str(ROOT),
+                        "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1"})
+            out = work / f"timing-{repeat}-{len(times[name])}-{name.replace(' ', '_')}"
+            out.mkdir(parents=True)
+            done = subprocess.run([sys.executable, __file__, "--timing-child", str(data), str(out), "--epochs",
+                                   str(epochs)], env=env, cwd=ROOT, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise RuntimeError(f"timing {name} failed:\n{(done.stdout + done.stderr)[-3000:]}")
+            result = json.loads((out / "timing.json").read_text())
+            times[name].append(result["seconds"])
+            log(f"timing {repeat} {name:>28}: " + " ".join(f"{k} {v:.1f}" for k, v in result["seconds"].items()))
+    return times
+
+
+def timing_report(times: dict, rows: int, repeats: int, epochs: int, command: str) -> str:
+    """Markdown: median seconds per stage and configuration, and the change against no pins."""
+    import statistics
+
+    stages = list(next(iter(times.values()))[0])
+    median = {name: {stage: statistics.median(run[stage] for run in runs_) for stage in stages}
+              for name, runs_ in times.items()}
+    lines = ["## What each pin costs", "",
+             f"Command: `{command}` ({rows} rows; MiniLM text and image-statistics embeddings of every row, one "
+             f"MLP and one CMR trained {epochs} epochs on half of them; one thread; every configuration run "
+             f"{repeats} times, interleaved, in a fresh process; median seconds, on a 2-core machine shared with "
+             f"other jobs, so differences under about 15% are not resolved).", "",
+             "| configuration | " + " | ".join(stages) + " | " + " | ".join(f"{s} vs none" for s in stages) + " |",
+             "|---|" + "---|" * (2 * len(stages))]
+    for name, values in median.items():
+        ratios = [f"{values[s] / median['none'][s]:.2f}x" for s in stages]
+        lines.append(f"| {name} | " + " | ".join(f"{values[s]:.2f}" for s in stages) + " | " + " | ".join(ratios)
+                     + " |")
+    return "\n".join(lines) + "\n"
+
+
 def run_setting(data: Path, work: Path, name: str, emulated: dict, pins: dict, epochs: int) -> dict:
     """One fresh process with the emulating variables and the pins (pins win); its result and arrays folder."""
     env = {k: v for k, v in os.environ.items() if k not in CODE_PATH_VARIABLES}
@@ -192,6 +264,10 @@ def report(results: dict, emulated: dict, pin_sets: dict, epochs: int, rows: int
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child", nargs=2, metavar=("DATA", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--timing-child", nargs=2, metavar=("DATA", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--timing", type=int, metavar="REPEATS", default=0,
+                        help="instead of the fingerprints: time each pin alone, all and none, REPEATS times each; "
+                             "appends to the report")
     parser.add_argument("--epochs", type=int, default=3, help="training epochs of the neural routers")
     parser.add_argument("--scale", type=float, default=0.03, help="simulated benchmark scale (0.03: 311 rows)")
     parser.add_argument("--quick", action="store_true", help=f"only the settings {', '.join(QUICK)}")
@@ -201,12 +277,33 @@ def main() -> None:
     if args.child:
         child(Path(args.child[0]), Path(args.child[1]), args.epochs)
         return
+    if args.timing_child:
+        timing_child(Path(args.timing_child[0]), Path(args.timing_child[1]), args.epochs)
+        return
     sys.path.insert(0, str(ROOT))
     from mmr_utils.numerics import PINS
     from mmr_utils.sources.official import load_table
     from mmr_utils.sources.simulator import simulate_benchmark
 
     pin_sets = {**PIN_SETS, "project": dict(PINS)}
+    if args.timing:
+        with tempfile.TemporaryDirectory(prefix="mmr-isa-timing-") as tmp:
+            data = simulate_benchmark(Path(tmp) / "bench", scale=args.scale, seed=1)
+            rows = load_table(data).n
+            times = timing(data, Path(tmp), args.timing, args.epochs)
+        command = f"python benchmarks/isa_invariance.py --timing {args.timing} --scale {args.scale:g}"
+        out = Path(args.out)
+        text = out.read_text(encoding="utf-8") if out.is_file() else ""
+        marker = "## What each pin costs"
+        text = (text.split(marker)[0].rstrip() + "\n\n" if text else "") + timing_report(times, rows, args.timing,
+                                                                                         args.epochs, command)
+        partial = out.with_name(f".{out.name}.partial")
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, out)
+        timing_json = out.with_name(out.stem + "_timing.json")
+        timing_json.write_text(json.dumps(times, indent=1), encoding="utf-8")
+        print(f"wrote {out} and {timing_json}")
+        return
     settings = {k: v for k, v in EMULATED.items() if not args.quick or k in QUICK}
     with tempfile.TemporaryDirectory(prefix="mmr-isa-") as tmp:
         work = Path(tmp)

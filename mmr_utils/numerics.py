@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -159,21 +160,24 @@ def _mkl_state() -> dict | None:
 
 def libraries_description() -> dict:
     """What the numerical libraries loaded in this process chose: torch's CPU capability, MKL's version and branch,
-    oneDNN's version, and each OpenBLAS's core type and version (through threadpoolctl)."""
+    oneDNN's version, each OpenBLAS's core type and version (through threadpoolctl), and the thread count results
+    are computed on (``MMR_TORCH_THREADS``, default 1: :func:`mmr_utils._torch.configure_threads`)."""
     import numpy  # noqa: F401  (loads numpy's OpenBLAS so that threadpoolctl sees it)
     import scipy.linalg  # noqa: F401  (loads scipy's OpenBLAS, the one scikit-learn calls)
     import torch
     from threadpoolctl import threadpool_info
 
+    from ._torch import _requested_threads
+
     openblas = [{"library": Path(info["filepath"]).name, "version": info.get("version"),
                  "core_type": info.get("architecture"), "threads": info.get("num_threads")}
                 for info in threadpool_info() if info.get("internal_api") == "openblas"]
     onednn = None
-    if torch.backends.mkldnn.is_available():
-        onednn = ".".join(str(part) for part in torch._C._onednn_version()) if hasattr(
-            torch._C, "_onednn_version") else "available"
+    if torch.backends.mkldnn.is_available():  # its version from torch's build summary (its ISA is not exported)
+        found = re.search(r"(?:MKL-DNN|oneDNN)\D*v?(\d+\.\d+(?:\.\d+)?)", torch.__config__.show())
+        onednn = found.group(1) if found else "available"
     return {"torch": torch.__version__, "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            "torch_threads": torch.get_num_threads(), "mkl": _mkl_state(), "onednn": onednn, "openblas": openblas}
+            "compute_threads": _requested_threads(), "mkl": _mkl_state(), "onednn": onednn, "openblas": openblas}
 
 
 def numerics_description(environ: Mapping[str, str] | None = None) -> dict:
@@ -196,7 +200,7 @@ def process_numerics() -> dict:
 
 def same_numerics(recorded: Mapping | None, current: Mapping | None) -> tuple[bool, list[str]]:
     """Whether two :func:`numerics_description` records promise bit-identical results: same CPU vendor, family and
-    model, same torch capability, MKL branch and OpenBLAS core types, and pins active in both. Returns the verdict and
+    model, same torch capability and thread count, MKL branch and OpenBLAS core types, and pins active in both. Returns the verdict and
     the reasons it is not (each naming the field and both values); a missing record is a reason."""
     if not recorded or not current:
         return False, ["no numerics record " + ("in the committed run record" if not recorded else "for this machine")]
@@ -210,6 +214,7 @@ def same_numerics(recorded: Mapping | None, current: Mapping | None) -> tuple[bo
         compare(f"cpu {key}", recorded.get("cpu", {}).get(key), current.get("cpu", {}).get(key))
     libs_r, libs_c = recorded.get("libraries", {}), current.get("libraries", {})
     compare("torch cpu capability", libs_r.get("torch_cpu_capability"), libs_c.get("torch_cpu_capability"))
+    compare("compute threads", libs_r.get("compute_threads"), libs_c.get("compute_threads"))
     compare("mkl branch", (libs_r.get("mkl") or {}).get("cbwr_branch"), (libs_c.get("mkl") or {}).get("cbwr_branch"))
     compare("openblas core types", sorted(b.get("core_type") or "" for b in libs_r.get("openblas", [])),
             sorted(b.get("core_type") or "" for b in libs_c.get("openblas", [])))
@@ -259,7 +264,8 @@ def pin_kernelspec(kernel: str = "python3") -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m mmr_utils.numerics``: print this process's numerics record, or (``--kernel NAME``) pin a kernel."""
+    """Print this process's numerics record, or (``--kernel NAME``) pin a Jupyter kernel; the Makefile runs
+    ``python -c "from mmr_utils.numerics import main; main(['--kernel', 'python3'])"``."""
     import argparse
     import json
 
@@ -271,7 +277,3 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(json.dumps(numerics_description(), indent=1, default=str))
     return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
