@@ -19,6 +19,7 @@ import functools
 import hashlib
 import json
 import os
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -243,7 +244,7 @@ def _prepare(bank: FeatureBank, router: str, split: Split, *, mode: str = "22", 
     if name in _PREFETCHED:
         return _PREFETCHED.pop(name) if count else _PREFETCHED[name]
     if cache_enabled():
-        saved = _run_store().load(name)
+        saved = _valid_saved_run(_run_store().load(name), name, split, len(table.models))
         if saved is not None:
             if count:
                 if name in _PREFETCHED_SAVED:
@@ -265,6 +266,33 @@ def _prepare(bank: FeatureBank, router: str, split: Split, *, mode: str = "22", 
             "encoder": bank.encoder, "split": split.info}
     return _Job(name, R, (X_train, Y[split.train], C[split.train]), X_test, (Y[split.test], C[split.test]), split,
                 info)
+
+
+def _valid_saved_run(saved, name: str, split: Split, n_models: int) -> dict | None:
+    """``saved`` (a run-cache entry) when it is a run of this split: ``test`` equal to the split's test rows, ``U`` and
+    ``P`` arrays of shape (test rows, models), ``info`` a mapping; else None with a warning naming the entry (a
+    miss: the run is recomputed and saved over it)."""
+    if saved is None:
+        return None
+    expected = (len(split.test), n_models)
+    problem = None
+    if not isinstance(saved, dict) or not {"U", "P", "test", "info"} <= set(saved):
+        problem = "it is not a saved run (U, P, test, info)"
+    elif not isinstance(saved["test"], np.ndarray) or not np.array_equal(saved["test"], split.test):
+        problem = f"its test rows differ from the split's {len(split.test)}"
+    elif not isinstance(saved["info"], dict):
+        problem = "its info is not a mapping"
+    else:
+        for key in ("U", "P"):
+            value = saved[key]
+            if not isinstance(value, np.ndarray) or value.shape != expected:
+                shape = getattr(value, "shape", type(value).__name__)
+                problem = f"{key} has shape {shape}, expected {expected} (test rows x models)"
+                break
+    if problem is None:
+        return saved
+    warnings.warn(f"run cache: entry {name} does not match its record ({problem}); recomputing it", stacklevel=3)
+    return None
 
 
 def _finish(job: _Job) -> RouterRun:
