@@ -117,8 +117,8 @@ def cmd_data_mathv(args: argparse.Namespace) -> int:
     from mmr_utils.sources.official import load_table
 
     started = time.perf_counter()
-    try:
-        source, how = resolve_source(args.source, download=not args.no_download)
+    try:  # a --source given here is relative to the caller's folder (the library resolves against the checkout)
+        source, how = resolve_source(args.source.absolute() if args.source else None, download=not args.no_download)
     except (MathVUnavailableError, SnapshotMismatchError) as err:
         raise CLIError(str(err)) from err
     print(f"data-mathv: MATH-V source {paths.relative_to_root(source)} ({how})")
@@ -173,6 +173,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     if args.train_fraction is not None and not 0 < args.train_fraction < 1:
         raise CLIError(f"--train-fraction must be strictly between 0 and 1, got {args.train_fraction}")
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise CLIError(f"--out {args.out} is an existing file; audit writes a folder of tables (audit_*.csv, "
+                       f"audit.json)")
     for option, value, least in (("--neighbours", args.neighbours, 1), ("--show", args.show, 0)):
         if value is not None and value < least:
             raise CLIError(f"{option} must be at least {least}, got {value}")
@@ -202,6 +205,8 @@ def cmd_run_notebook(args: argparse.Namespace) -> int:
     parameters = read_params_file(args.params) if args.params is not None else {}
     parameters.update(parse_cli_params(args.parameter))
     _, what = load_notebook_source(args.notebook)
+    if args.out.is_dir():
+        args.out = args.out / f"{Path(args.notebook).stem}.ipynb"
     print(f"run-notebook: {what} -> {args.out} with parameters {parameters}", flush=True)
     seconds = execute_notebook(args.notebook, args.out, parameters, kernel_name=args.kernel,
                                progress_bar=sys.stderr.isatty())
@@ -460,7 +465,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run-notebook", help="execute one notebook with papermill into an executed copy")
     p.add_argument("notebook", type=Path, help="NN_name.py (its .ipynb twin runs) or an .ipynb")
     p.add_argument("--params", type=Path, help="YAML mapping of parameters (e.g. notebooks/params/NN_name.full.yaml)")
-    p.add_argument("--out", type=Path, required=True, help="where the executed copy goes (e.g. build/notebooks/)")
+    p.add_argument("--out", type=Path, required=True,
+                   help="the executed copy's path, or an existing folder to write <name>.ipynb into (e.g. "
+                        "build/notebooks/)")
     p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("KEY", "VALUE"),
                    help="override one parameter (VALUE read as YAML); repeatable")
     p.add_argument("--kernel", default=DEFAULT_KERNEL, help=f"Jupyter kernel name (default {DEFAULT_KERNEL})")

@@ -138,3 +138,42 @@ def test_evaluate_checks_out_before_computing(tmp_path, capsys, monkeypatch):
     blocker.write_text("x")
     assert main(base + ["--out", str(blocker / "r.json")]) == 1
     assert f"{blocker} is a file" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------ messages name the argument and the file
+def test_output_arguments_that_are_files_are_named_before_any_work(tmp_path, capsys):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    csv_path = tmp_path / "t.csv"
+    csv_path.write_text("dataset_idx,question,A_correct,A_cost,B_correct,B_cost\nQ_1,q,1,0.1,0,0.2\n")
+    assert main(["audit", str(csv_path), "--out", str(blocker)]) == 1
+    err = capsys.readouterr().err
+    assert f"--out {blocker} is an existing file; audit writes a folder" in err
+    config = tmp_path / "sweep.yaml"
+    (tmp_path / "01_nb.py").write_text('# %% tags=["parameters"]\nx = 1\nresult_path = ""\n')
+    config.write_text("notebook: 01_nb.py\ngrid:\n  x: [1]\n")
+    assert main(["sweep", "--config", str(config), "--out", str(blocker), "--n-jobs", "1", "--no-figure"]) == 1
+    err = capsys.readouterr().err
+    assert f"--out {blocker}: {blocker} is a file" in err and "Traceback" not in err
+    assert main(["check-pairs", "--notebooks", str(tmp_path / "nowhere")]) == 1
+    assert f"--notebooks {tmp_path / 'nowhere'}: no such folder" in capsys.readouterr().err
+
+
+def test_run_notebook_out_may_be_a_folder_and_the_library_refuses_one(tmp_path, capsys):
+    from mmr_utils.tooling import CLIError
+    from mmr_utils.tooling.notebooks import execute_notebook
+
+    (tmp_path / "01_nb.py").write_text('# %% tags=["parameters"]\nx = 1\n\n# %%\nprint(x)\n')
+    folder = tmp_path / "build"
+    folder.mkdir()
+    with pytest.raises(CLIError, match=r"--out .*build is an existing folder; give the executed copy's file path"):
+        execute_notebook(tmp_path / "01_nb.py", folder)
+    assert main(["run-notebook", str(tmp_path / "01_nb.py"), "--out", str(folder)]) == 0, capsys.readouterr().err
+    assert (folder / "01_nb.ipynb").is_file() and (folder / "01_nb.run.json").is_file()
+
+
+def test_data_mathv_source_is_relative_to_the_callers_folder(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["data-mathv", "--source", "mine", "--no-download", "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'mine'} has no data/ folder" in err

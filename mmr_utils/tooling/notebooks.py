@@ -68,7 +68,7 @@ def check_pairs(folder: Path) -> tuple[int, list[PairProblem]]:
     """Check every ``NN_name.py`` / ``NN_name.ipynb`` pair in ``folder``; return (number of notebooks, problems)."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise CLIError(f"notebook folder {folder} does not exist")
+        raise CLIError(f"--notebooks {folder}: no such folder")
     stems = sorted({p.stem for p in folder.glob(f"{NOTEBOOK_GLOB}.py")} | {p.stem for p in folder.glob(f"{NOTEBOOK_GLOB}.ipynb")})
     problems = []
     for stem in stems:
@@ -234,6 +234,9 @@ def execute_notebook(
     notebook, out = Path(notebook).resolve(), Path(out).resolve()
     if out in {notebook, notebook.with_suffix(".ipynb")}:
         raise CLIError(f"--out {out} would overwrite the source notebook; write executed copies elsewhere (build/)")
+    if out.is_dir():
+        raise CLIError(f"--out {out} is an existing folder; give the executed copy's file path (e.g. "
+                       f"{out / notebook.with_suffix('.ipynb').name})")
     nb, _ = load_notebook_source(notebook)
     # jupytext drops notebook metadata (filter "-all"); papermill needs a kernelspec to inspect the parameters cell
     nb.metadata["kernelspec"] = {"name": kernel_name, "display_name": kernel_name, "language": "python"}

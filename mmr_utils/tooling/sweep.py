@@ -199,6 +199,9 @@ def run_sweep(
     points = config.points()
     names = point_names(points)  # before anything runs: two points must never share a result file
     folder = Path(out_root).resolve() / config.notebook.stem
+    blocked = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    if blocked is not None:
+        raise CLIError(f"--out {out_root}: {blocked} is a file, so the sweep's folder {folder} cannot be made")
     folder.mkdir(parents=True, exist_ok=True)
     client = _backend_setup(backend, scheduler_address)
     try:
