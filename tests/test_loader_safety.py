@@ -13,7 +13,6 @@ from PIL import Image
 
 from mmr_utils import audit
 from mmr_utils.cli import main
-from mmr_utils.sources import images as image_paths
 from mmr_utils.sources.official import TableFormatError, load_table
 from mmr_utils.sources.v2 import load_v2
 
@@ -58,6 +57,7 @@ def test_v2_image_paths_outside_lmudata_are_refused_naming_file_and_row(tmp_path
 
 
 def test_one_resolver_serves_both_loaders():
+    from mmr_utils.sources import images as image_paths
     import mmr_utils.sources.official as official
     import mmr_utils.sources.v2 as v2
 
@@ -145,3 +145,13 @@ def test_a_valid_csv_with_a_field_over_128_kib_is_read_and_malformation_still_re
     path.write_text(text.getvalue().replace("MyQA_2", '"MyQA_2'))  # an unterminated quote is still an error
     with pytest.raises(TableFormatError, match="unterminated quoted field|malformed CSV|expected 6 fields"):
         load_table(path, images=None)
+
+
+def test_an_outcome_table_refuses_an_infinite_or_negative_cost_naming_model_and_row():
+    instances = pd.DataFrame({"dataset_idx": ["D_0", "D_1"], "dataset": "D", "scenario": "OCR", "question": ["a", "b"],
+                              "answer": "x", "image_path": None})
+    cost = np.array([[0.1, 0.2], [np.inf, np.nan]])
+    with pytest.raises(ValueError, match=r"cost of model 'A' at row 1 is inf"):
+        audit.OutcomeTable(models=("A", "B"), correct=np.ones((2, 2)), cost=cost, instances=instances)
+    cost[1, 0] = np.nan  # NaN is a missing cell, as before
+    assert audit.OutcomeTable(models=("A", "B"), correct=np.ones((2, 2)), cost=cost, instances=instances).n == 2

@@ -8,7 +8,6 @@ import tarfile
 import pandas as pd
 import pytest
 
-from mmr_utils._io import atomic_directory, check_replaceable_folder
 from mmr_utils.cli import main
 
 
@@ -95,6 +94,8 @@ def test_force_replaces_a_foreign_folder_and_an_empty_folder_needs_no_force(tmp_
 
 
 def test_the_guard_and_atomic_directory_on_their_own(tmp_path):
+    from mmr_utils._io import atomic_directory, check_replaceable_folder
+
     folder = tmp_path / "f"
     folder.mkdir()
     (folder / "provenance.json").write_text("[1, 2]")  # not the project's record (a JSON object)
