@@ -57,9 +57,9 @@ def test_v2_image_paths_outside_lmudata_are_refused_naming_file_and_row(tmp_path
 
 
 def test_one_resolver_serves_both_loaders():
-    from mmr_utils.sources import images as image_paths
     import mmr_utils.sources.official as official
     import mmr_utils.sources.v2 as v2
+    from mmr_utils.sources import images as image_paths
 
     assert official.image_path_under is image_paths.image_path_under is v2.image_path_under
     assert official.choose_image_root is image_paths.choose_image_root is v2.choose_image_root

@@ -111,9 +111,8 @@ def test_the_guard_and_atomic_directory_on_their_own(tmp_path):
         check_replaceable_folder(many, option="force=True")
     file = tmp_path / "plain"
     file.write_text("data")
-    with pytest.raises(FileExistsError, match="existing file"):
-        with atomic_directory(file):
-            pass
+    with pytest.raises(FileExistsError, match="existing file"), atomic_directory(file):
+        pass
     assert file.read_text() == "data"
 
 
