@@ -23,14 +23,16 @@ neural_epochs: int = 3  # epochs of MLP / MLPMF / CMR (official: 100)
 result_path: str = "build/sweep/single_point.json"  # where this run's metrics go (JSON)
 
 # %%
-from mmr_utils import audit, studies
+from mmr_utils.data import audit
+from mmr_utils.data.loading import load_benchmark
+from mmr_utils.experiments import records
+from mmr_utils.features import bank as feature_bank
 from mmr_utils.paths import ROOT
-from mmr_utils.sources import load_benchmark
 
 table = load_benchmark(data_root, scale=scale, seed=0)
 print(audit.record_audit(table, audit.audit_table(table)).summary())  # one-line table audit
-bank = studies.embed_table(table, encoder, seed=0)
-record = studies.evaluate_point(bank, router, train_fraction=train_fraction, seed=seed, neural_epochs=neural_epochs,
+bank = feature_bank.embed_table(table, encoder, seed=0)
+record = records.evaluate_point(bank, router, train_fraction=train_fraction, seed=seed, neural_epochs=neural_epochs,
                                 result_path=ROOT / result_path)
 record["metrics"]
 

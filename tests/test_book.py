@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from mmr_utils import paths
-from mmr_utils.tooling import book, book_screenshots
+from tools import book, book_screenshots
 
 STEMS = book.notebook_stems()
 CHROMIUM = book_screenshots.find_chromium()
