@@ -49,7 +49,7 @@ def regenerate(work: Path, *, python: str = sys.executable, log=print) -> Path:
     for source, params in figure_notebooks():
         started = time.perf_counter()
         target = executed / f"{source.stem}.ipynb"
-        command = [python, "-m", "mmr_utils", "run-notebook", str(source), "--params", str(params),
+        command = [python, "-m", "tools", "run-notebook", str(source), "--params", str(params),
                    "--out", str(target), "-p", "out_dir", str(out)]
         done = subprocess.run(command, env=env, cwd=paths.ROOT, capture_output=True, text=True)
         if done.returncode != 0:
