@@ -49,12 +49,12 @@ def recording():
                               split.test, {"seed": seed, "mode": mode, "fusion": strategy})
 
     # prefetch_runs would train the neural runs ahead of the recorder; nothing may train here.
-    saved = runs.fit_predict, runs.prefetch_runs
-    runs.fit_predict, runs.prefetch_runs = fake, lambda requests: 0
+    saved = studies.fit_predict, studies.prefetch_runs
+    studies.fit_predict, studies.prefetch_runs = fake, lambda requests: 0
     try:
         yield seen
     finally:
-        runs.fit_predict, runs.prefetch_runs = saved
+        studies.fit_predict, studies.prefetch_runs = saved
 
 
 def notebook_runs(bank) -> dict[str, dict]:

@@ -196,7 +196,7 @@ report.figure(fig, "fig_pareto", result.provenance)
 
 # %% [markdown]
 # The paper's own Figure 4 has a **linear** cost axis and, judging by its single-model points, was drawn on the six
-# datasets **without MathVision** (see `PAPER.md`). The same view of this run, for a like-for-like look:
+# datasets **without MathVision** (see [the paper page](../docs/paper.md)). The same view of this run, for a like-for-like look:
 
 # %%
 if runs.FIG4_GROUP in result.curves["references"][seeds[0]]:

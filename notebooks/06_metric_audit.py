@@ -2,7 +2,7 @@
 # # 6. Metric audit: the official protocol against the fixed one
 #
 # **What this chapter shows.** The paper's numbers come from its official evaluation code, which has defects
-# (reconstructed in the companion's `PAPER.md`, "official code's defects"). Here the *same predictions* are scored two
+# (listed in [the paper page](../docs/paper.md), "the official code's defects"). Here the *same predictions* are scored two
 # ways, the official way (emulated faithfully) and this project's fixed way, to show which conclusions depend on the
 # defects. It also contrasts the two budget rules the paper and its code use.
 #

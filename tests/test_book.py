@@ -34,7 +34,9 @@ def built(tmp_path_factory):
 
 def test_site_has_the_landing_page_and_every_notebook_in_reading_order(built):
     report, _ = built
-    assert report.pages == sorted(["index.html"] + [f"notebooks/{stem}.html" for stem in STEMS])
+    appendix = [f"docs/{page.stem}.html" for page in sorted((paths.ROOT / "docs").glob("*.md"))]
+    assert report.pages == sorted(["index.html"] + [f"notebooks/{stem}.html" for stem in STEMS] + appendix)
+    assert "docs/paper.html" in appendix and "docs/reproducibility.html" in appendix
     assert report.origins == {stem: f"notebooks/{stem}.ipynb" for stem in STEMS}
     index = (report.site / "index.html").read_text()
     first_links = [index.find(f'href="notebooks/{stem}.html"') for stem in STEMS]

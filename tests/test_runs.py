@@ -194,24 +194,24 @@ def test_routers_with_training_randomness_are_not_batched():
 
 
 def test_the_training_cost_benchmark_records_with_fit_predicts_signature():
-    """benchmarks/bench_figures_cost.py swaps runs.fit_predict for a recorder; the studies call it by keyword, so
+    """benchmarks/bench_figures_cost.py swaps the studies' fit_predict for a recorder; the studies call it by keyword, so
     a recorder whose parameters drift from fit_predict's breaks `make bench` (it once did, on `bank`)."""
     import importlib.util
     import inspect
     from pathlib import Path
 
-    from mmr_utils.experiments import runs
+    from mmr_utils.experiments import runs, studies
 
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_figures_cost.py"
     spec = importlib.util.spec_from_file_location("bench_figures_cost", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    original = runs.fit_predict
+    original = studies.fit_predict
     with module.recording():
-        recorder = runs.fit_predict
+        recorder = studies.fit_predict
         assert recorder is not original
         assert list(inspect.signature(recorder).parameters) == list(inspect.signature(runs.fit_predict).parameters)
-    assert runs.fit_predict is original
+    assert studies.fit_predict is original
 
 
 def test_the_training_cost_benchmark_trains_nothing_and_counts_each_run_once(sim_bank, monkeypatch):

@@ -202,6 +202,8 @@ def stage(dest: Path, inputs: dict[str, tuple[Path, str]], *, book: Path = BOOK_
         if not (book / required).is_file():
             raise BookError(f"{book / required}: missing (the book's sources live in {book})")
     shutil.copytree(book, dest, dirs_exist_ok=True)
+    # The appendix pages (the paper's facts, reproducibility, adding a model) are the repository's docs/ as they are.
+    shutil.copytree(paths.ROOT / "docs", dest / "docs", dirs_exist_ok=True)
     (dest / "figures").mkdir()
     for png in sorted(figures.glob("*.png")):
         shutil.copy2(png, dest / "figures" / png.name)

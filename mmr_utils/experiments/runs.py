@@ -441,7 +441,7 @@ def prefetch_runs(requests) -> int:
 
 
 #: The paper's Figure 4 is drawn on the six datasets without MathVision (its single-model points match that union,
-#: see PAPER.md); results carry this group beside "All" whenever MathVision and two or more other datasets are present.
+#: see docs/paper.md); results carry this group beside "All" whenever MathVision and two or more other datasets are present.
 FIG4_GROUP = "All but MathVision"
 
 

@@ -330,7 +330,7 @@ def model_subset_transfer(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(
     Per seed: ``pool_size`` models drawn at random (seeded); in every scenario one dataset drawn at random is held
     out, the router trains on all rows of the other datasets and is scored on the held-out ones, beside the best
     single model of the subset on those held-out rows (chosen on their own outcomes, a demanding bar). [uncertain]
-    The paper names this claim in its abstract but gives no protocol or numbers (PAPER.md); this is one reading."""
+    The paper names this claim in its abstract but gives no protocol or numbers (docs/paper.md); this is one reading."""
     table = bank.table
     if not 2 <= pool_size <= len(table.models):
         raise ValueError(f"pool_size {pool_size}: expected 2..{len(table.models)} (the table has "

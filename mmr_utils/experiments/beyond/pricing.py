@@ -2,7 +2,7 @@
 much the ranking of routers depends on which one is used.
 
 The paper's cost ``c_{i,k}`` (Sec. 3) is a single number per (query, model); how it is built is not stated
-(PAPER.md, "Most likely formula [uncertain]": output tokens x output price). MATH-V records no costs, so
+(docs/paper.md: most likely output tokens x output price, uncertain). MATH-V records no costs, so
 :mod:`mmr_utils.data.mathv` models them that way. Here a :class:`CostDefinition` says which parts enter:
 
 - ``output_only``: output tokens x output price (what the converter does);
