@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from mmr_utils import audit
 from mmr_utils.cli import main
-from mmr_utils.sources.official import TableFormatError, load_table
-from mmr_utils.sources.v2 import load_v2
+from mmr_utils.data import audit
+from mmr_utils.data.official import TableFormatError, load_table
+from mmr_utils.data.table import OutcomeTable
+from mmr_utils.data.v2 import load_v2
 
 
 def _png(path, colour="red", size=(40, 20)):
@@ -57,9 +58,9 @@ def test_v2_image_paths_outside_lmudata_are_refused_naming_file_and_row(tmp_path
 
 
 def test_one_resolver_serves_both_loaders():
-    import mmr_utils.sources.official as official
-    import mmr_utils.sources.v2 as v2
-    from mmr_utils.sources import images as image_paths
+    import mmr_utils.data.official as official
+    import mmr_utils.data.v2 as v2
+    from mmr_utils.data import images as image_paths
 
     assert official.image_path_under is image_paths.image_path_under is v2.image_path_under
     assert official.choose_image_root is image_paths.choose_image_root is v2.choose_image_root
@@ -112,7 +113,7 @@ def _table(images):
                                            f"between the second and third quarter of {2000 + i}?" for i in range(n)],
                               "answer": "a", "image_path": images})
     correct = np.tile([[1.0, 0.0]], (n, 1))
-    return audit.OutcomeTable(models=("A", "B"), correct=correct, cost=correct * 0 + 0.01, instances=instances,
+    return OutcomeTable(models=("A", "B"), correct=correct, cost=correct * 0 + 0.01, instances=instances,
                               source={"path": "memory"})
 
 
@@ -152,6 +153,6 @@ def test_an_outcome_table_refuses_an_infinite_or_negative_cost_naming_model_and_
                               "answer": "x", "image_path": None})
     cost = np.array([[0.1, 0.2], [np.inf, np.nan]])
     with pytest.raises(ValueError, match=r"cost of model 'A' at row 1 is inf"):
-        audit.OutcomeTable(models=("A", "B"), correct=np.ones((2, 2)), cost=cost, instances=instances)
+        OutcomeTable(models=("A", "B"), correct=np.ones((2, 2)), cost=cost, instances=instances)
     cost[1, 0] = np.nan  # NaN is a missing cell, as before
-    assert audit.OutcomeTable(models=("A", "B"), correct=np.ones((2, 2)), cost=cost, instances=instances).n == 2
+    assert OutcomeTable(models=("A", "B"), correct=np.ones((2, 2)), cost=cost, instances=instances).n == 2

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from mmr_utils.cli import main
+from tools.__main__ import main as tools_main
 
 
 def _v1_hub(folder):
@@ -117,12 +118,12 @@ def test_the_guard_and_atomic_directory_on_their_own(tmp_path):
 
 
 def test_evaluate_checks_out_before_computing(tmp_path, capsys, monkeypatch):
-    import mmr_utils.features
+    import mmr_utils.features.bank
 
     def must_not_run(*args, **kwargs):
         raise AssertionError("evaluate computed before checking --out")
 
-    monkeypatch.setattr(mmr_utils.features, "embed_table", must_not_run)
+    monkeypatch.setattr(mmr_utils.features.bank, "embed_table", must_not_run)
     data = tmp_path / "t"
     data.mkdir()
     rows = ["dataset_idx,question,A_correct,A_cost,B_correct,B_cost"]
@@ -152,23 +153,23 @@ def test_output_arguments_that_are_files_are_named_before_any_work(tmp_path, cap
     config = tmp_path / "sweep.yaml"
     (tmp_path / "01_nb.py").write_text('# %% tags=["parameters"]\nx = 1\nresult_path = ""\n')
     config.write_text("notebook: 01_nb.py\ngrid:\n  x: [1]\n")
-    assert main(["sweep", "--config", str(config), "--out", str(blocker), "--n-jobs", "1", "--no-figure"]) == 1
+    assert tools_main(["sweep", "--config", str(config), "--out", str(blocker), "--n-jobs", "1", "--no-figure"]) == 1
     err = capsys.readouterr().err
     assert f"--out {blocker}: {blocker} is a file" in err and "Traceback" not in err
-    assert main(["check-pairs", "--notebooks", str(tmp_path / "nowhere")]) == 1
+    assert tools_main(["check-pairs", "--notebooks", str(tmp_path / "nowhere")]) == 1
     assert f"--notebooks {tmp_path / 'nowhere'}: no such folder" in capsys.readouterr().err
 
 
 def test_run_notebook_out_may_be_a_folder_and_the_library_refuses_one(tmp_path, capsys):
-    from mmr_utils.tooling import CLIError
-    from mmr_utils.tooling.notebooks import execute_notebook
+    from mmr_utils.cli import CLIError
+    from tools.notebooks import execute_notebook
 
     (tmp_path / "01_nb.py").write_text('# %% tags=["parameters"]\nx = 1\n\n# %%\nprint(x)\n')
     folder = tmp_path / "build"
     folder.mkdir()
     with pytest.raises(CLIError, match=r"--out .*build is an existing folder; give the executed copy's file path"):
         execute_notebook(tmp_path / "01_nb.py", folder)
-    assert main(["run-notebook", str(tmp_path / "01_nb.py"), "--out", str(folder)]) == 0, capsys.readouterr().err
+    assert tools_main(["run-notebook", str(tmp_path / "01_nb.py"), "--out", str(folder)]) == 0, capsys.readouterr().err
     assert (folder / "01_nb.ipynb").is_file() and (folder / "01_nb.run.json").is_file()
 
 

@@ -8,7 +8,7 @@ import jupytext
 import pandas as pd
 import pytest
 
-from mmr_utils.cli import main
+from tools.__main__ import main
 
 POINT = '''# %% tags=["parameters"]
 x = 1
