@@ -317,7 +317,7 @@ def _image_comparer(images: np.ndarray):
     """``same_image(a, b)`` for rows ``a`` and ``b``: True or False by the files' sha256 (read once per file), or
     ``"unknown"`` when no row has an image path (loaded without images), neither of the two has one, or a file cannot
     be read."""
-    from ._archive import sha256_file
+    from mmr_utils._archive import sha256_file
 
     present = [isinstance(p, str) and bool(p) for p in images]
     loaded = any(present)
