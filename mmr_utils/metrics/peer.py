@@ -44,11 +44,10 @@ from mmr_utils.metrics.protocol import (
     check_arrays,
     naive_budget_sweep,
     nauc,
-    oracle_choice,
     pareto_frontier,
-    random_official,
     shared_cost_range,
 )
+from mmr_utils.metrics.references import oracle_choice, random_official
 
 # name -> (what it measures, where it comes from, True if higher is better)
 METRIC_INFO = {

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from mmr_utils.data.splits import instance_split
-from mmr_utils.metrics import protocol as ev
 from mmr_utils.metrics.peer import peer_metrics_table
+from mmr_utils.metrics.references import oracle_choice
 from mmr_utils.metrics.uncertainty import uncertainty_table
 
 #: Routers beyond the paper's ten, in the order notebook 9 shows them.
@@ -30,7 +30,7 @@ def oracle_gap(Y: np.ndarray, C: np.ndarray, U: np.ndarray, P: np.ndarray, model
     from mmr_utils.metrics.peer import choices_at_peak
 
     chosen = choices_at_peak(U, P, Y, C)
-    oracle = ev.oracle_choice(Y, C)
+    oracle = oracle_choice(Y, C)
     rows = np.arange(len(Y))
     lost = (Y[rows, chosen] == 0) & (Y.max(axis=1) == 1)
     frame = pd.DataFrame({"dataset": datasets if datasets is not None else "All",

@@ -24,6 +24,7 @@ import pandas as pd
 from mmr_utils.data.table import OutcomeTable
 from mmr_utils.features.bank import FeatureBank
 from mmr_utils.metrics import protocol as ev
+from mmr_utils.metrics import references, summary
 
 
 def pool_bank(bank: FeatureBank, drop: str | None) -> FeatureBank:
@@ -66,13 +67,13 @@ def cheapest_model(profile: pd.DataFrame) -> str:
 
 
 def _scored(U, P, Y, C) -> dict:
-    s = ev.summarize(U, P, Y, C)
+    s = summary.summarize(U, P, Y, C)
     return {"nAUC": s.metrics["nAUC"], "Ps": s.metrics["Ps"]}
 
 
 def _context(Y, C, models) -> dict:
     best = ev.best_single_model(Y, C)
-    return {"oracle_Ps": ev.oracle_point(Y, C)[1], "best_single_Ps": float(Y[:, best].mean()),
+    return {"oracle_Ps": references.oracle_point(Y, C)[1], "best_single_Ps": float(Y[:, best].mean()),
             "best_single": models[best]}
 
 
