@@ -198,7 +198,7 @@ def _evaluate_tables(args, result, models) -> dict[str, Path]:
 
     frames = {}
     if "peer" in args.metrics:
-        from mmr_utils.metrics.peer import peer_metrics_table
+        from mmr_utils.metrics.peer_table import peer_metrics_table
 
         frames["peer_metrics"] = peer_metrics_table({args.router: (result.U, result.P)}, result.Y, result.C,
                                                     models=models, rule=args.rule, random_trials=args.random_draws,
