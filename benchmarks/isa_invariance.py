@@ -77,12 +77,12 @@ def child(data: Path, out: Path, epochs: int) -> None:
     import mmr_utils  # noqa: F401, I001  (first, as a notebook does: it sets the pins unless MMR_NUMERICS_PINS=0)
     import numpy as np
 
-    from mmr_utils import runs
-    from mmr_utils.features import embed_table
-    from mmr_utils.fusion import build_features
+    from mmr_utils.experiments import runs
+    from mmr_utils.features.bank import embed_table
+    from mmr_utils.features.fusion import build_features
     from mmr_utils.numerics import numerics_description
-    from mmr_utils.sources.official import load_table
-    from mmr_utils.splits import instance_split
+    from mmr_utils.data.official import load_table
+    from mmr_utils.data.splits import instance_split
 
     table = load_table(data)
     arrays, seconds = {}, {}
@@ -111,11 +111,11 @@ def timing_child(data: Path, out: Path, epochs: int) -> None:
     """Time the stages a pin can slow down, in this process: MiniLM on the questions, image statistics on the images,
     and one MLP and one CMR training (one thread each); write the seconds to ``out/timing.json``."""
     import mmr_utils  # noqa: F401  (first: it sets the pins unless MMR_NUMERICS_PINS=0)
-    from mmr_utils import runs
-    from mmr_utils.features import embed_table
+    from mmr_utils.data.official import load_table
+    from mmr_utils.data.splits import instance_split
+    from mmr_utils.experiments import runs
+    from mmr_utils.features.bank import embed_table
     from mmr_utils.numerics import pins_status
-    from mmr_utils.sources.official import load_table
-    from mmr_utils.splits import instance_split
 
     table = load_table(data)
     bank = embed_table(table, "offline", use_cache=False, num_workers=0)
@@ -281,9 +281,9 @@ def main() -> None:
         timing_child(Path(args.timing_child[0]), Path(args.timing_child[1]), args.epochs)
         return
     sys.path.insert(0, str(ROOT))
+    from mmr_utils.data.official import load_table
+    from mmr_utils.data.simulator import simulate_benchmark
     from mmr_utils.numerics import PINS
-    from mmr_utils.sources.official import load_table
-    from mmr_utils.sources.simulator import simulate_benchmark
 
     pin_sets = {**PIN_SETS, "project": dict(PINS)}
     if args.timing:

@@ -2,12 +2,13 @@
 
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from mmr_utils.encoders import (
+from mmr_utils.features.encoders import (
     ClipEncoder,
     EncoderUnavailableError,
     ImageStatsEncoder,
@@ -330,9 +331,9 @@ def test_imagestats_separates_simulator_kinds(tmp_path):
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_score
 
-    simulator = pytest.importorskip("mmr_utils.sources.simulator")
+    simulator = pytest.importorskip("mmr_utils.data.simulator")
     folder = simulator.simulate_benchmark(tmp_path / "sim", scale=0.02, seed=0)
-    from mmr_utils.datasets import image_folder_of
+    from mmr_utils.data.datasets import image_folder_of
 
     latent = pd.read_csv(folder / "latent.csv")
     paths = [f"images/{image_folder_of(dataset)}/{index.rsplit('_', 1)[1]}.png"
@@ -390,7 +391,7 @@ def test_tfidf_reduces_with_svd_deterministically():
 
 
 def test_load_rgb_composites_transparency_onto_white(tmp_path):
-    from mmr_utils.encoders import load_rgb
+    from mmr_utils.features.encoders import load_rgb
 
     rgba = Image.new("RGBA", (4, 2), (200, 10, 10, 255))
     rgba.putpixel((0, 0), (0, 0, 0, 0))
@@ -410,8 +411,8 @@ def test_load_rgb_composites_transparency_onto_white(tmp_path):
 
 
 def test_package_keeps_the_names_callers_import():
-    import mmr_utils.encoders as encoders
-    from mmr_utils.encoders import base, clip, imagestats, minilm, tfidf
+    import mmr_utils.features.encoders as encoders
+    from mmr_utils.features.encoders import base, clip, imagestats, minilm, tfidf
 
     for name in encoders.__all__:
         assert hasattr(encoders, name), name
@@ -424,15 +425,15 @@ def test_package_keeps_the_names_callers_import():
     assert encoders.ImageStatsEncoder is imagestats.ImageStatsEncoder
 
 
-# --------------------------------------------------------------------------- hardening (issue #9)
+# --------------------------------------------------------------------------- hardening
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
 def test_very_large_images_are_downscaled_on_decode(tmp_path, monkeypatch, fmt):
     """Images above MAX_DECODE_PIXELS are reduced while decoding (JPEG draft) or right after, aspect kept, so loader
     workers cannot each hold a full-size giant; smaller images are untouched."""
     from PIL import Image
 
-    from mmr_utils import encoders
-    from mmr_utils.encoders import base
+    from mmr_utils.features import encoders
+    from mmr_utils.features.encoders import base
 
     path = tmp_path / f"big.{fmt.lower()}"
     pixels = (np.random.default_rng(0).random((1000, 2000, 3)) * 255).astype(np.uint8)
@@ -445,3 +446,42 @@ def test_very_large_images_are_downscaled_on_decode(tmp_path, monkeypatch, fmt):
         assert image.size == (500, 250)
     monkeypatch.setattr(base, "MAX_DECODE_PIXELS", 2_000_000)
     assert encoders.load_rgb(path).size == (2000, 1000)
+
+
+class _Planted:
+    """Unpickling this touches a marker file: proof that a weights file was unpickled."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.marker),))
+
+
+def test_clip_weights_load_only_as_safetensors(tiny_clip, tmp_path, monkeypatch):
+    """A folder whose only weights are a pickle (pytorch_model.bin) is refused before anything is read, naming
+    safetensors; a folder with both loads the safetensors and passes use_safetensors=True."""
+    import pickle
+    import shutil
+
+    marker = tmp_path / "unpickled"
+    only_pickle = tmp_path / "only-pickle"
+    shutil.copytree(tiny_clip, only_pickle)
+    (only_pickle / "model.safetensors").unlink()
+    (only_pickle / "pytorch_model.bin").write_bytes(pickle.dumps(_Planted(marker)))
+    with pytest.raises(EncoderUnavailableError, match=r"pytorch_model\.bin, which is not loaded.*only as safetensors"):
+        ClipEncoder(only_pickle, use_cache=False, progress=False).encode_texts(["a cat"])
+    assert not marker.exists()
+
+    both = tmp_path / "both"
+    shutil.copytree(tiny_clip, both)
+    (both / "pytorch_model.bin").write_bytes(pickle.dumps(_Planted(marker)))
+    from transformers import CLIPModel
+
+    calls = []
+    original = CLIPModel.from_pretrained.__func__
+    monkeypatch.setattr(CLIPModel, "from_pretrained",
+                        classmethod(lambda cls, *a, **k: calls.append(k) or original(cls, *a, **k)))
+    values = ClipEncoder(both, use_cache=False, progress=False).encode_texts(["a cat"]).values
+    assert values.shape[0] == 1 and not marker.exists()
+    assert calls and all(call.get("use_safetensors") is True for call in calls)

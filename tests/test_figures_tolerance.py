@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmr_utils.tooling import figures_check as fc
+from tools import figures_check as fc
 
 
 def _seed_table(ps_by_router_seed, dataset="All"):

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from mmr_utils.seed_noise import NoiseVerdict, noise_aware_count, paired_verdict, within_seed_noise
+from mmr_utils.metrics.seed_noise import NoiseVerdict, noise_aware_count, paired_verdict, within_seed_noise
 
 
 def test_interval_containing_zero_is_within_noise():
@@ -61,7 +61,7 @@ def test_noise_aware_count_leaves_undecided_items_out():
 def test_verdicts_against_a_baseline_pair_by_seed():
     import pandas as pd
 
-    from mmr_utils.seed_noise import verdicts_against
+    from mmr_utils.metrics.seed_noise import verdicts_against
 
     frame = pd.DataFrame({"router": ["best"] * 3 + ["a"] * 3 + ["b"] * 3, "seed": [0, 1, 2] * 3,
                           "Ps": [0.70, 0.80, 0.75, 0.72, 0.82, 0.77, 0.69, 0.83, 0.74]})
@@ -76,7 +76,7 @@ def test_verdicts_against_a_baseline_pair_by_seed():
 def test_verdicts_between_needs_every_comparison_decided():
     import pandas as pd
 
-    from mmr_utils.seed_noise import verdicts_between
+    from mmr_utils.metrics.seed_noise import verdicts_between
 
     rows = []
     for router, gaps in {"win": (0.02, 0.03), "lose": (0.02, -0.03), "tie": (0.02, 0.0)}.items():
