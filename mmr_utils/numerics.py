@@ -7,9 +7,11 @@ On two CPUs that choose differently, embeddings differ in their last bits, and t
 
 :data:`PINS` are the environment variables that make the choice the same everywhere; they must be in the environment
 of a process *before* it loads the libraries (OpenBLAS reads its core type when it is loaded), so the Makefile exports
-them, the Jupyter kernel of ``make venv`` carries them in its kernelspec, and ``python -m mmr_utils`` restarts itself
-with them (:func:`pinned_environment`). :func:`pins_status` says whether the running process has them, and
-:func:`numerics_description` records the CPU, what the libraries chose and the pins in every run record and provenance.
+them, the Jupyter kernel of ``make venv`` carries them in its kernelspec, ``import mmr_utils`` sets them while the
+libraries are not loaded yet (:func:`apply_pins_at_import`), and ``python -m mmr_utils`` and ``python -m tools``
+restart themselves with them otherwise (:func:`restart_pinned`). :func:`pins_status` says whether the running
+process has them, and :func:`numerics_description` records the CPU, what the libraries chose and the pins in every
+run record and provenance.
 benchmarks/results/isa_invariance.md measures which variables move which results and what each pin costs.
 """
 
