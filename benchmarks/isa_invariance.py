@@ -108,8 +108,9 @@ def child(data: Path, out: Path, epochs: int) -> None:
 
 
 def timing_child(data: Path, out: Path, epochs: int) -> None:
-    """Time the stages a pin can slow down, in this process: MiniLM on the questions, image statistics on the images,
-    and one MLP and one CMR training (one thread each); write the seconds to ``out/timing.json``."""
+    """Time the stages a pin can slow down, in this process: MiniLM on the questions and image statistics on the
+    images (CPU seconds of both, and the text's wall seconds), and one MLP and one CMR training (CPU seconds; one thread
+    each, so CPU time is what other jobs on a shared machine disturb least); write them to ``out/timing.json``."""
     import mmr_utils  # noqa: F401  (first: it sets the pins unless MMR_NUMERICS_PINS=0)
     from mmr_utils.data.official import load_table
     from mmr_utils.data.splits import instance_split
@@ -118,13 +119,14 @@ def timing_child(data: Path, out: Path, epochs: int) -> None:
     from mmr_utils.numerics import pins_status
 
     table = load_table(data)
+    started = time.process_time()
     bank = embed_table(table, "offline", use_cache=False, num_workers=0)
-    seconds = {"text": bank.text.info["seconds"], "image": bank.image.info["seconds"]}
+    seconds = {"embedding CPU": time.process_time() - started, "text wall": bank.text.info["seconds"]}
     split = instance_split(table, 0.5, seed=0)
     for name in ("mlp", "cmr"):
-        started = time.perf_counter()
+        started = time.process_time()
         runs.fit_predict(bank, name, split, mode="22", seed=0, neural_epochs=epochs)
-        seconds[name] = time.perf_counter() - started
+        seconds[f"{name} CPU"] = time.process_time() - started
     (out / "timing.json").write_text(json.dumps({"seconds": seconds, "pins": pins_status()}))
 
 
@@ -168,8 +170,9 @@ def timing_report(times: dict, rows: int, repeats: int, epochs: int, command: st
     lines = ["## What each pin costs", "",
              f"Command: `{command}` ({rows} rows; MiniLM text and image-statistics embeddings of every row, one "
              f"MLP and one CMR trained {epochs} epochs on half of them; one thread; every configuration run "
-             f"{repeats} times, interleaved, in a fresh process; median seconds, on a 2-core machine shared with "
-             f"other jobs, so differences under about 15% are not resolved).", "",
+             f"{repeats} times, interleaved, in a fresh process; median seconds: CPU seconds of this process, which "
+             f"other jobs on this 2-core shared machine disturb less than wall time, and the text's wall time for "
+             f"comparison).", "",
              "| configuration | " + " | ".join(stages) + " | " + " | ".join(f"{s} vs none" for s in stages) + " |",
              "|---|" + "---|" * (2 * len(stages))]
     for name, values in median.items():
