@@ -17,7 +17,7 @@
 # mean costs, and its Table 2 rows for the best single model, Random and the Oracle. Its numbers are **not the
 # paper's results**; every output says so. Real data: the official release (`make data-official`, pass it as
 # `data_root`) and MATH-V's judged outcomes (notebook 7). To switch a chapter to real data, set its `data_root`
-# parameter to the table's folder (e.g. `-p data_root data/official` to `python -m mmr_utils run-notebook`); `make
+# parameter to the table's folder (e.g. `-p data_root data/official` to `python -m tools run-notebook`); `make
 # figures DATA=official` (or `mathv`, or a path) runs every chapter that applies into `figures-<name>/`.
 
 # %% tags=["parameters"]
@@ -34,21 +34,23 @@ out_dir: str = "build/figures-small"  # where figures and tables go (make figure
 # %%
 from IPython.display import Markdown
 
-from mmr_utils import plots
+from mmr_utils.data.loading import load_benchmark
 from mmr_utils.paths import ROOT
 from mmr_utils.provenance import table_record
-from mmr_utils.sources import load_benchmark
+from mmr_utils.report import plots
+from mmr_utils.report.outputs import Report
 
 out = ROOT / out_dir
+report = Report(out)  # every figure and table leaves through it, with its provenance
 table = load_benchmark(data_root, scale=scale, seed=seed)
 print(table.describe())
 
 # %% [markdown]
-# **Audit of the table** (`mmr_utils.audit`): coverage per model, duplicate ids, duplicate and near-duplicate
+# **Audit of the table** (`mmr_utils.data.audit`): coverage per model, duplicate ids, duplicate and near-duplicate
 # questions. The counts go into the table's provenance, which every output below records.
 
 # %%
-from mmr_utils import audit
+from mmr_utils.data import audit
 
 print(audit.record_audit(table, audit.audit_table(table)).summary())
 provenance = {"data": table_record(table),
@@ -63,11 +65,11 @@ provenance = {"data": table_record(table),
 
 # %%
 composition = table.composition()
-plots.save_table(composition.set_index(["scenario", "dataset"] + (["category"] if "category" in composition else [])),
-                 "tab_composition", provenance, out_dir=out)
+report.table(composition.set_index(["scenario", "dataset"] + (["category"] if "category" in composition else [])),
+                 "tab_composition", provenance)
 ring = "simulated image kind" if table.source.get("simulated") else "category"
 fig = plots.plot_composition(composition, category_label=ring)
-plots.save_figure(fig, "fig_composition", provenance, out_dir=out)
+report.figure(fig, "fig_composition", provenance)
 
 # %% [markdown]
 # ## Every model, every dataset
@@ -76,9 +78,9 @@ plots.save_figure(fig, "fig_composition", provenance, out_dir=out)
 
 # %%
 summary = table.model_summary()
-plots.save_table(summary.set_index(["dataset", "model"]), "tab_model_summary", provenance, out_dir=out)
+report.table(summary.set_index(["dataset", "model"]), "tab_model_summary", provenance)
 fig = plots.plot_model_overview(summary)
-plots.save_figure(fig, "fig_model_overview", provenance, out_dir=out)
+report.figure(fig, "fig_model_overview", provenance)
 
 # %%
 per_dataset = summary[summary["dataset"] != "All"]
@@ -97,7 +99,7 @@ Markdown(
 # accuracy is the fraction of queries *some* model answers correctly: the ceiling for any router on this pool.
 
 # %%
-from mmr_utils.evaluation import best_single_model, oracle_point
+from mmr_utils.metrics.protocol import best_single_model, oracle_point
 
 rows = table.complete_rows()
 Y, C = table.correct[rows], table.cost[rows]
@@ -115,7 +117,7 @@ Markdown(
 # The simulated benchmark is fitted, not hand-tuned: per-model intercepts match the paper's per-dataset accuracies,
 # a shared per-item effect (how correlated the models' errors are) is fitted by bisection to the paper's Oracle row,
 # and gpt-5-nano (whose per-dataset accuracies the paper does not give) to its Random row
-# (`mmr_utils.sources.simulator.calibrate`). The table puts each target beside the value this table achieves.
+# (`mmr_utils.data.simulator.calibrate`). The table puts each target beside the value this table achieves.
 # Tolerances: 0.01 for Oracle and Random; two sampling standard deviations of the paper's 80% test split for the best
 # single model. At the small default scale the samples are tiny, so misses are expected; `make figures` runs at full
 # scale.
@@ -131,10 +133,10 @@ Markdown(
 
 # %%
 if table.source.get("simulated"):
-    from mmr_utils.sources.simulator import achieved_vs_target
+    from mmr_utils.data.simulator import achieved_vs_target
 
     calibration = achieved_vs_target(table)
-    plots.save_table(calibration.set_index(["group", "metric"]), "tab_calibration", provenance, out_dir=out)
+    report.table(calibration.set_index(["group", "metric"]), "tab_calibration", provenance)
     wide = calibration.pivot(index="group", columns="metric", values=["target", "achieved", "within"])
     display_frame = wide
 else:
@@ -163,7 +165,7 @@ Markdown(summary_text)
 # %%
 if table.has_images.any():
     fig = plots.show_examples(table, rows=7, seed=seed)
-    plots.save_figure(fig, "fig_examples", provenance, out_dir=out)
+    report.figure(fig, "fig_examples", provenance)
 else:
     print("this table has no images (text-only)")
 

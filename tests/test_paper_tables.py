@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmr_utils.paper_tables import PAPER_COST_FRACTION, cost_claim_check, qnc_per_dataset
-from mmr_utils.studies import StudyResult
+from mmr_utils.experiments.studies import StudyResult
+from mmr_utils.report.paper_tables import PAPER_COST_FRACTION, cost_claim_check, qnc_per_dataset
 
 INF = float("inf")
 
@@ -65,7 +65,7 @@ def test_bad_inputs_are_named():
 
 
 def test_paper_table2_has_every_cell():
-    from mmr_utils.paper_tables import PAPER_TABLE2_DATASETS, paper_table2_long
+    from mmr_utils.report.paper_tables import PAPER_TABLE2_DATASETS, paper_table2_long
 
     table = paper_table2_long()
     assert len(table) == 7 * len(PAPER_TABLE2_DATASETS) * 2
@@ -75,8 +75,8 @@ def test_paper_table2_has_every_cell():
 
 
 def test_paper_vs_here_lines_up_routers_datasets_and_differences():
-    from mmr_utils.paper_tables import paper_vs_here, paper_vs_here_summary
-    from mmr_utils.studies import StudyResult
+    from mmr_utils.experiments.studies import StudyResult
+    from mmr_utils.report.paper_tables import paper_vs_here, paper_vs_here_summary
 
     rows = []
     for seed in (0, 1):
@@ -96,7 +96,7 @@ def test_paper_vs_here_lines_up_routers_datasets_and_differences():
 
 
 def test_modality_gaps_against_each_unimodal_mode():
-    from mmr_utils.paper_tables import modality_gaps
+    from mmr_utils.report.paper_tables import modality_gaps
 
     rows = [{"router": r, "dataset": d, "seed": s, "mode": m, "study": "mode", "nAUC_shared": v + 0.01 * s}
             for r in ("knn", "linear") for s in (0, 1)
@@ -115,8 +115,8 @@ def test_modality_gaps_against_each_unimodal_mode():
 # ------------------------------------------------------------------------------ real data beside the paper
 def _fig4_result():
     """Two seeds: every paper model on the Figure 4 group at known (cost, accuracy), and knn / kmeans records there."""
-    from mmr_utils.paper_tables import PAPER_MODELS
-    from mmr_utils.runs import FIG4_GROUP
+    from mmr_utils.experiments.runs import FIG4_GROUP
+    from mmr_utils.report.paper_tables import PAPER_MODELS
 
     models = list(PAPER_MODELS)
     refs = {}
@@ -131,7 +131,7 @@ def _fig4_result():
 
 
 def test_fig4_models_sit_beside_the_paper_points_with_unit_free_costs():
-    from mmr_utils.paper_tables import COST_REFERENCE_MODEL, PAPER_FIG4_MODELS, fig4_models_vs_here
+    from mmr_utils.report.paper_tables import COST_REFERENCE_MODEL, PAPER_FIG4_MODELS, fig4_models_vs_here
 
     result, models = _fig4_result()
     table = fig4_models_vs_here(result)
@@ -150,7 +150,7 @@ def test_fig4_models_sit_beside_the_paper_points_with_unit_free_costs():
 
 
 def test_fig4_routers_take_peak_and_qnc_from_the_paper_curves():
-    from mmr_utils.paper_tables import fig4_routers_vs_here
+    from mmr_utils.report.paper_tables import fig4_routers_vs_here
 
     result, _ = _fig4_result()
     table = fig4_routers_vs_here(result)
@@ -165,20 +165,20 @@ def test_fig4_routers_take_peak_and_qnc_from_the_paper_curves():
 
 
 def test_table3_statements_are_checked_against_this_run():
-    from mmr_utils.paper_tables import table3_vs_here
+    from mmr_utils.report.paper_tables import table3_vs_here
 
     table = table3_vs_here(_result())
     headline = table.iloc[0]
     assert headline["paper"] == 0.33 and headline["here"] == pytest.approx(0.32) and bool(headline["holds"])
     assert "linear_mf" in table.index[0]
-    linear = table.loc[[s for s in table.index if s.startswith("LinearMF")][0]]
+    linear = table.loc[next(s for s in table.index if s.startswith("LinearMF"))]
     assert linear["here"] == 1.0 and not linear["holds"]  # QNC < 1 on dataset A only
-    knn = table.loc[[s for s in table.index if s.startswith("KNN")][0]]
+    knn = table.loc[next(s for s in table.index if s.startswith("KNN"))]
     assert knn["here"] == 1.0 and not knn["holds"]  # infinite on B only
 
 
 def test_known_differences_name_epochs_defects_and_protocol():
-    from mmr_utils.paper_tables import known_differences, paper_comparable
+    from mmr_utils.report.paper_tables import known_differences, paper_comparable
 
     settings = {"seeds": [0, 1, 2], "neural_epochs": {"mlp_mf": 100, "cmr": 10}, "random_draws": 50}
     assert "training length: 10 epochs" in known_differences("cmr", "Ps", settings, "clip")

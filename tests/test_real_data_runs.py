@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 
 from mmr_utils import paths
-from mmr_utils.outputs import output_folder, save_table
-from mmr_utils.tooling import CLIError
-from mmr_utils.tooling.notebooks import (
+from mmr_utils.cli import CLIError
+from mmr_utils.report.outputs import output_folder, save_table
+from tools.notebooks import (
     DataTarget,
     data_parameters,
     resolve_data,
@@ -51,14 +51,14 @@ def figures_snapshot() -> dict[str, int]:
 
 
 def run_figures(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
-    """``python -m mmr_utils figures ARGS --small`` into ``tmp_path/out`` and ``tmp_path/build``, with its own data
+    """``python -m tools figures ARGS --small`` into ``tmp_path/out`` and ``tmp_path/build``, with its own data
     folder and caches."""
     env = {**os.environ, "MMR_CACHE_DIR": str(tmp_path / "cache"), "MMR_DATA_DIR": str(tmp_path / "data"),
            "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
            "MMR_TRAIN_WORKERS": "1", "PYTHONPATH": str(paths.ROOT)}
     env.pop(paths.FIGURES_ENV, None)
     (tmp_path / "cache").mkdir(mode=0o700, exist_ok=True)
-    return subprocess.run([sys.executable, "-m", "mmr_utils", "figures", *args, "--small",
+    return subprocess.run([sys.executable, "-m", "tools", "figures", *args, "--small",
                            "--out", str(tmp_path / "out"), "--build", str(tmp_path / "build")],
                           cwd=paths.ROOT, env=env, capture_output=True, text=True, timeout=1500)
 
@@ -128,8 +128,8 @@ def test_a_run_on_other_data_may_not_write_into_the_committed_figures(tmp_path, 
 def official_release(tmp_path_factory):
     """An official-release-shaped archive (simulated content, scale 0.03 like the notebooks' small defaults),
     installed by the same code as ``make data-official``."""
-    from mmr_utils.sources.official import download_official
-    from mmr_utils.sources.simulator import simulate_benchmark
+    from mmr_utils.data.official import download_official
+    from mmr_utils.data.simulator import simulate_benchmark
 
     work = tmp_path_factory.mktemp("release")
     sim = simulate_benchmark(work / "sim", scale=0.03, seed=0)
@@ -138,8 +138,8 @@ def official_release(tmp_path_factory):
 
 
 def test_the_archive_looks_like_the_official_release(official_release):
-    from mmr_utils.paper_tables import PAPER_MODELS, paper_comparable
-    from mmr_utils.sources import load_benchmark
+    from mmr_utils.data.loading import load_benchmark
+    from mmr_utils.report.paper_tables import PAPER_MODELS, paper_comparable
 
     table = load_benchmark(str(official_release))
     assert set(table.models) == set(PAPER_MODELS) and not table.source["simulated"]

@@ -1,4 +1,4 @@
-"""Model-pool shift (issue #13, section 4): leave-one-model-out and adding a model from K labelled queries, on the
+"""Model-pool shift: leave-one-model-out and adding a model from K labelled queries, on the
 shared simulated table (offline encoders) reduced to five models so the loops stay quick."""
 
 import dataclasses
@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmr_utils import evaluation as ev
-from mmr_utils import shift
-from mmr_utils.features import FeatureBank
-from mmr_utils.runs import fit_predict
-from mmr_utils.splits import instance_split
+from mmr_utils.data.splits import instance_split
+from mmr_utils.experiments.beyond import shift
+from mmr_utils.experiments.runs import fit_predict
+from mmr_utils.features.bank import FeatureBank
+from mmr_utils.metrics import protocol as ev
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +138,7 @@ def test_pool_shift_is_deterministic(bank5):
 
 
 def test_shrinkage_gives_the_training_mean_to_empty_cells_even_with_zero_prior_strength():
-    from mmr_utils.routers.shrinkage import shrink
+    from mmr_utils.routers.extra.shrinkage import shrink
 
     local = np.array([[0.0, 1.0], [np.nan, 0.5]])
     counts = np.array([[2.0, 0.0], [0.0, 3.0]])
