@@ -222,7 +222,7 @@ if runs.FIG4_GROUP in result.curves["references"][seeds[0]]:
 
 # %%
 order = sorted(table.datasets, key=lambda d: (SCENARIO_ORDER.index(scenario_of(d)), d))
-panels = {f"{scenario_of(d)}: {d}": d for d in order}
+panels = {f"{scenario_of(d)}: {d}": d if len(order) > 1 else "All" for d in order}  # one dataset: it is "All"
 fig = plots.plot_pareto_panels(result, panels)
 report.figure(fig, "fig_pareto_datasets", result.provenance)
 
