@@ -191,3 +191,14 @@ def test_make_figures_on_the_mathv_sample(tmp_path):
     assert (out / "tab_mathv_models.csv").is_file() and (out / "tab_main_results_ps.csv").is_file()
     assert not (out / "tab_paper_vs_here.csv").exists()  # not the paper's models: no comparison
     assert "not the paper's ten-model pool" in (tmp_path / "build" / "03_main_results.ipynb").read_text()
+
+
+def test_a_v2_folder_resolves_with_its_own_name_and_is_not_set_beside_the_paper(tmp_path):
+    from test_v2 import v2_root as make_v2  # the V2 layout fixture: three models, two scenarios, no paper pool
+
+    root = make_v2.__wrapped__(tmp_path)  # the fixture's own function, called with a folder
+    target = resolve_data(str(root))
+    assert target.name == "MMR-Bench-V2" and target.data_root == root.resolve() and target.mathv is None
+    assert "not the paper's ten-model pool" in target.facts.paper_reason
+    assert set(target.facts.models) == {"alpha", "beta", "gamma"}
+    assert paths.data_figures_dir(target.name) == paths.ROOT / "figures-MMR-Bench-V2"
