@@ -92,7 +92,8 @@ def test_mathv_chapters_run_only_on_mathv_and_one_dataset_skips_cross_dataset(si
     assert data_parameters(mathv_only, mathv, Path("o"))["mathv"] == "sample"
     reason = skip_reason("05_generalisation", {"data_root"}, mathv)
     assert "two datasets in one scenario" in reason and "MathVision" in reason
-    assert "has one (MathVision)" in skip_reason("02_multimodal_embedding", {"data_root"}, mathv)
+    assert "has one dataset (MathVision)" in skip_reason("02_multimodal_embedding", {"data_root"}, mathv)
+    assert "dataset by dataset" in skip_reason("04_modality_fusion", {"data_root"}, mathv)
     assert skip_reason("02_multimodal_embedding", {"data_root"}, target) is None
     assert skip_reason("05_generalisation", {"data_root"}, target) is None
 
@@ -184,10 +185,10 @@ def test_make_figures_on_the_mathv_sample(tmp_path):
     summary = json.loads((out / "notebooks.json").read_text())
     status = {r["notebook"]: (r["status"], r.get("reason", "")) for r in summary["notebooks"]}
     assert status["05_generalisation"][0] == "skipped" and "MathVision" in status["05_generalisation"][1]
-    assert status["02_multimodal_embedding"][0] == "skipped"
+    assert status["02_multimodal_embedding"][0] == status["04_modality_fusion"][0] == "skipped"
     assert {s for s, (v, _) in status.items() if v == "ran"} == {"03_main_results", "07_real_data_mathv"}
     assert {s for s, (v, _) in status.items() if v == "not selected"} == {
-        "01_data_tour", "04_modality_fusion", "06_metric_audit", "09_beyond_the_paper"}
+        "01_data_tour", "06_metric_audit", "09_beyond_the_paper"}
     assert (out / "tab_mathv_models.csv").is_file() and (out / "tab_main_results_ps.csv").is_file()
     assert not (out / "tab_paper_vs_here.csv").exists()  # not the paper's models: no comparison
     assert "not the paper's ten-model pool" in (tmp_path / "build" / "03_main_results.ipynb").read_text()

@@ -290,13 +290,14 @@ def write_run_record(name: str, seconds: float, parameters: dict, executed: Path
 # ------------------------------------------------------------------------------------- runs on other data (DATA=...)
 #: The data names ``make figures DATA=...`` knows besides a path: official release, MMR-Bench V2, MATH-V.
 DATA_NAMES = ("official", "official-v2", "mathv")
-#: What a notebook needs of the table beyond an outcome table (keyed by notebook name): ``datasets`` (two or more,
-#: to measure how well each channel tells them apart), ``images`` (modes that read the image channel),
+#: What a notebook needs of the table beyond an outcome table (keyed by notebook name): ``datasets`` (two or more:
+#: notebook 2 measures how well each channel tells them apart, notebook 4 where the image helps, dataset by dataset),
+#: ``images`` (modes that read the image channel),
 #: ``scenario_pair`` (two datasets in one scenario, for cross-dataset transfer). Notebooks whose
 #: parameters name ``mathv`` but no ``data_root`` read MATH-V only and run with ``DATA=mathv``.
 NOTEBOOK_NEEDS: dict[str, tuple[str, ...]] = {
     "02_multimodal_embedding": ("datasets",),
-    "04_modality_fusion": ("images",),
+    "04_modality_fusion": ("images", "datasets"),
     "05_generalisation": ("images", "scenario_pair"),
     "06_metric_audit": ("images",),
 }
@@ -402,8 +403,9 @@ def skip_reason(stem: str, declared: set[str] | None, target: DataTarget) -> str
         return "takes no data_root parameter, so it cannot read another table"
     for need in NOTEBOOK_NEEDS.get(stem, ()):
         if need == "datasets" and len(facts.datasets) < 2:
-            return (f"measures how well each channel tells the datasets apart; this table has one "
-                    f"({', '.join(facts.datasets)})")
+            what = ("measures how well each channel tells the datasets apart" if stem.startswith("02")
+                    else "compares the modalities dataset by dataset")
+            return f"{what}; this table has one dataset ({', '.join(facts.datasets)})"
         if need == "images" and not facts.has_images:
             return "needs images (it compares the image channel with the text); this table has none"
         if need == "scenario_pair" and not facts.scenario_pairs:
