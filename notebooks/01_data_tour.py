@@ -99,7 +99,8 @@ Markdown(
 # accuracy is the fraction of queries *some* model answers correctly: the ceiling for any router on this pool.
 
 # %%
-from mmr_utils.metrics.protocol import best_single_model, oracle_point
+from mmr_utils.metrics.protocol import best_single_model
+from mmr_utils.metrics.references import oracle_point
 
 rows = table.complete_rows()
 Y, C = table.correct[rows], table.cost[rows]

@@ -9,23 +9,22 @@ from hypothesis.extra.numpy import arrays
 from mmr_utils.metrics.decision import choose_models
 from mmr_utils.metrics.protocol import (
     budget_sweep,
-    first_correct_oracle,
     naive_budget_sweep,
     nauc,
-    official_model_order,
-    oracle_choice,
-    oracle_point,
     pareto_frontier,
     peak_score,
     quality_neutral_cost,
-    random_official,
-    random_routing,
-    random_sweep,
     shared_cost_range,
-    single_model_points,
-    summarize,
-    summarize_official,
 )
+from mmr_utils.metrics.references import (
+    first_correct_oracle,
+    official_model_order,
+    oracle_choice,
+    oracle_point,
+    random_official,
+    single_model_points,
+)
+from mmr_utils.metrics.summary import random_routing, random_sweep, summarize, summarize_official
 
 # Two rows, three models. Model 0 cheap and weak, model 2 dear and strong.
 Y = np.array([[0, 1, 1], [0, 0, 1]], float)

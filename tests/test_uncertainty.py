@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from mmr_utils.metrics.peer import peer_metrics
-from mmr_utils.metrics.protocol import summarize
+from mmr_utils.metrics.peer_table import peer_metrics
+from mmr_utils.metrics.summary import summarize
 from mmr_utils.metrics.uncertainty import (
     PairedResult,
     SeedSummary,

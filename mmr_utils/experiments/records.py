@@ -13,7 +13,7 @@ import numpy as np
 from mmr_utils.data.splits import cross_dataset_split, instance_split
 from mmr_utils.experiments.runs import fit_predict
 from mmr_utils.features.bank import FeatureBank
-from mmr_utils.metrics import protocol as ev
+from mmr_utils.metrics.summary import random_routing, summarize
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def evaluate_run(bank: FeatureBank, router: str, *, train_fraction: float = 0.2,
     keep = table.complete_rows()[split.test]
     rows = split.test[keep]
     Y, C = table.correct[rows], table.cost[rows]
-    summary = ev.summarize(run.U[keep], run.P[keep], Y, C, rule=rule)
+    summary = summarize(run.U[keep], run.P[keep], Y, C, rule=rule)
     singles = summary.single_models
     record = {
         "router": router,
@@ -77,7 +77,7 @@ def evaluate_run(bank: FeatureBank, router: str, *, train_fraction: float = 0.2,
         "best_single": table.models[summary.best_single],
         "frontier": summary.frontier.tolist(),
         "oracle": {"cost": summary.oracle[0], "accuracy": summary.oracle[1]},
-        "random": ev.random_routing(Y, C, draws=random_draws, seed=seed, protocol=random_protocol),
+        "random": random_routing(Y, C, draws=random_draws, seed=seed, protocol=random_protocol),
         "notes": summary.extra.get("notes", []),
     }
     return EvaluatedRun(record, run.U[keep], run.P[keep], Y, C, rows)

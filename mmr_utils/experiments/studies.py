@@ -44,6 +44,7 @@ from mmr_utils.experiments.runs import (
 )
 from mmr_utils.features.bank import FeatureBank
 from mmr_utils.metrics import protocol as ev
+from mmr_utils.metrics import references, summary
 from mmr_utils.provenance import study_provenance
 
 
@@ -430,7 +431,7 @@ def metric_audit(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(0,), trai
     official code uses (``Claude3-7V_Sonnet`` for the paper's models, not the table's first column), and breaks
     utility ties by the lower index as its ``argmax`` does; ``official_first_model`` names that model."""
     records = []
-    order = ev.official_model_order(bank.table.models)
+    order = references.official_model_order(bank.table.models)
     first_model = bank.table.models[order[0]]
     cases = instance_cases(bank, seeds, train_fraction, split_procedure)
     for case, runs in study_loop(cases, routers, mode=mode, fusion=fusion, neural_epochs=neural_epochs):
@@ -440,8 +441,8 @@ def metric_audit(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(0,), trai
         for router, _, _, run in runs:
             keep = bank.table.complete_rows()[run.test]
             U, P = run.U[keep], run.P[keep]
-            official = ev.summarize_official(U, P, Y, C, bank.table.models)
-            fixed = ev.summarize(U, P, Y, C, fallback="cheapest")
+            official = summary.summarize_official(U, P, Y, C, bank.table.models)
+            fixed = summary.summarize(U, P, Y, C, fallback="cheapest")
             records.append({"router": router, "seed": seed, "official_first_model": first_model,
                             "nAUC_official_protocol": official.metrics["nAUC"],
                             "nAUC_fixed_protocol": fixed.metrics["nAUC_shared"],
@@ -450,8 +451,8 @@ def metric_audit(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(0,), trai
                             "frontier_cost_span": float(fixed.frontier[-1, 0] - fixed.frontier[0, 0]),
                             "first_point_cost_official": float(official.points.cost[0]),
                             "first_point_cost_fixed": float(fixed.points.cost[0])})
-        o_first = ev.first_correct_oracle(Y[:, order], C[:, order])
-        o_cheap = ev.oracle_point(Y, C)
+        o_first = references.first_correct_oracle(Y[:, order], C[:, order])
+        o_cheap = references.oracle_point(Y, C)
         records.append({"router": "oracle (first correct, ties ignored)", "seed": seed, "cost": o_first[0],
                         "accuracy": o_first[1], "official_first_model": first_model})
         records.append({"router": "oracle (cheapest correct)", "seed": seed, "cost": o_cheap[0],
@@ -479,8 +480,8 @@ def budget_rules(bank: FeatureBank, router: str = "knn", *, seed: int = 0, train
     records, curves = [], {}
     for rule in ev.RULES:
         points = ev.budget_sweep(run.U[keep], run.P[keep], Y, C, rule=rule)
-        s = ev.summarize(run.U[keep], run.P[keep], Y, C, rule=rule)
+        s = summary.summarize(run.U[keep], run.P[keep], Y, C, rule=rule)
         records.append({"router": router, "rule": rule, "seed": seed, "points": len(points.cost), **s.metrics})
         curves[rule] = {"points": np.column_stack([points.cost, points.accuracy]), "frontier": s.frontier}
-    curves["single_models"] = ev.single_model_points(Y, C)
+    curves["single_models"] = references.single_model_points(Y, C)
     return StudyResult(pd.DataFrame(records), curves, {})

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from mmr_utils.data.splits import instance_split
-from mmr_utils.metrics import protocol as ev
-from mmr_utils.metrics.peer import peer_metrics_table
+from mmr_utils.metrics.peer_table import peer_metrics_table
+from mmr_utils.metrics.references import oracle_choice
 from mmr_utils.metrics.uncertainty import uncertainty_table
 
 #: Routers beyond the paper's ten, in the order notebook 9 shows them.
@@ -27,10 +27,10 @@ def oracle_gap(Y: np.ndarray, C: np.ndarray, U: np.ndarray, P: np.ndarray, model
     oracle's model (cheapest correct; cheapest overall when none is correct) and the router's model; rows where the
     router is wrong but some model was right are *losses*. Returns the losses counted by dataset and by the model the
     oracle would have picked, as shares of the rows."""
-    from mmr_utils.metrics.peer import choices_at_peak
+    from mmr_utils.metrics.peer_table import choices_at_peak
 
     chosen = choices_at_peak(U, P, Y, C)
-    oracle = ev.oracle_choice(Y, C)
+    oracle = oracle_choice(Y, C)
     rows = np.arange(len(Y))
     lost = (Y[rows, chosen] == 0) & (Y.max(axis=1) == 1)
     frame = pd.DataFrame({"dataset": datasets if datasets is not None else "All",

@@ -381,6 +381,7 @@ def cost_definition_study(bank, routers, *, definitions: Sequence[str] = tuple(C
     from mmr_utils.experiments.studies import StudyResult
     from mmr_utils.features.bank import FeatureBank
     from mmr_utils.metrics import protocol as ev
+    from mmr_utils.metrics.summary import summarize
     from mmr_utils.provenance import study_provenance
 
     unknown = [d for d in definitions if d not in COST_DEFINITIONS]
@@ -407,7 +408,7 @@ def cost_definition_study(bank, routers, *, definitions: Sequence[str] = tuple(C
                                   neural_epochs=neural_epochs)
                 keep = np.isin(run.test, rows)
                 U, P = run.U[keep], run.P[keep]
-                s = ev.summarize(U, P, Y, C)
+                s = summarize(U, P, Y, C)
                 same = first_U.setdefault((router, seed), U)
                 records.append({"definition": name, "router": router, "seed": seed, **s.metrics,
                                 "U_same": bool(np.array_equal(same, U)),

@@ -24,6 +24,7 @@ import pandas as pd
 from mmr_utils.data.table import OutcomeTable
 from mmr_utils.features.bank import FeatureBank
 from mmr_utils.metrics import protocol as ev
+from mmr_utils.metrics import references, summary
 
 
 def pool_bank(bank: FeatureBank, drop: str | None) -> FeatureBank:
@@ -66,13 +67,13 @@ def cheapest_model(profile: pd.DataFrame) -> str:
 
 
 def _scored(U, P, Y, C) -> dict:
-    s = ev.summarize(U, P, Y, C)
+    s = summary.summarize(U, P, Y, C)
     return {"nAUC": s.metrics["nAUC"], "Ps": s.metrics["Ps"]}
 
 
 def _context(Y, C, models) -> dict:
     best = ev.best_single_model(Y, C)
-    return {"oracle_Ps": ev.oracle_point(Y, C)[1], "best_single_Ps": float(Y[:, best].mean()),
+    return {"oracle_Ps": references.oracle_point(Y, C)[1], "best_single_Ps": float(Y[:, best].mean()),
             "best_single": models[best]}
 
 
@@ -183,7 +184,7 @@ def add_model_curve(bank: FeatureBank, routers, *, new_model: str | None = None,
     from mmr_utils.data.splits import instance_split
     from mmr_utils.experiments.runs import fit_predict
     from mmr_utils.experiments.studies import StudyResult
-    from mmr_utils.metrics.peer import choices_at_peak
+    from mmr_utils.metrics.peer_table import choices_at_peak
     from mmr_utils.provenance import study_provenance
 
     table = bank.table
