@@ -16,7 +16,9 @@
 # paper's 7 datasets at their real sizes and its 10 models, calibrated (below) to the paper's per-model accuracies,
 # mean costs, and its Table 2 rows for the best single model, Random and the Oracle. Its numbers are **not the
 # paper's results**; every output says so. Real data: the official release (`make data-official`, pass it as
-# `data_root`) and MATH-V's judged outcomes (notebook 7).
+# `data_root`) and MATH-V's judged outcomes (notebook 7). To switch a chapter to real data, set its `data_root`
+# parameter to the table's folder (e.g. `-p data_root data/official` to `python -m tools run-notebook`); `make
+# figures DATA=official` (or `mathv`, or a path) runs every chapter that applies into `figures-<name>/`.
 
 # %% tags=["parameters"]
 data_root: str = ""  # folder with MMR-Bench.csv (+ images); "" = simulated benchmark at `scale`
