@@ -45,7 +45,7 @@ venv: $(STAMP) ## Create the virtual environment (.venv, Python 3.11) and instal
 
 data: data/simulated/MMR-Bench.csv ## Write the simulated benchmark (10,370 instances, 10 models) to data/simulated
 
-data/simulated/MMR-Bench.csv: $(STAMP) $(wildcard mmr_utils/sources/simulator/*.py)
+data/simulated/MMR-Bench.csv: $(STAMP) $(wildcard mmr_utils/data/simulator/*.py)
 	$(PY) -m mmr_utils data --out data/simulated --scale $(SCALE) --seed $(SEED)
 
 data-official: $(STAMP) ## Download the official release (pinned revision; VERSION=2: MMR-Bench V2 to data/official-v2; needs the hub)
@@ -55,7 +55,7 @@ data-mathv: $(STAMP) ## Get + convert MATH-V to data/mathv: MATHV=path, else ../
 	$(PY) -m mmr_utils data-mathv $(if $(MATHV),--source $(MATHV),)
 
 check-figures: $(STAMP) ## Regenerate every figure/table from a clean state (temp folder) and fail on any table difference
-	$(PY) -m mmr_utils check-figures
+	$(PY) -m tools check-figures
 
 test-fresh-clone: $(STAMP) ## Run notebook 07 under nbval as on a fresh clone (the folder beside the checkout hidden)
 	cd notebooks && MMR_NO_SHARED_DATA=1 ../$(PY) -m pytest --nbval-lax --nbval-sanitize-with ../tests/nbval_sanitize.cfg \
@@ -66,7 +66,7 @@ figures: $(STAMP) data ## Run every notebook at full size (notebooks/params/*.fu
 	@for nb in $(FIGURE_NOTEBOOKS); do \
 	  name=$$(basename $$nb .py); params=notebooks/params/$$name.full.yaml; \
 	  echo "== $$name"; \
-	  $(PY) -m mmr_utils run-notebook $$nb --params $$params --out $(BUILD_NB)/$$name.ipynb \
+	  $(PY) -m tools run-notebook $$nb --params $$params --out $(BUILD_NB)/$$name.ipynb \
 	    || { echo "make figures: notebook $$name failed (executed copy with the failing cell: $(BUILD_NB)/$$name.ipynb)"; exit 1; }; \
 	done
 
@@ -80,11 +80,11 @@ test-notebooks: $(STAMP) ## Execute every notebook at its small defaults under n
 	  $(notdir $(NOTEBOOKS:.py=.ipynb))
 
 check-pairs: $(STAMP) ## Fail when a notebook's .py and .ipynb are out of sync
-	$(PY) -m mmr_utils check-pairs
+	$(PY) -m tools check-pairs
 
 lint: $(STAMP) ## Ruff over the package, tests, notebooks and benchmarks (configured in pyproject.toml), and the pair check
 	$(PY) -m ruff check .
-	$(PY) -m mmr_utils check-pairs
+	$(PY) -m tools check-pairs
 
 sync: $(STAMP) ## Re-pair the notebooks after editing the .py sources (jupytext --sync)
 	$(PY) -m jupytext --sync $(NOTEBOOKS)
@@ -93,7 +93,7 @@ notebook-outputs: $(STAMP) ## Store small-default outputs in the paired .ipynb (
 	@# Without MPLBACKEND (exported as Agg above) the kernel draws inline, so the stored notebooks keep their figures.
 	cd notebooks && for nb in $(notdir $(NOTEBOOKS:.py=.ipynb)); do \
 	  env -u MPLBACKEND ../$(PY) -m jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1800 $$nb; done
-	$(PY) -m mmr_utils check-pairs
+	$(PY) -m tools check-pairs
 
 bench: $(STAMP) ## Benchmarks: exact budget sweep vs per-threshold loop; router fit+predict times; torch threads; ensembles; worker processes; make figures' training cost
 	$(PY) benchmarks/bench_sweep.py
@@ -107,16 +107,16 @@ bench-embed: $(STAMP) ## Embedding throughput (CLIP ViT-B/32, several batch size
 	$(PY) benchmarks/bench_embed.py
 
 sweep: $(STAMP) data ## Papermill parameter sweep (router x train fraction x seed) with joblib, aggregated to a figure
-	$(PY) -m mmr_utils sweep --config notebooks/params/sweep.yaml
+	$(PY) -m tools sweep --config notebooks/params/sweep.yaml
 
 book: $(STAMP) ## Tutorial site of the executed notebooks -> build/book (BOOK_FROM=executed: make figures' copies)
-	$(PY) -m mmr_utils.tooling.book --from $(BOOK_FROM) --out build/book
+	$(PY) -m tools.book --from $(BOOK_FROM) --out build/book
 
 book-screenshots: book ## Open every page of build/book in headless Chromium; screenshots -> build/book-screenshots
-	$(PY) -m mmr_utils.tooling.book_screenshots --site build/book --out build/book-screenshots
+	$(PY) -m tools.book_screenshots --site build/book --out build/book-screenshots
 
 clean-cache: $(STAMP) ## Remove the embedding cache, saved study and run results, and leftover temporary files
-	$(PY) -c "from mmr_utils.cache import clear_cache; clear_cache()"
+	$(PY) -c "from mmr_utils.features.cache import clear_cache; clear_cache()"
 
 binder-url: ## Print the Binder link for BINDER_REPO=owner/name (default: the GitHub origin remote)
 	@if [ -z "$(BINDER_REPO)" ]; then echo "No GitHub origin remote: run make binder-url BINDER_REPO=owner/name"; exit 1; fi

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from mmr_utils.encoders import ClipEncoder, clip_available, resolve_device, resolve_dtype
+from mmr_utils.features.encoders import ClipEncoder, clip_available, resolve_device, resolve_dtype
 
 _CHARACTERS = "abcdefghijklmnopqrstuvwxyz0123456789.,?!'()+-=*/:;"
 

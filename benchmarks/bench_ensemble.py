@@ -1,4 +1,4 @@
-"""Neural training as batched ensembles (issue #11 item 5): seconds per epoch *per run* for MLP and MLPMF trained
+"""Neural training as batched ensembles: seconds per epoch *per run* for MLP and MLPMF trained
 alone and as ensembles of S runs that differ only in seed (``Router.fit_many``; what ``prefetch_runs`` does for a
 study's seeds and modes), on a problem of the figures' size (2,074 training rows x 640 features, 10 models, batch 32,
 one torch thread). Each member's result is bit-identical to training it alone (checked here again on the first

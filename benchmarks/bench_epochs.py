@@ -20,13 +20,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mmr_utils import evaluation as ev
-from mmr_utils import studies
 from mmr_utils._io import atomic_write_text
-from mmr_utils.fusion import build_features
+from mmr_utils.data.simulator import GENERATOR_VERSION
+from mmr_utils.data.splits import instance_split
+from mmr_utils.features import bank as feature_bank
+from mmr_utils.features.fusion import build_features
+from mmr_utils.metrics.summary import summarize
 from mmr_utils.routers import make_router
-from mmr_utils.sources.simulator import GENERATOR_VERSION
-from mmr_utils.splits import instance_split
 
 CHECKPOINTS = (5, 10, 25, 50, 100)
 ROUTERS = ("mlp", "mlp_mf", "cmr")
@@ -34,7 +34,7 @@ OUT = Path(__file__).resolve().parent / "results"
 
 
 def run(scale: float, seeds: list[int], routers=ROUTERS, data_seed: int = 0) -> pd.DataFrame:
-    bank = studies.load_and_embed("", scale=scale, seed=data_seed)
+    bank = feature_bank.load_and_embed("", scale=scale, seed=data_seed)
     table = bank.table
     records = []
     for seed in seeds:
@@ -56,7 +56,7 @@ def run(scale: float, seeds: list[int], routers=ROUTERS, data_seed: int = 0) -> 
                 if epoch not in CHECKPOINTS:
                     return
                 U, P = fitted._predict(X_test)
-                summary = ev.summarize(U[keep], P[keep], Y, C)
+                summary = summarize(U[keep], P[keep], Y, C)
                 records.append({"router": name, "seed": seed, "epochs": epoch, "Ps": summary.metrics["Ps"],
                                 "nAUC_shared": summary.metrics["nAUC_shared"], "QNC": summary.metrics["QNC"],
                                 "seconds_so_far": round(time.perf_counter() - started, 1)})

@@ -1,5 +1,5 @@
 """What a cold ``make figures`` trains: every distinct neural-router run of notebooks 03-06 at their full-size
-parameters, and its cost at a measured speed (issue #11 item 5).
+parameters, and its cost at a measured speed.
 
 The studies are called exactly as the notebooks call them, with ``fit_predict`` replaced by a recorder that returns
 random predictions instead of training (so this takes seconds, and its metrics mean nothing). Runs are deduplicated by
@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from mmr_utils import runs, studies
 from mmr_utils._io import atomic_write_text
+from mmr_utils.experiments import runs, studies
+from mmr_utils.features import bank as feature_bank
 
 PARAMS = Path(__file__).resolve().parents[1] / "notebooks" / "params"
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -110,7 +111,7 @@ def main(argv=None) -> None:
         source = f"{measured.name}, one thread"
         per_epoch = json.loads(measured.read_text())["seconds_per_epoch"]["1"]
     speed = {router: seconds / ROWS_AT_20 for router, seconds in per_epoch.items()}
-    bank = studies.load_and_embed("", scale=1.0, seed=0)
+    bank = feature_bank.load_and_embed("", scale=1.0, seed=0)
     lines = ["| notebook | router | new runs | row-epochs (millions) | estimated seconds |", "|---|---|---:|---:|---:|"]
     total = 0.0
     for name, found in notebook_runs(bank).items():

@@ -1,4 +1,4 @@
-"""Neural training speed before and after setting torch's CPU threads once (``MMR_TORCH_THREADS``, issue #11 item 5).
+"""Neural training speed before and after setting torch's CPU threads once (``MMR_TORCH_THREADS``).
 
 Each neural router (MLP, MLPMF, CMR) is trained for ``--epochs`` epochs on a problem of the figures' size (2,074
 training rows = 20% of the simulated benchmark, 640 features = [384 text | 256 image], 10 models, batch 32), once per

@@ -1,7 +1,7 @@
 """Benchmark: the exact budget sweep against a per-threshold loop on a 10,370 x 10 table (issue: evaluation protocol).
 
 Predicted costs are continuous, so there are about n*K = 103,700 unique thresholds. The loop recomputes every row's
-pick with numpy (mmr_utils.decision.choose_models) at each threshold; timing all 103,700 would take minutes, so it is
+pick with numpy (mmr_utils.metrics.decision.choose_models) at each threshold; timing all 103,700 would take minutes, so it is
 timed on a random sample of thresholds and scaled up to the full count (stated in the output). Targets: exact sweep
 under 0.2 s on the 2-core development machine and at least 100x faster than the loop.
 """
@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from mmr_utils.evaluation import budget_sweep, naive_budget_sweep
+from mmr_utils.metrics.protocol import budget_sweep, naive_budget_sweep
 
 
 def main(argv=None) -> dict:

@@ -1,4 +1,4 @@
-"""Neural training in worker processes (issue #11 item 5): the wall time of :func:`mmr_utils.runs.prefetch_runs` for
+"""Neural training in worker processes: the wall time of :func:`mmr_utils.experiments.runs.prefetch_runs` for
 one study's neural runs trained in this process (``MMR_TRAIN_WORKERS=1``) and in 2 (or ``--workers``) processes, on
 features of the figures' size (the full simulated benchmark's 2,074 training rows per split, offline encoders). Every
 run must be bit-identical either way (checked here); only the time may differ.
@@ -20,7 +20,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def timed_prefetch(requests: list[dict], workers: int) -> tuple[float, dict]:
     """Seconds to prefetch ``requests`` with ``workers`` processes (cache off, cold pool) and the runs, by key."""
-    from mmr_utils import runs
+    from mmr_utils.experiments import runs
 
     os.environ[runs.WORKERS_ENV] = str(workers)
     runs.shutdown_workers()  # each measurement starts its own workers, as the first study of a notebook does
@@ -43,8 +43,8 @@ def main(argv=None) -> None:
     os.environ["MMR_STUDY_CACHE"] = "0"
     from mmr_utils._io import atomic_write_text
     from mmr_utils._torch import usable_cpus
-    from mmr_utils.features import load_and_embed
-    from mmr_utils.splits import instance_split
+    from mmr_utils.data.splits import instance_split
+    from mmr_utils.features.bank import load_and_embed
 
     bank = load_and_embed("", scale=1.0, seed=0, encoder="offline")
     splits = {seed: instance_split(bank.table, 0.2, seed=seed) for seed in args.seeds}

@@ -1,4 +1,4 @@
-"""Check: does the simulator put routing signal in both modalities? (issue #11 item 2; paper Sec. 5.3 modality study)
+"""Check: does the simulator put routing signal in both modalities?
 
 Simulates the benchmark (with images) at ``--scale``, encodes it with the offline encoders (MiniLM text +
 imagestats image), and runs every learned router in mode 11 (text only), 33 (image only) and 22 (multimodal, mean
@@ -7,7 +7,7 @@ shared-interval nAUC, comparable across routers and modes, and the official per-
 whether 22 beats both 11 and 33, and per dataset the 22 - 11 and 22 - 33 gaps averaged over routers.
 CMR cross-attends text to image and cannot run on one channel (11/33), so it is reported for 22 only.
 
-Pass criterion (issue #11): 22 beats 11 and 33 in mean nAUC for at least 6 of the 8 learned routers (of the 7 that
+Pass criterion: 22 beats 11 and 33 in mean nAUC for at least 6 of the 8 learned routers (of the 7 that
 can run unimodally), with the largest 22 - 11 gap on the datasets whose question lives in the image (MathVerse
 Vision-Only, OCRBench). Takes several minutes at the default scale on two cores; run it once, not in a loop.
 
@@ -26,10 +26,11 @@ from pathlib import Path
 import pandas as pd
 
 from mmr_utils._io import atomic_write_text
-from mmr_utils.sources.official import load_table
-from mmr_utils.sources.simulator import calibration, simulate_benchmark
-from mmr_utils.splits import instance_split
-from mmr_utils.studies import LEARNED_ROUTERS, embed_table, fit_predict, score_run
+from mmr_utils.data.official import load_table
+from mmr_utils.data.simulator import calibration, simulate_benchmark
+from mmr_utils.data.splits import instance_split
+from mmr_utils.experiments.runs import LEARNED_ROUTERS, fit_predict, score_run
+from mmr_utils.features.bank import embed_table
 
 MODES = ("11", "33", "22")
 IMAGE_QUESTION_DATASETS = ("MathVerse", "OCRBench")

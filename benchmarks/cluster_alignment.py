@@ -1,4 +1,4 @@
-"""Why KMeans gains nothing from the second channel (issue #11 item 2): what its clusters follow in each mode.
+"""Why KMeans gains nothing from the second channel: what its clusters follow in each mode.
 
 The official KMeans router (K = 20, ``random_state`` 42, ``n_init="auto"``) clusters the training rows' features and
 predicts each model's accuracy and cost as the cluster means, so it can only use a latent variable its clusters
@@ -24,10 +24,10 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import normalized_mutual_info_score
 
 from mmr_utils._io import atomic_write_text
-from mmr_utils.features import load_and_embed
-from mmr_utils.fusion import build_features
-from mmr_utils.sources.simulator import simulate_latents
-from mmr_utils.splits import instance_split
+from mmr_utils.data.simulator import simulate_latents
+from mmr_utils.data.splits import instance_split
+from mmr_utils.features.bank import load_and_embed
+from mmr_utils.features.fusion import build_features
 
 RESULTS = Path(__file__).resolve().parent / "results"
 LATENTS = ("text_cue_level", "image_cue_level", "kind", "dataset", "generic_question", "multiple_choice")

@@ -3,7 +3,7 @@
 Issue #13's goal is a router whose Ps beats the best single model on MATH-V (20% train, 5 seeds) with an interval
 that excludes it. Notebook 9 shows that no router reaches it at 20%, and its headroom step shows why (the models'
 errors are nearly independent). This study asks whether the answer changes with more data: the same comparison
-(:func:`mmr_utils.beyond.routing_comparison`: Ps, paired bootstrap against the best single model, seeds pooled) at
+(:func:`mmr_utils.experiments.beyond.headroom.routing_comparison`: Ps, paired bootstrap against the best single model, seeds pooled) at
 training fractions 0.2, 0.5 and 0.8 for the routers closest to the goal. It is a research log, not a test: it writes
 ``benchmarks/results/mathv_learning_curve.csv`` and ``.md``.
 
@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from mmr_utils import beyond, studies
 from mmr_utils._io import atomic_write_text
-from mmr_utils.sources.mathv import load_mathv
+from mmr_utils.data.mathv import load_mathv
+from mmr_utils.experiments.beyond import headroom as beyond
+from mmr_utils.features import bank as feature_bank
 
 ROUTERS = ("knn_shrunk", "kmeans_shrunk", "gbdt", "knn")
 OUT = Path(__file__).resolve().parent / "results"
@@ -35,7 +36,7 @@ def main(argv=None) -> None:
     parser.add_argument("--n-boot", type=int, default=100)
     args = parser.parse_args(argv)
     table = load_mathv("full")
-    bank = studies.embed_table(table, "auto", seed=args.seeds[0])
+    bank = feature_bank.embed_table(table, "auto", seed=args.seeds[0])
     frames = []
     for fraction in args.fractions:
         start = time.perf_counter()

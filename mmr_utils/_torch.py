@@ -1,5 +1,5 @@
 """The one place that turns device, dtype and seed arguments into torch objects, for the encoders
-(:mod:`mmr_utils.encoders`) and the neural routers (:mod:`mmr_utils.routers.neural`) alike.
+(:mod:`mmr_utils.features.encoders`) and the neural routers (:mod:`mmr_utils.routers.neural`) alike.
 
 Device: ``None`` or ``"auto"`` pick CUDA when ``torch.cuda.is_available()`` and CPU otherwise; an explicit CUDA device
 on a machine without one is an error rather than a silent fallback, so a recorded device is always the one that ran.
@@ -111,8 +111,8 @@ def configure_threads() -> int:
     Why every runtime: a reduction split over threads adds in another order, so a k-means fit or a BLAS product
     changes in its last bits with the thread count. Before this, the ``adaptive_margin`` fusion's k-means gave
     different features (and tables different in the 7th digit) depending on whether a neural router had already set
-    torch's threads in the process, and on the machine's core count. :func:`mmr_utils.fusion.build_features` calls
-    this (so every fit that follows it in :func:`mmr_utils.runs.fit_predict` runs configured), and so does every
+    torch's threads in the process, and on the machine's core count. :func:`mmr_utils.features.fusion.build_features` calls
+    this (so every fit that follows it in :func:`mmr_utils.experiments.runs.fit_predict` runs configured), and so does every
     training worker."""
     global _threads_set, _modules_limited
     import sys

@@ -2,20 +2,16 @@
 
 Subcommands (the Makefile targets call these):
 
-``data``           write the simulated benchmark (:mod:`mmr_utils.sources.simulator`) in the official schema;
+``data``           write the simulated benchmark (:mod:`mmr_utils.data.simulator`) in the official schema;
 ``data-official``  download the official MMR-Bench release (paper Sec. 3), or with ``--version 2`` MMR-Bench V2, or
                    install either from a local copy;
 ``data-mathv``     convert the MATH-V model outputs to the official outcome-table schema;
-``check-pairs``    fail when a notebook's jupytext ``.py`` and its ``.ipynb`` twin disagree;
-``run-notebook``   execute one notebook with papermill and YAML parameters into a separate executed copy;
-``sweep``          a papermill parameter sweep over a grid, run with joblib, aggregated to one tidy CSV;
 ``audit``          audit an outcome table: coverage, duplicate ids, (near-)duplicate questions, split leakage;
 ``evaluate``       (added by :func:`add_evaluate_parser`): any registered router, the protocol's metrics, optionally
                    the peer metrics (``--metrics peer``) and bootstrap intervals (``--bootstrap N``).
 
-The parser and thin ``cmd_*`` functions live here; what they run lives in the package (:mod:`mmr_utils.records` for
-``evaluate``) and in :mod:`mmr_utils.tooling` (:mod:`~mmr_utils.tooling.notebooks` for ``check-pairs`` and
-``run-notebook``, :mod:`~mmr_utils.tooling.sweep` for ``sweep``, :mod:`~mmr_utils.tooling.figures_check`).
+The parser and thin ``cmd_*`` functions live here; what they run lives in the package. The notebook commands
+(run-notebook, sweep, check-pairs, check-figures) are project tooling outside the package: ``python -m tools``.
 
 Expected failures (missing files, bad input, a failing notebook cell, no network) exit with status 1 and one message
 on stderr naming the file or cell; ``--traceback`` shows the full Python traceback instead.
@@ -30,32 +26,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mmr_utils import paths
-from mmr_utils.tooling import CLIError
-from mmr_utils.tooling.notebooks import (  # noqa: F401  (re-exported: tests and scripts import them from here)
-    DEFAULT_KERNEL,
-    NOTEBOOK_GLOB,
-    NotebookFailed,
-    PairProblem,
-    check_pairs,
-    compare_pair,
-    execute_notebook,
-    load_notebook_source,
-    notebook_parameter_names,
-    parse_cli_params,
-    read_params_file,
-    write_run_record,
-)
-from mmr_utils.tooling.sweep import (  # noqa: F401
-    SWEEP_BACKENDS,
-    SweepConfig,
-    SweepRun,
-    _plot_sweep_function,
-    flatten_metrics,
-    point_name,
-    point_names,
-    read_sweep_config,
-    run_sweep,
-)
+
+
+class CLIError(RuntimeError):
+    """An expected failure of a subcommand; its message is all the user needs to see."""
 
 #: ``data --outcome-sampling`` choices; equal to the simulator's OUTCOME_SAMPLINGS (a test checks), written out here so
 #: that building the parser does not import the simulator (pandas, Pillow) for every subcommand.
@@ -68,7 +42,7 @@ EVALUATE_METRICS = ("protocol", "peer")
 def cmd_data(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from mmr_utils.sources.simulator import MODELS, simulate_benchmark
+    from mmr_utils.data.simulator import MODELS, simulate_benchmark
 
     started = time.perf_counter()
     out = simulate_benchmark(args.out, scale=args.scale, seed=args.seed, outcome_sampling=args.outcome_sampling)
@@ -83,8 +57,8 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def _describe_and_audit(table) -> None:
-    """Print what a data command produced: the table's description and its one-line audit (mmr_utils.audit)."""
-    from mmr_utils.audit import audit_table
+    """Print what a data command produced: the table's description and its one-line audit (mmr_utils.data.audit)."""
+    from mmr_utils.data.audit import audit_table
 
     print(table.describe())
     print(audit_table(table).summary())
@@ -93,7 +67,7 @@ def _describe_and_audit(table) -> None:
 def cmd_data_official(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     if args.version == 2:
-        from mmr_utils.sources.v2 import V2_REVISION, download_v2, load_v2
+        from mmr_utils.data.v2 import V2_REVISION, download_v2, load_v2
 
         out = download_v2(args.out or paths.OFFICIAL_V2, revision=args.revision or V2_REVISION,
                           local_source=args.local_source, include_images=args.include_images, force=args.force)
@@ -101,7 +75,7 @@ def cmd_data_official(args: argparse.Namespace) -> int:
     else:
         if args.include_images:
             raise CLIError("--include-images is for --version 2 (version 1 always unpacks images.tar.gz)")
-        from mmr_utils.sources.official import HUB_REVISION, download_official, load_table
+        from mmr_utils.data.official import HUB_REVISION, download_official, load_table
 
         out = download_official(args.out or paths.OFFICIAL, revision=args.revision or HUB_REVISION,
                                 local_source=args.local_source, force=args.force)
@@ -111,9 +85,9 @@ def cmd_data_official(args: argparse.Namespace) -> int:
 
 
 def cmd_data_mathv(args: argparse.Namespace) -> int:
-    from mmr_utils.sources.mathv import SAMPLE_DIR, build_sample, convert_mathv
-    from mmr_utils.sources.mathv_snapshot import MathVUnavailableError, SnapshotMismatchError, resolve_source
-    from mmr_utils.sources.official import load_table
+    from mmr_utils.data.mathv import SAMPLE_DIR, build_sample, convert_mathv
+    from mmr_utils.data.mathv_snapshot import MathVUnavailableError, SnapshotMismatchError, resolve_source
+    from mmr_utils.data.official import load_table
 
     started = time.perf_counter()
     try:
@@ -130,45 +104,13 @@ def cmd_data_mathv(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_check_pairs(args: argparse.Namespace) -> int:
-    count, problems = check_pairs(args.notebooks)
-    if problems:
-        for problem in problems:
-            print(f"{problem.notebook}: {problem.reason}", file=sys.stderr)
-        failing = len({p.notebook.rsplit(".", 1)[0] for p in problems})
-        print(f"check-pairs: {failing} of {count} notebooks out of sync in {args.notebooks} "
-              f"(edit the .py, then `make sync`)", file=sys.stderr)
-        return 1
-    print(f"check-pairs: OK, {count} notebook pairs in sync in {args.notebooks}")
-    return 0
-
-
-def cmd_check_figures(args: argparse.Namespace) -> int:
-    from mmr_utils.tooling.figures_check import check_figures
-
-    if not 0 <= args.tolerance <= 5e-4:
-        raise CLIError(f"--tolerance {args.tolerance:g}: must be between 0 (exact text) and 5e-4")
-    try:
-        result = check_figures(work=args.work, tolerance=args.tolerance, keep=args.keep)
-    except RuntimeError as err:
-        raise CLIError(str(err)) from err
-    for line in result.differences:
-        print(line, file=sys.stderr)
-    if not result.ok:
-        print(f"check-figures: {len(result.differences)} differences between figures/ and what the code regenerates "
-              f"(run `make figures` and commit, or find what is not deterministic)", file=sys.stderr)
-        return 1
-    print(f"check-figures: OK, all {len(result.compared)} committed tables are exactly what the code regenerates")
-    return 0
-
-
 # --------------------------------------------------------------------------------------------------------------- audit
 def cmd_audit(args: argparse.Namespace) -> int:
-    """Audit one outcome table (:func:`mmr_utils.audit.audit_table`), print it, optionally write its tables."""
+    """Audit one outcome table (:func:`mmr_utils.data.audit.audit_table`), print it, optionally write its tables."""
     import pandas as pd
 
-    from .audit import audit_table, load_any
-    from .splits import instance_split
+    from mmr_utils.data.audit import audit_table, load_any
+    from mmr_utils.data.splits import instance_split
 
     if args.train_fraction is not None and not 0 < args.train_fraction < 1:
         raise CLIError(f"--train-fraction must be strictly between 0 and 1, got {args.train_fraction}")
@@ -196,59 +138,12 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
-# -------------------------------------------------------------------------------------------------------- run-notebook
-def cmd_run_notebook(args: argparse.Namespace) -> int:
-    parameters = read_params_file(args.params) if args.params is not None else {}
-    parameters.update(parse_cli_params(args.parameter))
-    _, what = load_notebook_source(args.notebook)
-    print(f"run-notebook: {what} -> {args.out} with parameters {parameters}", flush=True)
-    seconds = execute_notebook(args.notebook, args.out, parameters, kernel_name=args.kernel,
-                               progress_bar=sys.stderr.isatty())
-    record = write_run_record(Path(args.notebook).stem, seconds, parameters, Path(args.out))
-    print(f"run-notebook: {Path(args.notebook).stem} finished in {seconds:.1f} s, kernel peak memory "
-          f"{record['peak_rss_mb']:.0f} MB -> {args.out}")
-    return 0
-
-
-
-# --------------------------------------------------------------------------------------------------------------- sweep
-def cmd_sweep(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    config = read_sweep_config(args.config)
-    points = config.points()
-    print(f"sweep: {config.notebook.name}, {len(points)} grid points over {list(config.grid)}, "
-          f"backend {args.backend}, n_jobs {args.n_jobs}", flush=True)
-    started = time.perf_counter()
-    csv_path, runs = run_sweep(config, args.out, backend=args.backend, n_jobs=args.n_jobs,
-                               scheduler_address=args.scheduler_address)
-    for run in runs:
-        status = "FAILED" if run.error else "ok"
-        print(f"  {run.name:50s} {status:6s} {run.seconds:7.1f} s")
-    failures = [run for run in runs if run.error]
-    print(f"sweep: {len(runs) - len(failures)} of {len(runs)} runs ok in {time.perf_counter() - started:.1f} s "
-          f"wall; results in {csv_path}")
-    plot_sweep = None if args.no_figure else _plot_sweep_function()
-    if plot_sweep is not None and len(failures) < len(runs):
-        stem = Path(args.figure) if args.figure else csv_path.with_suffix("")
-        plot_sweep(csv_path, stem)
-        print(f"sweep: figure {stem}.*")
-    else:
-        with pd.option_context("display.width", 160, "display.max_columns", 30):
-            print(pd.read_csv(csv_path).to_string(index=False) if len(failures) < len(runs) else "(no results)")
-    if failures:
-        for run in failures:
-            print(f"sweep: run {run.name} failed: {run.error}", file=sys.stderr)
-        return 1
-    return 0
-
-
 # ------------------------------------------------------------------------------------------------------------ evaluate
 def cmd_evaluate(args) -> int:
     """Fit one router on an official-schema table, evaluate it with the protocol, print a summary, write JSON."""
-    from .features import embed_table
-    from .records import evaluate_run, format_result, write_result
-    from .sources.official import load_table
+    from mmr_utils.data.official import load_table
+    from mmr_utils.experiments.records import evaluate_run, format_result, write_result
+    from mmr_utils.features.bank import embed_table
 
     for option, value, least in (("--seed", args.seed, 0), ("--random-draws", args.random_draws, 1),
                                  ("--epochs", args.epochs, 1), ("--bootstrap", args.bootstrap, 1)):
@@ -283,17 +178,17 @@ def _evaluate_tables(args, result, models) -> dict[str, Path]:
     ``<stem>.uncertainty.csv``)."""
     import pandas as pd
 
-    from ._io import atomic_open
+    from mmr_utils._io import atomic_open
 
     frames = {}
     if "peer" in args.metrics:
-        from .peer_metrics import peer_metrics_table
+        from mmr_utils.metrics.peer import peer_metrics_table
 
         frames["peer_metrics"] = peer_metrics_table({args.router: (result.U, result.P)}, result.Y, result.C,
                                                     models=models, rule=args.rule, random_trials=args.random_draws,
                                                     random_seed=args.seed)
     if args.bootstrap:
-        from .uncertainty import uncertainty_table
+        from mmr_utils.metrics.uncertainty import uncertainty_table
 
         frames["uncertainty"] = uncertainty_table([(result.Y, result.C, {args.router: (result.U, result.P)})],
                                                   metrics=args.bootstrap_metrics, reference="Best Single",
@@ -328,14 +223,14 @@ def _metric_list(text: str) -> list[str]:
 
 def _bootstrap_metric_list(text: str) -> list[str]:
     """``--bootstrap-metrics`` value: comma-separated names of frontier metrics."""
-    from .peer_metrics import FRONTIER_METRICS
+    from mmr_utils.metrics.peer import FRONTIER_METRICS
 
     return _names_from(text, FRONTIER_METRICS, "metrics")
 
 
 def add_evaluate_parser(subparsers) -> None:
     """Register the ``evaluate`` subcommand (router x features x budget sweep on an outcome table, paper Sec. 3.3)."""
-    from .routers import ROUTERS
+    from mmr_utils.routers import ROUTERS
 
     p = subparsers.add_parser("evaluate", help="fit and evaluate one router on an official-schema outcome table")
     p.add_argument("--data-root", type=Path, required=True, help="folder with MMR-Bench.csv / MMR_Bench.csv, or a CSV")
@@ -357,10 +252,10 @@ def add_evaluate_parser(subparsers) -> None:
     p.add_argument("--metrics", type=_metric_list, default=["protocol"],
                    help="metric families, comma-separated: protocol (nAUC, nAUC_shared, Ps, QNC; always) and peer "
                         "(RouterBench AIQ, RouteLLM APGR/CPT, ORBIT nAUC, savings, hypervolume, call shares: "
-                        "mmr_utils.peer_metrics), written to <out stem>.peer_metrics.csv")
+                        "mmr_utils.metrics.peer), written to <out stem>.peer_metrics.csv")
     p.add_argument("--bootstrap", type=int, default=None, metavar="N",
                    help="N bootstrap resamples of the test rows: intervals and a paired test against the best single "
-                        "model (mmr_utils.uncertainty), written to <out stem>.uncertainty.csv")
+                        "model (mmr_utils.metrics.uncertainty), written to <out stem>.uncertainty.csv")
     p.add_argument("--bootstrap-metrics", type=_bootstrap_metric_list, default=["nAUC_shared", "Ps", "QNC"],
                    help="metrics given intervals with --bootstrap, comma-separated (default nAUC_shared,Ps,QNC)")
     p.add_argument("--out", type=Path, help="result JSON path (the optional tables go beside it)")
@@ -370,7 +265,7 @@ def add_evaluate_parser(subparsers) -> None:
 # ---------------------------------------------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m mmr_utils", description="MMR-Bench companion: data, notebook and sweep commands.",
+        prog="python -m mmr_utils", description="MMR-Bench companion: data, audit and evaluate commands.",
     )
     parser.add_argument("--traceback", action="store_true", help="show the full Python traceback on errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="SUBCOMMAND")
@@ -385,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("data-official", help="download (or install from a local copy) the official MMR-Bench release")
     p.add_argument("--version", type=int, choices=(1, 2), default=1,
-                   help="1: MMR-Bench (the paper's, default); 2: MMR-Bench V2 (mmr_utils.sources.v2)")
+                   help="1: MMR-Bench (the paper's, default); 2: MMR-Bench V2 (mmr_utils.data.v2)")
     p.add_argument("--out", type=Path, default=None,
                    help=f"output folder (default {paths.relative_to_root(paths.OFFICIAL)}, or "
                         f"{paths.relative_to_root(paths.OFFICIAL_V2)} with --version 2)")
@@ -412,58 +307,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("audit", help="audit an outcome table: coverage, duplicates, near duplicates, split leakage",
                        description="Loads an official-schema CSV (or its folder, e.g. data/mathv) or an MMR-Bench V2 "
-                       "folder, as text, and prints mmr_utils.audit.audit_table's report.")
+                       "folder, as text, and prints mmr_utils.data.audit.audit_table's report.")
     p.add_argument("path", type=Path, help="MMR-Bench.csv, a folder holding it, or an MMR-Bench V2 folder")
     p.add_argument("--datasets", default="all", help="datasets to audit, NAME+NAME (aliases ok) or all")
     p.add_argument("--threshold", type=float, default=None,
-                   help="near-duplicate cosine threshold in (0, 1] (default: mmr_utils.audit.NEAR_DUPLICATE_THRESHOLD)")
+                   help="near-duplicate cosine threshold in (0, 1] (default: mmr_utils.data.audit.NEAR_DUPLICATE_THRESHOLD)")
     p.add_argument("--neighbours", type=int, default=None,
-                   help="nearest neighbours examined per question (default: mmr_utils.audit.NEIGHBOURS)")
+                   help="nearest neighbours examined per question (default: mmr_utils.data.audit.NEIGHBOURS)")
     p.add_argument("--train-fraction", type=float, default=None,
                    help="also check leakage across an instance split with this training share (e.g. 0.2)")
     p.add_argument("--seed", type=int, default=42, help="seed of that split (official 42)")
     p.add_argument("--split-procedure", choices=("stratified", "official"), default="stratified",
-                   help="how that split is drawn (mmr_utils.splits.instance_split)")
+                   help="how that split is drawn (mmr_utils.data.splits.instance_split)")
     p.add_argument("--show", type=int, default=10, help="rows shown per listing (default 10)")
     p.add_argument("--markdown", action="store_true", help="print the summary as Markdown")
     p.add_argument("--out", type=Path, help="folder for audit_*.csv and audit.json")
     p.set_defaults(func=cmd_audit)
-
-    p = sub.add_parser("check-pairs", help="fail when a notebook's .py and .ipynb are out of sync")
-    p.add_argument("--notebooks", type=Path, default=paths.NOTEBOOKS, help="folder of NN_name.py/.ipynb pairs")
-    p.set_defaults(func=cmd_check_pairs)
-
-    p = sub.add_parser("check-figures", help="regenerate every figure/table from a clean state and diff with figures/")
-    p.add_argument("--work", type=Path, default=None, help="work folder (default: a new temporary folder)")
-    p.add_argument("--tolerance", type=float, default=0.0,
-                   help="numeric tolerance for CSV cells (default 0: exact text; at most 5e-4)")
-    p.add_argument("--keep", action="store_true", help="keep the work folder even when the check passes")
-    p.set_defaults(func=cmd_check_figures)
-
-    p = sub.add_parser("run-notebook", help="execute one notebook with papermill into an executed copy")
-    p.add_argument("notebook", type=Path, help="NN_name.py (its .ipynb twin runs) or an .ipynb")
-    p.add_argument("--params", type=Path, help="YAML mapping of parameters (e.g. notebooks/params/NN_name.full.yaml)")
-    p.add_argument("--out", type=Path, required=True, help="where the executed copy goes (e.g. build/notebooks/)")
-    p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("KEY", "VALUE"),
-                   help="override one parameter (VALUE read as YAML); repeatable")
-    p.add_argument("--kernel", default=DEFAULT_KERNEL, help=f"Jupyter kernel name (default {DEFAULT_KERNEL})")
-    p.set_defaults(func=cmd_run_notebook)
-
-    p = sub.add_parser("sweep", help="papermill parameter sweep with joblib, aggregated to results.csv",
-                       description="Runs the config's notebook once per grid point (Cartesian product). "
-                       "--backend dask needs dask.distributed and a running scheduler (--scheduler-address or "
-                       "DASK_SCHEDULER_ADDRESS); --backend ray needs ray (RAY_ADDRESS or a local ray). Remote workers must have "
-                       "this project installed, a python3 Jupyter kernel and the same file system (paths are passed "
-                       "as they are).")
-    p.add_argument("--config", type=Path, default=paths.NOTEBOOKS / "params" / "sweep.yaml", help="sweep YAML")
-    p.add_argument("--backend", choices=SWEEP_BACKENDS, default="threading",
-                   help="joblib backend (default threading: each run's work happens in its own kernel process)")
-    p.add_argument("--n-jobs", type=int, default=-1, help="parallel runs (default -1: one per core)")
-    p.add_argument("--out", type=Path, default=paths.BUILD / "sweep", help="root of the sweep outputs")
-    p.add_argument("--scheduler-address", help="Dask scheduler or Ray cluster address for --backend dask/ray")
-    p.add_argument("--figure", help="figure stem for mmr_utils.plots.plot_sweep (default: beside results.csv)")
-    p.add_argument("--no-figure", action="store_true", help="print results.csv instead of calling plot_sweep")
-    p.set_defaults(func=cmd_sweep)
 
     add_evaluate_parser(sub)
     return parser

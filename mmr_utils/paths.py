@@ -23,7 +23,7 @@ BUILD: Path = ROOT / "build"
 #: Notebook sources (jupytext percent files and their ``.ipynb`` twins).
 NOTEBOOKS: Path = ROOT / "notebooks"
 #: Embedding cache and saved study results; ``MMR_CACHE_DIR`` overrides it (e.g. a scratch disk). It must be private:
-#: the study results are refused from a folder that other users can write to (:mod:`mmr_utils.store`).
+#: the study results are refused from a folder that other users can write to (:mod:`mmr_utils.experiments.store`).
 CACHE: Path = Path(os.environ.get("MMR_CACHE_DIR", ROOT / ".cache" / "mmr_utils"))
 #: Default location of the simulated benchmark written by ``make data``.
 SIMULATED: Path = DATA / "simulated"
@@ -41,9 +41,3 @@ def relative_to_root(path: str | os.PathLike) -> str:
     """``path`` relative to the repository root (``../`` where it lies outside), so recorded paths never name the
     machine they ran on."""
     return Path(os.path.relpath(Path(path).resolve(), ROOT)).as_posix()
-
-
-def ensure_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) if needed and return it."""
-    path.mkdir(parents=True, exist_ok=True)
-    return path

@@ -2,7 +2,7 @@
 question (and optional image) to a model name (paper Sec. 3: the router's decision ``a*`` for one query).
 
 :meth:`RoutingPipeline.train` builds one from what a study trains (a feature bank, a router name, a split, mode,
-fusion, seed: the same steps as :func:`mmr_utils.runs.fit_predict`); :meth:`~RoutingPipeline.save` writes a folder
+fusion, seed: the same steps as :func:`mmr_utils.experiments.runs.fit_predict`); :meth:`~RoutingPipeline.save` writes a folder
 of data only (``pipeline.json``, ``fuser.npz``, ``router.npz``; never pickle) and :meth:`~RoutingPipeline.load`
 reads it back. The encoders are not saved: their choice is recorded by name and revision and re-created on load
 (an encoder whose revision differs from the recorded one is refused, since its vectors would not be the ones the
@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ._io import atomic_open, atomic_write_text
-from .decision import choose_models
-from .encoders import EncoderChoice, get_encoders
-from .fusion import Fuser
-from .routers import Router, load_router, make_router
+from mmr_utils._io import atomic_open, atomic_write_text
+from mmr_utils.features.encoders import EncoderChoice, get_encoders
+from mmr_utils.features.fusion import Fuser
+from mmr_utils.metrics.decision import choose_models
+from mmr_utils.routers import Router, load_router, make_router
 
 FORMAT = "mmr_utils.pipeline/1"
 
@@ -42,7 +42,7 @@ def _encoder_record(choice: EncoderChoice) -> dict:
 
 class RoutingPipeline:
     """Route queries with a fitted router: encode the question (and image), fuse with the fitted :class:`Fuser`,
-    predict utility and cost, and choose a model with :func:`mmr_utils.decision.choose_models` (the threshold rule
+    predict utility and cost, and choose a model with :func:`mmr_utils.metrics.decision.choose_models` (the threshold rule
     with ``budget``, the routers' and the paper's default, or the lambda rule with ``lam``).
 
     ``budget`` is the default threshold on predicted cost per query (USD); None means no limit (the model with the
@@ -72,9 +72,9 @@ class RoutingPipeline:
               router_params: dict | None = None, neural_epochs: int | None = None,
               budget: float | None = None) -> RoutingPipeline:
         """Fit the fusion and ``router`` on the training rows of ``split`` of ``bank`` (a
-        :class:`mmr_utils.features.FeatureBank`) exactly as :func:`mmr_utils.runs.fit_predict` does, and wrap them
+        :class:`mmr_utils.features.bank.FeatureBank`) exactly as :func:`mmr_utils.experiments.runs.fit_predict` does, and wrap them
         with the bank's encoders and the table's model names."""
-        from .runs import _check_mode, _router_params, router_class, router_fusion
+        from mmr_utils.experiments.runs import _check_mode, _router_params, router_class, router_fusion
 
         _check_mode(bank, mode)
         klass = router_class(router)

@@ -12,8 +12,8 @@ import re
 import subprocess
 from pathlib import Path
 
-from . import paths
-from ._archive import sha256_file
+from mmr_utils import paths
+from mmr_utils._archive import sha256_file
 
 #: Folders whose changes do not make a run "dirty": they are what a run writes, not what it runs.
 _OUTPUT_FOLDERS = ("figures/", "build/", "data/", ".cache/")
@@ -68,19 +68,19 @@ def portable(value):
 
 def run_record() -> dict:
     """The code identity every provenance record gets: git commit and dirtiness, package version."""
-    from . import __version__
+    from mmr_utils import __version__
 
     return {"git": git_state(), "mmr_utils": __version__}
 
 
 def table_record(table) -> dict:
-    """The data part of a provenance record for an :class:`~mmr_utils.tables.OutcomeTable` (with the audit counts
-    of :func:`mmr_utils.audit.record_audit` when the table was audited)."""
+    """The data part of a provenance record for an :class:`~mmr_utils.data.table.OutcomeTable` (with the audit counts
+    of :func:`mmr_utils.data.audit.record_audit` when the table was audited)."""
     source = table.source
     record = {"path": source.get("path"), "sha256": table_sha256(source.get("path")),
               "simulated": bool(source.get("simulated")), "variant": source.get("variant"), "rows": table.n,
               "models": list(table.models), "datasets": table.datasets}
-    if "audit" in source:  # counts of mmr_utils.audit, when the table was audited (record_audit)
+    if "audit" in source:  # counts of mmr_utils.data.audit, when the table was audited (record_audit)
         record["audit"] = source["audit"]
     return record
 
@@ -88,7 +88,7 @@ def table_record(table) -> dict:
 def study_provenance(bank, **settings) -> dict:
     """What produced a study's result: data source (simulated or not), the features' fingerprint and embedding-cache
     keys, the encoder that actually ran, the study's settings, and library versions. ``bank`` is a
-    :class:`mmr_utils.features.FeatureBank` (read through its attributes only: this module sits below it)."""
+    :class:`mmr_utils.features.bank.FeatureBank` (read through its attributes only: this module sits below it)."""
     import platform
 
     import numpy as np
@@ -96,7 +96,7 @@ def study_provenance(bank, **settings) -> dict:
     import sklearn
     import torch
 
-    from . import __version__
+    from mmr_utils import __version__
 
     source = bank.table.source
     return {

@@ -32,21 +32,23 @@ out_dir: str = "build/figures-small"  # where figures and tables go (make figure
 # %%
 from IPython.display import Markdown
 
-from mmr_utils import plots
+from mmr_utils.data.loading import load_benchmark
 from mmr_utils.paths import ROOT
 from mmr_utils.provenance import table_record
-from mmr_utils.sources import load_benchmark
+from mmr_utils.report import plots
+from mmr_utils.report.outputs import Report
 
 out = ROOT / out_dir
+report = Report(out)  # every figure and table leaves through it, with its provenance
 table = load_benchmark(data_root, scale=scale, seed=seed)
 print(table.describe())
 
 # %% [markdown]
-# **Audit of the table** (`mmr_utils.audit`): coverage per model, duplicate ids, duplicate and near-duplicate
+# **Audit of the table** (`mmr_utils.data.audit`): coverage per model, duplicate ids, duplicate and near-duplicate
 # questions. The counts go into the table's provenance, which every output below records.
 
 # %%
-from mmr_utils import audit
+from mmr_utils.data import audit
 
 print(audit.record_audit(table, audit.audit_table(table)).summary())
 provenance = {"data": table_record(table),
@@ -61,11 +63,11 @@ provenance = {"data": table_record(table),
 
 # %%
 composition = table.composition()
-plots.save_table(composition.set_index(["scenario", "dataset"] + (["category"] if "category" in composition else [])),
-                 "tab_composition", provenance, out_dir=out)
+report.table(composition.set_index(["scenario", "dataset"] + (["category"] if "category" in composition else [])),
+                 "tab_composition", provenance)
 ring = "simulated image kind" if table.source.get("simulated") else "category"
 fig = plots.plot_composition(composition, category_label=ring)
-plots.save_figure(fig, "fig_composition", provenance, out_dir=out)
+report.figure(fig, "fig_composition", provenance)
 
 # %% [markdown]
 # ## Every model, every dataset
@@ -74,9 +76,9 @@ plots.save_figure(fig, "fig_composition", provenance, out_dir=out)
 
 # %%
 summary = table.model_summary()
-plots.save_table(summary.set_index(["dataset", "model"]), "tab_model_summary", provenance, out_dir=out)
+report.table(summary.set_index(["dataset", "model"]), "tab_model_summary", provenance)
 fig = plots.plot_model_overview(summary)
-plots.save_figure(fig, "fig_model_overview", provenance, out_dir=out)
+report.figure(fig, "fig_model_overview", provenance)
 
 # %%
 per_dataset = summary[summary["dataset"] != "All"]
@@ -95,7 +97,8 @@ Markdown(
 # accuracy is the fraction of queries *some* model answers correctly: the ceiling for any router on this pool.
 
 # %%
-from mmr_utils.evaluation import best_single_model, oracle_point
+from mmr_utils.metrics.protocol import best_single_model
+from mmr_utils.metrics.references import oracle_point
 
 rows = table.complete_rows()
 Y, C = table.correct[rows], table.cost[rows]
@@ -115,7 +118,7 @@ Markdown(
 # gpt-5-nano (whose per-dataset accuracies the paper does not give) is placed at its point in the paper's Figure 4,
 # and a per-dataset *learnable-signal strength* (how much of each model's correctness a router can read from the
 # question and the image) is fitted so that the learned routers' Ps match the paper's Table 2
-# (`mmr_utils.sources.simulator.learnable`, a calibration step that writes its fitted values and record to
+# (`mmr_utils.data.simulator.learnable`, a calibration step that writes its fitted values and record to
 # `fitted_parameters.json`). The table puts each target beside the value achieved, the difference and the tolerance.
 # Tolerances: 0.01 for Oracle and Random; two sampling standard deviations of the paper's 80% test split for the best
 # single model; 0.02 in accuracy and 20% in cost for nano's Figure-4 point; 0.02 for a learned router's Ps and 0.01
@@ -135,10 +138,10 @@ Markdown(
 
 # %%
 if table.source.get("simulated"):
-    from mmr_utils.sources.simulator import achieved_vs_target
+    from mmr_utils.data.simulator import achieved_vs_target
 
     calibration = achieved_vs_target(table)
-    plots.save_table(calibration.set_index(["group", "metric"]), "tab_calibration", provenance, out_dir=out)
+    report.table(calibration.set_index(["group", "metric"]), "tab_calibration", provenance)
     display_frame = calibration.drop(columns="note").set_index(["group", "metric"]).style.format(
         {"target": "{:.4g}", "achieved": "{:.4g}", "difference": "{:+.4f}", "tolerance": "{:.4g}"})
 else:
@@ -151,11 +154,11 @@ if calibration is not None:
     family = calibration["metric"].str.replace(r"^(ps|gain)_.*", r"\1_learned", regex=True)
     measured = calibration[calibration["achieved"].notna()]
     met = measured.groupby(family[measured.index], sort=False)["within"].agg(["sum", "size"])
-    learned = calibration[(family == "ps_learned") & (calibration["group"] != "Full")]
+    learned = calibration[family == "ps_learned"]
     worst = measured.loc[measured["difference"].abs().idxmax()]
     notes = calibration.loc[calibration["note"].str.startswith("conflicts"), "note"]
     if learned["achieved"].notna().any():
-        learned_text = (f" Learned routers' Ps per dataset (calibration step): {int(learned['within'].sum())} of "
+        learned_text = (f" Learned routers' Ps (calibration step): {int(learned['within'].sum())} of "
                         f"{len(learned)} cells within 0.02 of the paper, largest difference "
                         f"{learned['difference'].abs().max():.3f}.")
     else:
@@ -178,7 +181,7 @@ Markdown(summary_text)
 # %%
 if table.has_images.any():
     fig = plots.show_examples(table, rows=7, seed=seed)
-    plots.save_figure(fig, "fig_examples", provenance, out_dir=out)
+    report.figure(fig, "fig_examples", provenance)
 else:
     print("this table has no images (text-only)")
 

@@ -41,14 +41,19 @@ out_dir: str = "build/figures-small"  # where figures and tables go (make figure
 # %%
 from IPython.display import Markdown
 
-from mmr_utils import audit, plots, studies
+from mmr_utils.data import audit
+from mmr_utils.features import bank as feature_bank
 from mmr_utils.paths import ROOT
+from mmr_utils.provenance import study_provenance
+from mmr_utils.report import plots
+from mmr_utils.report.outputs import Report
 
 out = ROOT / out_dir
-bank = studies.load_and_embed(data_root, scale=scale, seed=seed, encoder=encoder)
+report = Report(out)  # every figure and table leaves through it, with its provenance
+bank = feature_bank.load_and_embed(data_root, scale=scale, seed=seed, encoder=encoder)
 print(audit.record_audit(bank.table, audit.audit_table(bank.table)).summary())  # one-line table audit
 table = bank.table
-provenance = studies.provenance(bank, notebook="02_multimodal_embedding", seeds=[seed])
+provenance = study_provenance(bank, notebook="02_multimodal_embedding", seeds=[seed])
 
 # %% [markdown]
 # ## What was encoded
@@ -56,10 +61,10 @@ provenance = studies.provenance(bank, notebook="02_multimodal_embedding", seeds=
 # counts and timings, which describe this run rather than the features, so that `make check-figures` can compare it.)
 
 # %%
-report = studies.embedding_report(bank)
+report = feature_bank.embedding_report(bank)
 # The saved table keeps what the features are; cache hits and seconds describe this run, so they are shown, not saved.
 run_specific = ["cache_hits", "cache_misses", "seconds"]
-plots.save_table(report.drop(columns=run_specific), "tab_embedding_report", provenance, out_dir=out)
+report.table(report.drop(columns=run_specific), "tab_embedding_report", provenance)
 report
 
 # %% [markdown]
@@ -69,13 +74,13 @@ report
 # %%
 labels = table.instances["dataset"]
 fig = plots.plot_projection(bank.text.values, labels, "Text embeddings (PCA)", seed=seed)
-plots.save_figure(fig, "fig_embedding_text", provenance, out_dir=out)
+report.figure(fig, "fig_embedding_text", provenance)
 
 # %%
 if bank.has_images:
     present = bank.image.present
     fig = plots.plot_projection(bank.image.values[present], labels[present], "Image embeddings (PCA)", seed=seed)
-    plots.save_figure(fig, "fig_embedding_image", provenance, out_dir=out)
+    report.figure(fig, "fig_embedding_image", provenance)
 
 # %% [markdown]
 # ## How much does each channel separate the datasets?
@@ -84,8 +89,8 @@ if bank.has_images:
 # needs to tell the datasets (and so the models' strengths) apart.
 
 # %%
-separability = studies.channel_separability(bank, seed=seed)
-plots.save_table(separability, "tab_channel_separability", provenance, out_dir=out)
+separability = feature_bank.channel_separability(bank, seed=seed)
+report.table(separability, "tab_channel_separability", provenance)
 separability.style.format({"knn_accuracy": "{:.3f}", "majority_rate": "{:.3f}"})
 
 # %%
@@ -102,11 +107,11 @@ Markdown(
 # A second encoding of the same table is served entirely from the cache.
 
 # %%
-again = studies.embed_table(table, encoder, seed=seed)
+again = feature_bank.embed_table(table, encoder, seed=seed)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-misses = studies.embedding_report(again)["cache_misses"].sum()
+misses = feature_bank.embedding_report(again)["cache_misses"].sum()
 print(f"rows: {table.n}, cache misses on the second run: {misses}")
 
 # %% [markdown]

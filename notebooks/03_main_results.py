@@ -66,23 +66,27 @@ out_dir: str = "build/figures-small"  # where figures and tables go (make figure
 # %%
 from IPython.display import Markdown
 
-from mmr_utils import paper_tables, plots, runs, studies
-from mmr_utils.datasets import SCENARIO_ORDER, scenario_of
+from mmr_utils.data.datasets import SCENARIO_ORDER, scenario_of
+from mmr_utils.experiments import runs, studies
+from mmr_utils.features import bank as feature_bank
 from mmr_utils.paths import ROOT
+from mmr_utils.report import paper_tables, plots
+from mmr_utils.report.outputs import Report
 
 out = ROOT / out_dir
-bank = studies.load_and_embed(data_root, scale=scale, seed=data_seed, encoder=encoder)
+report = Report(out)  # every figure and table leaves through it, with its provenance
+bank = feature_bank.load_and_embed(data_root, scale=scale, seed=data_seed, encoder=encoder)
 table = bank.table
 Markdown(f"**Data:** {table.n} instances, {len(table.models)} models, "
          f"{'SIMULATED' if table.source.get('simulated') else 'real'}; **encoder:** {bank.encoder}")
 
 # %% [markdown]
-# **Audit of the table** (`mmr_utils.audit`): coverage per model, duplicate ids, duplicate and near-duplicate
+# **Audit of the table** (`mmr_utils.data.audit`): coverage per model, duplicate ids, duplicate and near-duplicate
 # questions. The counts go into the table's provenance, which every output below records.
 
 # %%
-from mmr_utils import audit
-from mmr_utils.splits import instance_split
+from mmr_utils.data import audit
+from mmr_utils.data.splits import instance_split
 
 first_split = instance_split(table, train_fraction, seed=seeds[0])  # leakage across the first seed's split
 print(audit.record_audit(table, audit.audit_table(table, split=first_split)).summary())
@@ -106,7 +110,7 @@ print(audit.record_audit(table, audit.audit_table(table, split=first_split)).sum
 # %%
 result = studies.main_results(bank, seeds=seeds, train_fraction=train_fraction, mode=mode, fusion=fusion,
                               neural_epochs=neural_epochs, random_draws=random_draws, protocols=protocols)
-plots.save_table(result.results, "tab_main_results_all_seeds", result.provenance, out_dir=out)
+report.table(result.results, "tab_main_results_all_seeds", result.provenance)
 official = "per_dataset" if "per_dataset" in protocols else "pooled"
 Markdown(f"{len(result.results)} result rows; Table 2 below uses the **{official}** protocol"
          + ("" if official == "per_dataset" else " (the official per-dataset protocol runs in `make figures`)"))
@@ -116,15 +120,15 @@ Markdown(f"{len(result.results)} result rows; Table 2 below uses the **{official
 # Rows are routers (references first, Oracle last), columns the datasets and all test rows.
 
 # %%
-tab2 = studies.table2(result, metric="nAUC_shared", protocol=official)
-plots.save_table(tab2, "tab_main_results_nauc", result.provenance, out_dir=out)
-tab2_official = studies.table2(result, metric="nAUC", protocol=official)
-plots.save_table(tab2_official, "tab_main_results_nauc_official", result.provenance, out_dir=out)
-tab2_ps = studies.table2(result, metric="Ps", protocol=official)
-plots.save_table(tab2_ps, "tab_main_results_ps", result.provenance, out_dir=out)
+tab2 = paper_tables.table2(result, metric="nAUC_shared", protocol=official)
+report.table(tab2, "tab_main_results_nauc", result.provenance)
+tab2_official = paper_tables.table2(result, metric="nAUC", protocol=official)
+report.table(tab2_official, "tab_main_results_nauc_official", result.provenance)
+tab2_ps = paper_tables.table2(result, metric="Ps", protocol=official)
+report.table(tab2_ps, "tab_main_results_ps", result.provenance)
 if "pooled" in protocols and official != "pooled":
-    plots.save_table(studies.table2(result, metric="Ps", protocol="pooled"), "tab_main_results_ps_pooled",
-                     result.provenance, out_dir=out)
+    report.table(paper_tables.table2(result, metric="Ps", protocol="pooled"), "tab_main_results_ps_pooled",
+                     result.provenance)
 tab2_ps.style.format("{:.3f}").background_gradient(axis=None, cmap="Greens")
 
 # %% [markdown]
@@ -132,7 +136,7 @@ tab2_ps.style.format("{:.3f}").background_gradient(axis=None, cmap="Greens")
 # ceiling. The next cell computes, rather than states, who beats the best single model on all test rows.
 
 # %%
-learned = [r for r in tab2_ps.index if r not in studies.REFERENCES]
+learned = [r for r in tab2_ps.index if r not in runs.REFERENCES]
 best_single_ps = tab2_ps.loc["best_single", "All"]
 winners = [r for r in learned if tab2_ps.loc[r, "All"] > best_single_ps]
 top = tab2_ps.loc[learned, "All"].idxmax()
@@ -156,8 +160,7 @@ Markdown(
 
 # %%
 comparison = paper_tables.paper_vs_here(result)
-plots.save_table(comparison.set_index(["router", "dataset", "metric"]), "tab_paper_vs_here", result.provenance,
-                 out_dir=out)
+report.table(comparison.set_index(["router", "dataset", "metric"]), "tab_paper_vs_here", result.provenance)
 wide = comparison[comparison["metric"] == "Ps"].pivot(index="router", columns="dataset", values="difference")
 wide[list(paper_tables.PAPER_TABLE2_DATASETS)].style.format("{:+.3f}", na_rep="-").background_gradient(
     axis=None, cmap="RdBu", vmin=-0.1, vmax=0.1)
@@ -189,16 +192,16 @@ Markdown(
 
 # %%
 fig = plots.plot_pareto(result, dataset="All", models=list(table.models))
-plots.save_figure(fig, "fig_pareto", result.provenance, out_dir=out)
+report.figure(fig, "fig_pareto", result.provenance)
 
 # %% [markdown]
 # The paper's own Figure 4 has a **linear** cost axis and, judging by its single-model points, was drawn on the six
-# datasets **without MathVision** (see `PAPER.md`). The same view of this run, for a like-for-like look:
+# datasets **without MathVision** (see [the paper page](../docs/paper.md)). The same view of this run, for a like-for-like look:
 
 # %%
-if studies.FIG4_GROUP in result.curves["references"][seeds[0]]:
-    fig = plots.plot_pareto(result, dataset=studies.FIG4_GROUP, models=list(table.models), log_cost=False)
-    plots.save_figure(fig, "fig_pareto_paper_fig4", result.provenance, out_dir=out)
+if runs.FIG4_GROUP in result.curves["references"][seeds[0]]:
+    fig = plots.plot_pareto(result, dataset=runs.FIG4_GROUP, models=list(table.models), log_cost=False)
+    report.figure(fig, "fig_pareto_paper_fig4", result.provenance)
 
 # %% [markdown]
 # And one panel per dataset, grouped by the paper's three scenarios (OCR, General VQA, Math): routing headroom and
@@ -208,7 +211,7 @@ if studies.FIG4_GROUP in result.curves["references"][seeds[0]]:
 order = sorted(table.datasets, key=lambda d: (SCENARIO_ORDER.index(scenario_of(d)), d))
 panels = {f"{scenario_of(d)}: {d}": d for d in order}
 fig = plots.plot_pareto_panels(result, panels)
-plots.save_figure(fig, "fig_pareto_datasets", result.provenance, out_dir=out)
+report.figure(fig, "fig_pareto_datasets", result.provenance)
 
 # %% [markdown]
 # ## Table 3: QNC, how cheaply each router matches the best single model
@@ -216,15 +219,15 @@ plots.save_figure(fig, "fig_pareto_datasets", result.provenance, out_dir=out)
 # means it never does. The paper's headline is "about 33% of the cost".
 
 # %%
-qnc = studies.qnc_table(result)
-plots.save_table(qnc.set_index("router"), "tab_qnc", result.provenance, out_dir=out)
+qnc = paper_tables.qnc_table(result)
+report.table(qnc.set_index("router"), "tab_qnc", result.provenance)
 qnc_datasets = paper_tables.qnc_per_dataset(result)
-plots.save_table(qnc_datasets, "tab_qnc_per_dataset", result.provenance, out_dir=out)
+report.table(qnc_datasets, "tab_qnc_per_dataset", result.provenance)
 qnc_datasets.style.format("{:.2f}")
 
 # %%
 claim = paper_tables.cost_claim_check(result)
-plots.save_table(claim, "tab_cost_claim", result.provenance, out_dir=out)
+report.table(claim, "tab_cost_claim", result.provenance)
 full = claim.loc["All"]
 per_dataset = claim.drop(index="All")
 Markdown(
@@ -244,7 +247,7 @@ Markdown(
 # NBVAL_CHECK_OUTPUT
 frame = result.results[result.results["dataset"] == "All"]
 oracle_ps = frame[frame["router"] == "oracle"]["Ps"].min()
-learned_ps = frame[~frame["router"].isin(studies.REFERENCES)]["Ps"].max()
+learned_ps = frame[~frame["router"].isin(runs.REFERENCES)]["Ps"].max()
 print(f"all routers below the oracle: {bool(learned_ps <= oracle_ps)}")
 
 # %% [markdown]
@@ -257,9 +260,9 @@ print(f"all routers below the oracle: {bool(learned_ps <= oracle_ps)}")
 # %%
 import numpy as np
 
+from mmr_utils.data.splits import instance_split
 from mmr_utils.paths import BUILD
 from mmr_utils.pipeline import RoutingPipeline
-from mmr_utils.splits import instance_split
 
 split = instance_split(table, train_fraction, seed=seeds[0])
 trained = RoutingPipeline.train(bank, "knn", split, mode=mode, fusion=fusion, seed=seeds[0])

@@ -20,7 +20,7 @@
 # and CMR's cross-attention over the two channel tokens. Data: the simulated benchmark by default (not the paper's
 # numbers).
 #
-# **How many routers must win?** The issue that set this study's target asks that, averaged over 3 seeds, mode 22 beat
+# **How many routers must win?** The simulator's modality check asks that, averaged over 3 seeds, mode 22 beat
 # both 11 and 33 in shared nAUC for at least 6 of the 8 learned routers. The count printed below is what this run
 # reached. At full size (`make figures`) it is 6: KMeans-adaptive passes by 0.0015, KMeans and MLPMF miss by about
 # 0.001, all three within their seed spread. `benchmarks/results/modality_check.md` says why the cluster routers are
@@ -43,11 +43,16 @@ out_dir: str = "build/figures-small"  # where figures and tables go (make figure
 import pandas as pd
 from IPython.display import Markdown
 
-from mmr_utils import audit, plots, studies
+from mmr_utils.data import audit
+from mmr_utils.experiments import studies
+from mmr_utils.features import bank as feature_bank
 from mmr_utils.paths import ROOT
+from mmr_utils.report import paper_tables, plots
+from mmr_utils.report.outputs import Report
 
 out = ROOT / out_dir
-bank = studies.load_and_embed(data_root, scale=scale, seed=data_seed, encoder=encoder)
+report = Report(out)  # every figure and table leaves through it, with its provenance
+bank = feature_bank.load_and_embed(data_root, scale=scale, seed=data_seed, encoder=encoder)
 print(audit.record_audit(bank.table, audit.audit_table(bank.table)).summary())  # one-line table audit
 table = bank.table
 
@@ -59,7 +64,7 @@ table = bank.table
 # %%
 result = studies.modality_study(bank, routers, fusions=fusions, seeds=seeds, train_fraction=train_fraction,
                                 neural_epochs=neural_epochs)
-plots.save_table(result.results, "tab_modality_all_seeds", result.provenance, out_dir=out)
+report.table(result.results, "tab_modality_all_seeds", result.provenance)
 overall = result.results[result.results["dataset"] == "All"]
 
 # %% [markdown]
@@ -69,10 +74,10 @@ overall = result.results[result.results["dataset"] == "All"]
 
 # %%
 modes = overall[overall["study"] == "mode"]
-tab_modes = studies.pivot_seeds(modes, "router", "mode")
-plots.save_table(tab_modes, "tab_modality_modes", result.provenance, out_dir=out)
+tab_modes = paper_tables.pivot_seeds(modes, "router", "mode")
+report.table(tab_modes, "tab_modality_modes", result.provenance)
 fig = plots.plot_metric_bars(modes, x="router", hue="mode", title="Shared nAUC by modality mode")
-plots.save_figure(fig, "fig_modality_modes", result.provenance, out_dir=out)
+report.figure(fig, "fig_modality_modes", result.provenance)
 
 # %%
 comparable = tab_modes.dropna(subset=["11", "33", "22"])
@@ -89,7 +94,7 @@ Markdown(
 # For each router and dataset: shared nAUC of mode 22 minus the better unimodal mode. The paper expects the largest
 # gaps where the question lives in the image (MathVerse's vision-only items, OCR).
 #
-# On the simulated benchmark the routing signal is split by construction (`mmr_utils.sources.simulator`): which model
+# On the simulated benchmark the routing signal is split by construction (`mmr_utils.data.simulator`): which model
 # is best depends partly on the response style the prompt asks for (a preamble written only in the text), partly on
 # how degraded the picture is (faded, noisy, blurred: shown only in the image), and a little on the two together. The
 # image's share is largest on MathVerse (Vision-Only) and OCRBench, so there the image should add the most to a
@@ -101,14 +106,14 @@ Markdown(
 # construction; only real outcomes (the official release, or MATH-V in notebook 7) can test the claim.
 
 # %%
-gaps = studies.modality_gaps(result)
-plots.save_table(gaps, "tab_modality_gaps", result.provenance, out_dir=out)
+gaps = paper_tables.modality_gaps(result)
+report.table(gaps, "tab_modality_gaps", result.provenance)
 fig = plots.plot_modality_gaps(gaps)
-plots.save_figure(fig, "fig_modality_gaps", result.provenance, out_dir=out)
+report.figure(fig, "fig_modality_gaps", result.provenance)
 
 # %%
 mean_gap = gaps.loc["mean over routers"].drop("All")
-gaps_vs_text = studies.modality_gaps(result, versus="11")
+gaps_vs_text = paper_tables.modality_gaps(result, versus="11")
 image_adds = gaps_vs_text.loc["mean over routers"]
 image_adds = image_adds.drop(index=[d for d in image_adds.index if d.startswith("All")]).sort_values(ascending=False)
 Markdown(
@@ -126,7 +131,7 @@ Markdown(
 
 # %%
 by_mode = pd.DataFrame({"22 - 11 (image adds)": gaps_vs_text.loc["mean over routers"],
-                        "22 - 33 (text adds)": studies.modality_gaps(result, versus="33").loc["mean over routers"]})
+                        "22 - 33 (text adds)": paper_tables.modality_gaps(result, versus="33").loc["mean over routers"]})
 by_mode.sort_values("22 - 11 (image adds)", ascending=False).round(4)
 
 # %% [markdown]
@@ -134,10 +139,10 @@ by_mode.sort_values("22 - 11 (image adds)", ascending=False).round(4)
 
 # %%
 fusion_rows = overall[overall["mode"] == "22"]
-tab_fusion = studies.pivot_seeds(fusion_rows, "router", "fusion")
-plots.save_table(tab_fusion, "tab_fusion", result.provenance, out_dir=out)
+tab_fusion = paper_tables.pivot_seeds(fusion_rows, "router", "fusion")
+report.table(tab_fusion, "tab_fusion", result.provenance)
 fig = plots.plot_metric_bars(fusion_rows, x="router", hue="fusion", title="Shared nAUC by fusion strategy")
-plots.save_figure(fig, "fig_fusion", result.provenance, out_dir=out)
+report.figure(fig, "fig_fusion", result.provenance)
 
 # %%
 choices = tab_fusion.drop(columns=[c for c in ("cross-attention",) if c in tab_fusion]).dropna(how="all")

@@ -36,11 +36,16 @@ out_dir: str = "build/figures-small"  # where figures and tables go (make figure
 # %%
 from IPython.display import Markdown
 
-from mmr_utils import audit, plots, studies
+from mmr_utils.data import audit
+from mmr_utils.experiments import studies
+from mmr_utils.features import bank as feature_bank
 from mmr_utils.paths import ROOT
+from mmr_utils.report import paper_tables, plots
+from mmr_utils.report.outputs import Report
 
 out = ROOT / out_dir
-bank = studies.load_and_embed(data_root, scale=scale, seed=data_seed, encoder=encoder)
+report = Report(out)  # every figure and table leaves through it, with its provenance
+bank = feature_bank.load_and_embed(data_root, scale=scale, seed=data_seed, encoder=encoder)
 print(audit.record_audit(bank.table, audit.audit_table(bank.table)).summary())  # one-line table audit
 
 # %% [markdown]
@@ -52,8 +57,8 @@ print(audit.record_audit(bank.table, audit.audit_table(bank.table)).summary())  
 
 # %%
 paper4 = studies.cross_dataset_study(bank, routers, seeds=seeds, neural_epochs=neural_epochs, protocol="paper")
-tab4_paper = studies.cross_dataset_table(paper4)
-plots.save_table(tab4_paper, "tab_cross_dataset_paper_protocol", paper4.provenance, out_dir=out)
+tab4_paper = paper_tables.cross_dataset_table(paper4)
+report.table(tab4_paper, "tab_cross_dataset_paper_protocol", paper4.provenance)
 tab4_paper.style.format({c: "{:.3f}" for c in tab4_paper.columns if c != "scenario"})
 
 # %%
@@ -73,11 +78,11 @@ Markdown("\n".join(lines) + "\n\nThe paper reports the router above the best mod
 
 # %%
 cross = studies.cross_dataset_study(bank, routers, seeds=seeds, neural_epochs=neural_epochs)
-plots.save_table(cross.results, "tab_cross_dataset_all_seeds", cross.provenance, out_dir=out)
-tab4 = studies.cross_dataset_table(cross)
-plots.save_table(tab4, "tab_cross_dataset", cross.provenance, out_dir=out)
+report.table(cross.results, "tab_cross_dataset_all_seeds", cross.provenance)
+tab4 = paper_tables.cross_dataset_table(cross)
+report.table(tab4, "tab_cross_dataset", cross.provenance)
 fig = plots.plot_cross_dataset(cross.results)
-plots.save_figure(fig, "fig_cross_dataset", cross.provenance, out_dir=out)
+report.figure(fig, "fig_cross_dataset", cross.provenance)
 
 # %%
 gains = tab4[learned_cols].astype(float).mean(axis=1) - tab4["best_single"]
@@ -93,9 +98,9 @@ Markdown(f"The mean learned router beats the best single model on the target in 
 
 # %%
 transfer = studies.image_masked_transfer(bank, routers, seeds=seeds, neural_epochs=neural_epochs)
-tab5 = studies.transfer_table(transfer, metric="Ps")
-plots.save_table(transfer.results, "tab_image_masked_transfer_all_seeds", transfer.provenance, out_dir=out)
-plots.save_table(tab5, "tab_image_masked_transfer", transfer.provenance, out_dir=out)
+tab5 = paper_tables.transfer_table(transfer, metric="Ps")
+report.table(transfer.results, "tab_image_masked_transfer_all_seeds", transfer.provenance)
+report.table(tab5, "tab_image_masked_transfer", transfer.provenance)
 tab5.style.format("{:.3f}")
 
 # %%
@@ -112,7 +117,7 @@ Markdown(f"Masking the image changes Ps on all test rows by {change.min():+.3f} 
 
 # %%
 subset = studies.model_subset_transfer(bank, routers, seeds=seeds, pool_size=pool_size, neural_epochs=neural_epochs)
-plots.save_table(subset.results, "tab_model_subset_transfer", subset.provenance, out_dir=out)
+report.table(subset.results, "tab_model_subset_transfer", subset.provenance)
 subset_table = subset.results.pivot_table(index="seed", columns="router", values="Ps")
 subset_table.style.format("{:.3f}")
 
@@ -129,12 +134,12 @@ Markdown("Share of seeds where each router beats the subset's best single model 
 # %%
 efficiency = studies.data_efficiency(bank, routers, fractions=fractions, seeds=efficiency_seeds,
                                      neural_epochs=neural_epochs)
-plots.save_table(efficiency.results, "tab_data_efficiency", efficiency.provenance, out_dir=out)
+report.table(efficiency.results, "tab_data_efficiency", efficiency.provenance)
 fig = plots.plot_data_efficiency(efficiency.results)
-plots.save_figure(fig, "fig_data_efficiency", efficiency.provenance, out_dir=out)
+report.figure(fig, "fig_data_efficiency", efficiency.provenance)
 
 # %%
-curve = studies.aggregate_seeds(efficiency.results, ["router", "train_fraction"], metrics=("nAUC_shared",))
+curve = paper_tables.aggregate_seeds(efficiency.results, ["router", "train_fraction"], metrics=("nAUC_shared",))
 growth = curve.pivot(index="router", columns="train_fraction", values="nAUC_shared")
 gain = growth[max(fractions)] - growth[min(fractions)]
 Markdown(f"From {min(fractions):.0%} to {max(fractions):.0%} of the data, shared nAUC grows by "

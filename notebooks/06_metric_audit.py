@@ -2,7 +2,7 @@
 # # 6. Metric audit: the official protocol against the fixed one
 #
 # **What this chapter shows.** The paper's numbers come from its official evaluation code, which has defects
-# (reconstructed in the companion's `PAPER.md`, "official code's defects"). Here the *same predictions* are scored two
+# (listed in [the paper page](../docs/paper.md), "the official code's defects"). Here the *same predictions* are scored two
 # ways, the official way (emulated faithfully) and this project's fixed way, to show which conclusions depend on the
 # defects. It also contrasts the two budget rules the paper and its code use.
 #
@@ -35,11 +35,16 @@ out_dir: str = "build/figures-small"  # where figures and tables go (make figure
 # %%
 from IPython.display import Markdown
 
-from mmr_utils import audit, plots, studies
+from mmr_utils.data import audit
+from mmr_utils.experiments import studies
+from mmr_utils.features import bank as feature_bank
 from mmr_utils.paths import ROOT
+from mmr_utils.report import paper_tables, plots
+from mmr_utils.report.outputs import Report
 
 out = ROOT / out_dir
-bank = studies.load_and_embed(data_root, scale=scale, seed=data_seed, encoder=encoder)
+report = Report(out)  # every figure and table leaves through it, with its provenance
+bank = feature_bank.load_and_embed(data_root, scale=scale, seed=data_seed, encoder=encoder)
 print(audit.record_audit(bank.table, audit.audit_table(bank.table)).summary())  # one-line table audit
 
 # %% [markdown]
@@ -48,7 +53,7 @@ print(audit.record_audit(bank.table, audit.audit_table(bank.table)).summary())  
 
 # %%
 audit = studies.metric_audit(bank, seeds=seeds, neural_epochs=neural_epochs)
-plots.save_table(audit.results.set_index(["router", "seed"]), "tab_metric_audit", audit.provenance, out_dir=out)
+report.table(audit.results.set_index(["router", "seed"]), "tab_metric_audit", audit.provenance)
 audit.results.set_index(["router", "seed"]).select_dtypes("number").style.format("{:.4f}", na_rep="-")
 
 # %% [markdown]
@@ -57,8 +62,8 @@ audit.results.set_index(["router", "seed"]).select_dtypes("number").style.format
 # alone reorder the routers.
 
 # %%
-ranks = studies.audit_rank_changes(audit)
-plots.save_table(ranks, "tab_metric_audit_ranks", audit.provenance, out_dir=out)
+ranks = paper_tables.audit_rank_changes(audit)
+report.table(ranks, "tab_metric_audit_ranks", audit.provenance)
 moved = ranks[ranks["change"] != 0]
 official_first = audit.results["official_first_model"].dropna()
 Markdown(
@@ -79,9 +84,9 @@ ranks.style.format("{:.2f}")
 
 # %%
 rules = studies.budget_rules(bank, rules_router, seed=seeds[0], neural_epochs=neural_epochs)
-plots.save_table(rules.results.set_index("rule"), "tab_budget_rules", rules.provenance, out_dir=out)
+report.table(rules.results.set_index("rule"), "tab_budget_rules", rules.provenance)
 fig = plots.plot_budget_rules(rules)
-plots.save_figure(fig, "fig_budget_rules", rules.provenance, out_dir=out)
+report.figure(fig, "fig_budget_rules", rules.provenance)
 
 # %%
 by_rule = rules.results.set_index("rule")

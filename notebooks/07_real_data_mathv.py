@@ -13,7 +13,7 @@
 #
 # MATH-V records no costs, so the converter defines a **cost model**: output tokens of each response (counted with
 # the packaged MiniLM WordPiece tokenizer, a stated proxy for each model's own tokenizer) times a price per output
-# token (list prices at release, or a size-based proxy for open models; see `mmr_utils/sources/mathv.py`). Costs
+# token (list prices at release, or a size-based proxy for open models; see `mmr_utils/data/mathv.py`). Costs
 # are therefore an approximation and are printed below with their sources.
 #
 # Which MATH-V is used is a parameter, and every table and figure below says which one ran:
@@ -43,12 +43,18 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import Markdown
 
-from mmr_utils import audit, plots, studies
+from mmr_utils.data import audit
+from mmr_utils.data.mathv import load_mathv
+from mmr_utils.data.splits import instance_split
+from mmr_utils.experiments import runs, studies
+from mmr_utils.features import bank as feature_bank
 from mmr_utils.paths import ROOT
-from mmr_utils.sources.mathv import load_mathv
-from mmr_utils.splits import instance_split
+from mmr_utils.provenance import study_provenance
+from mmr_utils.report import paper_tables, plots
+from mmr_utils.report.outputs import Report
 
 out = ROOT / out_dir
+report = Report(out)  # every figure and table leaves through it, with its provenance
 full = load_mathv(mathv)
 table = full.take(range(max_items)) if max_items else full
 print(table.describe())
@@ -66,9 +72,9 @@ pd.DataFrame(cost_model["prices"]).T
 # %%
 summary = table.model_summary()
 summary = summary[summary["dataset"] == "All"].set_index("model").sort_values("mean_cost")
-bank = studies.embed_table(table, encoder, seed=seeds[0])
-provenance = studies.provenance(bank, notebook="07_real_data_mathv", seeds=seeds, max_items=max_items)
-plots.save_table(summary, "tab_mathv_models", provenance, out_dir=out)
+bank = feature_bank.embed_table(table, encoder, seed=seeds[0])
+provenance = study_provenance(bank, notebook="07_real_data_mathv", seeds=seeds, max_items=max_items)
+report.table(summary, "tab_mathv_models", provenance)
 summary[["accuracy", "mean_cost"]].style.format({"accuracy": "{:.3f}", "mean_cost": "{:.2e}"})
 
 # %%
@@ -91,15 +97,15 @@ Markdown(
 # %%
 result = studies.main_results(bank, routers, seeds=seeds, train_fraction=train_fraction,
                               neural_epochs=neural_epochs, random_draws=random_draws)
-tab = pd.concat({"nAUC (shared)": studies.table2(result, metric="nAUC_shared")["All"],
-                 "Ps": studies.table2(result, metric="Ps")["All"]}, axis=1)
-plots.save_table(tab, "tab_mathv_main_results", result.provenance, out_dir=out)
+tab = pd.concat({"nAUC (shared)": paper_tables.table2(result, metric="nAUC_shared")["All"],
+                 "Ps": paper_tables.table2(result, metric="Ps")["All"]}, axis=1)
+report.table(tab, "tab_mathv_main_results", result.provenance)
 fig = plots.plot_pareto(result, dataset="All", models=list(table.models))
-plots.save_figure(fig, "fig_mathv_pareto", result.provenance, out_dir=out)
+report.figure(fig, "fig_mathv_pareto", result.provenance)
 tab.style.format("{:.3f}")
 
 # %%
-learned = [r for r in tab.index if r not in studies.REFERENCES]
+learned = [r for r in tab.index if r not in runs.REFERENCES]
 top = tab.loc[learned, "Ps"].idxmax()
 gap = tab.loc[top, "Ps"] - tab.loc["best_single", "Ps"]
 Markdown(
@@ -117,8 +123,8 @@ Markdown(
 # How cheaply each router reaches the best single setting's accuracy (infinite where it never does).
 
 # %%
-qnc = studies.qnc_table(result)
-plots.save_table(qnc.set_index("router"), "tab_mathv_qnc", result.provenance, out_dir=out)
+qnc = paper_tables.qnc_table(result)
+report.table(qnc.set_index("router"), "tab_mathv_qnc", result.provenance)
 qnc.set_index("router")[["QNC", "Ps", "QNC_reached"]].style.format("{:.3f}")
 
 # %%

@@ -23,14 +23,16 @@ neural_epochs: int = 3  # epochs of MLP / MLPMF / CMR (official: 100)
 result_path: str = "build/sweep/single_point.json"  # where this run's metrics go (JSON)
 
 # %%
-from mmr_utils import audit, studies
+from mmr_utils.data import audit
+from mmr_utils.data.loading import load_benchmark
+from mmr_utils.experiments import records
+from mmr_utils.features import bank as feature_bank
 from mmr_utils.paths import ROOT
-from mmr_utils.sources import load_benchmark
 
 table = load_benchmark(data_root, scale=scale, seed=0)
 print(audit.record_audit(table, audit.audit_table(table)).summary())  # one-line table audit
-bank = studies.embed_table(table, encoder, seed=0)
-record = studies.evaluate_point(bank, router, train_fraction=train_fraction, seed=seed, neural_epochs=neural_epochs,
+bank = feature_bank.embed_table(table, encoder, seed=0)
+record = records.evaluate_point(bank, router, train_fraction=train_fraction, seed=seed, neural_epochs=neural_epochs,
                                 result_path=ROOT / result_path)
 record["metrics"]
 
@@ -41,6 +43,6 @@ print("metrics written:", sorted(record["metrics"]))
 # %% [markdown]
 # ## Recap
 # In this notebook we evaluated one (router, training fraction, seed) point and wrote its metrics where the sweep
-# runner collects them. `make sweep` runs the whole grid; `python -m mmr_utils sweep --config FILE --backend dask
-# --scheduler-address tcp://HOST:8786` runs it on a Dask cluster. This is the last chapter; the README's gallery
-# lists every figure and the notebook that makes it.
+# runner collects them. `make sweep` runs the whole grid; `python -m tools sweep --config FILE --backend dask
+# --scheduler-address tcp://HOST:8786` runs it on a Dask cluster. The next chapter goes beyond the paper; the
+# README's gallery lists every figure and the notebook that makes it.

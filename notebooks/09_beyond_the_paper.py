@@ -8,6 +8,10 @@
 #       format_name: percent
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
 # ---
 
 # %% [markdown]
@@ -27,17 +31,17 @@
 # **Data.** Real judged outcomes: MATH-V (the shipped 304-item sample by default; all 3040 items in `make figures`
 # when a local copy exists), with the modelled costs of notebook 7. Nothing here is from the paper.
 #
-# **Also here** (issue #13, section 4): the **headroom** of the outcome table (why no router beats the best single
+# **Also here**: the **headroom** of the outcome table (why no router beats the best single
 # model on MATH-V from a 20% split), **model-pool shift** (leave a model out; add a model known from only K labelled
 # queries) and **cost honesty** (the same outcomes re-priced five ways; do the router rankings survive?).
 #
 # **The outcome-table audit** (coverage, duplicates, near-duplicate questions, leakage across the split) prints one
-# line below the loaded table. **Not yet here:** a full MMR-Bench V2 run (its loader, `mmr_utils.sources.v2.load_v2`,
+# line below the loaded table. **Not yet here:** a full MMR-Bench V2 run (its loader, `mmr_utils.data.v2.load_v2`,
 # is tested on a local fixture in its layout; the data is not on this machine).
 
 # %% tags=["parameters"]
 mathv: str = "sample"  # sample (shipped 304-item testmini) | auto | full | path to a MATH-V folder
-seeds: list = [0, 1]  # split/model seeds (the issue's goal is stated for 5)
+seeds: list = [0, 1]  # split/model seeds (five at full size)
 encoder: str = "auto"  # auto | clip | offline | tfidf | TEXT+IMAGE
 routers: list = ["knn", "knn_shrunk", "kmeans", "kmeans_shrunk", "carrot_knn", "linear_mf"]  # routers compared
 train_fraction: float = 0.2  # share of instances used for training
@@ -54,16 +58,21 @@ tokenizer: str = "minilm"  # question tokens for input costs: minilm (WordPiece 
 # %%
 from IPython.display import Markdown
 
-from mmr_utils import audit, beyond, plots, pricing, shift, studies
+from mmr_utils.data import audit
+from mmr_utils.data.mathv import load_mathv
+from mmr_utils.data.splits import instance_split
+from mmr_utils.experiments.beyond import headroom as beyond
+from mmr_utils.experiments.beyond import pricing, shift
+from mmr_utils.features import bank as feature_bank
 from mmr_utils.paths import ROOT
-from mmr_utils.sources.mathv import load_mathv
-from mmr_utils.splits import instance_split
+from mmr_utils.report.outputs import Report
 
 out = ROOT / out_dir
+report = Report(out)  # every figure and table leaves through it, with its provenance
 table = load_mathv(mathv)
 first_split = instance_split(table, train_fraction, seed=seeds[0])  # leakage across the first seed's split
 print(audit.record_audit(table, audit.audit_table(table, split=first_split)).summary())
-bank = studies.embed_table(table, encoder, seed=seeds[0])
+bank = feature_bank.embed_table(table, encoder, seed=seeds[0])
 Markdown(f"**Data:** {table.source['variant']}; {len(table.models)} model settings. **Encoder:** {bank.encoder}")
 
 # %% [markdown]
@@ -76,8 +85,7 @@ Markdown(f"**Data:** {table.source['variant']}; {len(table.models)} model settin
 # %%
 comparison = beyond.routing_comparison(bank, routers, seeds=seeds, train_fraction=train_fraction,
                                        neural_epochs=neural_epochs, n_boot=n_boot)
-plots.save_table(comparison.results.set_index(["router", "metric"]), "tab_beyond_uncertainty", comparison.provenance,
-                 out_dir=out)
+report.table(comparison.results.set_index(["router", "metric"]), "tab_beyond_uncertainty", comparison.provenance)
 comparison.results.pivot(index="router", columns="metric", values="cell_marked")
 
 # %%
@@ -98,14 +106,14 @@ Markdown(
 # RouterBench's AIQ (area under the non-decreasing convex hull), RouteLLM's APGR and CPT (cheapest model as weak,
 # best single as strong), ORBIT's nAUC (exact and its 100-quantile approximation), the savings ratio, the Pareto
 # hypervolume, and the share of calls per model with its entropy; mean over seeds. Formulas and sources are in
-# `mmr_utils/peer_metrics.py`.
+# `mmr_utils/metrics/peer.py`.
 
 # %%
 peer = comparison.curves["peer_metrics"]
 numeric = peer.drop(columns=["seed", "kind"]).groupby("router", sort=False).mean(numeric_only=True)
 headline = [c for c in ("Ps", "nAUC_shared", "AIQ", "APGR", "CPT50", "CPT80", "nAUC_orbit", "nAUC_orbit_q100",
                         "savings_ratio", "hypervolume", "share_entropy") if c in numeric]
-plots.save_table(numeric, "tab_beyond_peer_metrics", comparison.provenance, out_dir=out)
+report.table(numeric, "tab_beyond_peer_metrics", comparison.provenance)
 numeric[headline].style.format("{:.3f}", na_rep="-")
 
 # %%
@@ -123,7 +131,7 @@ Markdown("Do the metric families agree on the ranking of the routers? Kendall's 
 # %%
 gap = comparison.curves["oracle_gap"]
 lost = gap.groupby(["router", "should_have_picked"])["losses"].sum().unstack(fill_value=0)
-plots.save_table(lost, "tab_beyond_oracle_gap", comparison.provenance, out_dir=out)
+report.table(lost, "tab_beyond_oracle_gap", comparison.provenance)
 lost
 
 # %%
@@ -146,7 +154,7 @@ groupings = {"subject": table.instances["category"], "level": table.instances["l
              "answer format": answer_format,
              "subject x level": table.instances["category"].astype(str) + "/" + table.instances["level"].astype(str)}
 room = beyond.headroom(table, groupings, train_fraction=train_fraction, seeds=seeds)
-plots.save_table(room.set_index("measure"), "tab_beyond_headroom", comparison.provenance, out_dir=out)
+report.table(room.set_index("measure"), "tab_beyond_headroom", comparison.provenance)
 room.style.format({"value": "{:.4f}"}).hide(axis="index")
 
 # %%
@@ -184,7 +192,7 @@ pool = shift.pool_shift(bank, shift_routers, seeds=seeds, train_fraction=train_f
 shown = pool.results[pool.results["scenario"] != "leave_out"] if leave_out == "named" else pool.results
 pool_table = shown.groupby(["scenario", "removed", "router"], sort=False)[
     ["nAUC", "Ps", "d_nAUC", "d_Ps", "oracle_Ps", "best_single_Ps"]].mean()
-plots.save_table(pool_table, "tab_beyond_pool_shift", pool.provenance, out_dir=out)
+report.table(pool_table, "tab_beyond_pool_shift", pool.provenance)
 pool_table.style.format("{:+.3f}", subset=["d_nAUC", "d_Ps"]).format("{:.3f}", subset=["nAUC", "Ps", "oracle_Ps",
                                                                                          "best_single_Ps"])
 
@@ -215,9 +223,9 @@ Markdown(
 added = shift.add_model_curve(bank, shift_routers, new_model=new_model or None, ks=add_ks, seeds=seeds,
                               train_fraction=train_fraction, neural_epochs=neural_epochs)
 curve = added.results.groupby(["router", "K"], sort=False)[["nAUC", "Ps", "share_new"]].mean()
-plots.save_table(curve, "tab_beyond_add_model", added.provenance, out_dir=out)
+report.table(curve, "tab_beyond_add_model", added.provenance)
 fig = shift.plot_add_model(added)
-plots.save_figure(fig, "fig_beyond_add_model", added.provenance, out_dir=out)
+report.figure(fig, "fig_beyond_add_model", added.provenance)
 curve.style.format("{:.3f}")
 
 # %%
@@ -258,9 +266,9 @@ costs = pricing.cost_definition_study(bank, cost_routers, seeds=seeds, train_fra
                                       neural_epochs=neural_epochs, tokenizer=tokenizer)
 ranks = costs.curves["ranks"]
 by_definition = costs.curves["scores"].round(4).astype(str) + " (#" + ranks.map("{:g}".format) + ")"
-plots.save_table(costs.curves["scores"].join(ranks.add_suffix(" rank")), "tab_beyond_cost_definitions",
-                 costs.provenance, out_dir=out)
-plots.save_table(costs.curves["tau"], "tab_beyond_cost_rank_tau", costs.provenance, out_dir=out)
+report.table(costs.curves["scores"].join(ranks.add_suffix(" rank")), "tab_beyond_cost_definitions",
+                 costs.provenance)
+report.table(costs.curves["tau"], "tab_beyond_cost_rank_tau", costs.provenance)
 by_definition
 
 # %%
@@ -276,7 +284,7 @@ Markdown(
     f"{max(p[2] for p in pairs):+.2f}; {sum(p[2] < 1 for p in pairs)} of {len(pairs)} pairs of definitions "
     "disagree on the order. The utilities were the same under every definition for "
     f"{', '.join(same_u[same_u].index) or 'no router'} (only their cost predictions changed), so what moves the "
-    "ranking is the cost definition alone. Rank correlations (section 4 of issue #13): "
+    "ranking is the cost definition alone. Rank correlations: "
     + "; ".join(f"{a} vs {b}: {t:+.2f}" for a, b, t in pairs) + "."
 )
 

@@ -74,7 +74,7 @@ def _isolated_cache(request, _test_cache_root, monkeypatch):
 @pytest.fixture(scope="session")
 def sim_dir(tmp_path_factory):
     """A tiny simulated benchmark in the official schema (scale 0.02, data seed 1), written once per session."""
-    from mmr_utils.sources.simulator import simulate_benchmark
+    from mmr_utils.data.simulator import simulate_benchmark
 
     return simulate_benchmark(tmp_path_factory.mktemp("sim") / "bench", scale=0.02, seed=1)
 
@@ -82,7 +82,7 @@ def sim_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def sim_table(sim_dir):
     """The outcome table of :func:`sim_dir` (treat as read-only: use dataclasses.replace to alter it)."""
-    from mmr_utils.sources.official import load_table
+    from mmr_utils.data.official import load_table
 
     return load_table(sim_dir)
 
@@ -90,6 +90,6 @@ def sim_table(sim_dir):
 @pytest.fixture(scope="session")
 def sim_bank(sim_table, tmp_path_factory):
     """The offline embeddings (MiniLM + image statistics) of :func:`sim_table`, embedded once per session."""
-    from mmr_utils.features import embed_table
+    from mmr_utils.features.bank import embed_table
 
     return embed_table(sim_table, "offline", cache_dir=tmp_path_factory.mktemp("embeddings"))

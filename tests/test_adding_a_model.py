@@ -24,7 +24,7 @@ def test_the_documented_example_loads_and_audits(tmp_path, monkeypatch, capsys):
     assert "audit: 4 rows x 3 models, 1 missing cells in 1 models (lowest coverage New-VLM-7B 75.0%)" in \
         capsys.readouterr().out
 
-    from mmr_utils.sources.official import load_table
+    from mmr_utils.data.official import load_table
 
     table = load_table(tmp_path / "example-table")
     k = table.models.index("New-VLM-7B")
@@ -38,7 +38,7 @@ def test_the_documented_example_loads_and_audits(tmp_path, monkeypatch, capsys):
 
 
 def test_the_doc_names_every_schema_suffix_and_the_audit():
-    from mmr_utils.sources.official import MODEL_SUFFIXES
+    from mmr_utils.data.official import MODEL_SUFFIXES
 
     text = DOC.read_text(encoding="utf-8")
     for suffix in MODEL_SUFFIXES:

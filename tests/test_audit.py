@@ -1,4 +1,4 @@
-"""The outcome-table audit (mmr_utils.audit): coverage, duplicate ids, duplicate and near-duplicate questions, leakage
+"""The outcome-table audit (mmr_utils.data.audit): coverage, duplicate ids, duplicate and near-duplicate questions, leakage
 across a split, and the exactness of its blockwise similarity search."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmr_utils import audit
-from mmr_utils.tables import OutcomeTable
+from mmr_utils.data import audit
+from mmr_utils.data.table import OutcomeTable
 
 LONG = ("In the bar chart shown, which region reported the largest increase in quarterly revenue between the second "
         "and the third quarter of the year {}?")
@@ -88,7 +88,7 @@ def test_leakage_counts_test_rows_with_a_duplicate_in_train_only():
 
 
 def test_split_object_from_instance_split_and_determinism():
-    from mmr_utils.splits import instance_split
+    from mmr_utils.data.splits import instance_split
 
     questions = [LONG.format(1900 + i % 40) if i % 3 else f"Question number {i} about a chart" for i in range(120)]
     table = make_table(questions)

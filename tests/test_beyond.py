@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmr_utils import beyond
-from mmr_utils.tables import OutcomeTable
+from mmr_utils.data.table import OutcomeTable
+from mmr_utils.experiments.beyond import headroom as beyond
 
 
 def _table(Y):

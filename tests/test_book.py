@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from mmr_utils import paths
-from mmr_utils.tooling import book, book_screenshots
+from tools import book, book_screenshots
 
 STEMS = book.notebook_stems()
 CHROMIUM = book_screenshots.find_chromium()
@@ -34,7 +34,9 @@ def built(tmp_path_factory):
 
 def test_site_has_the_landing_page_and_every_notebook_in_reading_order(built):
     report, _ = built
-    assert report.pages == sorted(["index.html"] + [f"notebooks/{stem}.html" for stem in STEMS])
+    appendix = [f"docs/{page.stem}.html" for page in sorted((paths.ROOT / "docs").glob("*.md"))]
+    assert report.pages == sorted(["index.html"] + [f"notebooks/{stem}.html" for stem in STEMS] + appendix)
+    assert "docs/paper.html" in appendix and "docs/reproducibility.html" in appendix
     assert report.origins == {stem: f"notebooks/{stem}.ipynb" for stem in STEMS}
     index = (report.site / "index.html").read_text()
     first_links = [index.find(f'href="notebooks/{stem}.html"') for stem in STEMS]

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mmr_utils.cache import CacheFormatError, CacheKey, EmbeddingCache, clear_cache, file_hash, text_hash
+from mmr_utils.features.cache import CacheFormatError, CacheKey, EmbeddingCache, clear_cache, file_hash, text_hash
 
 KEY = CacheKey("clip", "openai/clip-vit-base-patch32", "rev1", "fp32")
 
@@ -106,7 +106,7 @@ def test_clear_cache(tmp_path):
 
 def test_clear_cache_removes_saved_results_and_leftover_temporary_files(tmp_path):
     """Item 13: make clean-cache also removes what interrupted writes left, and every saved study result."""
-    from mmr_utils.store import ResultStore
+    from mmr_utils.experiments.store import ResultStore
 
     EmbeddingCache(KEY, tmp_path).add([text_hash("a")], _rows(1))
     ResultStore(tmp_path / "studies").save("main_results-" + "0" * 24, {"a": np.ones(2)})

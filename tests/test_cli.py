@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from mmr_utils.cli import main
+from tools.__main__ import main as tools_main
 
 TINY = '''# %% [markdown]
 # # Tiny notebook
@@ -63,7 +64,7 @@ def test_check_pairs_passes_on_synced_pairs_even_with_outputs(tmp_path, capsys):
     nb.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="value 10 a\n")]
     nb.cells[2].execution_count = 3
     nbformat.write(nb, ipynb)
-    assert main(["check-pairs", "--notebooks", str(tmp_path)]) == 0
+    assert tools_main(["check-pairs", "--notebooks", str(tmp_path)]) == 0
     assert "OK, 2 notebook pairs" in capsys.readouterr().out
 
 
@@ -72,7 +73,7 @@ def test_check_pairs_fails_on_an_edited_py_and_a_lone_file(tmp_path, capsys):
     make_pair(tmp_path, "02_fail", FAILING)
     py_path.write_text(TINY.replace("x * 10, label", "x * 11, label"))
     (tmp_path / "03_lonely.py").write_text("# %%\nprint(1)\n")
-    assert main(["check-pairs", "--notebooks", str(tmp_path)]) == 1
+    assert tools_main(["check-pairs", "--notebooks", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "01_tiny.py: cell 2: source differ" in err
     assert "03_lonely.py: no 03_lonely.ipynb" in err
@@ -83,7 +84,7 @@ def test_check_pairs_fails_on_an_edited_py_and_a_lone_file(tmp_path, capsys):
 def test_check_pairs_notices_a_changed_tag(tmp_path, capsys):
     py_path = make_pair(tmp_path, "01_tiny", TINY)
     py_path.write_text(TINY.replace('# %% tags=["parameters"]', "# %%"))
-    assert main(["check-pairs", "--notebooks", str(tmp_path)]) == 1
+    assert tools_main(["check-pairs", "--notebooks", str(tmp_path)]) == 1
     assert "cell 1: tags differ" in capsys.readouterr().err
 
 
@@ -95,7 +96,7 @@ def test_run_notebook_injects_parameters_and_leaves_the_source_alone(tmp_path, c
     params = tmp_path / "tiny.yaml"
     params.write_text("x: 4\nlabel: from-yaml\n")
     out = tmp_path / "build" / "01_tiny.ipynb"
-    code = main(["run-notebook", str(py_path), "--params", str(params), "--out", str(out), "-p", "label", "cli"])
+    code = tools_main(["run-notebook", str(py_path), "--params", str(params), "--out", str(out), "-p", "label", "cli"])
     assert code == 0, capsys.readouterr().err
     text = outputs_text(out)
     assert "value 40 cli" in text
@@ -115,7 +116,7 @@ def test_run_notebook_failure_names_the_cell_and_the_executed_copy(tmp_path, cap
     params = tmp_path / "fail.yaml"
     params.write_text("divisor: 0\n")
     out = tmp_path / "build" / "02_fail.ipynb"
-    assert main(["run-notebook", str(py_path), "--params", str(params), "--out", str(out)]) == 1
+    assert tools_main(["run-notebook", str(py_path), "--params", str(params), "--out", str(out)]) == 1
     err = capsys.readouterr().err
     assert f"notebook {py_path} failed in cell 2 " in err
     assert "ratio = 1 / divisor" in err and "ZeroDivisionError" in err
@@ -127,11 +128,11 @@ def test_run_notebook_failure_names_the_cell_and_the_executed_copy(tmp_path, cap
 def test_run_notebook_rejects_a_missing_params_file_and_unknown_parameters(tmp_path, capsys):
     py_path = make_pair(tmp_path, "01_tiny", TINY)
     out = tmp_path / "out.ipynb"
-    assert main(["run-notebook", str(py_path), "--params", str(tmp_path / "nope.yaml"), "--out", str(out)]) == 1
+    assert tools_main(["run-notebook", str(py_path), "--params", str(tmp_path / "nope.yaml"), "--out", str(out)]) == 1
     assert f"parameters file {tmp_path / 'nope.yaml'} not found" in capsys.readouterr().err
-    assert main(["run-notebook", str(py_path), "-p", "y", "2", "--out", str(out)]) == 1
+    assert tools_main(["run-notebook", str(py_path), "-p", "y", "2", "--out", str(out)]) == 1
     assert "unknown parameters ['y']" in capsys.readouterr().err
-    assert main(["run-notebook", str(py_path), "--out", str(tmp_path / "01_tiny.ipynb")]) == 1
+    assert tools_main(["run-notebook", str(py_path), "--out", str(tmp_path / "01_tiny.ipynb")]) == 1
     assert "would overwrite the source notebook" in capsys.readouterr().err
     assert not out.exists()
 
@@ -143,7 +144,7 @@ def test_sweep_runs_the_grid_and_aggregates_results(tmp_path, capsys):
     config = notebooks / "sweep.yaml"
     config.write_text("notebook: 08_tiny_point.py\ngrid:\n  x: [2, 3]\nparams:\n  label: fixed\n")
     out = tmp_path / "sweep"
-    assert main(["sweep", "--config", str(config), "--out", str(out), "--n-jobs", "1", "--no-figure"]) == 0, capsys.readouterr().err
+    assert tools_main(["sweep", "--config", str(config), "--out", str(out), "--n-jobs", "1", "--no-figure"]) == 0, capsys.readouterr().err
     folder = out / "08_tiny_point"
     assert sorted(p.name for p in folder.glob("*.ipynb")) == ["x=2.ipynb", "x=3.ipynb"]
     results = pd.read_csv(folder / "results.csv")
@@ -162,7 +163,7 @@ def test_sweep_reports_a_failing_point_and_keeps_the_others(tmp_path, capsys):
     config = tmp_path / "sweep.yaml"
     config.write_text("notebook: 08_inverse.py\ngrid:\n  divisor: [4, 0]\n")
     out = tmp_path / "sweep"
-    assert main(["sweep", "--config", str(config), "--out", str(out), "--n-jobs", "1", "--no-figure"]) == 1
+    assert tools_main(["sweep", "--config", str(config), "--out", str(out), "--n-jobs", "1", "--no-figure"]) == 1
     err = capsys.readouterr().err
     assert "run divisor=0 failed" in err and "ZeroDivisionError" in err
     assert str(out / "08_inverse" / "divisor=0.ipynb") in err
@@ -173,7 +174,7 @@ def test_sweep_reports_a_failing_point_and_keeps_the_others(tmp_path, capsys):
 def test_sweep_config_errors_are_reported(tmp_path, capsys):
     config = tmp_path / "sweep.yaml"
     config.write_text("notebook: 08_tiny_point.py\ngrid:\n  x: 2\n")
-    assert main(["sweep", "--config", str(config), "--out", str(tmp_path)]) == 1
+    assert tools_main(["sweep", "--config", str(config), "--out", str(tmp_path)]) == 1
     assert "grid entry 'x' must be a non-empty list" in capsys.readouterr().err
 
 
@@ -202,15 +203,18 @@ def test_data_mathv_missing_source_is_a_clear_error(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["sweep", "--help"]])
-def test_help_exits_cleanly(argv, capsys):
+@pytest.mark.parametrize("command, argv, prog", [(main, ["--help"], "python -m mmr_utils"),
+                                                 (main, ["evaluate", "--help"], "python -m mmr_utils"),
+                                                 (tools_main, ["--help"], "python -m tools"),
+                                                 (tools_main, ["sweep", "--help"], "python -m tools")])
+def test_help_exits_cleanly(command, argv, prog, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        main(argv)
+        command(argv)
     assert exit_info.value.code == 0
-    assert "usage: python -m mmr_utils" in capsys.readouterr().out
+    assert f"usage: {prog}" in capsys.readouterr().out
 
 
-# --------------------------------------------------------------------------- hardening (issue #9)
+# --------------------------------------------------------------------------- hardening
 def test_sweep_points_that_clean_to_the_same_name_keep_their_own_results(tmp_path, capsys):
     """Item 6: 'a/b' and 'a?b' both clean to 'a-b'; each point must get its own files and its own metrics."""
     notebooks = tmp_path / "notebooks"
@@ -219,7 +223,7 @@ def test_sweep_points_that_clean_to_the_same_name_keep_their_own_results(tmp_pat
     config = notebooks / "sweep.yaml"
     config.write_text('notebook: 08_tiny_point.py\ngrid:\n  label: ["a/b", "a?b", "plain"]\n  x: [2]\n')
     out = tmp_path / "sweep"
-    assert main(["sweep", "--config", str(config), "--out", str(out), "--n-jobs", "1", "--no-figure"]) == 0
+    assert tools_main(["sweep", "--config", str(config), "--out", str(out), "--n-jobs", "1", "--no-figure"]) == 0
     folder = out / "08_tiny_point"
     results = pd.read_csv(folder / "results.csv")
     assert sorted(results["label"]) == ["a/b", "a?b", "plain"]
@@ -231,7 +235,8 @@ def test_sweep_points_that_clean_to_the_same_name_keep_their_own_results(tmp_pat
 
 
 def test_point_names_are_unique_and_repeated_points_are_refused():
-    from mmr_utils.cli import CLIError, point_names
+    from mmr_utils.cli import CLIError
+    from tools.sweep import point_names
 
     names = point_names([{"x": 2}, {"x": "2"}, {"x": 2.0}, {"x": "a b"}, {"x": "a_b"}, {"x": "y" * 300}])
     assert len(set(names)) == 6 and names[4] == "x=a_b" and names[2] == "x=2.0"
@@ -244,7 +249,7 @@ def test_sweep_refuses_a_repeated_grid_value_before_running(tmp_path, capsys):
     make_pair(tmp_path, "08_tiny_point", TINY)
     config = tmp_path / "sweep.yaml"
     config.write_text("notebook: 08_tiny_point.py\ngrid:\n  x: [2, 2]\n")
-    assert main(["sweep", "--config", str(config), "--out", str(tmp_path / "sweep"), "--n-jobs", "1"]) == 1
+    assert tools_main(["sweep", "--config", str(config), "--out", str(tmp_path / "sweep"), "--n-jobs", "1"]) == 1
     assert "same point more than once" in capsys.readouterr().err
     assert not list((tmp_path / "sweep").rglob("*.ipynb"))
 

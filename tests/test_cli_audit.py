@@ -1,4 +1,4 @@
-"""Command line for issue #13: every registered router through ``evaluate``, its ``--metrics peer`` and ``--bootstrap``
+"""Command line of the extra routers and metrics: every registered router through ``evaluate``, its ``--metrics peer`` and ``--bootstrap``
 tables, the ``audit`` subcommand, and ``data-official --version 2`` (from a local copy) with its Makefile target."""
 
 from __future__ import annotations
@@ -122,8 +122,8 @@ def test_audit_subcommand_prints_and_writes(tmp_path, capsys):
     assert counts["duplicate_question_groups"] == 4 and counts["near_duplicate_pairs"] == 1
     assert counts["near_duplicate_threshold"] == 0.8
     # Expected leakage from the question families (0 = 1 exact, 2 near them; 3 and 4 alone) and the same split.
-    from mmr_utils.sources.official import load_table
-    from mmr_utils.splits import instance_split
+    from mmr_utils.data.official import load_table
+    from mmr_utils.data.splits import instance_split
 
     split = instance_split(load_table(tmp_path, images=None), 0.25, seed=1)
     family = np.array([0 if i % 5 < 3 else i % 5 for i in range(20)])
@@ -159,7 +159,7 @@ def _v2_release(root):
 
 
 def test_data_official_version_2_installs_a_local_copy(tmp_path, capsys):
-    from mmr_utils.sources.v2 import V2_REVISION, load_v2
+    from mmr_utils.data.v2 import V2_REVISION, load_v2
 
     source = _v2_release(tmp_path / "release")
     out = tmp_path / "official-v2"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from mmr_utils.datasets import resolve_dataset_names
+from mmr_utils.data.datasets import resolve_dataset_names
 
 
 def test_an_exact_name_wins_over_a_colliding_spelling():
@@ -30,7 +30,7 @@ def test_aliases_and_case_still_work_without_a_collision():
 def test_the_table_selection_uses_the_exact_name(tmp_path):
     import csv
 
-    from mmr_utils.sources.official import load_table
+    from mmr_utils.data.official import load_table
 
     path = tmp_path / "t.csv"
     with open(path, "w", newline="") as handle:
@@ -47,13 +47,13 @@ def test_the_table_selection_uses_the_exact_name(tmp_path):
 @pytest.mark.parametrize("name, reason", [("../../x", "separator"), ("/abs/x", "absolute"), ("a\\b", "separator"),
                                           ("..", "'..'"), (".", "'..'"), ("C:x", "absolute"), ("", "empty")])
 def test_names_that_are_paths_are_unsafe(name, reason):
-    from mmr_utils.datasets import unsafe_dataset_name
+    from mmr_utils.data.datasets import unsafe_dataset_name
 
     assert reason in unsafe_dataset_name(name)
 
 
 @pytest.mark.parametrize("name", ["OCRBench", "SEEDBench2_Plus", "my.data", "x-1"])
 def test_plain_names_are_safe(name):
-    from mmr_utils.datasets import unsafe_dataset_name
+    from mmr_utils.data.datasets import unsafe_dataset_name
 
     assert unsafe_dataset_name(name) is None

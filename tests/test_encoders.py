@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from mmr_utils.encoders import (
+from mmr_utils.features.encoders import (
     ClipEncoder,
     EncoderUnavailableError,
     ImageStatsEncoder,
@@ -330,9 +330,9 @@ def test_imagestats_separates_simulator_kinds(tmp_path):
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_score
 
-    simulator = pytest.importorskip("mmr_utils.sources.simulator")
+    simulator = pytest.importorskip("mmr_utils.data.simulator")
     folder = simulator.simulate_benchmark(tmp_path / "sim", scale=0.02, seed=0)
-    from mmr_utils.datasets import image_folder_of
+    from mmr_utils.data.datasets import image_folder_of
 
     latent = pd.read_csv(folder / "latent.csv")
     paths = [f"images/{image_folder_of(dataset)}/{index.rsplit('_', 1)[1]}.png"
@@ -390,7 +390,7 @@ def test_tfidf_reduces_with_svd_deterministically():
 
 
 def test_load_rgb_composites_transparency_onto_white(tmp_path):
-    from mmr_utils.encoders import load_rgb
+    from mmr_utils.features.encoders import load_rgb
 
     rgba = Image.new("RGBA", (4, 2), (200, 10, 10, 255))
     rgba.putpixel((0, 0), (0, 0, 0, 0))
@@ -410,8 +410,8 @@ def test_load_rgb_composites_transparency_onto_white(tmp_path):
 
 
 def test_package_keeps_the_names_callers_import():
-    import mmr_utils.encoders as encoders
-    from mmr_utils.encoders import base, clip, imagestats, minilm, tfidf
+    import mmr_utils.features.encoders as encoders
+    from mmr_utils.features.encoders import base, clip, imagestats, minilm, tfidf
 
     for name in encoders.__all__:
         assert hasattr(encoders, name), name
@@ -424,15 +424,15 @@ def test_package_keeps_the_names_callers_import():
     assert encoders.ImageStatsEncoder is imagestats.ImageStatsEncoder
 
 
-# --------------------------------------------------------------------------- hardening (issue #9)
+# --------------------------------------------------------------------------- hardening
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
 def test_very_large_images_are_downscaled_on_decode(tmp_path, monkeypatch, fmt):
     """Images above MAX_DECODE_PIXELS are reduced while decoding (JPEG draft) or right after, aspect kept, so loader
     workers cannot each hold a full-size giant; smaller images are untouched."""
     from PIL import Image
 
-    from mmr_utils import encoders
-    from mmr_utils.encoders import base
+    from mmr_utils.features import encoders
+    from mmr_utils.features.encoders import base
 
     path = tmp_path / f"big.{fmt.lower()}"
     pixels = (np.random.default_rng(0).random((1000, 2000, 3)) * 255).astype(np.uint8)

@@ -6,26 +6,25 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from mmr_utils.decision import choose_models
-from mmr_utils.evaluation import (
+from mmr_utils.metrics.decision import choose_models
+from mmr_utils.metrics.protocol import (
     budget_sweep,
-    first_correct_oracle,
     naive_budget_sweep,
     nauc,
-    official_model_order,
-    oracle_choice,
-    oracle_point,
     pareto_frontier,
     peak_score,
     quality_neutral_cost,
-    random_official,
-    random_routing,
-    random_sweep,
     shared_cost_range,
-    single_model_points,
-    summarize,
-    summarize_official,
 )
+from mmr_utils.metrics.references import (
+    first_correct_oracle,
+    official_model_order,
+    oracle_choice,
+    oracle_point,
+    random_official,
+    single_model_points,
+)
+from mmr_utils.metrics.summary import random_routing, random_sweep, summarize, summarize_official
 
 # Two rows, three models. Model 0 cheap and weak, model 2 dear and strong.
 Y = np.array([[0, 1, 1], [0, 0, 1]], float)
@@ -307,7 +306,7 @@ def test_first_fallback_with_index_ties_reproduces_the_official_loop(problem):
     np.testing.assert_allclose(np.asarray(fast), _official_loop(U, P, Y, C), atol=1e-12)
     slow = naive_budget_sweep(U, P, Y, C, fallback="first", ties="index")
     np.testing.assert_allclose(fast.accuracy, slow.accuracy, atol=1e-12)
-# --------------------------------------------------------------------------- hardening (issue #9)
+# --------------------------------------------------------------------------- hardening
 @pytest.mark.parametrize("draws", [0, -3])
 def test_random_routing_needs_at_least_one_draw(draws):
     """Item 7: no all-NaN baseline from zero draws."""

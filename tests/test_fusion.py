@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
-from mmr_utils.fusion import (
+from mmr_utils.features.fusion import (
     ADAPTIVE_ETA,
     MODES,
     STRATEGIES,
@@ -257,7 +257,7 @@ def test_fuser_fit_transform_is_build_features_bit_for_bit(mode, strategy, width
     state round trip (JSON-able settings + arrays) changes nothing."""
     import json
 
-    from mmr_utils.fusion import Fuser
+    from mmr_utils.features.fusion import Fuser
 
     channels = _channels(*widths, seed=4)
     try:
@@ -277,7 +277,7 @@ def test_fuser_fit_transform_is_build_features_bit_for_bit(mode, strategy, width
 
 
 def test_fuser_errors_name_the_problem():
-    from mmr_utils.fusion import Fuser
+    from mmr_utils.features.fusion import Fuser
 
     text_train, image_train, present_train, text_test, image_test, present_test = _channels(16, 16)
     with pytest.raises(RuntimeError, match="not fitted"):

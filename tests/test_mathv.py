@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
+from mmr_utils.data.mathv import PRICE_PER_MILLION, convert_mathv, count_output_tokens
+from mmr_utils.data.official import TableFormatError, load_table
 from mmr_utils.paths import SHARED_MATHV
-from mmr_utils.sources.mathv import PRICE_PER_MILLION, convert_mathv, count_output_tokens
-from mmr_utils.sources.official import TableFormatError, load_table
 
 
 def write_jsonl(path, records):

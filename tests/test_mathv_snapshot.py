@@ -11,8 +11,8 @@ from PIL import Image
 
 from mmr_utils import paths
 from mmr_utils._archive import UnsafeArchiveError, safe_extract_tar, sha256_file
-from mmr_utils.sources import mathv, mathv_snapshot
-from mmr_utils.sources.mathv_snapshot import (
+from mmr_utils.data import mathv, mathv_snapshot
+from mmr_utils.data.mathv_snapshot import (
     MathVUnavailableError,
     SnapshotMismatchError,
     download_snapshot,

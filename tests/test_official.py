@@ -1,4 +1,4 @@
-"""The official-schema loader against bad input (issue #9): every bad table a clear error naming the file, no file read
+"""The official-schema loader against bad input: every bad table a clear error naming the file, no file read
 outside the image folder, nothing silently padded, dropped or guessed."""
 
 import csv
@@ -9,7 +9,7 @@ import warnings
 import pytest
 
 from mmr_utils.cli import main
-from mmr_utils.sources.official import TableFormatError, download_official, load_table, resolve_images
+from mmr_utils.data.official import TableFormatError, download_official, load_table, resolve_images
 
 HEADER = ["dataset_idx", "question", "answer", "A_correct", "A_cost", "A_token", "B_correct", "B_cost", "B_prediction"]
 ROWS = [
@@ -51,7 +51,7 @@ def test_dataset_names_that_are_paths_are_rejected(tmp_path, idx):
 def test_only_folders_inside_the_image_root_are_listed(tmp_path, monkeypatch):
     """A dataset name is one folder below the image root: the resolver lists nothing else (links the data folder holds
     itself are followed, as the MATH-V conversion's are)."""
-    import mmr_utils.sources.official as official
+    import mmr_utils.data.official as official
 
     outside = tmp_path / "outside"
     image(outside, "1.png")
@@ -202,7 +202,7 @@ def test_a_scenario_column_names_the_scenario_of_other_datasets(tmp_path):
 
 # --------------------------------------------------------------------------- item 11: ids without a dataset prefix
 def test_ids_without_a_dataset_prefix_make_one_dataset_and_say_so(tmp_path):
-    from mmr_utils.splits import instance_split
+    from mmr_utils.data.splits import instance_split
 
     rows = [[str(i), f"q{i}", "a", str(i % 2), "0.1", "1", str((i + 1) % 2), "0.2", "b"] for i in range(30)]
     folder = tmp_path / "mybench"

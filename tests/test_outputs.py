@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from mmr_utils import outputs, plots
+from mmr_utils.report import outputs
 
 PROVENANCE = {"data": {"path": "x.csv", "simulated": True}, "encoder": "offline: test", "settings": {"seeds": [0]}}
 
@@ -34,22 +34,19 @@ def test_save_table_and_errors(tmp_path):
     assert not (tmp_path / "fig_none.png").exists()
 
 
-def test_report_saves_with_its_one_provenance_record(tmp_path):
-    report = outputs.Report(tmp_path / "out", PROVENANCE)
+def test_report_writes_every_output_into_its_folder_with_each_provenance(tmp_path):
+    report = outputs.Report(tmp_path / "out")
     fig, ax = plt.subplots()
     ax.plot([0, 1], [1, 0])
-    report.figure(fig, "fig4_pareto")
-    report.table(pd.DataFrame({"nAUC": [0.5]}, index=pd.Index(["knn"], name="router")), "table2_nauc",
-                 provenance={"settings": {"seeds": [0, 1]}})
-    assert [p.name for p in report.saved] == ["fig4_pareto.png", "fig4_pareto.pdf", "table2_nauc.csv",
-                                              "table2_nauc.md"]
-    figure_record = json.loads((tmp_path / "out" / "fig4_pareto.provenance.json").read_text())
-    table_record = json.loads((tmp_path / "out" / "table2_nauc.provenance.json").read_text())
+    report.figure(fig, "fig_pareto", PROVENANCE)
+    report.table(pd.DataFrame({"nAUC": [0.5]}, index=pd.Index(["knn"], name="router")), "tab_main_results_nauc",
+                 {**PROVENANCE, "settings": {"seeds": [0, 1]}})
+    assert [p.name for p in report.saved] == ["fig_pareto.png", "fig_pareto.pdf", "tab_main_results_nauc.csv",
+                                              "tab_main_results_nauc.md"]
+    figure_record = json.loads((tmp_path / "out" / "fig_pareto.provenance.json").read_text())
+    table_record = json.loads((tmp_path / "out" / "tab_main_results_nauc.provenance.json").read_text())
     assert figure_record["encoder"] == table_record["encoder"] == "offline: test"
     assert table_record["settings"] == {"seeds": [0, 1]} and figure_record["settings"] == {"seeds": [0]}
-    with pytest.raises(ValueError, match="provenance record"):
-        outputs.Report(tmp_path, {})
-
-
-def test_plots_keeps_the_savers_for_the_notebooks():
-    assert plots.save_figure is outputs.save_figure and plots.save_table is outputs.save_table
+    with pytest.raises(ValueError, match="provenance is required"):
+        report.table(pd.DataFrame({"x": [1]}), "tab_none", {})
+    assert not (tmp_path / "out" / "tab_none.csv").exists()

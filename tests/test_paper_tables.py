@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmr_utils.paper_tables import PAPER_COST_FRACTION, cost_claim_check, qnc_per_dataset
-from mmr_utils.studies import StudyResult
+from mmr_utils.experiments.studies import StudyResult
+from mmr_utils.report.paper_tables import PAPER_COST_FRACTION, cost_claim_check, qnc_per_dataset
 
 INF = float("inf")
 
@@ -65,7 +65,7 @@ def test_bad_inputs_are_named():
 
 
 def test_paper_table2_has_every_cell():
-    from mmr_utils.paper_tables import PAPER_TABLE2_DATASETS, paper_table2_long
+    from mmr_utils.report.paper_tables import PAPER_TABLE2_DATASETS, paper_table2_long
 
     table = paper_table2_long()
     assert len(table) == 7 * len(PAPER_TABLE2_DATASETS) * 2
@@ -75,8 +75,8 @@ def test_paper_table2_has_every_cell():
 
 
 def test_paper_vs_here_lines_up_routers_datasets_and_differences():
-    from mmr_utils.paper_tables import paper_vs_here, paper_vs_here_summary
-    from mmr_utils.studies import StudyResult
+    from mmr_utils.experiments.studies import StudyResult
+    from mmr_utils.report.paper_tables import paper_vs_here, paper_vs_here_summary
 
     rows = []
     for seed in (0, 1):
@@ -96,7 +96,7 @@ def test_paper_vs_here_lines_up_routers_datasets_and_differences():
 
 
 def test_modality_gaps_against_each_unimodal_mode():
-    from mmr_utils.paper_tables import modality_gaps
+    from mmr_utils.report.paper_tables import modality_gaps
 
     rows = [{"router": r, "dataset": d, "seed": s, "mode": m, "study": "mode", "nAUC_shared": v + 0.01 * s}
             for r in ("knn", "linear") for s in (0, 1)

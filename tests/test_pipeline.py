@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from mmr_utils.decision import choose_models
-from mmr_utils.features import embed_table
+from mmr_utils.data.splits import instance_split
+from mmr_utils.experiments.runs import fit_predict
+from mmr_utils.features.bank import embed_table
+from mmr_utils.metrics.decision import choose_models
 from mmr_utils.pipeline import RoutingPipeline
-from mmr_utils.runs import fit_predict
-from mmr_utils.splits import instance_split
 
 
 def _queries(table, rows):

@@ -1,4 +1,4 @@
-"""Cost honesty (issue #13, section 4): image-token rules against hand-computed values, re-pricing by the formula,
+"""Cost honesty: image-token rules against hand-computed values, re-pricing by the formula,
 Kendall's tau between rankings, and the cost-definition study on the simulated table renamed to MATH-V models."""
 
 import dataclasses
@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmr_utils import pricing
-from mmr_utils.features import FeatureBank
-from mmr_utils.sources.mathv import PRICE_PER_MILLION, load_mathv
+from mmr_utils.data.mathv import PRICE_PER_MILLION, load_mathv
+from mmr_utils.experiments.beyond import pricing
+from mmr_utils.features.bank import FeatureBank
 
 
 @pytest.mark.parametrize("size, tokens", [

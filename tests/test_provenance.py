@@ -6,9 +6,10 @@ import re
 
 import pandas as pd
 
-from mmr_utils import paths, plots
+from mmr_utils import paths
 from mmr_utils.provenance import git_state, portable, table_sha256
-from mmr_utils.tooling.figures_check import compare_outputs, figure_notebooks
+from mmr_utils.report import outputs
+from tools.figures_check import compare_outputs, figure_notebooks
 
 ABSOLUTE = re.compile(r"(?<![\w.:/])/(?:[\w.+@-]+/)+")
 
@@ -69,7 +70,7 @@ def test_git_state_and_table_hash(tmp_path):
 
 def test_saved_table_provenance_is_portable(tmp_path):
     frame = pd.DataFrame({"x": [1.0]})
-    plots.save_table(frame, "tab_t", {"data": {"path": str(paths.ROOT / "data" / "t.csv"), "simulated": True}},
+    outputs.save_table(frame, "tab_t", {"data": {"path": str(paths.ROOT / "data" / "t.csv"), "simulated": True}},
                      out_dir=tmp_path)
     record = json.loads((tmp_path / "tab_t.provenance.json").read_text())
     assert record["data"]["path"] == "data/t.csv"

@@ -11,14 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-from mmr_utils.decision import choose_models
+from mmr_utils.metrics.decision import choose_models
 from mmr_utils.routers import (
     ROUTERS,
     BestSingleRouter,
     CMRRouter,
     NotFittedError,
     OracleRouter,
-    QueryRouter,
     RandomRouter,
     load_router,
     make_router,
@@ -97,7 +96,7 @@ def test_registry_names_and_fusion():
 
 
 def test_capabilities_say_what_each_router_needs():
-    """Callers read these instead of testing router names (issue #10)."""
+    """Callers read these instead of testing router names."""
     paper = ("random", "oracle", "best_single", "knn", "kmeans", "kmeans_adaptive", "linear", "linear_mf", "mlp",
              "mlp_mf", "cmr")
     assert [n for n in paper if ROUTERS[n].uses_truth] == ["oracle"]
@@ -350,7 +349,7 @@ def test_log_cost_scale_keeps_small_costs_accurate():
     assert np.allclose(P.mean(axis=0), C_TEST.mean(axis=0), rtol=0.35)
 
 
-# -- persistence errors and QueryRouter -------------------------------------------------------------------------
+# -- persistence errors -------------------------------------------------------------------------------------
 
 
 def test_load_router_errors(tmp_path):
@@ -362,28 +361,3 @@ def test_load_router_errors(tmp_path):
         load_router(junk)
     with pytest.raises(NotFittedError):
         make_router("knn").save(tmp_path / "unfitted.npz")
-
-
-def test_query_router_routes_one_query():
-    names = [f"model-{k}" for k in range(N_MODELS)]
-    lookup = {f"q{i}": X_TEST[i] for i in range(len(X_TEST))}
-    calls = []
-
-    def featurize(texts, images):
-        calls.append((list(texts), list(images)))
-        return np.stack([lookup[t] for t in texts])
-
-    router = fitted("knn")
-    query_router = QueryRouter(router, featurize, names)
-    U, P = router.predict(X_TEST[:3])
-    for i in range(3):
-        expected = names[choose_models(U[i:i + 1], P[i:i + 1], lam=0.0)[0]]
-        assert query_router.route(f"q{i}", None, lam=0.0) == expected
-    assert calls[0] == (["q0"], [None])
-    assert query_router.route("q0", "img.png", budget=0.0) in names[:4]  # the expensive model is unaffordable
-    with pytest.raises(ValueError, match="exactly one"):
-        query_router.route("q0")
-    with pytest.raises(ValueError, match="model names"):
-        QueryRouter(router, featurize, names[:-1])
-    with pytest.raises(TypeError, match="oracle"):
-        QueryRouter(OracleRouter().fit(X_TRAIN, Y_TRAIN, C_TRAIN), featurize, names)

@@ -1,4 +1,4 @@
-"""Behaviour specific to the routers beyond the paper (issue #13, section 1): CARROT kNN, empirical-Bayes shrinkage,
+"""Behaviour specific to the routers beyond the paper: CARROT kNN, empirical-Bayes shrinkage,
 the IRT router, calibrated gradient boosting and the calibrated cascade. The shared contract (shapes, save/load,
 seeding, masks, bad inputs, beating Random and the best single model) is tested for them in test_routers.py."""
 
@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from test_routers import C_TEST, C_TRAIN, N_MODELS, N_TRAIN, X_TEST, X_TRAIN, Y_TEST, Y_TRAIN, build, fitted
 
-from mmr_utils.decision import choose_models
-from mmr_utils.evaluation import pareto_frontier
+from mmr_utils.metrics.decision import choose_models
+from mmr_utils.metrics.protocol import pareto_frontier
 from mmr_utils.routers import ROUTERS, load_router
-from mmr_utils.routers.carrot import lambda_from_mu, mu_from_lambda
-from mmr_utils.routers.shrinkage import MAX_KAPPA, prior_strength, shrink
+from mmr_utils.routers.extra.carrot import lambda_from_mu, mu_from_lambda
+from mmr_utils.routers.extra.shrinkage import MAX_KAPPA, prior_strength, shrink
 
 
 def test_registry_holds_at_least_fifteen_routers():

@@ -1,10 +1,10 @@
-"""One router on one split (fit_predict, score_run) and the run cache (issue #11), on the shared simulated table."""
+"""One router on one split (fit_predict, score_run) and the run cache, on the shared simulated table."""
 
 import numpy as np
 import pytest
 
-from mmr_utils import runs
-from mmr_utils.splits import instance_split
+from mmr_utils.data.splits import instance_split
+from mmr_utils.experiments import runs
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def test_per_router_epochs_give_the_same_run_as_the_single_number(sim_bank, run_
     assert (counts["hits"], counts["misses"]) == (1, 2)
 
 
-# --------------------------------------------------------------------------- batched ensembles (issue #11 item 5)
+# --------------------------------------------------------------------------- batched ensembles
 def _run_bytes(run):
     return tuple(getattr(run, name).tobytes() for name in ("U", "P", "test"))
 
@@ -194,13 +194,13 @@ def test_routers_with_training_randomness_are_not_batched():
 
 
 def test_the_training_cost_benchmark_records_with_fit_predicts_signature():
-    """benchmarks/bench_figures_cost.py swaps studies.fit_predict for a recorder; the studies call it by keyword, so
+    """benchmarks/bench_figures_cost.py swaps the studies' fit_predict for a recorder; the studies call it by keyword, so
     a recorder whose parameters drift from fit_predict's breaks `make bench` (it once did, on `bank`)."""
     import importlib.util
     import inspect
     from pathlib import Path
 
-    from mmr_utils import runs, studies
+    from mmr_utils.experiments import runs, studies
 
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_figures_cost.py"
     spec = importlib.util.spec_from_file_location("bench_figures_cost", path)
@@ -220,7 +220,7 @@ def test_the_training_cost_benchmark_trains_nothing_and_counts_each_run_once(sim
     import importlib.util
     from pathlib import Path
 
-    from mmr_utils import studies
+    from mmr_utils.experiments import studies
 
     def no_training(*args, **kwargs):
         raise AssertionError("the cost benchmark trained a router")

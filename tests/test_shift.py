@@ -1,4 +1,4 @@
-"""Model-pool shift (issue #13, section 4): leave-one-model-out and adding a model from K labelled queries, on the
+"""Model-pool shift: leave-one-model-out and adding a model from K labelled queries, on the
 shared simulated table (offline encoders) reduced to five models so the loops stay quick."""
 
 import dataclasses
@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmr_utils import evaluation as ev
-from mmr_utils import shift
-from mmr_utils.features import FeatureBank
-from mmr_utils.runs import fit_predict
-from mmr_utils.splits import instance_split
+from mmr_utils.data.splits import instance_split
+from mmr_utils.experiments.beyond import shift
+from mmr_utils.experiments.runs import fit_predict
+from mmr_utils.features.bank import FeatureBank
+from mmr_utils.metrics import references, summary
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +39,9 @@ def test_leave_one_out_removes_the_model_and_scores_the_reduced_pool(bank5):
         assert run.U.shape[1] == 4  # the router's choices range over the four remaining models only
         kept = [k for k, m in enumerate(table.models) if m != model]
         Y, C = table.correct[rows][:, kept], table.cost[rows][:, kept]
-        assert leave.loc[model, "oracle_Ps"] == pytest.approx(ev.oracle_point(Y, C)[1])
+        assert leave.loc[model, "oracle_Ps"] == pytest.approx(references.oracle_point(Y, C)[1])
         keep = np.isin(run.test, rows)
-        assert leave.loc[model, "Ps"] == pytest.approx(ev.summarize(run.U[keep], run.P[keep], Y, C).metrics["Ps"])
+        assert leave.loc[model, "Ps"] == pytest.approx(summary.summarize(run.U[keep], run.P[keep], Y, C).metrics["Ps"])
     full = frame[frame["scenario"] == "full"].iloc[0]
     assert (leave["oracle_Ps"] <= full["oracle_Ps"] + 1e-12).all()
     assert leave["d_Ps"].to_numpy() == pytest.approx((leave["Ps"] - full["Ps"]).to_numpy())
@@ -138,7 +138,7 @@ def test_pool_shift_is_deterministic(bank5):
 
 
 def test_shrinkage_gives_the_training_mean_to_empty_cells_even_with_zero_prior_strength():
-    from mmr_utils.routers.shrinkage import shrink
+    from mmr_utils.routers.extra.shrinkage import shrink
 
     local = np.array([[0.0, 1.0], [np.nan, 0.5]])
     counts = np.array([[2.0, 0.0], [0.0, 3.0]])

@@ -13,8 +13,8 @@ from PIL import Image
 
 from mmr_utils.cli import SIMULATOR_OUTCOME_SAMPLINGS
 from mmr_utils.cli import main as cli_main
-from mmr_utils.sources import simulator as sim
-from mmr_utils.sources.simulator import benchmark
+from mmr_utils.data import simulator as sim
+from mmr_utils.data.simulator import benchmark
 
 SMALL_SCALE = 0.02
 
@@ -108,7 +108,7 @@ def test_every_row_has_a_valid_png(small_benchmark):
 
 
 def test_official_loader_reads_the_output(small_benchmark):
-    from mmr_utils.sources.official import load_table
+    from mmr_utils.data.official import load_table
 
     table = load_table(small_benchmark)
     assert table.models == tuple(sim.MODELS)
@@ -157,7 +157,7 @@ def test_failed_run_leaves_nothing(tmp_path, monkeypatch):
 
 def test_calibration_small_scale_hits_its_targets():
     """The fit on a small sample: expected Oracle = target at the fitted sigma, and more sharing, lower Oracle."""
-    from mmr_utils.sources.simulator import fitting, outcomes
+    from mmr_utils.data.simulator import fitting, outcomes
 
     targets = {"OCRBench": 0.97, "SEEDBench2_Plus": 0.90, "MMStar": 0.95, "RealWorldQA": 0.97,
                "MathVista": 0.93, "MathVerse": 0.90, "MathVision": 0.85}
@@ -187,7 +187,7 @@ def test_calibration_small_scale_hits_its_targets():
 
 def test_stored_shared_effect_is_the_calibration_output():
     """The stored SHARED_EFFECT_SD is a trail, not hand-tuned: re-running the documented fit reproduces it."""
-    from mmr_utils.sources.simulator import fitting
+    from mmr_utils.data.simulator import fitting
 
     assert fitting.calibrate(sim.CALIBRATION_SCALE, sim.CALIBRATION_SEED) == sim.SHARED_EFFECT_SD
 
@@ -226,7 +226,7 @@ def test_achieved_vs_target_table_at_full_scale(full_tables):
 
 
 def test_expected_max_of_standard_normals():
-    from mmr_utils.sources.simulator import fitting
+    from mmr_utils.data.simulator import fitting
 
     assert fitting.expected_max_standard_normal(1) == pytest.approx(0.0, abs=1e-9)
     assert fitting.expected_max_standard_normal(2) == pytest.approx(1 / np.sqrt(np.pi), abs=1e-6)
@@ -237,7 +237,7 @@ def test_expected_max_of_standard_normals():
 
 def test_random_peak_excess_matches_a_simulation_of_the_official_random_router():
     """The analytic excess of the best of 50 trials over the mean equals the Monte Carlo of the official procedure."""
-    from mmr_utils.sources.simulator import fitting
+    from mmr_utils.data.simulator import fitting
 
     rng = np.random.default_rng(3)
     correct = (rng.random((600, 10)) < rng.uniform(0.2, 0.9, size=(600, 1))).astype(float)
@@ -256,7 +256,7 @@ def test_random_peak_excess_matches_a_simulation_of_the_official_random_router()
 def test_stored_random_peak_excess_is_the_calibration_output(full_tables):
     """RANDOM_PEAK_EXCESS is a trail: recomputed from the default full-scale table, it reproduces the stored values
     (written by the calibration step; up to one unit of the last digit)."""
-    from mmr_utils.sources.simulator import fitting
+    from mmr_utils.data.simulator import fitting
 
     table, _ = full_tables
     recomputed = fitting.random_peak_excess(table)
@@ -410,8 +410,8 @@ def test_package_exports_are_importable():
 @pytest.fixture(scope="module")
 def cue_probe_data(tmp_path_factory):
     """Offline-encoder features (MiniLM text, imagestats image) and latents of a small benchmark (about 310 rows)."""
-    from mmr_utils.encoders.imagestats import ImageStatsEncoder
-    from mmr_utils.encoders.minilm import MiniLMEncoder
+    from mmr_utils.features.encoders.imagestats import ImageStatsEncoder
+    from mmr_utils.features.encoders.minilm import MiniLMEncoder
 
     folder = sim.simulate_benchmark(tmp_path_factory.mktemp("cues") / "bench", scale=0.03, seed=2)
     table = pd.read_csv(folder / "MMR-Bench.csv", usecols=["dataset_idx", "question"])
@@ -465,11 +465,11 @@ def test_cue_weights_favour_the_image_where_the_question_lives_in_it():
 
 
 def test_single_channel_cues_carry_most_of_the_routing_signal():
-    """Simulator 2.2.0+ (issue #11 item 2): per dataset, the between-model spread of the logit (what decides WHICH
+    """Simulator 2.2.0+: per dataset, the between-model spread of the logit (what decides WHICH
     model is best) comes mostly from the text-only and the image-only cue together, additively; the kind (readable
     from both channels) and the text x image interaction are small parts, the interaction smaller than either cue,
     and the image-only part leads exactly where the question lives in the image (MathVerse, OCRBench)."""
-    from mmr_utils.sources.simulator import outcomes
+    from mmr_utils.data.simulator import outcomes
 
     latents = outcomes.simulate_latents(0.2, 1)
     datasets = latents["dataset"].to_numpy()
@@ -501,7 +501,7 @@ def test_cues_change_which_model_is_best(full_tables):
     for level in ("text_cue_level", "image_cue_level"):
         best = latent[rows].groupby(level)[columns].mean().idxmax(axis=1)
         assert best.nunique() >= 2, level
-    from mmr_utils.sources.simulator.content import _CONTENT_BUILDERS, _compose_question
+    from mmr_utils.data.simulator.content import _CONTENT_BUILDERS, _compose_question
 
     content = _CONTENT_BUILDERS["chart"](np.random.default_rng(0), 0.5)
     with pytest.raises(ValueError, match="unknown response style"):
@@ -516,7 +516,7 @@ def test_the_modality_checks_cue_weight_knob_changes_outcomes_only_inside_its_bl
     import importlib.util
     from pathlib import Path
 
-    from mmr_utils.sources.simulator import calibration, outcomes
+    from mmr_utils.data.simulator import calibration, outcomes
 
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "check_modality.py"
     spec = importlib.util.spec_from_file_location("check_modality", path)
@@ -541,7 +541,7 @@ def test_the_modality_checks_cue_weight_knob_changes_outcomes_only_inside_its_bl
 def test_example_captions_name_the_response_style_and_keep_the_question(small_benchmark):
     """content.split_style_preamble (used by plots.show_examples) recovers every simulated question's style (the
     latent text cue) and the question after it; a question without a preamble (real data) is returned unchanged."""
-    from mmr_utils.sources.simulator.content import split_style_preamble
+    from mmr_utils.data.simulator.content import split_style_preamble
 
     table = pd.read_csv(small_benchmark / "MMR-Bench.csv", usecols=["question"])
     latent = pd.read_csv(small_benchmark / "latent.csv")

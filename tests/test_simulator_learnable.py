@@ -1,4 +1,4 @@
-"""The simulator's learnable-signal calibration step (mmr_utils.sources.simulator.learnable) and its stored output."""
+"""The simulator's learnable-signal calibration step (mmr_utils.data.simulator.learnable) and its stored output."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmr_utils.sources import simulator as sim
-from mmr_utils.sources.simulator import calibration as cal
-from mmr_utils.sources.simulator import learnable, outcomes
+from mmr_utils.data import simulator as sim
+from mmr_utils.data.simulator import calibration as cal
+from mmr_utils.data.simulator import learnable, outcomes
 
 
 def _stored() -> dict:
@@ -68,8 +68,8 @@ def test_learnable_signal_scales_only_the_readable_part_of_its_own_dataset():
 def test_with_outcomes_redraws_exactly_what_the_simulator_draws(tmp_path):
     """The calibration's redraw of outcomes (content fixed, parameters varied) equals the simulator's own table at the
     same parameters, also on a subset of datasets."""
-    from mmr_utils.features import FeatureBank
-    from mmr_utils.sources.official import load_table
+    from mmr_utils.features.bank import FeatureBank
+    from mmr_utils.data.official import load_table
 
     table = load_table(sim.simulate_benchmark(tmp_path / "bench", scale=0.01, seed=3))
     latents = outcomes.simulate_latents(0.01, 3)
@@ -147,7 +147,7 @@ def test_check_compares_every_cell_and_gain_with_the_paper(monkeypatch):
     assert len(cells) == 32 and set(cells["dataset"]) == {*sim.DATASET_SIZES, "All"}
     per_dataset = cells[cells["dataset"] != "All"]
     np.testing.assert_allclose(per_dataset["difference_ps"], per_dataset["router"].map(offsets), atol=1e-12)
-    assert summary["ps_cells"] == 28 and summary["ps_cells_within"] == 14  # linear_mf and mlp_mf
+    assert summary["ps_cells"] == 32 and summary["ps_cells_within"] == 16  # linear_mf and mlp_mf
     assert summary["ps_max_abs_difference"] == pytest.approx(0.05)
     assert not summary["ps_cells_met"]
     np.testing.assert_allclose(gains.set_index("router")["difference"], pd.Series(offsets), atol=1e-12)
@@ -161,7 +161,7 @@ def _calibration_record() -> dict:
     if "trace" not in record:
         assert "not been run" in record.get("status", ""), "fitted_parameters.json has neither a record nor a status"
         pytest.skip("the learnable-signal calibration step has not been run at full scale on this checkout "
-                    "(python -m mmr_utils.sources.simulator.learnable); fitted_parameters.json says so")
+                    "(python -m mmr_utils.data.simulator.learnable); fitted_parameters.json says so")
     return record
 
 
@@ -178,7 +178,7 @@ def test_calibration_record_is_stored_beside_the_fitted_values():
         assert signal == pytest.approx(steps.loc[steps["gap"].abs().idxmin(), "signal"], abs=1e-9), dataset
     cells = pd.DataFrame(record["cells"])
     assert len(cells) == 32
-    assert record["summary"]["ps_cells"] == 28
+    assert record["summary"]["ps_cells"] == 32
     np.testing.assert_allclose(cells["difference_ps"], cells["here_ps"] - cells["paper_ps"], atol=1e-12)
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mmr_utils.splits import cross_dataset_split, instance_split
+from mmr_utils.data.splits import cross_dataset_split, instance_split
 
 
 def test_instance_split_is_stratified_seeded_and_disjoint(sim_bank):

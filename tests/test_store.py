@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from conftest import assert_same
 
-from mmr_utils.store import ResultStore, UnsafeCacheFolderError
+from mmr_utils.experiments.store import ResultStore, UnsafeCacheFolderError
 
 
 def awkward_frame() -> pd.DataFrame:
@@ -65,7 +65,7 @@ def test_files_are_data_only_and_never_unpickled(store, monkeypatch):
     store.save("entry", {"results": awkward_frame(), "curves": {"a": np.ones(2)}})
     entry = store.folder / "entry"
     assert sorted(p.name for p in entry.iterdir()) == ["arrays.npz", "frame-0.csv", "manifest.json"]
-    assert json.loads((entry / "manifest.json").read_text())["format"] == "mmr_utils.store"
+    assert json.loads((entry / "manifest.json").read_text())["format"] == "mmr_utils.experiments.store"
     assert pd.read_csv(entry / "frame-0.csv")["router"].tolist()[0] == "knn"  # readable as it is
     monkeypatch.setattr(pickle, "loads", lambda *a, **k: pytest.fail("pickle.loads called"))
     monkeypatch.setattr(pickle, "load", lambda *a, **k: pytest.fail("pickle.load called"))

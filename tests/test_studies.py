@@ -2,20 +2,21 @@
 
 import pytest
 
-from mmr_utils import studies
+from mmr_utils.experiments import runs, studies
+from mmr_utils.report import paper_tables
 
 
 def test_main_results_and_tables(sim_bank):
     bank = sim_bank
     result = studies.main_results(bank, ("knn", "linear_mf"), seeds=(0, 1), neural_epochs=1, random_draws=2)
-    tab = studies.table2(result)
+    tab = paper_tables.table2(result)
     assert list(tab.index) == ["random", "best_single", "knn", "linear_mf", "oracle"]
     assert "All" in tab.columns and "OCRBench" in tab.columns
     assert (tab.loc["oracle", "All"] >= tab.drop(index="oracle")["All"]).all()
-    qnc = studies.qnc_table(result)
+    qnc = paper_tables.qnc_table(result)
     assert set(qnc["router"]) == {"knn", "linear_mf"} and (qnc["seeds"] == 2).all()
     assert result.provenance["data"]["simulated"] is True
-    from mmr_utils.paper_tables import cost_claim_check, qnc_per_dataset
+    from mmr_utils.report.paper_tables import cost_claim_check, qnc_per_dataset
 
     table3 = qnc_per_dataset(result)
     assert list(table3.index) == ["knn", "linear_mf"] and table3.columns[-1] == "All"
@@ -30,7 +31,7 @@ def test_modality_transfer_efficiency_and_audit_run(sim_bank):
     bank = sim_bank
     transfer = studies.image_masked_transfer(bank, ("knn",), neural_epochs=1)
     assert set(transfer.results["mode"]) == {"22", "21"}
-    table5 = studies.transfer_table(transfer)
+    table5 = paper_tables.transfer_table(transfer)
     assert list(dict.fromkeys(table5.columns.get_level_values(0))) == ["Ps image masked (21)",
                                                                         "change vs multimodal (21 - 22)"]
     full = transfer.results[(transfer.results["dataset"] == "All")].set_index("mode")["Ps"]
@@ -78,8 +79,10 @@ def test_study_cache_reloads_identical_results_and_says_so(sim_bank, tmp_path, m
 
 def test_main_results_official_per_dataset_protocol_beside_pooled():
     """Table 2's official protocol trains one router per dataset; the pooled variant is kept, labelled."""
-    from mmr_utils.sources import load_benchmark
-    from mmr_utils.studies import embed_table, main_results, select_protocol, table2
+    from mmr_utils.data.loading import load_benchmark
+    from mmr_utils.experiments.studies import main_results
+    from mmr_utils.features.bank import embed_table
+    from mmr_utils.report.paper_tables import select_protocol, table2
 
     bank = embed_table(load_benchmark("", scale=0.08, seed=0), "tfidf")
     result = main_results(bank, ["knn", "linear"], seeds=[0], protocols=("per_dataset", "pooled"))
@@ -89,7 +92,7 @@ def test_main_results_official_per_dataset_protocol_beside_pooled():
     datasets = set(bank.table.datasets)
     for protocol in ("per_dataset", "pooled"):
         rows = learned[learned["protocol"] == protocol]
-        assert set(rows["dataset"]) == datasets | {"All", studies.FIG4_GROUP}
+        assert set(rows["dataset"]) == datasets | {"All", runs.FIG4_GROUP}
     # the All column is the pooled router under both protocols; per-dataset columns come from different fits
     per, pooled = (learned[learned["protocol"] == p].set_index("dataset") for p in ("per_dataset", "pooled"))
     assert per.loc["All", "Ps"] == pooled.loc["All", "Ps"]
@@ -118,7 +121,7 @@ def test_model_subset_transfer_routes_among_the_subset_on_unseen_datasets(sim_ba
 
 
 def test_paper_scenario_pairs_follow_the_official_split_out():
-    from mmr_utils.sources import load_benchmark
+    from mmr_utils.data.loading import load_benchmark
 
     pairs = studies.paper_scenario_pairs(load_benchmark("", scale=0.03, seed=0))
     assert pairs == [("OCR", "OCRBench", "SEEDBench2_Plus"), ("General VQA", "MMStar", "RealWorldQA"),
@@ -155,7 +158,7 @@ def test_study_cache_refuses_a_folder_others_can_write(sim_bank, tmp_path, monke
     import os
 
     from mmr_utils import paths
-    from mmr_utils.store import UnsafeCacheFolderError
+    from mmr_utils.experiments.store import UnsafeCacheFolderError
 
     (tmp_path / "cache" / "studies").mkdir(parents=True)
     os.chmod(tmp_path / "cache", 0o777)

@@ -9,7 +9,7 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from mmr_utils.cli import main  # noqa: E402
+from tools.__main__ import main as tools_main  # noqa: E402
 
 POINT = '''# %% tags=["parameters"]
 x = 1  # grid value
@@ -39,7 +39,7 @@ def test_two_point_sweep_on_a_local_dask_cluster(tmp_path, capsys):
                                   dashboard_address=None, death_timeout=60) as cluster:
         with distributed.Client(cluster, timeout=60) as client:  # the client needs the cluster's address
             client.wait_for_workers(2, timeout=120)
-            status = main(["sweep", "--config", str(config), "--out", str(out), "--backend", "dask",
+            status = tools_main(["sweep", "--config", str(config), "--out", str(out), "--backend", "dask",
                            "--scheduler-address", cluster.scheduler_address, "--n-jobs", "2", "--no-figure"])
             workers = {w["id"] for w in client.scheduler_info()["workers"].values()}
     assert status == 0, capsys.readouterr().err

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmr_utils.datasets import resolve_dataset_names, split_dataset_idx
-from mmr_utils.sources.official import TableFormatError, download_official, load_table
+from mmr_utils.data.datasets import resolve_dataset_names, split_dataset_idx
+from mmr_utils.data.official import TableFormatError, download_official, load_table
 
 
 def write_csv(path, rows, header=None):

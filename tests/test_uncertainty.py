@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from mmr_utils.evaluation import summarize
-from mmr_utils.peer_metrics import peer_metrics
-from mmr_utils.uncertainty import (
+from mmr_utils.metrics.peer import peer_metrics
+from mmr_utils.metrics.summary import summarize
+from mmr_utils.metrics.uncertainty import (
     PairedResult,
     SeedSummary,
     bootstrap_metric,

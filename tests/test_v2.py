@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from mmr_utils.sources.official import TableFormatError
-from mmr_utils.sources.v2 import SHEET_CELL, V2_REVISION, download_v2, load_v2
+from mmr_utils.data.official import TableFormatError
+from mmr_utils.data.v2 import SHEET_CELL, V2_REVISION, download_v2, load_v2
 
 MODELS = ("alpha", "beta", "gamma")
 
@@ -186,7 +186,7 @@ def test_download_offline_gives_a_clear_message(tmp_path, monkeypatch):
 
 
 def test_load_benchmark_recognises_a_v2_folder(v2_root):
-    from mmr_utils.sources import load_benchmark
+    from mmr_utils.data.loading import load_benchmark
 
     table = load_benchmark(str(v2_root), datasets=["ocr"], images=None)
     assert table.source["format"] == "mmr-bench-v2"

@@ -2,7 +2,7 @@
 predict per-model utility ``U`` and cost ``P``. See :mod:`mmr_utils.routers.base` for the interface.
 
 Registry names: ``random``, ``oracle``, ``best_single``, ``knn``, ``kmeans``, ``kmeans_adaptive``, ``linear``,
-``linear_mf``, ``mlp``, ``mlp_mf``, ``cmr``; beyond the paper (issue #13, section 1): ``carrot_knn``, ``knn_shrunk``,
+``linear_mf``, ``mlp``, ``mlp_mf``, ``cmr``; beyond the paper: ``carrot_knn``, ``knn_shrunk``,
 ``kmeans_shrunk``, ``irt``, ``gbdt``, ``cascade``.
 """
 
@@ -11,21 +11,20 @@ from mmr_utils.routers.base import (
     BestSingleRouter,
     NotFittedError,
     OracleRouter,
-    QueryRouter,
     RandomRouter,
     Router,
     check_outcomes,
     load_router,
     make_router,
 )
-from mmr_utils.routers.boosting import BoostingRouter
-from mmr_utils.routers.carrot import CarrotKNNRouter
-from mmr_utils.routers.cascade import CascadeRouter
-from mmr_utils.routers.irt import IRTRouter
+from mmr_utils.routers.extra.boosting import BoostingRouter
+from mmr_utils.routers.extra.carrot import CarrotKNNRouter
+from mmr_utils.routers.extra.cascade import CascadeRouter
+from mmr_utils.routers.extra.irt import IRTRouter
+from mmr_utils.routers.extra.shrinkage import KMeansShrunkRouter, KNNShrunkRouter
 from mmr_utils.routers.neighbours import KMeansAdaptiveRouter, KMeansRouter, KNNRouter
 from mmr_utils.routers.neural import CMRRouter, LogCostScaler, MLPMFRouter, MLPRouter
 from mmr_utils.routers.regression import LinearMFRouter, LinearRouter
-from mmr_utils.routers.shrinkage import KMeansShrunkRouter, KNNShrunkRouter
 
 __all__ = [
     "ROUTERS",
@@ -47,7 +46,6 @@ __all__ = [
     "MLPRouter",
     "NotFittedError",
     "OracleRouter",
-    "QueryRouter",
     "RandomRouter",
     "Router",
     "check_outcomes",

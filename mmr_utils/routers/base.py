@@ -1,6 +1,6 @@
 """The router interface (paper Sec. 3: a router maps a query's features to per-model utility ``U`` and cost ``P``),
-the registry of the paper's baselines (Sec. 5.1), the reference routers Random / Oracle / BestSingle, and
-``QueryRouter`` for routing one new query.
+the registry of the paper's baselines (Sec. 5.1) and the reference routers Random / Oracle / BestSingle. Routing one
+new query goes through :class:`mmr_utils.pipeline.RoutingPipeline`.
 
 Every router follows one scikit-learn style contract:
 
@@ -16,7 +16,7 @@ Every router follows one scikit-learn style contract:
   that fusion when the router fuses the channels itself), ``uses_truth`` (``predict`` needs the true test outcomes,
   like the oracle), ``needs_both_channels`` (the features must hold the text and the image channel),
   ``needs_text_dim`` (the constructor takes ``text_dim``, the width of the text block of concat features),
-  ``neural`` (trained by epochs: the constructor takes ``epochs``) and ``stochastic``.
+  and ``neural`` (trained by epochs: the constructor takes ``epochs``).
 """
 
 from __future__ import annotations
@@ -25,14 +25,12 @@ import inspect
 import io
 import json
 import os
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
 from mmr_utils._io import atomic_open
-from mmr_utils.decision import choose_models
 
 #: Identifies the file layout written by :meth:`Router.save`.
 FORMAT = "mmr_utils.router/1"
@@ -151,7 +149,6 @@ class Router:
     #: Trained by epochs (the constructor takes ``epochs``), so studies may shorten training with ``neural_epochs``.
     neural: ClassVar[bool] = False
     #: True for routers whose output depends on ``seed``.
-    stochastic: ClassVar[bool] = False
     #: Several instances (equal parameters but ``seed``) can train as one batched ensemble, bit-identical to training
     #: each alone (:meth:`fit_many`).
     batchable: ClassVar[bool] = False
@@ -291,7 +288,6 @@ class RandomRouter(Router):
     """
 
     name = "random"
-    stochastic = True
 
     def _fit(self, X, Y, C, mask):
         self.mean_cost_ = masked_column_means(C, mask)
@@ -385,41 +381,3 @@ class BestSingleRouter(Router):
         self.mean_cost_ = arrays["mean_cost"]
         self.best_model_ = int(arrays["best_model"])
         self.train_accuracy_ = arrays["train_accuracy"]
-
-
-class QueryRouter:
-    """Route one new query (text + optional image) to a model name with a fitted router.
-
-    ``featurize(texts, images) -> X`` is supplied by the caller (encoders + fusion, the same as at training time);
-    the decision is :func:`mmr_utils.decision.choose_models` (threshold rule with ``budget`` or lambda rule with
-    ``lam``).
-    """
-
-    def __init__(self, router: Router, featurize: Callable[[list[str], list[str | None]], np.ndarray],
-                 model_names: Sequence[str]):
-        if router.uses_truth:
-            raise TypeError("the oracle needs the true outcomes of a query and cannot route new queries")
-        if not router.is_fitted:
-            raise NotFittedError(f"{type(router).__name__} is not fitted; fit it before building a QueryRouter")
-        self.model_names = list(model_names)
-        if len(self.model_names) != router.n_models_:
-            raise ValueError(f"{len(self.model_names)} model names given, the router predicts {router.n_models_}")
-        self.router = router
-        self.featurize = featurize
-
-    def route_many(self, questions: Sequence[str], images: Sequence[str | None], *, budget: float | None = None,
-                   lam: float | None = None) -> list[str]:
-        """The chosen model name for each (question, image) pair."""
-        questions, images = list(questions), list(images)
-        if len(questions) != len(images):
-            raise ValueError(f"{len(questions)} questions but {len(images)} images (use None for no image)")
-        X = np.asarray(self.featurize(questions, images))
-        if X.ndim != 2 or X.shape[0] != len(questions):
-            raise ValueError(f"featurize returned shape {X.shape}; expected ({len(questions)}, d)")
-        U, P = self.router.predict(X)
-        return [self.model_names[k] for k in choose_models(U, P, budget=budget, lam=lam)]
-
-    def route(self, question: str, image: str | None = None, *, budget: float | None = None,
-              lam: float | None = None) -> str:
-        """The name of the model chosen for one query."""
-        return self.route_many([question], [image], budget=budget, lam=lam)[0]

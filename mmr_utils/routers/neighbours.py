@@ -84,7 +84,6 @@ class KMeansRouter(Router):
     """
 
     name = "kmeans"
-    stochastic = True
 
     def __init__(self, *, n_clusters: int = 20, n_init: int = 10, max_iter: int = 300, seed: int = 0):
         super().__init__(seed=seed)
@@ -130,7 +129,7 @@ class KMeansRouter(Router):
 @register
 class KMeansAdaptiveRouter(KMeansRouter):
     """The k-means router on adaptively fused features (paper Sec. 5.1, "KMeans-adaptive"; official ``kmeansnew``):
-    identical behaviour, but it requires the ``"adaptive"`` fusion strategy of :mod:`mmr_utils.fusion` (the official
+    identical behaviour, but it requires the ``"adaptive"`` fusion strategy of :mod:`mmr_utils.features.fusion` (the official
     prototype + norm confidence formula)."""
 
     name = "kmeans_adaptive"

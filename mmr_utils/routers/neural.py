@@ -69,7 +69,6 @@ class _TorchRouter(Router):
     ``(utility, z_cost)`` (both batch x K) and ``_make_optimizer(parameters)``.
     """
 
-    stochastic = True
     neural = True
     #: Training has no randomness beyond the initialisation and the shuffling (no dropout), so several instances can
     #: train as one batched ensemble with the same result as alone (:func:`_train_ensemble`).

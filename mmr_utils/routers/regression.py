@@ -84,7 +84,6 @@ class LinearMFRouter(_LinearHeads):
     [0, 1] and ``P`` to >= 0."""
 
     name = "linear_mf"
-    stochastic = True
 
     def __init__(self, *, rank: int = 128, alpha: float = 1.0, seed: int = 0):
         super().__init__(seed=seed)

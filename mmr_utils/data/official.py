@@ -1,0 +1,515 @@
+"""The official MMR-Bench table schema, its loader, and the pinned download of the official data (paper Sec. 3).
+
+(Over 500 lines on purpose: every validation rule of the schema sits next to the parsing step it guards, so each
+error can name the file, line and column it is about.)
+
+Schema (``MMR_Bench.csv``, later renamed ``MMR-Bench.csv``): one row per instance with ``dataset_idx`` and
+``question`` (``answer`` optional), and per model ``M`` the columns ``M_correct`` (True/False or 1/0) and ``M_cost``
+(USD per call), optionally ``M_token`` (output tokens) and ``M_prediction``. The model list is every name that has both
+a ``_correct`` and a ``_cost`` column. Any other column is kept as a per-instance field (e.g. ``category``).
+
+Images resolve from ``dataset_idx`` by the longest known prefix to ``<image_root>/<folder>/<id>.{jpg,png,jpeg,webp}``.
+A table without images (other datasets, text-only settings) is legitimate: its ``image_path`` column is all None.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import tarfile
+import warnings
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mmr_utils._io import atomic_directory, atomic_write_text
+from mmr_utils.data.datasets import KNOWN_DATASETS, image_folder_of, scenario_of, split_dataset_idx, unsafe_dataset_name
+from mmr_utils.data.table import OutcomeTable
+
+CSV_NAMES: tuple[str, ...] = ("MMR-Bench.csv", "MMR_Bench.csv")
+IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".png", ".jpeg", ".webp")
+MODEL_SUFFIXES: tuple[str, ...] = ("_correct", "_cost", "_token", "_prediction")
+
+#: The official data on the Hugging Face hub, pinned to the 10-model version.
+HUB_REPO_ID = "gh0stHunter/MMR-Bench"
+HUB_REVISION = "b2619d8389935171022f0a7e8bee45f80ca249dd"
+HUB_FILES: tuple[str, ...] = ("MMR-Bench.csv", "images.tar.gz")
+
+_TRUE = {"true", "1", "1.0", "yes"}
+_FALSE = {"false", "0", "0.0", "no"}
+
+
+class TableFormatError(ValueError):
+    """A table file does not follow the official schema; the message names the file, row or column."""
+
+
+def find_table_csv(path) -> Path:
+    """The table CSV: ``path`` itself if it is a file, else ``MMR-Bench.csv`` or ``MMR_Bench.csv`` inside it."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    if not path.is_dir():
+        raise FileNotFoundError(f"no outcome table at {path}: expected a CSV file or a folder holding one of {CSV_NAMES}")
+    for name in CSV_NAMES:
+        if (path / name).is_file():
+            return path / name
+    raise FileNotFoundError(f"folder {path} holds none of {CSV_NAMES}")
+
+
+def _model_columns(header: list[str], csv_path: Path) -> tuple[list[str], dict[str, dict[str, str]]]:
+    duplicates = sorted(name for name, count in Counter(header).items() if count > 1)
+    if duplicates:
+        raise TableFormatError(f"{csv_path}: duplicate columns {duplicates}")
+    for required in ("dataset_idx", "question"):
+        if required not in header:
+            raise TableFormatError(f"{csv_path}: missing required column {required!r} (header: {header[:8]}...)")
+    per_model: dict[str, dict[str, str]] = {}
+    for column in header:
+        for suffix in MODEL_SUFFIXES:
+            if column.endswith(suffix) and len(column) > len(suffix):
+                per_model.setdefault(column[: -len(suffix)], {})[suffix] = column
+                break
+    models = []
+    for model, columns in per_model.items():
+        has_correct, has_cost = "_correct" in columns, "_cost" in columns
+        if has_correct and not has_cost:
+            raise TableFormatError(f"{csv_path}: column {model}_correct has no matching {model}_cost column")
+        if has_cost and not has_correct:
+            raise TableFormatError(f"{csv_path}: column {model}_cost has no matching {model}_correct column")
+        if has_correct:
+            models.append(model)
+    if not models:
+        raise TableFormatError(f"{csv_path}: no model columns: expected pairs <model>_correct and <model>_cost")
+    return models, {m: per_model[m] for m in models}
+
+
+def _csv_row(index: int) -> int:
+    return index + 2  # header is line 1
+
+
+def _parse_correct(values: pd.Series, column: str, csv_path: Path) -> np.ndarray:
+    text = values.astype("string").str.strip().str.lower()
+    out = np.full(len(values), np.nan)
+    out[text.isin(_TRUE).fillna(False).to_numpy()] = 1.0
+    out[text.isin(_FALSE).fillna(False).to_numpy()] = 0.0
+    bad = text.notna().to_numpy() & (text != "").fillna(False).to_numpy() & np.isnan(out)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise TableFormatError(
+            f"{csv_path}, row {_csv_row(i)}, column {column}: expected True/False or 1/0, got {values.iloc[i]!r}"
+            f" ({int(bad.sum())} such cells)"
+        )
+    return out
+
+
+def _parse_number(values: pd.Series, column: str, csv_path: Path, *, what: str) -> np.ndarray:
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, copy=True)
+    present = values.notna().to_numpy() & (values.astype("string").str.strip() != "").fillna(False).to_numpy()
+    bad = present & ~np.isfinite(numbers)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise TableFormatError(
+            f"{csv_path}, row {_csv_row(i)}, column {column}: expected a non-negative number ({what}), "
+            f"got {values.iloc[i]!r}"
+        )
+    negative = np.isfinite(numbers) & (numbers < 0)
+    if negative.any():
+        i = int(np.flatnonzero(negative)[0])
+        raise TableFormatError(
+            f"{csv_path}, row {_csv_row(i)}, column {column}: {what} must be >= 0, got {values.iloc[i]!r}"
+        )
+    numbers[~present] = np.nan
+    return numbers
+
+
+def _index_image_folder(folder: Path) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    if not folder.is_dir():
+        return found
+    rank = {ext: i for i, ext in enumerate(IMAGE_EXTENSIONS)}
+    for entry in os.scandir(folder):
+        stem, ext = os.path.splitext(entry.name)
+        ext = ext.lower()
+        if ext in rank and (stem not in found or rank[ext] < rank[found[stem].suffix.lower()]):
+            found[stem] = Path(entry.path)
+    return found
+
+
+def resolve_images(dataset_idx: pd.Series, datasets: pd.Series, image_root: Path, *, image_ids=None,
+                   folders: dict[str, str] | None = None) -> tuple[list, dict]:
+    """Image path per instance (or None) under ``image_root/<folder>/<id>.<ext>``, and counts of what was found.
+
+    ``image_ids`` (default: the id part of ``dataset_idx``) and ``folders`` (dataset -> folder under the root, default
+    :func:`image_folder_of`; ``""`` is the root itself) cover tables whose ids carry no dataset prefix. Only folders
+    inside the image root are listed: a dataset name that is a path (``../x``, ``/abs``) is an error. (Links that the
+    data folder itself holds are followed: the MATH-V conversion links its images to the source folder.)
+    """
+    root = os.path.normpath(os.path.abspath(image_root))
+    if image_ids is None:
+        image_ids = dataset_idx.map(lambda idx: split_dataset_idx(idx)[1])
+    indexes = {}
+    for dataset in datasets.unique():
+        reason = unsafe_dataset_name(dataset)
+        relative = image_folder_of(dataset) if folders is None or dataset not in folders else folders[dataset]
+        folder = os.path.normpath(os.path.join(root, relative))
+        if reason is not None or os.path.commonpath([root, folder]) != root:
+            raise ValueError(f"dataset name {dataset!r} {reason or 'leads outside the image root'}: it cannot name a "
+                             f"folder under {image_root}")
+        indexes[dataset] = _index_image_folder(Path(image_root) / relative)
+    paths, missing = [], Counter()
+    for image_id, dataset in zip(image_ids, datasets):
+        image = indexes[dataset].get(image_id)
+        if image is None:
+            missing[dataset] += 1
+        paths.append(str(image) if image is not None else None)
+    found = {"image_root": str(image_root),
+             "missing_images": {d: missing[d] for d in datasets.unique() if missing[d]}}  # in table order
+    return paths, found
+
+
+def _read_text(csv_path: Path) -> str:
+    """The table file as text: UTF-8, with or without a byte-order mark (spreadsheets write one). Other encodings are
+    an error naming the file, line and byte."""
+    data = csv_path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise TableFormatError(
+            f"{csv_path}, line {line}: not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start}); "
+            f"save the table as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)"
+        ) from None
+
+
+def _check_records(text: str, csv_path: Path) -> list[str] | None:
+    """The header of the CSV ``text``, after checking that every record has as many fields as the header (pandas pads
+    short rows with empty cells, which would pass for missing outcomes) and that the quoting is well formed."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header = None
+    start = 1
+    try:
+        for record in reader:
+            if not record:  # a blank line: skipped, as pandas does
+                start = reader.line_num + 1
+                continue
+            if header is None:
+                header = record
+            elif len(record) != len(header):
+                hint = "a truncated row?" if len(record) < len(header) else "an unquoted comma?"
+                raise TableFormatError(
+                    f"{csv_path}, line {start}: expected {len(header)} fields as in the header, found {len(record)} "
+                    f"({hint})"
+                )
+            start = reader.line_num + 1
+    except csv.Error as err:
+        what = (f"unterminated quoted field starting on line {start}" if "unexpected end of data" in str(err)
+                else f"malformed CSV ({err})")
+        raise TableFormatError(f"{csv_path}, line {reader.line_num}: {what}") from None
+    return header
+
+
+def _row_list(mask) -> str:
+    rows = [_csv_row(i) for i in np.flatnonzero(np.asarray(mask))]
+    return ", ".join(map(str, rows[:6])) + (f" and {len(rows) - 6} more" if len(rows) > 6 else "")
+
+
+def _datasets_of(instances: pd.DataFrame, csv_path: Path, source: dict):
+    """Dataset of every row (from the ``dataset_idx`` prefix, checked against a ``dataset`` column when the table has
+    one), the image id of every row, and image folders for datasets not named by a prefix.
+
+    Ids without a ``<dataset>_`` prefix throughout (``0``, ``1``, ...) take their dataset from a ``dataset`` column, or
+    make the whole table one dataset named after it (with a warning); a mix of prefixed and bare ids is an error.
+    Every dataset name must be one plain path component (it names an image folder).
+    """
+    ids = instances["dataset_idx"]
+    parts = ids.map(split_dataset_idx)
+    derived = parts.map(lambda p: p[0])
+    image_ids = parts.map(lambda p: p[1])
+    given = instances.pop("dataset") if "dataset" in instances else None
+    folders: dict[str, str] = {}
+    bare = (image_ids == "").to_numpy()
+    if bare.all():
+        image_ids = ids
+        if given is not None and given.notna().all():
+            datasets = given.str.strip()
+            source["datasets_from"] = "dataset column (dataset_idx values carry no <dataset>_ prefix)"
+        elif given is not None:
+            raise TableFormatError(f"{csv_path}: column dataset is empty at rows {_row_list(given.isna())}, and "
+                                   f"dataset_idx carries no <dataset>_ prefix to take the dataset from")
+        else:
+            name = _table_name(csv_path)
+            datasets = pd.Series(name, index=ids.index)
+            folders[name] = ""
+            source["datasets_from"] = f"one dataset {name!r}: no dataset_idx has a <dataset>_<id> prefix"
+            warnings.warn(
+                f"{csv_path}: no dataset_idx has a <dataset>_<id> prefix (e.g. {ids.iloc[0]!r}); treating all "
+                f"{len(ids)} rows as one dataset {name!r} (images, if any, are looked up as <image root>/<id>.<ext>)",
+                stacklevel=3,
+            )
+    elif bare.any():
+        raise TableFormatError(
+            f"{csv_path}: dataset_idx must be <dataset>_<id> throughout; rows {_row_list(bare)} "
+            f"({', '.join(repr(v) for v in ids[bare].head(3))}) are not of that form while others are"
+        )
+    else:
+        datasets = derived
+        if given is not None:
+            disagree = given.notna().to_numpy() & (given.str.strip() != derived).fillna(False).to_numpy()
+            if disagree.any():
+                i = int(np.flatnonzero(disagree)[0])
+                raise TableFormatError(
+                    f"{csv_path}: column dataset disagrees with the dataset_idx prefix at rows {_row_list(disagree)} "
+                    f"(row {_csv_row(i)}: dataset {given.iloc[i]!r}, dataset_idx {ids.iloc[i]!r} -> "
+                    f"{derived.iloc[i]!r}); fix or drop the column"
+                )
+    for name in dict.fromkeys(datasets):
+        reason = unsafe_dataset_name(name)
+        if reason is not None:
+            rows = (datasets == name).to_numpy()
+            raise TableFormatError(
+                f"{csv_path}: dataset name {name!r} (row {_csv_row(int(np.flatnonzero(rows)[0]))}, dataset_idx "
+                f"{ids[rows].iloc[0]!r}) {reason}; dataset names name image folders and must be plain names"
+            )
+    return datasets, image_ids, folders
+
+
+def _table_name(csv_path: Path) -> str:
+    """A dataset name for a table whose ids name no dataset: its folder (for MMR-Bench.csv) or its file stem."""
+    name = csv_path.resolve().parent.name if csv_path.name in CSV_NAMES else csv_path.stem
+    return name if unsafe_dataset_name(name) is None else "table"
+
+
+def _scenarios_of(instances: pd.DataFrame, datasets: pd.Series, csv_path: Path) -> pd.Series:
+    """Scenario of every row: the paper's for MMR-Bench datasets (a ``scenario`` column must agree with it), the
+    ``scenario`` column's for other datasets (one per dataset), else ``Other``."""
+    scenarios = datasets.map(scenario_of)
+    given = instances.pop("scenario") if "scenario" in instances else None
+    if given is None:
+        return scenarios
+    given = given.str.strip()
+    known = datasets.isin(list(KNOWN_DATASETS)).to_numpy()
+    present = given.notna().to_numpy()
+    disagree = known & present & (given != scenarios).fillna(False).to_numpy()
+    if disagree.any():
+        i = int(np.flatnonzero(disagree)[0])
+        raise TableFormatError(
+            f"{csv_path}: column scenario disagrees with the paper's scenario of the dataset at rows "
+            f"{_row_list(disagree)} (row {_csv_row(i)}: {datasets.iloc[i]} is {scenarios.iloc[i]!r}, the column says "
+            f"{given.iloc[i]!r}); fix or drop the column"
+        )
+    other = ~known & present
+    scenarios[other] = given[other]
+    per_dataset = scenarios.groupby(datasets.to_numpy(), sort=False).nunique()
+    mixed = per_dataset[per_dataset > 1]
+    if len(mixed):
+        raise TableFormatError(
+            f"{csv_path}: column scenario gives dataset {mixed.index[0]!r} several scenarios "
+            f"({sorted(scenarios[datasets == mixed.index[0]].unique())}); one scenario per dataset"
+        )
+    return scenarios
+
+
+def _warn_missing_images(csv_path: Path, image_root: Path, found: dict, rows: int) -> None:
+    """Say how many instances per dataset have no image file (they are text-only for the image channel)."""
+    missing = found.get("missing_images", {})
+    if not missing:
+        return
+    counts = ", ".join(f"{dataset}: {count}" for dataset, count in missing.items())
+    warnings.warn(f"{csv_path}: {sum(missing.values())} of {rows} instances have no image file under {image_root} "
+                  f"({counts}); they are text-only for the image channel", stacklevel=3)
+
+
+def _read_provenance(provenance_file: Path) -> dict:
+    """The ``provenance.json`` beside a table: a JSON object whose ``simulated`` (when present) is a real boolean."""
+    try:
+        extra = json.loads(provenance_file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise TableFormatError(f"{provenance_file}: not valid JSON ({err})") from err
+    if not isinstance(extra, dict):
+        raise TableFormatError(f"{provenance_file}: expected a JSON object (with \"simulated\": true or false), "
+                               f"got a {type(extra).__name__}")
+    if "simulated" in extra and not isinstance(extra["simulated"], bool):
+        raise TableFormatError(f"{provenance_file}: \"simulated\" must be true or false (a JSON boolean), got "
+                               f"{extra['simulated']!r}")
+    return extra
+
+
+def auto_image_root(folder: Path) -> Path | None:
+    """Where a table's images are: ``<folder>/images`` (our downloads and the simulator), or ``<folder>`` itself when
+    dataset image folders (``OCRBench/``, ``SEEDBenchv2Plus/``...) sit beside the CSV (the official repository's
+    ``data/`` layout); None when neither exists."""
+    if (folder / "images").is_dir():
+        return folder / "images"
+    if any((folder / info.folder).is_dir() for info in KNOWN_DATASETS.values()):
+        return folder
+    return None
+
+
+def load_table(path, *, datasets=None, images="auto", simulated: bool | None = None) -> OutcomeTable:
+    """Load an outcome table in the official MMR-Bench schema.
+
+    Args:
+        path: the CSV file, or a folder holding ``MMR-Bench.csv`` / ``MMR_Bench.csv``.
+        datasets: optional selection (names or aliases, case-insensitive, ``all``); an empty result is an error.
+        images: ``"auto"`` (``<folder>/images`` if it exists, else no images), a folder (must exist), or ``None``
+            (text-only).
+        simulated: mark the table as simulated; ``None`` reads ``provenance.json`` beside the CSV if present.
+
+    Raises:
+        TableFormatError: a malformed table (the message names file, row or column and what was expected).
+        FileNotFoundError: no table, or an explicitly given image folder that does not exist.
+    """
+    csv_path = find_table_csv(path)
+    text = _read_text(csv_path)
+    header = _check_records(text, csv_path)
+    if not header:
+        raise TableFormatError(f"{csv_path}: empty file, expected a header row")
+    models, columns = _model_columns(header, csv_path)
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, ValueError) as err:
+        raise TableFormatError(f"{csv_path}: not a readable CSV table ({err})") from err
+    if frame.empty:
+        raise TableFormatError(f"{csv_path}: no data rows")
+    if frame["dataset_idx"].isna().any():
+        i = int(np.flatnonzero(frame["dataset_idx"].isna().to_numpy())[0])
+        raise TableFormatError(f"{csv_path}, row {_csv_row(i)}, column dataset_idx: empty value")
+    dup = frame["dataset_idx"].duplicated(keep=False)
+    if dup.any():
+        rows = [_csv_row(i) for i in np.flatnonzero(dup.to_numpy())[:6]]
+        raise TableFormatError(
+            f"{csv_path}: duplicate dataset_idx {frame['dataset_idx'][dup].iloc[0]!r} and others at rows {rows}"
+        )
+
+    correct = np.column_stack([_parse_correct(frame[columns[m]["_correct"]], f"{m}_correct", csv_path) for m in models])
+    cost = np.column_stack([_parse_number(frame[columns[m]["_cost"]], f"{m}_cost", csv_path, what="cost") for m in models])
+    tokens = None
+    if any("_token" in columns[m] for m in models):
+        tokens = np.column_stack(
+            [
+                _parse_number(frame[columns[m]["_token"]], f"{m}_token", csv_path, what="token count")
+                if "_token" in columns[m]
+                else np.full(len(frame), np.nan)
+                for m in models
+            ]
+        )
+
+    model_columns = {c for m in models for c in columns[m].values()}
+    instances = frame[[c for c in frame.columns if c not in model_columns]].copy()
+    if "answer" not in instances:
+        instances["answer"] = None
+    source: dict = {"path": str(csv_path), "format": "official", "models": list(models)}
+    row_datasets, image_ids, folders = _datasets_of(instances, csv_path, source)
+    scenarios = _scenarios_of(instances, row_datasets, csv_path)
+    instances.insert(1, "dataset", row_datasets)
+    instances.insert(2, "scenario", scenarios)
+    instances["question"] = instances["question"].fillna("")
+
+    image_root = None
+    if images == "auto":
+        image_root = auto_image_root(csv_path.parent)
+        source["images"] = "auto: " + (str(image_root) if image_root else "no image folders beside the table")
+    elif images is not None:
+        image_root = Path(images)
+        if not image_root.is_dir():
+            raise FileNotFoundError(f"image folder {image_root} does not exist (given for table {csv_path})")
+        source["images"] = str(image_root)
+    else:
+        source["images"] = "none (text-only)"
+    if image_root is not None:
+        paths, found = resolve_images(instances["dataset_idx"], instances["dataset"], image_root,
+                                      image_ids=image_ids, folders=folders)
+        instances["image_path"] = pd.Series(paths, dtype=object, index=instances.index)
+        source.update(found)
+        _warn_missing_images(csv_path, image_root, found, len(instances))
+    else:
+        instances["image_path"] = None
+
+    provenance_file = csv_path.parent / "provenance.json"
+    if simulated is None and provenance_file.is_file():
+        extra = _read_provenance(provenance_file)
+        source["provenance"] = extra
+        simulated = extra.get("simulated", False)
+    source["simulated"] = bool(simulated)
+
+    table = OutcomeTable(
+        models=tuple(models),
+        correct=correct,
+        cost=cost,
+        instances=instances.reset_index(drop=True),
+        source=source,
+        tokens=tokens,
+    )
+    source["missing_cells"] = {m: c for m, c in table.missing_per_model().items() if c}
+    if datasets is not None:
+        table = table.select_datasets(datasets)
+    return table
+
+
+# ---------------------------------------------------------------------- official download (online users)
+def _extract_images(archive: Path, destination: Path) -> None:
+    """Unpack the image archive: plain files and folders only, every one inside ``destination``; anything else (not a
+    tar archive, truncated, a link or device member, a path leading outside) is a one-line error naming the archive
+    and the member."""
+    from mmr_utils._archive import UnsafeArchiveError, safe_extract_tar
+
+    try:
+        safe_extract_tar(archive, destination)
+    except (UnsafeArchiveError, tarfile.ReadError) as err:
+        raise TableFormatError(str(err)) from None
+    # The archive may or may not wrap everything in a top-level images/ folder; normalise to <dest>/images/<folder>.
+    inner = destination / "images"
+    if not inner.is_dir():
+        inner.mkdir()
+        for child in list(destination.iterdir()):
+            if child.is_dir() and child.name != "images":
+                shutil.move(str(child), inner / child.name)
+
+
+def download_official(out_dir, *, revision: str = HUB_REVISION, local_source=None, force: bool = False) -> Path:
+    """Fetch the official MMR-Bench release (``MMR-Bench.csv`` + ``images.tar.gz``) and unpack it into ``out_dir``.
+
+    Uses ``huggingface_hub.hf_hub_download`` on the dataset ``gh0stHunter/MMR-Bench`` pinned to ``revision``. With
+    ``local_source`` (a folder laid out like the hub repository) nothing is downloaded: this is how users without hub
+    access, and the tests, install the data. The result is written atomically and records where it came from.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not force and any(out_dir.glob("MMR*Bench.csv")):
+        return out_dir
+    files: dict[str, Path] = {}
+    if local_source is not None:
+        local_source = Path(local_source)
+        for name in HUB_FILES:
+            if not (local_source / name).is_file():
+                raise FileNotFoundError(f"{local_source} is not laid out like {HUB_REPO_ID}: {name} is missing")
+            files[name] = local_source / name
+        origin = f"local folder {local_source}"
+    else:
+        try:
+            from huggingface_hub import hf_hub_download
+        except ImportError as err:  # pragma: no cover - huggingface_hub is a pinned dependency
+            raise RuntimeError("huggingface_hub is required for make data-official") from err
+        try:
+            for name in HUB_FILES:
+                files[name] = Path(hf_hub_download(HUB_REPO_ID, name, repo_type="dataset", revision=revision))
+        except Exception as err:
+            raise RuntimeError(
+                f"could not download {HUB_REPO_ID}@{revision[:10]} from the Hugging Face hub ({type(err).__name__}: "
+                f"{err}). If you are offline, download MMR-Bench.csv and images.tar.gz elsewhere and run "
+                f"`python -m mmr_utils data-official --local-source DIR`, or point --data-root at an unpacked copy."
+            ) from err
+        origin = f"huggingface hub {HUB_REPO_ID} revision {revision}"
+    with atomic_directory(out_dir) as tmp:
+        shutil.copyfile(files["MMR-Bench.csv"], tmp / "MMR-Bench.csv")
+        _extract_images(files["images.tar.gz"], tmp)
+        record = {"simulated": False, "source": "official MMR-Bench release", "origin": origin, "revision": revision}
+        atomic_write_text(tmp / "provenance.json", json.dumps(record, indent=2) + "\n")
+        with warnings.catch_warnings():  # the caller loads the result and hears about missing images then
+            warnings.simplefilter("ignore")
+            load_table(tmp)  # validate before it is swapped in: a broken release fails here, loudly, leaving nothing
+    return out_dir

@@ -1,0 +1,183 @@
+"""The simulated benchmark as tables and as a folder in the official schema: runs the stages (outcomes, content,
+render) instance by instance and writes ``MMR-Bench.csv``, the images, ``latent.csv``, ``SIMULATED.md`` and
+``provenance.json`` atomically (see :mod:`mmr_utils.data.simulator`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mmr_utils import paths
+from mmr_utils._io import atomic_directory
+from mmr_utils.data.simulator.calibration import (
+    _STREAM_CONTENT,
+    _STREAM_RENDER,
+    DATASET_SIZES,
+    GENERATOR_VERSION,
+    IMAGE_CUE_QUALITIES,
+    IMAGE_FOLDERS,
+    IMAGE_SIZE,
+    MODELS,
+    OUTCOME_SAMPLINGS,
+    PRICE_PER_OUTPUT_TOKEN,
+    TARGET_ACCURACY,
+    TARGET_MEAN_COST,
+    TEXT_CUE_STYLES,
+    dataset_sizes,
+)
+from mmr_utils.data.simulator.content import _CONTENT_BUILDERS, _compose_question
+from mmr_utils.data.simulator.outcomes import (
+    _check_seed,
+    _draw_outcomes,
+    _draw_tokens,
+    correctness_probabilities,
+    simulate_latents,
+)
+from mmr_utils.data.simulator.render import _render_png
+
+
+def _normal_cdf(z: float) -> float:
+    return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+
+
+def _build(scale: float, seed: int, outcome_sampling: str, image_sink=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    seed = _check_seed(seed)
+    if outcome_sampling not in OUTCOME_SAMPLINGS:
+        raise ValueError(f"outcome_sampling must be one of {OUTCOME_SAMPLINGS}, got {outcome_sampling!r}")
+    latents = simulate_latents(scale, seed)
+    probabilities = correctness_probabilities(latents, seed)
+    outcomes = _draw_outcomes(probabilities, latents["dataset"].to_numpy(), seed, outcome_sampling)
+    tokens = _draw_tokens(latents, outcomes, seed)
+
+    n, n_models = len(latents), len(MODELS)
+    questions, answers, predictions = [], [], np.empty((n, n_models), dtype=object)
+    datasets, kinds = latents["dataset"].to_numpy(), latents["kind"].to_numpy()
+    visual = latents["visual_complexity"].to_numpy(float)
+    textual = latents["text_complexity"].to_numpy(float)
+    generic, multiple_choice = latents["generic_question"].to_numpy(), latents["multiple_choice"].to_numpy()
+    styles = np.array(list(TEXT_CUE_STYLES))[latents["text_cue_level"].to_numpy()]
+    qualities = np.array(IMAGE_CUE_QUALITIES)[latents["image_cue_level"].to_numpy()]
+    for i in range(n):
+        rng = np.random.default_rng([seed, _STREAM_CONTENT, i])
+        level = _normal_cdf(visual[i])
+        content = _CONTENT_BUILDERS[kinds[i]](rng, level)
+        question, answer, wrong, printed = _compose_question(content, rng, bool(generic[i]), bool(multiple_choice[i]),
+                                                             _normal_cdf(textual[i]), str(styles[i]))
+        questions.append(question)
+        answers.append(answer)
+        picks = rng.integers(len(wrong), size=n_models)
+        for k in range(n_models):
+            predictions[i, k] = answer if outcomes[i, k] else wrong[picks[k]]
+        if image_sink is not None:
+            png = _render_png(kinds[i], content.drawing, level, printed,
+                              np.random.default_rng([seed, _STREAM_RENDER, i]), str(qualities[i]))
+            image_sink(datasets[i], latents["dataset_idx"].iat[i], png)
+
+    columns: dict[str, object] = {
+        "dataset_idx": latents["dataset_idx"].to_numpy(),
+        "question": questions,
+        "answer": answers,
+        "category": kinds,
+    }
+    for k, model in enumerate(MODELS):
+        columns[f"{model}_correct"] = outcomes[:, k]
+        columns[f"{model}_cost"] = tokens[:, k] * PRICE_PER_OUTPUT_TOKEN[model]
+        columns[f"{model}_token"] = tokens[:, k]
+        columns[f"{model}_prediction"] = predictions[:, k]
+    table = pd.DataFrame(columns)
+    audit = latents.copy()
+    for k, model in enumerate(MODELS):
+        audit[f"{model}_p_correct"] = probabilities[:, k]
+    return table, audit
+
+
+def simulate_tables(scale: float = 1.0, seed: int = 0,
+                    outcome_sampling: str = "systematic") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The benchmark table (official MMR-Bench schema) and the latent audit table, without rendering images.
+
+    Identical to the CSVs :func:`simulate_benchmark` writes for the same arguments.
+    """
+    return _build(scale, seed, outcome_sampling)
+
+
+def benchmark_columns() -> list[str]:
+    """Column names of ``MMR-Bench.csv`` in order (official schema)."""
+    columns = ["dataset_idx", "question", "answer", "category"]
+    for model in MODELS:
+        columns += [f"{model}_correct", f"{model}_cost", f"{model}_token", f"{model}_prediction"]
+    return columns
+
+
+def _simulated_note(scale: float, seed: int, sizes: dict[str, int], outcome_sampling: str) -> str:
+    return (
+        "# SIMULATED DATA - NOT THE MMR-Bench RELEASE\n\n"
+        "Everything in this folder was generated by `mmr_utils.data.simulator` "
+        f"(version {GENERATOR_VERSION}, seed {seed}, scale {scale}, outcome sampling `{outcome_sampling}`).\n"
+        "The table follows the official MMR-Bench schema (`MMR-Bench.csv` + `images/<dataset>/<n>.png`), but its "
+        "questions, images, correctness, token counts and costs are synthetic. Per-model per-dataset accuracies are "
+        "calibrated in expectation to the published figures of Ma, Lai & Ye (2026, arXiv 2601.17814) and mean costs "
+        "to simulation prices; nothing here is a measurement of any real model. Do not cite numbers computed from it "
+        "as MMR-Bench results.\n\n"
+        f"Instances: {sum(sizes.values())} ({', '.join(f'{d} {n}' for d, n in sizes.items())}).\n"
+        "`latent.csv` holds the hidden variables (kind, difficulty parts, skill needs, P(correct)) for audits.\n"
+    )
+
+
+def generator_code_hash() -> str:
+    """sha256 (16 hex digits) of the simulator package's source files: a folder written by other code is stale."""
+    import hashlib
+    from pathlib import Path
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def simulate_benchmark(out_dir: str | Path = paths.SIMULATED, scale: float = 1.0, seed: int = 0,
+                       outcome_sampling: str = "systematic") -> Path:
+    """Write the simulated benchmark folder atomically and return its path.
+
+    Writes ``MMR-Bench.csv`` (official schema, :func:`benchmark_columns`), ``images/<Folder>/<n>.png``,
+    ``latent.csv``, ``SIMULATED.md`` and ``provenance.json`` (``"simulated": true``) into ``out_dir``, replacing an
+    existing folder only once the new one is complete.
+    """
+    out_dir = Path(out_dir)
+    sizes = dataset_sizes(scale)
+    seed = _check_seed(seed)
+    with atomic_directory(out_dir) as tmp:
+        for dataset in DATASET_SIZES:
+            (tmp / "images" / IMAGE_FOLDERS[dataset]).mkdir(parents=True)
+
+        def write_image(dataset: str, dataset_idx: str, png: bytes) -> None:
+            number = dataset_idx.rsplit("_", 1)[1]
+            (tmp / "images" / IMAGE_FOLDERS[dataset] / f"{number}.png").write_bytes(png)
+
+        table, audit = _build(scale, seed, outcome_sampling, image_sink=write_image)
+        table.to_csv(tmp / "MMR-Bench.csv", index=False)
+        audit.to_csv(tmp / "latent.csv", index=False)
+        (tmp / "SIMULATED.md").write_text(_simulated_note(scale, seed, sizes, outcome_sampling), encoding="utf-8")
+        provenance = {
+            "simulated": True,
+            "generator": "mmr_utils.data.simulator",
+            "generator_version": GENERATOR_VERSION,
+            "generator_code": generator_code_hash(),
+            "seed": seed,
+            "scale": float(scale),
+            "outcome_sampling": outcome_sampling,
+            "dataset_sizes": sizes,
+            "n_instances": int(sum(sizes.values())),
+            "models": MODELS,
+            "image_size": IMAGE_SIZE,
+            "target_accuracy": TARGET_ACCURACY,
+            "target_mean_cost_usd": TARGET_MEAN_COST,
+            "price_per_output_token_usd": PRICE_PER_OUTPUT_TOKEN,
+            "paper": "Ma, Lai, Ye (2026) MMR-Bench, arXiv 2601.17814 (accuracy targets only; data are synthetic)",
+        }
+        (tmp / "provenance.json").write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return out_dir

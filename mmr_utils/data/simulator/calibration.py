@@ -1,0 +1,417 @@
+"""Calibration of the simulator (see :mod:`mmr_utils.data.simulator` for the generative model): the paper's datasets, sizes,
+scenarios and model pool (Sec. 3), the published per-model per-dataset accuracies the outcomes are calibrated to, the
+simulated costs, and every constant of the generative model. Everything here is data; nothing draws random numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from mmr_utils.data.datasets import image_folder_of, scenario_of
+
+GENERATOR_VERSION = "2.6.0"
+
+#: Full-scale dataset sizes (paper Sec. 3; 10,370 instances in all).
+DATASET_SIZES: dict[str, int] = {
+    "OCRBench": 1000,
+    "SEEDBench2_Plus": 2277,
+    "MMStar": 1500,
+    "RealWorldQA": 765,
+    "MathVista": 1000,
+    "MathVerse": 788,
+    "MathVision": 3040,
+}
+#: Dataset -> scenario of the paper's taxonomy (OCR, General VQA, Math), from the shared dataset registry.
+SCENARIOS: dict[str, str] = {d: scenario_of(d) for d in DATASET_SIZES}
+#: Dataset -> folder under ``images/`` (the official release spells SEEDBench2_Plus as SEEDBenchv2Plus).
+IMAGE_FOLDERS: dict[str, str] = {d: image_folder_of(d) for d in DATASET_SIZES}
+#: The model pool, in the column order of the official table.
+MODELS: list[str] = [
+    "Qwen2.5-VL-3B-Instruct",
+    "Qwen2.5-VL-7B-Instruct",
+    "Qwen2.5-VL-72B-Instruct",
+    "InternVL3-78B",
+    "Gemma3-4B",
+    "Claude3-7V_Sonnet",
+    "gpt-5-nano-2025-08-07",
+    "GeminiPro2-5",
+    "gpt-5-2025-08-07",
+    "GeminiFlash2-5",
+]
+
+_PUBLISHED_ORDER = ("MMStar", "RealWorldQA", "SEEDBench2_Plus", "OCRBench", "MathVista", "MathVision", "MathVerse")
+_PUBLISHED_PERCENT: dict[str, tuple[float, ...]] = {
+    "gpt-5-2025-08-07": (76.7, 82.5, 75.2, 81.0, 78.6, 68.4, 73.2),
+    "GeminiPro2-5": (77.0, 78.7, 74.8, 87.1, 80.5, 58.4, 69.0),
+    "GeminiFlash2-5": (75.3, 78.6, 74.1, 86.7, 76.0, 46.4, 65.7),
+    "Qwen2.5-VL-72B-Instruct": (70.9, 75.3, 73.8, 88.2, 74.2, 39.3, 47.3),
+    "InternVL3-78B": (73.1, 78.4, 71.8, 91.0, 72.6, 34.1, 37.3),
+    "Claude3-7V_Sonnet": (62.6, 55.4, 67.2, 70.1, 66.8, 41.3, 46.7),
+    "Gemma3-4B": (47.1, 55.7, 60.8, 66.0, 46.2, 23.4, 22.7),
+    "Qwen2.5-VL-7B-Instruct": (64.6, 69.3, 70.8, 88.4, 68.1, 26.3, 42.1),
+    "Qwen2.5-VL-3B-Instruct": (57.3, 66.0, 69.2, 82.3, 63.4, 24.2, 32.4),
+}
+#: Paper Table 2 reference rows (Ps on its 80% test split), per dataset and on the full set ("Full").
+PAPER_RANDOM_PS: dict[str, float] = {
+    "OCRBench": 0.8075, "SEEDBench2_Plus": 0.7102, "MMStar": 0.6942, "RealWorldQA": 0.7108,
+    "MathVista": 0.6688, "MathVerse": 0.4800, "MathVision": 0.3927, "Full": 0.6135,
+}
+PAPER_ORACLE_PS: dict[str, float] = {
+    "OCRBench": 0.9825, "SEEDBench2_Plus": 0.8913, "MMStar": 0.9650, "RealWorldQA": 0.9853,
+    "MathVista": 0.9475, "MathVerse": 0.8954, "MathVision": 0.8741, "Full": 0.9188,
+}
+PAPER_BEST_SINGLE_PS: dict[str, float] = {
+    "OCRBench": 0.9050, "SEEDBench2_Plus": 0.7502, "MMStar": 0.7716, "RealWorldQA": 0.8235,
+    "MathVista": 0.8037, "MathVerse": 0.7194, "MathVision": 0.6932, "Full": 0.7412,
+}
+#: Fraction of each dataset in the paper's test split (Table 2 is scored there; used for its sampling noise).
+PAPER_TEST_FRACTION = 0.8
+#: Trials of the official Random router (``routers/random.py``): 50 trials of a uniform random model per query, each
+#: trial one point of the cost-accuracy frontier, so its Ps (the frontier's peak) is the BEST of the 50 trials.
+RANDOM_TRIALS = 50
+#: The file the calibration step (:mod:`.learnable`, ``python -m mmr_utils.data.simulator.learnable``) writes its
+#: fitted parameters to, with the settings it ran under and the targets it met; read here, so the simulator always
+#: runs on the last calibration's output.
+FITTED_FILE: Path = Path(__file__).with_name("fitted_parameters.json")
+#: Keys of :data:`FITTED_FILE` that hold one value per dataset (``random_peak_excess`` also has ``"Full"``).
+FITTED_KEYS: tuple[str, ...] = ("learnable_signal", "shared_effect_sd", "random_peak_excess")
+
+
+def read_fitted(path: Path = FITTED_FILE) -> dict:
+    """The fitted parameters stored in ``path`` (:data:`FITTED_FILE`), checked: every key of :data:`FITTED_KEYS`
+    present, with one finite number per dataset (and ``"Full"`` for the Random peak excess)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: cannot read the simulator's fitted parameters ({error}); re-run the calibration "
+                         f"step: python -m mmr_utils.data.simulator.learnable") from error
+    for key in FITTED_KEYS:
+        groups = [*DATASET_SIZES, "Full"] if key == "random_peak_excess" else list(DATASET_SIZES)
+        values = data.get(key)
+        if not isinstance(values, dict) or sorted(values) != sorted(groups):
+            raise ValueError(f"{path}: {key!r} must map exactly {groups} to numbers, got {values!r}")
+        bad = {g: v for g, v in values.items() if not isinstance(v, (int, float)) or not math.isfinite(v)}
+        if bad:
+            raise ValueError(f"{path}: {key!r} has non-numeric or non-finite values {bad}")
+    return data
+
+
+_FITTED = read_fitted()
+#: Group -> expected excess of the official Random Ps over the mean accuracy of the 10 models on the paper's 80% test
+#: split: the best of :data:`RANDOM_TRIALS` trials lies ``E[max of 50 standard normals] (about 2.249)`` trial
+#: standard deviations above the mean, with ``sd^2 = mean_q pbar_q (1 - pbar_q) / n_test`` (``pbar_q``: the share of
+#: models right on query q). FITTED, not chosen: :func:`~.fitting.random_peak_excess` of the calibrated table,
+#: written to :data:`FITTED_FILE` by the calibration step; a test recomputes it from the simulated table. It turns
+#: the paper's Random row into the mean accuracy it implies (:func:`implied_random_mean`), which the calibration
+#: table reports.
+RANDOM_PEAK_EXCESS: dict[str, float] = dict(_FITTED["random_peak_excess"])
+#: gpt-5-nano is kept at least this far below the dataset's best published model, so it never becomes Best Single.
+NANO_MARGIN_BELOW_BEST = 0.01
+#: The six datasets of the paper's Figure 4 (its single-model points match the union without MathVision, PAPER.md).
+FIG4_DATASETS: tuple[str, ...] = tuple(d for d in DATASET_SIZES if d != "MathVision")
+#: gpt-5-nano's point in the paper's Figure 4 (PAPER.md Sec. 3.3, read off the figure; its icon was placed by hand,
+#: so the cost is good to about +-0.1e-3): accuracy on the six Figure-4 datasets and mean cost per call in USD.
+PAPER_NANO_FIG4: dict[str, float] = {"accuracy": 0.694, "mean_cost": 0.74e-3}
+#: Tolerances for nano's Figure-4 point: absolute for the accuracy, relative for the mean cost.
+NANO_FIG4_TOLERANCE: dict[str, float] = {"accuracy": 0.02, "mean_cost": 0.20}
+#: The published model nano's per-dataset profile is shaped after (see :func:`_nano_profile`).
+NANO_SHAPE_MODEL = "gpt-5-2025-08-07"
+
+
+def implied_random_mean(peak_excess: dict[str, float] | None = None) -> dict[str, float]:
+    """Group -> the mean accuracy of the 10 models that makes the official Random Ps (best of 50 trials on the 80%
+    test split) equal the paper's Random row in expectation: ``PAPER_RANDOM_PS[g] - peak_excess[g]``
+    (default :data:`RANDOM_PEAK_EXCESS`)."""
+    excess = RANDOM_PEAK_EXCESS if peak_excess is None else peak_excess
+    return {g: PAPER_RANDOM_PS[g] - excess[g] for g in PAPER_RANDOM_PS}
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1.0 - p))
+
+
+def _nano_profile(published: dict[str, dict[str, float]]) -> tuple[dict[str, float], float]:
+    """gpt-5-nano's per-dataset accuracy (absent from the published table), placed at its Figure-4 point.
+
+    The paper gives one number for nano: about 0.694 accuracy on the six Figure-4 datasets together
+    (:data:`PAPER_NANO_FIG4`). ASSUMPTION (the paper gives no per-dataset split): nano is GPT-5's small sibling, so
+    its profile over datasets is GPT-5's shifted by one common amount on the logit scale,
+    ``nano_d = sigmoid(logit(gpt5_d) + shift)``, with ``shift`` solved by bisection so that the size-weighted mean over
+    :data:`FIG4_DATASETS` equals the Figure-4 accuracy; MathVision follows from the same shift. Each value is capped
+    at the dataset's best published model minus :data:`NANO_MARGIN_BELOW_BEST`. Consequence, shown in the calibration
+    table rather than hidden: the paper's full-set Random row implies nano at about 0.68 overall, which this profile
+    meets (0.663), but its per-dataset Random rows imply nano at about 0.56 on the six datasets (0.26 on MathVista,
+    0.21 on MathVerse), which no profile at the Figure-4 point can meet. Returns (profile, shift).
+    """
+    shape = published[NANO_SHAPE_MODEL]
+    sizes = {d: DATASET_SIZES[d] for d in FIG4_DATASETS}
+    target = PAPER_NANO_FIG4["accuracy"]
+
+    def profile(shift: float) -> dict[str, float]:
+        out = {}
+        for d in DATASET_SIZES:
+            best = max(row[d] for row in published.values())
+            out[d] = min(1.0 / (1.0 + math.exp(-(_logit(shape[d]) + shift))), best - NANO_MARGIN_BELOW_BEST)
+        return out
+
+    def fig4_mean(shift: float) -> float:
+        nano = profile(shift)
+        return sum(sizes[d] * nano[d] for d in sizes) / sum(sizes.values())
+
+    low, high = -5.0, 0.0  # fig4_mean is increasing in shift
+    if not fig4_mean(low) <= target <= fig4_mean(high):
+        raise ValueError(f"nano's Figure-4 accuracy {target} is outside what a logit shift of {NANO_SHAPE_MODEL}'s "
+                         f"profile in [{low}, {high}] reaches ([{fig4_mean(low):.3f}, {fig4_mean(high):.3f}])")
+    for _ in range(80):
+        mid = 0.5 * (low + high)
+        low, high = (mid, high) if fig4_mean(mid) < target else (low, mid)
+    shift = 0.5 * (low + high)
+    return profile(shift), shift
+
+
+def _target_accuracy() -> tuple[dict[str, dict[str, float]], float]:
+    published = {m: {d: p / 100.0 for d, p in zip(_PUBLISHED_ORDER, row)} for m, row in _PUBLISHED_PERCENT.items()}
+    nano, shift = _nano_profile(published)
+    published["gpt-5-nano-2025-08-07"] = nano
+    return {m: {d: published[m][d] for d in DATASET_SIZES} for m in MODELS}, shift
+
+
+#: Model -> dataset -> expected accuracy (fraction) the simulator is calibrated to.
+TARGET_ACCURACY: dict[str, dict[str, float]]
+#: The logit shift of nano's profile from GPT-5's (see :func:`_nano_profile`).
+NANO_LOGIT_SHIFT: float
+TARGET_ACCURACY, NANO_LOGIT_SHIFT = _target_accuracy()
+
+#: Model -> mean cost per call in USD the simulator is calibrated to (near the paper's cost figure).
+TARGET_MEAN_COST: dict[str, float] = {
+    "Qwen2.5-VL-3B-Instruct": 0.022e-3,
+    "Qwen2.5-VL-7B-Instruct": 0.10e-3,
+    "Qwen2.5-VL-72B-Instruct": 0.24e-3,
+    "InternVL3-78B": 0.028e-3,
+    "Gemma3-4B": 0.016e-3,
+    "Claude3-7V_Sonnet": 3.0e-3,
+    "gpt-5-nano-2025-08-07": 0.74e-3,
+    "GeminiPro2-5": 4.4e-3,
+    "gpt-5-2025-08-07": 3.9e-3,
+    "GeminiFlash2-5": 2.3e-3,
+}
+#: Model -> USD per output token (simulation parameters; with the verbosities they give the mean costs above:
+#: e.g. gpt-5 at $10/M tokens averages ~390 output tokens, gpt-5-nano at $0.40/M ~1,850 reasoning-heavy tokens).
+PRICE_PER_OUTPUT_TOKEN: dict[str, float] = {
+    "Qwen2.5-VL-3B-Instruct": 8.0e-8,
+    "Qwen2.5-VL-7B-Instruct": 3.0e-7,
+    "Qwen2.5-VL-72B-Instruct": 8.0e-7,
+    "InternVL3-78B": 1.0e-7,
+    "Gemma3-4B": 6.0e-8,
+    "Claude3-7V_Sonnet": 1.5e-5,
+    "gpt-5-nano-2025-08-07": 4.0e-7,
+    "GeminiPro2-5": 1.0e-5,
+    "gpt-5-2025-08-07": 1.0e-5,
+    "GeminiFlash2-5": 2.5e-6,
+}
+
+#: Fine categories (the ``category`` column).
+KINDS: tuple[str, ...] = (
+    "dense_text", "scene_text", "table", "chart", "function_plot", "geometry", "counting", "scene",
+)
+#: Skill axes of the need vector and of the model profiles.
+SKILLS: tuple[str, ...] = ("ocr", "chart", "spatial", "counting", "reasoning")
+#: Kind -> mean skill-need vector (order :data:`SKILLS`).
+KIND_NEEDS: dict[str, tuple[float, ...]] = {
+    "dense_text": (1.0, 0.0, 0.0, 0.0, 0.2),
+    "scene_text": (0.8, 0.0, 0.2, 0.0, 0.1),
+    "table": (0.6, 0.4, 0.0, 0.0, 0.3),
+    "chart": (0.3, 0.8, 0.0, 0.0, 0.4),
+    "function_plot": (0.1, 0.6, 0.2, 0.0, 0.8),
+    "geometry": (0.0, 0.0, 0.8, 0.0, 1.0),
+    "counting": (0.0, 0.0, 0.3, 1.0, 0.1),
+    "scene": (0.0, 0.0, 0.6, 0.2, 0.3),
+}
+#: Dataset -> kind mixture.
+KIND_MIX: dict[str, dict[str, float]] = {
+    "OCRBench": {"dense_text": 0.45, "scene_text": 0.30, "table": 0.10, "chart": 0.15},
+    "SEEDBench2_Plus": {"chart": 0.35, "table": 0.20, "dense_text": 0.25, "scene_text": 0.20},
+    "MMStar": {"scene": 0.40, "counting": 0.20, "chart": 0.10, "geometry": 0.10, "dense_text": 0.10,
+               "function_plot": 0.10},
+    "RealWorldQA": {"scene": 0.60, "counting": 0.30, "scene_text": 0.10},
+    "MathVista": {"function_plot": 0.20, "chart": 0.25, "geometry": 0.25, "counting": 0.15, "table": 0.15},
+    "MathVerse": {"geometry": 0.60, "function_plot": 0.40},
+    "MathVision": {"geometry": 0.55, "function_plot": 0.15, "counting": 0.15, "table": 0.15},
+}
+#: Model -> skill profile (order :data:`SKILLS`): Qwen/InternVL strong at OCR, gpt-5 at geometry and reasoning.
+MODEL_SKILLS: dict[str, tuple[float, ...]] = {
+    "Qwen2.5-VL-3B-Instruct": (0.6, 0.2, -0.5, 0.0, -0.8),
+    "Qwen2.5-VL-7B-Instruct": (0.8, 0.3, -0.3, 0.1, -0.5),
+    "Qwen2.5-VL-72B-Instruct": (0.9, 0.5, 0.0, 0.2, 0.0),
+    "InternVL3-78B": (1.0, 0.5, 0.1, 0.3, -0.2),
+    "Gemma3-4B": (0.0, -0.3, -0.4, -0.2, -0.7),
+    "Claude3-7V_Sonnet": (0.1, 0.4, -0.2, -0.3, 0.4),
+    "gpt-5-nano-2025-08-07": (-0.2, 0.2, 0.2, 0.0, 0.5),
+    "GeminiPro2-5": (0.7, 0.6, 0.4, 0.3, 0.7),
+    "gpt-5-2025-08-07": (0.2, 0.5, 0.6, 0.2, 1.0),
+    "GeminiFlash2-5": (0.6, 0.5, 0.3, 0.2, 0.5),
+}
+#: Model -> how fast P(correct) falls with difficulty (small models are weak on hard items).
+DIFFICULTY_SLOPE: dict[str, float] = {
+    "Qwen2.5-VL-3B-Instruct": 1.4,
+    "Qwen2.5-VL-7B-Instruct": 1.2,
+    "Qwen2.5-VL-72B-Instruct": 0.9,
+    "InternVL3-78B": 0.9,
+    "Gemma3-4B": 1.4,
+    "Claude3-7V_Sonnet": 0.9,
+    "gpt-5-nano-2025-08-07": 1.0,
+    "GeminiPro2-5": 0.75,
+    "gpt-5-2025-08-07": 0.7,
+    "GeminiFlash2-5": 0.85,
+}
+#: Scale of the kind/skill part of the logit. Kept small (2.2.0: 0.5, was 1.5): the kind is readable from BOTH
+#: channels (a probe reads it from the image 99%, from the text 83%), so a large kind effect gives the text-only and
+#: the image-only router the same signal and leaves little that only the two channels together carry.
+SKILL_WEIGHT = 0.5
+IDIOSYNCRATIC_SD = 0.5
+#: The text-only cue: the response style the prompt asks for, one preamble per level (two paraphrases each) that
+#: opens the question text (also for Vision-Only items: it is part of the prompt, not of the picture) and is never
+#: printed in the image. Ordered from terse to rigorous: how much reasoning the prompt asks for. A paraphrase is a
+#: short opener of its own followed by the style's common body, so the two paraphrases of a style lie close together
+#: in a sentence embedding and the style is the largest single factor of the text channel (0.38 of the MiniLM
+#: embedding's variance, the kind 0.12). 2.4.0 had one short sentence per paraphrase (0.19, kind 0.15), too little
+#: for the official KMeans router: with 20 clusters in the mean-fused space it resolved the kind, which both channels
+#: show, and lost both cues, so it routed worse in mode 22 than on text alone (benchmarks/results/modality_check.md).
+_STYLE_BODIES = {
+    "terse": ("Speed is everything here and nobody will read a justification: skip any greeting, skip any caveat, "
+              "skip any restatement of the task, do not think aloud and do not show steps. A single word, letter or "
+              "value is the ideal reply, with no commentary before or after it."),
+    "plain": ("There is no special format to follow and no particular length to aim for; nothing about this item is "
+              "unusual and no extra instructions apply beyond the question itself. Respond in your customary manner, "
+              "with whatever level of detail you would ordinarily consider appropriate."),
+    "explained": ("Use friendly everyday language, avoid jargon, say what to look at first and why it matters, and "
+                  "point out how the pieces fit together. The student should come away understanding the idea, not "
+                  "only the result, so keep the explanation gentle, clear and encouraging, then state the answer."),
+    "rigorous": ("State every assumption explicitly, justify each inference, number the steps, consider edge cases "
+                 "and competing readings, recompute every quantity a second way and audit the logic once more at the "
+                 "end. Precision and verification outweigh speed; conclude with the verified final answer."),
+}
+_STYLE_OPENERS = {
+    "terse": ("Quick lookup for a busy colleague: reply instantly with the bare answer.",
+              "Rapid-fire quiz round: blurt out only the final answer."),
+    "plain": ("Please answer the following request in an ordinary, neutral way.",
+              "Here is a routine question from a standard evaluation set."),
+    "explained": ("You are a patient teacher explaining your reasoning to a curious student.",
+                  "Imagine tutoring a beginner and walking them through the answer."),
+    "rigorous": ("Rigorous mode: derive the result formally, step by numbered step.",
+                 "Careful proof required: reason methodically through every step."),
+}
+TEXT_CUE_STYLES: dict[str, tuple[str, ...]] = {
+    style: tuple(f"{opener} {_STYLE_BODIES[style]}" for opener in openers) for style, openers in _STYLE_OPENERS.items()
+}
+#: The image-only cue: how the picture was degraded (scanned, photographed, compressed), applied to the whole
+#: rendered image (the printed question band included) and never mentioned in the text. Ordered from clean to
+#: heavily blurred: how degraded the picture is. Since 2.5.0 each degradation also casts the colours and changes the
+#: contrast (``render._degrade``), so it dominates the offline image descriptor as the style dominates the text: with
+#: both cues the largest factor of their own channel, the 4 x 4 cue cells are what the mean-fused space clusters by.
+IMAGE_CUE_QUALITIES: tuple[str, ...] = ("clean", "faded", "noisy", "blurred")
+#: Standardised value of cue level 0..3 (equally spaced, mean 0 and variance 1 under uniform levels).
+CUE_LEVEL_VALUES: tuple[float, ...] = tuple(v / (1.25 ** 0.5) for v in (-1.5, -0.5, 0.5, 1.5))
+#: Model-specific effects of the modality cues (logit per unit cue; each row sums to about 0, so the cues change which
+#: model is best, not how hard the item is). ``text``: the prompt's response style (text-only cue, level values
+#: :data:`CUE_LEVEL_VALUES`); positive = gains when asked to reason at length (reasoning models). ``image``: the
+#: picture's degradation (image-only cue); positive = robust to degraded pictures (high-resolution vision towers).
+#: ``joint``: the product of the two cue values, readable only from text and image together (e.g. long reasoning on a
+#: blurred picture: some models recover, others hallucinate).
+CUE_LOADINGS: dict[str, dict[str, float]] = {
+    "image": {
+        "Qwen2.5-VL-3B-Instruct": -0.2, "Qwen2.5-VL-7B-Instruct": 0.2, "Qwen2.5-VL-72B-Instruct": 0.6,
+        "InternVL3-78B": 0.8, "Gemma3-4B": -0.8, "Claude3-7V_Sonnet": -0.6, "gpt-5-nano-2025-08-07": -0.6,
+        "GeminiPro2-5": 0.4, "gpt-5-2025-08-07": -0.4, "GeminiFlash2-5": 0.6,
+    },
+    "text": {
+        "Qwen2.5-VL-3B-Instruct": -0.8, "Qwen2.5-VL-7B-Instruct": -0.5, "Qwen2.5-VL-72B-Instruct": 0.0,
+        "InternVL3-78B": -0.6, "Gemma3-4B": -0.4, "Claude3-7V_Sonnet": 0.8, "gpt-5-nano-2025-08-07": 0.4,
+        "GeminiPro2-5": 0.2, "gpt-5-2025-08-07": 0.8, "GeminiFlash2-5": 0.1,
+    },
+    "joint": {
+        "Qwen2.5-VL-3B-Instruct": 0.3, "Qwen2.5-VL-7B-Instruct": -0.3, "Qwen2.5-VL-72B-Instruct": -0.6,
+        "InternVL3-78B": 0.4, "Gemma3-4B": 0.5, "Claude3-7V_Sonnet": -0.5, "gpt-5-nano-2025-08-07": 0.6,
+        "GeminiPro2-5": -0.4, "gpt-5-2025-08-07": 0.5, "GeminiFlash2-5": -0.5,
+    },
+}
+#: Dataset -> scale of each cue's effect (logit): how much of the routing signal is readable only from the text,
+#: only from the image, and only from both. The image share is largest where the question lives in the image
+#: (MathVerse Vision-Only, OCRBench), as the paper's modality study finds (Sec. 5.3). 2.2.0: the two single-channel
+#: parts are strong and ADDITIVE (a mean-fused feature, a sum of the two channels, lets linear and neighbour routers
+#: use both), the interaction part small (0.8, was 2.2: its text x image cells are too many for the training data).
+#: 2.3.0: every weight scaled by 0.55 (same proportions). At 2.2.0's full weights the learned routers beat the paper's
+#: Table 2 by up to 0.10 in Ps (8 of 32 learned cells within 0.02: a routing signal far stronger than the paper's); a
+#: full-scale sweep at 0.5 had 11 of 24 (KNN, KMeans, LinearMF) within 0.02 while multimodal still beat both unimodal
+#: modes for KNN, Linear and LinearMF; 0.55 keeps a little more of the modality margin, and unlike 0.5 keeps every
+#: Random Ps within 0.01 but MMStar's known exception (benchmarks/results/modality_check.md, "2.3.0"; 2.4.0 reads the
+#: Random row as the official best-of-50 peak, see :data:`RANDOM_PEAK_EXCESS`). 2.5.0: OCRBench, whose question is
+#: mostly about text that only the picture shows, reads almost nothing from the prompt and more from the picture and
+#: from picture and prompt together (text 0.825 -> 0.5, image 1.925 -> 3.0, joint 0.44 -> 0.8): with 2.4.0's weights
+#: the best OCRBench model was right so often that knowing the picture's quality added little, and OCRBench's
+#: multimodal-over-text gap was the 6th of 7, not among the largest as the paper's modality study expects.
+CUE_WEIGHTS: dict[str, dict[str, float]] = {
+    "OCRBench": {"text": 0.5, "image": 3.0, "joint": 0.8},
+    "SEEDBench2_Plus": {"text": 1.65, "image": 1.1, "joint": 0.44},
+    "MMStar": {"text": 1.65, "image": 1.1, "joint": 0.44},
+    "RealWorldQA": {"text": 1.65, "image": 1.1, "joint": 0.44},
+    "MathVista": {"text": 1.65, "image": 1.1, "joint": 0.44},
+    "MathVerse": {"text": 0.825, "image": 1.925, "joint": 0.44},
+    "MathVision": {"text": 1.65, "image": 1.1, "joint": 0.44},
+}
+#: Dataset -> standard deviation of the shared, unobservable item effect ``sigma_d * z_shared`` that moves every
+#: model's logit together (how correlated the models' errors are). FITTED, not chosen: the output of
+#: :func:`mmr_utils.data.simulator.fitting.calibrate` at ``CALIBRATION_SCALE``/``CALIBRATION_SEED`` (Oracle Ps of
+#: the drawn outcomes = the paper's Oracle row), refitted by the calibration step for every learnable-signal value it
+#: tries and stored in :data:`FITTED_FILE`; ``tests/test_simulator.py`` re-runs the fit and checks it reproduces these.
+SHARED_EFFECT_SD: dict[str, float] = dict(_FITTED["shared_effect_sd"])
+#: Dataset -> strength of the learnable signal: the factor on everything in a model's logit that a router can read
+#: from the question and the image and that differs between models (the kind/skill term and the three cue terms, see
+#: :func:`~.outcomes.correctness_probabilities`). 1 is the cue and skill weights as written above; smaller values
+#: leave more of each model's correctness to the unreadable parts, so learned routers gain less over the best single
+#: model. FITTED, not chosen: the calibration step (:mod:`.learnable`) sets it per dataset so that the learned
+#: routers' Ps on that dataset match the paper's Table 2 (targets and tolerances in :mod:`.learnable`), and writes it
+#: to :data:`FITTED_FILE`.
+LEARNABLE_SIGNAL: dict[str, float] = dict(_FITTED["learnable_signal"])
+CALIBRATION_SCALE = 1.0
+CALIBRATION_SEED = 0
+#: Variance shares of the visual, textual and hidden parts of the difficulty.
+DIFFICULTY_SHARES: tuple[float, float, float] = (0.5, 0.3, 0.2)
+#: Dataset -> fraction of questions worded generically (their kind is visible only in the image). MathVerse is the
+#: Vision-Only subset (every question is printed in the image); OCRBench questions mostly say "what is written".
+GENERIC_QUESTION_RATE: dict[str, float] = {
+    "OCRBench": 0.6, "SEEDBench2_Plus": 0.2, "MMStar": 0.2, "RealWorldQA": 0.2,
+    "MathVista": 0.2, "MathVerse": 1.0, "MathVision": 0.15,
+}
+#: Dataset -> fraction of multiple-choice questions.
+MULTIPLE_CHOICE_RATE: dict[str, float] = {
+    "OCRBench": 0.0, "SEEDBench2_Plus": 1.0, "MMStar": 1.0, "RealWorldQA": 0.6,
+    "MathVista": 0.5, "MathVerse": 0.6, "MathVision": 0.6,
+}
+#: Kind -> log multiplier of output length (math reasoning long, OCR short).
+KIND_TOKEN_LOG_FACTOR: dict[str, float] = {
+    "dense_text": -0.5, "scene_text": -0.6, "table": -0.2, "chart": 0.0,
+    "function_plot": 0.4, "geometry": 0.6, "counting": -0.3, "scene": -0.2,
+}
+_REASONING_MODELS = {"gpt-5-nano-2025-08-07", "GeminiPro2-5", "gpt-5-2025-08-07", "GeminiFlash2-5",
+                     "Claude3-7V_Sonnet"}
+#: Model -> log-length increase per unit difficulty (reasoning models think longer on hard items).
+TOKEN_DIFFICULTY_SLOPE: dict[str, float] = {m: (0.5 if m in _REASONING_MODELS else 0.25) for m in MODELS}
+TOKEN_NOISE_SD = 0.45
+WRONG_ANSWER_TOKEN_LOG_FACTOR = 0.15
+IMAGE_SIZE = 160
+MIN_ITEMS_PER_DATASET = 5
+OUTCOME_SAMPLINGS = ("systematic", "bernoulli")
+
+# Random streams, one per purpose (np.random.default_rng([seed, stream, ...])).
+(_STREAM_LATENT, _STREAM_NOISE, _STREAM_OUTCOME, _STREAM_TOKENS, _STREAM_CONTENT, _STREAM_RENDER,
+ _STREAM_SHARED, _STREAM_CUES) = range(11, 19)
+
+
+def dataset_sizes(scale: float = 1.0) -> dict[str, int]:
+    """Number of instances per dataset at ``scale`` (proportional, at least ``MIN_ITEMS_PER_DATASET``)."""
+    if not (isinstance(scale, (int, float)) and 0.0 < float(scale) <= 1.0):
+        raise ValueError(f"scale must be a number in (0, 1], got {scale!r}")
+    return {d: max(MIN_ITEMS_PER_DATASET, int(round(n * float(scale)))) for d, n in DATASET_SIZES.items()}

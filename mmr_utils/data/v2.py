@@ -1,0 +1,341 @@
+"""Loader and pinned download of MMR-Bench V2, the successor benchmark (Hugging Face dataset
+``gh0stHunter/MMR-Bench-V2``, revision :data:`V2_REVISION`; 44 models, 18 task sets), into an :class:`OutcomeTable`.
+
+Layout (parquet files; reading them needs ``pyarrow``)::
+
+    <root>/data/instances/<task>.parquet          sample_id, benchmark, prompt_text, images (ordered list of image
+                                                  paths relative to the image root, LMUData/ by default)
+    <root>/data/results/<model>/<task>.parquet    sample_id, benchmark, model_id, score in [0, 1], cost, cost_unit,
+                                                  status
+
+How the table is built:
+
+- Rows are the instances of the chosen tasks (``dataset`` = task name, ``dataset_idx`` = ``sample_id``,
+  ``question`` = ``prompt_text``; ``benchmark`` and ``n_images`` are kept as instance fields), columns the chosen
+  models (the results sub-folder names, sorted).
+- Results are joined on ``sample_id`` with cross-checks, each a :class:`~mmr_utils.data.official.TableFormatError`
+  naming file and row: duplicate ``sample_id`` (instances, across tasks, or within a result file), a result for an
+  unknown ``sample_id``, a ``benchmark`` that differs between the instance and its result, a ``model_id`` that is
+  not constant within a file, non-numeric or out-of-range ``score``/``cost`` on an ``ok`` row, and a ``cost_unit``
+  other than USD.
+- Only ``status == "ok"`` rows are outcomes. Any other status (a failed call, a timeout) is a missing cell (NaN), not
+  a wrong answer; a sample with no result row, or a missing result file, is missing too. The counts of every status
+  per model go to ``table.source["status_counts"]``, missing files to ``source["missing_result_files"]``.
+- Correctness: ``correct = 1.0 if score >= score_threshold else 0.0`` (default 0.5; V2 scores are mostly 0/1 with
+  partial credit on some tasks). The raw score of every ``ok`` cell is kept as instance column ``<model>_score``
+  (NaN where missing). ``score_threshold=None`` keeps the raw score itself as ``correct`` (a fractional utility the
+  routers and the evaluation accept; ``to_official_csv`` then writes only the 0/1 cells).
+- Cost is USD per call as released; in V2.0.3 it prices output tokens only (recorded in ``source["cost_note"]``).
+- Images: ``image_path`` is the single image of a one-image item, resolved under ``image_root`` (default
+  ``<root>/LMUData``). A multi-image item gets, with ``multi_image="contact_sheet"`` (default), one contact sheet: its
+  images in order, each fitted into a 384 x 384 cell of a near-square grid on white, written as PNG with Pillow into
+  ``cache_dir`` (default ``<root>/.cache/contact_sheets``) under a name hashed from the image paths; with
+  ``multi_image="first"`` the first image. Images that are not on disk give ``image_path = None`` and are counted in
+  ``source["missing_images"]``; ``image_root=None`` loads V2 text-only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mmr_utils._io import atomic_directory, atomic_open, atomic_write_text
+from mmr_utils.data.datasets import scenario_of
+from mmr_utils.data.table import OutcomeTable
+from mmr_utils.data.official import TableFormatError
+
+V2_REPO_ID = "gh0stHunter/MMR-Bench-V2"
+V2_REVISION = "f20dfda87ba94823db297225270b603a58534dfa"
+INSTANCE_FIELDS: tuple[str, ...] = ("sample_id", "benchmark", "prompt_text", "images")
+RESULT_FIELDS: tuple[str, ...] = ("sample_id", "benchmark", "model_id", "score", "cost", "cost_unit", "status")
+MULTI_IMAGE_MODES: tuple[str, ...] = ("contact_sheet", "first")
+#: Side of one image's cell in a contact sheet, in pixels.
+SHEET_CELL = 384
+_DEFAULT_IMAGES = object()
+
+
+def _data_folder(root: Path) -> Path:
+    for candidate in (root / "data", root):
+        if (candidate / "instances").is_dir() and (candidate / "results").is_dir():
+            return candidate
+    raise FileNotFoundError(f"{root} is not an MMR-Bench V2 folder: expected data/instances/ and data/results/ "
+                            f"(or instances/ and results/) inside it")
+
+
+def _read_parquet(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    try:
+        import pyarrow  # noqa: F401 - only to give a clear message when it is missing
+    except ImportError as err:  # pragma: no cover - pyarrow is a pinned dependency
+        raise RuntimeError("reading MMR-Bench V2 needs pyarrow (pinned in requirements.txt)") from err
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as err:
+        raise TableFormatError(f"{path}: not a readable parquet file ({type(err).__name__}: {err})") from err
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise TableFormatError(f"{path}: missing columns {missing}; expected at least {list(required)}")
+    return frame.reset_index(drop=True)
+
+
+def _first_bad(path: Path, frame: pd.DataFrame, bad: np.ndarray, column: str, expected: str) -> None:
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise TableFormatError(f"{path}, row {i}, column {column}: expected {expected}, got {frame[column].iloc[i]!r} "
+                               f"({int(bad.sum())} such rows)")
+
+
+def _image_list(value, path: Path, row: int) -> list[str]:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    if isinstance(value, str):
+        return [value] if value else []
+    try:
+        items = list(value)
+    except TypeError as err:
+        raise TableFormatError(f"{path}, row {row}, column images: expected a list of image paths, got {value!r}") from err
+    if not all(isinstance(item, str) and item for item in items):
+        raise TableFormatError(f"{path}, row {row}, column images: every entry must be a non-empty path, got {items!r}")
+    return items
+
+
+def _read_instances(data: Path, tasks: list[str]) -> pd.DataFrame:
+    frames, where = [], {}
+    for task in tasks:
+        path = data / "instances" / f"{task}.parquet"
+        frame = _read_parquet(path, INSTANCE_FIELDS)
+        if frame.empty:
+            raise TableFormatError(f"{path}: no instances")
+        ids = frame["sample_id"].astype("string")
+        _first_bad(path, frame, ids.isna().to_numpy() | (ids == "").fillna(True).to_numpy(), "sample_id",
+                   "a non-empty id")
+        for row, sample_id in enumerate(ids):
+            if sample_id in where:
+                raise TableFormatError(f"{path}, row {row}: duplicate sample_id {sample_id!r}, already at "
+                                       f"{where[sample_id][0]}, row {where[sample_id][1]}")
+            where[sample_id] = (path, row)
+        frame = frame.assign(sample_id=ids.astype(str), task=task,
+                             images=[_image_list(v, path, r) for r, v in enumerate(frame["images"])])
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _contact_sheet(paths: list[Path], cache_dir: Path) -> Path:
+    """One PNG showing ``paths`` in order on a near-square grid of ``SHEET_CELL`` cells (cached by content name)."""
+    from PIL import Image
+
+    key = hashlib.sha256("\n".join(str(p.resolve()) for p in paths).encode()).hexdigest()[:20]
+    target = cache_dir / f"{key}.png"
+    if target.is_file():
+        return target
+    columns = math.ceil(math.sqrt(len(paths)))
+    rows = math.ceil(len(paths) / columns)
+    sheet = Image.new("RGB", (columns * SHEET_CELL, rows * SHEET_CELL), "white")
+    for i, path in enumerate(paths):
+        with Image.open(path) as image:
+            image = image.convert("RGB")
+            image.thumbnail((SHEET_CELL, SHEET_CELL))
+            x = (i % columns) * SHEET_CELL + (SHEET_CELL - image.width) // 2
+            y = (i // columns) * SHEET_CELL + (SHEET_CELL - image.height) // 2
+            sheet.paste(image, (x, y))
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_open(target, "wb") as handle:
+        sheet.save(handle, format="PNG")
+    return target
+
+
+def _resolve_images(images: pd.Series, image_root: Path | None, multi_image: str,
+                    cache_dir: Path) -> tuple[list[str | None], dict]:
+    resolved, missing, sheets = [], 0, 0
+    for items in images:
+        if not items or image_root is None:
+            resolved.append(None)
+            continue
+        paths = [image_root / item for item in items]
+        if not all(p.is_file() for p in paths):
+            missing += 1
+            resolved.append(None)
+        elif len(paths) == 1 or multi_image == "first":
+            resolved.append(str(paths[0]))
+        else:
+            resolved.append(str(_contact_sheet(paths, cache_dir)))
+            sheets += 1
+    return resolved, {"missing_images": missing, "contact_sheets": sheets}
+
+
+def _read_results(path: Path, model: str, index: dict[str, int], benchmarks: np.ndarray,
+                  correct: np.ndarray, score: np.ndarray, cost: np.ndarray, column: int,
+                  threshold: float | None) -> Counter:
+    frame = _read_parquet(path, RESULT_FIELDS)
+    ids = frame["sample_id"].astype("string")
+    _first_bad(path, frame, ids.isna().to_numpy(), "sample_id", "a non-empty id")
+    duplicated = ids.duplicated(keep="first").to_numpy()
+    _first_bad(path, frame, duplicated, "sample_id", "each sample_id once per result file")
+    rows = np.array([index.get(s, -1) for s in ids])
+    _first_bad(path, frame, rows < 0, "sample_id", "a sample_id of this task's instances file")
+    _first_bad(path, frame, frame["benchmark"].astype(str).to_numpy() != benchmarks[rows], "benchmark",
+               "the instance's benchmark")
+    model_ids = frame["model_id"].astype("string").dropna().unique()
+    if len(model_ids) > 1:
+        raise TableFormatError(f"{path}: column model_id holds several models {sorted(model_ids)[:4]} in the "
+                               f"results of {model!r}")
+    status = frame["status"].astype("string").fillna("<missing>")
+    ok = (status == "ok").to_numpy()
+    scores = pd.to_numeric(frame["score"], errors="coerce").to_numpy(dtype=float)
+    costs = pd.to_numeric(frame["cost"], errors="coerce").to_numpy(dtype=float)
+    _first_bad(path, frame, ok & ~((scores >= 0) & (scores <= 1)), "score", "a number in [0, 1] on an ok row")
+    _first_bad(path, frame, ok & ~(costs >= 0), "cost", "a non-negative number (USD) on an ok row")
+    unit = frame["cost_unit"].astype("string").str.strip().str.upper()
+    _first_bad(path, frame, ok & (unit != "USD").fillna(True).to_numpy(), "cost_unit", "USD")
+    target = rows[ok]
+    score[target, column] = scores[ok]
+    cost[target, column] = costs[ok]
+    correct[target, column] = scores[ok] if threshold is None else (scores[ok] >= threshold).astype(float)
+    return Counter(status.tolist())
+
+
+def load_v2(root, *, tasks=None, models=None, image_root=_DEFAULT_IMAGES, score_threshold: float | None = 0.5,
+            multi_image: str = "contact_sheet", cache_dir=None) -> OutcomeTable:
+    """Load MMR-Bench V2 from ``root`` (the downloaded folder, holding ``data/``) as an :class:`OutcomeTable`.
+
+    Args:
+        root: folder with ``data/instances`` and ``data/results`` (or those two directly).
+        tasks: task names (instance file stems) to load, in that order; default all, sorted.
+        models: model names (results sub-folders) to load, in that order; default all, sorted.
+        image_root: folder the ``images`` paths are relative to; default ``<root>/LMUData`` when it exists (else no
+            images); ``None`` for text-only; an explicit folder must exist.
+        score_threshold: ``correct = score >= score_threshold``; ``None`` keeps the raw score (module docstring).
+        multi_image: ``"contact_sheet"`` or ``"first"`` (module docstring).
+        cache_dir: where contact sheets are written; default ``<root>/.cache/contact_sheets``.
+
+    Raises:
+        TableFormatError: a file breaks the layout or a cross-check (the message names file, row and column).
+        FileNotFoundError: no V2 layout at ``root``, an unknown task or model, or a missing explicit image folder.
+    """
+    root = Path(root)
+    data = _data_folder(root)
+    if multi_image not in MULTI_IMAGE_MODES:
+        raise ValueError(f"multi_image must be one of {MULTI_IMAGE_MODES}, got {multi_image!r}")
+    if score_threshold is not None and not 0.0 < float(score_threshold) <= 1.0:
+        raise ValueError(f"score_threshold must be in (0, 1] or None, got {score_threshold!r}")
+    available_tasks = sorted(p.stem for p in (data / "instances").glob("*.parquet"))
+    available_models = sorted(p.name for p in (data / "results").iterdir() if p.is_dir())
+    tasks = available_tasks if tasks is None else list(tasks)
+    models = available_models if models is None else list(models)
+    for label, chosen, available, folder in (("task", tasks, available_tasks, data / "instances"),
+                                             ("model", models, available_models, data / "results")):
+        unknown = [name for name in chosen if name not in available]
+        if unknown:
+            raise FileNotFoundError(f"unknown {label}s {unknown} in {folder}; available: {available}")
+        if not chosen:
+            raise ValueError(f"no {label}s to load from {folder}")
+
+    instances = _read_instances(data, tasks)
+    n, k = len(instances), len(models)
+    correct, score, cost = (np.full((n, k), np.nan) for _ in range(3))
+    benchmarks = instances["benchmark"].astype(str).to_numpy()
+    status_counts: dict[str, dict[str, int]] = {}
+    missing_files: list[str] = []
+    for column, model in enumerate(models):
+        counts: Counter = Counter()
+        for task in tasks:
+            path = data / "results" / model / f"{task}.parquet"
+            if not path.is_file():
+                missing_files.append(f"{model}/{task}.parquet")
+                continue
+            task_rows = np.flatnonzero((instances["task"] == task).to_numpy())
+            index = {sample_id: int(row) for sample_id, row in zip(instances["sample_id"].iloc[task_rows], task_rows)}
+            counts += _read_results(path, model, index, benchmarks, correct, score, cost, column, score_threshold)
+        status_counts[model] = dict(sorted(counts.items()))
+
+    source: dict = {"path": str(root), "format": "mmr-bench-v2", "repo_id": V2_REPO_ID, "tasks": tasks,
+                    "models": models, "status_counts": status_counts, "missing_result_files": missing_files,
+                    "score_threshold": score_threshold, "multi_image": multi_image, "simulated": False,
+                    "cost_note": "USD per call as released; V2.0.3 prices output tokens only"}
+    provenance = root / "provenance.json"
+    if provenance.is_file():
+        try:
+            source["provenance"] = json.loads(provenance.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise TableFormatError(f"{provenance}: not valid JSON ({err})") from err
+
+    if image_root is _DEFAULT_IMAGES:
+        image_root = root / "LMUData" if (root / "LMUData").is_dir() else None
+        source["images"] = f"auto: {image_root or 'no LMUData folder'}"
+    elif image_root is not None:
+        image_root = Path(image_root)
+        if not image_root.is_dir():
+            raise FileNotFoundError(f"image folder {image_root} does not exist (given for MMR-Bench V2 at {root})")
+        source["images"] = str(image_root)
+    else:
+        source["images"] = "none (text-only)"
+    cache_dir = Path(cache_dir) if cache_dir is not None else root / ".cache" / "contact_sheets"
+    image_paths, image_counts = _resolve_images(instances["images"], image_root, multi_image, cache_dir)
+    source.update(image_counts)
+
+    frame = pd.DataFrame({
+        "dataset_idx": instances["sample_id"], "dataset": instances["task"],
+        "scenario": instances["task"].map(scenario_of),
+        "question": instances["prompt_text"].fillna("").astype(str),
+        "answer": instances.get("answer"),
+        "image_path": pd.Series(image_paths, dtype=object), "benchmark": instances["benchmark"].astype(str),
+        "n_images": instances["images"].map(len).astype(int),
+    })
+    for column, model in enumerate(models):
+        frame[f"{model}_score"] = score[:, column]
+    table = OutcomeTable(models=tuple(models), correct=correct, cost=cost, instances=frame, source=source)
+    source["missing_cells"] = {m: c for m, c in table.missing_per_model().items() if c}
+    return table
+
+
+def download_v2(out_dir, *, revision: str = V2_REVISION, local_source=None, include_images: bool = False,
+                force: bool = False) -> Path:
+    """Fetch MMR-Bench V2 (``data/instances`` and ``data/results``; with ``include_images`` also ``LMUData/``) into
+    ``out_dir``, pinned to ``revision``, validate it with :func:`load_v2`, and swap it in atomically.
+
+    Uses ``huggingface_hub.snapshot_download`` on the dataset :data:`V2_REPO_ID`. With ``local_source`` (a folder laid
+    out like the hub repository) nothing is downloaded: for users without hub access, and for the tests.
+    """
+    out_dir = Path(out_dir)
+    if not force and (out_dir / "data" / "instances").is_dir():
+        return out_dir
+    patterns = ["data/instances/*", "data/results/*/*"] + (["LMUData/**"] if include_images else [])
+    if local_source is not None:
+        source = Path(local_source)
+        _data_folder(source)
+        if not (source / "data").is_dir():
+            raise FileNotFoundError(f"{source} is not laid out like {V2_REPO_ID}: data/instances and data/results "
+                                    f"must sit under data/")
+        origin = f"local folder {source}"
+    else:
+        try:
+            from huggingface_hub import snapshot_download
+        except ImportError as err:  # pragma: no cover - huggingface_hub is a pinned dependency
+            raise RuntimeError("huggingface_hub is required to download MMR-Bench V2") from err
+        try:
+            source = Path(snapshot_download(V2_REPO_ID, repo_type="dataset", revision=revision,
+                                            allow_patterns=patterns))
+        except Exception as err:
+            raise RuntimeError(
+                f"could not download {V2_REPO_ID}@{revision[:10]} from the Hugging Face hub ({type(err).__name__}: "
+                f"{err}). If you are offline, fetch the repository's data/ folder elsewhere and pass it as "
+                f"local_source (CLI: data-official --version 2 --local-source DIR)."
+            ) from err
+        origin = f"huggingface hub {V2_REPO_ID} revision {revision}"
+    with atomic_directory(out_dir) as tmp:
+        shutil.copytree(source / "data", tmp / "data", ignore=shutil.ignore_patterns(".*"))
+        if include_images:
+            if not (source / "LMUData").is_dir():
+                raise FileNotFoundError(f"{source} has no LMUData/ image folder (include_images=True)")
+            shutil.copytree(source / "LMUData", tmp / "LMUData")
+        record = {"simulated": False, "source": "MMR-Bench V2 release", "origin": origin, "revision": revision,
+                  "images": include_images}
+        atomic_write_text(tmp / "provenance.json", json.dumps(record, indent=2) + "\n")
+        load_v2(tmp, image_root=None)  # validate before the swap: a broken release fails here and leaves nothing
+    return out_dir

@@ -1,0 +1,159 @@
+"""Studies beyond the paper: every router of the registry on one set of splits, scored with the paper's
+metrics and every peer metric family (:mod:`mmr_utils.metrics.peer`), with bootstrap intervals and paired tests
+against the best single model (:mod:`mmr_utils.metrics.uncertainty`), and an oracle-gap breakdown.
+
+One function, :func:`routing_comparison`, does the fitting once per (router, seed) and returns a
+:class:`~mmr_utils.experiments.studies.StudyResult` whose ``results`` is the uncertainty table (router x metric, mean over seeds
+with a 95% interval and a Holm-corrected mark against the best single model), and whose ``curves`` hold the peer
+metric table of every seed and the oracle-gap table.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from mmr_utils.data.splits import instance_split
+from mmr_utils.metrics.peer import peer_metrics_table
+from mmr_utils.metrics.references import oracle_choice
+from mmr_utils.metrics.uncertainty import uncertainty_table
+
+#: Routers beyond the paper's ten, in the order notebook 9 shows them.
+BEYOND_ROUTERS: tuple[str, ...] = ("carrot_knn", "knn_shrunk", "kmeans_shrunk", "irt", "gbdt", "cascade")
+
+
+def oracle_gap(Y: np.ndarray, C: np.ndarray, U: np.ndarray, P: np.ndarray, models, *, datasets=None) -> pd.DataFrame:
+    """Where a router loses to the oracle at its peak (the operating point that attains Ps): for every test row the
+    oracle's model (cheapest correct; cheapest overall when none is correct) and the router's model; rows where the
+    router is wrong but some model was right are *losses*. Returns the losses counted by dataset and by the model the
+    oracle would have picked, as shares of the rows."""
+    from mmr_utils.metrics.peer import choices_at_peak
+
+    chosen = choices_at_peak(U, P, Y, C)
+    oracle = oracle_choice(Y, C)
+    rows = np.arange(len(Y))
+    lost = (Y[rows, chosen] == 0) & (Y.max(axis=1) == 1)
+    frame = pd.DataFrame({"dataset": datasets if datasets is not None else "All",
+                          "should_have_picked": np.asarray(models)[oracle], "lost": lost})
+    return frame.groupby(["dataset", "should_have_picked"])["lost"].agg(["sum", "size"]).rename(
+        columns={"sum": "losses", "size": "rows"}).assign(loss_share=lambda f: f["losses"] / len(Y)).reset_index()
+
+
+def routing_comparison(bank, routers, *, seeds=(0, 1, 2), train_fraction: float = 0.2, mode: str = "22",
+                       fusion: str = "mean", neural_epochs: int | None = None, n_boot: int = 200,
+                       metrics=("Ps", "nAUC_shared", "QNC", "AIQ", "APGR")):
+    """Fit every router in ``routers`` on each seed's split of ``bank``'s table and compare them with the best single
+    model: the uncertainty table (bootstrap over test rows, pooled over seeds, paired against the best single model
+    with Holm correction) as ``results``; per-seed peer metric tables and the first seed's oracle-gap breakdown in
+    ``curves``. Deterministic in ``seeds``."""
+    from mmr_utils.experiments.runs import fit_predict
+    from mmr_utils.experiments.studies import StudyResult
+    from mmr_utils.provenance import study_provenance
+
+    table = bank.table
+    splits, peer_tables, gaps = [], [], []
+    for seed in seeds:
+        split = instance_split(table, train_fraction, seed=seed)
+        rows = split.test[table.complete_rows()[split.test]]
+        keep = np.isin(split.test, rows)
+        Y, C = table.correct[rows], table.cost[rows]
+        predictions = {}
+        for router in routers:
+            run = fit_predict(bank, router, split, mode=mode, fusion=fusion, seed=seed, neural_epochs=neural_epochs)
+            predictions[router] = (run.U[keep], run.P[keep])
+        splits.append((Y, C, predictions))
+        peer = peer_metrics_table(predictions, Y, C, models=list(table.models))
+        peer.insert(0, "seed", seed)
+        peer_tables.append(peer)
+        if seed == seeds[0]:
+            datasets = table.instances["dataset"].to_numpy()[rows]
+            for router, (U, P) in predictions.items():
+                gap = oracle_gap(Y, C, U, P, table.models, datasets=datasets)
+                gap.insert(0, "router", router)
+                gaps.append(gap)
+    results = uncertainty_table(splits, metrics=metrics, reference="Best Single", n_boot=n_boot, seed=seeds[0])
+    prov = study_provenance(bank, study="routing_comparison", routers=list(routers), seeds=list(seeds),
+                      train_fraction=train_fraction, mode=mode, fusion=fusion, neural_epochs=neural_epochs,
+                      n_boot=n_boot, metrics=list(metrics))
+    curves = {"peer_metrics": pd.concat(peer_tables, ignore_index=True), "oracle_gap": pd.concat(gaps, ignore_index=True)}
+    return StudyResult(results, curves, prov)
+
+
+def _grouped_best(Y: np.ndarray, groups) -> float:
+    """Accuracy of routing every row of a group to the model with the highest accuracy in that group, fitted and
+    scored on the same rows (an optimistic, in-sample bound)."""
+    frame = pd.DataFrame(Y).groupby(np.asarray(groups), sort=True)
+    return float((frame.mean().max(axis=1) * frame.size()).sum() / len(Y))
+
+
+def _split_rows(table, rows: np.ndarray, train_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions, within ``rows``, of the training and test instances of the project's split for ``seed``."""
+    split = instance_split(table, train_fraction, seed=seed)
+    position = np.full(table.n, -1)
+    position[rows] = np.arange(len(rows))
+    train, test = position[split.train], position[split.test]
+    return train[train >= 0], test[test >= 0]
+
+
+def _grouped_router_gain(Y: np.ndarray, groups: np.ndarray, train: np.ndarray, test: np.ndarray) -> float:
+    """Test accuracy of routing each group to its most accurate model on the training rows (groups unseen in training
+    go to the best single training model), minus the test accuracy of that best single training model."""
+    best = int(Y[train].mean(axis=0).argmax())
+    per_group = pd.DataFrame(Y[train]).groupby(groups[train]).mean().idxmax(axis=1)
+    choice = pd.Series(groups[test]).map(per_group).fillna(best).astype(int).to_numpy()
+    return float(Y[test, choice].mean() - Y[test, best].mean())
+
+
+def headroom(table, groupings: dict | None = None, *, train_fraction: float = 0.2, seeds=(0, 1, 2, 3, 4)
+             ) -> pd.DataFrame:
+    """How much there is for a router to find in ``table``'s outcomes, before any router is fitted.
+
+    Rows (``measure``, ``value``, ``meaning``), all on the table's complete rows:
+
+    - ``best_single`` and ``oracle``: the accuracy of the best single model and of the per-row oracle (Ps of the
+      paper's Best Single and Oracle rows, computed on every row instead of a test split);
+    - ``oracle_if_independent``: the oracle expected if the models' correctness were independent with the same
+      accuracies, ``mean over rows of 1 - prod_m (1 - p_m)``; an observed oracle near it means the oracle's headroom
+      is mostly per-row luck that no feature can predict;
+    - ``mean_error_correlation``: the mean pairwise Pearson (phi) correlation between models' correctness;
+    - ``group_oracle:<name>``: for each grouping (a per-row label such as subject or level), every group routed to its
+      most accurate model, fitted and scored on all rows -- an optimistic bound on a router that only learns that
+      grouping;
+    - ``group_router:<name>``: the same grouping learned on a ``train_fraction`` split (:func:`instance_split`, one
+      per seed) and scored on the rest, as the mean gain over the best single training model (out of sample; the
+      meaning gives its sd over seeds) -- what the in-sample bound shrinks to with the data a router gets;
+    - ``test_sd_best_single``: the binomial standard deviation of the best single accuracy on a test split of
+      ``1 - train_fraction`` of the rows, the noise any gain has to clear.
+    """
+    rows = table.complete_rows()
+    Y = table.correct[rows].astype(float)
+    if Y.shape[1] < 2:
+        raise ValueError(f"headroom needs at least two models; the table has {Y.shape[1]}")
+    accuracy = Y.mean(axis=0)
+    best = float(accuracy.max())
+    corr = np.corrcoef(Y.T)
+    pairs = corr[np.triu_indices(len(accuracy), 1)]
+    n_test = max(1, int(round(len(Y) * (1 - train_fraction))))
+    out = [
+        ("best_single", best, f"accuracy of {table.models[int(accuracy.argmax())]}, the most accurate model"),
+        ("oracle", float(Y.max(axis=1).mean()), "share of rows some model answers correctly"),
+        ("oracle_if_independent", float(1 - np.prod(1 - accuracy)),
+         "the oracle if the models' errors were independent, same accuracies"),
+        ("mean_error_correlation", float(np.nanmean(pairs)), "mean pairwise correlation of the models' correctness"),
+    ]
+    for name, labels in (groupings or {}).items():
+        labels = np.asarray(labels)
+        if len(labels) != table.n:
+            raise ValueError(f"grouping {name!r} has {len(labels)} labels; the table has {table.n} rows")
+        value = _grouped_best(Y, labels[rows])
+        out.append((f"group_oracle:{name}", value,
+                    f"each {name} routed to its most accurate model, in-sample ({value - best:+.4f} over best single)"))
+        gains = [_grouped_router_gain(Y, labels[rows], *_split_rows(table, rows, train_fraction, seed))
+                 for seed in seeds]
+        out.append((f"group_router:{name}", float(np.mean(gains)),
+                    f"gain over best single when each {name}'s model is learned on {train_fraction:.0%} of the rows "
+                    f"(out of sample, sd {np.std(gains, ddof=1) if len(gains) > 1 else float('nan'):.4f} over "
+                    f"{len(gains)} seeds)"))
+    out.append(("test_sd_best_single", float(np.sqrt(best * (1 - best) / n_test)),
+                f"binomial sd of the best single accuracy on {n_test} test rows"))
+    return pd.DataFrame(out, columns=["measure", "value", "meaning"])

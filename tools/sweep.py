@@ -1,0 +1,236 @@
+"""Parameter sweeps over one notebook (``python -m tools sweep``): a grid of parameters (Cartesian product), every point
+executed with :func:`tools.notebooks.execute_notebook` on a joblib backend (loky, threading, Dask, Ray),
+each writing a result JSON, aggregated to one tidy CSV.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import itertools
+import json
+import os
+import re
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mmr_utils._io import atomic_open
+from mmr_utils.cli import CLIError
+from tools.notebooks import DEFAULT_KERNEL, NotebookFailed, execute_notebook, read_params_file
+
+SWEEP_BACKENDS = ("loky", "threading", "dask", "ray")
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """A parameter sweep: one notebook, a grid of parameter lists (Cartesian product) and fixed parameters."""
+
+    notebook: Path
+    grid: dict[str, list]
+    fixed: dict[str, Any]
+    kernel: str = DEFAULT_KERNEL
+
+    def points(self) -> list[dict[str, Any]]:
+        names = list(self.grid)
+        return [dict(zip(names, values)) for values in itertools.product(*(self.grid[n] for n in names))]
+
+
+def read_sweep_config(path) -> SweepConfig:
+    """Parse a sweep YAML (keys ``notebook``, ``grid``, optional ``params`` and ``kernel``); a relative notebook path
+    is resolved against the YAML file's folder."""
+    path = Path(path)
+    raw = read_params_file(path)
+    unknown = sorted(set(raw) - {"notebook", "grid", "params", "kernel"})
+    if unknown:
+        raise CLIError(f"sweep config {path}: unknown keys {unknown}; expected notebook, grid, params, kernel")
+    if "notebook" not in raw or "grid" not in raw:
+        raise CLIError(f"sweep config {path}: needs 'notebook' (a .py or .ipynb) and 'grid' (name: [values, ...])")
+    notebook = Path(raw["notebook"])
+    if not notebook.is_absolute():
+        notebook = (path.parent / notebook).resolve()
+    grid = raw["grid"]
+    if not isinstance(grid, dict) or not grid:
+        raise CLIError(f"sweep config {path}: 'grid' must be a non-empty mapping of name: [values, ...]")
+    for name, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise CLIError(f"sweep config {path}: grid entry {name!r} must be a non-empty list, got {values!r}")
+    fixed = raw.get("params") or {}
+    if not isinstance(fixed, dict):
+        raise CLIError(f"sweep config {path}: 'params' must be a mapping of name: value")
+    clash = sorted((set(fixed) & set(grid)) | ({"result_path"} & (set(fixed) | set(grid))))
+    if clash:
+        raise CLIError(f"sweep config {path}: {clash} set twice (grid, params, or the sweep's own result_path)")
+    return SweepConfig(notebook=notebook, grid=grid, fixed=fixed, kernel=raw.get("kernel", DEFAULT_KERNEL))
+
+
+#: Longest readable part of a point's file stem (a hash of the point follows when it is cut).
+_POINT_NAME_WIDTH = 120
+
+
+def _point_hash(point: dict[str, Any]) -> str:
+    """Short hash of the exact point (JSON keeps 2, 2.0, "2" and true apart)."""
+    text = json.dumps([[key, value] for key, value in point.items()], default=repr)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+
+
+def point_name(point: dict[str, Any]) -> str:
+    """File stem of one grid point: ``key=value`` joined by commas, in grid order, safe as a file name.
+
+    When cleaning changes a character (``a/b`` and ``a?b`` both read ``a-b``) or the stem would be long, ``~`` and a
+    short hash of the exact point follow, so that points with different values never share a file.
+    """
+    def clean(value) -> str:
+        return re.sub(r"[^A-Za-z0-9._+-]", "-", str(value))
+    name = ",".join(f"{clean(k)}={clean(v)}" for k, v in point.items())
+    lossy = any(clean(k) != str(k) or clean(v) != str(v) for k, v in point.items())
+    if lossy or len(name) > _POINT_NAME_WIDTH:
+        name = f"{name[:_POINT_NAME_WIDTH]}~{_point_hash(point)}"
+    return name
+
+
+def point_names(points: Sequence[dict[str, Any]]) -> list[str]:
+    """:func:`point_name` of every point, with the hash also added where two stems still agree (``2`` and ``"2"``);
+    identical points are an error (they would run twice into one file)."""
+    names = [point_name(p) for p in points]
+    counts = Counter(names)
+    names = [n if counts[n] == 1 or "~" in n else f"{n}~{_point_hash(p)}" for n, p in zip(names, points)]
+    duplicates = [n for n, c in Counter(names).items() if c > 1]
+    if duplicates:
+        raise CLIError(f"the sweep grid lists the same point more than once ({', '.join(duplicates[:3])}); "
+                       f"remove the repeated values from the grid")
+    return names
+
+
+def flatten_metrics(record: dict, prefix: str = "") -> dict[str, Any]:
+    """Flatten a result JSON: nested mappings become ``outer.inner`` columns; lists are kept as JSON text."""
+    flat = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten_metrics(value, prefix=f"{name}."))
+        elif isinstance(value, list):
+            flat[name] = json.dumps(value)
+        else:
+            flat[name] = value
+    return flat
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    point: dict[str, Any]
+    executed: Path
+    result: Path
+    seconds: float
+    error: str | None = None
+    name: str = ""
+
+
+def _run_sweep_point(config: SweepConfig, point: dict[str, Any], folder: Path, name: str | None = None) -> SweepRun:
+    name = name or point_name(point)
+    executed, result = folder / f"{name}.ipynb", folder / f"{name}.json"
+    if result.exists():
+        result.unlink()  # a stale result from an earlier sweep must not pass for this run's
+    parameters = {**config.fixed, **point, "result_path": str(result)}
+    started = time.perf_counter()
+    try:
+        execute_notebook(config.notebook, executed, parameters, kernel_name=config.kernel)
+    except NotebookFailed as err:
+        return SweepRun(point, executed, result, time.perf_counter() - started, error=str(err), name=name)
+    seconds = time.perf_counter() - started
+    if not result.is_file():
+        return SweepRun(point, executed, result, seconds, name=name,
+                        error=f"notebook {config.notebook.name} ran but wrote no result file at result_path={result}")
+    return SweepRun(point, executed, result, seconds, name=name)
+
+
+def _backend_setup(backend: str, scheduler_address: str | None):
+    """Make ``backend`` usable by joblib; returns an object to close afterwards (a Dask client) or None."""
+    if backend == "dask":
+        try:
+            from dask.distributed import Client
+        except ImportError as err:
+            raise CLIError("--backend dask needs dask.distributed (pip install 'dask[distributed]')") from err
+        address = scheduler_address or os.environ.get("DASK_SCHEDULER_ADDRESS")
+        if not address:
+            raise CLIError("--backend dask needs a running scheduler: pass --scheduler-address tcp://HOST:8786 "
+                           "or set DASK_SCHEDULER_ADDRESS (start one with `dask scheduler` + `dask worker`)")
+        return Client(address)
+    if backend == "ray":
+        try:
+            import ray
+            from ray.util.joblib import register_ray
+        except ImportError as err:
+            raise CLIError("--backend ray needs ray (pip install 'ray[default]')") from err
+        register_ray()
+        ray.init(address=scheduler_address or os.environ.get("RAY_ADDRESS"))
+    return None
+
+
+def run_sweep(
+    config: SweepConfig,
+    out_root,
+    *,
+    backend: str = "threading",
+    n_jobs: int = -1,
+    scheduler_address: str | None = None,
+) -> tuple[Path, list[SweepRun]]:
+    """Run every grid point of ``config`` with papermill in parallel via ``joblib.parallel_config(backend=...)`` and
+    aggregate the result JSONs into ``out_root/<notebook>/results.csv`` (one row per successful run: grid
+    parameters, then the JSON's flattened metrics, then the run's wall time).
+
+    Each run receives ``result_path`` and writes its executed copy to ``out_root/<notebook>/<key=value,...>.ipynb``.
+    Returns the CSV path and all runs (failed ones carry ``error``).
+    """
+    import joblib
+    import pandas as pd
+
+    if backend not in SWEEP_BACKENDS:
+        raise CLIError(f"unknown backend {backend!r}; expected one of {SWEEP_BACKENDS}")
+    points = config.points()
+    names = point_names(points)  # before anything runs: two points must never share a result file
+    folder = Path(out_root) / config.notebook.stem
+    folder.mkdir(parents=True, exist_ok=True)
+    client = _backend_setup(backend, scheduler_address)
+    try:
+        with joblib.parallel_config(backend=backend, n_jobs=n_jobs):
+            runs = joblib.Parallel()(joblib.delayed(_run_sweep_point)(config, point, folder, name)
+                                     for point, name in zip(points, names))
+    finally:
+        if client is not None:
+            client.close()
+    rows = []
+    for run in runs:
+        if run.error is not None:
+            continue
+        with open(run.result, encoding="utf-8") as handle:
+            try:
+                record = json.load(handle)
+            except json.JSONDecodeError as err:
+                raise CLIError(f"result file {run.result} is not valid JSON ({err})") from err
+        if not isinstance(record, dict):
+            raise CLIError(f"result file {run.result}: expected a JSON object of metrics, got {type(record).__name__}")
+        metrics = flatten_metrics(record)
+        overlap = sorted(set(metrics) & set(run.point))
+        if overlap:  # a metric must not silently overwrite the grid value it was run with
+            metrics = {(f"result.{k}" if k in overlap else k): v for k, v in metrics.items()}
+        rows.append({**run.point, **metrics, "wall_s": round(run.seconds, 3)})
+    csv_path = folder / "results.csv"
+    with atomic_open(csv_path, "w", encoding="utf-8", newline="") as handle:
+        pd.DataFrame(rows, columns=None if rows else list(config.grid)).to_csv(handle, index=False)
+    return csv_path, runs
+
+
+def _plot_sweep_function():
+    """``mmr_utils.report.plots.plot_sweep`` when the plots module provides it, else None."""
+    try:
+        plots = importlib.import_module("mmr_utils.report.plots")
+    except ModuleNotFoundError as err:
+        if err.name != "mmr_utils.report.plots":
+            raise
+        return None
+    return getattr(plots, "plot_sweep", None)
+
