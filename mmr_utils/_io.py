@@ -71,10 +71,15 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     """Build a folder under a temporary name beside ``path``; on success swap it in, on error remove it.
 
-    An existing ``path`` is replaced only once the new folder is complete. The folder gets the mode a plain ``mkdir``
+    An existing ``path`` is replaced only once the new folder is complete; an existing file at ``path`` is an error
+    (:class:`FileExistsError`), never replaced. Callers that may be pointed at a user's folder check it first with
+    :func:`check_replaceable_folder`. The folder gets the mode a plain ``mkdir``
     would give it (0777 minus the umask), not the 0700 of the temporary folder.
     """
     path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise FileExistsError(f"{path} is an existing file, not a folder: choose a folder path for this output (the "
+                              f"file was left as it is)")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
@@ -91,3 +96,43 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+#: The file every data command writes into its output folder; a folder holding it (as a JSON object) was written by
+#: this project and may be replaced.
+PROVENANCE_FILE = "provenance.json"
+
+
+def _written_by_project(folder: Path, marker: str) -> bool:
+    import json
+
+    try:
+        record = json.loads((folder / marker).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(record, dict)
+
+
+def check_replaceable_folder(path: str | os.PathLike, *, force: bool = False, marker: str = PROVENANCE_FILE,
+                             option: str = "--force") -> Path:
+    """Check that ``path`` may be replaced by a command's output folder, and return it.
+
+    Allowed: a path that does not exist, an empty folder, or a folder holding ``marker`` (a JSON object; every data
+    command writes its ``provenance.json``). A non-empty folder without it was not written by this project and is
+    refused unless ``force``; an existing file is always refused. The errors (:class:`FileExistsError`) name the path,
+    list what is there and name ``option``.
+    """
+    path = Path(path)
+    if not path.exists():
+        return path
+    if not path.is_dir():
+        raise FileExistsError(f"{path} is an existing file, not a folder: choose a folder path for this output (the "
+                              f"file was left as it is)")
+    entries = sorted(path.iterdir())
+    if force or not entries or _written_by_project(path, marker):
+        return path
+    shown = [entry.name + ("/" if entry.is_dir() else "") for entry in entries[:5]]
+    more = f" and {len(entries) - 5} more" if len(entries) > 5 else ""
+    raise FileExistsError(f"{path} is not empty and was not written by this project (no {marker} in it); it holds "
+                          f"{', '.join(shown)}{more}. Choose a new or empty folder, or pass {option} to replace the "
+                          f"folder and everything in it")

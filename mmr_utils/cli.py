@@ -45,7 +45,8 @@ def cmd_data(args: argparse.Namespace) -> int:
     from mmr_utils.data.simulator import MODELS, simulate_benchmark
 
     started = time.perf_counter()
-    out = simulate_benchmark(args.out, scale=args.scale, seed=args.seed, outcome_sampling=args.outcome_sampling)
+    out = simulate_benchmark(args.out, scale=args.scale, seed=args.seed, outcome_sampling=args.outcome_sampling,
+                             force=args.force)
     table = pd.read_csv(out / "MMR-Bench.csv")
     print(f"wrote SIMULATED benchmark to {out} in {time.perf_counter() - started:.1f} s")
     print(f"  MMR-Bench.csv: {len(table)} rows x {table.shape[1]} columns; images under {out / 'images'}")
@@ -90,15 +91,15 @@ def cmd_data_mathv(args: argparse.Namespace) -> int:
     from mmr_utils.data.official import load_table
 
     started = time.perf_counter()
-    try:
-        source, how = resolve_source(args.source, download=not args.no_download)
+    try:  # a --source given here is relative to the caller's folder (the library resolves against the checkout)
+        source, how = resolve_source(args.source.absolute() if args.source else None, download=not args.no_download)
     except (MathVUnavailableError, SnapshotMismatchError) as err:
         raise CLIError(str(err)) from err
     print(f"data-mathv: MATH-V source {paths.relative_to_root(source)} ({how})")
     if args.sample:
-        out = build_sample(source, args.out or SAMPLE_DIR)
+        out = build_sample(source, args.out or SAMPLE_DIR, force=args.force)
     else:
-        out = convert_mathv(source, args.out or paths.MATHV, tokenizer=args.tokenizer)
+        out = convert_mathv(source, args.out or paths.MATHV, tokenizer=args.tokenizer, force=args.force)
     _describe_and_audit(load_table(out))
     print(f"data-mathv: {paths.relative_to_root(out)} written in {time.perf_counter() - started:.1f} s")
     return 0
@@ -114,6 +115,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     if args.train_fraction is not None and not 0 < args.train_fraction < 1:
         raise CLIError(f"--train-fraction must be strictly between 0 and 1, got {args.train_fraction}")
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise CLIError(f"--out {args.out} is an existing file; audit writes a folder of tables (audit_*.csv, "
+                       f"audit.json)")
     for option, value, least in (("--neighbours", args.neighbours, 1), ("--show", args.show, 0)):
         if value is not None and value < least:
             raise CLIError(f"{option} must be at least {least}, got {value}")
@@ -149,6 +153,8 @@ def cmd_evaluate(args) -> int:
                                  ("--epochs", args.epochs, 1), ("--bootstrap", args.bootstrap, 1)):
         if value is not None and value < least:
             raise CLIError(f"{option} must be at least {least}, got {value}")
+    if args.out is not None:
+        _check_output_file(args.out, "--out")
     table = load_table(args.data_root, datasets=None if args.datasets in (None, "all") else args.datasets,
                        images=None if args.no_images else "auto")
     if len(table.models) < 2:
@@ -172,6 +178,16 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def _check_output_file(path: Path, option: str) -> None:
+    """Refuse, before any work, an output file path that cannot be written: an existing folder, or a parent that is
+    a file."""
+    if path.is_dir():
+        raise CLIError(f"{option} {path} is an existing folder; give a file path (e.g. {path / 'result.json'})")
+    parent = next((p for p in path.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise CLIError(f"{option} {path}: {parent} is a file, so no file can be written under it")
+
+
 def _evaluate_tables(args, result, models) -> dict[str, Path]:
     """The optional tables of ``evaluate``: peer metrics (``--metrics peer``) and bootstrap intervals against the best
     single model (``--bootstrap N``), printed, and written as CSV beside ``--out`` (``<stem>.peer_metrics.csv``,
@@ -182,7 +198,7 @@ def _evaluate_tables(args, result, models) -> dict[str, Path]:
 
     frames = {}
     if "peer" in args.metrics:
-        from mmr_utils.metrics.peer import peer_metrics_table
+        from mmr_utils.metrics.peer_table import peer_metrics_table
 
         frames["peer_metrics"] = peer_metrics_table({args.router: (result.U, result.P)}, result.Y, result.C,
                                                     models=models, rule=args.rule, random_trials=args.random_draws,
@@ -271,7 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="SUBCOMMAND")
 
     p = sub.add_parser("data", help="write the SIMULATED benchmark (official schema + rendered images)")
-    p.add_argument("--out", type=Path, default=paths.SIMULATED, help="output folder (replaced atomically)")
+    p.add_argument("--out", type=Path, default=paths.SIMULATED,
+                   help="output folder (replaced atomically; a non-empty folder this project did not write is refused)")
+    p.add_argument("--force", action="store_true", help="replace --out even if this project did not write it")
     p.add_argument("--scale", type=float, default=1.0, help="fraction of each dataset's size, in (0, 1]")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--outcome-sampling", choices=SIMULATOR_OUTCOME_SAMPLINGS, default="systematic",
@@ -289,7 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "data/results)")
     p.add_argument("--revision", help="hub revision (commit SHA); default: the pinned one")
     p.add_argument("--include-images", action="store_true", help="version 2: also fetch the LMUData/ images")
-    p.add_argument("--force", action="store_true", help="replace an existing download")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing download (or a non-empty --out folder this project did not write)")
     p.set_defaults(func=cmd_data_official)
 
     p = sub.add_parser("data-mathv", help="convert MATH-V outputs to the official outcome-table schema")
@@ -303,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample", action="store_true",
                    help="rebuild the shipped testmini sample (downscaled images) instead of the full conversion")
     p.add_argument("--no-download", action="store_true", help="never download; fail if no local copy is found")
+    p.add_argument("--force", action="store_true", help="replace --out even if this project did not write it")
     p.set_defaults(func=cmd_data_mathv)
 
     p = sub.add_parser("audit", help="audit an outcome table: coverage, duplicates, near duplicates, split leakage",

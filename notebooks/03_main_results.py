@@ -68,6 +68,7 @@ from IPython.display import Markdown
 
 from mmr_utils.data.datasets import SCENARIO_ORDER, scenario_of
 from mmr_utils.experiments import runs, studies
+from mmr_utils.experiments.scoring import FIG4_GROUP
 from mmr_utils.features import bank as feature_bank
 from mmr_utils.paths import ROOT
 from mmr_utils.report import paper_tables, plots
@@ -199,8 +200,8 @@ report.figure(fig, "fig_pareto", result.provenance)
 # datasets **without MathVision** (see [the paper page](../docs/paper.md)). The same view of this run, for a like-for-like look:
 
 # %%
-if runs.FIG4_GROUP in result.curves["references"][seeds[0]]:
-    fig = plots.plot_pareto(result, dataset=runs.FIG4_GROUP, models=list(table.models), log_cost=False)
+if FIG4_GROUP in result.curves["references"][seeds[0]]:
+    fig = plots.plot_pareto(result, dataset=FIG4_GROUP, models=list(table.models), log_cost=False)
     report.figure(fig, "fig_pareto_paper_fig4", result.provenance)
 
 # %% [markdown]

@@ -2,6 +2,7 @@
 
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -445,3 +446,42 @@ def test_very_large_images_are_downscaled_on_decode(tmp_path, monkeypatch, fmt):
         assert image.size == (500, 250)
     monkeypatch.setattr(base, "MAX_DECODE_PIXELS", 2_000_000)
     assert encoders.load_rgb(path).size == (2000, 1000)
+
+
+class _Planted:
+    """Unpickling this touches a marker file: proof that a weights file was unpickled."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.marker),))
+
+
+def test_clip_weights_load_only_as_safetensors(tiny_clip, tmp_path, monkeypatch):
+    """A folder whose only weights are a pickle (pytorch_model.bin) is refused before anything is read, naming
+    safetensors; a folder with both loads the safetensors and passes use_safetensors=True."""
+    import pickle
+    import shutil
+
+    marker = tmp_path / "unpickled"
+    only_pickle = tmp_path / "only-pickle"
+    shutil.copytree(tiny_clip, only_pickle)
+    (only_pickle / "model.safetensors").unlink()
+    (only_pickle / "pytorch_model.bin").write_bytes(pickle.dumps(_Planted(marker)))
+    with pytest.raises(EncoderUnavailableError, match=r"pytorch_model\.bin, which is not loaded.*only as safetensors"):
+        ClipEncoder(only_pickle, use_cache=False, progress=False).encode_texts(["a cat"])
+    assert not marker.exists()
+
+    both = tmp_path / "both"
+    shutil.copytree(tiny_clip, both)
+    (both / "pytorch_model.bin").write_bytes(pickle.dumps(_Planted(marker)))
+    from transformers import CLIPModel
+
+    calls = []
+    original = CLIPModel.from_pretrained.__func__
+    monkeypatch.setattr(CLIPModel, "from_pretrained",
+                        classmethod(lambda cls, *a, **k: calls.append(k) or original(cls, *a, **k)))
+    values = ClipEncoder(both, use_cache=False, progress=False).encode_texts(["a cat"]).values
+    assert values.shape[0] == 1 and not marker.exists()
+    assert calls and all(call.get("use_safetensors") is True for call in calls)

@@ -210,3 +210,34 @@ def test_shipped_sample_is_what_build_sample_makes(tmp_path):
     assert names == sorted(p.relative_to(rebuilt).as_posix() for p in rebuilt.rglob("*") if p.is_file())
     for name in names:
         assert (rebuilt / name).read_bytes() == (shipped / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("content", [b"<!DOCTYPE html><html><body>rate limited</body></html>", b"", "cut"])
+def test_an_invalid_download_says_so_and_lists_the_three_ways(fake_upstream, tmp_path, monkeypatch, capsys, content):
+    """An HTML page, an empty file or a cut-off archive arriving instead of the snapshot: one message saying the
+    download was not a valid archive, with the three ways to provide MATH-V; nothing left behind."""
+    import functools
+
+    tree, files, images = fake_upstream
+    bad = tmp_path / "download.tar.gz"
+    if content == "cut":
+        whole = make_archive(tree, tmp_path / "whole.tar.gz").read_bytes()
+        content = whole[: len(whole) // 2]
+    bad.write_bytes(content)
+    data = tmp_path / "data"
+    with pytest.raises(MathVUnavailableError) as info:
+        download_snapshot(data / "mathv-source", url=bad.as_uri(), files=files, images=images)
+    message = str(info.value)
+    assert "was not a valid archive" in message and bad.as_uri() in message
+    assert "MATHV=" in message and "beside the checkout" in message and "be online once" in message
+    assert not (data / "mathv-source").exists() and not [p for p in data.iterdir() if p.name.startswith(".")]
+    # Through the command line: exit 1 and the message, no traceback.
+    monkeypatch.setattr(paths, "DATA", data)
+    monkeypatch.setenv(mathv_snapshot.NO_SHARED_ENV, "1")
+    monkeypatch.setattr(mathv_snapshot, "download_snapshot",
+                        functools.partial(download_snapshot, url=bad.as_uri(), files=files, images=images))
+    from mmr_utils.cli import main
+
+    assert main(["data-mathv", "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "was not a valid archive" in err and "Provide it in one of three ways" in err and "Traceback" not in err

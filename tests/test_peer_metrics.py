@@ -15,20 +15,22 @@ from mmr_utils.metrics.peer import (
     References,
     aiq,
     apgr,
-    call_shares,
-    choices_at_peak,
     cost_at_accuracy,
     cpt,
     hypervolume,
-    metrics_from_frontier,
     nauc_orbit,
     nondecreasing_hull,
     orbit_quantile_points,
+    pgr,
+    savings_ratio,
+)
+from mmr_utils.metrics.peer_table import (
+    call_shares,
+    choices_at_peak,
+    metrics_from_frontier,
     peer_metrics,
     peer_metrics_table,
-    pgr,
     reference_peer_metrics,
-    savings_ratio,
     share_entropy,
 )
 from mmr_utils.metrics.protocol import budget_sweep, pareto_frontier, quality_neutral_cost

@@ -5,6 +5,7 @@ import pytest
 
 from mmr_utils.data.splits import instance_split
 from mmr_utils.experiments import runs
+from mmr_utils.experiments.scoring import score_run
 
 
 @pytest.fixture
@@ -240,3 +241,48 @@ def test_the_training_cost_benchmark_trains_nothing_and_counts_each_run_once(sim
                 for router in ("mlp", "cmr") for mode in ("11", "22") for seed in (0, 1)}
     assert set(seen) == expected
     assert {value[2] for value in seen.values()} == {3}
+
+
+def _reshape_saved_array(entry, key: str) -> None:
+    """Change one array of a run-cache entry (its shape) and recompute the checksums, as a tool or a person editing
+    the cache would: only the values' own record can tell."""
+    import hashlib
+    import io
+    import json
+
+    manifest_path = entry / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    name = manifest["value"][key]["array"]
+    with np.load(entry / "arrays.npz") as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    arrays[name] = arrays[name][:-3]
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    (entry / "arrays.npz").write_bytes(buffer.getvalue())
+    manifest["files"]["arrays.npz"] = {"sha256": hashlib.sha256(buffer.getvalue()).hexdigest(),
+                                       "bytes": len(buffer.getvalue())}
+    manifest_path.write_text(json.dumps(manifest))
+    return manifest_path, manifest
+
+
+@pytest.mark.cache
+def test_a_cached_run_whose_array_shape_changed_is_a_miss_not_an_error(sim_bank, run_cache):
+    split = instance_split(sim_bank.table, 0.2, seed=0)
+    first = runs.fit_predict(sim_bank, "linear_mf", split, seed=0)
+    (entry,) = [p for p in run_cache.iterdir() if p.is_dir()]
+    _reshape_saved_array(entry, "U")
+    with pytest.warns(UserWarning, match=r"shape .* the manifest records"), runs.count_run_cache() as counts:
+        again = runs.fit_predict(sim_bank, "linear_mf", split, seed=0)
+    assert (counts["hits"], counts["misses"]) == (0, 1)
+    assert again.U.tobytes() == first.U.tobytes()
+    # Even with the manifest's record edited to match, the run's own shape check makes it a miss.
+    manifest_path, manifest = _reshape_saved_array(entry, "P")
+    manifest["value"]["P"]["shape"][0] -= 3
+    import json
+
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.warns(UserWarning, match=r"run cache: entry .*\(P has shape"), runs.count_run_cache() as counts:
+        third = runs.fit_predict(sim_bank, "linear_mf", split, seed=0)
+    assert counts["misses"] == 1 and third.P.tobytes() == first.P.tobytes()
+    scored = score_run(sim_bank.table, third)
+    assert len(scored)

@@ -175,3 +175,28 @@ def test_entry_names_are_plain(store):
     for bad in ("../x", "/abs", "a/b", ".hidden", ""):
         with pytest.raises(ValueError, match="plain file names"):
             store.load(bad)
+
+
+def test_an_array_whose_shape_or_dtype_differs_from_the_manifest_is_a_miss(tmp_path):
+    """Checksums recomputed after an array was changed do not make the entry valid: the manifest records each
+    array's shape and dtype, and a difference is a miss (None, with a warning), never a wrong-shaped value."""
+    import hashlib
+    import io
+
+    store = ResultStore(tmp_path / "store")
+    for change, message in ((lambda a: a[:-1], "has shape"), (lambda a: a.astype(np.int32), "has dtype")):
+        entry = store.save("run", {"U": np.arange(6, dtype=np.int64).reshape(3, 2)})
+        manifest = json.loads((entry / "manifest.json").read_text())
+        name = manifest["value"]["U"]["array"]
+        assert manifest["value"]["U"]["shape"] == [3, 2]
+        with np.load(entry / "arrays.npz") as archive:
+            arrays = {k: archive[k] for k in archive.files}
+        arrays[name] = change(arrays[name])
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        (entry / "arrays.npz").write_bytes(buffer.getvalue())
+        manifest["files"]["arrays.npz"] = {"sha256": hashlib.sha256(buffer.getvalue()).hexdigest(),
+                                           "bytes": len(buffer.getvalue())}
+        (entry / "manifest.json").write_text(json.dumps(manifest))
+        with pytest.warns(UserWarning, match=f"{message} .* the manifest records"):
+            assert store.load("run") is None

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mmr_utils.metrics.peer import peer_metrics
+from mmr_utils.metrics.peer_table import peer_metrics
 from mmr_utils.metrics.summary import summarize
 from mmr_utils.metrics.uncertainty import (
     PairedResult,

@@ -67,6 +67,8 @@ def cmd_run_notebook(args: argparse.Namespace) -> int:
     parameters = read_params_file(args.params) if args.params is not None else {}
     parameters.update(parse_cli_params(args.parameter))
     _, what = load_notebook_source(args.notebook)
+    if args.out.is_dir():
+        args.out = args.out / f"{Path(args.notebook).stem}.ipynb"
     print(f"run-notebook: {what} -> {args.out} with parameters {parameters}", flush=True)
     seconds = execute_notebook(args.notebook, args.out, parameters, kernel_name=args.kernel,
                                progress_bar=sys.stderr.isatty())
@@ -129,7 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run-notebook", help="execute one notebook with papermill into an executed copy")
     p.add_argument("notebook", type=Path, help="NN_name.py (its .ipynb twin runs) or an .ipynb")
     p.add_argument("--params", type=Path, help="YAML mapping of parameters (e.g. notebooks/params/NN_name.full.yaml)")
-    p.add_argument("--out", type=Path, required=True, help="where the executed copy goes (e.g. build/notebooks/)")
+    p.add_argument("--out", type=Path, required=True,
+                   help="the executed copy's path, or an existing folder to write <name>.ipynb into (e.g. "
+                        "build/notebooks/)")
     p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("KEY", "VALUE"),
                    help="override one parameter (VALUE read as YAML); repeatable")
     p.add_argument("--kernel", default=DEFAULT_KERNEL, help=f"Jupyter kernel name (default {DEFAULT_KERNEL})")

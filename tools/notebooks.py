@@ -68,7 +68,7 @@ def check_pairs(folder: Path) -> tuple[int, list[PairProblem]]:
     """Check every ``NN_name.py`` / ``NN_name.ipynb`` pair in ``folder``; return (number of notebooks, problems)."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise CLIError(f"notebook folder {folder} does not exist")
+        raise CLIError(f"--notebooks {folder}: no such folder")
     stems = sorted({p.stem for p in folder.glob(f"{NOTEBOOK_GLOB}.py")} | {p.stem for p in folder.glob(f"{NOTEBOOK_GLOB}.ipynb")})
     problems = []
     for stem in stems:
@@ -82,27 +82,54 @@ def check_pairs(folder: Path) -> tuple[int, list[PairProblem]]:
     return len(stems), problems
 
 
-def read_params_file(path) -> dict[str, Any]:
-    """Load a YAML mapping of notebook parameters; a missing file or a non-mapping is an error naming the file."""
+def read_params_file(path, what: str = "parameters file") -> dict[str, Any]:
+    """Load a YAML mapping of notebook parameters; a missing file, invalid YAML (with its line and column) or a
+    non-mapping is an error naming the file (called ``what`` in the message)."""
     import yaml
 
     path = Path(path)
     if not path.is_file():
-        raise CLIError(f"parameters file {path} not found")
-    with open(path, encoding="utf-8") as handle:
-        loaded = yaml.safe_load(handle)
+        raise CLIError(f"{what} {path} not found")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            loaded = yaml.safe_load(handle)
+    except yaml.YAMLError as err:
+        raise CLIError(f"{what} {path}{_yaml_where(err)}: not valid YAML ({_yaml_problem(err)})") from None
+    except UnicodeDecodeError as err:
+        raise CLIError(f"{what} {path}: not UTF-8 text (byte offset {err.start})") from None
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
-        raise CLIError(f"parameters file {path}: expected a mapping of name: value, got {type(loaded).__name__}")
+        raise CLIError(f"{what} {path}: expected a mapping of name: value, got {type(loaded).__name__}")
     return loaded
 
 
+def _yaml_where(err) -> str:
+    """``, line L, column C`` (1-based) of a YAML error, or "" when PyYAML gives no position."""
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    return f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+
+
+def _yaml_problem(err) -> str:
+    """PyYAML's description of the error, on one line, without its own position lines."""
+    parts = [getattr(err, "context", None), getattr(err, "problem", None)]
+    text = "; ".join(p for p in parts if p) or str(err).splitlines()[0]
+    return " ".join(text.split())
+
+
 def parse_cli_params(pairs: Sequence[Sequence[str]] | None) -> dict[str, Any]:
-    """``-p key value`` pairs, values read as YAML scalars (``0.5`` is a float, ``true`` a bool, ``knn`` a string)."""
+    """``-p key value`` pairs, values read as YAML (``0.5`` is a float, ``true`` a bool, ``knn`` a string, ``[1, 2]``
+    a list); a value that is not valid YAML is an error naming the parameter, the line and the column."""
     import yaml
 
-    return {key: yaml.safe_load(value) for key, value in (pairs or ())}
+    parameters = {}
+    for key, value in pairs or ():
+        try:
+            parameters[key] = yaml.safe_load(value)
+        except yaml.YAMLError as err:
+            raise CLIError(f"-p {key} {value!r}: not a valid YAML value{_yaml_where(err)} ({_yaml_problem(err)}); "
+                           f"quote a plain string, e.g. -p {key} \"'text'\"") from None
+    return parameters
 
 
 def load_notebook_source(notebook) -> tuple[Any, str]:
@@ -207,6 +234,9 @@ def execute_notebook(
     notebook, out = Path(notebook).resolve(), Path(out).resolve()
     if out in {notebook, notebook.with_suffix(".ipynb")}:
         raise CLIError(f"--out {out} would overwrite the source notebook; write executed copies elsewhere (build/)")
+    if out.is_dir():
+        raise CLIError(f"--out {out} is an existing folder; give the executed copy's file path (e.g. "
+                       f"{out / notebook.with_suffix('.ipynb').name})")
     nb, _ = load_notebook_source(notebook)
     # jupytext drops notebook metadata (filter "-all"); papermill needs a kernelspec to inspect the parameters cell
     nb.metadata["kernelspec"] = {"name": kernel_name, "display_name": kernel_name, "language": "python"}

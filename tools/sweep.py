@@ -43,7 +43,7 @@ def read_sweep_config(path) -> SweepConfig:
     """Parse a sweep YAML (keys ``notebook``, ``grid``, optional ``params`` and ``kernel``); a relative notebook path
     is resolved against the YAML file's folder."""
     path = Path(path)
-    raw = read_params_file(path)
+    raw = read_params_file(path, what="sweep config")
     unknown = sorted(set(raw) - {"notebook", "grid", "params", "kernel"})
     if unknown:
         raise CLIError(f"sweep config {path}: unknown keys {unknown}; expected notebook, grid, params, kernel")
@@ -140,6 +140,10 @@ def _run_sweep_point(config: SweepConfig, point: dict[str, Any], folder: Path, n
         execute_notebook(config.notebook, executed, parameters, kernel_name=config.kernel)
     except NotebookFailed as err:
         return SweepRun(point, executed, result, time.perf_counter() - started, error=str(err), name=name)
+    except Exception as err:  # the kernel died (out of memory, a crash) or could not start: this point failed
+        where = f"; what ran is in {executed}" if executed.exists() else ""
+        return SweepRun(point, executed, result, time.perf_counter() - started, name=name,
+                        error=f"notebook {config.notebook.name} did not finish ({type(err).__name__}: {err}){where}")
     seconds = time.perf_counter() - started
     if not result.is_file():
         return SweepRun(point, executed, result, seconds, name=name,
@@ -182,8 +186,10 @@ def run_sweep(
     aggregate the result JSONs into ``out_root/<notebook>/results.csv`` (one row per successful run: grid
     parameters, then the JSON's flattened metrics, then the run's wall time).
 
-    Each run receives ``result_path`` and writes its executed copy to ``out_root/<notebook>/<key=value,...>.ipynb``.
-    Returns the CSV path and all runs (failed ones carry ``error``).
+    Each run receives ``result_path`` and writes its executed copy to ``out_root/<notebook>/<key=value,...>.ipynb``;
+    a relative ``out_root`` is taken from the caller's working directory (the kernels run in the notebook's folder,
+    so they are given absolute paths). A point whose notebook fails or whose kernel dies is recorded as failed and the
+    other points still run. Returns the CSV path and all runs (failed ones carry ``error``).
     """
     import joblib
     import pandas as pd
@@ -192,7 +198,10 @@ def run_sweep(
         raise CLIError(f"unknown backend {backend!r}; expected one of {SWEEP_BACKENDS}")
     points = config.points()
     names = point_names(points)  # before anything runs: two points must never share a result file
-    folder = Path(out_root) / config.notebook.stem
+    folder = Path(out_root).resolve() / config.notebook.stem
+    blocked = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    if blocked is not None:
+        raise CLIError(f"--out {out_root}: {blocked} is a file, so the sweep's folder {folder} cannot be made")
     folder.mkdir(parents=True, exist_ok=True)
     client = _backend_setup(backend, scheduler_address)
     try:

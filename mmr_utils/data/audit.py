@@ -16,7 +16,9 @@
   an exact or near duplicate among the training rows (its nearest training text, searched over all of them).
 
 The check is on question text only: two items sharing a text but not an image (common in VQA) show up as
-duplicates, so the pairs carry ``same_image`` and ``same_answer`` for a reader to judge. Everything is deterministic
+duplicates, so the pairs carry ``same_image`` and ``same_answer`` for a reader to judge. ``same_image`` compares the
+image files' contents (sha256), so two copies of one figure count as the same image: it is True or False, and
+``"unknown"`` when the table was loaded without images, when neither row has an image, or when a file cannot be read. Everything is deterministic
 (no randomness; ties broken by row order). :meth:`AuditReport.counts` is what notebooks record in provenance.
 """
 
@@ -59,7 +61,8 @@ class AuditReport:
         duplicate_questions: one row per group of identical normalised questions: ``group``, ``size``, ``rows``,
             ``datasets``, ``question``.
         near_duplicates: one row per near-duplicate pair of distinct texts (each text's first row): ``row_a``,
-            ``row_b``, ``similarity``, ``dataset_a``, ``dataset_b``, ``same_image``, ``same_answer``,
+            ``row_b``, ``similarity``, ``dataset_a``, ``dataset_b``, ``same_image`` (True, False or ``"unknown"``:
+            module docstring), ``same_answer``,
             ``question_a``, ``question_b``.
         leakage: with a split, one row per leaked test row: ``test_row``, ``train_row`` (its closest training row),
             ``similarity``, ``kind`` (exact / near), ``dataset_test``, ``dataset_train``, ``same_image``,
@@ -236,7 +239,7 @@ def audit_table(table: OutcomeTable, *, split=None, near_duplicate_threshold: fl
     instances = table.instances
     normalised = [normalise_question(q) for q in instances["question"]]
     datasets = instances["dataset"].astype(str).to_numpy()
-    images = instances["image_path"].to_numpy(dtype=object)
+    same_image = _image_comparer(instances["image_path"].to_numpy(dtype=object))
     answers = (instances["answer"].astype(str).to_numpy() if "answer" in instances else np.full(n, "", dtype=object))
 
     def short(row: int) -> str:
@@ -270,7 +273,7 @@ def audit_table(table: OutcomeTable, *, split=None, near_duplicate_threshold: fl
             ra, rb = sorted((int(first_row[key[0]]), int(first_row[key[1]])))
             pairs.append({"row_a": ra, "row_b": rb, "similarity": s,
                           "dataset_a": datasets[ra], "dataset_b": datasets[rb],
-                          "same_image": same(images, ra, rb), "same_answer": same(answers, ra, rb),
+                          "same_image": same_image(ra, rb), "same_answer": same(answers, ra, rb),
                           "question_a": short(ra), "question_b": short(rb)})
     near = pd.DataFrame(pairs, columns=["row_a", "row_b", "similarity", "dataset_a", "dataset_b", "same_image",
                                         "same_answer", "question_a", "question_b"])
@@ -284,8 +287,7 @@ def audit_table(table: OutcomeTable, *, split=None, near_duplicate_threshold: fl
     if split is not None:
         train, test = _split_rows(split, n)
         settings.update(train_rows=int(len(train)), test_rows=int(len(test)))
-        leakage = _leakage(train, test, normalised, text_rows, texts, matrix, threshold, datasets, images, short,
-                           same)
+        leakage = _leakage(train, test, normalised, text_rows, texts, matrix, threshold, datasets, short, same_image)
     name = str(table.source.get("path") or "table")
     return AuditReport(name=name, rows=n, models=tuple(table.models), coverage=_coverage(table),
                        duplicate_ids=_duplicate_ids(instances["dataset_idx"]),
@@ -311,7 +313,39 @@ def _split_rows(split, n: int) -> tuple[np.ndarray, np.ndarray]:
     return train, test
 
 
-def _leakage(train, test, normalised, text_rows, texts, matrix, threshold, datasets, images, short, same):
+def _image_comparer(images: np.ndarray):
+    """``same_image(a, b)`` for rows ``a`` and ``b``: True or False by the files' sha256 (read once per file), or
+    ``"unknown"`` when no row has an image path (loaded without images), neither of the two has one, or a file cannot
+    be read."""
+    from mmr_utils._archive import sha256_file
+
+    present = [isinstance(p, str) and bool(p) for p in images]
+    loaded = any(present)
+    digests: dict[str, str | None] = {}
+
+    def digest(row: int):
+        if not present[row]:
+            return "none"
+        path = images[row]
+        if path not in digests:
+            try:
+                digests[path] = sha256_file(path)
+            except OSError:
+                digests[path] = None
+        return digests[path]
+
+    def same_image(a: int, b: int):
+        if not loaded:
+            return "unknown"
+        da, db = digest(a), digest(b)
+        if da is None or db is None or da == db == "none":
+            return "unknown"
+        return da == db
+
+    return same_image
+
+
+def _leakage(train, test, normalised, text_rows, texts, matrix, threshold, datasets, short, same_image):
     """One row per test row whose question has an exact or near duplicate among the training rows."""
     columns = ["test_row", "train_row", "similarity", "kind", "dataset_test", "dataset_train", "same_image",
                "question_test", "question_train"]
@@ -341,7 +375,7 @@ def _leakage(train, test, normalised, text_rows, texts, matrix, threshold, datas
             found.append((near_queries[q], train_texts[int(train_ids[j])], s, "near"))
     found.sort()
     return pd.DataFrame([{"test_row": t, "train_row": r, "similarity": s, "kind": kind, "dataset_test": datasets[t],
-                          "dataset_train": datasets[r], "same_image": same(images, t, r), "question_test": short(t),
+                          "dataset_train": datasets[r], "same_image": same_image(t, r), "question_test": short(t),
                           "question_train": short(r)} for t, r, s, kind in found], columns=columns)
 
 

@@ -27,7 +27,7 @@ import pandas as pd
 
 from mmr_utils import paths
 from mmr_utils._archive import sha256_file
-from mmr_utils._io import atomic_directory, atomic_open, atomic_write_text
+from mmr_utils._io import atomic_directory, atomic_open, atomic_write_text, check_replaceable_folder
 from mmr_utils.data.official import TableFormatError, load_table
 
 #: USD per 1M output tokens, with where each price comes from.
@@ -115,14 +115,17 @@ def convert_mathv(
     tokenizer: str = "minilm",
     split: str = "test",
     exclude=EXCLUDED_BY_DEFAULT,
+    force: bool = False,
 ) -> Path:
     """Build ``out_dir/MMR-Bench.csv`` (official schema) and ``out_dir/images/MathVision/<id>.<ext>`` (symlinks) from
     the MATH-V folder ``source`` (laid out as ``data/<split>.jsonl``, ``images/``, ``outputs/**/<Model>.jsonl``).
 
     Every model setting with a judged row for every item is included; settings with missing items are skipped and
-    listed in ``provenance.json``, which also records the cost model (prices, sources, tokenizer).
+    listed in ``provenance.json``, which also records the cost model (prices, sources, tokenizer). A non-empty
+    ``out_dir`` this project did not write, or an existing file, is refused unless ``force``
+    (:func:`mmr_utils._io.check_replaceable_folder`).
     """
-    source, out_dir = Path(source), Path(out_dir)
+    source, out_dir = Path(source), check_replaceable_folder(out_dir, force=force)
     items_file = source / "data" / f"{split}.jsonl"
     if not items_file.is_file():
         raise FileNotFoundError(f"{items_file} not found: is {source} a MATH-V folder (see its SOURCE.md)?")
@@ -243,14 +246,14 @@ MATHV_CHOICES = ("sample", "auto", "full")
 
 
 def build_sample(source, out_dir=None, *, split: str = "testmini", max_side: int = SAMPLE_MAX_SIDE,
-                 quality: int = SAMPLE_JPEG_QUALITY) -> Path:
+                 quality: int = SAMPLE_JPEG_QUALITY, force: bool = False) -> Path:
     """Write the small real sample that ships with the project: :func:`convert_mathv` on ``split`` (all model
     settings' judged outcomes and modelled costs), with every image downscaled to at most ``max_side`` pixels and
     re-encoded as JPEG (``quality``), the MIT licence and a SOURCE.md saying what was kept and how it was reduced."""
     from PIL import Image
 
     source = Path(source)
-    out_dir = Path(out_dir) if out_dir is not None else SAMPLE_DIR
+    out_dir = check_replaceable_folder(out_dir if out_dir is not None else SAMPLE_DIR, force=force)
     with atomic_directory(out_dir) as tmp:
         convert_mathv(source, tmp / "converted", split=split)
         converted = tmp / "converted"

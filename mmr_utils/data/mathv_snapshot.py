@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import tarfile
 import tempfile
 import urllib.error
 import urllib.request
@@ -123,6 +124,11 @@ def verify_snapshot(folder, *, files=None, images=None) -> None:
                                     + "\n  - ".join(problems))
 
 
+def _first_line(err: Exception) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
 def _kept(path: PurePosixPath) -> bool:
     return bool(path.parts) and path.parts[0] in KEPT_TOP_LEVEL
 
@@ -131,8 +137,9 @@ def download_snapshot(dest=None, *, url: str = ARCHIVE_URL, files=None, images=N
     """Download the pinned MATH-V snapshot from ``url``, unpack its data files safely, check them against the
     recorded sizes and sha256 and swap the folder in at ``dest`` (default ``data/mathv-source``) atomically.
 
-    Nothing is left at ``dest`` unless every check passed. Offline, raises :class:`MathVUnavailableError` with the
-    three ways to provide MATH-V.
+    Nothing is left at ``dest`` unless every check passed. Offline, or when what arrived is not a readable archive
+    (an HTML error page, an empty or cut-off download), raises :class:`MathVUnavailableError` with the three ways to
+    provide MATH-V.
     """
     dest = Path(dest) if dest is not None else paths.DATA / DOWNLOAD_DIR_NAME
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -144,7 +151,14 @@ def download_snapshot(dest=None, *, url: str = ARCHIVE_URL, files=None, images=N
         except (urllib.error.URLError, OSError, TimeoutError) as err:
             raise MathVUnavailableError(unavailable_message(f"download of {url} failed: {err}")) from err
         with atomic_directory(dest) as tmp:
-            safe_extract_tar(archive, tmp, strip_components=1, keep=_kept)
+            try:
+                safe_extract_tar(archive, tmp, strip_components=1, keep=_kept)
+            except tarfile.ReadError as err:
+                size = archive.stat().st_size
+                detail = _first_line(err).replace(f"{archive}: ", "")
+                raise MathVUnavailableError(unavailable_message(
+                    f"the download from {url} was not a valid archive: {size} bytes, {detail}; it may be an "
+                    f"error page or cut off")) from None
             verify_snapshot(tmp, files=files, images=images)
             atomic_write_text(tmp / VERIFIED_MARKER, f"{UPSTREAM_REPO}@{UPSTREAM_COMMIT}\n{url}\n")
     return dest

@@ -19,6 +19,7 @@ import io
 import json
 import os
 import shutil
+import sys
 import tarfile
 import warnings
 from collections import Counter
@@ -27,8 +28,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mmr_utils._io import atomic_directory, atomic_write_text
+from mmr_utils._io import atomic_directory, atomic_write_text, check_replaceable_folder
 from mmr_utils.data.datasets import KNOWN_DATASETS, image_folder_of, scenario_of, split_dataset_idx, unsafe_dataset_name
+from mmr_utils.data.images import UnsafeImagePathError, choose_image_root, image_path_under
 from mmr_utils.data.table import OutcomeTable
 
 CSV_NAMES: tuple[str, ...] = ("MMR-Bench.csv", "MMR_Bench.csv")
@@ -146,21 +148,22 @@ def resolve_images(dataset_idx: pd.Series, datasets: pd.Series, image_root: Path
 
     ``image_ids`` (default: the id part of ``dataset_idx``) and ``folders`` (dataset -> folder under the root, default
     :func:`image_folder_of`; ``""`` is the root itself) cover tables whose ids carry no dataset prefix. Only folders
-    inside the image root are listed: a dataset name that is a path (``../x``, ``/abs``) is an error. (Links that the
-    data folder itself holds are followed: the MATH-V conversion links its images to the source folder.)
+    inside the image root are listed (:func:`mmr_utils.data.images.image_path_under`): a dataset name that is a
+    path (``../x``, ``/abs``) is an error.
     """
-    root = os.path.normpath(os.path.abspath(image_root))
     if image_ids is None:
         image_ids = dataset_idx.map(lambda idx: split_dataset_idx(idx)[1])
     indexes = {}
     for dataset in datasets.unique():
         reason = unsafe_dataset_name(dataset)
         relative = image_folder_of(dataset) if folders is None or dataset not in folders else folders[dataset]
-        folder = os.path.normpath(os.path.join(root, relative))
-        if reason is not None or os.path.commonpath([root, folder]) != root:
-            raise ValueError(f"dataset name {dataset!r} {reason or 'leads outside the image root'}: it cannot name a "
-                             f"folder under {image_root}")
-        indexes[dataset] = _index_image_folder(Path(image_root) / relative)
+        try:
+            folder = image_path_under(image_root, relative)
+        except UnsafeImagePathError as err:
+            reason = reason or str(err)
+        if reason is not None:
+            raise ValueError(f"dataset name {dataset!r} {reason}: it cannot name a folder under {image_root}")
+        indexes[dataset] = _index_image_folder(folder)
     paths, missing = [], Counter()
     for image_id, dataset in zip(image_ids, datasets):
         image = indexes[dataset].get(image_id)
@@ -188,7 +191,11 @@ def _read_text(csv_path: Path) -> str:
 
 def _check_records(text: str, csv_path: Path) -> list[str] | None:
     """The header of the CSV ``text``, after checking that every record has as many fields as the header (pandas pads
-    short rows with empty cells, which would pass for missing outcomes) and that the quoting is well formed."""
+    short rows with empty cells, which would pass for missing outcomes) and that the quoting is well formed. A field
+    may be as long as the file (the csv module's default limit of 128 KiB per field is raised to the text's length, as
+    pandas reads any length)."""
+    if csv.field_size_limit() < len(text):
+        csv.field_size_limit(min(len(text) + 1, sys.maxsize))
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header = None
     start = 1
@@ -410,17 +417,9 @@ def load_table(path, *, datasets=None, images="auto", simulated: bool | None = N
     instances.insert(2, "scenario", scenarios)
     instances["question"] = instances["question"].fillna("")
 
-    image_root = None
-    if images == "auto":
-        image_root = auto_image_root(csv_path.parent)
-        source["images"] = "auto: " + (str(image_root) if image_root else "no image folders beside the table")
-    elif images is not None:
-        image_root = Path(images)
-        if not image_root.is_dir():
-            raise FileNotFoundError(f"image folder {image_root} does not exist (given for table {csv_path})")
-        source["images"] = str(image_root)
-    else:
-        source["images"] = "none (text-only)"
+    image_root, source["images"] = choose_image_root(images, default=lambda: auto_image_root(csv_path.parent),
+                                                     given_for=f"table {csv_path}",
+                                                     none_found="no image folders beside the table")
     if image_root is not None:
         paths, found = resolve_images(instances["dataset_idx"], instances["dataset"], image_root,
                                       image_ids=image_ids, folders=folders)
@@ -476,11 +475,15 @@ def download_official(out_dir, *, revision: str = HUB_REVISION, local_source=Non
 
     Uses ``huggingface_hub.hf_hub_download`` on the dataset ``gh0stHunter/MMR-Bench`` pinned to ``revision``. With
     ``local_source`` (a folder laid out like the hub repository) nothing is downloaded: this is how users without hub
-    access, and the tests, install the data. The result is written atomically and records where it came from.
+    access, and the tests, install the data. The result is written atomically and records where it came from. An
+    existing download is kept unless ``force``; a non-empty ``out_dir`` that holds no download and was not written by
+    this project, or an existing file, is refused (:func:`mmr_utils._io.check_replaceable_folder`; ``force`` replaces
+    a folder).
     """
     out_dir = Path(out_dir)
-    if out_dir.exists() and not force and any(out_dir.glob("MMR*Bench.csv")):
+    if out_dir.is_dir() and not force and any(out_dir.glob("MMR*Bench.csv")):
         return out_dir
+    check_replaceable_folder(out_dir, force=force)
     files: dict[str, Path] = {}
     if local_source is not None:
         local_source = Path(local_source)

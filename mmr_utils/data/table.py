@@ -49,6 +49,12 @@ class OutcomeTable:
             array = getattr(self, name)
             if array.shape != (n, k):
                 raise ValueError(f"OutcomeTable.{name} has shape {array.shape}, expected ({n}, {k})")
+        bad = np.isinf(self.cost) | (self.cost < 0)
+        if bad.any():
+            row, column = (int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(f"OutcomeTable.cost of model {self.models[column]!r} at row {row} is "
+                             f"{float(self.cost[row, column])}: a cost is a finite non-negative number, or NaN where missing "
+                             f"({int(bad.sum())} such cells)")
         if len(set(self.models)) != k:
             raise ValueError(f"duplicate model names: {sorted(m for m in self.models if self.models.count(m) > 1)}")
         missing = [c for c in INSTANCE_COLUMNS if c not in self.instances.columns]

@@ -16,7 +16,8 @@ How the table is built:
 - Results are joined on ``sample_id`` with cross-checks, each a :class:`~mmr_utils.data.official.TableFormatError`
   naming file and row: duplicate ``sample_id`` (instances, across tasks, or within a result file), a result for an
   unknown ``sample_id``, a ``benchmark`` that differs between the instance and its result, a ``model_id`` that is
-  not constant within a file, non-numeric or out-of-range ``score``/``cost`` on an ``ok`` row, and a ``cost_unit``
+  not constant within a file, non-numeric or out-of-range ``score``/``cost`` (a cost must be finite and
+  non-negative: ``inf``, NaN and negative costs are refused) on an ``ok`` row, and a ``cost_unit``
   other than USD.
 - Only ``status == "ok"`` rows are outcomes. Any other status (a failed call, a timeout) is a missing cell (NaN), not
   a wrong answer; a sample with no result row, or a missing result file, is missing too. The counts of every status
@@ -30,8 +31,11 @@ How the table is built:
   ``<root>/LMUData``). A multi-image item gets, with ``multi_image="contact_sheet"`` (default), one contact sheet: its
   images in order, each fitted into a 384 x 384 cell of a near-square grid on white, written as PNG with Pillow into
   ``cache_dir`` (default ``<root>/.cache/contact_sheets``) under a name hashed from the image paths; with
-  ``multi_image="first"`` the first image. Images that are not on disk give ``image_path = None`` and are counted in
-  ``source["missing_images"]``; ``image_root=None`` loads V2 text-only.
+  ``multi_image="first"`` the first image. Items with an image that is not on disk, or (for a contact sheet) one that
+  cannot be decoded (corrupt, or over Pillow's decompression-bomb limit), get ``image_path = None`` and are counted
+  in ``source["missing_images"]``; the undecodable files are listed in ``source["unreadable_images"]`` and named in
+  a warning. ``image_root=None`` loads V2 text-only. Image paths must be relative and stay inside the image root
+  (:mod:`mmr_utils.data.images`): an absolute or ``..`` entry is a ``TableFormatError`` naming file and row.
 """
 
 from __future__ import annotations
@@ -40,16 +44,18 @@ import hashlib
 import json
 import math
 import shutil
+import warnings
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from mmr_utils._io import atomic_directory, atomic_open, atomic_write_text
+from mmr_utils._io import atomic_directory, atomic_open, atomic_write_text, check_replaceable_folder
 from mmr_utils.data.datasets import scenario_of
-from mmr_utils.data.table import OutcomeTable
+from mmr_utils.data.images import AUTO, UnsafeImagePathError, choose_image_root, image_path_under, unsafe_image_path
 from mmr_utils.data.official import TableFormatError
+from mmr_utils.data.table import OutcomeTable
 
 V2_REPO_ID = "gh0stHunter/MMR-Bench-V2"
 V2_REVISION = "f20dfda87ba94823db297225270b603a58534dfa"
@@ -102,6 +108,11 @@ def _image_list(value, path: Path, row: int) -> list[str]:
         raise TableFormatError(f"{path}, row {row}, column images: expected a list of image paths, got {value!r}") from err
     if not all(isinstance(item, str) and item for item in items):
         raise TableFormatError(f"{path}, row {row}, column images: every entry must be a non-empty path, got {items!r}")
+    for item in items:
+        reason = unsafe_image_path(item)
+        if reason is not None:
+            raise TableFormatError(f"{path}, row {row}, column images: image path {item!r} {reason}; image paths are "
+                                   f"relative to the image folder (LMUData/) and stay inside it")
     return items
 
 
@@ -126,8 +137,14 @@ def _read_instances(data: Path, tasks: list[str]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+class _UnreadableImage(Exception):
+    """One image of a multi-image item could not be decoded; the message names the file and why."""
+
+
 def _contact_sheet(paths: list[Path], cache_dir: Path) -> Path:
-    """One PNG showing ``paths`` in order on a near-square grid of ``SHEET_CELL`` cells (cached by content name)."""
+    """One PNG showing ``paths`` in order on a near-square grid of ``SHEET_CELL`` cells (cached by content name).
+    Raises :class:`_UnreadableImage` naming the first image that cannot be decoded (corrupt, not an image, or a
+    decompression bomb, Pillow's size limit)."""
     from PIL import Image
 
     key = hashlib.sha256("\n".join(str(p.resolve()) for p in paths).encode()).hexdigest()[:20]
@@ -138,12 +155,15 @@ def _contact_sheet(paths: list[Path], cache_dir: Path) -> Path:
     rows = math.ceil(len(paths) / columns)
     sheet = Image.new("RGB", (columns * SHEET_CELL, rows * SHEET_CELL), "white")
     for i, path in enumerate(paths):
-        with Image.open(path) as image:
-            image = image.convert("RGB")
-            image.thumbnail((SHEET_CELL, SHEET_CELL))
-            x = (i % columns) * SHEET_CELL + (SHEET_CELL - image.width) // 2
-            y = (i // columns) * SHEET_CELL + (SHEET_CELL - image.height) // 2
-            sheet.paste(image, (x, y))
+        try:
+            with Image.open(path) as image:
+                image = image.convert("RGB")
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+            raise _UnreadableImage(f"{path}: {type(err).__name__}: {err}") from None
+        image.thumbnail((SHEET_CELL, SHEET_CELL))
+        x = (i % columns) * SHEET_CELL + (SHEET_CELL - image.width) // 2
+        y = (i // columns) * SHEET_CELL + (SHEET_CELL - image.height) // 2
+        sheet.paste(image, (x, y))
     cache_dir.mkdir(parents=True, exist_ok=True)
     with atomic_open(target, "wb") as handle:
         sheet.save(handle, format="PNG")
@@ -152,21 +172,36 @@ def _contact_sheet(paths: list[Path], cache_dir: Path) -> Path:
 
 def _resolve_images(images: pd.Series, image_root: Path | None, multi_image: str,
                     cache_dir: Path) -> tuple[list[str | None], dict]:
-    resolved, missing, sheets = [], 0, 0
+    """Image path per item (module docstring). An item with an image that is not on disk, or (for a contact sheet)
+    one that cannot be decoded, has no image: it is counted in ``missing_images``, and the undecodable files are
+    listed in ``unreadable_images`` and named in a warning."""
+    resolved, missing, sheets, unreadable = [], 0, 0, []
     for items in images:
         if not items or image_root is None:
             resolved.append(None)
             continue
-        paths = [image_root / item for item in items]
+        try:
+            paths = [image_path_under(image_root, item) for item in items]
+        except UnsafeImagePathError as err:  # entries are checked on reading; this guards callers of this function
+            raise TableFormatError(str(err)) from None
         if not all(p.is_file() for p in paths):
             missing += 1
             resolved.append(None)
         elif len(paths) == 1 or multi_image == "first":
             resolved.append(str(paths[0]))
         else:
-            resolved.append(str(_contact_sheet(paths, cache_dir)))
-            sheets += 1
-    return resolved, {"missing_images": missing, "contact_sheets": sheets}
+            try:
+                resolved.append(str(_contact_sheet(paths, cache_dir)))
+                sheets += 1
+            except _UnreadableImage as err:
+                missing += 1
+                unreadable.append(str(err))
+                resolved.append(None)
+    if unreadable:
+        warnings.warn(f"{len(unreadable)} multi-image items have an image that cannot be decoded and are loaded "
+                      f"without image: {'; '.join(unreadable[:3])}" + (" ..." if len(unreadable) > 3 else ""),
+                      stacklevel=3)
+    return resolved, {"missing_images": missing, "contact_sheets": sheets, "unreadable_images": unreadable}
 
 
 def _read_results(path: Path, model: str, index: dict[str, int], benchmarks: np.ndarray,
@@ -189,8 +224,10 @@ def _read_results(path: Path, model: str, index: dict[str, int], benchmarks: np.
     ok = (status == "ok").to_numpy()
     scores = pd.to_numeric(frame["score"], errors="coerce").to_numpy(dtype=float)
     costs = pd.to_numeric(frame["cost"], errors="coerce").to_numpy(dtype=float)
-    _first_bad(path, frame, ok & ~((scores >= 0) & (scores <= 1)), "score", "a number in [0, 1] on an ok row")
-    _first_bad(path, frame, ok & ~(costs >= 0), "cost", "a non-negative number (USD) on an ok row")
+    _first_bad(path, frame, ok & ~((scores >= 0) & (scores <= 1)), "score",
+               f"a number in [0, 1] on an ok row of model {model!r}")
+    _first_bad(path, frame, ok & ~(np.isfinite(costs) & (costs >= 0)), "cost",
+               f"a finite non-negative number (USD) on an ok row of model {model!r}")
     unit = frame["cost_unit"].astype("string").str.strip().str.upper()
     _first_bad(path, frame, ok & (unit != "USD").fillna(True).to_numpy(), "cost_unit", "USD")
     target = rows[ok]
@@ -265,16 +302,10 @@ def load_v2(root, *, tasks=None, models=None, image_root=_DEFAULT_IMAGES, score_
         except json.JSONDecodeError as err:
             raise TableFormatError(f"{provenance}: not valid JSON ({err})") from err
 
-    if image_root is _DEFAULT_IMAGES:
-        image_root = root / "LMUData" if (root / "LMUData").is_dir() else None
-        source["images"] = f"auto: {image_root or 'no LMUData folder'}"
-    elif image_root is not None:
-        image_root = Path(image_root)
-        if not image_root.is_dir():
-            raise FileNotFoundError(f"image folder {image_root} does not exist (given for MMR-Bench V2 at {root})")
-        source["images"] = str(image_root)
-    else:
-        source["images"] = "none (text-only)"
+    image_root, source["images"] = choose_image_root(
+        AUTO if image_root is _DEFAULT_IMAGES else image_root,
+        default=lambda: root / "LMUData" if (root / "LMUData").is_dir() else None,
+        given_for=f"MMR-Bench V2 at {root}", none_found="no LMUData folder")
     cache_dir = Path(cache_dir) if cache_dir is not None else root / ".cache" / "contact_sheets"
     image_paths, image_counts = _resolve_images(instances["images"], image_root, multi_image, cache_dir)
     source.update(image_counts)
@@ -300,11 +331,15 @@ def download_v2(out_dir, *, revision: str = V2_REVISION, local_source=None, incl
     ``out_dir``, pinned to ``revision``, validate it with :func:`load_v2`, and swap it in atomically.
 
     Uses ``huggingface_hub.snapshot_download`` on the dataset :data:`V2_REPO_ID`. With ``local_source`` (a folder laid
-    out like the hub repository) nothing is downloaded: for users without hub access, and for the tests.
+    out like the hub repository) nothing is downloaded: for users without hub access, and for the tests. An existing
+    download is kept unless ``force``; a non-empty ``out_dir`` that holds no download and was not written by this
+    project, or an existing file, is refused (:func:`mmr_utils._io.check_replaceable_folder`; ``force`` replaces a
+    folder).
     """
     out_dir = Path(out_dir)
     if not force and (out_dir / "data" / "instances").is_dir():
         return out_dir
+    check_replaceable_folder(out_dir, force=force)
     patterns = ["data/instances/*", "data/results/*/*"] + (["LMUData/**"] if include_images else [])
     if local_source is not None:
         source = Path(local_source)

@@ -7,8 +7,9 @@ folder ``<root>/<name>/`` holding only data:
 - ``arrays.npz``: every numpy array, and the exact values of every numeric DataFrame column (loaded with
   ``allow_pickle=False``, so an object array in it is refused, not executed);
 - ``manifest.json``, written last: format version, the sha256 and size of every other file, and the saved value's
-  structure as JSON, with tags for what JSON lacks (tuples, dicts with non-string keys, numpy scalars, arrays,
-  DataFrames and their dtypes), so that a value reads back equal and of the same types and dtypes.
+  structure as JSON, with tags for what JSON lacks (tuples, dicts with non-string keys, numpy scalars, arrays with
+  their shapes and dtypes, DataFrames and their dtypes), so that a value reads back equal and of the same types and
+  dtypes; an array whose shape or dtype differs from the manifest's record makes the entry unreadable (a miss).
 
 Every file is written atomically (:mod:`mmr_utils._io`). An entry that is missing, truncated, altered or otherwise
 unreadable is a miss: :meth:`ResultStore.load` warns naming the file and returns None, and the caller recomputes and
@@ -154,7 +155,8 @@ class _Encoder:
             return {"$": "dict", "items": [[self.encode(k, f"{where} key"), self.encode(v, f"{where}[{k!r}]")]
                                             for k, v in value.items()]}
         if isinstance(value, np.ndarray):
-            return {"$": "array", "array": self.array(value, where)}
+            return {"$": "array", "array": self.array(value, where), "shape": list(value.shape),
+                    "dtype": value.dtype.str}
         if isinstance(value, pd.DataFrame):
             return self.frame(value, where)
         raise TypeError(f"result store cannot save a {type(value).__name__} (at {where})")
@@ -250,7 +252,14 @@ class _Decoder:
                 raise _Unreadable("scalar stored with a shape")
             return array[()]
         if tag == "array":
-            return self.array(node["array"])
+            array = self.array(node["array"])
+            if "shape" in node and list(array.shape) != list(node["shape"]):
+                raise _Unreadable(f"array {node['array']!r} has shape {array.shape}, the manifest records "
+                                  f"{tuple(node['shape'])}")
+            if "dtype" in node and array.dtype.str != node["dtype"]:
+                raise _Unreadable(f"array {node['array']!r} has dtype {array.dtype.str}, the manifest records "
+                                  f"{node['dtype']}")
+            return array
         if tag == "tuple":
             return tuple(self.decode(v) for v in node["items"])
         if tag == "dict":

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mmr_utils.metrics.peer import FRONTIER_METRICS, References, metrics_from_frontier
+from mmr_utils.metrics.peer import FRONTIER_METRICS, References
+from mmr_utils.metrics.peer_table import metrics_from_frontier
 from mmr_utils.metrics.protocol import as_float, check_arrays, pareto_frontier, sweep_events
 from mmr_utils.metrics.references import oracle_choice
 

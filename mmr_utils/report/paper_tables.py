@@ -20,7 +20,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mmr_utils.experiments.runs import METRICS, REFERENCES, is_union_group
+from mmr_utils.experiments.runs import METRICS, REFERENCES
+from mmr_utils.experiments.scoring import is_union_group
 from mmr_utils.experiments.studies import StudyResult
 
 #: The paper's headline cost fraction ("about 33% of the best single model's cost").

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mmr_utils import paths
-from mmr_utils._io import atomic_directory
+from mmr_utils._io import atomic_directory, check_replaceable_folder
 from mmr_utils.data.simulator.calibration import (
     _STREAM_CONTENT,
     _STREAM_RENDER,
@@ -140,14 +140,16 @@ def generator_code_hash() -> str:
 
 
 def simulate_benchmark(out_dir: str | Path = paths.SIMULATED, scale: float = 1.0, seed: int = 0,
-                       outcome_sampling: str = "systematic") -> Path:
+                       outcome_sampling: str = "systematic", force: bool = False) -> Path:
     """Write the simulated benchmark folder atomically and return its path.
 
     Writes ``MMR-Bench.csv`` (official schema, :func:`benchmark_columns`), ``images/<Folder>/<n>.png``,
     ``latent.csv``, ``SIMULATED.md`` and ``provenance.json`` (``"simulated": true``) into ``out_dir``, replacing an
-    existing folder only once the new one is complete.
+    existing folder only once the new one is complete. A non-empty ``out_dir`` this project did not write (no
+    ``provenance.json``) or an existing file is refused (:func:`mmr_utils._io.check_replaceable_folder`) unless
+    ``force``.
     """
-    out_dir = Path(out_dir)
+    out_dir = check_replaceable_folder(out_dir, force=force)
     sizes = dataset_sizes(scale)
     seed = _check_seed(seed)
     with atomic_directory(out_dir) as tmp:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from mmr_utils.data.splits import instance_split
-from mmr_utils.metrics.peer import peer_metrics_table
+from mmr_utils.metrics.peer_table import peer_metrics_table
 from mmr_utils.metrics.references import oracle_choice
 from mmr_utils.metrics.uncertainty import uncertainty_table
 
@@ -27,7 +27,7 @@ def oracle_gap(Y: np.ndarray, C: np.ndarray, U: np.ndarray, P: np.ndarray, model
     oracle's model (cheapest correct; cheapest overall when none is correct) and the router's model; rows where the
     router is wrong but some model was right are *losses*. Returns the losses counted by dataset and by the model the
     oracle would have picked, as shares of the rows."""
-    from mmr_utils.metrics.peer import choices_at_peak
+    from mmr_utils.metrics.peer_table import choices_at_peak
 
     chosen = choices_at_peak(U, P, Y, C)
     oracle = oracle_choice(Y, C)

@@ -184,7 +184,7 @@ def add_model_curve(bank: FeatureBank, routers, *, new_model: str | None = None,
     from mmr_utils.data.splits import instance_split
     from mmr_utils.experiments.runs import fit_predict
     from mmr_utils.experiments.studies import StudyResult
-    from mmr_utils.metrics.peer import choices_at_peak
+    from mmr_utils.metrics.peer_table import choices_at_peak
     from mmr_utils.provenance import study_provenance
 
     table = bank.table

@@ -1,5 +1,10 @@
 """CLIP (ViT-B/32 by default) through transformers: text and image in one shared space, the paper's encoder
-(Sec. 3). Weights come from a local folder or the local Hugging Face cache, never silently from the network."""
+(Sec. 3). Weights come from a local folder or the local Hugging Face cache, never silently from the network.
+
+Weights are loaded only from safetensors files (``model.safetensors``, or shards listed in
+``model.safetensors.index.json``), which hold tensors and nothing else. A folder that has only pickle-based weights
+(``pytorch_model.bin``) is refused before anything is read: unpickling a file can run code, and a saved
+:class:`~mmr_utils.pipeline.RoutingPipeline` may point at any local folder."""
 
 from __future__ import annotations
 
@@ -16,7 +21,10 @@ from mmr_utils.features.cache import CacheKey
 from mmr_utils.features.encoders.base import BaseEncoder, EncoderUnavailableError, folder_fingerprint, hub_offline
 
 DEFAULT_CLIP_MODEL = "openai/clip-vit-base-patch32"
-_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+#: The weight files loaded (safetensors only; module docstring).
+_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")
+#: Pickle-based weight files, never loaded; named in the error when a folder has only these.
+_PICKLE_WEIGHT_FILES = ("pytorch_model.bin", "pytorch_model.bin.index.json")
 
 
 @dataclass(frozen=True)
@@ -43,7 +51,11 @@ def _check_model_folder(folder: Path, model: str) -> None:
     if not (folder / "config.json").is_file():
         missing.append("config.json")
     if not any((folder / name).is_file() for name in _WEIGHT_FILES):
-        missing.append("model.safetensors (or pytorch_model.bin)")
+        pickled = [name for name in _PICKLE_WEIGHT_FILES if (folder / name).is_file()]
+        missing.append("model.safetensors" + (f" (it has {pickled[0]}, which is not loaded: pickle-based weights can "
+                                              f"run code when read; the project loads encoder weights only as "
+                                              f"safetensors, so convert them or download model.safetensors)"
+                                              if pickled else ""))
     if not ((folder / "tokenizer.json").is_file() or
             ((folder / "vocab.json").is_file() and (folder / "merges.txt").is_file())):
         missing.append("tokenizer.json or vocab.json + merges.txt")
@@ -105,7 +117,8 @@ def _as_feature_tensor(output) -> torch.Tensor:
 class ClipEncoder(BaseEncoder):
     """CLIP through transformers (``CLIPModel``): text and image in one shared, L2-normalised space (paper Sec. 3).
 
-    Weights come from a local folder or the local Hugging Face cache; loading happens on first use, so a run
+    Weights come from a local folder or the local Hugging Face cache, as safetensors only (a folder with only
+    ``pytorch_model.bin`` is an :class:`EncoderUnavailableError`); loading happens on first use, so a run
     answered fully from the embedding cache never loads the model. Texts longer than CLIP's 77-token context are
     truncated and counted (``info["n_truncated"]``). One item per forward pass by default (``batch_invariant``, see
     :class:`BaseEncoder`); on a GPU, ``batch_invariant=False`` batches ``batch_size`` items per pass for throughput.
@@ -157,7 +170,8 @@ class ClipEncoder(BaseEncoder):
 
             try:
                 with hub_offline():
-                    model = CLIPModel.from_pretrained(self.source.folder, local_files_only=True)
+                    model = CLIPModel.from_pretrained(self.source.folder, local_files_only=True,
+                                                      use_safetensors=True)
             except (OSError, ValueError) as error:
                 raise EncoderUnavailableError(
                     f"CLIP weights in {self.source.folder} could not be loaded: {error}. "

@@ -29,7 +29,8 @@ def minilm_folder() -> Path:
 
 
 class MiniLMEncoder(BaseEncoder):
-    """all-MiniLM-L6-v2 sentence embeddings (384-d): mean of token states over the attention mask, L2-normalised."""
+    """all-MiniLM-L6-v2 sentence embeddings (384-d): mean of token states over the attention mask, L2-normalised.
+    The weights are read only from the package's ``model.safetensors`` (never from a pickle-based file)."""
 
     name = "minilm"
     modalities = frozenset({"text"})
@@ -69,7 +70,7 @@ class MiniLMEncoder(BaseEncoder):
 
             with hub_offline():
                 self._tokenizer = AutoTokenizer.from_pretrained(self.folder, local_files_only=True)
-                model = AutoModel.from_pretrained(self.folder, local_files_only=True)
+                model = AutoModel.from_pretrained(self.folder, local_files_only=True, use_safetensors=True)
             self._model = model.to(device=self.device, dtype=self.dtype).eval()
         return self._model
 

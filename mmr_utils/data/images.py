@@ -1,0 +1,69 @@
+"""Where a table's images are, for every loader (the official schema and MMR-Bench V2): which image folder a load
+uses, and the one containment rule for image paths that a data file names.
+
+The rule: an image path read from a data file is relative to the image folder and stays inside it. An absolute path,
+a drive, a ``..`` component, or anything that still leads outside once normalised is refused, so a table can never
+make the loader read (and embed, or paste into a contact sheet) a file elsewhere on the machine. The check is on the
+path as written (links that the image folder itself holds are followed: the MATH-V conversion links its images to the
+source folder).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+#: ``images`` value that asks a loader for its default image folder.
+AUTO = "auto"
+
+
+class UnsafeImagePathError(ValueError):
+    """An image path in a data file would lead outside the image folder."""
+
+
+def unsafe_image_path(relative: str) -> str | None:
+    """Why ``relative`` cannot name a file inside an image folder (absolute, a drive, a ``..`` component, a NUL
+    byte), or None when it can."""
+    text = str(relative)
+    if "\x00" in text:
+        return "contains a NUL byte"
+    if PurePosixPath(text).is_absolute() or PureWindowsPath(text).is_absolute() or PureWindowsPath(text).drive:
+        return "is an absolute path"
+    if ".." in PurePosixPath(text.replace("\\", "/")).parts:
+        return "contains '..'"
+    return None
+
+
+def image_path_under(root: str | os.PathLike, relative: str) -> Path:
+    """``root / relative``, after checking that ``relative`` stays inside ``root`` (module docstring); raises
+    :class:`UnsafeImagePathError` naming the path and the folder otherwise. ``""`` is the root itself."""
+    reason = unsafe_image_path(relative)
+    base = os.path.normpath(os.path.abspath(root))
+    target = os.path.normpath(os.path.join(base, str(relative)))
+    if reason is None and os.path.commonpath([base, target]) != base:
+        reason = "leads outside the image folder"
+    if reason is not None:
+        raise UnsafeImagePathError(f"image path {str(relative)!r} {reason}: image paths must be relative to, and "
+                                   f"inside, the image folder {root}")
+    return Path(root) / relative
+
+
+def choose_image_root(images, *, default: Callable[[], Path | None], given_for: str,
+                      none_found: str = "no image folder found") -> tuple[Path | None, str]:
+    """The image folder a load uses and how it was chosen (what ``source["images"]`` records).
+
+    ``images`` is :data:`AUTO` (``default()``, the loader's own rule, which may find none: then ``none_found`` is
+    recorded), a folder (it must exist:
+    :class:`FileNotFoundError` naming it and ``given_for``, e.g. ``"table data/x/MMR-Bench.csv"``), or None (text
+    only).
+    """
+    if images is None:
+        return None, "none (text-only)"
+    if isinstance(images, str) and images == AUTO:
+        root = default()
+        return root, f"auto: {root if root is not None else none_found}"
+    root = Path(images)
+    if not root.is_dir():
+        raise FileNotFoundError(f"image folder {root} does not exist (given for {given_for})")
+    return root, str(root)
