@@ -61,7 +61,7 @@ def test_constants_match_the_paper():
     fig4_mean = sum(n * nano[d] for d, n in fig4_sizes.items()) / sum(fig4_sizes.values())
     assert fig4_mean == pytest.approx(sim.PAPER_NANO_FIG4["accuracy"], abs=1e-9)
     assert -1.0 < sim.NANO_LOGIT_SHIFT < 0.0
-    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
+    logit = lambda p: np.log(p / (1 - p))
     for dataset in sim.DATASET_SIZES:
         others = [sim.TARGET_ACCURACY[m][dataset] for m in sim.MODELS if m != "gpt-5-nano-2025-08-07"]
         assert nano[dataset] <= max(others) - sim.NANO_MARGIN_BELOW_BEST + 1e-12

@@ -36,9 +36,9 @@ def test_read_fitted_names_the_file_and_the_bad_key(tmp_path):
 
 def test_the_simulator_runs_on_the_stored_parameters():
     stored = _stored()
-    assert sim.LEARNABLE_SIGNAL == stored["learnable_signal"]
-    assert sim.SHARED_EFFECT_SD == stored["shared_effect_sd"]
-    assert sim.RANDOM_PEAK_EXCESS == stored["random_peak_excess"]
+    assert stored["learnable_signal"] == sim.LEARNABLE_SIGNAL
+    assert stored["shared_effect_sd"] == sim.SHARED_EFFECT_SD
+    assert stored["random_peak_excess"] == sim.RANDOM_PEAK_EXCESS
     lo, hi = learnable.SIGNAL_BRACKET
     assert all(lo <= v <= hi for v in sim.LEARNABLE_SIGNAL.values())
 
@@ -68,8 +68,8 @@ def test_learnable_signal_scales_only_the_readable_part_of_its_own_dataset():
 def test_with_outcomes_redraws_exactly_what_the_simulator_draws(tmp_path):
     """The calibration's redraw of outcomes (content fixed, parameters varied) equals the simulator's own table at the
     same parameters, also on a subset of datasets."""
-    from mmr_utils.features.bank import FeatureBank
     from mmr_utils.data.official import load_table
+    from mmr_utils.features.bank import FeatureBank
 
     table = load_table(sim.simulate_benchmark(tmp_path / "bench", scale=0.01, seed=3))
     latents = outcomes.simulate_latents(0.01, 3)
