@@ -13,6 +13,9 @@ SCALE ?= 1.0
 VERSION ?= 1
 # MATH-V folder for make data-mathv; empty = beside the checkout, then an earlier download, then the pinned download.
 MATHV ?=
+# Table make figures runs on: empty = the simulated benchmark (outputs to figures/); official, official-v2, mathv or a
+# path to a table in the official schema (outputs to figures-<name>/, executed copies to build/notebooks-<name>/).
+DATA ?=
 # Notebook outputs make book shows: stored (the paired .ipynb, small defaults) or executed (make figures' copies).
 BOOK_FROM ?= stored
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
@@ -33,7 +36,7 @@ export OPENBLAS_L2_SIZE := 512
 
 BINDER_REPO ?= $(shell git remote get-url origin 2>/dev/null | sed -nE 's#^(git@github\.com:|https://github\.com/)([^/]+/[^/]+)$$#\2#p' | sed 's#\.git$$##')
 
-.PHONY: binder-url lint help venv data data-official data-mathv check-figures test-fresh-clone figures test test-unit test-notebooks check-pairs sync bench notebook-outputs \
+.PHONY: binder-url lint help venv data data-official data-mathv check-figures test-fresh-clone figures paper test test-unit test-notebooks check-pairs sync bench notebook-outputs \
         bench-embed sweep clean-cache clean book book-screenshots
 
 help: ## List the targets (this message)
@@ -73,7 +76,8 @@ test-fresh-clone: $(STAMP) ## Run notebook 07 under nbval as on a fresh clone (t
 	cd notebooks && MMR_NO_SHARED_DATA=1 ../$(PY) -m pytest --nbval-lax --nbval-sanitize-with ../tests/nbval_sanitize.cfg \
 	  -p no:cacheprovider -q 07_real_data_mathv.ipynb
 
-figures: $(STAMP) $(VENV)/.kernel-pinned data ## Run every notebook at full size (notebooks/params/*.full.yaml); outputs go to figures/
+ifeq ($(strip $(DATA)),)
+figures: $(STAMP) $(VENV)/.kernel-pinned data ## Run every notebook at full size (notebooks/params/*.full.yaml) -> figures/; DATA=official|official-v2|mathv|PATH -> figures-<name>/
 	@mkdir -p $(BUILD_NB)
 	@for nb in $(FIGURE_NOTEBOOKS); do \
 	  name=$$(basename $$nb .py); params=notebooks/params/$$name.full.yaml; \
@@ -81,6 +85,14 @@ figures: $(STAMP) $(VENV)/.kernel-pinned data ## Run every notebook at full size
 	  $(PY) -m tools run-notebook $$nb --params $$params --out $(BUILD_NB)/$$name.ipynb \
 	    || { echo "make figures: notebook $$name failed (executed copy with the failing cell: $(BUILD_NB)/$$name.ipynb)"; exit 1; }; \
 	done
+else
+figures: $(STAMP) $(VENV)/.kernel-pinned
+	$(PY) -m tools figures --data "$(DATA)" $(if $(and $(filter mathv,$(DATA)),$(MATHV)),--mathv "$(MATHV)",)
+endif
+
+paper: $(STAMP) ## Download the pinned official release (needs the hub), then make figures DATA=official -> figures-official/
+	$(MAKE) data-official VERSION=1
+	$(MAKE) figures DATA=official
 
 test: $(STAMP) check-pairs test-unit test-notebooks ## The README test command: pair check, pytest, nbval (CI adds test-fresh-clone, check-figures)
 

@@ -29,7 +29,8 @@ from mmr_utils._io import atomic_write_text
 from mmr_utils.data.official import load_table
 from mmr_utils.data.simulator import calibration, simulate_benchmark
 from mmr_utils.data.splits import instance_split
-from mmr_utils.experiments.runs import LEARNED_ROUTERS, fit_predict, score_run
+from mmr_utils.experiments.runs import LEARNED_ROUTERS, fit_predict
+from mmr_utils.experiments.scoring import score_run
 from mmr_utils.features.bank import embed_table
 
 MODES = ("11", "33", "22")

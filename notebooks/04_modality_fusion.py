@@ -99,6 +99,11 @@ Markdown(
 # how degraded the picture is (faded, noisy, blurred: shown only in the image), and a little on the two together. The
 # image's share is largest on MathVerse (Vision-Only) and OCRBench, so there the image should add the most to a
 # text-only router (22 - 11), while the text adds the least to an image-only one (22 - 33).
+#
+# **What this result can and cannot show.** On simulated data the modality result checks the simulator and the
+# pipeline (that fused features carry both channels' signal and the routers use it), not the paper's claim that
+# multimodal cues help: the simulator's cues were built to be channel-specific, so a multimodal win is expected by
+# construction; only real outcomes (the official release, or MATH-V in notebook 7) can test the claim.
 
 # %%
 gaps = paper_tables.modality_gaps(result)

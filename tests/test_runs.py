@@ -5,6 +5,7 @@ import pytest
 
 from mmr_utils.data.splits import instance_split
 from mmr_utils.experiments import runs
+from mmr_utils.experiments.scoring import score_run
 
 
 @pytest.fixture
@@ -283,5 +284,5 @@ def test_a_cached_run_whose_array_shape_changed_is_a_miss_not_an_error(sim_bank,
     with pytest.warns(UserWarning, match=r"run cache: entry .*\(P has shape"), runs.count_run_cache() as counts:
         third = runs.fit_predict(sim_bank, "linear_mf", split, seed=0)
     assert counts["misses"] == 1 and third.P.tobytes() == first.P.tobytes()
-    scored = runs.score_run(sim_bank.table, third)
+    scored = score_run(sim_bank.table, third)
     assert len(scored)

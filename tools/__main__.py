@@ -3,6 +3,8 @@
 ``check-pairs``    fail when a notebook's jupytext ``.py`` and its ``.ipynb`` twin disagree;
 ``check-figures``  regenerate every figure and table from a clean state and compare them with ``figures/``;
 ``run-notebook``   execute one notebook with papermill and YAML parameters into a separate executed copy;
+``figures``        every notebook that applies to another table (official release, V2, MATH-V, a path), outputs
+                   into ``figures-<name>/`` (``make figures DATA=...``);
 ``sweep``          a papermill parameter sweep over a grid, run with joblib, aggregated to one tidy CSV.
 
 The tooling lives outside the package: editing it changes no result and invalidates no cache.
@@ -87,6 +89,21 @@ def cmd_run_notebook(args: argparse.Namespace) -> int:
 
 
 
+# ------------------------------------------------------------------------------------------------------------ figures
+def cmd_figures(args: argparse.Namespace) -> int:
+    from tools.notebooks import resolve_data, run_on_data
+
+    started = time.perf_counter()
+    target = resolve_data(args.data, mathv=args.mathv)
+    records = run_on_data(target, full=not args.small, out=args.out, build=args.build, only=args.only,
+                          kernel_name=args.kernel)
+    ran = [r["notebook"] for r in records if r["status"] == "ran"]
+    skipped = [r["notebook"] for r in records if r["status"] == "skipped"]
+    print(f"figures: DATA={args.data}: ran {len(ran)} notebook(s) ({', '.join(ran) or 'none'}), skipped "
+          f"{len(skipped)} ({', '.join(skipped) or 'none'}) in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
 # --------------------------------------------------------------------------------------------------------------- sweep
 def cmd_sweep(args: argparse.Namespace) -> int:
     import pandas as pd
@@ -151,6 +168,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override one parameter (VALUE read as YAML); repeatable")
     p.add_argument("--kernel", default=DEFAULT_KERNEL, help=f"Jupyter kernel name (default {DEFAULT_KERNEL})")
     p.set_defaults(func=cmd_run_notebook)
+
+    p = sub.add_parser("figures", help="run every notebook that applies to another table (make figures DATA=...)",
+                       description="Runs the notebooks make figures runs on another table, outputs into "
+                       "figures-<name>/ (never figures/) and executed copies into build/notebooks-<name>/; a notebook "
+                       "that cannot apply to the table is skipped with a one-line reason.")
+    p.add_argument("--data", required=True,
+                   help="official (data/official), official-v2 (data/official-v2), mathv (MATH-V converted into "
+                   "data/mathv), or a path to a table in the official schema")
+    p.add_argument("--mathv", default="full",
+                   help="with --data mathv: which MATH-V (full, auto, sample, or a MATH-V folder; default full)")
+    p.add_argument("--small", action="store_true",
+                   help="each notebook's small defaults instead of its full-size parameters file (quick check)")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default figures-<name>/)")
+    p.add_argument("--build", type=Path, default=None, help="executed copies (default build/notebooks-<name>/)")
+    p.add_argument("--only", nargs="+", default=None, metavar="NOTEBOOK",
+                   help="run only these notebooks (names or numbers, e.g. 03)")
+    p.add_argument("--kernel", default=DEFAULT_KERNEL, help=f"Jupyter kernel name (default {DEFAULT_KERNEL})")
+    p.set_defaults(func=cmd_figures)
 
     p = sub.add_parser("sweep", help="papermill parameter sweep with joblib, aggregated to results.csv",
                        description="Runs the config's notebook once per grid point (Cartesian product). "

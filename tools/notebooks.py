@@ -319,3 +319,222 @@ def write_run_record(name: str, seconds: float, parameters: dict, executed: Path
             handle.write(text)
     return record
 
+
+
+# ------------------------------------------------------------------------------------- runs on other data (DATA=...)
+#: The data names ``make figures DATA=...`` knows besides a path: official release, MMR-Bench V2, MATH-V.
+DATA_NAMES = ("official", "official-v2", "mathv")
+#: What a notebook needs of the table beyond an outcome table (keyed by notebook name): ``datasets`` (two or more:
+#: notebook 2 measures how well each channel tells them apart, notebook 4 where the image helps, dataset by dataset),
+#: ``images`` (modes that read the image channel),
+#: ``scenario_pair`` (two datasets in one scenario, for cross-dataset transfer). Notebooks whose
+#: parameters name ``mathv`` but no ``data_root`` read MATH-V only and run with ``DATA=mathv``.
+NOTEBOOK_NEEDS: dict[str, tuple[str, ...]] = {
+    "02_multimodal_embedding": ("datasets",),
+    "04_modality_fusion": ("images", "datasets"),
+    "05_generalisation": ("images", "scenario_pair"),
+    "06_metric_audit": ("images",),
+}
+
+
+@dataclass(frozen=True)
+class TableFacts:
+    """What the applicability rules read of a table: rows, models, datasets, scenarios with two or more datasets,
+    whether any row has an image, whether it is simulated or MATH-V, and why it cannot face the paper (None: it can)."""
+
+    rows: int
+    models: tuple[str, ...]
+    datasets: tuple[str, ...]
+    scenario_pairs: tuple[str, ...]
+    has_images: bool
+    simulated: bool
+    mathv: bool
+    paper_reason: str | None
+
+
+@dataclass(frozen=True)
+class DataTarget:
+    """A run on other data: its name (outputs go to ``figures-<name>/``), the table's folder, what notebooks reading
+    MATH-V get as ``mathv`` (only for ``DATA=mathv``), and the table's facts."""
+
+    name: str
+    data_root: Path
+    mathv: str | None
+    facts: TableFacts
+
+
+def table_facts(table, *, mathv: bool = False) -> TableFacts:
+    """The :class:`TableFacts` of an :class:`~mmr_utils.tables.OutcomeTable`."""
+    from mmr_utils.report.paper_tables import paper_comparable
+
+    scenarios = table.instances.groupby("scenario")["dataset"].nunique()
+    return TableFacts(rows=table.n, models=tuple(table.models), datasets=tuple(table.datasets),
+                      scenario_pairs=tuple(s for s, n in scenarios.items() if n >= 2),
+                      has_images=bool(table.has_images.any()), simulated=bool(table.source.get("simulated")),
+                      mathv=mathv, paper_reason=paper_comparable(table))
+
+
+def _data_name(path: Path) -> str:
+    stem = path.stem if path.is_file() else path.name
+    name = "".join(c if c.isalnum() or c in "._-" else "-" for c in stem).strip(".-")
+    if not name:
+        raise CLIError(f"DATA={path}: cannot name an output folder after it; give a folder with a plain name")
+    return name
+
+
+def resolve_data(spec: str, *, mathv: str = "full") -> DataTarget:
+    """The table ``make figures DATA=spec`` runs on: ``official`` (``data/official``, written by ``make
+    data-official``), ``official-v2`` (``data/official-v2``, ``make data-official VERSION=2``), ``mathv`` (MATH-V
+    converted into ``data/mathv``; ``mathv`` says which MATH-V as in :func:`mmr_utils.data.mathv.load_mathv`), or a
+    path to any table in the official schema (a folder or its CSV, or a V2 folder; relative to the current folder or
+    the repository root). A missing table is a :class:`CLIError` saying which command makes it."""
+    from mmr_utils.data.loading import load_benchmark
+
+    spec = str(spec).strip()
+    if not spec:
+        raise CLIError("DATA is empty: name official, official-v2, mathv or a path to a table")
+    if spec == "mathv":
+        from mmr_utils.data.mathv import load_mathv
+        from mmr_utils.data.mathv_snapshot import MathVUnavailableError, SnapshotMismatchError
+
+        if mathv not in ("sample", "auto", "full"):
+            mathv = str(Path(mathv).resolve())  # a MATH-V folder: the kernels start in notebooks/
+        try:
+            table = load_mathv(mathv)
+        except (MathVUnavailableError, SnapshotMismatchError, FileNotFoundError) as err:
+            raise CLIError(f"DATA=mathv: MATH-V ({mathv}) is not available: {err}") from err
+        return DataTarget("mathv", Path(table.source["path"]).parent, mathv, table_facts(table, mathv=True))
+    if spec in ("official", "official-v2"):
+        root = paths.OFFICIAL if spec == "official" else paths.OFFICIAL_V2
+        command = "make data-official" + (" VERSION=2" if spec == "official-v2" else "")
+        present = any(root.glob("MMR*Bench.csv")) if spec == "official" else (root / "data" / "instances").is_dir()
+        if not present:
+            raise CLIError(f"DATA={spec}: no table in {paths.relative_to_root(root)}/; run `{command}` first (it "
+                           f"downloads the pinned release from the Hugging Face hub){' or `make paper`' if spec == 'official' else ''}")
+        name = spec
+    else:
+        given = Path(spec)
+        root = given if given.is_absolute() or given.exists() else paths.ROOT / given
+        if not root.exists():
+            raise CLIError(f"DATA={spec}: no such table (expected official, official-v2, mathv, or a path to a folder "
+                           f"holding MMR-Bench.csv, or a V2 folder)")
+        root = root.resolve()
+        name = _data_name(root)
+    try:
+        table = load_benchmark(str(root))
+    except (ValueError, FileNotFoundError) as err:
+        raise CLIError(f"DATA={spec}: {err}") from err
+    return DataTarget(name, root, None, table_facts(table))
+
+
+def skip_reason(stem: str, declared: set[str] | None, target: DataTarget) -> str | None:
+    """Why notebook ``stem`` (declaring parameters ``declared``) cannot run on ``target``'s table; None if it can."""
+    declared = declared or set()
+    facts = target.facts
+    if "data_root" not in declared:
+        if "mathv" in declared:
+            return None if target.mathv is not None else "reads MATH-V only (its own chapter); it runs with DATA=mathv"
+        return "takes no data_root parameter, so it cannot read another table"
+    for need in NOTEBOOK_NEEDS.get(stem, ()):
+        if need == "datasets" and len(facts.datasets) < 2:
+            what = ("measures how well each channel tells the datasets apart" if stem.startswith("02")
+                    else "compares the modalities dataset by dataset")
+            return f"{what}; this table has one dataset ({', '.join(facts.datasets)})"
+        if need == "images" and not facts.has_images:
+            return "needs images (it compares the image channel with the text); this table has none"
+        if need == "scenario_pair" and not facts.scenario_pairs:
+            return (f"needs two datasets in one scenario (cross-dataset transfer); this table has "
+                    f"{', '.join(facts.datasets)}")
+    return None
+
+
+def data_parameters(declared: set[str], target: DataTarget, out_dir: Path, base: dict | None = None
+                    ) -> dict[str, Any]:
+    """The parameters a notebook gets on ``target``: ``base`` (its full-size file, or nothing at small scale) with
+    the table (``data_root``, or ``mathv`` for the MATH-V chapters), ``out_dir``, and, on a table without images,
+    ``mode`` 11 (text only: the one mode such a table allows) for a notebook that has a ``mode`` parameter."""
+    params = dict(base or {})
+    if "data_root" in declared:
+        params["data_root"] = _shown_path(target.data_root)
+    elif "mathv" in declared and target.mathv is not None:
+        params["mathv"] = target.mathv
+    params["out_dir"] = str(out_dir)
+    if "mode" in declared and not target.facts.has_images:
+        params["mode"] = "11"
+    return params
+
+
+def _shown_path(path: Path) -> str:
+    path = Path(path).resolve()
+    return paths.relative_to_root(path) if path.is_relative_to(paths.ROOT) else str(path)
+
+
+def run_on_data(target: DataTarget, *, full: bool = True, out: Path | None = None, build: Path | None = None,
+                only: Sequence[str] | None = None, kernel_name: str = DEFAULT_KERNEL, log=print) -> list[dict]:
+    """Run every notebook ``make figures`` runs on ``target``'s table, outputs into ``out`` (default
+    ``figures-<name>/``) and executed copies into ``build`` (default ``build/notebooks-<name>/``); a notebook that
+    cannot apply is skipped with a one-line reason (:func:`skip_reason`). ``full``: the full-size parameter files;
+    otherwise each notebook's small defaults. ``only``: run just these notebooks (names or numbers).
+
+    A notebook left out by ``only`` is recorded as ``not selected`` when it would apply.
+    ``$MMR_FIGURES_DIR`` is set to ``out`` for the kernels, so nothing can be saved into the committed ``figures/``.
+    Writes ``notebooks.md`` and ``notebooks.json`` (which ran, how long, which were skipped and why) into ``out``;
+    returns those records. A failing notebook raises :class:`NotebookFailed`.
+    """
+    from tools.figures_check import figure_notebooks
+
+    out = Path(out) if out is not None else paths.data_figures_dir(target.name)
+    build = Path(build) if build is not None else paths.BUILD / f"notebooks-{target.name}"
+    if out.resolve() == paths.FIGURES.resolve():
+        raise CLIError(f"a run on {target.name} would write into the committed {_shown_path(paths.FIGURES)}/; "
+                       f"choose another output folder")
+    out_param = Path(_shown_path(out)) if out.resolve().is_relative_to(paths.ROOT) else out.resolve()
+    records = []
+    previous = os.environ.get(paths.FIGURES_ENV)
+    os.environ[paths.FIGURES_ENV] = str(out.resolve())
+    try:
+        facts = target.facts
+        log(f"make figures DATA={target.name}: {_shown_path(target.data_root)}, {facts.rows} rows, "
+            f"{len(facts.models)} models, datasets {', '.join(facts.datasets)}, "
+            f"{'images' if facts.has_images else 'no images'}{', SIMULATED' if facts.simulated else ''} -> "
+            f"{_shown_path(out)}/")
+        for source, params_file in figure_notebooks():
+            stem = source.stem
+            nb, _ = load_notebook_source(source)
+            declared = notebook_parameter_names(nb, source) or set()
+            reason = skip_reason(stem, declared, target)
+            if reason:
+                log(f"== {stem}: skipped: {reason}")
+                records.append({"notebook": stem, "status": "skipped", "reason": reason})
+                continue
+            if only and not any(stem == o or stem.split("_")[0] == o for o in only):
+                records.append({"notebook": stem, "status": "not selected", "reason": "applies; not in --only"})
+                continue
+            params = data_parameters(declared, target, out_param, read_params_file(params_file) if full else None)
+            log(f"== {stem}")
+            executed = build / f"{stem}.ipynb"
+            seconds = execute_notebook(source, executed, params, kernel_name=kernel_name)
+            write_run_record(stem, seconds, params, executed)
+            records.append({"notebook": stem, "status": "ran", "wall_s": round(seconds, 1),
+                            "executed": _shown_path(executed)})
+    finally:
+        if previous is None:
+            os.environ.pop(paths.FIGURES_ENV, None)
+        else:
+            os.environ[paths.FIGURES_ENV] = previous
+    _write_summary(out, target, records, full)
+    return records
+
+
+def _write_summary(out: Path, target: DataTarget, records: list[dict], full: bool) -> None:
+    lines = [f"# Notebooks on {target.name} ({_shown_path(target.data_root)})", "",
+             f"{'Full-size parameters' if full else 'Small defaults'}; {target.facts.rows} rows, "
+             f"{len(target.facts.models)} models.", "", "| notebook | status | wall time or reason |", "|---|---|---|"]
+    lines += [f"| {r['notebook']} | {r['status']} | {r.get('reason') or str(r['wall_s']) + ' s'} |" for r in records]
+    with atomic_open(out / "notebooks.md", "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    record = {"data": target.name, "data_root": _shown_path(target.data_root), "full_size": full,
+              "facts": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(target.facts).items()},
+              "notebooks": records}
+    with atomic_open(out / "notebooks.json", "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(record, indent=2) + "\n")

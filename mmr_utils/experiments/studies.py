@@ -36,12 +36,10 @@ from mmr_utils.experiments.runs import (
     code_fingerprint,
     count_run_cache,
     fit_predict,
-    is_union_group,
     prefetch_runs,
-    reference_records,
     router_class,
-    score_run,
 )
+from mmr_utils.experiments.scoring import is_union_group, reference_records, score_run
 from mmr_utils.features.bank import FeatureBank
 from mmr_utils.metrics import protocol as ev
 from mmr_utils.metrics import references, summary

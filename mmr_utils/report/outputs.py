@@ -2,7 +2,8 @@
 
 :func:`save_figure` (PNG + PDF) and :func:`save_table` (CSV + Markdown) write atomically under ``figures/`` (or an
 ``out_dir``) plus ``<name>.provenance.json``, and raise if anything is missing, so an output is never silently not
-saved. Captions carry the data source (SIMULATED where it is) and the encoder that ran. A notebook binds its output
+saved. During a run on other data (``$MMR_FIGURES_DIR`` set, :func:`mmr_utils.paths.figures_dir`) the default folder
+is that one, and writing into the committed ``figures/`` is refused. Captions carry the data source (SIMULATED where it is) and the encoder that ran. A notebook binds its output
 folder once in a :class:`Report` and names each output after what it reproduces::
 
     report = Report(out_dir)
@@ -18,8 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from mmr_utils import paths
 from mmr_utils._io import atomic_write_bytes, atomic_write_text
-from mmr_utils.paths import FIGURES
 
 
 class SavedFiles(list):
@@ -35,6 +36,20 @@ def portable_folder(folder: Path) -> str:
     from mmr_utils.paths import relative_to_root
 
     return relative_to_root(folder) + "/"
+
+
+def output_folder(out_dir, name: str) -> Path:
+    """The folder ``name`` is written to: ``out_dir``, or :func:`mmr_utils.paths.figures_dir` when it is None.
+
+    Raises ``ValueError`` when ``$MMR_FIGURES_DIR`` names another folder and the target is the committed ``figures/``
+    (a run on other data must never overwrite the committed outputs)."""
+    folder = Path(out_dir) if out_dir is not None else paths.figures_dir()
+    other = paths.figures_dir()
+    if other != paths.FIGURES and folder.resolve() == paths.FIGURES.resolve():
+        raise ValueError(f"{name}: refusing to write into the committed {paths.relative_to_root(paths.FIGURES)}/ "
+                         f"during a run whose outputs go to {paths.relative_to_root(other)}/ "
+                         f"(${paths.FIGURES_ENV}); pass that folder as out_dir")
+    return folder
 
 
 def caption(provenance: dict) -> str:
@@ -60,8 +75,7 @@ def save_figure(fig, name: str, provenance: dict, *, out_dir=None, add_caption: 
     caption line (:func:`caption`) is drawn under the figure. Returns the written paths; raises on any failure."""
     if not provenance:
         raise ValueError(f"save_figure({name!r}): provenance is required (data source, encoder, seeds)")
-    out_dir = Path(out_dir) if out_dir is not None else FIGURES
-    stem = out_dir / name
+    stem = output_folder(out_dir, name) / name
     if add_caption:
         # Below the axes (bbox_inches="tight" keeps it), so it never overlaps an axis label.
         fig.text(0.01, -0.01, caption(provenance), fontsize=6, color="0.35", ha="left", va="top", wrap=True)
@@ -83,8 +97,7 @@ def save_table(frame: pd.DataFrame, name: str, provenance: dict, *, out_dir=None
         raise ValueError(f"save_table({name!r}): provenance is required (data source, encoder, seeds)")
     if frame.empty:
         raise ValueError(f"save_table({name!r}): the table is empty")
-    out_dir = Path(out_dir) if out_dir is not None else FIGURES
-    stem = out_dir / name
+    stem = output_folder(out_dir, name) / name
     csv = atomic_write_text(stem.with_suffix(".csv"), frame.to_csv(index=True))
     markdown = frame.to_markdown(floatfmt=floatfmt)
     md = atomic_write_text(stem.with_suffix(".md"), f"{markdown}\n\n_{caption(provenance)}_\n")
@@ -97,7 +110,7 @@ class Report:
     record of the study it comes from (outputs are named after what they reproduce, e.g. ``tab_main_results_nauc``)."""
 
     def __init__(self, out_dir=None):
-        self.out_dir = Path(out_dir) if out_dir is not None else FIGURES
+        self.out_dir = output_folder(out_dir, "Report")
         self.saved: list[Path] = []
 
     def figure(self, fig, name: str, provenance: dict, *, add_caption: bool = True) -> SavedFiles:

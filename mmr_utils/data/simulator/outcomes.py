@@ -25,6 +25,7 @@ from mmr_utils.data.simulator.calibration import (
     KIND_MIX,
     KIND_NEEDS,
     KIND_TOKEN_LOG_FACTOR,
+    LEARNABLE_SIGNAL,
     MODEL_SKILLS,
     MODELS,
     MULTIPLE_CHOICE_RATE,
@@ -114,8 +115,11 @@ def _solve_intercepts(base_logits: np.ndarray, targets: np.ndarray, iterations: 
     return 0.5 * (low + high)
 
 
-def _base_logits(latents: pd.DataFrame, seed: int) -> np.ndarray:
-    """Everything in the logit except the intercept and the shared effect (n x K): skills, difficulty, cues, noise."""
+def _base_logits(latents: pd.DataFrame, seed: int, signal: dict[str, float] | None = None) -> np.ndarray:
+    """Everything in the logit except the intercept and the shared effect (n x K): skills, difficulty, cues, noise.
+
+    The readable part that differs between models (the kind/skill term and the three cue terms) is multiplied by the
+    dataset's learnable-signal strength ``signal[d]`` (default: the fitted :data:`LEARNABLE_SIGNAL`)."""
     required = ["dataset", "difficulty", "text_cue", "image_cue", "shared_effect",
                 *(f"need_{s}" for s in SKILLS)]
     missing = [c for c in required if c not in latents.columns]
@@ -124,20 +128,25 @@ def _base_logits(latents: pd.DataFrame, seed: int) -> np.ndarray:
     unknown = set(latents["dataset"]) - set(DATASET_SIZES)
     if unknown:
         raise ValueError(f"latents name unknown datasets {sorted(unknown)}; expected {list(DATASET_SIZES)}")
+    signal = LEARNABLE_SIGNAL if signal is None else signal
+    bad = {d: signal.get(d) for d in set(latents["dataset"])
+           if not isinstance(signal.get(d), (int, float)) or not signal.get(d) >= 0}
+    if bad:
+        raise ValueError(f"learnable signal must be a non-negative number per dataset, got {bad}")
     needs = latents[[f"need_{s}" for s in SKILLS]].to_numpy(float)
     skills = np.array([MODEL_SKILLS[m] for m in MODELS])
     slopes = np.array([DIFFICULTY_SLOPE[m] for m in MODELS])
     text_cue = latents["text_cue"].to_numpy(float)
     image_cue = latents["image_cue"].to_numpy(float)
     datasets = latents["dataset"].to_numpy()
-    cues = np.zeros((len(latents), len(MODELS)))
+    readable = SKILL_WEIGHT * needs @ skills.T
     for cue, value in (("text", text_cue), ("image", image_cue), ("joint", text_cue * image_cue)):
         weight = np.array([CUE_WEIGHTS[d][cue] for d in datasets])
         loading = np.array([CUE_LOADINGS[cue][m] for m in MODELS])
-        cues += (weight * value)[:, None] * loading[None, :]
+        readable += (weight * value)[:, None] * loading[None, :]
+    strength = np.array([float(signal[d]) for d in datasets])
     noise = IDIOSYNCRATIC_SD * np.random.default_rng([seed, _STREAM_NOISE]).standard_normal((len(latents), len(MODELS)))
-    return (SKILL_WEIGHT * needs @ skills.T - latents["difficulty"].to_numpy(float)[:, None] * slopes[None, :]
-            + cues + noise)
+    return strength[:, None] * readable - latents["difficulty"].to_numpy(float)[:, None] * slopes[None, :] + noise
 
 
 def _calibrated(base: np.ndarray, latents: pd.DataFrame, dataset: str, shared_sd: float) -> np.ndarray:
@@ -149,19 +158,21 @@ def _calibrated(base: np.ndarray, latents: pd.DataFrame, dataset: str, shared_sd
 
 
 def correctness_probabilities(latents: pd.DataFrame, seed: int = 0,
-                              shared_sd: dict[str, float] | None = None) -> np.ndarray:
+                              shared_sd: dict[str, float] | None = None,
+                              signal: dict[str, float] | None = None) -> np.ndarray:
     """P(correct) per instance and model (n x K, columns in :data:`MODELS` order), calibrated per model x dataset.
 
     Implements ``p_im = sigmoid(a_md + SKILL_WEIGHT need_i . skill_m - slope_m difficulty_i
     + w_d^text t_m u_i + w_d^image v_m q_i + w_d^joint j_m u_i q_i - sigma_d z_shared + eps_im)`` with the intercepts
     ``a_md`` solved so that the dataset mean of ``p_im`` equals ``TARGET_ACCURACY[m][d]``. ``u_i``/``q_i`` are the
     text-only and image-only cue values, ``w_d`` the per-dataset :data:`CUE_WEIGHTS`, ``t_m, v_m, j_m`` the
-    :data:`CUE_LOADINGS`. ``sigma_d`` is
-    ``shared_sd[d]`` (default: the fitted :data:`SHARED_EFFECT_SD`).
+    :data:`CUE_LOADINGS`; the skill and cue terms together are multiplied by the dataset's learnable-signal strength
+    ``s_d = signal[d]`` (default: the fitted :data:`LEARNABLE_SIGNAL`). ``sigma_d`` is ``shared_sd[d]`` (default: the
+    fitted :data:`SHARED_EFFECT_SD`).
     """
     seed = _check_seed(seed)
     shared_sd = SHARED_EFFECT_SD if shared_sd is None else shared_sd
-    base = _base_logits(latents, seed)
+    base = _base_logits(latents, seed, signal)
     probabilities = np.empty_like(base)
     datasets = latents["dataset"].to_numpy()
     for dataset in DATASET_SIZES:
