@@ -60,7 +60,7 @@ venv: $(STAMP) $(VENV)/.kernel-pinned ## Create the virtual environment (.venv, 
 
 data: data/simulated/MMR-Bench.csv ## Write the simulated benchmark (10,370 instances, 10 models) to data/simulated
 
-data/simulated/MMR-Bench.csv: $(STAMP) $(wildcard mmr_utils/data/simulator/*.py)
+data/simulated/MMR-Bench.csv: $(STAMP) $(wildcard mmr_utils/data/simulator/*.py mmr_utils/data/simulator/*.json)
 	$(PY) -m mmr_utils data --out data/simulated --scale $(SCALE) --seed $(SEED)
 
 data-official: $(STAMP) ## Download the official release (pinned revision; VERSION=2: MMR-Bench V2 to data/official-v2; needs the hub)

@@ -137,13 +137,19 @@ tab2_ps.style.format("{:.3f}").background_gradient(axis=None, cmap="Greens")
 # ceiling. The next cell computes, rather than states, who beats the best single model on all test rows.
 
 # %%
+from mmr_utils.metrics.seed_noise import noise_aware_count, verdicts_against
+
 learned = [r for r in tab2_ps.index if r not in runs.REFERENCES]
 best_single_ps = tab2_ps.loc["best_single", "All"]
-winners = [r for r in learned if tab2_ps.loc[r, "All"] > best_single_ps]
+full_rows = paper_tables.select_protocol(result.results, official)
+full_rows = full_rows[(full_rows["dataset"] == "All") & full_rows["router"].isin([*learned, "best_single"])]
+against_best = noise_aware_count(verdicts_against(full_rows, "best_single", metric="Ps"))
 top = tab2_ps.loc[learned, "All"].idxmax()
 Markdown(
     f"On all test rows the best single model reaches Ps **{best_single_ps:.3f}**; "
-    f"**{len(winners)} of {len(learned)}** learned routers beat it ({', '.join(winners) or 'none'}). "
+    f"**{len(against_best['above'])} of {len(learned)}** learned routers beat it beyond seed noise "
+    f"({', '.join(against_best['above']) or 'none'}), {len(against_best['within_noise'])} are within seed noise of "
+    f"it ({', '.join(against_best['within_noise']) or 'none'}) and {len(against_best['below'])} fall below it. "
     f"The best router is **{top}** at Ps {tab2_ps.loc[top, 'All']:.3f} "
     f"({tab2_ps.loc[top, 'All'] - best_single_ps:+.3f} over the best single model), against the Oracle's "
     f"{tab2_ps.loc['oracle', 'All']:.3f}: routing closes "

@@ -115,7 +115,7 @@ def test_modality_gaps_against_each_unimodal_mode():
 # ------------------------------------------------------------------------------ real data beside the paper
 def _fig4_result():
     """Two seeds: every paper model on the Figure 4 group at known (cost, accuracy), and knn / kmeans records there."""
-    from mmr_utils.experiments.runs import FIG4_GROUP
+    from mmr_utils.experiments.scoring import FIG4_GROUP
     from mmr_utils.report.paper_tables import PAPER_MODELS
 
     models = list(PAPER_MODELS)

@@ -398,7 +398,7 @@ def with_known_differences(comparison: pd.DataFrame, result: StudyResult) -> pd.
 
 def _fig4_single_models(result: StudyResult) -> pd.DataFrame:
     """Mean over seeds of every model's (cost, accuracy) on the Figure 4 group's test rows; empty without the group."""
-    from mmr_utils.experiments.runs import FIG4_GROUP
+    from mmr_utils.experiments.scoring import FIG4_GROUP
 
     rows = []
     for seed, groups in result.curves.get("references", {}).items():
@@ -450,7 +450,7 @@ def fig4_routers_vs_here(result: StudyResult) -> pd.DataFrame:
 
     The paper's QNC is derived from its curve and the most accurate icon of :data:`PAPER_FIG4_MODELS` (approximate:
     the icons were placed by hand). This run's values are means over seeds; NaN where the router did not run."""
-    from mmr_utils.experiments.runs import FIG4_GROUP
+    from mmr_utils.experiments.scoring import FIG4_GROUP
 
     frame = select_protocol(result.results)
     frame = frame[frame["dataset"] == FIG4_GROUP]

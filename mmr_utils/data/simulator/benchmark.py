@@ -129,12 +129,14 @@ def _simulated_note(scale: float, seed: int, sizes: dict[str, int], outcome_samp
 
 
 def generator_code_hash() -> str:
-    """sha256 (16 hex digits) of the simulator package's source files: a folder written by other code is stale."""
+    """sha256 (16 hex digits) of the simulator package's source files and its fitted parameters: a folder written by
+    other code or other fitted values is stale."""
     import hashlib
     from pathlib import Path
 
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
+    folder = Path(__file__).parent
+    for path in sorted([*folder.glob("*.py"), *folder.glob("*.json")]):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 

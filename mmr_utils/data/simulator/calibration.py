@@ -266,7 +266,7 @@ DIFFICULTY_SLOPE: dict[str, float] = {
     "gpt-5-2025-08-07": 0.7,
     "GeminiFlash2-5": 0.85,
 }
-#: Scale of the kind/skill part of the logit. Kept small (2.2.0: 0.5, was 1.5): the kind is readable from BOTH
+#: Scale of the kind/skill part of the logit. Kept small: the kind is readable from BOTH
 #: channels (a probe reads it from the image 99%, from the text 83%), so a large kind effect gives the text-only and
 #: the image-only router the same signal and leaves little that only the two channels together carry.
 SKILL_WEIGHT = 0.5
@@ -276,9 +276,8 @@ IDIOSYNCRATIC_SD = 0.5
 #: printed in the image. Ordered from terse to rigorous: how much reasoning the prompt asks for. A paraphrase is a
 #: short opener of its own followed by the style's common body, so the two paraphrases of a style lie close together
 #: in a sentence embedding and the style is the largest single factor of the text channel (0.38 of the MiniLM
-#: embedding's variance, the kind 0.12). 2.4.0 had one short sentence per paraphrase (0.19, kind 0.15), too little
-#: for the official KMeans router: with 20 clusters in the mean-fused space it resolved the kind, which both channels
-#: show, and lost both cues, so it routed worse in mode 22 than on text alone (benchmarks/results/modality_check.md).
+#: embedding's variance, the kind 0.12), which the official KMeans router's 20 clusters in the mean-fused space need
+#: in order to resolve the cue (docs/simulator.md).
 _STYLE_BODIES = {
     "terse": ("Speed is everything here and nobody will read a justification: skip any greeting, skip any caveat, "
               "skip any restatement of the task, do not think aloud and do not show steps. A single word, letter or "
@@ -308,7 +307,7 @@ TEXT_CUE_STYLES: dict[str, tuple[str, ...]] = {
 }
 #: The image-only cue: how the picture was degraded (scanned, photographed, compressed), applied to the whole
 #: rendered image (the printed question band included) and never mentioned in the text. Ordered from clean to
-#: heavily blurred: how degraded the picture is. Since 2.5.0 each degradation also casts the colours and changes the
+#: heavily blurred: how degraded the picture is. Each degradation also casts the colours and changes the
 #: contrast (``render._degrade``), so it dominates the offline image descriptor as the style dominates the text: with
 #: both cues the largest factor of their own channel, the 4 x 4 cue cells are what the mean-fused space clusters by.
 IMAGE_CUE_QUALITIES: tuple[str, ...] = ("clean", "faded", "noisy", "blurred")
@@ -339,19 +338,12 @@ CUE_LOADINGS: dict[str, dict[str, float]] = {
 }
 #: Dataset -> scale of each cue's effect (logit): how much of the routing signal is readable only from the text,
 #: only from the image, and only from both. The image share is largest where the question lives in the image
-#: (MathVerse Vision-Only, OCRBench), as the paper's modality study finds (Sec. 5.3). 2.2.0: the two single-channel
-#: parts are strong and ADDITIVE (a mean-fused feature, a sum of the two channels, lets linear and neighbour routers
-#: use both), the interaction part small (0.8, was 2.2: its text x image cells are too many for the training data).
-#: 2.3.0: every weight scaled by 0.55 (same proportions). At 2.2.0's full weights the learned routers beat the paper's
-#: Table 2 by up to 0.10 in Ps (8 of 32 learned cells within 0.02: a routing signal far stronger than the paper's); a
-#: full-scale sweep at 0.5 had 11 of 24 (KNN, KMeans, LinearMF) within 0.02 while multimodal still beat both unimodal
-#: modes for KNN, Linear and LinearMF; 0.55 keeps a little more of the modality margin, and unlike 0.5 keeps every
-#: Random Ps within 0.01 but MMStar's known exception (benchmarks/results/modality_check.md, "2.3.0"; 2.4.0 reads the
-#: Random row as the official best-of-50 peak, see :data:`RANDOM_PEAK_EXCESS`). 2.5.0: OCRBench, whose question is
-#: mostly about text that only the picture shows, reads almost nothing from the prompt and more from the picture and
-#: from picture and prompt together (text 0.825 -> 0.5, image 1.925 -> 3.0, joint 0.44 -> 0.8): with 2.4.0's weights
-#: the best OCRBench model was right so often that knowing the picture's quality added little, and OCRBench's
-#: multimodal-over-text gap was the 6th of 7, not among the largest as the paper's modality study expects.
+#: (MathVerse Vision-Only, OCRBench), as the paper's modality study finds (Sec. 5.3). The two single-channel parts
+#: are strong and ADDITIVE (a mean-fused feature, a sum of the two channels, lets linear and neighbour routers use
+#: both), the interaction part small (its text x image cells are too many for the training data). OCRBench, whose
+#: question is mostly about text only the picture shows, reads almost nothing from the prompt and more from the
+#: picture and from both together. How the overall size of the routing signal is set: :data:`LEARNABLE_SIGNAL`;
+#: how these weights were reached: docs/simulator.md.
 CUE_WEIGHTS: dict[str, dict[str, float]] = {
     "OCRBench": {"text": 0.5, "image": 3.0, "joint": 0.8},
     "SEEDBench2_Plus": {"text": 1.65, "image": 1.1, "joint": 0.44},

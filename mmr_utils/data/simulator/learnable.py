@@ -163,7 +163,8 @@ def learned_ps(bank, routers, seeds, *, datasets=None, full: bool = False,
     trained on its 20% split, scored on the rest), for each split seed; with ``full``, also each router trained on all
     datasets together and scored on all test rows (``dataset == "All"``) beside the best single model there
     (``router == "best_single"``). Columns: router, dataset, seed, Ps, nAUC."""
-    from mmr_utils.experiments.runs import fit_predict, score_run
+    from mmr_utils.experiments.runs import fit_predict
+    from mmr_utils.experiments.scoring import score_run
     from mmr_utils.data.splits import instance_split
     from mmr_utils.experiments.studies import _dataset_splits
 

@@ -247,9 +247,8 @@ def _degrade(image: Image.Image, quality: str, rng) -> Image.Image:
     (a yellowed, washed-out scan: low contrast, bright, warm cast); noisy (a cold-balanced phone photo with
     salt-and-pepper sensor specks); blurred (out of focus, with the lower contrast that comes with it).
 
-    Since 2.5.0 each degradation also shifts the picture's colours and the strength of its edges and texture a lot,
-    so it is the largest single factor of the offline image descriptor (0.62 of its variance, the kind 0.13; 2.4.0:
-    0.29 and 0.38): see :data:`~.calibration.IMAGE_CUE_QUALITIES` for why the fused space needs that.
+    Each degradation also shifts the picture's colours and the strength of its edges and texture a lot, so it is the
+    largest single factor of the offline image descriptor (0.62 of its variance, the kind 0.13): see :data:`~.calibration.IMAGE_CUE_QUALITIES` for why the fused space needs that.
     """
     if quality == "clean":
         return image
