@@ -41,6 +41,11 @@ OTHER_CODE_PATH_VARIABLES = ("MKL_ENABLE_INSTRUCTIONS", "MKL_DEBUG_CPU_TYPE", "D
 PINS_SWITCH = "MMR_NUMERICS_PINS"
 
 
+#: Set by a process that could not be pinned (a numerical library was loaded before mmr_utils): the processes it starts
+#: stay unpinned like it, unless they are started with the pins in their environment (:func:`pinned_environment`).
+PARENT_UNPINNED = "MMR_NUMERICS_PARENT_UNPINNED"
+
+
 def pins_wanted(environ: Mapping[str, str] | None = None) -> bool:
     """Whether the pins should apply: yes unless ``MMR_NUMERICS_PINS=0``."""
     environ = os.environ if environ is None else environ
@@ -53,6 +58,7 @@ def pinned_environment(environ: Mapping[str, str] | None = None) -> dict[str, st
     env = dict(os.environ if environ is None else environ)
     if pins_wanted(env):
         env.update(PINS)
+        env.pop(PARENT_UNPINNED, None)
     return env
 
 
@@ -66,12 +72,19 @@ def apply_pins_at_import() -> bool:
     """Set :data:`PINS` in this process's environment when they are wanted and none of :data:`PINNED_LIBRARIES` is
     loaded yet (the libraries read the variables when they load or first compute, measured to take effect in
     benchmarks/results/isa_invariance.md); ``import mmr_utils`` calls this. Returns whether it set them. When a
-    library was loaded first it does nothing: the pins then hold only if the environment had them (the Makefile, the
-    venv's Jupyter kernel and ``python -m mmr_utils`` provide them), and :func:`pins_status` says so."""
+    library was loaded first it cannot pin: the pins then hold only if the environment had them (the Makefile, the
+    venv's Jupyter kernel and ``python -m mmr_utils`` provide them), and :func:`pins_status` says so; when they do not,
+    it sets :data:`PARENT_UNPINNED` so that the worker processes this process starts compute as it does."""
     global _applied_at_import
     import sys
 
-    if not pins_wanted() or any(name in sys.modules for name in PINNED_LIBRARIES):
+    if not pins_wanted() or os.environ.get(PARENT_UNPINNED):
+        return False
+    if any(name in sys.modules for name in PINNED_LIBRARIES):
+        if not pins_status()["set"]:
+            # This process computes unpinned; its worker processes (which import mmr_utils first) must compute the
+            # same way, or a run would depend on where it trained.
+            os.environ[PARENT_UNPINNED] = "1"
         return False
     if all(os.environ.get(name) == value for name, value in PINS.items()):
         return False

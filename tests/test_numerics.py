@@ -77,7 +77,8 @@ def _python(code: str, env: dict) -> dict:
 
 
 def _clean_env(**extra):
-    env = {k: v for k, v in os.environ.items() if k not in numerics.PINS and k != numerics.PINS_SWITCH}
+    env = {k: v for k, v in os.environ.items()
+           if k not in numerics.PINS and k not in (numerics.PINS_SWITCH, numerics.PARENT_UNPINNED)}
     env["PYTHONPATH"] = str(paths.ROOT)
     env.update(extra)
     return env
@@ -98,6 +99,19 @@ def test_numpy_loaded_first_leaves_the_process_unpinned_and_says_so():
     result = _python(REPORT.format(first="numpy"), _clean_env())
     assert result["pins"]["set_at_import"] is False and result["pins"]["active"] is False
     assert result["pins"]["missing"] == sorted(numerics.PINS)
+
+
+def test_an_unpinned_process_starts_its_workers_unpinned_too():
+    """Training workers import mmr_utils before numpy, so they would pin themselves; a parent that could not be pinned
+    switches the pins off for its children, so that a run computes the same wherever it trains."""
+    code = ("import json, numpy, os; import mmr_utils, subprocess, sys; "
+            "child = subprocess.run([sys.executable, '-c', " + repr(REPORT.format(first="mmr_utils")) + "], "
+            "capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]; "
+            "print(json.dumps({'switch': os.environ.get('MMR_NUMERICS_PINS'), "
+            "'marker': os.environ.get('MMR_NUMERICS_PARENT_UNPINNED'), 'child': json.loads(child)}))")
+    result = _python(code, _clean_env())
+    assert result["switch"] is None and result["marker"] == "1"
+    assert result["child"]["pins"]["active"] is False and result["child"]["libs"]["torch_cpu_capability"] != "AVX2"
 
 
 def test_switch_off_keeps_the_process_unpinned():
