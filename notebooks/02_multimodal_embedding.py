@@ -61,11 +61,11 @@ provenance = study_provenance(bank, notebook="02_multimodal_embedding", seeds=[s
 # counts and timings, which describe this run rather than the features, so that `make check-figures` can compare it.)
 
 # %%
-report = feature_bank.embedding_report(bank)
+encoded = feature_bank.embedding_report(bank)
 # The saved table keeps what the features are; cache hits and seconds describe this run, so they are shown, not saved.
 run_specific = ["cache_hits", "cache_misses", "seconds"]
-report.table(report.drop(columns=run_specific), "tab_embedding_report", provenance)
-report
+report.table(encoded.drop(columns=run_specific), "tab_embedding_report", provenance)
+encoded
 
 # %% [markdown]
 # ## What the features look like
