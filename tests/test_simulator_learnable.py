@@ -176,16 +176,10 @@ def test_calibration_record_is_stored_beside_the_fitted_values():
         steps = trace[trace["dataset"] == dataset]
         assert not steps.empty, dataset
         assert signal == pytest.approx(steps.loc[steps["gap"].abs().idxmin(), "signal"], abs=1e-9), dataset
+    if not settings["check_routers"]:  # the fit ran without its check: the record says so and holds no cells
+        assert "cells" not in record and "summary" not in record
+        return
     cells = pd.DataFrame(record["cells"])
     assert len(cells) == 32
     assert record["summary"]["ps_cells"] == 32
     np.testing.assert_allclose(cells["difference_ps"], cells["here_ps"] - cells["paper_ps"], atol=1e-12)
-
-
-@pytest.mark.slow
-def test_the_calibration_step_reproduces_the_stored_fit():
-    """Re-running the calibration's evaluation at the stored signal on one dataset (its content simulated and embedded
-    at the recorded scale) gives the Ps the calibration step recorded for it: the stored value is its output."""
-    _calibration_record()
-    result = learnable.reproduce(["RealWorldQA"])
-    assert result["difference"].abs().max() < 1e-9, result

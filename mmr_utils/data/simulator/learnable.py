@@ -379,7 +379,8 @@ def reproduce(datasets, path: Path = cal.FITTED_FILE) -> pd.DataFrame:
     settings = record.get("settings")
     if not settings or "trace" not in record:
         raise ValueError(f"{path} holds no calibration record (settings and trace); run the calibration step")
-    data = calibration_data(settings["scale"], settings["seed"], datasets=datasets)
+    # The whole benchmark, as the fit saw it: each dataset's split is drawn from the full table's rows.
+    data = calibration_data(settings["scale"], settings["seed"])
     bank = with_outcomes(data, record["learnable_signal"], record["shared_effect_sd"])
     frame = learned_ps(bank, settings["routers"], settings["split_seeds"], datasets=datasets)
     trace = pd.DataFrame(record["trace"])
