@@ -1,4 +1,4 @@
-"""Benchmark: the exact budget sweep against a per-threshold loop on a 10,370 x 10 table (issue: evaluation protocol).
+"""Benchmark: the exact budget sweep against a per-threshold loop on a 10,370 x 10 table (the evaluation protocol).
 
 Predicted costs are continuous, so there are about n*K = 103,700 unique thresholds. The loop recomputes every row's
 pick with numpy (mmr_utils.metrics.decision.choose_models) at each threshold; timing all 103,700 would take minutes, so it is

@@ -1,6 +1,6 @@
 """Does more training data let a router beat the best single model on real MATH-V outcomes?
 
-Issue #13's goal is a router whose Ps beats the best single model on MATH-V (20% train, 5 seeds) with an interval
+The goal set for the routers beyond the paper is one whose Ps beats the best single model on MATH-V (20% train, 5 seeds) with an interval
 that excludes it. Notebook 9 shows that no router reaches it at 20%, and its headroom step shows why (the models'
 errors are nearly independent). This study asks whether the answer changes with more data: the same comparison
 (:func:`mmr_utils.experiments.beyond.headroom.routing_comparison`: Ps, paired bootstrap against the best single model, seeds pooled) at

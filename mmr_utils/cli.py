@@ -354,20 +354,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     Called as a program (``argv`` None), it first restarts itself with the numerical pins when they are not set
     (:func:`mmr_utils.numerics.restart_pinned`), so that every command, and every notebook kernel it starts, computes
     under them."""
+    return run_command(build_parser, argv, module="mmr_utils")
+
+
+def run_command(build, argv: Sequence[str] | None, *, module: str) -> int:
+    """Run ``python -m <module>``'s subcommand: restart pinned when called as a program (``argv`` None), parse ``argv``
+    with the parser ``build()`` makes, and turn an expected failure into one line on stderr and exit status 1 (the
+    full traceback with ``--traceback``). Shared by this command line and the project tooling's (``python -m tools``)."""
     if argv is None:
         from mmr_utils.numerics import restart_pinned
 
-        restart_pinned()
-    args = build_parser().parse_args(argv)
+        restart_pinned(module=module)
+    args = build().parse_args(argv)
     try:
         return args.func(args)
     except (CLIError, OSError, ValueError, RuntimeError) as err:
         if args.traceback:
             raise
         kind = "" if isinstance(err, CLIError) else f"{type(err).__name__}: "
-        print(f"mmr_utils {args.command}: error: {kind}{err}", file=sys.stderr)
+        print(f"{module} {args.command}: error: {kind}{err}", file=sys.stderr)
         return 1
-
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -201,7 +201,7 @@ def test_study_provenance_is_built_from_the_bound_arguments(sim_bank):
 
 @pytest.mark.cache
 def test_studies_share_trained_runs_through_the_run_cache(sim_bank, tmp_path, monkeypatch):
-    """Issue #11: a second study over the same (router, mode, fusion, seed, split) trains nothing again."""
+    """A second study over the same (router, mode, fusion, seed, split) trains nothing again."""
     from mmr_utils import paths
 
     monkeypatch.setattr(paths, "CACHE", tmp_path / "cache")

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mmr_utils import paths
-from mmr_utils.cli import CLIError
+from mmr_utils.cli import CLIError, run_command
 from tools.notebooks import (
     DEFAULT_KERNEL,
     check_pairs,
@@ -211,20 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Called as a program (``argv`` None), it first restarts itself with the numerical pins when they are not set
     (:func:`mmr_utils.numerics.restart_pinned`), so that every notebook kernel it starts computes under them."""
-    if argv is None:
-        from mmr_utils.numerics import restart_pinned
-
-        restart_pinned(module="tools")
-    args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except (CLIError, OSError, ValueError, RuntimeError) as err:
-        if args.traceback:
-            raise
-        kind = "" if isinstance(err, CLIError) else f"{type(err).__name__}: "
-        print(f"tools {args.command}: error: {kind}{err}", file=sys.stderr)
-        return 1
-
+    return run_command(build_parser, argv, module="tools")
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
