@@ -130,7 +130,7 @@ bench: $(STAMP) ## Benchmarks: exact budget sweep vs per-threshold loop; router 
 bench-embed: $(STAMP) ## Embedding throughput (CLIP ViT-B/32, several batch sizes) and cache-hit rerun time
 	$(PY) benchmarks/bench_embed.py
 
-sweep: $(STAMP) data ## Papermill parameter sweep (router x train fraction x seed) with joblib, aggregated to a figure
+sweep: $(STAMP) data ## Papermill parameter sweep (router x train fraction x seed), aggregated to a figure
 	$(PY) -m tools sweep --config notebooks/params/sweep.yaml
 
 book: $(STAMP) ## Tutorial site of the executed notebooks -> build/book (BOOK_FROM=executed: make figures' copies)

@@ -36,10 +36,12 @@ def recording():
     """Replace fit_predict (in the modules that call it) by a recorder and prefetch_runs by nothing; yields {run identity: (router, rows, epochs)}."""
     seen = {}
 
-    def fake(bank, router, split, *, mode="22", fusion="mean", seed=0, router_params=None, neural_epochs=None):
-        # Same signature and run identity as runs.fit_predict (the studies call it with keywords).
-        identity = runs.run_identity(bank, router, split, mode=mode, fusion=fusion, seed=seed,
-                                     router_params=router_params, neural_epochs=neural_epochs)
+    def fake(bank, router, split, config=None, *, seed=None):
+        # Same signature and run identity as runs.fit_predict.
+        config = config or runs.RunConfig()
+        seed = config.seeds[0] if seed is None else seed
+        identity = runs.run_identity(bank, router, split, config, seed)
+        mode = config.mode
         strategy = identity.fusion_args["strategy"]
         if identity.cls.neural:
             seen.setdefault(identity.name, (router, len(split.train), identity.params.get("epochs", 100)))
@@ -61,26 +63,23 @@ def notebook_runs(bank) -> dict[str, dict]:
     """Distinct neural runs per notebook (each notebook's runs not already trained by an earlier one)."""
     p = {name: yaml.safe_load((PARAMS / f"{name}.full.yaml").read_text()) for name in
          ("03_main_results", "04_modality_fusion", "05_generalisation", "06_metric_audit")}
+    def config(a):
+        return runs.RunConfig(train_fraction=a.get("train_fraction", 0.2), seeds=a["seeds"], mode=a.get("mode", "22"),
+                              fusion=a.get("fusion", "mean"), router_params=a["router_params"])
+
     calls = {
         "03_main_results": lambda a: [studies.main_results.__wrapped__(
-            bank, seeds=a["seeds"], train_fraction=a["train_fraction"], mode=a["mode"], fusion=a["fusion"],
-            neural_epochs=a["neural_epochs"], random_draws=a["random_draws"], protocols=a["protocols"])],
+            bank, config(a), random_draws=a["random_draws"], protocols=a["protocols"])],
         "04_modality_fusion": lambda a: [studies.modality_study.__wrapped__(
-            bank, a["routers"], fusions=a["fusions"], seeds=a["seeds"], train_fraction=a["train_fraction"],
-            neural_epochs=a["neural_epochs"])],
+            bank, config(a), a["routers"], fusions=a["fusions"])],
         "05_generalisation": lambda a: [
-            studies.cross_dataset_study.__wrapped__(bank, a["routers"], seeds=a["seeds"],
-                                                    neural_epochs=a["neural_epochs"], protocol="paper"),
-            studies.cross_dataset_study.__wrapped__(bank, a["routers"], seeds=a["seeds"],
-                                                    neural_epochs=a["neural_epochs"]),
-            studies.image_masked_transfer.__wrapped__(bank, a["routers"], seeds=a["seeds"],
-                                                      neural_epochs=a["neural_epochs"]),
-            studies.model_subset_transfer.__wrapped__(bank, a["routers"], seeds=a["seeds"],
-                                                      pool_size=a["pool_size"], neural_epochs=a["neural_epochs"]),
-            studies.data_efficiency.__wrapped__(bank, a["routers"], fractions=a["fractions"],
-                                                seeds=a["efficiency_seeds"], neural_epochs=a["neural_epochs"])],
-        "06_metric_audit": lambda a: [studies.metric_audit.__wrapped__(bank, seeds=a["seeds"],
-                                                                       neural_epochs=a["neural_epochs"])],
+            studies.cross_dataset_study.__wrapped__(bank, config(a), a["routers"], protocol="paper"),
+            studies.cross_dataset_study.__wrapped__(bank, config(a), a["routers"]),
+            studies.image_masked_transfer.__wrapped__(bank, config(a), a["routers"]),
+            studies.model_subset_transfer.__wrapped__(bank, config(a), a["routers"], pool_size=a["pool_size"]),
+            studies.data_efficiency.__wrapped__(bank, config(a).replace(seeds=a["efficiency_seeds"]), a["routers"],
+                                                fractions=a["fractions"])],
+        "06_metric_audit": lambda a: [studies.metric_audit.__wrapped__(bank, config(a))],
     }
     per_notebook, before = {}, set()
     with recording() as seen:
@@ -126,10 +125,10 @@ def main(argv=None) -> None:
             total += seconds
             lines.append(f"| {name} | {router} | {count} | {row_epochs / 1e6:.2f} | {seconds:.0f} |")
     lines.append(f"| all | | | | {total:.0f} ({total / 60:.0f} min) |")
-    epochs = sorted({str(yaml.safe_load((PARAMS / f"{n}.full.yaml").read_text())["neural_epochs"])
+    epochs = sorted({str(yaml.safe_load((PARAMS / f"{n}.full.yaml").read_text())["router_params"])
                      for n in ("03_main_results", "04_modality_fusion", "05_generalisation", "06_metric_audit")})
     note = (f"# Neural training in a cold make figures (notebooks 03-06)\n\nDistinct neural runs at the full-size "
-            f"parameter files (neural_epochs {', '.join(epochs)}), each notebook counting only runs no earlier notebook "
+            f"parameter files (router_params {', '.join(epochs)}), each notebook counting only runs no earlier notebook "
             f"trained (the run cache); seconds per epoch at 2,074 rows: "
             + ", ".join(f"{r} {s:.3f}" for r, s in per_epoch.items()) + f" ({source}). Training only: features, "
             f"scoring and the non-neural routers come on top. Written by benchmarks/bench_figures_cost.py.\n\n"

@@ -1,4 +1,4 @@
-"""Neural training in worker processes: the wall time of :func:`mmr_utils.experiments.runs.prefetch_runs` for
+"""Neural training in worker processes: the wall time of :func:`mmr_utils.experiments.training.prefetch_runs` for
 one study's neural runs trained in this process (``MMR_TRAIN_WORKERS=1``) and in 2 (or ``--workers``) processes, on
 features of the figures' size (the full simulated benchmark's 2,074 training rows per split, offline encoders). Every
 run must be bit-identical either way (checked here); only the time may differ.
@@ -20,17 +20,18 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def timed_prefetch(requests: list[dict], workers: int) -> tuple[float, dict]:
     """Seconds to prefetch ``requests`` with ``workers`` processes (cache off, cold pool) and the runs, by key."""
-    from mmr_utils.experiments import runs
+    from mmr_utils.experiments import runs, training
 
-    os.environ[runs.WORKERS_ENV] = str(workers)
-    runs.shutdown_workers()  # each measurement starts its own workers, as the first study of a notebook does
+    os.environ[training.WORKERS_ENV] = str(workers)
+    training.shutdown_workers()  # each measurement starts its own workers, as the first study of a notebook does
     started = time.perf_counter()
-    runs.prefetch_runs(requests)
+    training.prefetch_runs(requests)
     seconds = time.perf_counter() - started
     out = {}
     for request in requests:
-        run = runs.fit_predict(**request)
-        out[(request["router"], request["mode"], request["seed"])] = run.U.tobytes() + run.P.tobytes()
+        bank, router, split, config, seed = request
+        run = runs.fit_predict(bank, router, split, config, seed=seed)
+        out[(router, config.mode, seed)] = run.U.tobytes() + run.P.tobytes()
     return seconds, out
 
 
@@ -40,16 +41,17 @@ def main(argv=None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
-    os.environ["MMR_STUDY_CACHE"] = "0"
+    os.environ["MMR_RUN_CACHE"] = "0"
     from mmr_utils._io import atomic_write_text
     from mmr_utils._torch import usable_cpus
     from mmr_utils.data.splits import instance_split
+    from mmr_utils.experiments.runs import RunConfig
     from mmr_utils.features.bank import load_and_embed
 
     bank = load_and_embed("", scale=1.0, seed=0, encoder="offline")
     splits = {seed: instance_split(bank.table, 0.2, seed=seed) for seed in args.seeds}
-    requests = [{"bank": bank, "router": router, "split": splits[seed], "mode": mode, "seed": seed,
-                 "neural_epochs": args.epochs}
+    epochs = {name: {"epochs": args.epochs} for name in ("mlp", "mlp_mf", "cmr")}
+    requests = [(bank, router, splits[seed], RunConfig(mode=mode, router_params=epochs), seed)
                 for router, modes in (("mlp", ("22", "11")), ("mlp_mf", ("22", "11")), ("cmr", ("22",)))
                 for mode in modes for seed in args.seeds]
     alone, runs_alone = timed_prefetch(requests, 1)

@@ -29,7 +29,7 @@ from mmr_utils._io import atomic_write_text
 from mmr_utils.data.official import load_table
 from mmr_utils.data.simulator import calibration, simulate_benchmark
 from mmr_utils.data.splits import instance_split
-from mmr_utils.experiments.runs import LEARNED_ROUTERS, fit_predict
+from mmr_utils.experiments.runs import LEARNED_ROUTERS, NEURAL_ROUTERS, RunConfig, fit_predict
 from mmr_utils.experiments.scoring import score_run
 from mmr_utils.features.bank import embed_table
 
@@ -74,7 +74,8 @@ def run(scale: float, seeds: list[int], routers: list[str], epochs: int | None, 
                 if router == "cmr" and mode != "22":
                     continue
                 started = time.perf_counter()
-                result = fit_predict(bank, router, split, mode=mode, seed=seed, neural_epochs=epochs)
+                params = {name: {"epochs": epochs} for name in NEURAL_ROUTERS} if epochs else {}
+                result = fit_predict(bank, router, split, RunConfig(mode=mode, router_params=params), seed=seed)
                 recs, _ = score_run(table, result, per_dataset=True)
                 records += recs
                 print(f"seed {seed} {router:16s} mode {mode}: nAUC_shared {recs[0]['nAUC_shared']:.4f} "

@@ -72,6 +72,13 @@ PIN_SETS = {
 IMPORT_SETTINGS = ("native", "env-openblas", "avx2-machine")
 
 
+def _epochs(epochs: int) -> dict:
+    """Router parameters that train every neural router for ``epochs`` epochs."""
+    from mmr_utils.experiments.runs import NEURAL_ROUTERS
+
+    return {name: {"epochs": epochs} for name in NEURAL_ROUTERS}
+
+
 def child(data: Path, out: Path, epochs: int) -> None:
     """Compute every fingerprint in this process and write them (with timings and the arrays) under ``out``."""
     import mmr_utils  # noqa: F401, I001  (first, as a notebook does: it sets the pins unless MMR_NUMERICS_PINS=0)
@@ -96,7 +103,7 @@ def child(data: Path, out: Path, epochs: int) -> None:
         arrays[f"fused_{strategy}"] = np.concatenate([X_train.ravel(), X_test.ravel()])
     for name in runs.LEARNED_ROUTERS:
         started = time.perf_counter()
-        run = runs.fit_predict(bank, name, split, mode="22", seed=0, neural_epochs=epochs)
+        run = runs.fit_predict(bank, name, split, runs.RunConfig(router_params=_epochs(epochs)), seed=0)
         seconds[f"router_{name}"] = time.perf_counter() - started
         arrays[f"router_{name}"] = np.concatenate([np.asarray(run.U, dtype=np.float64).ravel(),
                                                    np.asarray(run.P, dtype=np.float64).ravel()])
@@ -125,7 +132,7 @@ def timing_child(data: Path, out: Path, epochs: int) -> None:
     split = instance_split(table, 0.5, seed=0)
     for name in ("mlp", "cmr"):
         started = time.process_time()
-        runs.fit_predict(bank, name, split, mode="22", seed=0, neural_epochs=epochs)
+        runs.fit_predict(bank, name, split, runs.RunConfig(router_params=_epochs(epochs)), seed=0)
         seconds[f"{name} CPU"] = time.process_time() - started
     (out / "timing.json").write_text(json.dumps({"seconds": seconds, "pins": pins_status()}))
 
@@ -146,7 +153,7 @@ def timing(data: Path, work: Path, repeats: int, epochs: int, log=print) -> dict
         for name, variables in configs.items():
             env = {k: v for k, v in os.environ.items() if k not in CODE_PATH_VARIABLES}
             env.update(variables)
-            env.update({"MMR_STUDY_CACHE": "0", "MMR_TRAIN_WORKERS": "1", "PYTHONPATH": str(ROOT),
+            env.update({"MMR_RUN_CACHE": "0", "MMR_TRAIN_WORKERS": "1", "PYTHONPATH": str(ROOT),
                         "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1"})
             out = work / f"timing-{repeat}-{len(times[name])}-{name.replace(' ', '_')}"
             out.mkdir(parents=True)
@@ -187,7 +194,7 @@ def run_setting(data: Path, work: Path, name: str, emulated: dict, pins: dict, e
     env = {k: v for k, v in os.environ.items() if k not in CODE_PATH_VARIABLES}
     env.update(emulated)
     env.update(pins)
-    env.update({"MMR_STUDY_CACHE": "0", "MMR_TRAIN_WORKERS": "1", "PYTHONHASHSEED": "0",
+    env.update({"MMR_RUN_CACHE": "0", "MMR_TRAIN_WORKERS": "1", "PYTHONHASHSEED": "0",
                 "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)})
     out = work / name
     out.mkdir(parents=True)

@@ -164,9 +164,13 @@ def cmd_evaluate(args) -> int:
         raise CLIError(f"{table.source['path']} has no images ({table.source.get('images')}): only text mode 11 "
                        f"makes sense for a text-only table, got --mode {args.mode}")
     bank = embed_table(table, args.encoder, seed=args.seed, progress=not args.quiet)
-    result = evaluate_run(bank, args.router, train_fraction=args.train_fraction, seed=args.seed, mode=args.mode,
-                          fusion=args.fusion, neural_epochs=args.epochs, random_draws=args.random_draws,
-                          source=args.source, target=args.target, rule=args.rule)
+    from mmr_utils.experiments.runs import RunConfig, router_class
+
+    epochs = {args.router: {"epochs": args.epochs}} if args.epochs and router_class(args.router).neural else {}
+    config = RunConfig(train_fraction=args.train_fraction, seeds=(args.seed,), mode=args.mode, fusion=args.fusion,
+                       router_params=epochs)
+    result = evaluate_run(bank, args.router, config, random_draws=args.random_draws, source=args.source,
+                          target=args.target, rule=args.rule)
     record = result.record
     print(format_result(record))
     tables = _evaluate_tables(args, result, table.models)

@@ -25,8 +25,8 @@ FIGURES_ENV = "MMR_FIGURES_DIR"
 BUILD: Path = ROOT / "build"
 #: Notebook sources (jupytext percent files and their ``.ipynb`` twins).
 NOTEBOOKS: Path = ROOT / "notebooks"
-#: Embedding cache and saved study results; ``MMR_CACHE_DIR`` overrides it (e.g. a scratch disk). It must be private:
-#: the study results are refused from a folder that other users can write to (:mod:`mmr_utils.experiments.store`).
+#: Embedding cache and run cache (:mod:`mmr_utils.experiments.run_cache`); ``MMR_CACHE_DIR`` overrides it (e.g. a
+#: scratch disk).
 CACHE: Path = Path(os.environ.get("MMR_CACHE_DIR", ROOT / ".cache" / "mmr_utils"))
 #: Default location of the simulated benchmark written by ``make data``.
 SIMULATED: Path = DATA / "simulated"

@@ -68,23 +68,25 @@ class RoutingPipeline:
 
     # -- building ----------------------------------------------------------------------------------------------
     @classmethod
-    def train(cls, bank, router: str, split, *, mode: str = "22", fusion: str = "mean", seed: int = 0,
-              router_params: dict | None = None, neural_epochs: int | None = None,
+    def train(cls, bank, router: str, split, config=None, *, seed: int | None = None,
               budget: float | None = None) -> RoutingPipeline:
         """Fit the fusion and ``router`` on the training rows of ``split`` of ``bank`` (a
-        :class:`mmr_utils.features.bank.FeatureBank`) exactly as :func:`mmr_utils.experiments.runs.fit_predict` does, and wrap them
+        :class:`mmr_utils.features.bank.FeatureBank`) under ``config`` (a :class:`mmr_utils.experiments.runs.RunConfig`;
+        ``seed`` defaults to its first) exactly as :func:`mmr_utils.experiments.runs.fit_predict` does, and wrap them
         with the bank's encoders and the table's model names."""
-        from mmr_utils.experiments.runs import _check_mode, _router_params, router_class, router_fusion
+        from mmr_utils.experiments.runs import RunConfig, check_mode, router_class, router_fusion, router_params
 
-        _check_mode(bank, mode)
+        config = config or RunConfig()
+        mode, seed = config.mode, config.seeds[0] if seed is None else seed
+        check_mode(bank, mode)
         klass = router_class(router)
         if klass.uses_truth:
             raise ValueError(f"{router} reads the true outcomes of a query and cannot route new queries")
-        fusion_args = router_fusion(klass, fusion, bank.has_images)
+        fusion_args = router_fusion(klass, config.fusion, bank.has_images)
         t_train, i_train, p_train, *_ = bank.channels(split.train, split.test)
         fuser = Fuser(mode, seed=seed, **fusion_args).fit(t_train, i_train, p_train)
         X_train, _ = fuser.transform(t_train, i_train, p_train, side="train")
-        params = _router_params(klass, router_params, neural_epochs, seed)
+        params = router_params(klass, config, seed)
         if klass.needs_text_dim:
             params["text_dim"] = fuser.text_dim
         fitted = make_router(router, **params).fit(X_train, bank.table.correct[split.train],

@@ -53,7 +53,7 @@ train_fraction: float = 0.2  # share of instances used for training (official de
 mode: str = "22"  # train/test modality flags (1 text, 2 both, 3 image)
 fusion: str = "mean"  # fusion strategy for routers that do not fix their own
 protocols: list = ["pooled"]  # Table 2 training protocols: per_dataset (official) and/or pooled (variant)
-neural_epochs: int = 3  # epochs of MLP / MLPMF / CMR (official: 100)
+router_params: dict = {"mlp": {"epochs": 3}, "mlp_mf": {"epochs": 3}, "cmr": {"epochs": 3}}  # per-router settings (official: 100 epochs each)
 random_draws: int = 5  # trials of random routing (official: 50)
 out_dir: str = "build/figures-small"  # where figures and tables go (make figures: figures/)
 
@@ -68,6 +68,7 @@ from IPython.display import Markdown
 
 from mmr_utils.data.datasets import SCENARIO_ORDER, scenario_of
 from mmr_utils.experiments import runs, studies
+from mmr_utils.experiments.runs import RunConfig
 from mmr_utils.experiments.scoring import FIG4_GROUP
 from mmr_utils.features import bank as feature_bank
 from mmr_utils.paths import ROOT
@@ -97,20 +98,15 @@ print(audit.record_audit(table, audit.audit_table(table, split=first_split)).sum
 # One call runs every router on every seed's split, under each training protocol, and adds the three references.
 # The result is one tidy row per (router, seed, dataset, protocol).
 #
-# **Training length.** The neural routers train for `neural_epochs` epochs: 3 at these small defaults (so the notebook
-# runs in seconds), and in `make figures` the official 100 for MLP and MLPMF -- affordable because runs that differ
-# only in their seed train together as one batched ensemble, bit-identical to training each alone
-# (`benchmarks/results/ensemble.md`), and the study's neural runs train in one worker process per CPU core, each on
-# one thread (`MMR_TRAIN_WORKERS`; `benchmarks/results/workers.md`), which again changes no number. **Protocol cut:** CMR trains 10 epochs in `make figures`, not 100. Its runs (24
-# here, 33 across notebooks 3-4) would need at least 27 single-thread minutes of arithmetic alone at 100 epochs
-# (`ensemble.md`, "The floor"), beyond what two CPU cores can give within CI's limit. The convergence study
-# (`benchmarks/results/epochs_convergence.md`, 3 seeds to 100 epochs) puts CMR's Ps at 10 epochs within seed noise of
-# 100 (+0.005) but its shared nAUC just outside (+0.014), so read CMR's nAUC below as about 0.01 above what the official
-# length would give. Run with `-p neural_epochs 100` for the official length everywhere.
+# The settings every run shares -- training fraction, seeds, modality mode, fusion and each router's own parameters
+# -- travel together as one `RunConfig`. The neural routers train for the epochs it sets: 3 at these small defaults,
+# and in `make figures` the official 100 for MLP and MLPMF but 10 for CMR, a cut whose cost and evidence are in
+# [the reproducibility appendix](../docs/reproducibility.md#training-length) (read CMR's shared nAUC as about 0.01
+# above what the official length would give).
 
 # %%
-result = studies.main_results(bank, seeds=seeds, train_fraction=train_fraction, mode=mode, fusion=fusion,
-                              neural_epochs=neural_epochs, random_draws=random_draws, protocols=protocols)
+config = RunConfig(train_fraction=train_fraction, seeds=seeds, mode=mode, fusion=fusion, router_params=router_params)
+result = studies.main_results(bank, config, random_draws=random_draws, protocols=protocols)
 report.table(result.results, "tab_main_results_all_seeds", result.provenance)
 official = "per_dataset" if "per_dataset" in protocols else "pooled"
 Markdown(f"{len(result.results)} result rows; Table 2 below uses the **{official}** protocol"
@@ -187,7 +183,7 @@ else:
     fidelity = paper_tables.paper_vs_here_summary(comparison)
     above = fidelity["learned_above_best_single_on_full"]
     below = [r for r, v in above.items() if not v]
-    neural_below = {r: runs.epochs_for(r, neural_epochs) or 100 for r in below if r in runs.NEURAL_ROUTERS}  # None: the default, 100
+    neural_below = {r: router_params.get(r, {}).get("epochs", 100) for r in below if r in runs.NEURAL_ROUTERS}
     fidelity_text = (
         f"Ps of the paper's learned routers: **{fidelity['within_tolerance']} of {fidelity['learned_ps_cells']}** "
         f"cells within {fidelity['tolerance']} of the paper (largest difference {fidelity['max_abs_difference']:.3f}). "
@@ -307,7 +303,7 @@ from mmr_utils.paths import BUILD
 from mmr_utils.pipeline import RoutingPipeline
 
 split = instance_split(table, train_fraction, seed=seeds[0])
-trained = RoutingPipeline.train(bank, "knn", split, mode=mode, fusion=fusion, seed=seeds[0])
+trained = RoutingPipeline.train(bank, "knn", split, config)
 pipeline = RoutingPipeline.load(trained.save(BUILD / "pipeline_knn"))
 row = split.test[0]
 image = table.instances["image_path"].iloc[row] if table.has_images[row] else None

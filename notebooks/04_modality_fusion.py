@@ -36,7 +36,7 @@ encoder: str = "auto"  # auto | clip | offline | tfidf | TEXT+IMAGE
 routers: list = ["knn", "kmeans", "kmeans_adaptive", "linear_mf", "mlp", "cmr"]  # routers compared
 fusions: list = ["mean", "concat", "adaptive", "adaptive_margin"]  # fusion strategies compared in mode 22
 train_fraction: float = 0.2  # share of instances used for training
-neural_epochs: int = 3  # epochs of MLP / MLPMF / CMR, or {router: epochs} (official: 100 each)
+router_params: dict = {"mlp": {"epochs": 3}, "mlp_mf": {"epochs": 3}, "cmr": {"epochs": 3}}  # per-router settings (official: 100 epochs each)
 out_dir: str = "build/figures-small"  # where figures and tables go (make figures: figures/)
 
 # %%
@@ -45,6 +45,7 @@ from IPython.display import Markdown
 
 from mmr_utils.data import audit
 from mmr_utils.experiments import studies
+from mmr_utils.experiments.runs import RunConfig
 from mmr_utils.features import bank as feature_bank
 from mmr_utils.paths import ROOT
 from mmr_utils.report import paper_tables, plots
@@ -62,8 +63,8 @@ table = bank.table
 # seed's split, and scores it on all test rows and per dataset.
 
 # %%
-result = studies.modality_study(bank, routers, fusions=fusions, seeds=seeds, train_fraction=train_fraction,
-                                neural_epochs=neural_epochs)
+config = RunConfig(train_fraction=train_fraction, seeds=seeds, router_params=router_params)
+result = studies.modality_study(bank, config, routers, fusions=fusions)
 report.table(result.results, "tab_modality_all_seeds", result.provenance)
 overall = result.results[result.results["dataset"] == "All"]
 

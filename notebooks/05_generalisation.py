@@ -14,11 +14,10 @@
 # paper's model pool, so we use an image-masked stand-in (below). The model-subset protocol is our reading of one
 # sentence of the abstract [uncertain]. Data: the simulated benchmark by default (not the paper's numbers).
 #
-# **Training length.** The neural routers train for `neural_epochs` epochs: 3 at these small defaults, so the notebook
-# runs in seconds, and the official 100 in `make figures` (`params/05_generalisation.full.yaml`; runs that differ only
-# in their seed train as one batched ensemble). Fewer epochs would not be a harmless saving: on this benchmark MLP and
-# MLPMF score 0.02-0.05 higher in Ps at 5-25 epochs than at 100, where they overfit
-# (`benchmarks/results/epochs_convergence.md`).
+# **Training length.** The neural routers train for the epochs in `router_params`: 3 at these small defaults, the
+# official 100 in `make figures`. Fewer epochs would not be a harmless saving: on this benchmark MLP and MLPMF score
+# 0.02-0.05 higher in Ps at 5-25 epochs than at 100, where they overfit
+# ([reproducibility appendix](../docs/reproducibility.md#training-length)).
 
 # %% tags=["parameters"]
 data_root: str = ""  # folder with MMR-Bench.csv (+ images); "" = simulated benchmark at `scale`
@@ -30,7 +29,7 @@ routers: list = ["knn", "kmeans", "linear_mf", "mlp"]  # routers compared
 fractions: list = [0.05, 0.2, 0.8]  # training fractions of the data-efficiency study
 efficiency_seeds: list = [0, 1]  # seeds of the data-efficiency study (make figures: 5)
 pool_size: int = 5  # models in the random subset of the model-subset study
-neural_epochs: int = 3  # epochs of MLP / MLPMF / CMR (official: 100)
+router_params: dict = {"mlp": {"epochs": 3}, "mlp_mf": {"epochs": 3}, "cmr": {"epochs": 3}}  # per-router settings (official: 100 epochs each)
 out_dir: str = "build/figures-small"  # where figures and tables go (make figures: figures/)
 
 # %%
@@ -38,6 +37,7 @@ from IPython.display import Markdown
 
 from mmr_utils.data import audit
 from mmr_utils.experiments import studies
+from mmr_utils.experiments.runs import RunConfig
 from mmr_utils.features import bank as feature_bank
 from mmr_utils.paths import ROOT
 from mmr_utils.report import paper_tables, plots
@@ -56,7 +56,8 @@ print(audit.record_audit(bank.table, audit.audit_table(bank.table)).summary())  
 # first; we use the paper's listing order.
 
 # %%
-paper4 = studies.cross_dataset_study(bank, routers, seeds=seeds, neural_epochs=neural_epochs, protocol="paper")
+config = RunConfig(seeds=seeds, router_params=router_params)
+paper4 = studies.cross_dataset_study(bank, config, routers, protocol="paper")
 tab4_paper = paper_tables.cross_dataset_table(paper4)
 report.table(tab4_paper, "tab_cross_dataset_paper_protocol", paper4.provenance)
 tab4_paper.style.format({c: "{:.3f}" for c in tab4_paper.columns if c != "scenario"})
@@ -77,7 +78,7 @@ Markdown("\n".join(lines) + "\n\nThe paper reports the router above the best mod
 # The paper reports one number per scenario; every ordered pair shows whether transfer is symmetric.
 
 # %%
-cross = studies.cross_dataset_study(bank, routers, seeds=seeds, neural_epochs=neural_epochs)
+cross = studies.cross_dataset_study(bank, config, routers)
 report.table(cross.results, "tab_cross_dataset_all_seeds", cross.provenance)
 tab4 = paper_tables.cross_dataset_table(cross)
 report.table(tab4, "tab_cross_dataset", cross.provenance)
@@ -97,7 +98,7 @@ Markdown(f"The mean learned router beats the best single model on the target in 
 # 4's comparison.)
 
 # %%
-transfer = studies.image_masked_transfer(bank, routers, seeds=seeds, neural_epochs=neural_epochs)
+transfer = studies.image_masked_transfer(bank, config, routers)
 tab5 = paper_tables.transfer_table(transfer, metric="Ps")
 report.table(transfer.results, "tab_image_masked_transfer_all_seeds", transfer.provenance)
 report.table(tab5, "tab_image_masked_transfer", transfer.provenance)
@@ -116,7 +117,7 @@ Markdown(f"Masking the image changes Ps on all test rows by {change.min():+.3f} 
 # other datasets and routes, zero-shot, among the same models on the held-out ones.
 
 # %%
-subset = studies.model_subset_transfer(bank, routers, seeds=seeds, pool_size=pool_size, neural_epochs=neural_epochs)
+subset = studies.model_subset_transfer(bank, config, routers, pool_size=pool_size)
 report.table(subset.results, "tab_model_subset_transfer", subset.provenance)
 subset_table = subset.results.pivot_table(index="seed", columns="router", values="Ps")
 subset_table.style.format("{:.3f}")
@@ -132,8 +133,7 @@ Markdown("Share of seeds where each router beats the subset's best single model 
 # interval of the mean over seeds, so two curves whose bands overlap are not distinguished by this run.
 
 # %%
-efficiency = studies.data_efficiency(bank, routers, fractions=fractions, seeds=efficiency_seeds,
-                                     neural_epochs=neural_epochs)
+efficiency = studies.data_efficiency(bank, config.replace(seeds=efficiency_seeds), routers, fractions=fractions)
 report.table(efficiency.results, "tab_data_efficiency", efficiency.provenance)
 fig = plots.plot_data_efficiency(efficiency.results)
 report.figure(fig, "fig_data_efficiency", efficiency.provenance)

@@ -28,7 +28,7 @@ scale: float = 0.03  # size of the simulated benchmark (1.0 = the paper's 10,370
 data_seed: int = 0  # seed of the simulated benchmark, apart from the split/router `seeds`
 seeds: list = [0]  # split/model seeds
 encoder: str = "auto"  # auto | clip | offline | tfidf | TEXT+IMAGE
-neural_epochs: int = 3  # epochs of MLP / MLPMF / CMR, or {router: epochs} (official: 100 each)
+router_params: dict = {"mlp": {"epochs": 3}, "mlp_mf": {"epochs": 3}, "cmr": {"epochs": 3}}  # per-router settings (official: 100 epochs each)
 rules_router: str = "knn"  # the router whose predictions illustrate the two budget rules
 out_dir: str = "build/figures-small"  # where figures and tables go (make figures: figures/)
 
@@ -37,6 +37,7 @@ from IPython.display import Markdown
 
 from mmr_utils.data import audit
 from mmr_utils.experiments import studies
+from mmr_utils.experiments.runs import RunConfig
 from mmr_utils.features import bank as feature_bank
 from mmr_utils.paths import ROOT
 from mmr_utils.report import paper_tables, plots
@@ -52,7 +53,8 @@ print(audit.record_audit(bank.table, audit.audit_table(bank.table)).summary())  
 # One row per router and seed: the metrics under the official protocol, under the fixed one, and the ranks.
 
 # %%
-audit = studies.metric_audit(bank, seeds=seeds, neural_epochs=neural_epochs)
+config = RunConfig(seeds=seeds, router_params=router_params)
+audit = studies.metric_audit(bank, config)
 report.table(audit.results.set_index(["router", "seed"]), "tab_metric_audit", audit.provenance)
 audit.results.set_index(["router", "seed"]).select_dtypes("number").style.format("{:.4f}", na_rep="-")
 
@@ -83,7 +85,7 @@ ranks.style.format("{:.2f}")
 # curves: which one a reader should expect from "the paper's protocol" matters.
 
 # %%
-rules = studies.budget_rules(bank, rules_router, seed=seeds[0], neural_epochs=neural_epochs)
+rules = studies.budget_rules(bank, config, rules_router)
 report.table(rules.results.set_index("rule"), "tab_budget_rules", rules.provenance)
 fig = plots.plot_budget_rules(rules)
 report.figure(fig, "fig_budget_rules", rules.provenance)

@@ -32,7 +32,7 @@ encoder: str = "auto"  # auto | clip | offline | tfidf | TEXT+IMAGE
 routers: list = ["knn", "kmeans", "linear_mf", "mlp"]  # routers compared
 train_fraction: float = 0.2  # share of instances used for training
 max_items: int = 0  # use only the first N items (0 = all of the chosen set)
-neural_epochs: int = 3  # epochs of MLP / MLPMF / CMR (official: 100)
+router_params: dict = {"mlp": {"epochs": 3}, "mlp_mf": {"epochs": 3}, "cmr": {"epochs": 3}}  # per-router settings (official: 100 epochs each)
 random_draws: int = 5  # draws of random routing (official: 50)
 out_dir: str = "build/figures-small"  # where figures and tables go (make figures: figures/)
 
@@ -47,6 +47,7 @@ from mmr_utils.data import audit
 from mmr_utils.data.mathv import load_mathv
 from mmr_utils.data.splits import instance_split
 from mmr_utils.experiments import runs, studies
+from mmr_utils.experiments.runs import RunConfig
 from mmr_utils.features import bank as feature_bank
 from mmr_utils.paths import ROOT
 from mmr_utils.provenance import study_provenance
@@ -95,8 +96,8 @@ Markdown(
 # Oracle.
 
 # %%
-result = studies.main_results(bank, routers, seeds=seeds, train_fraction=train_fraction,
-                              neural_epochs=neural_epochs, random_draws=random_draws)
+config = RunConfig(train_fraction=train_fraction, seeds=seeds, router_params=router_params)
+result = studies.main_results(bank, config, routers, random_draws=random_draws)
 tab = pd.concat({"nAUC (shared)": paper_tables.table2(result, metric="nAUC_shared")["All"],
                  "Ps": paper_tables.table2(result, metric="Ps")["All"]}, axis=1)
 report.table(tab, "tab_mathv_main_results", result.provenance)

@@ -19,21 +19,22 @@ router: str = "knn"  # router to evaluate
 train_fraction: float = 0.2  # share of instances used for training
 seed: int = 0  # split/model seed
 encoder: str = "auto"  # auto | clip | offline | tfidf | TEXT+IMAGE
-neural_epochs: int = 3  # epochs of MLP / MLPMF / CMR (official: 100)
+router_params: dict = {"mlp": {"epochs": 3}, "mlp_mf": {"epochs": 3}, "cmr": {"epochs": 3}}  # per-router settings (official: 100 epochs each)
 result_path: str = "build/sweep/single_point.json"  # where this run's metrics go (JSON)
 
 # %%
 from mmr_utils.data import audit
 from mmr_utils.data.loading import load_benchmark
 from mmr_utils.experiments import records
+from mmr_utils.experiments.runs import RunConfig
 from mmr_utils.features import bank as feature_bank
 from mmr_utils.paths import ROOT
 
 table = load_benchmark(data_root, scale=scale, seed=0)
 print(audit.record_audit(table, audit.audit_table(table)).summary())  # one-line table audit
 bank = feature_bank.embed_table(table, encoder, seed=0)
-record = records.evaluate_point(bank, router, train_fraction=train_fraction, seed=seed, neural_epochs=neural_epochs,
-                                result_path=ROOT / result_path)
+config = RunConfig(train_fraction=train_fraction, seeds=[seed], router_params=router_params)
+record = records.evaluate_point(bank, router, config, result_path=ROOT / result_path)
 record["metrics"]
 
 # %%

@@ -45,7 +45,7 @@ seeds: list = [0, 1]  # split/model seeds (five at full size)
 encoder: str = "auto"  # auto | clip | offline | tfidf | TEXT+IMAGE
 routers: list = ["knn", "knn_shrunk", "kmeans", "kmeans_shrunk", "carrot_knn", "linear_mf"]  # routers compared
 train_fraction: float = 0.2  # share of instances used for training
-neural_epochs: int = 3  # epochs of the neural routers (IRT, MLP...) when they are in `routers`
+router_params: dict = {}  # per-router settings, e.g. {"irt": {"epochs": 3}} (default: each router's own)
 n_boot: int = 100  # bootstrap resamples per seed (make figures: 1000)
 out_dir: str = "build/figures-small"  # where figures and tables go (make figures: figures/)
 shift_routers: list = ["knn", "knn_shrunk", "kmeans_shrunk"]  # routers of the pool-shift study (Step 5)
@@ -63,6 +63,7 @@ from mmr_utils.data.mathv import load_mathv
 from mmr_utils.data.splits import instance_split
 from mmr_utils.experiments.beyond import headroom as beyond
 from mmr_utils.experiments.beyond import pricing, shift
+from mmr_utils.experiments.runs import RunConfig
 from mmr_utils.features import bank as feature_bank
 from mmr_utils.paths import ROOT
 from mmr_utils.report.outputs import Report
@@ -83,8 +84,8 @@ Markdown(f"**Data:** {table.source['variant']}; {len(table.models)} model settin
 # correction (up: better, down: worse).
 
 # %%
-comparison = beyond.routing_comparison(bank, routers, seeds=seeds, train_fraction=train_fraction,
-                                       neural_epochs=neural_epochs, n_boot=n_boot)
+config = RunConfig(train_fraction=train_fraction, seeds=seeds, router_params=router_params)
+comparison = beyond.routing_comparison(bank, config, routers, n_boot=n_boot)
 report.table(comparison.results.set_index(["router", "metric"]), "tab_beyond_uncertainty", comparison.provenance)
 comparison.results.pivot(index="router", columns="metric", values="cell_marked")
 
@@ -186,8 +187,7 @@ Markdown(
 # full pool, and the reduced pool's Oracle and best single model on the same test rows.
 
 # %%
-pool = shift.pool_shift(bank, shift_routers, seeds=seeds, train_fraction=train_fraction, neural_epochs=neural_epochs,
-                        remove=leave_out)
+pool = shift.pool_shift(bank, config, shift_routers, remove=leave_out)
 # With "named" the leave_out rows repeat the named scenarios' numbers; show each once.
 shown = pool.results[pool.results["scenario"] != "leave_out"] if leave_out == "named" else pool.results
 pool_table = shown.groupby(["scenario", "removed", "router"], sort=False)[
@@ -220,8 +220,7 @@ Markdown(
 # the fully trained full pool (dashed lines).
 
 # %%
-added = shift.add_model_curve(bank, shift_routers, new_model=new_model or None, ks=add_ks, seeds=seeds,
-                              train_fraction=train_fraction, neural_epochs=neural_epochs)
+added = shift.add_model_curve(bank, config, shift_routers, new_model=new_model or None, ks=add_ks)
 curve = added.results.groupby(["router", "K"], sort=False)[["nAUC", "Ps", "share_new"]].mean()
 report.table(curve, "tab_beyond_add_model", added.provenance)
 fig = shift.plot_add_model(added)
@@ -262,8 +261,7 @@ pricing.image_rules_table(table.models)
 pricing.price_table(table.models)
 
 # %%
-costs = pricing.cost_definition_study(bank, cost_routers, seeds=seeds, train_fraction=train_fraction,
-                                      neural_epochs=neural_epochs, tokenizer=tokenizer)
+costs = pricing.cost_definition_study(bank, config, cost_routers, tokenizer=tokenizer)
 ranks = costs.curves["ranks"]
 by_definition = costs.curves["scores"].round(4).astype(str) + " (#" + ranks.map("{:g}".format) + ")"
 report.table(costs.curves["scores"].join(ranks.add_suffix(" rank")), "tab_beyond_cost_definitions",

@@ -59,16 +59,16 @@ def _test_cache_root(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(request, _test_cache_root, monkeypatch):
-    """Every test writes its caches under a private temporary folder, never the repository's ``.cache``; the study
-    and run caches are off (``MMR_STUDY_CACHE=0``) unless the test is marked ``@pytest.mark.cache``."""
+    """Every test writes its caches under a private temporary folder, never the repository's ``.cache``; the run
+    cache is off (``MMR_RUN_CACHE=0``) unless the test is marked ``@pytest.mark.cache``."""
     from mmr_utils import paths
 
     monkeypatch.setattr(paths, "CACHE", _test_cache_root)
     monkeypatch.setenv("MMR_CACHE_DIR", str(_test_cache_root))
     if request.node.get_closest_marker("cache") is None:
-        monkeypatch.setenv("MMR_STUDY_CACHE", "0")
+        monkeypatch.setenv("MMR_RUN_CACHE", "0")
     else:
-        monkeypatch.delenv("MMR_STUDY_CACHE", raising=False)
+        monkeypatch.delenv("MMR_RUN_CACHE", raising=False)
 
 
 @pytest.fixture(scope="session")
@@ -93,3 +93,12 @@ def sim_bank(sim_table, tmp_path_factory):
     from mmr_utils.features.bank import embed_table
 
     return embed_table(sim_table, "offline", cache_dir=tmp_path_factory.mktemp("embeddings"))
+
+
+def epochs(value) -> dict:
+    """``RunConfig.router_params`` that set training epochs: one number for every neural router, or
+    ``{router: epochs}``."""
+    from mmr_utils.experiments.runs import NEURAL_ROUTERS
+
+    names = dict(value) if isinstance(value, dict) else dict.fromkeys((*NEURAL_ROUTERS, "irt"), value)
+    return {name: {"epochs": n} for name, n in names.items()}

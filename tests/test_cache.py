@@ -104,19 +104,20 @@ def test_clear_cache(tmp_path):
     assert clear_cache(tmp_path / "absent") == 0
 
 
-def test_clear_cache_removes_saved_results_and_leftover_temporary_files(tmp_path):
-    """Item 13: make clean-cache also removes what interrupted writes left, and every saved study result."""
-    from mmr_utils.experiments.store import ResultStore
+def test_clear_cache_removes_saved_runs_and_leftover_temporary_files(tmp_path, monkeypatch):
+    """make clean-cache also removes the run cache, the study results older versions saved, and what interrupted
+    writes left."""
+    from mmr_utils import paths
+    from mmr_utils.experiments.run_cache import save_run
 
+    monkeypatch.setattr(paths, "CACHE", tmp_path)
     EmbeddingCache(KEY, tmp_path).add([text_hash("a")], _rows(1))
-    ResultStore(tmp_path / "studies").save("main_results-" + "0" * 24, {"a": np.ones(2)})
-    ResultStore(tmp_path / "runs").save("kmeans_adaptive-" + "1" * 24, {"U": np.ones((2, 3))})
-    leftovers = [tmp_path / ".clip.npz.abc123.tmp", tmp_path / "studies" / ".main_results-x.pkl.k2j3.tmp",
-                 tmp_path / "studies" / ("main_results-" + "0" * 24) / ".manifest.json.zz.tmp",
-                 tmp_path / "studies" / "old_study-0123456789abcdef01234567.pkl"]
+    save_run("kmeans_adaptive-" + "1" * 24, np.ones((2, 3)), np.ones((2, 3)), np.arange(2), {"router": "kmeans"})
+    (tmp_path / "studies" / ("main_results-" + "0" * 24)).mkdir(parents=True)
+    leftovers = [tmp_path / ".clip.npz.abc123.tmp", tmp_path / "runs" / ".x.npz.k2j3.tmp",
+                 tmp_path / "studies" / ("main_results-" + "0" * 24) / "arrays.npz"]
     for path in leftovers:
         path.write_bytes(b"partial")
-    (tmp_path / "studies" / "notes.txt").write_text("not ours")
-    assert clear_cache(tmp_path) >= 7
-    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == ["runs", "studies",
-                                                                                      "studies/notes.txt"]
+    (tmp_path / "keep.txt").write_text("not ours")
+    assert clear_cache(tmp_path) >= 6
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == ["keep.txt"]

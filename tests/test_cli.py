@@ -148,7 +148,7 @@ def test_sweep_runs_the_grid_and_aggregates_results(tmp_path, capsys):
     config = notebooks / "sweep.yaml"
     config.write_text("notebook: 08_tiny_point.py\ngrid:\n  x: [2, 3]\nparams:\n  label: fixed\n")
     out = tmp_path / "sweep"
-    assert tools_main(["sweep", "--config", str(config), "--out", str(out), "--n-jobs", "1", "--no-figure"]) == 0, capsys.readouterr().err
+    assert tools_main(["sweep", "--config", str(config), "--out", str(out), "--jobs", "1", "--no-figure"]) == 0, capsys.readouterr().err
     folder = out / "08_tiny_point"
     assert sorted(p.name for p in folder.glob("*.ipynb")) == ["x=2.ipynb", "x=3.ipynb"]
     results = pd.read_csv(folder / "results.csv")
@@ -167,7 +167,7 @@ def test_sweep_reports_a_failing_point_and_keeps_the_others(tmp_path, capsys):
     config = tmp_path / "sweep.yaml"
     config.write_text("notebook: 08_inverse.py\ngrid:\n  divisor: [4, 0]\n")
     out = tmp_path / "sweep"
-    assert tools_main(["sweep", "--config", str(config), "--out", str(out), "--n-jobs", "1", "--no-figure"]) == 1
+    assert tools_main(["sweep", "--config", str(config), "--out", str(out), "--jobs", "1", "--no-figure"]) == 1
     err = capsys.readouterr().err
     assert "run divisor=0 failed" in err and "ZeroDivisionError" in err
     assert str(out / "08_inverse" / "divisor=0.ipynb") in err
@@ -227,7 +227,7 @@ def test_sweep_points_that_clean_to_the_same_name_keep_their_own_results(tmp_pat
     config = notebooks / "sweep.yaml"
     config.write_text('notebook: 08_tiny_point.py\ngrid:\n  label: ["a/b", "a?b", "plain"]\n  x: [2]\n')
     out = tmp_path / "sweep"
-    assert tools_main(["sweep", "--config", str(config), "--out", str(out), "--n-jobs", "1", "--no-figure"]) == 0
+    assert tools_main(["sweep", "--config", str(config), "--out", str(out), "--jobs", "1", "--no-figure"]) == 0
     folder = out / "08_tiny_point"
     results = pd.read_csv(folder / "results.csv")
     assert sorted(results["label"]) == ["a/b", "a?b", "plain"]
@@ -253,7 +253,7 @@ def test_sweep_refuses_a_repeated_grid_value_before_running(tmp_path, capsys):
     make_pair(tmp_path, "08_tiny_point", TINY)
     config = tmp_path / "sweep.yaml"
     config.write_text("notebook: 08_tiny_point.py\ngrid:\n  x: [2, 2]\n")
-    assert tools_main(["sweep", "--config", str(config), "--out", str(tmp_path / "sweep"), "--n-jobs", "1"]) == 1
+    assert tools_main(["sweep", "--config", str(config), "--out", str(tmp_path / "sweep"), "--jobs", "1"]) == 1
     assert "same point more than once" in capsys.readouterr().err
     assert not list((tmp_path / "sweep").rglob("*.ipynb"))
 

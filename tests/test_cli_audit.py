@@ -23,7 +23,7 @@ def tiny(tmp_path, monkeypatch):
     from mmr_utils import paths
 
     monkeypatch.setattr(paths, "CACHE", tmp_path / "cache")
-    monkeypatch.setenv("MMR_STUDY_CACHE", "0")
+    monkeypatch.setenv("MMR_RUN_CACHE", "0")
     rng = random.Random(0)
     rows = ["dataset_idx,question,A_correct,A_cost,B_correct,B_cost,C_correct,C_cost"]
     for i in range(60):

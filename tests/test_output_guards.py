@@ -153,7 +153,7 @@ def test_output_arguments_that_are_files_are_named_before_any_work(tmp_path, cap
     config = tmp_path / "sweep.yaml"
     (tmp_path / "01_nb.py").write_text('# %% tags=["parameters"]\nx = 1\nresult_path = ""\n')
     config.write_text("notebook: 01_nb.py\ngrid:\n  x: [1]\n")
-    assert tools_main(["sweep", "--config", str(config), "--out", str(blocker), "--n-jobs", "1", "--no-figure"]) == 1
+    assert tools_main(["sweep", "--config", str(config), "--out", str(blocker), "--jobs", "1", "--no-figure"]) == 1
     err = capsys.readouterr().err
     assert f"--out {blocker}: {blocker} is a file" in err and "Traceback" not in err
     assert tools_main(["check-pairs", "--notebooks", str(tmp_path / "nowhere")]) == 1

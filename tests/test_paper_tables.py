@@ -180,7 +180,7 @@ def test_table3_statements_are_checked_against_this_run():
 def test_known_differences_name_epochs_defects_and_protocol():
     from mmr_utils.report.paper_tables import known_differences, paper_comparable
 
-    settings = {"seeds": [0, 1, 2], "neural_epochs": {"mlp_mf": 100, "cmr": 10}, "random_draws": 50}
+    settings = {"seeds": [0, 1, 2], "router_params": {"mlp_mf": {"epochs": 100}, "cmr": {"epochs": 10}}, "random_draws": 50}
     assert "training length: 10 epochs" in known_differences("cmr", "Ps", settings, "clip")
     mlp_mf = known_differences("mlp_mf", "Ps", settings, "minilm (text) + imagestats (image)")
     assert "epochs" not in mlp_mf and "model index 0" in mlp_mf and "3 seed(s)" in mlp_mf and "CLIP" in mlp_mf

@@ -4,9 +4,10 @@ import json
 
 import numpy as np
 import pytest
+from conftest import epochs
 
 from mmr_utils.data.splits import instance_split
-from mmr_utils.experiments.runs import fit_predict
+from mmr_utils.experiments.runs import RunConfig, fit_predict
 from mmr_utils.features.bank import embed_table
 from mmr_utils.metrics.decision import choose_models
 from mmr_utils.pipeline import RoutingPipeline
@@ -21,12 +22,12 @@ def _queries(table, rows):
 def test_pipeline_routes_as_the_study_run_and_survives_save_load(sim_bank, sim_table, encoder, router, tmp_path):
     bank = sim_bank if encoder == "offline" else embed_table(sim_table, "tfidf")
     split = instance_split(bank.table, 0.2, seed=0)
-    pipeline = RoutingPipeline.train(bank, router, split, neural_epochs=1)
+    pipeline = RoutingPipeline.train(bank, router, split, RunConfig(router_params=epochs(1)), seed=0)
     rows = split.test[:20]
     questions, images = _queries(bank.table, rows)
     chosen = pipeline.route_many(questions, images)
     # Re-encoding the raw question and image gives the study's predictions, hence its decisions.
-    run = fit_predict(bank, router, split, neural_epochs=1)
+    run = fit_predict(bank, router, split, RunConfig(router_params=epochs(1)), seed=0)
     expected = [bank.table.models[k] for k in choose_models(run.U[:20], run.P[:20], budget=np.inf)]
     assert chosen == expected
     folder = pipeline.save(tmp_path / "pipeline")
@@ -44,8 +45,8 @@ def test_pipeline_routes_as_the_study_run_and_survives_save_load(sim_bank, sim_t
 def test_pipeline_refuses_what_cannot_route(sim_bank, tmp_path):
     split = instance_split(sim_bank.table, 0.2, seed=0)
     with pytest.raises(ValueError, match="cannot route new queries"):
-        RoutingPipeline.train(sim_bank, "oracle", split)
-    pipeline = RoutingPipeline.train(sim_bank, "knn", split)
+        RoutingPipeline.train(sim_bank, "oracle", split, RunConfig(), seed=0)
+    pipeline = RoutingPipeline.train(sim_bank, "knn", split, RunConfig(), seed=0)
     with pytest.raises(ValueError, match="query 0: the question must be a non-empty string"):
         pipeline.route("  ")
     with pytest.raises(ValueError, match="2 questions but 1 image paths"):

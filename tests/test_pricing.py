@@ -9,6 +9,7 @@ import pytest
 
 from mmr_utils.data.mathv import PRICE_PER_MILLION, load_mathv
 from mmr_utils.experiments.beyond import pricing
+from mmr_utils.experiments.runs import RunConfig
 from mmr_utils.features.bank import FeatureBank
 
 
@@ -127,10 +128,9 @@ def mathv_named_bank(sim_bank):
 
 def test_cost_definition_study_ranks_and_is_deterministic(mathv_named_bank):
     routers = ["knn", "kmeans", "knn_shrunk"]
-    kwargs = dict(definitions=["output@2024", "in+out, image by resolution@2024", "output@2025"], seeds=(0,),
-                  tokenizer="chars4")
-    first = pricing.cost_definition_study(mathv_named_bank, routers, **kwargs)
-    second = pricing.cost_definition_study(mathv_named_bank, routers, **kwargs)
+    kwargs = dict(definitions=["output@2024", "in+out, image by resolution@2024", "output@2025"], tokenizer="chars4")
+    first = pricing.cost_definition_study(mathv_named_bank, RunConfig(), routers, **kwargs)
+    second = pricing.cost_definition_study(mathv_named_bank, RunConfig(), routers, **kwargs)
     pd.testing.assert_frame_equal(first.results, second.results)
     assert first.results["U_same"].all()  # these routers' utilities do not read costs
     scores, tau = first.curves["scores"], first.curves["tau"]
@@ -144,4 +144,4 @@ def test_cost_definition_study_ranks_and_is_deterministic(mathv_named_bank):
     costs = first.results.groupby("definition", sort=False)["pool_mean_cost"].first()
     assert costs.nunique() == 3  # the definitions really price the same outcomes differently
     with pytest.raises(ValueError, match="unknown cost definitions"):
-        pricing.cost_definition_study(mathv_named_bank, routers, definitions=["free"])
+        pricing.cost_definition_study(mathv_named_bank, RunConfig(seeds=(0, 1)), routers, definitions=["free"])

@@ -2,9 +2,11 @@
 
 import numpy as np
 import pytest
+from conftest import epochs
 
 from mmr_utils.data.splits import instance_split
-from mmr_utils.experiments import runs
+from mmr_utils.experiments import runs, training
+from mmr_utils.experiments.runs import RunConfig
 from mmr_utils.experiments.scoring import score_run
 
 
@@ -21,8 +23,8 @@ def run_cache(tmp_path, monkeypatch):
 def test_a_second_identical_run_is_a_bit_identical_hit(sim_bank, run_cache):
     split = instance_split(sim_bank.table, 0.2, seed=0)
     with runs.count_run_cache() as counts:
-        first = runs.fit_predict(sim_bank, "linear_mf", split, seed=0)
-        second = runs.fit_predict(sim_bank, "linear_mf", split, seed=0)
+        first = runs.fit_predict(sim_bank, "linear_mf", split, RunConfig(), seed=0)
+        second = runs.fit_predict(sim_bank, "linear_mf", split, RunConfig(), seed=0)
     assert (counts["hits"], counts["misses"], counts["enabled"]) == (1, 1, True)
     for name in ("U", "P", "test"):
         a, b = getattr(first, name), getattr(second, name)
@@ -35,25 +37,25 @@ def test_a_second_identical_run_is_a_bit_identical_hit(sim_bank, run_cache):
 @pytest.mark.cache
 def test_a_different_split_param_seed_or_mode_is_a_miss(sim_bank, run_cache):
     split = instance_split(sim_bank.table, 0.2, seed=0)
-    runs.fit_predict(sim_bank, "knn", split, seed=0)
+    runs.fit_predict(sim_bank, "knn", split, RunConfig(), seed=0)
     other_split = instance_split(sim_bank.table, 0.2, seed=1)
     with runs.count_run_cache() as counts:
-        runs.fit_predict(sim_bank, "knn", other_split, seed=0)
-        runs.fit_predict(sim_bank, "knn", split, seed=0, router_params={"knn": {"k": 7}})
-        runs.fit_predict(sim_bank, "knn", split, seed=0, mode="21")
-        runs.fit_predict(sim_bank, "knn", split, seed=0, fusion="concat")
-        runs.fit_predict(sim_bank, "knn", split, seed=0)
+        runs.fit_predict(sim_bank, "knn", other_split, RunConfig(), seed=0)
+        runs.fit_predict(sim_bank, "knn", split, RunConfig(router_params={"knn": {"k": 7}}), seed=0)
+        runs.fit_predict(sim_bank, "knn", split, RunConfig(mode="21"), seed=0)
+        runs.fit_predict(sim_bank, "knn", split, RunConfig(fusion="concat"), seed=0)
+        runs.fit_predict(sim_bank, "knn", split, RunConfig(), seed=0)
     assert (counts["hits"], counts["misses"]) == (1, 4)
 
 
-def test_the_run_cache_is_off_under_mmr_study_cache_0(sim_bank, tmp_path, monkeypatch):
+def test_the_run_cache_is_off_under_mmr_run_cache_0(sim_bank, tmp_path, monkeypatch):
     from mmr_utils import paths
 
-    monkeypatch.setattr(paths, "CACHE", tmp_path / "cache")  # MMR_STUDY_CACHE=0 comes from conftest
+    monkeypatch.setattr(paths, "CACHE", tmp_path / "cache")  # MMR_RUN_CACHE=0 comes from conftest
     split = instance_split(sim_bank.table, 0.2, seed=0)
     with runs.count_run_cache() as counts:
-        runs.fit_predict(sim_bank, "knn", split)
-        runs.fit_predict(sim_bank, "knn", split)
+        runs.fit_predict(sim_bank, "knn", split, RunConfig(), seed=0)
+        runs.fit_predict(sim_bank, "knn", split, RunConfig(), seed=0)
     assert counts == {"hits": 0, "misses": 0, "enabled": False}
     assert not (tmp_path / "cache" / "runs").exists()
 
@@ -61,13 +63,13 @@ def test_the_run_cache_is_off_under_mmr_study_cache_0(sim_bank, tmp_path, monkey
 def test_router_needs_come_from_its_class_not_its_name(sim_bank):
     """CMR's needs (concat fusion, text width, both channels) are read from class capabilities."""
     split = instance_split(sim_bank.table, 0.2, seed=0)
-    run = runs.fit_predict(sim_bank, "cmr", split, fusion="mean", neural_epochs=1)
+    run = runs.fit_predict(sim_bank, "cmr", split, RunConfig(fusion="mean", router_params=epochs(1)), seed=0)
     assert run.info["fusion"] == "concat" and run.info["params"]["text_dim"] == sim_bank.text.dim
-    text_only = runs.fit_predict(sim_bank, "cmr", split, mode="11", neural_epochs=1)
+    text_only = runs.fit_predict(sim_bank, "cmr", split, RunConfig(mode="11", router_params=epochs(1)), seed=0)
     features = text_only.info["features"]
     assert features["channels"] == ["text", "image"] and features["keep_masked"]
     assert features["channel_info"]["image"]["imputed_test"] == len(split.test)
-    oracle = runs.fit_predict(sim_bank, "oracle", split)
+    oracle = runs.fit_predict(sim_bank, "oracle", split, RunConfig(), seed=0)
     assert "seed" not in oracle.info["params"] or oracle.info["params"]["seed"] == 0
     np.testing.assert_array_equal(np.nan_to_num(oracle.U, nan=-1),
                                   np.where(np.isfinite(sim_bank.table.correct[split.test]),
@@ -87,29 +89,34 @@ def test_a_model_without_training_cells_is_named(sim_bank):
     broken = dataclasses.replace(bank, table=dataclasses.replace(table, correct=correct))
     with pytest.raises(ValueError, match=rf"models \['{table.models[2]}'\] have no observed cell in the "
                                          rf"{len(split.train)} training rows"):
-        runs.fit_predict(broken, "knn", split)
+        runs.fit_predict(broken, "knn", split, RunConfig(), seed=0)
 
 
-def test_per_router_epochs_reach_each_neural_router_only():
+def test_router_params_reach_their_router_only_and_bad_settings_are_named():
     from mmr_utils.routers import ROUTERS
 
-    epochs = {"mlp": 25, "cmr": 100}
-    assert runs._router_params(ROUTERS["mlp"], None, epochs, 0)["epochs"] == 25
-    assert runs._router_params(ROUTERS["cmr"], None, epochs, 0)["epochs"] == 100
-    assert "epochs" not in runs._router_params(ROUTERS["mlp_mf"], None, epochs, 0)  # its own default (100)
-    assert "epochs" not in runs._router_params(ROUTERS["knn"], None, epochs, 0)
-    assert runs._router_params(ROUTERS["mlp_mf"], None, 7, 0)["epochs"] == 7  # one number: every neural router
-    with pytest.raises(ValueError, match="'knn', which is not a neural router"):
-        runs._router_params(ROUTERS["mlp"], None, {"knn": 5}, 0)
+    config = RunConfig(router_params={"mlp": {"epochs": 25}, "cmr": {"epochs": 100}})
+    assert runs.router_params(ROUTERS["mlp"], config, 3) == {"epochs": 25, "seed": 3}
+    assert runs.router_params(ROUTERS["mlp_mf"], config, 0) == {"seed": 0}  # its own default (100 epochs)
+    assert runs.router_params(ROUTERS["oracle"], config, 0) == {}  # reads the truth: no seed
+    assert RunConfig(seeds=[2, 1]).seeds == (2, 1) and RunConfig(seeds=4).seeds == (4,)
+    with pytest.raises(ValueError, match="names 'nope', which is not a router"):
+        RunConfig(router_params={"nope": {"epochs": 3}})
+    with pytest.raises(ValueError, match=r"router_params\['mlp'\] is 5: expected a mapping"):
+        RunConfig(router_params={"mlp": 5})
+    with pytest.raises(ValueError, match="train_fraction 1.5"):
+        RunConfig(train_fraction=1.5)
+    with pytest.raises(ValueError, match="seeds"):
+        RunConfig(seeds=[])
 
 
 @pytest.mark.cache
 def test_per_router_epochs_give_the_same_run_as_the_single_number(sim_bank, run_cache):
     split = instance_split(sim_bank.table, 0.2, seed=0)
     with runs.count_run_cache() as counts:
-        runs.fit_predict(sim_bank, "mlp", split, seed=0, neural_epochs=2)
-        runs.fit_predict(sim_bank, "mlp", split, seed=0, neural_epochs={"mlp": 2, "cmr": 9})
-        runs.fit_predict(sim_bank, "mlp", split, seed=0, neural_epochs={"mlp": 3})
+        runs.fit_predict(sim_bank, "mlp", split, RunConfig(router_params=epochs(2)), seed=0)
+        runs.fit_predict(sim_bank, "mlp", split, RunConfig(router_params=epochs({"mlp": 2, "cmr": 9})), seed=0)
+        runs.fit_predict(sim_bank, "mlp", split, RunConfig(router_params=epochs({"mlp": 3})), seed=0)
     assert (counts["hits"], counts["misses"]) == (1, 2)
 
 
@@ -124,22 +131,26 @@ def test_prefetched_runs_equal_runs_trained_alone_and_count_once(sim_bank, tmp_p
     from mmr_utils import paths
 
     monkeypatch.setattr(paths, "CACHE", tmp_path / "cache")
-    monkeypatch.setenv("MMR_STUDY_CACHE", "1" if cache_on else "0")
-    monkeypatch.setenv(runs.WORKERS_ENV, workers)
-    requests = [{"bank": sim_bank, "router": router, "split": instance_split(sim_bank.table, 0.2, seed=seed),
-                 "seed": seed, "mode": mode, "neural_epochs": 2}
+    monkeypatch.setenv("MMR_RUN_CACHE", "1" if cache_on else "0")
+    monkeypatch.setenv(training.WORKERS_ENV, workers)
+    requests = [(sim_bank, router, instance_split(sim_bank.table, 0.2, seed=seed),
+                 RunConfig(mode=mode, router_params=epochs(2)), seed)
                 for router in ("mlp", "mlp_mf", "cmr", "knn") for seed in (0, 1) for mode in ("22", "11")]
+
+    def fit(request):
+        return runs.fit_predict(*request[:4], seed=request[4])
+
     with runs.count_run_cache() as counts:
-        trained = runs.prefetch_runs(requests + requests[:2])  # a repeated request trains once
-        prefetched = [runs.fit_predict(**request) for request in requests]
+        trained = training.prefetch_runs(requests + requests[:2])  # a repeated request trains once
+        prefetched = [fit(request) for request in requests]
     assert trained == 12  # mlp, mlp_mf and cmr x 2 seeds x 2 modes; knn is not neural
     assert (counts["hits"], counts["misses"]) == ((0, 16) if cache_on else (0, 0))
     monkeypatch.setattr(paths, "CACHE", tmp_path / "fresh")
-    monkeypatch.setenv("MMR_STUDY_CACHE", "0")
-    monkeypatch.setenv(runs.WORKERS_ENV, "1")
+    monkeypatch.setenv("MMR_RUN_CACHE", "0")
+    monkeypatch.setenv(training.WORKERS_ENV, "1")
     for request, run in zip(requests, prefetched):
-        alone = runs.fit_predict(**request)
-        assert _run_bytes(alone) == _run_bytes(run), request["router"]
+        alone = fit(request)
+        assert _run_bytes(alone) == _run_bytes(run), request[1]
         assert {k: alone.info[k] for k in ("params", "mode", "fusion", "seed")} == {
             k: run.info[k] for k in ("params", "mode", "fusion", "seed")}
 
@@ -169,21 +180,21 @@ def test_ensemble_members_are_bit_identical_to_routers_trained_alone():
 
 
 def test_training_units_split_each_ensemble_across_workers_and_keep_every_job(sim_bank):
-    jobs = [runs._prepare(sim_bank, router, instance_split(sim_bank.table, 0.2, seed=seed), seed=seed,
-                          neural_epochs=2, count=False)
+    jobs = [runs.prepare_run(sim_bank, router, instance_split(sim_bank.table, 0.2, seed=seed),
+                          RunConfig(router_params=epochs(2)), seed, count=False)
             for router in ("mlp", "cmr") for seed in (0, 1, 2)]
-    units = runs._training_units(jobs, workers=2)
+    units = training._training_units(jobs, workers=2)
     assert sorted(id(job) for unit in units for job in unit) == sorted(id(job) for job in jobs)
     assert sorted(len(unit) for unit in units) == [1, 1, 1, 1, 2]  # mlp's 3 seeds in 2 chunks, cmr's runs alone
     assert all(len({type(job.router) for job in unit}) == 1 for unit in units)
-    assert len(runs._training_units(jobs, workers=1)) == 4
+    assert len(training._training_units(jobs, workers=1)) == 4
 
 
 @pytest.mark.parametrize("value", ["0", "-2", "two", ""])
 def test_a_bad_worker_count_is_an_error_that_names_the_variable(monkeypatch, value):
-    monkeypatch.setenv(runs.WORKERS_ENV, value)
+    monkeypatch.setenv(training.WORKERS_ENV, value)
     with pytest.raises(ValueError, match="MMR_TRAIN_WORKERS"):
-        runs.training_workers()
+        training.training_workers()
 
 
 def test_routers_with_training_randomness_are_not_batched():
@@ -226,63 +237,67 @@ def test_the_training_cost_benchmark_trains_nothing_and_counts_each_run_once(sim
     def no_training(*args, **kwargs):
         raise AssertionError("the cost benchmark trained a router")
 
-    monkeypatch.setattr(runs, "_train_jobs", no_training)
+    monkeypatch.setattr(training, "_train_jobs", no_training)
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_figures_cost.py"
     spec = importlib.util.spec_from_file_location("bench_figures_cost", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     with module.recording() as seen:
-        studies.modality_study.__wrapped__(sim_bank, ("mlp", "cmr", "knn"), modes=("11", "22"), fusions=("mean",),
-                                           seeds=(0, 1), neural_epochs=3)
-        studies.modality_study.__wrapped__(sim_bank, ("mlp",), modes=("22",), fusions=("mean",), seeds=(0,),
-                                           neural_epochs=3)  # the same runs again: no new identity
-    expected = {runs.run_identity(sim_bank, router, instance_split(sim_bank.table, 0.2, seed=seed), mode=mode,
-                                  seed=seed, neural_epochs=3).name
+        studies.modality_study.__wrapped__(sim_bank, RunConfig(seeds=(0, 1), router_params=epochs(3)),
+                                           ("mlp", "cmr", "knn"), modes=("11", "22"), fusions=("mean",))
+        studies.modality_study.__wrapped__(sim_bank, RunConfig(seeds=(0,), router_params=epochs(3)), ("mlp",),
+                                           modes=("22",), fusions=("mean",))  # the same runs again: no new identity
+    expected = {runs.run_identity(sim_bank, router, instance_split(sim_bank.table, 0.2, seed=seed),
+                                  RunConfig(mode=mode, router_params=epochs(3)), seed).name
                 for router in ("mlp", "cmr") for mode in ("11", "22") for seed in (0, 1)}
     assert set(seen) == expected
     assert {value[2] for value in seen.values()} == {3}
 
 
-def _reshape_saved_array(entry, key: str) -> None:
-    """Change one array of a run-cache entry (its shape) and recompute the checksums, as a tool or a person editing
-    the cache would: only the values' own record can tell."""
+def _reshape_saved_array(run_cache, key: str, *, fix_checksum: bool) -> None:
+    """Cut three rows off one array of the only run-cache entry; with ``fix_checksum`` also update the record's
+    sha256, as a tool or a person editing the cache would, so that only the run's own shape check can tell."""
     import hashlib
     import io
     import json
 
-    manifest_path = entry / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    name = manifest["value"][key]["array"]
-    with np.load(entry / "arrays.npz") as archive:
+    (arrays_path,) = run_cache.glob("*.npz")
+    with np.load(arrays_path) as archive:
         arrays = {k: archive[k] for k in archive.files}
-    arrays[name] = arrays[name][:-3]
+    arrays[key] = arrays[key][:-3]
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    (entry / "arrays.npz").write_bytes(buffer.getvalue())
-    manifest["files"]["arrays.npz"] = {"sha256": hashlib.sha256(buffer.getvalue()).hexdigest(),
-                                       "bytes": len(buffer.getvalue())}
-    manifest_path.write_text(json.dumps(manifest))
-    return manifest_path, manifest
+    arrays_path.write_bytes(buffer.getvalue())
+    if fix_checksum:
+        record_path = arrays_path.with_suffix(".json")
+        record = json.loads(record_path.read_text())
+        record["arrays_sha256"] = hashlib.sha256(buffer.getvalue()).hexdigest()
+        record_path.write_text(json.dumps(record))
 
 
 @pytest.mark.cache
-def test_a_cached_run_whose_array_shape_changed_is_a_miss_not_an_error(sim_bank, run_cache):
+def test_a_damaged_or_reshaped_cached_run_is_a_miss_not_an_error(sim_bank, run_cache):
     split = instance_split(sim_bank.table, 0.2, seed=0)
-    first = runs.fit_predict(sim_bank, "linear_mf", split, seed=0)
-    (entry,) = [p for p in run_cache.iterdir() if p.is_dir()]
-    _reshape_saved_array(entry, "U")
-    with pytest.warns(UserWarning, match=r"shape .* the manifest records"), runs.count_run_cache() as counts:
-        again = runs.fit_predict(sim_bank, "linear_mf", split, seed=0)
+    first = runs.fit_predict(sim_bank, "linear_mf", split, RunConfig(), seed=0)
+    _reshape_saved_array(run_cache, "U", fix_checksum=False)
+    with pytest.warns(UserWarning, match=r"\.npz is unreadable .*sha256 differs"), runs.count_run_cache() as counts:
+        again = runs.fit_predict(sim_bank, "linear_mf", split, RunConfig(), seed=0)
     assert (counts["hits"], counts["misses"]) == (0, 1)
     assert again.U.tobytes() == first.U.tobytes()
-    # Even with the manifest's record edited to match, the run's own shape check makes it a miss.
-    manifest_path, manifest = _reshape_saved_array(entry, "P")
-    manifest["value"]["P"]["shape"][0] -= 3
-    import json
-
-    manifest_path.write_text(json.dumps(manifest))
+    _reshape_saved_array(run_cache, "P", fix_checksum=True)
     with pytest.warns(UserWarning, match=r"run cache: entry .*\(P has shape"), runs.count_run_cache() as counts:
-        third = runs.fit_predict(sim_bank, "linear_mf", split, seed=0)
+        third = runs.fit_predict(sim_bank, "linear_mf", split, RunConfig(), seed=0)
     assert counts["misses"] == 1 and third.P.tobytes() == first.P.tobytes()
-    scored = score_run(sim_bank.table, third)
-    assert len(scored)
+    assert len(score_run(sim_bank.table, third))
+
+
+@pytest.mark.cache
+def test_cached_runs_are_read_back_without_unpickling(sim_bank, run_cache, monkeypatch):
+    import pickle
+
+    split = instance_split(sim_bank.table, 0.2, seed=0)
+    first = runs.fit_predict(sim_bank, "mlp", split, RunConfig(router_params=epochs(1)), seed=0)
+    monkeypatch.setattr(pickle, "load", lambda *a, **k: pytest.fail("a cached run was unpickled"))
+    monkeypatch.setattr(pickle, "loads", lambda *a, **k: pytest.fail("a cached run was unpickled"))
+    second = runs.fit_predict(sim_bank, "mlp", split, RunConfig(router_params=epochs(1)), seed=0)
+    assert second.info == first.info and _run_bytes(second) == _run_bytes(first)

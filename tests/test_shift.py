@@ -6,10 +6,11 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import epochs
 
 from mmr_utils.data.splits import instance_split
 from mmr_utils.experiments.beyond import shift
-from mmr_utils.experiments.runs import fit_predict
+from mmr_utils.experiments.runs import RunConfig, fit_predict
 from mmr_utils.features.bank import FeatureBank
 from mmr_utils.metrics import references, summary
 
@@ -26,7 +27,7 @@ def _with_table(bank, table):
 
 def test_leave_one_out_removes_the_model_and_scores_the_reduced_pool(bank5):
     table = bank5.table
-    result = shift.pool_shift(bank5, ["knn"], seeds=(0,))
+    result = shift.pool_shift(bank5, RunConfig(seeds=(0,)), ["knn"])
     frame = result.results
     split = instance_split(table, 0.2, seed=0)
     rows = split.test[table.complete_rows()[split.test]]
@@ -35,7 +36,7 @@ def test_leave_one_out_removes_the_model_and_scores_the_reduced_pool(bank5):
     for model in table.models:
         reduced = shift.pool_bank(bank5, model)
         assert model not in reduced.table.models and len(reduced.table.models) == 4
-        run = fit_predict(reduced, "knn", split, seed=0)
+        run = fit_predict(reduced, "knn", split, RunConfig(), seed=0)
         assert run.U.shape[1] == 4  # the router's choices range over the four remaining models only
         kept = [k for k, m in enumerate(table.models) if m != model]
         Y, C = table.correct[rows][:, kept], table.cost[rows][:, kept]
@@ -49,7 +50,7 @@ def test_leave_one_out_removes_the_model_and_scores_the_reduced_pool(bank5):
 
 def test_named_scenarios_use_training_accuracy_and_cost(bank5):
     table = bank5.table
-    frame = shift.pool_shift(bank5, ["knn"], seeds=(1,)).results
+    frame = shift.pool_shift(bank5, RunConfig(seeds=(1,)), ["knn"]).results
     train = instance_split(table, 0.2, seed=1).train
     accuracy = np.nanmean(table.correct[train], axis=0)
     cost = np.nanmean(table.cost[train], axis=0)
@@ -80,24 +81,24 @@ def test_only_the_k_profiled_rows_of_the_new_model_are_used(bank5, router):
     j = bank5.table.models.index(new)
     mask = np.ones((len(split.train), 5), dtype=bool)
     mask[:, j] = np.isin(split.train, shift.profiled_rows(split.train, k, seed))
-    U0, P0 = shift.fit_predict_masked(bank5, router, split, mask, seed=seed, neural_epochs=2)
-    U1, P1 = shift.fit_predict_masked(planted, router, split, mask, seed=seed, neural_epochs=2)
+    U0, P0 = shift.fit_predict_masked(bank5, router, split, mask, RunConfig(router_params=epochs(2)), seed=seed)
+    U1, P1 = shift.fit_predict_masked(planted, router, split, mask, RunConfig(router_params=epochs(2)), seed=seed)
     np.testing.assert_array_equal(U0, U1)
     np.testing.assert_array_equal(P0, P1)
     everything = np.ones_like(mask)  # with every row labelled, the planted labels must show
-    Ua, _ = shift.fit_predict_masked(bank5, router, split, everything, seed=seed, neural_epochs=2)
-    Ub, _ = shift.fit_predict_masked(planted, router, split, everything, seed=seed, neural_epochs=2)
+    Ua, _ = shift.fit_predict_masked(bank5, router, split, everything, RunConfig(router_params=epochs(2)), seed=seed)
+    Ub, _ = shift.fit_predict_masked(planted, router, split, everything, RunConfig(router_params=epochs(2)), seed=seed)
     assert not np.array_equal(Ua, Ub)
 
 
 def test_add_model_curve_ignores_labels_outside_k_and_meets_its_references(bank5):
     new = bank5.table.models[2]
-    kwargs = dict(new_model=new, ks=(0, 5, 10, None), seeds=(0,))
-    result = shift.add_model_curve(bank5, ["knn", "kmeans_shrunk"], **kwargs)
+    kwargs = dict(new_model=new, ks=(0, 5, 10, None))
+    result = shift.add_model_curve(bank5, RunConfig(), ["knn", "kmeans_shrunk"], **kwargs)
     frame, refs = result.results, result.curves["references"]
     assert list(dict.fromkeys(frame["K"])) == ["0", "5", "10", "all"]
     planted, _ = _planted(bank5, new, 0, 10)
-    again = shift.add_model_curve(planted, ["knn", "kmeans_shrunk"], **kwargs).results
+    again = shift.add_model_curve(planted, RunConfig(), ["knn", "kmeans_shrunk"], **kwargs).results
     for k in ("0", "5", "10"):  # K rows nested in the 10 kept: identical; K = all sees the planted labels
         pd.testing.assert_frame_equal(frame[frame["K"] == k].reset_index(drop=True),
                                       again[again["K"] == k].reset_index(drop=True))
@@ -111,8 +112,8 @@ def test_add_model_curve_ignores_labels_outside_k_and_meets_its_references(bank5
 
 
 def test_add_model_defaults_to_strongest_skips_large_k_and_is_deterministic(bank5):
-    first = shift.add_model_curve(bank5, ["knn"], ks=(0, 8, 10_000), seeds=(0, 1))
-    second = shift.add_model_curve(bank5, ["knn"], ks=(0, 8, 10_000), seeds=(0, 1))
+    first = shift.add_model_curve(bank5, RunConfig(seeds=(0, 1)), ["knn"], ks=(0, 8, 10_000))
+    second = shift.add_model_curve(bank5, RunConfig(seeds=(0, 1)), ["knn"], ks=(0, 8, 10_000))
     pd.testing.assert_frame_equal(first.results, second.results)
     assert set(first.curves["skipped"]["K"]) == {10_000} and "10000" not in set(first.results["K"])
     table = bank5.table
@@ -123,17 +124,17 @@ def test_add_model_defaults_to_strongest_skips_large_k_and_is_deterministic(bank
     fig = shift.plot_add_model(first)
     assert len(fig.axes) == 2
     with pytest.raises(ValueError, match="not in the pool"):
-        shift.add_model_curve(bank5, ["knn"], new_model="nope")
+        shift.add_model_curve(bank5, RunConfig(seeds=(0, 1)), ["knn"], new_model="nope")
     with pytest.raises(ValueError, match="non-negative integers"):
-        shift.add_model_curve(bank5, ["knn"], ks=(-1,))
+        shift.add_model_curve(bank5, RunConfig(seeds=(0, 1)), ["knn"], ks=(-1,))
     split = instance_split(table, 0.2, seed=0)
     with pytest.raises(ValueError, match="true test outcomes"):
-        shift.fit_predict_masked(bank5, "oracle", split, np.ones((len(split.train), 5), dtype=bool))
+        shift.fit_predict_masked(bank5, "oracle", split, np.ones((len(split.train), 5), dtype=bool), RunConfig(), seed=0)
 
 
 def test_pool_shift_is_deterministic(bank5):
-    a = shift.pool_shift(bank5, ["knn_shrunk"], seeds=(0,)).results
-    b = shift.pool_shift(bank5, ["knn_shrunk"], seeds=(0,)).results
+    a = shift.pool_shift(bank5, RunConfig(seeds=(0,)), ["knn_shrunk"]).results
+    b = shift.pool_shift(bank5, RunConfig(seeds=(0,)), ["knn_shrunk"]).results
     pd.testing.assert_frame_equal(a, b)
 
 
@@ -147,13 +148,13 @@ def test_shrinkage_gives_the_training_mean_to_empty_cells_even_with_zero_prior_s
 
 
 def test_pool_shift_named_runs_only_the_two_named_removals(bank5):
-    result = shift.pool_shift(bank5, ["knn"], seeds=(0,), remove="named")
+    result = shift.pool_shift(bank5, RunConfig(seeds=(0,)), ["knn"], remove="named")
     frame, named = result.results, result.curves["named"].iloc[0]
     assert set(frame.loc[frame["scenario"] == "leave_out", "removed"]) == {named["strongest"], named["cheapest"]}
-    full = shift.pool_shift(bank5, ["knn"], seeds=(0,)).results
+    full = shift.pool_shift(bank5, RunConfig(seeds=(0,)), ["knn"]).results
     pick = ["scenario", "removed", "router", "nAUC", "Ps", "d_Ps"]
     for scenario in ("remove_strongest", "remove_cheapest"):
         pd.testing.assert_frame_equal(frame.loc[frame["scenario"] == scenario, pick].reset_index(drop=True),
                                       full.loc[full["scenario"] == scenario, pick].reset_index(drop=True))
     with pytest.raises(ValueError, match="remove='some'"):
-        shift.pool_shift(bank5, ["knn"], seeds=(0,), remove="some")
+        shift.pool_shift(bank5, RunConfig(seeds=(0,)), ["knn"], remove="some")

@@ -1,15 +1,17 @@
-"""Studies (paper Sec. 5) and the study cache, on the shared simulated table (offline encoders)."""
+"""Studies (paper Sec. 5), on the shared simulated table (offline encoders)."""
 
 import pytest
+from conftest import epochs
 
 from mmr_utils.experiments import studies
+from mmr_utils.experiments.runs import RunConfig
 from mmr_utils.experiments.scoring import FIG4_GROUP
 from mmr_utils.report import paper_tables
 
 
 def test_main_results_and_tables(sim_bank):
     bank = sim_bank
-    result = studies.main_results(bank, ("knn", "linear_mf"), seeds=(0, 1), neural_epochs=1, random_draws=2)
+    result = studies.main_results(bank, RunConfig(seeds=(0, 1), router_params=epochs(1)), ("knn", "linear_mf"), random_draws=2)
     tab = paper_tables.table2(result)
     assert list(tab.index) == ["random", "best_single", "knn", "linear_mf", "oracle"]
     assert "All" in tab.columns and "OCRBench" in tab.columns
@@ -32,18 +34,18 @@ def test_main_results_and_tables(sim_bank):
 
 def test_modality_transfer_efficiency_and_audit_run(sim_bank):
     bank = sim_bank
-    transfer = studies.image_masked_transfer(bank, ("knn",), neural_epochs=1)
+    transfer = studies.image_masked_transfer(bank, RunConfig(router_params=epochs(1)), ("knn",))
     assert set(transfer.results["mode"]) == {"22", "21"}
     table5 = paper_tables.transfer_table(transfer)
     assert list(dict.fromkeys(table5.columns.get_level_values(0))) == ["Ps image masked (21)",
                                                                         "change vs multimodal (21 - 22)"]
     full = transfer.results[(transfer.results["dataset"] == "All")].set_index("mode")["Ps"]
     assert table5.loc["knn", ("change vs multimodal (21 - 22)", "All")] == pytest.approx(full["21"] - full["22"])
-    eff = studies.data_efficiency(bank, ("knn",), fractions=(0.1, 0.8), seeds=(0,))
+    eff = studies.data_efficiency(bank, RunConfig(seeds=(0,)), ("knn",), fractions=(0.1, 0.8))
     assert sorted(eff.results["train_fraction"].unique()) == [0.1, 0.8]
     with pytest.raises(ValueError, match="overlaps the held-out test set"):
-        studies.data_efficiency(bank, ("knn",), fractions=(0.9,), seeds=(0,))
-    audit = studies.metric_audit(bank, ("knn", "linear"), neural_epochs=1)
+        studies.data_efficiency(bank, RunConfig(seeds=(0,)), ("knn",), fractions=(0.9,))
+    audit = studies.metric_audit(bank, RunConfig(router_params=epochs(1)), ("knn", "linear"))
     assert {"rank_official_protocol", "rank_fixed_protocol"} <= set(audit.results.columns)
     oracles = audit.results[audit.results["router"].str.startswith("oracle")]
     assert oracles["cost"].iloc[1] <= oracles["cost"].iloc[0] + 1e-15  # cheapest-correct never costs more
@@ -57,27 +59,13 @@ def test_modality_transfer_efficiency_and_audit_run(sim_bank):
 
 def test_random_reference_is_official_by_default(sim_bank):
     bank = sim_bank
-    official = studies.main_results(bank, ("knn",), seeds=(0,), random_draws=5)
-    sweep = studies.main_results(bank, ("knn",), seeds=(0,), random_draws=5, random_protocol="sweep")
+    official = studies.main_results(bank, RunConfig(seeds=(0,)), ("knn",), random_draws=5)
+    sweep = studies.main_results(bank, RunConfig(seeds=(0,)), ("knn",), random_draws=5, random_protocol="sweep")
     pick = lambda r: r.results[(r.results["router"] == "random") & (r.results["dataset"] == "All")].iloc[0]
     assert pick(official)["random_protocol"] == "official" and pick(sweep)["random_protocol"] == "sweep"
     # Official Ps is the best of the one-point trials, so it is at least their mean accuracy.
     assert pick(official)["Ps"] >= pick(official)["accuracy"]
     assert pick(official)["Ps"] != pytest.approx(pick(sweep)["Ps"])
-
-
-@pytest.mark.cache
-def test_study_cache_reloads_identical_results_and_says_so(sim_bank, tmp_path, monkeypatch):
-    bank = sim_bank
-    import mmr_utils.paths as paths
-
-    monkeypatch.setattr(paths, "CACHE", tmp_path / "cache")
-    first = studies.main_results(bank, ("knn",), seeds=(0,), random_draws=2)
-    second = studies.main_results(bank, ("knn",), seeds=(0,), random_draws=2)
-    assert first.provenance["result_cache"].startswith("miss") and second.provenance["result_cache"] == "hit"
-    assert first.results.equals(second.results)
-    other = studies.main_results(bank, ("knn",), seeds=(1,), random_draws=2)
-    assert other.provenance["result_cache"].startswith("miss")
 
 
 def test_main_results_official_per_dataset_protocol_beside_pooled():
@@ -88,7 +76,7 @@ def test_main_results_official_per_dataset_protocol_beside_pooled():
     from mmr_utils.report.paper_tables import select_protocol, table2
 
     bank = embed_table(load_benchmark("", scale=0.08, seed=0), "tfidf")
-    result = main_results(bank, ["knn", "linear"], seeds=[0], protocols=("per_dataset", "pooled"))
+    result = main_results(bank, RunConfig(seeds=[0]), ["knn", "linear"], protocols=("per_dataset", "pooled"))
     frame = result.results
     assert set(frame["protocol"].dropna()) == {"per_dataset", "pooled"}
     learned = frame[frame["router"] == "knn"]
@@ -105,12 +93,12 @@ def test_main_results_official_per_dataset_protocol_beside_pooled():
     assert official.loc["knn"].drop("All").tolist() == [per.loc[d, "nAUC_shared"] for d in official.columns[:-1]]
     assert set(select_protocol(frame)["protocol"].dropna()) == {"per_dataset"}
     with pytest.raises(ValueError, match="protocols"):
-        main_results(bank, ["knn"], seeds=[0], protocols=("nope",))
+        main_results(bank, RunConfig(seeds=[0]), ["knn"], protocols=("nope",))
 
 
 def test_model_subset_transfer_routes_among_the_subset_on_unseen_datasets(sim_bank):
     bank = sim_bank
-    result = studies.model_subset_transfer(bank, ("knn",), seeds=(0, 1), pool_size=4)
+    result = studies.model_subset_transfer(bank, RunConfig(seeds=(0, 1)), ("knn",), pool_size=4)
     frame = result.results
     assert set(frame["router"]) == {"knn", "best_single"}
     for _seed, part in frame.groupby("seed"):
@@ -120,7 +108,7 @@ def test_model_subset_transfer_routes_among_the_subset_on_unseen_datasets(sim_ba
         assert trained.isdisjoint(tested) and trained | tested == set(bank.table.datasets)
         assert part.loc[part["router"] == "best_single", "model"].iloc[0] in models
     with pytest.raises(ValueError, match="pool_size"):
-        studies.model_subset_transfer(bank, ("knn",), seeds=(0,), pool_size=1)
+        studies.model_subset_transfer(bank, RunConfig(seeds=(0,)), ("knn",), pool_size=1)
 
 
 def test_paper_scenario_pairs_follow_the_official_split_out():
@@ -131,69 +119,13 @@ def test_paper_scenario_pairs_follow_the_official_split_out():
                      ("Math", "MathVista", "MathVerse+MathVision")]
 
 
-@pytest.mark.cache
-def test_study_cache_round_trip_is_exact_and_never_pickles(sim_bank, tmp_path, monkeypatch):
-    """Item 1: saved results are CSV/JSON/.npz, and a reloaded result equals the computed one, types and dtypes."""
-    bank = sim_bank
-    import pickle
-
-    from conftest import assert_same
-
-    from mmr_utils import paths
-
-    monkeypatch.setattr(paths, "CACHE", tmp_path / "cache")
-    first = studies.main_results(bank, ("knn",), seeds=(0, 1), random_draws=2)
-    monkeypatch.setattr(pickle, "load", lambda *a, **k: pytest.fail("a study result was unpickled"))
-    monkeypatch.setattr(pickle, "loads", lambda *a, **k: pytest.fail("a study result was unpickled"))
-    second = studies.main_results(bank, ("knn",), seeds=(0, 1), random_draws=2)
-    assert (first.provenance.pop("result_cache"), second.provenance.pop("result_cache")) == ("miss (computed)", "hit")
-    assert_same(first.results, second.results)
-    assert_same(first.curves, second.curves)
-    assert_same(first.provenance, second.provenance)
-    files = {p.suffix for p in (tmp_path / "cache" / "studies").rglob("*") if p.is_file()}
-    assert files == {".csv", ".json", ".npz"}
-
-
-@pytest.mark.cache
-def test_study_cache_refuses_a_folder_others_can_write(sim_bank, tmp_path, monkeypatch):
-    """Item 1: a cache folder group or others can write to is refused with the fix in the message."""
-    bank = sim_bank
-    import os
-
-    from mmr_utils import paths
-    from mmr_utils.experiments.store import UnsafeCacheFolderError
-
-    (tmp_path / "cache" / "studies").mkdir(parents=True)
-    os.chmod(tmp_path / "cache", 0o777)
-    monkeypatch.setattr(paths, "CACHE", tmp_path / "cache")
-    with pytest.raises(UnsafeCacheFolderError, match="writable by group and others.*chmod go-w"):
-        studies.main_results(bank, ("knn",), seeds=(0,), random_draws=2)
-    monkeypatch.setenv("MMR_STUDY_CACHE", "0")
-    assert len(studies.main_results(bank, ("knn",), seeds=(0,), random_draws=2).results)
-
-
-@pytest.mark.cache
-def test_a_damaged_saved_result_is_recomputed_and_replaced(sim_bank, tmp_path, monkeypatch):
-    """Item 13: a truncated saved result is a miss (warning naming the file), recomputed and replaced."""
-    bank = sim_bank
-    from mmr_utils import paths
-
-    monkeypatch.setattr(paths, "CACHE", tmp_path / "cache")
-    studies.main_results(bank, ("knn",), seeds=(0,), random_draws=2)
-    (archive,) = (tmp_path / "cache" / "studies").glob("main_results-*/arrays.npz")
-    archive.write_bytes(archive.read_bytes()[:100])
-    with pytest.warns(UserWarning, match=f"{archive} is unreadable"):
-        again = studies.main_results(bank, ("knn",), seeds=(0,), random_draws=2)
-    assert again.provenance["result_cache"].startswith("miss")
-    assert studies.main_results(bank, ("knn",), seeds=(0,), random_draws=2).provenance["result_cache"] == "hit"
-
-
 def test_study_provenance_is_built_from_the_bound_arguments(sim_bank):
-    result = studies.image_masked_transfer(sim_bank, ("knn",), seeds=(0, 1))
-    assert result.provenance["settings"] == {"study": "image_masked_transfer", "routers": ["knn"], "seeds": [0, 1],
-                                             "train_fraction": 0.2, "fusion": "mean", "neural_epochs": None}
+    result = studies.image_masked_transfer(sim_bank, RunConfig(seeds=(0, 1)), ("knn",))
+    assert result.provenance["settings"] == {"study": "image_masked_transfer", "train_fraction": 0.2, "seeds": [0, 1],
+                                             "mode": "22", "fusion": "mean", "router_params": {}, "routers": ["knn"]}
     assert result.provenance["run_cache"] == {"hits": 0, "misses": 0, "enabled": False}
-    assert "result_cache" not in result.provenance
+    with pytest.raises(TypeError, match="config must be a RunConfig"):
+        studies.image_masked_transfer(sim_bank, ("knn",))
     # The shared loop ran each (seed, router, mode) once, in order.
     all_rows = result.results[result.results["dataset"] == "All"]
     assert list(zip(all_rows["seed"], all_rows["mode"])) == [(0, "22"), (0, "21"), (1, "22"), (1, "21")]
@@ -205,8 +137,9 @@ def test_studies_share_trained_runs_through_the_run_cache(sim_bank, tmp_path, mo
     from mmr_utils import paths
 
     monkeypatch.setattr(paths, "CACHE", tmp_path / "cache")
-    first = studies.main_results(sim_bank, ("knn", "linear"), seeds=(0, 1), random_draws=2)
-    audit = studies.metric_audit(sim_bank, ("knn", "linear"), seeds=(0, 1))
+    first = studies.main_results(sim_bank, RunConfig(seeds=(0, 1)), ("knn", "linear"), random_draws=2)
+    audit = studies.metric_audit(sim_bank, RunConfig(seeds=(0, 1)), ("knn", "linear"))
     assert first.provenance["run_cache"] == {"hits": 0, "misses": 4, "enabled": True}
     assert audit.provenance["run_cache"] == {"hits": 4, "misses": 0, "enabled": True}
-    assert audit.provenance["result_cache"] == "miss (computed)"
+    again = studies.main_results(sim_bank, RunConfig(seeds=(0, 1)), ("knn", "linear"), random_draws=2)
+    assert again.results.equals(first.results)

@@ -37,7 +37,7 @@ def test_a_dead_kernel_fails_its_point_and_the_rest_still_run_and_aggregate(tmp_
     config = tmp_path / "nb" / "sweep.yaml"
     config.write_text("notebook: 09_point.py\ngrid:\n  x: [1, 0, 3]\n")
     out = tmp_path / "sweep"
-    code = main(["sweep", "--config", str(config), "--out", str(out), "--n-jobs", "1", "--no-figure"])
+    code = main(["sweep", "--config", str(config), "--out", str(out), "--jobs", "1", "--no-figure"])
     captured = capsys.readouterr()
     assert code == 1
     assert "run x=0 failed" in captured.err and "DeadKernelError" in captured.err
@@ -54,7 +54,7 @@ def test_a_relative_out_is_taken_from_the_callers_folder(tmp_path, capsys, monke
     elsewhere = tmp_path / "work"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
-    code = main(["sweep", "--config", str(config), "--out", "rel/out", "--n-jobs", "1", "--no-figure"])
+    code = main(["sweep", "--config", str(config), "--out", "rel/out", "--jobs", "1", "--no-figure"])
     assert code == 0, capsys.readouterr().err
     folder = elsewhere / "rel" / "out" / "09_point"
     assert json.loads((folder / "x=2.json").read_text()) == {"double": 4}

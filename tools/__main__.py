@@ -5,7 +5,7 @@
 ``run-notebook``   execute one notebook with papermill and YAML parameters into a separate executed copy;
 ``figures``        every notebook that applies to another table (official release, V2, MATH-V, a path), outputs
                    into ``figures-<name>/`` (``make figures DATA=...``);
-``sweep``          a papermill parameter sweep over a grid, run with joblib, aggregated to one tidy CSV.
+``sweep``          a papermill parameter sweep over a grid, aggregated to one tidy CSV.
 
 The tooling lives outside the package: editing it changes no result and invalidates no cache.
 """
@@ -29,7 +29,7 @@ from tools.notebooks import (
     read_params_file,
     write_run_record,
 )
-from tools.sweep import SWEEP_BACKENDS, _plot_sweep_function, read_sweep_config, run_sweep
+from tools.sweep import _plot_sweep_function, read_sweep_config, run_sweep
 
 
 def cmd_check_pairs(args: argparse.Namespace) -> int:
@@ -111,10 +111,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     config = read_sweep_config(args.config)
     points = config.points()
     print(f"sweep: {config.notebook.name}, {len(points)} grid points over {list(config.grid)}, "
-          f"backend {args.backend}, n_jobs {args.n_jobs}", flush=True)
+          f"{args.jobs} at a time", flush=True)
     started = time.perf_counter()
-    csv_path, runs = run_sweep(config, args.out, backend=args.backend, n_jobs=args.n_jobs,
-                               scheduler_address=args.scheduler_address)
+    csv_path, runs = run_sweep(config, args.out, jobs=args.jobs)
     for run in runs:
         status = "FAILED" if run.error else "ok"
         print(f"  {run.name:50s} {status:6s} {run.seconds:7.1f} s")
@@ -187,18 +186,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kernel", default=DEFAULT_KERNEL, help=f"Jupyter kernel name (default {DEFAULT_KERNEL})")
     p.set_defaults(func=cmd_figures)
 
-    p = sub.add_parser("sweep", help="papermill parameter sweep with joblib, aggregated to results.csv",
-                       description="Runs the config's notebook once per grid point (Cartesian product). "
-                       "--backend dask needs dask.distributed and a running scheduler (--scheduler-address or "
-                       "DASK_SCHEDULER_ADDRESS); --backend ray needs ray (RAY_ADDRESS or a local ray). Remote workers must have "
-                       "this project installed, a python3 Jupyter kernel and the same file system (paths are passed "
-                       "as they are).")
+    p = sub.add_parser("sweep", help="papermill parameter sweep, aggregated to results.csv",
+                       description="Runs the config's notebook once per grid point (Cartesian product).")
     p.add_argument("--config", type=Path, default=paths.NOTEBOOKS / "params" / "sweep.yaml", help="sweep YAML")
-    p.add_argument("--backend", choices=SWEEP_BACKENDS, default="threading",
-                   help="joblib backend (default threading: each run's work happens in its own kernel process)")
-    p.add_argument("--n-jobs", type=int, default=-1, help="parallel runs (default -1: one per core)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="notebooks run at once (default 1: each trains its routers in worker processes; with more, "
+                        "each kernel trains in one process)")
     p.add_argument("--out", type=Path, default=paths.BUILD / "sweep", help="root of the sweep outputs")
-    p.add_argument("--scheduler-address", help="Dask scheduler or Ray cluster address for --backend dask/ray")
     p.add_argument("--figure", help="figure stem for mmr_utils.report.plots.plot_sweep (default: beside results.csv)")
     p.add_argument("--no-figure", action="store_true", help="print results.csv instead of calling plot_sweep")
     p.set_defaults(func=cmd_sweep)

@@ -1,6 +1,5 @@
 """Parameter sweeps over one notebook (``python -m tools sweep``): a grid of parameters (Cartesian product), every point
-executed with :func:`tools.notebooks.execute_notebook` on a joblib backend (loky, threading, Dask, Ray),
-each writing a result JSON, aggregated to one tidy CSV.
+executed with :func:`tools.notebooks.execute_notebook`, each writing a result JSON, aggregated to one tidy CSV.
 """
 
 from __future__ import annotations
@@ -21,8 +20,6 @@ from typing import Any
 from mmr_utils._io import atomic_open
 from mmr_utils.cli import CLIError
 from tools.notebooks import DEFAULT_KERNEL, NotebookFailed, execute_notebook, read_params_file
-
-SWEEP_BACKENDS = ("loky", "threading", "dask", "ray")
 
 
 @dataclass(frozen=True)
@@ -151,51 +148,24 @@ def _run_sweep_point(config: SweepConfig, point: dict[str, Any], folder: Path, n
     return SweepRun(point, executed, result, seconds, name=name)
 
 
-def _backend_setup(backend: str, scheduler_address: str | None):
-    """Make ``backend`` usable by joblib; returns an object to close afterwards (a Dask client) or None."""
-    if backend == "dask":
-        try:
-            from dask.distributed import Client
-        except ImportError as err:
-            raise CLIError("--backend dask needs dask.distributed (pip install 'dask[distributed]')") from err
-        address = scheduler_address or os.environ.get("DASK_SCHEDULER_ADDRESS")
-        if not address:
-            raise CLIError("--backend dask needs a running scheduler: pass --scheduler-address tcp://HOST:8786 "
-                           "or set DASK_SCHEDULER_ADDRESS (start one with `dask scheduler` + `dask worker`)")
-        return Client(address)
-    if backend == "ray":
-        try:
-            import ray
-            from ray.util.joblib import register_ray
-        except ImportError as err:
-            raise CLIError("--backend ray needs ray (pip install 'ray[default]')") from err
-        register_ray()
-        ray.init(address=scheduler_address or os.environ.get("RAY_ADDRESS"))
-    return None
+def run_sweep(config: SweepConfig, out_root, *, jobs: int = 1) -> tuple[Path, list[SweepRun]]:
+    """Run every grid point of ``config`` with papermill, ``jobs`` kernels at a time, and aggregate the result JSONs
+    into ``out_root/<notebook>/results.csv`` (one row per successful run: grid parameters, then the JSON's flattened
+    metrics, then the run's wall time).
 
-
-def run_sweep(
-    config: SweepConfig,
-    out_root,
-    *,
-    backend: str = "threading",
-    n_jobs: int = -1,
-    scheduler_address: str | None = None,
-) -> tuple[Path, list[SweepRun]]:
-    """Run every grid point of ``config`` with papermill in parallel via ``joblib.parallel_config(backend=...)`` and
-    aggregate the result JSONs into ``out_root/<notebook>/results.csv`` (one row per successful run: grid
-    parameters, then the JSON's flattened metrics, then the run's wall time).
-
+    One way to use the cores at a time: with one job a point's kernel trains its routers in worker processes; with
+    several, the points run side by side and each kernel trains in its own process (``MMR_TRAIN_WORKERS=1``).
     Each run receives ``result_path`` and writes its executed copy to ``out_root/<notebook>/<key=value,...>.ipynb``;
     a relative ``out_root`` is taken from the caller's working directory (the kernels run in the notebook's folder,
     so they are given absolute paths). A point whose notebook fails or whose kernel dies is recorded as failed and the
     other points still run. Returns the CSV path and all runs (failed ones carry ``error``).
     """
-    import joblib
+    import concurrent.futures
+
     import pandas as pd
 
-    if backend not in SWEEP_BACKENDS:
-        raise CLIError(f"unknown backend {backend!r}; expected one of {SWEEP_BACKENDS}")
+    if not isinstance(jobs, int) or jobs < 1:
+        raise CLIError(f"--jobs {jobs!r}: expected a positive number of notebooks run at once")
     points = config.points()
     names = point_names(points)  # before anything runs: two points must never share a result file
     folder = Path(out_root).resolve() / config.notebook.stem
@@ -203,14 +173,18 @@ def run_sweep(
     if blocked is not None:
         raise CLIError(f"--out {out_root}: {blocked} is a file, so the sweep's folder {folder} cannot be made")
     folder.mkdir(parents=True, exist_ok=True)
-    client = _backend_setup(backend, scheduler_address)
+    saved = os.environ.get("MMR_TRAIN_WORKERS")
+    if jobs > 1:
+        os.environ["MMR_TRAIN_WORKERS"] = "1"  # the kernels inherit it: parallel points, never parallel inside
     try:
-        with joblib.parallel_config(backend=backend, n_jobs=n_jobs):
-            runs = joblib.Parallel()(joblib.delayed(_run_sweep_point)(config, point, folder, name)
-                                     for point, name in zip(points, names))
+        with concurrent.futures.ThreadPoolExecutor(jobs) as pool:  # each point's work runs in its own kernel process
+            runs = list(pool.map(lambda point, name: _run_sweep_point(config, point, folder, name), points, names))
     finally:
-        if client is not None:
-            client.close()
+        if jobs > 1:
+            if saved is None:
+                os.environ.pop("MMR_TRAIN_WORKERS", None)
+            else:
+                os.environ["MMR_TRAIN_WORKERS"] = saved
     rows = []
     for run in runs:
         if run.error is not None:

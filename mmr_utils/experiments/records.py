@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mmr_utils.data.splits import cross_dataset_split, instance_split
-from mmr_utils.experiments.runs import fit_predict
+from mmr_utils.experiments.runs import RunConfig, fit_predict
 from mmr_utils.features.bank import FeatureBank
 from mmr_utils.metrics.summary import random_routing, summarize
 
@@ -29,26 +29,26 @@ class EvaluatedRun:
     rows: np.ndarray
 
 
-def evaluate(bank: FeatureBank, router: str, **kwargs) -> dict:
-    """One router, one split, everything the CLI's result JSON holds: router, data, encoder, mode, fusion, seed,
-    metrics {nAUC, nAUC_shared, Ps, QNC}, single models, frontier, oracle and random (paper Sec. 3.3; Random is the
-    official baseline unless ``random_protocol="sweep"``; ``split_procedure="official"`` with ``seed=42`` is the
-    official split). Keyword arguments as :func:`evaluate_run`."""
-    return evaluate_run(bank, router, **kwargs).record
+def evaluate(bank: FeatureBank, router: str, config: RunConfig, **kwargs) -> dict:
+    """One router, one split (the configuration's first seed), everything the CLI's result JSON holds: router, data,
+    encoder, mode, fusion, seed, metrics {nAUC, nAUC_shared, Ps, QNC}, single models, frontier, oracle and random
+    (paper Sec. 3.3; Random is the official baseline unless ``random_protocol="sweep"``;
+    ``split_procedure="official"`` with seed 42 is the official split). Keyword arguments as :func:`evaluate_run`."""
+    return evaluate_run(bank, router, config, **kwargs).record
 
 
-def evaluate_run(bank: FeatureBank, router: str, *, train_fraction: float = 0.2, seed: int = 42, mode: str = "22",
-                 fusion: str = "mean", neural_epochs: int | None = None, random_draws: int = 50, source=None,
+def evaluate_run(bank: FeatureBank, router: str, config: RunConfig, *, random_draws: int = 50, source=None,
                  target=None, rule: str = "threshold", random_protocol: str = "official",
                  split_procedure: str = "stratified") -> EvaluatedRun:
     """:func:`evaluate`'s record together with the scored rows' ``U``, ``P``, ``Y``, ``C`` (:class:`EvaluatedRun`),
     so that further metrics (peer metrics, bootstrap intervals) use exactly the rows the record scored."""
     table = bank.table
+    seed = config.seeds[0]
     if (source is None) != (target is None):
         raise ValueError("give both --source and --target for a cross-dataset split, or neither")
     split = (cross_dataset_split(table, source, target) if source is not None
-             else instance_split(table, train_fraction, seed=seed, procedure=split_procedure))
-    run = fit_predict(bank, router, split, mode=mode, fusion=fusion, seed=seed, neural_epochs=neural_epochs)
+             else instance_split(table, config.train_fraction, seed=seed, procedure=split_procedure))
+    run = fit_predict(bank, router, split, config, seed=seed)
     keep = table.complete_rows()[split.test]
     rows = split.test[keep]
     Y, C = table.correct[rows], table.cost[rows]
@@ -67,7 +67,7 @@ def evaluate_run(bank: FeatureBank, router: str, *, train_fraction: float = 0.2,
         "split": split.info,
         "encoder": bank.encoder,
         "encoder_detail": bank.info.get("encoder"),
-        "mode": mode,
+        "mode": config.mode,
         "fusion": run.info["fusion"],
         "seed": seed,
         "rule": rule,
@@ -110,11 +110,11 @@ def write_result(record: dict, path) -> None:
     atomic_write_text(path, json.dumps(finite(record), indent=2, default=default) + "\n")
 
 
-def evaluate_point(bank: FeatureBank, router: str, *, result_path=None, **kwargs) -> dict:
+def evaluate_point(bank: FeatureBank, router: str, config: RunConfig, *, result_path=None, **kwargs) -> dict:
     """:func:`evaluate` plus the JSON file a sweep aggregates (flat metrics at the top level for the CSV)."""
-    record = evaluate(bank, router, **kwargs)
-    record.update({f"{k}": v for k, v in record["metrics"].items()})
-    record["train_fraction"] = kwargs.get("train_fraction", 0.2)
+    record = evaluate(bank, router, config, **kwargs)
+    record.update(record["metrics"])
+    record["train_fraction"] = config.train_fraction
     if result_path is not None:
         write_result(record, result_path)
     return record

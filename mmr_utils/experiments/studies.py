@@ -5,21 +5,18 @@
   :func:`image_masked_transfer` (stand-in for Table 5), :func:`data_efficiency`, :func:`metric_audit` (official
   protocol vs the fixed one), :func:`budget_rules` (threshold vs lambda rule).
 
-Every study runs over several seeds (the paper reports one split) and returns one row per (router, seed, group).
-They share one loop (:func:`study_loop`: cases = seeds x splits, then routers x settings, through
-:func:`mmr_utils.experiments.runs.fit_predict` and its run cache) and one decorator (:func:`cached_study`: the study cache, and
-the provenance built from the study's bound arguments). Routers never see encoders or files: studies hand them arrays.
-
-Features come from :mod:`mmr_utils.features.bank`, one-router runs from :mod:`mmr_utils.experiments.runs`; the tables
-built from study results are in :mod:`mmr_utils.report.paper_tables`.
+Every study takes the bank, a :class:`mmr_utils.experiments.runs.RunConfig` (training fraction, seeds, mode, fusion,
+router parameters) and the routers; it runs over the configuration's seeds (the paper reports one split) and returns
+one row per (router, seed, group). They share one loop (:func:`study_loop`: cases = seeds x splits, then routers x
+settings, through :func:`mmr_utils.experiments.runs.fit_predict` and its run cache) and one decorator
+(:func:`study`: the provenance built from the study's arguments). Routers never see encoders or files: studies hand
+them arrays. The tables built from study results are in :mod:`mmr_utils.report.paper_tables`.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import inspect
-import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -32,14 +29,13 @@ from mmr_utils.data.table import OutcomeTable
 from mmr_utils.experiments.runs import (
     LEARNED_ROUTERS,
     RouterRun,
-    cache_enabled,
-    code_fingerprint,
+    RunConfig,
     count_run_cache,
     fit_predict,
-    prefetch_runs,
     router_class,
 )
 from mmr_utils.experiments.scoring import is_union_group, reference_records, score_run
+from mmr_utils.experiments.training import prefetch_runs
 from mmr_utils.features.bank import FeatureBank
 from mmr_utils.metrics import protocol as ev
 from mmr_utils.metrics import references, summary
@@ -56,53 +52,37 @@ class StudyResult:
 
 
 # --------------------------------------------------------------------------- the study decorator
-def _settings(arguments: dict) -> dict:
-    """A study's bound arguments as provenance settings (tuples as lists, as JSON has them)."""
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in arguments.items()}
+def study_settings(arguments: dict) -> dict:
+    """A study's bound arguments as provenance settings: the configuration's fields, then the study's own arguments
+    (tuples as lists, as JSON has them)."""
+    settings = {}
+    for key, value in arguments.items():
+        if isinstance(value, RunConfig):
+            settings.update(value.settings())
+        else:
+            settings[key] = list(value) if isinstance(value, tuple) else value
+    return settings
 
 
-def cached_study(function=None, *, name: str | None = None):
-    """Make ``function(bank, ...) -> StudyResult`` a study: its provenance is built from its bound arguments (plus
-    whatever the function put in its result's provenance, as extra settings) under ``study=name`` (default: the
-    function's name), with the run cache's hits and misses; and its result is cached on disk, keyed by the package
-    code, the features and every argument.
-
-    A re-run of ``make figures`` with nothing changed reloads results instead of refitting every router; the result's
-    provenance says ``"result_cache": "hit"`` when it was reloaded. ``MMR_STUDY_CACHE=0`` disables the cache. Results
-    are saved as data only (CSV, JSON, .npz: :mod:`mmr_utils.experiments.store`), never pickled.
-    """
+def study(function=None, *, name: str | None = None):
+    """Make ``function(bank, config, ...) -> StudyResult`` a study: its provenance is built from its bound arguments
+    (plus whatever the function put in its result's provenance, as extra settings) under ``study=name`` (default: the
+    function's name), with the runs it trained and reused from the run cache (``run_cache``)."""
     if function is None:
-        return functools.partial(cached_study, name=name)
-    from mmr_utils import paths
-    from mmr_utils.experiments.store import ResultStore
-
+        return functools.partial(study, name=name)
     signature = inspect.signature(function)
-    study_name = name or function.__name__
 
     @functools.wraps(function)
     def wrapper(bank, *args, **kwargs):
         bound = signature.bind(bank, *args, **kwargs)
         bound.apply_defaults()
-        arguments = {k: v for k, v in bound.arguments.items() if k != "bank"}
-        entry = store = None
-        if cache_enabled():
-            key_text = json.dumps([function.__name__, code_fingerprint(), bank.fingerprint(), arguments],
-                                  sort_keys=True, default=repr)
-            store = ResultStore(paths.CACHE / "studies")
-            entry = f"{function.__name__}-{hashlib.sha256(key_text.encode()).hexdigest()[:24]}"
-            saved = store.load(entry)
-            if saved is not None:
-                result = StudyResult(**saved)
-                result.provenance["result_cache"] = "hit"
-                return result
+        if not isinstance(bound.arguments.get("config"), RunConfig):
+            raise TypeError(f"{function.__name__}: config must be a RunConfig, got {bound.arguments.get('config')!r}")
         with count_run_cache() as counts:
-            result = function(bank, *args, **kwargs)
-        extra = result.provenance
-        result.provenance = study_provenance(bank, study=study_name, **_settings(arguments), **extra)
+            result = function(*bound.args, **bound.kwargs)
+        settings = study_settings({k: v for k, v in bound.arguments.items() if k != "bank"})
+        result.provenance = study_provenance(bank, study=name or function.__name__, **settings, **result.provenance)
         result.provenance["run_cache"] = counts
-        if store is not None:
-            result.provenance["result_cache"] = "miss (computed)"
-            store.save(entry, dict(vars(result)))
         return result
 
     return wrapper
@@ -129,39 +109,36 @@ class CaseRun(NamedTuple):
     run: RouterRun
 
 
-def instance_cases(bank: FeatureBank, seeds, train_fraction: float, procedure: str = "stratified"
-                   ) -> Iterator[Case]:
-    """One instance split per seed (:func:`mmr_utils.data.splits.instance_split`)."""
-    for seed in seeds:
-        yield Case(seed, instance_split(bank.table, train_fraction, seed=seed, procedure=procedure), bank)
+def instance_cases(bank: FeatureBank, config: RunConfig, procedure: str = "stratified") -> Iterator[Case]:
+    """One instance split per seed of ``config`` (:func:`mmr_utils.data.splits.instance_split`)."""
+    for seed in config.seeds:
+        yield Case(seed, instance_split(bank.table, config.train_fraction, seed=seed, procedure=procedure), bank)
 
 
-def study_loop(cases: Iterable[Case], routers, *, mode: str = "22", fusion: str = "mean",
-               settings: Callable | None = None, neural_epochs: int | None = None,
-               router_params: dict | None = None) -> Iterator[tuple[Case, Iterator[CaseRun]]]:
+def study_loop(cases: Iterable[Case], routers, config: RunConfig, *, settings: Callable | None = None
+               ) -> Iterator[tuple[Case, Iterator[CaseRun]]]:
     """The loop every study runs: for each case (seeds x splits), the case and a lazy iterator over its
     routers x settings, each fitted and predicted by :func:`mmr_utils.experiments.runs.fit_predict` (run cache included).
     The neural runs of all cases are trained first, as batched ensembles and in worker processes
-    (:func:`mmr_utils.experiments.runs.prefetch_runs`).
+    (:func:`mmr_utils.experiments.training.prefetch_runs`).
 
-    ``settings(router_class) -> [(mode, fusion), ...]`` gives the settings a router runs under (default: the one
-    ``(mode, fusion)``); it reads the router's capabilities, e.g. its required fusion. A study adds its per-case
-    records (references) before or after consuming the runs::
+    ``settings(router_class) -> [(mode, fusion), ...]`` gives the settings a router runs under (default: the
+    configuration's one ``(mode, fusion)``); it reads the router's capabilities, e.g. its required fusion. A study
+    adds its per-case records (references) before or after consuming the runs::
 
-        for case, runs in study_loop(cases, routers, ...):
+        for case, runs in study_loop(cases, routers, config):
             for item in runs:
                 ...
     """
-    def requests(case: Case) -> Iterator[dict]:
+    def requests(case: Case) -> Iterator[tuple]:
         for router in routers:
-            for run_mode, run_fusion in (settings(router_class(router)) if settings else [(mode, fusion)]):
-                yield {"bank": case.bank, "router": router, "split": case.split, "mode": run_mode,
-                       "fusion": run_fusion, "seed": case.seed, "router_params": router_params,
-                       "neural_epochs": neural_epochs}
+            for mode, fusion in (settings(router_class(router)) if settings else [(config.mode, config.fusion)]):
+                yield case.bank, router, case.split, config.replace(mode=mode, fusion=fusion), case.seed
 
     def runs(case: Case) -> Iterator[CaseRun]:
-        for request in requests(case):
-            yield CaseRun(request["router"], request["mode"], request["fusion"], fit_predict(**request))
+        for bank, router, split, run_config, seed in requests(case):
+            run = fit_predict(bank, router, split, run_config, seed=seed)
+            yield CaseRun(router, run_config.mode, run_config.fusion, run)
 
     cases = list(cases)
     prefetch_runs(request for case in cases for request in requests(case))
@@ -170,39 +147,30 @@ def study_loop(cases: Iterable[Case], routers, *, mode: str = "22", fusion: str 
 
 
 # --------------------------------------------------------------------------- studies
-@cached_study
-def main_results(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(0,), train_fraction: float = 0.2,
-                 mode: str = "22", fusion: str = "mean", neural_epochs: int | None = None,
-                 router_params: dict | None = None, random_draws: int = 50, rule: str = "threshold",
-                 random_protocol: str = "official", split_procedure: str = "stratified",
+@study
+def main_results(bank: FeatureBank, config: RunConfig, routers=LEARNED_ROUTERS, *, random_draws: int = 50,
+                 rule: str = "threshold", random_protocol: str = "official", split_procedure: str = "stratified",
                  protocols=("pooled",)) -> StudyResult:
     """Table 2, Figure 4 and the QNC table: every router on a random instance split (stratified by dataset; with
     ``split_procedure="official"`` and seed 42, the official split), scored on all test rows and per dataset, beside
     Random (the official 50 one-point trials unless ``random_protocol="sweep"``), Best Single and Oracle; repeated
-    over ``seeds`` (split and router seeds; the data seed belongs to the table, see :func:`load_and_embed`).
+    over the configuration's seeds (split and router seeds; the data seed belongs to the table).
 
     ``protocols`` says how routers are trained for the per-dataset columns (every record carries its ``protocol``):
-
-    - ``"pooled"`` (this project's variant): one router per seed fitted on the training rows of every dataset, scored
-      on all test rows and on each dataset's test rows;
-    - ``"per_dataset"`` (the official protocol, ``run.py --dataset X``): one router per dataset, fitted on that
-      dataset's training rows only and scored on its test rows; the ``All`` column is the pooled router (the paper's
-      "Full" column is a run on all datasets together). It needs enough training rows in every dataset.
-
-    The shared nAUC interval is each group's own. References (Random, Best Single, Oracle) are protocol-free.
+    ``"pooled"`` (this project's variant) fits one router per seed on every dataset's training rows;
+    ``"per_dataset"`` (the official ``run.py --dataset X``) fits one router per dataset on its rows only, and its
+    ``All`` column is the pooled router (the paper's "Full" column). References are protocol-free.
     """
     unknown = sorted(set(protocols) - {"pooled", "per_dataset"})
     if unknown or not protocols:
         raise ValueError(f"protocols {list(protocols)}: expected a non-empty subset of ['pooled', 'per_dataset']")
     datasets = bank.table.instances["dataset"].to_numpy()
     records, curves = [], {"frontiers": {}, "frontiers_per_dataset": {}, "references": {}}
-    fit = {"mode": mode, "fusion": fusion, "neural_epochs": neural_epochs, "router_params": router_params}
-    cases = list(instance_cases(bank, seeds, train_fraction, split_procedure))
+    cases = list(instance_cases(bank, config, split_procedure))
     if "per_dataset" in protocols:
-        prefetch_runs({"bank": bank, "router": router, "split": sub, "seed": case.seed, **fit}
-                      for case in cases for router in routers
-                      for sub in _dataset_splits(case.split, datasets, train_fraction))
-    for case, runs in study_loop(cases, routers, **fit):
+        prefetch_runs((bank, router, sub, config, case.seed) for case in cases for router in routers
+                      for sub in _dataset_splits(case.split, datasets, config.train_fraction))
+    for case, runs in study_loop(cases, routers, config):
         seed, split = case.seed, case.split
         refs, ref_curves = reference_records(bank.table, split.test, seed=seed, random_draws=random_draws,
                                              random_protocol=random_protocol)
@@ -216,9 +184,9 @@ def main_results(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(0,), trai
             if "per_dataset" in protocols:
                 records += [{**r, "protocol": "per_dataset"} for r in recs if is_union_group(r["dataset"])]
                 per_fronts = {}
-                for sub in _dataset_splits(split, datasets, train_fraction):
+                for sub in _dataset_splits(split, datasets, config.train_fraction):
                     name = sub.info["dataset"]
-                    run_d = fit_predict(bank, router, sub, seed=seed, **fit)
+                    run_d = fit_predict(bank, router, sub, config, seed=seed)
                     recs_d, fronts_d = score_run(bank.table, run_d, per_dataset=False, rule=rule)
                     records += [{**r, "dataset": name, "protocol": "per_dataset"} for r in recs_d]
                     per_fronts[name] = fronts_d["All"]
@@ -240,10 +208,9 @@ def _dataset_splits(split: Split, datasets: np.ndarray, train_fraction: float) -
     return subs
 
 
-@cached_study(name="modality")
-def modality_study(bank: FeatureBank, routers=LEARNED_ROUTERS, *, modes=("11", "33", "22", "21"),
-                   fusions=("mean", "concat", "adaptive"), seeds=(0,), train_fraction: float = 0.2,
-                   neural_epochs: int | None = None) -> StudyResult:
+@study(name="modality")
+def modality_study(bank: FeatureBank, config: RunConfig, routers=LEARNED_ROUTERS, *, modes=("11", "33", "22", "21"),
+                   fusions=("mean", "concat", "adaptive")) -> StudyResult:
     """Modalities and fusion (paper Sec. 5.3): each router under each mode with the default ``mean`` fusion, and
     under each fusion strategy in mode 22. Routers that require their own fusion (KMeans-adaptive: adaptive; CMR:
     cross-attention over concat) are run once per mode; CMR, which reads two tokens, gets the masked channel as a
@@ -253,8 +220,7 @@ def modality_study(bank: FeatureBank, routers=LEARNED_ROUTERS, *, modes=("11", "
         return [(m, "mean") for m in modes] + [("22", f) for f in fusions if f != "mean" and cls.fusion is None]
 
     records = []
-    cases = instance_cases(bank, seeds, train_fraction)
-    for _case, runs in study_loop(cases, routers, settings=settings, neural_epochs=neural_epochs):
+    for _case, runs in study_loop(instance_cases(bank, config), routers, config, settings=settings):
         for router, mode, fusion, run in runs:
             recs, _ = score_run(bank.table, run)
             label = router_class(router).fusion_label
@@ -291,16 +257,16 @@ def paper_scenario_pairs(table: OutcomeTable, out_fraction: float = 0.2) -> list
     return pairs
 
 
-@cached_study(name="cross_dataset")
-def cross_dataset_study(bank: FeatureBank, routers=LEARNED_ROUTERS, *, mode: str = "22", fusion: str = "mean",
-                        seeds=(0,), neural_epochs: int | None = None, pairs=None,
+@study(name="cross_dataset")
+def cross_dataset_study(bank: FeatureBank, config: RunConfig, routers=LEARNED_ROUTERS, *, pairs=None,
                         protocol: str = "all_pairs") -> StudyResult:
     """Table 4: train on source datasets, test on target datasets within each scenario, beside the best single model
     on the target (chosen on the target's own outcomes, so an upper reference, as in the paper).
 
     ``protocol="all_pairs"`` runs every ordered pair of datasets within a scenario (this project's fuller view);
     ``protocol="paper"`` runs the official ``--split out`` protocol of :func:`paper_scenario_pairs` (one number per
-    scenario, as the paper's Table 4). ``pairs`` overrides both."""
+    scenario, as the paper's Table 4). ``pairs`` overrides both. The configuration's training fraction is not used:
+    every source row trains."""
     if protocol not in ("all_pairs", "paper"):
         raise ValueError(f"protocol {protocol!r}: expected 'all_pairs' or 'paper'")
     records = []
@@ -313,16 +279,16 @@ def cross_dataset_study(bank: FeatureBank, routers=LEARNED_ROUTERS, *, mode: str
         base = {"scenario": scenario, "source": source, "target": target}
         records.append({**base, "router": "best_single", "seed": 0, "Ps": float(np.nanmean(y)),
                         "model": bank.table.models[best]})
-        cases = [Case(seed, split, bank, base) for seed in seeds]
-        for case, runs in study_loop(cases, routers, mode=mode, fusion=fusion, neural_epochs=neural_epochs):
+        cases = [Case(seed, split, bank, base) for seed in config.seeds]
+        for case, runs in study_loop(cases, routers, config):
             for item in runs:
                 records += [{**case.labels, **r} for r in score_run(bank.table, item.run, per_dataset=False)[0]]
     return StudyResult(pd.DataFrame(records), {}, {})
 
 
-@cached_study
-def model_subset_transfer(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(0, 1, 2), pool_size: int = 5,
-                          mode: str = "22", fusion: str = "mean", neural_epochs: int | None = None) -> StudyResult:
+@study
+def model_subset_transfer(bank: FeatureBank, config: RunConfig, routers=LEARNED_ROUTERS, *,
+                          pool_size: int = 5) -> StudyResult:
     """The abstract's generalisation claim, made concrete: a router trained on a **subset of the models** and a
     **subset of the tasks** routes, zero-shot, on datasets it never saw, choosing among the same model subset.
 
@@ -337,7 +303,7 @@ def model_subset_transfer(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(
     scen = table.instances.groupby("dataset", sort=False)["scenario"].first()
 
     def cases() -> Iterator[Case]:
-        for seed in seeds:
+        for seed in config.seeds:
             rng = np.random.default_rng(seed)
             models = [table.models[k] for k in sorted(rng.choice(len(table.models), pool_size, replace=False))]
             held_out = []
@@ -354,7 +320,7 @@ def model_subset_transfer(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(
                                                "tested_on": "+".join(held_out)})
 
     records = []
-    for case, runs in study_loop(cases(), routers, mode=mode, fusion=fusion, neural_epochs=neural_epochs):
+    for case, runs in study_loop(cases(), routers, config):
         sub = case.bank.table
         rows = case.split.test[sub.complete_rows()[case.split.test]]
         Y, C = sub.correct[rows], sub.cost[rows]
@@ -366,9 +332,8 @@ def model_subset_transfer(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(
     return StudyResult(pd.DataFrame(records), {}, {})
 
 
-@cached_study
-def image_masked_transfer(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(0,), train_fraction: float = 0.2,
-                          fusion: str = "mean", neural_epochs: int | None = None) -> StudyResult:
+@study
+def image_masked_transfer(bank: FeatureBank, config: RunConfig, routers=LEARNED_ROUTERS) -> StudyResult:
     """This project's stand-in for the paper's Table 5 (cross-modality transfer): routers trained on text+image
     (mode 22) and tested on the same multimodal datasets with the image channel masked (mode 21), beside the same
     routers tested multimodally (22), per dataset.
@@ -378,22 +343,23 @@ def image_masked_transfer(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(
     a router trained on multimodal traffic keeps when the image is gone) on data we have.
     """
     records = []
-    cases = instance_cases(bank, seeds, train_fraction)
-    for _, runs in study_loop(cases, routers, settings=lambda cls: [("22", fusion), ("21", fusion)],
-                              neural_epochs=neural_epochs):
+    def settings(cls) -> list[tuple[str, str]]:
+        return [("22", config.fusion), ("21", config.fusion)]
+
+    for _, runs in study_loop(instance_cases(bank, config), routers, config, settings=settings):
         for item in runs:
             records += score_run(bank.table, item.run)[0]
     return StudyResult(pd.DataFrame(records), {}, {})
 
 
-@cached_study
-def data_efficiency(bank: FeatureBank, routers=LEARNED_ROUTERS, *, fractions=(0.05, 0.1, 0.2, 0.4, 0.8),
-                    seeds=(0, 1, 2), mode: str = "22", fusion: str = "mean", neural_epochs: int | None = None,
-                    test_fraction: float = 0.2) -> StudyResult:
-    """Data efficiency: nAUC as the training fraction grows. For comparability every fraction is scored on the same
-    held-out ``test_fraction`` of the rows (per seed); training rows are drawn from the rest."""
+@study
+def data_efficiency(bank: FeatureBank, config: RunConfig, routers=LEARNED_ROUTERS, *,
+                    fractions=(0.05, 0.1, 0.2, 0.4, 0.8), test_fraction: float = 0.2) -> StudyResult:
+    """Data efficiency: nAUC as the training fraction grows (``fractions`` replace the configuration's). For
+    comparability every fraction is scored on the same held-out ``test_fraction`` of the rows (per seed); training
+    rows are drawn from the rest."""
     def cases() -> Iterator[Case]:
-        for seed in seeds:
+        for seed in config.seeds:
             outer = instance_split(bank.table, 1 - test_fraction, seed=seed)
             pool = outer.train
             rng = np.random.default_rng(seed)
@@ -410,29 +376,23 @@ def data_efficiency(bank: FeatureBank, routers=LEARNED_ROUTERS, *, fractions=(0.
                 yield Case(seed, split, bank, {"train_fraction": fraction})
 
     records = []
-    for case, runs in study_loop(cases(), routers, mode=mode, fusion=fusion, neural_epochs=neural_epochs):
+    for case, runs in study_loop(cases(), routers, config):
         for item in runs:
             records += [{**r, **case.labels} for r in score_run(bank.table, item.run, per_dataset=False)[0]]
     return StudyResult(pd.DataFrame(records), {}, {})
 
 
-@cached_study
-def metric_audit(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(0,), train_fraction: float = 0.2,
-                 mode: str = "22", fusion: str = "mean", neural_epochs: int | None = None,
+@study
+def metric_audit(bank: FeatureBank, config: RunConfig, routers=LEARNED_ROUTERS, *,
                  split_procedure: str = "stratified") -> StudyResult:
-    """The official protocol against the fixed one on the same predictions: fallback to model 0 vs the cheapest
-    predicted model, nAUC over each frontier's own span vs a shared interval, and an oracle that ignores cost ties
-    vs the cheapest correct model. Returns per-router metrics under both protocols and their ranks.
-
-    The official emulation puts the model columns in the official loader's sorted-name order
-    (:func:`mmr_utils.metrics.protocol.official_model_order`), so "model 0" (fallback and oracle tie-break) is the model the
-    official code uses (``Claude3-7V_Sonnet`` for the paper's models, not the table's first column), and breaks
-    utility ties by the lower index as its ``argmax`` does; ``official_first_model`` names that model."""
+    """The official protocol against the fixed one on the same predictions (paper Sec. 4 vs its code): fallback to
+    model 0 vs the cheapest predicted model, nAUC over each frontier's own span vs a shared interval, and an oracle
+    that ignores cost ties vs the cheapest correct model; per-router metrics under both protocols and their ranks.
+    "Model 0" is the official loader's sorted-first name (``official_first_model``), as its ``argmax`` sees it."""
     records = []
     order = references.official_model_order(bank.table.models)
     first_model = bank.table.models[order[0]]
-    cases = instance_cases(bank, seeds, train_fraction, split_procedure)
-    for case, runs in study_loop(cases, routers, mode=mode, fusion=fusion, neural_epochs=neural_epochs):
+    for case, runs in study_loop(instance_cases(bank, config, split_procedure), routers, config):
         seed, split = case.seed, case.split
         rows = split.test[bank.table.complete_rows()[split.test]]
         Y, C = bank.table.correct[rows], bank.table.cost[rows]
@@ -463,15 +423,15 @@ def metric_audit(bank: FeatureBank, routers=LEARNED_ROUTERS, *, seeds=(0,), trai
     return StudyResult(frame, {}, {"official_model_order": [bank.table.models[i] for i in order]})
 
 
-@cached_study
-def budget_rules(bank: FeatureBank, router: str = "knn", *, seed: int = 0, train_fraction: float = 0.2,
-                 mode: str = "22", fusion: str = "mean", neural_epochs: int | None = None) -> StudyResult:
+@study
+def budget_rules(bank: FeatureBank, config: RunConfig, router: str = "knn") -> StudyResult:
     """The two budget rules on one router's predictions (paper Sec. 3.2 vs the official code): the official
     threshold rule (``argmax`` of predicted utility among models with predicted cost below ``t``) and the paper's
     lambda rule (``argmax_k U - lambda P``). Both sweeps are exact; the result holds, per rule, every operating point,
-    the Pareto frontier and the metrics on all test rows."""
-    split = instance_split(bank.table, train_fraction, seed=seed)
-    run = fit_predict(bank, router, split, mode=mode, fusion=fusion, seed=seed, neural_epochs=neural_epochs)
+    the Pareto frontier and the metrics on all test rows, for the configuration's first seed."""
+    seed = config.seeds[0]
+    split = instance_split(bank.table, config.train_fraction, seed=seed)
+    run = fit_predict(bank, router, split, config, seed=seed)
     rows = run.test[bank.table.complete_rows()[run.test]]
     keep = np.isin(run.test, rows)
     Y, C = bank.table.correct[rows], bank.table.cost[rows]

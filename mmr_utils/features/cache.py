@@ -189,36 +189,25 @@ class EmbeddingCache:
         return len(self._read()[0])
 
 
-#: Study result entries of :class:`mmr_utils.experiments.store.ResultStore` (``<study>-<key hash>``).
-_STUDY_ENTRY = re.compile(r"^[A-Za-z0-9_]+-[0-9a-f]{24}$")
-
-
 def clear_cache(cache_dir: str | os.PathLike | None = None) -> int:
     """Delete every cache file in ``cache_dir`` (default ``paths.CACHE``); return how many files and entries.
 
     Used by ``make clean-cache``. Only what this project writes is removed: this module's ``*.npz`` and ``.*.lock``,
-    the study results saved by :func:`mmr_utils.experiments.studies.cached_study` (``studies/<study>-<hash>/`` entries, and the
-    ``studies/*.pkl`` files of earlier versions), the runs saved by :func:`mmr_utils.experiments.runs.fit_predict`
-    (``runs/<router>-<hash>/``), and temporary files left by interrupted atomic writes (``.*.tmp``).
+    the run cache (``runs/``, :mod:`mmr_utils.experiments.run_cache`), the ``studies/`` folder of saved study results
+    that earlier versions wrote, and temporary files left by interrupted atomic writes (``.*.tmp``).
     """
     folder = Path(cache_dir) if cache_dir is not None else paths.CACHE
     if not folder.exists():
         return 0
     removed = 0
-    for pattern in ("*.npz", ".*.lock", ".*.tmp", "studies/*.pkl", "studies/.*.tmp", "studies/*/.*.tmp", "runs/.*.tmp",
-                    "runs/*/.*.tmp"):
+    for pattern in ("*.npz", ".*.lock", ".*.tmp"):
         for file in folder.glob(pattern):
-            if file.is_dir() and not file.is_symlink():
-                shutil.rmtree(file)
-            else:
-                file.unlink()
+            file.unlink()
             removed += 1
-    for saved in (folder / "studies", folder / "runs"):
-        if saved.is_dir():
-            for entry in saved.iterdir():
-                if _STUDY_ENTRY.match(entry.name) and entry.is_dir() and not entry.is_symlink():
-                    shutil.rmtree(entry)
-                    removed += 1
+    for saved in (folder / "runs", folder / "studies"):
+        if saved.is_dir() and not saved.is_symlink():
+            removed += sum(1 for _ in saved.rglob("*"))
+            shutil.rmtree(saved)
     return removed
 
 

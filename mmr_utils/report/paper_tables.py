@@ -348,14 +348,13 @@ def paper_comparable(table) -> str | None:
     return None
 
 
-def _epochs_note(router: str, neural_epochs) -> str | None:
-    from mmr_utils.experiments.runs import NEURAL_ROUTERS, epochs_for
+def _epochs_note(router: str, router_params: dict) -> str | None:
+    from mmr_utils.experiments.runs import NEURAL_ROUTERS
 
-    if router not in NEURAL_ROUTERS:
+    epochs = (router_params or {}).get(router, {}).get("epochs", 100)
+    if router not in NEURAL_ROUTERS or epochs == 100:
         return None
-    epochs = epochs_for(router, neural_epochs)
-    epochs = 100 if epochs is None else epochs
-    return None if epochs == 100 else f"training length: {epochs} epochs here, 100 in the official code"
+    return f"training length: {epochs} epochs here, 100 in the official code"
 
 
 def known_differences(router: str, metric: str, settings: dict, encoder: str | None = None) -> str:
@@ -379,7 +378,7 @@ def known_differences(router: str, metric: str, settings: dict, encoder: str | N
             notes.append("the paper's 1.0 is an artefact of the official code (a single point has no frontier area)")
     else:
         notes.append("no affordable model -> cheapest predicted model (official: model index 0, Claude 3.7 Sonnet)")
-        epochs = _epochs_note(router, settings.get("neural_epochs"))
+        epochs = _epochs_note(router, settings.get("router_params"))
         if epochs:
             notes.append(epochs)
     return "; ".join(notes)

@@ -53,7 +53,7 @@ CALIBRATION_ROUTERS: tuple[str, ...] = ("knn", "linear_mf")
 CHECK_ROUTERS: tuple[str, ...] = ("linear_mf", "mlp_mf", "knn", "kmeans")
 #: The protocol the fit and the check run under (the settings of notebook 3's ``make figures`` run).
 PROTOCOL: dict = {"train_fraction": 0.2, "mode": "22", "fusion": "mean", "encoder": "offline",
-                  "neural_epochs": {"mlp_mf": 100, "mlp": 100, "cmr": 10}}
+                  "router_params": {"mlp_mf": {"epochs": 100}, "mlp": {"epochs": 100}, "cmr": {"epochs": 10}}}
 #: Targets and tolerances of the calibration (the fidelity goals for the learned routers).
 TARGETS: dict[str, float] = {
     "ps_tolerance": 0.02,  # a learned-router Ps cell counts as met within this of the paper
@@ -85,15 +85,15 @@ def paper_full_gains() -> dict[str, float]:
 @contextlib.contextmanager
 def _no_result_cache():
     """Trial outcomes are throwaway: keep their router runs out of the on-disk run cache inside the block."""
-    saved = os.environ.get("MMR_STUDY_CACHE")
-    os.environ["MMR_STUDY_CACHE"] = "0"
+    saved = os.environ.get("MMR_RUN_CACHE")
+    os.environ["MMR_RUN_CACHE"] = "0"
     try:
         yield
     finally:
         if saved is None:
-            os.environ.pop("MMR_STUDY_CACHE", None)
+            os.environ.pop("MMR_RUN_CACHE", None)
         else:
-            os.environ["MMR_STUDY_CACHE"] = saved
+            os.environ["MMR_RUN_CACHE"] = saved
 
 
 @dataclasses.dataclass
@@ -158,12 +158,12 @@ def with_outcomes(data: CalibrationData, signal: dict[str, float], shared_sd: di
 
 
 def learned_ps(bank, routers, seeds, *, datasets=None, full: bool = False,
-               neural_epochs=PROTOCOL["neural_epochs"]) -> pd.DataFrame:
+               router_params=PROTOCOL["router_params"]) -> pd.DataFrame:
     """Ps and official nAUC of ``routers`` per dataset under the official per-dataset protocol (one router per dataset,
     trained on its 20% split, scored on the rest), for each split seed; with ``full``, also each router trained on all
     datasets together and scored on all test rows (``dataset == "All"``) beside the best single model there
     (``router == "best_single"``). Columns: router, dataset, seed, Ps, nAUC."""
-    from mmr_utils.experiments.runs import fit_predict
+    from mmr_utils.experiments.runs import RunConfig, fit_predict
     from mmr_utils.experiments.scoring import score_run
     from mmr_utils.data.splits import instance_split
     from mmr_utils.experiments.studies import _dataset_splits
@@ -171,7 +171,8 @@ def learned_ps(bank, routers, seeds, *, datasets=None, full: bool = False,
     table = bank.table
     names = table.instances["dataset"].to_numpy()
     wanted = set(table.datasets if datasets is None else datasets)
-    fit = {"mode": PROTOCOL["mode"], "fusion": PROTOCOL["fusion"], "neural_epochs": neural_epochs}
+    config = RunConfig(train_fraction=PROTOCOL["train_fraction"], seeds=seeds, mode=PROTOCOL["mode"],
+                       fusion=PROTOCOL["fusion"], router_params=router_params)
     rows = []
     with _no_result_cache():
         for seed in seeds:
@@ -180,7 +181,7 @@ def learned_ps(bank, routers, seeds, *, datasets=None, full: bool = False,
                 if sub.info["dataset"] not in wanted:
                     continue
                 for router in routers:
-                    run = fit_predict(bank, router, sub, seed=seed, **fit)
+                    run = fit_predict(bank, router, sub, config, seed=seed)
                     record = score_run(table, run, per_dataset=False)[0][0]
                     rows.append({"router": router, "dataset": sub.info["dataset"], "seed": seed,
                                  "Ps": record["Ps"], "nAUC": record["nAUC"]})
@@ -189,7 +190,7 @@ def learned_ps(bank, routers, seeds, *, datasets=None, full: bool = False,
                 best = float(np.nanmean(table.correct[test], axis=0).max())
                 rows.append({"router": "best_single", "dataset": "All", "seed": seed, "Ps": best, "nAUC": np.nan})
                 for router in routers:
-                    run = fit_predict(bank, router, split, seed=seed, **fit)
+                    run = fit_predict(bank, router, split, config, seed=seed)
                     record = score_run(table, run, per_dataset=False)[0][0]
                     rows.append({"router": router, "dataset": "All", "seed": seed, "Ps": record["Ps"],
                                  "nAUC": record["nAUC"]})
@@ -263,14 +264,14 @@ def fit_signal(data: CalibrationData, *, routers=CALIBRATION_ROUTERS, seeds=(0, 
     return signal, shared, pd.DataFrame(trace)
 
 
-def check(bank, *, routers=CHECK_ROUTERS, seeds=(0, 1, 2), neural_epochs=PROTOCOL["neural_epochs"]
+def check(bank, *, routers=CHECK_ROUTERS, seeds=(0, 1, 2), router_params=PROTOCOL["router_params"]
           ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Score ``routers`` per dataset and on the full set against the paper's Table 2.
 
     Returns (cells, gains, summary): ``cells`` one row per (router, dataset) incl. ``"All"`` with paper, here (mean over
     seeds), difference for Ps and nAUC; ``gains`` one row per router with the full-set gain over the best single model
     here and in the paper; ``summary`` the counts against :data:`TARGETS`."""
-    frame = learned_ps(bank, routers, seeds, full=True, neural_epochs=neural_epochs)
+    frame = learned_ps(bank, routers, seeds, full=True, router_params=router_params)
     from mmr_utils.report.paper_tables import PAPER_TABLE2, PAPER_TABLE2_DATASETS
 
     means = frame.groupby(["router", "dataset"])[["Ps", "nAUC"]].mean()

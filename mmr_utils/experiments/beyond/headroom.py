@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 
 from mmr_utils.data.splits import instance_split
+from mmr_utils.experiments.runs import RunConfig, fit_predict
+from mmr_utils.experiments.studies import StudyResult, study
 from mmr_utils.metrics.peer_table import peer_metrics_table
 from mmr_utils.metrics.references import oracle_choice
 from mmr_utils.metrics.uncertainty import uncertainty_table
@@ -39,27 +41,24 @@ def oracle_gap(Y: np.ndarray, C: np.ndarray, U: np.ndarray, P: np.ndarray, model
         columns={"sum": "losses", "size": "rows"}).assign(loss_share=lambda f: f["losses"] / len(Y)).reset_index()
 
 
-def routing_comparison(bank, routers, *, seeds=(0, 1, 2), train_fraction: float = 0.2, mode: str = "22",
-                       fusion: str = "mean", neural_epochs: int | None = None, n_boot: int = 200,
-                       metrics=("Ps", "nAUC_shared", "QNC", "AIQ", "APGR")):
+@study
+def routing_comparison(bank, config: RunConfig, routers, *, n_boot: int = 200,
+                       metrics=("Ps", "nAUC_shared", "QNC", "AIQ", "APGR")) -> StudyResult:
     """Fit every router in ``routers`` on each seed's split of ``bank``'s table and compare them with the best single
     model: the uncertainty table (bootstrap over test rows, pooled over seeds, paired against the best single model
     with Holm correction) as ``results``; per-seed peer metric tables and the first seed's oracle-gap breakdown in
-    ``curves``. Deterministic in ``seeds``."""
-    from mmr_utils.experiments.runs import fit_predict
-    from mmr_utils.experiments.studies import StudyResult
-    from mmr_utils.provenance import study_provenance
-
+    ``curves``. Deterministic in the seeds."""
     table = bank.table
+    seeds = config.seeds
     splits, peer_tables, gaps = [], [], []
     for seed in seeds:
-        split = instance_split(table, train_fraction, seed=seed)
+        split = instance_split(table, config.train_fraction, seed=seed)
         rows = split.test[table.complete_rows()[split.test]]
         keep = np.isin(split.test, rows)
         Y, C = table.correct[rows], table.cost[rows]
         predictions = {}
         for router in routers:
-            run = fit_predict(bank, router, split, mode=mode, fusion=fusion, seed=seed, neural_epochs=neural_epochs)
+            run = fit_predict(bank, router, split, config, seed=seed)
             predictions[router] = (run.U[keep], run.P[keep])
         splits.append((Y, C, predictions))
         peer = peer_metrics_table(predictions, Y, C, models=list(table.models))
@@ -72,11 +71,8 @@ def routing_comparison(bank, routers, *, seeds=(0, 1, 2), train_fraction: float 
                 gap.insert(0, "router", router)
                 gaps.append(gap)
     results = uncertainty_table(splits, metrics=metrics, reference="Best Single", n_boot=n_boot, seed=seeds[0])
-    prov = study_provenance(bank, study="routing_comparison", routers=list(routers), seeds=list(seeds),
-                      train_fraction=train_fraction, mode=mode, fusion=fusion, neural_epochs=neural_epochs,
-                      n_boot=n_boot, metrics=list(metrics))
     curves = {"peer_metrics": pd.concat(peer_tables, ignore_index=True), "oracle_gap": pd.concat(gaps, ignore_index=True)}
-    return StudyResult(results, curves, prov)
+    return StudyResult(results, curves, {})
 
 
 def _grouped_best(Y: np.ndarray, groups) -> float:

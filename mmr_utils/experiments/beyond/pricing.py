@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 
 from mmr_utils.data.table import OutcomeTable
+from mmr_utils.experiments.runs import RunConfig, fit_predict
+from mmr_utils.experiments.studies import StudyResult, study
 
 
 # --------------------------------------------------------------------------- image-token rules
@@ -361,9 +363,9 @@ def kendall_tau_table(scores: pd.DataFrame) -> pd.DataFrame:
     return tau
 
 
-def cost_definition_study(bank, routers, *, definitions: Sequence[str] = tuple(COST_DEFINITIONS),
-                          seeds=(0, 1), train_fraction: float = 0.2, mode: str = "22", fusion: str = "mean",
-                          neural_epochs: int | None = None, tokenizer: str = "minilm"):
+@study
+def cost_definition_study(bank, config: RunConfig, routers, *, definitions: Sequence[str] = tuple(COST_DEFINITIONS),
+                          tokenizer: str = "minilm") -> StudyResult:
     """Route the same outcomes under each cost definition and rank the routers by nAUC (paper Sec. 4, official
     protocol) per definition.
 
@@ -374,15 +376,12 @@ def cost_definition_study(bank, routers, *, definitions: Sequence[str] = tuple(C
     (definition, router, seed) with nAUC, Ps, QNC, the mean cost of a call over the whole pool, of the best single
     model and of the cheapest model;
     ``curves["scores"]`` (router x definition, mean nAUC over seeds), ``curves["ranks"]`` and ``curves["tau"]``
-    (:func:`kendall_tau_table`). Deterministic in ``seeds``."""
+    (:func:`kendall_tau_table`). Deterministic in the seeds."""
     from mmr_utils.data.mathv import count_output_tokens
     from mmr_utils.data.splits import instance_split
-    from mmr_utils.experiments.runs import fit_predict
-    from mmr_utils.experiments.studies import StudyResult
     from mmr_utils.features.bank import FeatureBank
     from mmr_utils.metrics import protocol as ev
     from mmr_utils.metrics.summary import summarize
-    from mmr_utils.provenance import study_provenance
 
     unknown = [d for d in definitions if d not in COST_DEFINITIONS]
     if unknown or not definitions:
@@ -398,14 +397,13 @@ def cost_definition_study(bank, routers, *, definitions: Sequence[str] = tuple(C
     for name in definitions:
         priced = reprice(table, COST_DEFINITIONS[name], question_tokens=question_tokens, sizes=sizes)
         priced_bank = FeatureBank(priced, bank.choice, bank.text, bank.image, bank.info)
-        for seed in seeds:
-            split = instance_split(priced, train_fraction, seed=seed)
+        for seed in config.seeds:
+            split = instance_split(priced, config.train_fraction, seed=seed)
             rows = split.test[priced.complete_rows()[split.test]]
             Y, C = priced.correct[rows], priced.cost[rows]
             best = ev.best_single_model(Y, C)
             for router in routers:
-                run = fit_predict(priced_bank, router, split, mode=mode, fusion=fusion, seed=seed,
-                                  neural_epochs=neural_epochs)
+                run = fit_predict(priced_bank, router, split, config, seed=seed)
                 keep = np.isin(run.test, rows)
                 U, P = run.U[keep], run.P[keep]
                 s = summarize(U, P, Y, C)
@@ -418,10 +416,6 @@ def cost_definition_study(bank, routers, *, definitions: Sequence[str] = tuple(C
     scores = results.pivot_table(index="router", columns="definition", values="nAUC", aggfunc="mean", sort=False)
     scores = scores.loc[list(routers), list(definitions)]
     ranks = scores.rank(ascending=False, method="average")
-    prov = study_provenance(bank, study="cost_definition_study", routers=list(routers), definitions=list(definitions),
-                      seeds=list(seeds), train_fraction=train_fraction, mode=mode, fusion=fusion,
-                      neural_epochs=neural_epochs, tokenizer=tokenizer,
-                      cost_definitions={d: dataclasses.asdict(COST_DEFINITIONS[d]) for d in definitions},
-                      price_dates={s.name: s.date for s in PRICE_SNAPSHOTS.values()},
-                      prices_verified=False)
-    return StudyResult(results, {"scores": scores, "ranks": ranks, "tau": kendall_tau_table(scores)}, prov)
+    extra = {"cost_definitions": {d: dataclasses.asdict(COST_DEFINITIONS[d]) for d in definitions},
+             "price_dates": {s.name: s.date for s in PRICE_SNAPSHOTS.values()}, "prices_verified": False}
+    return StudyResult(results, {"scores": scores, "ranks": ranks, "tau": kendall_tau_table(scores)}, extra)

@@ -21,7 +21,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mmr_utils.data.splits import instance_split
 from mmr_utils.data.table import OutcomeTable
+from mmr_utils.experiments.runs import RunConfig, check_mode, fit_predict, router_class, router_fusion, router_params
+from mmr_utils.experiments.studies import StudyResult, study
 from mmr_utils.features.bank import FeatureBank
 from mmr_utils.metrics import protocol as ev
 from mmr_utils.metrics import references, summary
@@ -77,8 +80,8 @@ def _context(Y, C, models) -> dict:
             "best_single": models[best]}
 
 
-def pool_shift(bank: FeatureBank, routers, *, seeds=(0, 1), train_fraction: float = 0.2, mode: str = "22",
-               fusion: str = "mean", neural_epochs: int | None = None, remove: str = "all"):
+@study
+def pool_shift(bank: FeatureBank, config: RunConfig, routers, *, remove: str = "all") -> StudyResult:
     """Leave-one-model-out: per seed (one instance split, the same for every pool), every router is fitted and
     scored on the full pool and on the pool without each model in turn (``remove="all"``) or without only the
     seed's strongest and cheapest model (``remove="named"``, a cheaper run); all pools are scored on the same test rows
@@ -86,12 +89,7 @@ def pool_shift(bank: FeatureBank, routers, *, seeds=(0, 1), train_fraction: floa
     (seed, scenario, removed model, router): ``nAUC``, ``Ps``, their change against the full pool (``d_nAUC``,
     ``d_Ps``), and the reduced pool's Oracle Ps and best single model (chosen on the test rows, as the paper's
     references). ``scenario`` is ``full``, ``leave_out``, and for the models of the named scenarios also
-    ``remove_strongest`` / ``remove_cheapest`` (the same numbers, relabelled). Deterministic in ``seeds``."""
-    from mmr_utils.data.splits import instance_split
-    from mmr_utils.experiments.runs import fit_predict
-    from mmr_utils.experiments.studies import StudyResult
-    from mmr_utils.provenance import study_provenance
-
+    ``remove_strongest`` / ``remove_cheapest`` (the same numbers, relabelled). Deterministic in the seeds."""
     table = bank.table
     if len(table.models) < 3:
         raise ValueError(f"pool shift needs at least three models (two remain after leaving one out), got "
@@ -99,8 +97,8 @@ def pool_shift(bank: FeatureBank, routers, *, seeds=(0, 1), train_fraction: floa
     if remove not in ("all", "named"):
         raise ValueError(f"remove={remove!r}: expected 'all' (every model in turn) or 'named' (strongest, cheapest)")
     records, named = [], []
-    for seed in seeds:
-        split = instance_split(table, train_fraction, seed=seed)
+    for seed in config.seeds:
+        split = instance_split(table, config.train_fraction, seed=seed)
         rows = split.test[table.complete_rows()[split.test]]
         profile = training_profile(table, split.train)
         strongest, cheapest = strongest_model(profile), cheapest_model(profile)
@@ -112,8 +110,7 @@ def pool_shift(bank: FeatureBank, routers, *, seeds=(0, 1), train_fraction: floa
             Y, C = sub.table.correct[rows], sub.table.cost[rows]
             context = _context(Y, C, sub.table.models)
             for router in routers:
-                run = fit_predict(sub, router, split, mode=mode, fusion=fusion, seed=seed,
-                                  neural_epochs=neural_epochs)
+                run = fit_predict(sub, router, split, config, seed=seed)
                 keep = np.isin(run.test, rows)
                 scores = _scored(run.U[keep], run.P[keep], Y, C)
                 if drop is None:
@@ -124,22 +121,18 @@ def pool_shift(bank: FeatureBank, routers, *, seeds=(0, 1), train_fraction: floa
                 scenarios = ["full"] if drop is None else ["leave_out"]
                 scenarios += ["remove_strongest"] * (drop == strongest) + ["remove_cheapest"] * (drop == cheapest)
                 records += [{"scenario": s, **base} for s in scenarios]
-    prov = study_provenance(bank, study="pool_shift", routers=list(routers), seeds=list(seeds),
-                      train_fraction=train_fraction, mode=mode, fusion=fusion, neural_epochs=neural_epochs,
-                      remove=remove, named_models=named)
-    return StudyResult(pd.DataFrame(records), {"named": pd.DataFrame(named)}, prov)
+    return StudyResult(pd.DataFrame(records), {"named": pd.DataFrame(named)}, {"named_models": named})
 
 
-def fit_predict_masked(bank: FeatureBank, router: str, split, train_mask: np.ndarray, *, mode: str = "22",
-                       fusion: str = "mean", seed: int = 0, neural_epochs: int | None = None):
+def fit_predict_masked(bank: FeatureBank, router: str, split, train_mask: np.ndarray, config: RunConfig, *,
+                       seed: int):
     """Like :func:`mmr_utils.experiments.runs.fit_predict` (same features, parameters and seed), but the router learns only from
     the training cells that ``train_mask`` (len(train) x K, True = observed) keeps; not cached. Returns ``(U, P)`` on
     ``split.test``."""
-    from mmr_utils.experiments.runs import _check_mode, _router_params, router_class, router_fusion
     from mmr_utils.features.fusion import build_features
     from mmr_utils.routers import make_router
 
-    _check_mode(bank, mode)
+    check_mode(bank, config.mode)
     table = bank.table
     cls = router_class(router)
     if cls.uses_truth:
@@ -148,9 +141,9 @@ def fit_predict_masked(bank: FeatureBank, router: str, split, train_mask: np.nda
     if train_mask.shape != (len(split.train), len(table.models)) or train_mask.dtype != bool:
         raise ValueError(f"train_mask must be a boolean ({len(split.train)} x {len(table.models)}) array, got "
                          f"{train_mask.dtype} {train_mask.shape}")
-    params = _router_params(cls, None, neural_epochs, seed)
-    X_train, X_test, finfo = build_features(*bank.channels(split.train, split.test), mode=mode, seed=seed,
-                                            **router_fusion(cls, fusion, bank.has_images))
+    params = router_params(cls, config, seed)
+    X_train, X_test, finfo = build_features(*bank.channels(split.train, split.test), mode=config.mode, seed=seed,
+                                            **router_fusion(cls, config.fusion, bank.has_images))
     if cls.needs_text_dim:
         params["text_dim"] = finfo.get("text_dim")
     R = make_router(router, **params)
@@ -170,9 +163,9 @@ def profiled_rows(train: np.ndarray, k: int | None, seed: int) -> np.ndarray:
     return train[np.random.default_rng(seed).permutation(len(train))[:k]]
 
 
-def add_model_curve(bank: FeatureBank, routers, *, new_model: str | None = None, ks=(0, 10, 25, 50, 100, 200, None),
-                    seeds=(0, 1), train_fraction: float = 0.2, mode: str = "22", fusion: str = "mean",
-                    neural_epochs: int | None = None):
+@study
+def add_model_curve(bank: FeatureBank, config: RunConfig, routers, *, new_model: str | None = None,
+                    ks=(0, 10, 25, 50, 100, 200, None)) -> StudyResult:
     """Add a model profiled from only ``K`` labelled training queries (the method is in the module docstring) and
     route over the full pool; ``new_model`` defaults to the strongest model by training accuracy (per seed).
 
@@ -180,12 +173,8 @@ def add_model_curve(bank: FeatureBank, routers, *, new_model: str | None = None,
     listed in ``curves["skipped"]`` and the provenance. Returns a :class:`~mmr_utils.experiments.studies.StudyResult` whose
     ``results`` has one row per (router, K, seed): ``nAUC``, ``Ps`` and ``share_new`` (share of test rows routed to
     the new model at the router's peak operating point); ``curves["references"]`` has, per (router, seed), the pool
-    without the new model (``without``) and the fully trained full pool (``full``). Deterministic in ``seeds``."""
-    from mmr_utils.data.splits import instance_split
-    from mmr_utils.experiments.runs import fit_predict
-    from mmr_utils.experiments.studies import StudyResult
+    without the new model (``without``) and the fully trained full pool (``full``). Deterministic in the seeds."""
     from mmr_utils.metrics.peer_table import choices_at_peak
-    from mmr_utils.provenance import study_provenance
 
     table = bank.table
     if new_model is not None and new_model not in table.models:
@@ -194,8 +183,8 @@ def add_model_curve(bank: FeatureBank, routers, *, new_model: str | None = None,
         if k is not None and (not isinstance(k, (int, np.integer)) or k < 0):
             raise ValueError(f"ks must hold non-negative integers or None (all rows), got {k!r}")
     records, references, skipped = [], [], []
-    for seed in seeds:
-        split = instance_split(table, train_fraction, seed=seed)
+    for seed in config.seeds:
+        split = instance_split(table, config.train_fraction, seed=seed)
         rows = split.test[table.complete_rows()[split.test]]
         keep_test = np.isin(split.test, rows)
         new = new_model or strongest_model(training_profile(table, split.train))
@@ -204,9 +193,8 @@ def add_model_curve(bank: FeatureBank, routers, *, new_model: str | None = None,
         Y, C = table.correct[rows], table.cost[rows]
         Yr, Cr = reduced.table.correct[rows], reduced.table.cost[rows]
         for router in routers:
-            without = fit_predict(reduced, router, split, mode=mode, fusion=fusion, seed=seed,
-                                  neural_epochs=neural_epochs)
-            full = fit_predict(bank, router, split, mode=mode, fusion=fusion, seed=seed, neural_epochs=neural_epochs)
+            without = fit_predict(reduced, router, split, config, seed=seed)
+            full = fit_predict(bank, router, split, config, seed=seed)
             keep_r = np.isin(without.test, rows)
             scores_without = _scored(without.U[keep_r], without.P[keep_r], Yr, Cr)
             scores_full = _scored(full.U[keep_test], full.P[keep_test], Y, C)
@@ -224,20 +212,16 @@ def add_model_curve(bank: FeatureBank, routers, *, new_model: str | None = None,
                 labelled = profiled_rows(split.train, k, seed)
                 mask = np.ones((len(split.train), len(table.models)), dtype=bool)
                 mask[:, j] = np.isin(split.train, labelled)
-                U, P = fit_predict_masked(bank, router, split, mask, mode=mode, fusion=fusion, seed=seed,
-                                          neural_epochs=neural_epochs)
+                U, P = fit_predict_masked(bank, router, split, mask, config, seed=seed)
                 U, P = U[keep_test], P[keep_test]
                 share = float(np.mean(choices_at_peak(U, P, Y, C) == j))
                 records.append({"router": router, "K": label, "k_rows": len(labelled), "seed": seed,
                                  "new_model": new, **_scored(U, P, Y, C), "share_new": share})
     skipped_frame = pd.DataFrame(skipped, columns=["seed", "K", "train_rows"]).drop_duplicates()
-    prov = study_provenance(bank, study="add_model_curve", routers=list(routers), new_model=new_model,
-                      ks=[k if k is None else int(k) for k in ks], seeds=list(seeds), train_fraction=train_fraction,
-                      mode=mode, fusion=fusion, neural_epochs=neural_epochs,
-                      method="refit with the new model's column observed on the K profiled training rows only",
-                      skipped_ks=skipped_frame.to_dict("records"))
+    extra = {"method": "refit with the new model's column observed on the K profiled training rows only",
+             "skipped_ks": skipped_frame.to_dict("records")}
     return StudyResult(pd.DataFrame(records), {"references": pd.DataFrame(references), "skipped": skipped_frame},
-                       prov)
+                       extra)
 
 
 def plot_add_model(result, metrics=("nAUC", "Ps")):
