@@ -68,7 +68,8 @@ def _describe_and_audit(table) -> None:
 def cmd_data_official(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     if args.version == 2:
-        from mmr_utils.data.v2 import V2_REVISION, download_v2, load_v2
+        from mmr_utils.data.hub import download_v2
+        from mmr_utils.data.v2 import V2_REVISION, load_v2
 
         out = download_v2(args.out or paths.OFFICIAL_V2, revision=args.revision or V2_REVISION,
                           local_source=args.local_source, include_images=args.include_images, force=args.force)
@@ -76,7 +77,8 @@ def cmd_data_official(args: argparse.Namespace) -> int:
     else:
         if args.include_images:
             raise CLIError("--include-images is for --version 2 (version 1 always unpacks images.tar.gz)")
-        from mmr_utils.data.official import HUB_REVISION, download_official, load_table
+        from mmr_utils.data.hub import HUB_REVISION, download_official
+        from mmr_utils.data.official import load_table
 
         out = download_official(args.out or paths.OFFICIAL, revision=args.revision or HUB_REVISION,
                                 local_source=args.local_source, force=args.force)

@@ -1,7 +1,4 @@
-"""The official MMR-Bench table schema, its loader, and the pinned download of the official data (paper Sec. 3).
-
-(Over 500 lines on purpose: every validation rule of the schema sits next to the parsing step it guards, so each
-error can name the file, line and column it is about.)
+"""The official MMR-Bench table schema and its loader (paper Sec. 3); every error names the file, row and column.
 
 Schema (``MMR_Bench.csv``, later renamed ``MMR-Bench.csv``): one row per instance with ``dataset_idx`` and
 ``question`` (``answer`` optional), and per model ``M`` the columns ``M_correct`` (True/False or 1/0) and ``M_cost``
@@ -18,9 +15,7 @@ import csv
 import io
 import json
 import os
-import shutil
 import sys
-import tarfile
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -28,7 +23,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mmr_utils._io import atomic_directory, atomic_write_text, check_replaceable_folder
 from mmr_utils.data.datasets import KNOWN_DATASETS, image_folder_of, scenario_of, split_dataset_idx, unsafe_dataset_name
 from mmr_utils.data.images import UnsafeImagePathError, choose_image_root, image_path_under
 from mmr_utils.data.table import OutcomeTable
@@ -36,11 +30,6 @@ from mmr_utils.data.table import OutcomeTable
 CSV_NAMES: tuple[str, ...] = ("MMR-Bench.csv", "MMR_Bench.csv")
 IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".png", ".jpeg", ".webp")
 MODEL_SUFFIXES: tuple[str, ...] = ("_correct", "_cost", "_token", "_prediction")
-
-#: The official data on the Hugging Face hub, pinned to the 10-model version.
-HUB_REPO_ID = "gh0stHunter/MMR-Bench"
-HUB_REVISION = "b2619d8389935171022f0a7e8bee45f80ca249dd"
-HUB_FILES: tuple[str, ...] = ("MMR-Bench.csv", "images.tar.gz")
 
 _TRUE = {"true", "1", "1.0", "yes"}
 _FALSE = {"false", "0", "0.0", "no"}
@@ -331,7 +320,7 @@ def _warn_missing_images(csv_path: Path, image_root: Path, found: dict, rows: in
                   f"({counts}); they are text-only for the image channel", stacklevel=3)
 
 
-def _read_provenance(provenance_file: Path) -> dict:
+def read_provenance(provenance_file: Path) -> dict:
     """The ``provenance.json`` beside a table: a JSON object whose ``simulated`` (when present) is a real boolean."""
     try:
         extra = json.loads(provenance_file.read_text(encoding="utf-8"))
@@ -431,7 +420,7 @@ def load_table(path, *, datasets=None, images="auto", simulated: bool | None = N
 
     provenance_file = csv_path.parent / "provenance.json"
     if simulated is None and provenance_file.is_file():
-        extra = _read_provenance(provenance_file)
+        extra = read_provenance(provenance_file)
         source["provenance"] = extra
         simulated = extra.get("simulated", False)
     source["simulated"] = bool(simulated)
@@ -448,71 +437,3 @@ def load_table(path, *, datasets=None, images="auto", simulated: bool | None = N
     if datasets is not None:
         table = table.select_datasets(datasets)
     return table
-
-
-# ---------------------------------------------------------------------- official download (online users)
-def _extract_images(archive: Path, destination: Path) -> None:
-    """Unpack the image archive: plain files and folders only, every one inside ``destination``; anything else (not a
-    tar archive, truncated, a link or device member, a path leading outside) is a one-line error naming the archive
-    and the member."""
-    from mmr_utils._archive import UnsafeArchiveError, safe_extract_tar
-
-    try:
-        safe_extract_tar(archive, destination)
-    except (UnsafeArchiveError, tarfile.ReadError) as err:
-        raise TableFormatError(str(err)) from None
-    # The archive may or may not wrap everything in a top-level images/ folder; normalise to <dest>/images/<folder>.
-    inner = destination / "images"
-    if not inner.is_dir():
-        inner.mkdir()
-        for child in list(destination.iterdir()):
-            if child.is_dir() and child.name != "images":
-                shutil.move(str(child), inner / child.name)
-
-
-def download_official(out_dir, *, revision: str = HUB_REVISION, local_source=None, force: bool = False) -> Path:
-    """Fetch the official MMR-Bench release (``MMR-Bench.csv`` + ``images.tar.gz``) and unpack it into ``out_dir``.
-
-    Uses ``huggingface_hub.hf_hub_download`` on the dataset ``gh0stHunter/MMR-Bench`` pinned to ``revision``. With
-    ``local_source`` (a folder laid out like the hub repository) nothing is downloaded: this is how users without hub
-    access, and the tests, install the data. The result is written atomically and records where it came from. An
-    existing download is kept unless ``force``; a non-empty ``out_dir`` that holds no download and was not written by
-    this project, or an existing file, is refused (:func:`mmr_utils._io.check_replaceable_folder`; ``force`` replaces
-    a folder).
-    """
-    out_dir = Path(out_dir)
-    if out_dir.is_dir() and not force and any(out_dir.glob("MMR*Bench.csv")):
-        return out_dir
-    check_replaceable_folder(out_dir, force=force)
-    files: dict[str, Path] = {}
-    if local_source is not None:
-        local_source = Path(local_source)
-        for name in HUB_FILES:
-            if not (local_source / name).is_file():
-                raise FileNotFoundError(f"{local_source} is not laid out like {HUB_REPO_ID}: {name} is missing")
-            files[name] = local_source / name
-        origin = f"local folder {local_source}"
-    else:
-        try:
-            from huggingface_hub import hf_hub_download
-        except ImportError as err:  # pragma: no cover - huggingface_hub is a pinned dependency
-            raise RuntimeError("huggingface_hub is required for make data-official") from err
-        try:
-            for name in HUB_FILES:
-                files[name] = Path(hf_hub_download(HUB_REPO_ID, name, repo_type="dataset", revision=revision))
-        except Exception as err:
-            raise RuntimeError(
-                f"could not download {HUB_REPO_ID}@{revision[:10]} from the Hugging Face hub ({type(err).__name__}: "
-                f"{err}). If you are offline, download MMR-Bench.csv and images.tar.gz elsewhere and run "
-                f"`python -m mmr_utils data-official --local-source DIR`, or point --data-root at an unpacked copy."
-            ) from err
-        origin = f"huggingface hub {HUB_REPO_ID} revision {revision}"
-    with atomic_directory(out_dir) as tmp:
-        shutil.copyfile(files["MMR-Bench.csv"], tmp / "MMR-Bench.csv")
-        _extract_images(files["images.tar.gz"], tmp)
-        record = {"simulated": False, "source": "official MMR-Bench release", "origin": origin, "revision": revision}
-        atomic_write_text(tmp / "provenance.json", json.dumps(record, indent=2) + "\n")
-        with warnings.catch_warnings():  # the caller loads the result and hears about missing images then
-            warnings.simplefilter("ignore")
-            load_table(tmp)  # validate before it is swapped in: a broken release fails here, loudly, leaving nothing
-    return out_dir
