@@ -73,7 +73,7 @@ def paper_learned_ps() -> dict[tuple[str, str], float]:
 
     return {(router, dataset): float(values[1])
             for router in PAPER_LEARNED
-            for dataset, values in zip(PAPER_TABLE2_DATASETS, PAPER_TABLE2[router]["values"])}
+            for dataset, values in zip(PAPER_TABLE2_DATASETS, PAPER_TABLE2[router])}
 
 
 def paper_full_gains() -> dict[str, float]:
@@ -276,7 +276,7 @@ def check(bank, *, routers=CHECK_ROUTERS, seeds=(0, 1, 2), neural_epochs=PROTOCO
     means = frame.groupby(["router", "dataset"])[["Ps", "nAUC"]].mean()
     rows = []
     for router in routers:
-        for dataset, (nauc, ps) in zip(PAPER_TABLE2_DATASETS, PAPER_TABLE2[router]["values"]):
+        for dataset, (nauc, ps) in zip(PAPER_TABLE2_DATASETS, PAPER_TABLE2[router]):
             here_ps, here_nauc = means.loc[(router, dataset), "Ps"], means.loc[(router, dataset), "nAUC"]
             rows.append({"router": router, "dataset": dataset, "paper_ps": ps, "here_ps": here_ps,
                          "difference_ps": here_ps - ps, "paper_nauc": nauc, "here_nauc": here_nauc,
