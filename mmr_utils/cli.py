@@ -42,7 +42,8 @@ EVALUATE_METRICS = ("protocol", "peer")
 def cmd_data(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from mmr_utils.data.simulator import MODELS, simulate_benchmark
+    from mmr_utils.data.simulator.benchmark import simulate_benchmark
+    from mmr_utils.data.simulator.calibration import MODELS
 
     started = time.perf_counter()
     out = simulate_benchmark(args.out, scale=args.scale, seed=args.seed, outcome_sampling=args.outcome_sampling,

@@ -331,7 +331,7 @@ def test_imagestats_separates_simulator_kinds(tmp_path):
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_score
 
-    simulator = pytest.importorskip("mmr_utils.data.simulator")
+    simulator = pytest.importorskip("mmr_utils.data.simulator.benchmark")
     folder = simulator.simulate_benchmark(tmp_path / "sim", scale=0.02, seed=0)
     from mmr_utils.data.datasets import image_folder_of
 

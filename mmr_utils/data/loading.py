@@ -42,7 +42,7 @@ def load_benchmark(data_root: str | None = None, *, scale: float = 1.0, seed: in
             table = load_v2(root, **({} if images == "auto" else {"image_root": images}))
             return table if datasets is None else table.select_datasets(datasets)
         return load_table(root, datasets=datasets, images=images)
-    from mmr_utils.data.simulator import simulate_benchmark
+    from mmr_utils.data.simulator.benchmark import simulate_benchmark
 
     folder = SIMULATED if (scale == 1.0 and seed == 0) else DATA / f"simulated-s{scale:g}-seed{seed}"
     if not (folder / "MMR-Bench.csv").is_file() or _stale_simulation(folder):

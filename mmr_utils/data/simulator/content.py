@@ -32,7 +32,6 @@ _EXTRA_CONDITIONS = (
     "Assume all values shown are exact.",
     "Give only the final answer, without units unless they are needed.",
 )
-_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
 
 
 @dataclass
