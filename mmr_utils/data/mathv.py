@@ -130,8 +130,6 @@ def convert_mathv(
     if not items_file.is_file():
         raise FileNotFoundError(f"{items_file} not found: is {source} a MATH-V folder (see its SOURCE.md)?")
     items = _read_jsonl(items_file)
-    fingerprint = hashlib.sha256(f"{split}\n{tokenizer}\n".encode())
-    fingerprint.update(sha256_file(items_file).encode())
     for line_no, item in enumerate(items, start=1):
         for key in ("id", "question"):
             if key not in item:
@@ -148,7 +146,6 @@ def convert_mathv(
             skipped[model] = "excluded: a baseline, not a callable model"
             continue
         records = _read_jsonl(path)
-        fingerprint.update(f"{model}:{sha256_file(path)}".encode())
         frame = pd.DataFrame.from_records(records)
         for key in ("id", "correct"):
             if key not in frame:
@@ -208,7 +205,7 @@ def convert_mathv(
             "simulated": False,
             "source": "MATH-V (MathVision) judged outputs, github mathllm/MATH-V",
             "source_path": paths.relative_to_root(source),
-            "source_fingerprint": fingerprint.hexdigest(),
+            "source_fingerprint": source_fingerprint(source, split=split, tokenizer=tokenizer, exclude=exclude),
             "split": split,
             "items": len(ids),
             "images_linked": linked,
@@ -226,13 +223,14 @@ def convert_mathv(
     return out_dir
 
 
-def source_fingerprint(source, *, split: str = "test", tokenizer: str = "minilm") -> str:
-    """The fingerprint :func:`convert_mathv` records for ``source`` (items file and every model file, by sha256)."""
+def source_fingerprint(source, *, split: str = "test", tokenizer: str = "minilm", exclude=EXCLUDED_BY_DEFAULT) -> str:
+    """The fingerprint :func:`convert_mathv` records for ``source``: sha256 of the items file and of every model file
+    not in ``exclude``."""
     source = Path(source)
     fingerprint = hashlib.sha256(f"{split}\n{tokenizer}\n".encode())
     fingerprint.update(sha256_file(source / "data" / f"{split}.jsonl").encode())
     for model, path in discover_model_files(source).items():
-        if model not in EXCLUDED_BY_DEFAULT:
+        if model not in exclude:
             fingerprint.update(f"{model}:{sha256_file(path)}".encode())
     return fingerprint.hexdigest()
 
@@ -242,7 +240,6 @@ SAMPLE_DIR: Path = paths.SAMPLES / "mathv-testmini"
 #: Longest image side and JPEG quality of the shipped sample's images.
 SAMPLE_MAX_SIDE = 224
 SAMPLE_JPEG_QUALITY = 70
-MATHV_CHOICES = ("sample", "auto", "full")
 
 
 def build_sample(source, out_dir=None, *, split: str = "testmini", max_side: int = SAMPLE_MAX_SIDE,

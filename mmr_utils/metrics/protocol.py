@@ -319,6 +319,14 @@ def shared_cost_range(C) -> tuple[float, float]:
     return float(C.min(axis=1).mean()), float(C.max(axis=1).mean())
 
 
+def frontier_metrics(frontier, Y, C, cost_range) -> dict:
+    """The paper's summaries of one frontier (Sec. 3.3): nAUC (official protocol), nAUC_shared over ``cost_range``,
+    Ps and QNC."""
+    return {"nAUC": nauc(frontier, protocol="official"),
+            "nAUC_shared": nauc(frontier, protocol="shared", cost_range=cost_range),
+            "Ps": peak_score(frontier), "QNC": quality_neutral_cost(frontier, Y, C)}
+
+
 def nauc(frontier, C=None, *, protocol: str = "official", cost_range=None) -> float:
     """Normalised area under the cost-accuracy frontier (paper Sec. 3.3), in accuracy units (0..1).
 

@@ -13,10 +13,8 @@ import numpy as np
 from mmr_utils.metrics.protocol import (
     as_float,
     check_arrays,
-    nauc,
+    frontier_metrics,
     pareto_frontier,
-    peak_score,
-    quality_neutral_cost,
     shared_cost_range,
 )
 
@@ -43,8 +41,6 @@ def oracle_point(Y, C) -> tuple[float, float]:
     pick = oracle_choice(Y, C)
     rows = np.arange(len(pick))
     return float(as_float(C)[rows, pick].mean()), float(as_float(Y)[rows, pick].mean())
-
-
 
 
 def random_official(Y, C, *, trials: int = 50, seed: int = 42) -> dict:
@@ -75,9 +71,7 @@ def random_official(Y, C, *, trials: int = 50, seed: int = 42) -> dict:
         points[trial] = C[rows, pick].mean(), Y[rows, pick].mean()
     frontier = pareto_frontier(points)
     out = {"protocol": "official", "trials": trials, "draws": trials, "seed": seed, "points": points,
-           "Ps": peak_score(frontier), "nAUC": nauc(frontier, protocol="official"),
-           "nAUC_shared": nauc(frontier, protocol="shared", cost_range=shared_cost_range(C)),
-           "QNC": quality_neutral_cost(frontier, Y, C)}
+           **frontier_metrics(frontier, Y, C, shared_cost_range(C))}
     for key, column in (("cost", 0), ("accuracy", 1)):
         out[key] = float(points[:, column].mean())
         out[f"{key}_std"] = float(points[:, column].std(ddof=1)) if trials > 1 else 0.0

@@ -17,10 +17,8 @@ from mmr_utils.metrics.protocol import (
     best_single_model,
     budget_sweep,
     check_arrays,
-    nauc,
+    frontier_metrics,
     pareto_frontier,
-    peak_score,
-    quality_neutral_cost,
     shared_cost_range,
 )
 from mmr_utils.metrics.references import official_model_order, oracle_point, random_official, single_model_points
@@ -88,14 +86,8 @@ def summarize(U, P, Y, C, *, rule: str = "threshold", cost_range=None, fallback:
     if cost_range[1] == cost_range[0]:
         notes.append(f"nAUC_shared is NaN: every model has the same cost on these {len(Y)} rows (shared cost range "
                      f"[{cost_range[0]:g}, {cost_range[1]:g}] has no width), so there is no cost axis to integrate")
-    metrics = {
-        "nAUC": nauc(frontier, protocol="official"),
-        "nAUC_shared": nauc(frontier, protocol="shared", cost_range=cost_range),
-        "Ps": peak_score(frontier),
-        "QNC": quality_neutral_cost(frontier, Y, C),
-    }
     return Summary(
-        metrics=metrics,
+        metrics=frontier_metrics(frontier, Y, C, cost_range),
         points=points,
         frontier=frontier,
         single_models=single_model_points(Y, C),
