@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from mmr_utils.data.table import OutcomeTable
-from mmr_utils.features.encoders import Embeddings, EncoderChoice, get_encoders
+from mmr_utils.features.encoders import EncoderChoice, get_encoders
+from mmr_utils.features.encoders.base import Embeddings
 
 
 @dataclass

@@ -1,26 +1,13 @@
-"""The calibration step for the simulator's learnable structure: how much of each model's correctness a router can read
-from the question and the image, per dataset, fitted so that the learned routers' Ps match the paper's Table 2.
+"""The calibration step for the simulator's learnable structure (docs/simulator.md, "Learnable signal").
 
-What is fitted. One number per dataset, the learnable-signal strength ``s_d``
-(:data:`~.calibration.LEARNABLE_SIGNAL`): the factor on the readable, model-specific part of every logit (the
-kind/skill term and the three modality-cue terms, :func:`~.outcomes.correctness_probabilities`). With ``s_d`` small,
-each model's right and wrong answers are mostly item noise no router can read, and routers gain little over the best
-single model; with ``s_d`` large they gain much. For every value tried, the shared item effect ``sigma_d`` is
-refitted to the paper's Oracle row (:func:`~.fitting.calibrate`), so the per-model accuracies, the best single model
-and the Oracle stay on target while the routing signal moves.
-
-How. The benchmark's content (questions, images) does not depend on ``s_d``: it is simulated and embedded once (the
-embedding cache makes a rerun cheap), and only the outcomes are redrawn for each trial value. On each dataset the
-gap ``g(s) = mean over the calibration routers and split seeds of Ps(s) - mean of their Table 2 Ps`` is driven to
-zero by a bracketed secant search (:func:`fit_signal`), the routers trained under the official per-dataset protocol
-(20% of the dataset's rows, scored on the rest), mode 22, the offline encoders. The cheap routers (KNN, LinearMF) are
-the default; :func:`check` then scores all four of the paper's learned routers per dataset and on the full set.
-
-Targets and tolerances (:data:`TARGETS`): at least 24 of the 32 learned-router Ps cells of Table 2 within 0.02 of
-the paper and all within 0.04; on the full set, the gain of each of LinearMF, MLPMF, KNN and KMeans over the best
-single model within 0.01 of the paper's. ``python -m mmr_utils.data.simulator.learnable`` runs the fit and the
-check and writes :data:`~.calibration.FITTED_FILE` (fitted values, settings, achieved values); ``--no-write`` only
-reports.
+Fits one number per dataset, the learnable-signal strength ``s_d`` (:data:`~.calibration.LEARNABLE_SIGNAL`, the
+factor on the readable, model-specific part of every logit), so that the learned routers' Ps match the paper's
+Table 2; for each value tried the shared item effect ``sigma_d`` is refitted to the Oracle row (:func:`~.fitting.
+calibrate`). The content is simulated and embedded once; only the outcomes are redrawn per trial, and a bracketed
+secant search (:func:`fit_signal`) drives each dataset's mean Ps gap of the calibration routers to zero under the
+official per-dataset protocol. :func:`check` scores the four learned routers against :data:`TARGETS`.
+``python -m mmr_utils.data.simulator.learnable`` runs fit and check and writes :data:`~.calibration.FITTED_FILE`
+(``--no-write`` only reports).
 """
 
 from __future__ import annotations

@@ -17,31 +17,11 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mmr_utils._torch import dtype_name, resolve_device, resolve_dtype
-from mmr_utils.features.encoders.base import (
-    MAX_DECODE_PIXELS,
-    BaseEncoder,
-    Embeddings,
-    EncoderUnavailableError,
-    default_num_workers,
-    folder_fingerprint,
-    hub_offline,
-    load_rgb,
-)
-from mmr_utils.features.encoders.clip import (
-    DEFAULT_CLIP_MODEL,
-    ClipEncoder,
-    ModelSource,
-    clip_available,
-    resolve_clip_source,
-)
-from mmr_utils.features.encoders.imagestats import (
-    IMAGESTATS_VERSION,
-    ImageStatsEncoder,
-    image_statistics,
-    imagestats_raw_dim,
-)
-from mmr_utils.features.encoders.minilm import MiniLMEncoder, minilm_folder
+from mmr_utils._torch import dtype_name
+from mmr_utils.features.encoders.base import BaseEncoder, Embeddings
+from mmr_utils.features.encoders.clip import DEFAULT_CLIP_MODEL, ClipEncoder, clip_available
+from mmr_utils.features.encoders.imagestats import ImageStatsEncoder
+from mmr_utils.features.encoders.minilm import MiniLMEncoder
 from mmr_utils.features.encoders.tfidf import TfidfEncoder
 
 
@@ -133,31 +113,3 @@ def get_encoders(name: str = "auto", *, clip_model: str | os.PathLike = DEFAULT_
             description = f"offline: {description} (CLIP weights {clip_model} not found locally)"
     return EncoderChoice(text, image, description, requested, fallback_reason)
 
-
-__all__ = [
-    "DEFAULT_CLIP_MODEL",
-    "IMAGESTATS_VERSION",
-    "MAX_DECODE_PIXELS",
-    "BaseEncoder",
-    "ClipEncoder",
-    "Embeddings",
-    "EncoderChoice",
-    "EncoderUnavailableError",
-    "ImageStatsEncoder",
-    "MiniLMEncoder",
-    "ModelSource",
-    "TfidfEncoder",
-    "clip_available",
-    "default_num_workers",
-    "dtype_name",
-    "folder_fingerprint",
-    "get_encoders",
-    "hub_offline",
-    "image_statistics",
-    "imagestats_raw_dim",
-    "load_rgb",
-    "minilm_folder",
-    "resolve_clip_source",
-    "resolve_device",
-    "resolve_dtype",
-]
