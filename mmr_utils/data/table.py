@@ -24,17 +24,9 @@ INSTANCE_COLUMNS: tuple[str, ...] = ("dataset_idx", "dataset", "scenario", "ques
 
 @dataclass(frozen=True)
 class OutcomeTable:
-    """Instances x models outcome table.
-
-    Attributes:
-        models: model names, in column order (K).
-        correct: (n x K) float array of 0/1 correctness, NaN where missing (the paper's ``y_{i,k}``).
-        cost: (n x K) float array of per-call cost in USD, NaN where missing (the paper's ``c_{i,k}``).
-        instances: DataFrame with one row per instance and at least :data:`INSTANCE_COLUMNS` (plus any extra
-            per-instance fields such as ``category``).
-        source: provenance: where the table came from, whether it is simulated, what was resolved or dropped.
-        tokens: optional (n x K) output-token counts, NaN where unknown.
-    """
+    """Instances x models outcome table: ``models`` (K names), ``correct`` (the paper's ``y_{i,k}``) and ``cost``
+    (``c_{i,k}``, USD per call) as (n x K) floats with NaN where missing, ``instances`` (at least
+    :data:`INSTANCE_COLUMNS`), ``source`` (provenance) and optional ``tokens`` (output-token counts)."""
 
     models: tuple[str, ...]
     correct: np.ndarray

@@ -1,10 +1,6 @@
-"""Content-addressed on-disk cache of embeddings (the feature stage of the pipeline, paper Sec. 3 "query features").
-
-One cache file per *encoder identity* -- (encoder name, model id, revision/version, dtype) -- holding embeddings
-keyed by the sha256 of the encoded content (the UTF-8 bytes of a question, or the raw bytes of an image file). A
-changed question or image therefore has a new key and is re-encoded; everything else is read back. Files are
-``.npz`` archives written atomically (``mmr_utils._io``), so a reader sees either the old or the new archive, never a
-partial one; concurrent writers are serialised with an advisory lock and merge with what is on disk.
+"""Content-addressed on-disk cache of embeddings (paper Sec. 3, "query features"): one ``.npz`` file per encoder
+identity (name, model id, revision, dtype), keyed by the sha256 of the encoded content (a question's UTF-8 bytes, an
+image file's bytes), written atomically; concurrent writers take an advisory lock and merge with what is on disk.
 """
 
 from __future__ import annotations

@@ -233,17 +233,9 @@ def combine_seeds(results: Sequence[BootstrapResult], *, level: float | None = N
     low, high = percentile_interval(pooled, level)
     paired = all(isinstance(r, PairedResult) for r in results)
     finite = estimates[np.isfinite(estimates)]
-    return SeedSummary(
-        metric=names.pop(),
-        estimate=float(estimates.mean()),
-        low=low,
-        high=high,
-        level=level,
-        between_sd=float(finite.std(ddof=1)) if len(finite) > 1 else 0.0,
-        n_seeds=len(results),
-        replicates=pooled,
-        p_value=bootstrap_p_value(pooled) if paired else float("nan"),
-    )
+    return SeedSummary(metric=names.pop(), estimate=float(estimates.mean()), low=low, high=high, level=level,
+                       between_sd=float(finite.std(ddof=1)) if len(finite) > 1 else 0.0, n_seeds=len(results),
+                       replicates=pooled, p_value=bootstrap_p_value(pooled) if paired else float("nan"))
 
 
 def format_mean_interval(estimate, low=None, high=None, *, digits: int = 3, style: str = "pm",

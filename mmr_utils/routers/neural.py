@@ -1,16 +1,11 @@
-"""Neural routers of the paper's baselines (Sec. 5.1): MLP, MLPMF (query tower + model embeddings) and CMR
-(a cross-modal transformer over a text token and an image token).
+"""Neural routers of the paper's baselines (Sec. 5.1): MLP, MLPMF (query tower + model embeddings) and CMR (a
+cross-modal transformer over a text token and an image token).
 
-All three are trained with the same loop: Adam/AdamW (torch's fused implementation: the same update, several
-times faster on CPU), mini-batches of the training rows shuffled by a local
-``torch.Generator(seed)``, a masked mean-squared error over observed cells only, summed over the utility and the
-cost output. Cost is learned on a standardised log scale, ``z = (log(C + eps) - mean) / std`` over observed
-training cells with ``eps`` = 1 % of the median positive observed cost, because raw USD costs are tiny and
-skewed; predictions are mapped back by the inverse and clipped to the training range of ``z`` widened by one
-standard deviation on each side, so that ``P`` stays finite and >= 0. Utility is predicted as is (not clipped).
-
-Weight initialisation and dropout run inside ``torch.random.fork_rng`` seeded with ``seed``, so the global torch
-random state is left untouched and the same seed gives the same network. Only deterministic operations are used.
+One training loop: fused Adam/AdamW, mini-batches shuffled by a local ``torch.Generator(seed)``, a masked MSE over
+observed cells summed over utility and cost. Cost is learned as ``z = (log(C + eps) - mean) / std`` over observed
+training cells (``eps`` = 1 % of the median positive cost) and mapped back clipped to the training range of ``z``
+widened by one sd, so ``P`` stays finite and >= 0. Initialisation and dropout run in ``seeded(seed)``; only
+deterministic operations are used.
 """
 
 from __future__ import annotations

