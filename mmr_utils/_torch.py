@@ -1,8 +1,5 @@
-"""The one place that turns device, dtype and seed arguments into torch objects, for the encoders
-(:mod:`mmr_utils.features.encoders`) and the neural routers (:mod:`mmr_utils.routers.neural`) alike.
-
-Device: ``None`` or ``"auto"`` pick CUDA when ``torch.cuda.is_available()`` and CPU otherwise; an explicit CUDA device
-on a machine without one is an error rather than a silent fallback, so a recorded device is always the one that ran.
+"""Device, dtype, seed and thread settings as torch objects, for the encoders and the neural routers alike. ``None``
+or ``"auto"`` picks CUDA when available; an explicit CUDA device without one is an error, never a silent fallback.
 """
 
 from __future__ import annotations

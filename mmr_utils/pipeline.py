@@ -38,13 +38,8 @@ def _encoder_record(choice: EncoderChoice) -> dict:
 
 
 class RoutingPipeline:
-    """Route queries with a fitted router: encode the question (and image), fuse with the fitted :class:`Fuser`,
-    predict utility and cost, and choose a model with :func:`mmr_utils.metrics.decision.choose_models` (the threshold rule
-    with ``budget``, the routers' and the paper's default, or the lambda rule with ``lam``).
-
-    ``budget`` is the default threshold on predicted cost per query (USD); None means no limit (the model with the
-    highest predicted utility).
-    """
+    """Route queries: encode, fuse with the fitted :class:`Fuser`, predict, and choose a model with
+    :func:`mmr_utils.metrics.decision.choose_models` under ``budget`` (USD per query; None: no limit) or ``lam``."""
 
     def __init__(self, encoders: EncoderChoice, fuser: Fuser, router: Router, models: Sequence[str],
                  budget: float | None = None, *, info: dict | None = None, train_questions: Sequence[str] | None = None):

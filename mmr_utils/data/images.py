@@ -46,13 +46,8 @@ def image_path_under(root: str | os.PathLike, relative: str) -> Path:
 
 def choose_image_root(images, *, default: Callable[[], Path | None], given_for: str,
                       none_found: str = "no image folder found") -> tuple[Path | None, str]:
-    """The image folder a load uses and how it was chosen (what ``source["images"]`` records).
-
-    ``images`` is :data:`AUTO` (``default()``, the loader's own rule, which may find none: then ``none_found`` is
-    recorded), a folder (it must exist:
-    :class:`FileNotFoundError` naming it and ``given_for``, e.g. ``"table data/x/MMR-Bench.csv"``), or None (text
-    only).
-    """
+    """The image folder a load uses and how it was chosen (``source["images"]``): ``images`` is :data:`AUTO`
+    (``default()``, possibly none: ``none_found``), a folder that must exist (named with ``given_for``), or None."""
     if images is None:
         return None, "none (text-only)"
     if isinstance(images, str) and images == AUTO:

@@ -1,9 +1,6 @@
-"""The outcome table: for every benchmark instance and every candidate model, was the answer correct and what did the
-call cost (the paper's offline routing setting, Sec. 3).
-
-An :class:`OutcomeTable` holds ``correct`` and ``cost`` as (n x K) float arrays in which a missing cell is NaN and
-``mask`` is False. Missing cells are never filled: consumers decide, and say, what they do with them (the evaluation
-protocol scores only rows observed for every model, see :func:`OutcomeTable.complete_rows`).
+"""The outcome table: for every instance and candidate model, was the answer correct and what did the call cost
+(the paper's offline routing setting, Sec. 3). A missing cell is NaN and never filled: consumers say what they do
+with it (the protocol scores only :meth:`OutcomeTable.complete_rows`).
 """
 
 from __future__ import annotations

@@ -58,11 +58,8 @@ def file_hash(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
 
 @dataclass(frozen=True)
 class CacheKey:
-    """Identity of an encoder whose outputs may share one cache file.
-
-    Two encoders with equal keys must map equal content to equal embeddings; anything that changes outputs (model
-    weights, preprocessing parameters, dtype) belongs in ``revision`` or ``dtype``.
-    """
+    """Identity of an encoder: equal keys must map equal content to equal embeddings (whatever changes outputs
+    belongs in ``revision`` or ``dtype``)."""
 
     encoder: str
     model_id: str
@@ -86,12 +83,8 @@ class EmbeddingCache:
         self._lock_path = self.cache_dir / f".{key.file_stem()}.lock"
 
     def _read(self) -> tuple[dict[str, int], np.ndarray]:
-        """Return (hash -> row, values) from disk; empty when the file does not exist.
-
-        A damaged archive (empty, truncated, not an archive of this module) reads as empty, with a warning naming it:
-        every lookup misses, the embeddings are recomputed and the next :meth:`add` replaces the file. An intact archive
-        written for another encoder identity or format version is a :class:`CacheFormatError`.
-        """
+        """(hash -> row, values) from disk; a missing or damaged file reads as empty (damaged: with a warning, and
+        the next :meth:`add` replaces it); another encoder's or format's archive is a :class:`CacheFormatError`."""
         empty = {}, np.zeros((0, 0), dtype=np.float32)
         if not self.path.exists():
             return empty
@@ -118,10 +111,7 @@ class EmbeddingCache:
         return {str(h): row for row, h in enumerate(hashes)}, values
 
     def lookup(self, hashes: Iterable[str]) -> tuple[np.ndarray, np.ndarray | None]:
-        """Return ``(found, values)``: a boolean mask over ``hashes`` and the cached rows (zeros where not found).
-
-        ``values`` is None when nothing is cached yet (the width is then unknown).
-        """
+        """``(found, values)``: a mask over ``hashes`` and the cached rows (zeros where not found; None when empty)."""
         hashes = list(hashes)
         index, stored = self._read()
         found = np.array([h in index for h in hashes], dtype=bool)
@@ -190,13 +180,8 @@ _STUDY_ENTRY = re.compile(r"^[A-Za-z0-9_]+-[0-9a-f]{24}$")
 
 
 def clear_cache(cache_dir: str | os.PathLike | None = None) -> int:
-    """Delete every cache file in ``cache_dir`` (default ``paths.CACHE``); return how many files and entries.
-
-    Used by ``make clean-cache``. Only what this project writes is removed: this module's ``*.npz`` and ``.*.lock``,
-    the study results saved by :func:`mmr_utils.experiments.studies.cached_study` (``studies/<study>-<hash>/`` entries, and the
-    ``studies/*.pkl`` files of earlier versions), the runs saved by :func:`mmr_utils.experiments.runs.fit_predict`
-    (``runs/<router>-<hash>/``), and temporary files left by interrupted atomic writes (``.*.tmp``).
-    """
+    """Delete what this project writes in ``cache_dir`` (default ``paths.CACHE``; ``make clean-cache``): embedding
+    files and locks, saved studies and runs, and temporary files of interrupted writes; return the counts."""
     folder = Path(cache_dir) if cache_dir is not None else paths.CACHE
     if not folder.exists():
         return 0

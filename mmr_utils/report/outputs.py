@@ -36,10 +36,8 @@ def portable_folder(folder: Path) -> str:
 
 
 def output_folder(out_dir, name: str) -> Path:
-    """The folder ``name`` is written to: ``out_dir``, or :func:`mmr_utils.paths.figures_dir` when it is None.
-
-    Raises ``ValueError`` when ``$MMR_FIGURES_DIR`` names another folder and the target is the committed ``figures/``
-    (a run on other data must never overwrite the committed outputs)."""
+    """The folder ``name`` is written to: ``out_dir`` or :func:`mmr_utils.paths.figures_dir`; the committed
+    ``figures/`` while ``$MMR_FIGURES_DIR`` names another folder is a ``ValueError``."""
     folder = Path(out_dir) if out_dir is not None else paths.figures_dir()
     other = paths.figures_dir()
     if other != paths.FIGURES and folder.resolve() == paths.FIGURES.resolve():

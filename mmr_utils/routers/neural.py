@@ -58,11 +58,8 @@ def _masked_mse(prediction: torch.Tensor, target: torch.Tensor, mask: torch.Tens
 
 
 class _TorchRouter(Router):
-    """Shared training, prediction and persistence for the neural routers.
-
-    Subclasses implement ``_build_module(n_features, n_models) -> nn.Module`` whose forward returns
-    ``(utility, z_cost)`` (both batch x K) and ``_make_optimizer(parameters)``.
-    """
+    """Shared training, prediction and persistence for the neural routers; subclasses implement ``_build_module``
+    (forward returns ``(utility, z_cost)``, batch x K) and ``_make_optimizer``."""
 
     neural = True
     #: Training has no randomness beyond the initialisation and the shuffling (no dropout), so several instances can
@@ -226,15 +223,10 @@ def ensemble_key(router: _TorchRouter, x_shape, y_shape) -> str:
 
 
 def _train_ensemble(routers: list[_TorchRouter], data: list[tuple]) -> None:
-    """Train ``routers`` (one class, equal parameters but ``seed``, data of equal shapes) as one batched ensemble.
-
-    Each member keeps its own initialisation (seeded by its ``seed``), its own shuffling generator, its own data and
-    its own optimiser state; a step evaluates every member's loss with ``torch.func.vmap`` over the stacked
-    parameters (batched matrix products) and steps one optimiser over all members' parameter tensors. The members'
-    parameters stay separate tensors (stacked anew each step), so the element-wise optimiser update of a member never
-    depends on where it sits in a stacked tensor: a member's result is bit-identical to training it alone, which is
-    what makes the run cache independent of how runs were grouped (tested). Chunks of :data:`MAX_ENSEMBLE`.
-    """
+    """Train ``routers`` (one class, equal parameters but ``seed``, equal data shapes) as one batched ensemble, in
+    chunks of :data:`MAX_ENSEMBLE`: each member keeps its initialisation, shuffling, data and optimiser state; the
+    losses are evaluated with ``torch.func.vmap`` over parameters stacked anew each step, so a member's result is
+    bit-identical to training it alone."""
     if len(routers) > MAX_ENSEMBLE:
         for start in range(0, len(routers), MAX_ENSEMBLE):
             _train_ensemble(routers[start:start + MAX_ENSEMBLE], data[start:start + MAX_ENSEMBLE])
@@ -370,15 +362,9 @@ class _CMRNet(nn.Module):
 
 @register
 class CMRRouter(_TorchRouter):
-    """CMR (cross-modal router): the text and image parts of concatenated features ``[text | image]`` (split at
-    ``text_dim``) are each projected to ``width`` = 512; the two tokens pass through ``layers`` = 2 transformer
-    encoder layers (8 heads, FFN 4x, GELU, dropout 0.1), are mean-pooled, and two linear heads give utility and
-    standardised log cost; AdamW (``lr``, ``weight_decay``), masked MSE.
-
-    A query whose image part is all zeros (no image, or the image masked out) gets a learned missing-image token
-    in place of the projected image, so "no image" is not confused with a real image embedding near zero.
-    Requires the ``"concat"`` fusion.
-    """
+    """CMR (cross-modal router; ``"concat"`` fusion): the text and image parts of ``[text | image]`` (split at
+    ``text_dim``) are projected to ``width`` tokens, pass ``layers`` transformer encoder layers, are mean-pooled, and
+    two heads give utility and log cost; AdamW. An all-zero image part gets a learned missing-image token."""
 
     name = "cmr"
     fusion = "concat"

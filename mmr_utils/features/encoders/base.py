@@ -78,11 +78,8 @@ def hub_offline() -> Iterator[None]:
 
 
 def folder_fingerprint(folder: Path, full_hash_limit: int = 64 << 20, edge_bytes: int = 8 << 20) -> str:
-    """A revision string for a local model folder: sha256 over its config/tokenizer files and weight files.
-
-    Weight files up to ``full_hash_limit`` bytes are hashed whole; larger ones by size + first and last
-    ``edge_bytes`` (hashing 600 MB on every start would dominate a cached run).
-    """
+    """A revision string for a local model folder: sha256 over its config, tokenizer and weight files (weights over
+    ``full_hash_limit`` bytes by size and first and last ``edge_bytes``)."""
     digest = hashlib.sha256()
     for file in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
         if file.suffix not in {".json", ".txt", ".safetensors", ".bin", ".model"}:
@@ -309,10 +306,8 @@ class BaseEncoder:
 
     def encode_images(self, image_paths: Sequence[str | os.PathLike | None], *, root: str | os.PathLike | None = None,
                       batch_size: int | None = None) -> Embeddings:
-        """Embed image files; None/empty entries are absent by design, missing/empty/corrupt files are absent and
-        reported by row and path in ``info["image_problems"]``. Absent rows are zeros with ``present`` False and are
-        never passed to the model. Images are cached by the sha256 of their file bytes.
-        """
+        """Embed image files (cached by the sha256 of their bytes); None entries and unreadable files are absent
+        (zeros, ``present`` False; unreadable ones listed in ``info["image_problems"]``)."""
         self._check_modality("image")
         started = time.perf_counter()
         entries = list(image_paths)
