@@ -29,7 +29,6 @@ SIMULATOR_OUTCOME_SAMPLINGS = ("systematic", "bernoulli")
 EVALUATE_METRICS = ("protocol", "peer")
 
 
-# ---------------------------------------------------------------------------------------------------------------- data
 def cmd_data(args: argparse.Namespace) -> int:
     import pandas as pd
 
@@ -99,7 +98,6 @@ def cmd_data_mathv(args: argparse.Namespace) -> int:
     return 0
 
 
-# --------------------------------------------------------------------------------------------------------------- audit
 def cmd_audit(args: argparse.Namespace) -> int:
     """Audit one outcome table (:func:`mmr_utils.data.audit.audit_table`), print it, optionally write its tables."""
     import pandas as pd
@@ -136,7 +134,6 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
-# ------------------------------------------------------------------------------------------------------------ evaluate
 def cmd_evaluate(args) -> int:
     """Fit one router on an official-schema table, evaluate it with the protocol, print a summary, write JSON."""
     from mmr_utils.data.official import load_table
@@ -272,7 +269,6 @@ def add_evaluate_parser(subparsers) -> None:
     p.set_defaults(func=cmd_evaluate)
 
 
-# ---------------------------------------------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m mmr_utils", description="MMR-Bench companion: data, audit and evaluate commands.",
@@ -343,11 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` (default ``sys.argv[1:]``), run the subcommand, return its exit status (0 ok, 1 failed).
-
-    Called as a program (``argv`` None), it first restarts itself with the numerical pins when they are not set
-    (:func:`mmr_utils.numerics.restart_pinned`), so that every command, and every notebook kernel it starts, computes
-    under them."""
+    """Parse ``argv`` (default ``sys.argv[1:]``), run the subcommand, return its exit status (0 ok, 1 failed); as a
+    program (``argv`` None) first restart under the numerical pins (:func:`mmr_utils.numerics.restart_pinned`)."""
     return run_command(build_parser, argv, module="mmr_utils")
 
 

@@ -60,12 +60,9 @@ _applied_at_import = False
 
 
 def apply_pins_at_import() -> bool:
-    """Set :data:`PINS` in this process's environment when they are wanted and none of :data:`PINNED_LIBRARIES` is
-    loaded yet (the libraries read the variables when they load or first compute, measured to take effect in
-    benchmarks/results/isa_invariance.md); ``import mmr_utils`` calls this. Returns whether it set them. When a
-    library was loaded first it cannot pin: the pins then hold only if the environment had them (the Makefile, the
-    venv's Jupyter kernel and ``python -m mmr_utils`` provide them), and :func:`pins_status` says so; when they do not,
-    it sets :data:`PARENT_UNPINNED` so that the worker processes this process starts compute as it does."""
+    """Set :data:`PINS` in this process's environment when wanted and none of :data:`PINNED_LIBRARIES` is loaded
+    yet (``import mmr_utils`` calls this); return whether it did. Too late and unpinned, it sets
+    :data:`PARENT_UNPINNED` so that this process's workers compute as it does."""
     global _applied_at_import
     import sys
 
@@ -235,10 +232,9 @@ _RESTARTED = "MMR_NUMERICS_RESTARTED"
 
 
 def restart_pinned(argv: list[str] | None = None, *, module: str = "mmr_utils") -> None:
-    """Replace this process by ``python -m <module> <argv>`` (default: the same ``python -m mmr_utils`` command) with
-    :data:`PINS` in its environment when they are wanted and not all set (``python -m mmr_utils ...`` calls this first: OpenBLAS reads its core type when it is loaded, so the pins
-    must be in the environment before the process starts). Returns without doing anything when the pins already hold,
-    when ``MMR_NUMERICS_PINS=0``, after one restart, or where ``os.execve`` does not replace the process (Windows)."""
+    """Replace this process by ``python -m <module> <argv>`` (default: the same command) with :data:`PINS` in its
+    environment when wanted and not all set; does nothing when they hold, with ``MMR_NUMERICS_PINS=0``, after one
+    restart, or without ``os.execve`` (Windows)."""
     import sys
 
     if not pins_wanted() or pins_status()["set"] or os.environ.get(_RESTARTED) or os.name != "posix":

@@ -58,7 +58,6 @@ class RoutingPipeline:
         self.info = dict(info or {})
         self.train_questions = None if train_questions is None else list(train_questions)
 
-    # -- building ----------------------------------------------------------------------------------------------
     @classmethod
     def train(cls, bank, router: str, split, *, mode: str = "22", fusion: str = "mean", seed: int = 0,
               router_params: dict | None = None, neural_epochs: int | None = None,
@@ -92,7 +91,6 @@ class RoutingPipeline:
                 "encoder": bank.encoder, "data": bank.table.source.get("path")}
         return cls(choice, fuser, fitted, bank.table.models, budget, info=info, train_questions=questions)
 
-    # -- routing -----------------------------------------------------------------------------------------------
     def features(self, questions: Sequence[str], image_paths: Sequence[str | os.PathLike | None]) -> np.ndarray:
         """Fused router features of new queries (the mode's test flag: what the router sees at prediction)."""
         questions, image_paths = list(questions), list(image_paths)
@@ -131,7 +129,6 @@ class RoutingPipeline:
         the lambda rule with ``lam``)."""
         return self.route_many([question], [image_path], budget=budget, lam=lam)[0]
 
-    # -- persistence -------------------------------------------------------------------------------------------
     def save(self, folder: str | os.PathLike) -> Path:
         """Write ``pipeline.json`` (format, models, budget, encoder choice, fuser settings, training info),
         ``fuser.npz`` and ``router.npz`` into ``folder`` (created), each atomically. Returns the folder."""

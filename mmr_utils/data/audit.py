@@ -120,7 +120,6 @@ class AuditReport:
         return folder
 
 
-# --------------------------------------------------------------------------- the checks
 def _coverage(table: OutcomeTable) -> pd.DataFrame:
     observed = table.mask.sum(axis=0)
     return pd.DataFrame({"model": list(table.models), "observed": observed.astype(int),

@@ -110,14 +110,10 @@ def convert_mathv(
     exclude=EXCLUDED_BY_DEFAULT,
     force: bool = False,
 ) -> Path:
-    """Build ``out_dir/MMR-Bench.csv`` (official schema) and ``out_dir/images/MathVision/<id>.<ext>`` (symlinks) from
-    the MATH-V folder ``source`` (laid out as ``data/<split>.jsonl``, ``images/``, ``outputs/**/<Model>.jsonl``).
-
-    Every model setting with a judged row for every item is included; settings with missing items are skipped and
-    listed in ``provenance.json``, which also records the cost model (prices, sources, tokenizer). A non-empty
-    ``out_dir`` this project did not write, or an existing file, is refused unless ``force``
-    (:func:`mmr_utils._io.check_replaceable_folder`).
-    """
+    """Build ``out_dir/MMR-Bench.csv`` and ``out_dir/images/MathVision/`` (symlinks) from the MATH-V folder
+    ``source`` (``data/<split>.jsonl``, ``images/``, ``outputs/**/<Model>.jsonl``): every model setting judged on every
+    item; skipped settings and the cost model go to ``provenance.json``. Refuses a folder it did not write unless
+    ``force``."""
     source, out_dir = Path(source), check_replaceable_folder(out_dir, force=force)
     items_file = source / "data" / f"{split}.jsonl"
     if not items_file.is_file():
@@ -309,14 +305,9 @@ def _converted_full(source: Path, out_dir: Path):
 
 
 def load_mathv(mathv: str = "sample", out_dir=None):
-    """Load MATH-V as an :class:`~mmr_utils.data.table.OutcomeTable` whose ``source["variant"]`` says which ran.
-
-    ``mathv`` is ``"sample"`` (the 304-item testmini sample shipped in ``data/samples``), ``"full"`` (all 3040 items;
-    the source is resolved as in :mod:`mmr_utils.data.mathv_snapshot`, downloading the pinned snapshot if
-    needed), ``"auto"`` (full when a local copy can be found without downloading, else the sample), or a path to a
-    MATH-V folder. The full conversion is cached in ``out_dir`` (default ``data/mathv``) and redone when the source's
-    content changes.
-    """
+    """MATH-V as an outcome table whose ``source["variant"]`` says which ran: ``"sample"`` (the shipped 304-item
+    testmini sample), ``"full"`` (3040 items, downloading the snapshot if needed), ``"auto"`` (full when found locally)
+    or a MATH-V folder; the full conversion is cached in ``out_dir`` until the source changes."""
     from mmr_utils.data.mathv_snapshot import MathVUnavailableError, resolve_source
 
     out_dir = Path(out_dir) if out_dir is not None else paths.MATHV

@@ -133,13 +133,9 @@ def _index_image_folder(folder: Path) -> dict[str, Path]:
 
 def resolve_images(dataset_idx: pd.Series, datasets: pd.Series, image_root: Path, *, image_ids=None,
                    folders: dict[str, str] | None = None) -> tuple[list, dict]:
-    """Image path per instance (or None) under ``image_root/<folder>/<id>.<ext>``, and counts of what was found.
-
-    ``image_ids`` (default: the id part of ``dataset_idx``) and ``folders`` (dataset -> folder under the root, default
-    :func:`image_folder_of`; ``""`` is the root itself) cover tables whose ids carry no dataset prefix. Only folders
-    inside the image root are listed (:func:`mmr_utils.data.images.image_path_under`): a dataset name that is a
-    path (``../x``, ``/abs``) is an error.
-    """
+    """Image path per instance (or None) under ``image_root/<folder>/<id>.<ext>``, and counts of what was found;
+    ``image_ids`` and ``folders`` (dataset -> folder, ``""`` the root) cover ids without a dataset prefix. A dataset
+    name that leads outside the root is an error."""
     if image_ids is None:
         image_ids = dataset_idx.map(lambda idx: split_dataset_idx(idx)[1])
     indexes = {}
@@ -179,10 +175,8 @@ def _read_text(csv_path: Path) -> str:
 
 
 def _check_records(text: str, csv_path: Path) -> list[str] | None:
-    """The header of the CSV ``text``, after checking that every record has as many fields as the header (pandas pads
-    short rows with empty cells, which would pass for missing outcomes) and that the quoting is well formed. A field
-    may be as long as the file (the csv module's default limit of 128 KiB per field is raised to the text's length, as
-    pandas reads any length)."""
+    """The header of the CSV ``text``, after checking the quoting and that every record has as many fields as the
+    header (pandas would pad short rows into missing outcomes)."""
     if csv.field_size_limit() < len(text):
         csv.field_size_limit(min(len(text) + 1, sys.maxsize))
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
@@ -215,13 +209,9 @@ def _row_list(mask) -> str:
 
 
 def _datasets_of(instances: pd.DataFrame, csv_path: Path, source: dict):
-    """Dataset of every row (from the ``dataset_idx`` prefix, checked against a ``dataset`` column when the table has
-    one), the image id of every row, and image folders for datasets not named by a prefix.
-
-    Ids without a ``<dataset>_`` prefix throughout (``0``, ``1``, ...) take their dataset from a ``dataset`` column, or
-    make the whole table one dataset named after it (with a warning); a mix of prefixed and bare ids is an error.
-    Every dataset name must be one plain path component (it names an image folder).
-    """
+    """Dataset and image id of every row, and image folders of datasets not named by a prefix: from the
+    ``dataset_idx`` prefix (checked against a ``dataset`` column), else from that column, else one dataset named after
+    the table (with a warning); mixed prefixed and bare ids, or a name that is not a plain folder name, are errors."""
     ids = instances["dataset_idx"]
     parts = ids.map(split_dataset_idx)
     derived = parts.map(lambda p: p[0])
@@ -347,19 +337,10 @@ def auto_image_root(folder: Path) -> Path | None:
 
 
 def load_table(path, *, datasets=None, images="auto", simulated: bool | None = None) -> OutcomeTable:
-    """Load an outcome table in the official MMR-Bench schema.
-
-    Args:
-        path: the CSV file, or a folder holding ``MMR-Bench.csv`` / ``MMR_Bench.csv``.
-        datasets: optional selection (names or aliases, case-insensitive, ``all``); an empty result is an error.
-        images: ``"auto"`` (``<folder>/images`` if it exists, else no images), a folder (must exist), or ``None``
-            (text-only).
-        simulated: mark the table as simulated; ``None`` reads ``provenance.json`` beside the CSV if present.
-
-    Raises:
-        TableFormatError: a malformed table (the message names file, row or column and what was expected).
-        FileNotFoundError: no table, or an explicitly given image folder that does not exist.
-    """
+    """Load an outcome table in the official schema from ``path`` (the CSV or its folder), optionally selecting
+    ``datasets`` (names or aliases). ``images``: ``"auto"`` (:func:`auto_image_root`), a folder that must exist, or
+    ``None``; ``simulated=None`` reads ``provenance.json`` beside the CSV. A malformed table is a
+    :class:`TableFormatError` naming file, row or column."""
     csv_path = find_table_csv(path)
     text = _read_text(csv_path)
     header = _check_records(text, csv_path)

@@ -1,9 +1,6 @@
-"""Train/test splits of an outcome table (paper Sec. 5: random instance split; cross-dataset split within a scenario).
-
-Both return integer row indices into the table, so every later step (features, routers, evaluation) uses the very same
-rows. The official default is 20% train / 80% test with seed 42: ``instance_split(table, 0.2, seed=42,
-procedure="official")`` makes that split the way the official loader does; the default procedure (stratified by
-dataset, numpy generator) gives a different split for the same seed.
+"""Train/test splits of an outcome table as row indices (paper Sec. 5: random instance split, cross-dataset split
+within a scenario). The official 20/80 split with seed 42 is ``instance_split(table, 0.2, seed=42,
+procedure="official")``.
 """
 
 from __future__ import annotations

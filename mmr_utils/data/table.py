@@ -50,7 +50,6 @@ class OutcomeTable:
         if missing:
             raise ValueError(f"OutcomeTable.instances lacks columns {missing}")
 
-    # ------------------------------------------------------------------ shape and masks
     @property
     def n(self) -> int:
         """Number of instances."""
@@ -84,7 +83,6 @@ class OutcomeTable:
         """(n,) bool: rows observed for every model (the rows the evaluation protocol scores)."""
         return self.mask.all(axis=1)
 
-    # ------------------------------------------------------------------ selection
     def take(self, rows) -> OutcomeTable:
         """A new table with the given rows (a boolean mask or integer indices), in that order."""
         rows = np.asarray(rows)
@@ -132,7 +130,6 @@ class OutcomeTable:
             tokens=None if self.tokens is None else self.tokens[:, cols],
         )
 
-    # ------------------------------------------------------------------ summaries
     def model_summary(self) -> pd.DataFrame:
         """Per dataset and model: accuracy and mean cost over observed cells, and the number of missing cells."""
         frames = []
@@ -176,7 +173,6 @@ class OutcomeTable:
             f"missing cells {missing or 'none'}"
         )
 
-    # ------------------------------------------------------------------ output
     def to_official_csv(self, path) -> Path:
         """Write the table in the official MMR-Bench schema (``dataset_idx``, ``question``, ``answer``, extra
         per-instance fields, then ``M_correct``, ``M_cost`` and ``M_token`` per model), atomically."""

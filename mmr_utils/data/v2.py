@@ -222,22 +222,9 @@ def _read_results(path: Path, model: str, index: dict[str, int], benchmarks: np.
 
 def load_v2(root, *, tasks=None, models=None, image_root=_DEFAULT_IMAGES, score_threshold: float | None = 0.5,
             multi_image: str = "contact_sheet", cache_dir=None) -> OutcomeTable:
-    """Load MMR-Bench V2 from ``root`` (the downloaded folder, holding ``data/``) as an :class:`OutcomeTable`.
-
-    Args:
-        root: folder with ``data/instances`` and ``data/results`` (or those two directly).
-        tasks: task names (instance file stems) to load, in that order; default all, sorted.
-        models: model names (results sub-folders) to load, in that order; default all, sorted.
-        image_root: folder the ``images`` paths are relative to; default ``<root>/LMUData`` when it exists (else no
-            images); ``None`` for text-only; an explicit folder must exist.
-        score_threshold: ``correct = score >= score_threshold``; ``None`` keeps the raw score (module docstring).
-        multi_image: ``"contact_sheet"`` or ``"first"`` (module docstring).
-        cache_dir: where contact sheets are written; default ``<root>/.cache/contact_sheets``.
-
-    Raises:
-        TableFormatError: a file breaks the layout or a cross-check (the message names file, row and column).
-        FileNotFoundError: no V2 layout at ``root``, an unknown task or model, or a missing explicit image folder.
-    """
+    """Load MMR-Bench V2 from ``root`` (holding ``data/``, or ``instances/`` and ``results/``) as described in the
+    module docstring: ``tasks`` and ``models`` in the order given (default all, sorted); contact sheets go to
+    ``cache_dir`` (default ``<root>/.cache/contact_sheets``)."""
     root = Path(root)
     data = data_folder(root)
     if multi_image not in MULTI_IMAGE_MODES:

@@ -65,7 +65,6 @@ class FeatureBank:
         self._fingerprint_memo = (self.table, self.text, self.image, value)
         return value
 
-
     @property
     def has_images(self) -> bool:
         return self.image is not None and bool(self.image.present.any())

@@ -80,7 +80,6 @@ class Fuser:
         self.eta = eta
         self.fitted_ = False
 
-    # -- fitting -----------------------------------------------------------------------------------------------
     def fit(self, text, image=None, present=None) -> Fuser:
         """Learn the fusion's statistics from the training rows: ``text`` (n x d_t), ``image`` (n x d_i) or None when
         the table has no images, ``present`` (n bools, None = every image present)."""
@@ -144,7 +143,6 @@ class Fuser:
             return values @ self.matrix_
         return values
 
-    # -- transforming ------------------------------------------------------------------------------------------
     def transform(self, text, image=None, present=None, *, side: str = "test") -> tuple[np.ndarray, dict]:
         """Router features (float32, unit rows) of the given rows and what was done to them. ``side`` picks the
         mode's flag: ``"train"`` (rows the router is fitted on) or ``"test"`` (rows it predicts, new queries).
@@ -235,7 +233,6 @@ class Fuser:
             info["common_width"] = dict(self.common_width_)
         return info
 
-    # -- persistence (data only) -------------------------------------------------------------------------------
     def state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """``(settings, arrays)``: JSON-able settings and the fitted arrays, enough for :meth:`from_state`."""
         if not self.fitted_:

@@ -23,7 +23,6 @@ from mmr_utils.metrics.protocol import as_float, budget_sweep, nauc, pareto_fron
 from mmr_utils.metrics.references import oracle_choice, random_official
 
 
-# --------------------------------------------------------------------------- call shares
 def choices_at_peak(U, P, Y, C, *, rule: str = "threshold", fallback: str = "cheapest",
                     ties: str = "cheapest") -> np.ndarray:
     """Each row's chosen model at the operating point that attains Ps: among the sweep's operating points with the
@@ -64,7 +63,6 @@ def share_entropy(shares, *, normalize: bool = True) -> float:
     return entropy + 0.0  # no negative zero
 
 
-# --------------------------------------------------------------------------- everything at once
 def metrics_from_frontier(frontier, refs: References, *, names=FRONTIER_METRICS, aiq_upper: float | None = None,
                           hv_reference=None) -> dict:
     """The frontier metrics ``names`` (of :data:`FRONTIER_METRICS`) against ``refs``; ``aiq_upper`` and

@@ -192,16 +192,10 @@ def _refit_shared(data: CalibrationData, dataset: str, signal: dict[str, float])
 def fit_signal(data: CalibrationData, *, routers=CALIBRATION_ROUTERS, seeds=(0, 1, 2), datasets=None,
                start: dict[str, float] | None = None, rounds: int = 6,
                tolerance: float = TARGETS["search_tolerance"], log=None) -> tuple[dict, dict, pd.DataFrame]:
-    """Fit the learnable-signal strength per dataset so that the mean Ps of ``routers`` over ``seeds`` equals the
-    mean of their Table 2 Ps on that dataset.
-
-    Per dataset: ``g(s)`` = achieved minus target mean Ps, with ``sigma_d`` refitted to the Oracle row for every
-    ``s`` tried. Starting from ``start`` (default: the stored :data:`~.calibration.LEARNABLE_SIGNAL`), a second point
-    is taken 30% toward the side the gap's sign says, then secant steps, kept inside the bracket of the last values of
-    opposite sign once one is found (and inside :data:`SIGNAL_BRACKET`); it stops when ``|g| <= tolerance`` or after
-    ``rounds`` evaluations and keeps the value with the smallest ``|g|``. Deterministic for fixed inputs. Returns
-    (signal, shared_sd, trace), the trace one row per evaluation (dataset, step, signal, shared_sd, target, achieved,
-    gap)."""
+    """(signal, shared_sd, trace): per dataset the learnable-signal strength at which the mean Ps of ``routers``
+    over ``seeds`` equals their Table 2 mean, ``sigma_d`` refitted for every value tried. From ``start`` a step of 30%
+    toward the gap's sign, then secant steps kept inside the last sign-changing bracket and :data:`SIGNAL_BRACKET`,
+    until ``|gap| <= tolerance`` or ``rounds``; the best value is kept, the trace has one row per evaluation."""
     chosen = list(cal.DATASET_SIZES) if datasets is None else list(datasets)
     ps = paper_learned_ps()
     signal = dict(cal.LEARNABLE_SIGNAL if start is None else start)
@@ -319,12 +313,9 @@ def _json_default(value):
 def run_calibration(scale: float = cal.CALIBRATION_SCALE, seed: int = cal.CALIBRATION_SEED, *, seeds=(0, 1, 2),
                     routers=CALIBRATION_ROUTERS, check_routers=CHECK_ROUTERS, datasets=None, rounds: int = 6,
                     write: Path | None = None, log=print) -> dict:
-    """The whole calibration step: fit the learnable signal (and the shared effect with it) per dataset, recompute
-    the Random peak excess of the calibrated table, score ``check_routers`` (empty: skip) against Table 2, and with
-    ``write`` store everything in that file (:func:`write_fitted`). With ``datasets`` only those are simulated
-    (content of the whole benchmark, features of theirs), fitted and reported, and nothing can be written (no check,
-    no Random excess). Returns the record (fitted values, settings,
-    cells, gains, summary, nano's Figure-4 point, seconds)."""
+    """The whole calibration step, returning its record: fit the learnable signal and shared effect, recompute the
+    Random peak excess, score ``check_routers`` against Table 2 and with ``write`` store it (:func:`write_fitted`);
+    with ``datasets`` only those are fitted and nothing is written."""
     from mmr_utils.data.simulator.fitting import random_peak_excess
 
     if datasets is not None and write is not None:

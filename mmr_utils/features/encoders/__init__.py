@@ -56,15 +56,10 @@ def get_encoders(name: str = "auto", *, clip_model: str | os.PathLike = DEFAULT_
                  cache_dir=None, use_cache: bool = True, batch_size: int | None = None, num_workers: int | None = None,
                  image_dim: int | None = 256, tfidf_dim: int = 256, seed: int = 0, progress: bool = True,
                  allow_download: bool = False, batch_invariant: bool = True) -> EncoderChoice:
-    """Build the text and image encoders named by ``name`` and say what was chosen.
-
-    ``name``: ``"clip"`` (paper default, shared space), ``"offline"`` (= ``"minilm+imagestats"``), ``"tfidf"``
-    (= ``"tfidf+imagestats"``; call ``choice.text.fit(train_texts)`` before encoding), ``"TEXT+IMAGE"`` for any pair
-    (text: clip|minilm|tfidf, image: clip|imagestats), or ``"auto"``: CLIP when its weights are found offline,
-    otherwise the offline pair, with the reason in ``description`` and ``fallback_reason``.
-    ``batch_invariant`` (default True) embeds one item per model call, so each value depends on its item alone
-    (reproducible bit for bit whatever the cache held); False batches calls, faster on a GPU (see BaseEncoder).
-    """
+    """The text and image encoders ``name`` names, and what was chosen: ``"clip"`` (the paper's), ``"offline"``
+    (MiniLM + imagestats), ``"tfidf"`` (fit ``choice.text`` on the training texts first), any ``"TEXT+IMAGE"`` pair,
+    or ``"auto"`` (CLIP when its weights are found offline, else the offline pair, saying why).
+    ``batch_invariant``: see :class:`~.base.BaseEncoder`."""
     common = {"cache_dir": cache_dir, "use_cache": use_cache, "progress": progress, "batch_invariant": batch_invariant}
     requested = name
     fallback_reason = None

@@ -96,7 +96,6 @@ def folder_fingerprint(folder: Path, full_hash_limit: int = 64 << 20, edge_bytes
     return "sha256:" + digest.hexdigest()[:20]
 
 
-# ----------------------------------------------------------------------------------------------- image loading
 class _ImageFileDataset(torch.utils.data.Dataset):
     """Decodes one image per item (in a DataLoader worker) and applies ``transform``; decoding errors are returned."""
 
@@ -165,7 +164,6 @@ def default_num_workers() -> int:
     return max(0, min(8, (os.cpu_count() or 1) - 1))
 
 
-# ----------------------------------------------------------------------------------------------- base encoder
 class BaseEncoder:
     """Shared machinery: validation, content-hash caching, batching, progress bars and the info record. Subclasses
     set ``name`` and ``modalities`` and implement ``_model_key`` and the batch hooks (``_embed_text_batch`` /
