@@ -1,7 +1,5 @@
-"""The provenance record that identifies a run: what code, what data, what features, what settings.
-
-Every saved figure and table carries one (``<name>.provenance.json``). It must identify the run without naming the
-machine it ran on, so :func:`portable` rewrites every path relative to the repository root before it is written.
+"""The provenance record of every saved figure and table (``<name>.provenance.json``): what code, data, features and
+settings produced it, with paths relative to the repository root (:func:`portable`), never naming the machine.
 """
 
 from __future__ import annotations

@@ -1,7 +1,5 @@
-"""The benchmark's datasets: names, aliases, image folders and scenarios (paper Sec. 3.1, Table 1).
-
-MMR-Bench groups seven public benchmarks into three scenarios. ``dataset_idx`` values in the official table are
-``<Dataset>_<id>``; the dataset is found by the longest known prefix, and its images live in ``<root>/<folder>/``.
+"""The benchmark's datasets: names, aliases, image folders and scenarios (paper Sec. 3.1, Table 1: seven benchmarks in
+three scenarios). A ``dataset_idx`` is ``<Dataset>_<id>``, resolved by the longest known prefix.
 """
 
 from __future__ import annotations

@@ -1,6 +1,5 @@
-"""Question, answer and picture content of one simulated instance (the "Question text" step of the generative
-model in :mod:`mmr_utils.data.simulator`): kind-specific question templates, plausible wrong answers, and the drawing parameters that
-:mod:`mmr_utils.data.simulator.render` turns into the picture.
+"""Question, answer and picture content of one simulated instance: kind-specific question templates, plausible wrong
+answers, and the drawing parameters :mod:`mmr_utils.data.simulator.render` turns into the picture.
 """
 
 from __future__ import annotations

@@ -97,10 +97,8 @@ class CalibrationData:
 
 def calibration_data(scale: float = cal.CALIBRATION_SCALE, seed: int = cal.CALIBRATION_SEED, *,
                      encoder: str = PROTOCOL["encoder"], datasets=None) -> CalibrationData:
-    """Simulate the benchmark (with images) at ``(scale, seed)`` in a temporary folder, load it, keep ``datasets``
-    (default: all) and embed it (the embedding cache is keyed by content, so a rerun reads it back). Its content does
-    not depend on the learnable signal or the shared effect; :func:`with_outcomes` redraws the outcomes (on all rows,
-    so a subset gets exactly the outcomes the whole benchmark would)."""
+    """The benchmark at ``(scale, seed)`` simulated, loaded, restricted to ``datasets`` and embedded once (its content
+    depends on neither the learnable signal nor the shared effect; :func:`with_outcomes` redraws the outcomes)."""
     from mmr_utils.features.bank import FeatureBank, embed_table
     from mmr_utils.data.official import load_table
     from mmr_utils.data.simulator.benchmark import simulate_benchmark
@@ -146,10 +144,8 @@ def with_outcomes(data: CalibrationData, signal: dict[str, float], shared_sd: di
 
 def learned_ps(bank, routers, seeds, *, datasets=None, full: bool = False,
                neural_epochs=PROTOCOL["neural_epochs"]) -> pd.DataFrame:
-    """Ps and official nAUC of ``routers`` per dataset under the official per-dataset protocol (one router per dataset,
-    trained on its 20% split, scored on the rest), for each split seed; with ``full``, also each router trained on all
-    datasets together and scored on all test rows (``dataset == "All"``) beside the best single model there
-    (``router == "best_single"``). Columns: router, dataset, seed, Ps, nAUC."""
+    """Ps and official nAUC (router, dataset, seed, Ps, nAUC) of ``routers`` per dataset under the official
+    per-dataset protocol; with ``full`` also trained on all datasets (``"All"``) beside the best single model."""
     from mmr_utils.experiments.runs import fit_predict
     from mmr_utils.experiments.scoring import score_run
     from mmr_utils.data.splits import instance_split
@@ -246,11 +242,8 @@ def fit_signal(data: CalibrationData, *, routers=CALIBRATION_ROUTERS, seeds=(0, 
 
 def check(bank, *, routers=CHECK_ROUTERS, seeds=(0, 1, 2), neural_epochs=PROTOCOL["neural_epochs"]
           ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Score ``routers`` per dataset and on the full set against the paper's Table 2.
-
-    Returns (cells, gains, summary): ``cells`` one row per (router, dataset) incl. ``"All"`` with paper, here (mean over
-    seeds), difference for Ps and nAUC; ``gains`` one row per router with the full-set gain over the best single model
-    here and in the paper; ``summary`` the counts against :data:`TARGETS`."""
+    """(cells, gains, summary): ``routers``' Ps and nAUC per dataset and ``"All"`` beside the paper's Table 2, their
+    full-set gains over the best single model beside the paper's, and the counts against :data:`TARGETS`."""
     frame = learned_ps(bank, routers, seeds, full=True, neural_epochs=neural_epochs)
     from mmr_utils.report.paper_tables import PAPER_TABLE2, PAPER_TABLE2_DATASETS
 
@@ -349,10 +342,8 @@ def stored_record(path: Path = cal.FITTED_FILE) -> dict:
 
 
 def reproduce(datasets, path: Path = cal.FITTED_FILE) -> pd.DataFrame:
-    """Re-evaluate the stored fit on ``datasets``: the calibration routers' mean Ps at the stored learnable signal and
-    shared effect, under the recorded settings, beside the value the calibration step recorded for that signal in its
-    trace. One row per dataset: dataset, signal, recorded, reproduced, difference (0 up to float noise: the
-    evaluation is deterministic)."""
+    """Per dataset, the calibration routers' mean Ps at the stored fit and recorded settings beside the value the
+    calibration step recorded (dataset, signal, recorded, reproduced, difference)."""
     record = stored_record(path)
     settings = record.get("settings")
     if not settings or "trace" not in record:

@@ -1,6 +1,4 @@
-"""Rendering of one simulated instance's picture (PNG bytes) from the drawing parameters of
-:mod:`mmr_utils.data.simulator.content`; the visual part of the difficulty shows here as clutter and the number of drawn elements.
-"""
+"""One simulated instance's picture (PNG bytes) from its drawing parameters; visual difficulty shows as clutter."""
 
 from __future__ import annotations
 

@@ -55,9 +55,8 @@ class Embeddings:
 
 @contextlib.contextmanager
 def hub_offline() -> Iterator[None]:
-    """Set ``HF_HUB_OFFLINE=1`` (and the transformers twin) for the duration, so loading never tries the network;
-    transformers' weight-loading progress bar is off meanwhile (a local load takes milliseconds, and the bar would
-    only clutter notebook outputs)."""
+    """``HF_HUB_OFFLINE=1`` (and the transformers twin) and no weight-loading progress bar for the duration, so
+    loading never tries the network."""
     from transformers.utils import logging as hf_logging
 
     saved = {name: os.environ.get(name) for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
@@ -195,7 +194,6 @@ class BaseEncoder:
         #: Number of model forward calls made by this encoder (tests count them to prove cache hits).
         self.calls = 0
 
-    # hooks -------------------------------------------------------------------------------------------------
     def _model_key(self, modality: str) -> CacheKey:
         """The identity of the model and its preprocessing (cache_key adds how calls were batched)."""
         raise NotImplementedError
@@ -220,15 +218,13 @@ class BaseEncoder:
     def _embed_image_batch(self, batch: torch.Tensor) -> np.ndarray:
         raise NotImplementedError
 
-    # shared ------------------------------------------------------------------------------------------------
     @property
     def _splits_batches(self) -> bool:
         return self.batch_invariant and not self.rows_independent_in_batch
 
     def cache_key(self, modality: str) -> CacheKey:
-        """The cache identity: the model's key, its revision suffixed with ``+per-item`` or ``+batched`` (values
-        computed one item per forward pass and values computed in batches differ in the last bits, so never share a
-        file)."""
+        """The cache identity: the model's key with ``+per-item`` or ``+batched`` on its revision (the two differ in
+        the last bits, so never share a file)."""
         key = self._model_key(modality)
         return dataclasses.replace(key, revision=f"{key.revision}+{'per-item' if self.batch_invariant else 'batched'}")
 
