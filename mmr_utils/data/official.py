@@ -208,6 +208,15 @@ def _row_list(mask) -> str:
     return ", ".join(map(str, rows[:6])) + (f" and {len(rows) - 6} more" if len(rows) > 6 else "")
 
 
+def _refuse_disagreement(csv_path: Path, column: str, what: str, disagree: np.ndarray, first) -> None:
+    """A :class:`TableFormatError` naming the rows where ``column`` disagrees with ``what`` (``first(i)`` describes the
+    first), when there are any."""
+    if disagree.any():
+        i = int(np.flatnonzero(disagree)[0])
+        raise TableFormatError(f"{csv_path}: column {column} disagrees with {what} at rows {_row_list(disagree)} "
+                               f"(row {_csv_row(i)}: {first(i)}); fix or drop the column")
+
+
 def _datasets_of(instances: pd.DataFrame, csv_path: Path, source: dict):
     """Dataset and image id of every row, and image folders of datasets not named by a prefix: from the
     ``dataset_idx`` prefix (checked against a ``dataset`` column), else from that column, else one dataset named after
@@ -246,13 +255,8 @@ def _datasets_of(instances: pd.DataFrame, csv_path: Path, source: dict):
         datasets = derived
         if given is not None:
             disagree = given.notna().to_numpy() & (given.str.strip() != derived).fillna(False).to_numpy()
-            if disagree.any():
-                i = int(np.flatnonzero(disagree)[0])
-                raise TableFormatError(
-                    f"{csv_path}: column dataset disagrees with the dataset_idx prefix at rows {_row_list(disagree)} "
-                    f"(row {_csv_row(i)}: dataset {given.iloc[i]!r}, dataset_idx {ids.iloc[i]!r} -> "
-                    f"{derived.iloc[i]!r}); fix or drop the column"
-                )
+            _refuse_disagreement(csv_path, "dataset", "the dataset_idx prefix", disagree, lambda i: (
+                f"dataset {given.iloc[i]!r}, dataset_idx {ids.iloc[i]!r} -> {derived.iloc[i]!r}"))
     for name in dict.fromkeys(datasets):
         reason = unsafe_dataset_name(name)
         if reason is not None:
@@ -281,13 +285,8 @@ def _scenarios_of(instances: pd.DataFrame, datasets: pd.Series, csv_path: Path) 
     known = datasets.isin(list(KNOWN_DATASETS)).to_numpy()
     present = given.notna().to_numpy()
     disagree = known & present & (given != scenarios).fillna(False).to_numpy()
-    if disagree.any():
-        i = int(np.flatnonzero(disagree)[0])
-        raise TableFormatError(
-            f"{csv_path}: column scenario disagrees with the paper's scenario of the dataset at rows "
-            f"{_row_list(disagree)} (row {_csv_row(i)}: {datasets.iloc[i]} is {scenarios.iloc[i]!r}, the column says "
-            f"{given.iloc[i]!r}); fix or drop the column"
-        )
+    _refuse_disagreement(csv_path, "scenario", "the paper's scenario of the dataset", disagree, lambda i: (
+        f"{datasets.iloc[i]} is {scenarios.iloc[i]!r}, the column says {given.iloc[i]!r}"))
     other = ~known & present
     scenarios[other] = given[other]
     per_dataset = scenarios.groupby(datasets.to_numpy(), sort=False).nunique()
