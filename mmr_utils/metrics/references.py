@@ -60,8 +60,9 @@ def random_official(Y, C, *, trials: int = 50, seed: int = 42) -> dict:
         pick = rng.integers(0, k, size=n)
         points[trial] = C[rows, pick].mean(), Y[rows, pick].mean()
     frontier = pareto_frontier(points)
+    metrics = frontier_metrics(frontier, Y, C, shared_cost_range(C))
     out = {"protocol": "official", "trials": trials, "draws": trials, "seed": seed, "points": points,
-           **frontier_metrics(frontier, Y, C, shared_cost_range(C))}
+           **{key: metrics[key] for key in ("Ps", "nAUC", "nAUC_shared", "QNC")}}
     for key, column in (("cost", 0), ("accuracy", 1)):
         out[key] = float(points[:, column].mean())
         out[f"{key}_std"] = float(points[:, column].std(ddof=1)) if trials > 1 else 0.0
