@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from mmr_utils.features.encoders import ClipEncoder, clip_available, resolve_device, resolve_dtype
+from mmr_utils._torch import resolve_device, resolve_dtype
+from mmr_utils.features.encoders.clip import ClipEncoder, clip_available
 
 _CHARACTERS = "abcdefghijklmnopqrstuvwxyz0123456789.,?!'()+-=*/:;"
 

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from mmr_utils._io import atomic_write_text
-from mmr_utils.data.simulator import GENERATOR_VERSION
+from mmr_utils.data.simulator.calibration import GENERATOR_VERSION
 from mmr_utils.data.splits import instance_split
 from mmr_utils.features import bank as feature_bank
 from mmr_utils.features.fusion import build_features

@@ -27,7 +27,8 @@ import pandas as pd
 
 from mmr_utils._io import atomic_write_text
 from mmr_utils.data.official import load_table
-from mmr_utils.data.simulator import calibration, simulate_benchmark
+from mmr_utils.data.simulator import calibration
+from mmr_utils.data.simulator.benchmark import simulate_benchmark
 from mmr_utils.data.splits import instance_split
 from mmr_utils.experiments.runs import LEARNED_ROUTERS, NEURAL_ROUTERS, RunConfig, fit_predict
 from mmr_utils.experiments.scoring import score_run

@@ -24,7 +24,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import normalized_mutual_info_score
 
 from mmr_utils._io import atomic_write_text
-from mmr_utils.data.simulator import simulate_latents
+from mmr_utils.data.simulator.outcomes import simulate_latents
 from mmr_utils.data.splits import instance_split
 from mmr_utils.features.bank import load_and_embed
 from mmr_utils.features.fusion import build_features

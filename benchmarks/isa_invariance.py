@@ -292,7 +292,7 @@ def main() -> None:
         return
     sys.path.insert(0, str(ROOT))
     from mmr_utils.data.official import load_table
-    from mmr_utils.data.simulator import simulate_benchmark
+    from mmr_utils.data.simulator.benchmark import simulate_benchmark
     from mmr_utils.numerics import PINS
 
     pin_sets = {**PIN_SETS, "project": dict(PINS)}

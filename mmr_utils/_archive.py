@@ -1,8 +1,5 @@
-"""Safe, verified unpacking of downloaded archives (MATH-V snapshot, official release images).
-
-An archive from the network is untrusted: a member may try to write outside the destination (an absolute name, a
-``..`` component), or be a link or a device. :func:`safe_extract_tar` refuses the whole archive on the first such
-member, naming it, before anything is written; it never follows what an archive says blindly.
+"""Safe unpacking of downloaded archives: :func:`safe_extract_tar` refuses the whole archive, naming the member,
+before anything is written when a member has an absolute name or a ``..`` component, or is a link or a device.
 """
 
 from __future__ import annotations
@@ -34,13 +31,8 @@ def _member_target(member: tarfile.TarInfo, strip_components: int) -> PurePosixP
 
 def safe_extract_tar(archive: str | Path, destination: str | Path, *, strip_components: int = 0,
                      keep=None) -> list[Path]:
-    """Unpack the tar archive ``archive`` (any compression) into ``destination`` and return the written files.
-
-    Every member is checked first (see the module docstring); ``strip_components`` drops leading folders, as
-    ``tar --strip-components`` does (GitHub archives wrap everything in ``<repo>-<commit>/``); ``keep`` (a callable
-    on the stripped POSIX path) selects which files to write. Raises :class:`UnsafeArchiveError` naming the member, or
-    ``tarfile.ReadError`` naming the file when it is not a tar archive.
-    """
+    """Unpack the tar archive (any compression) into ``destination`` after checking every member; return the files
+    written. ``strip_components`` drops leading folders (as ``tar``); ``keep`` (on the stripped path) selects files."""
     archive, destination = Path(archive), Path(destination)
     try:
         return _extract(archive, destination, strip_components, keep)

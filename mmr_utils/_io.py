@@ -31,11 +31,8 @@ def current_umask() -> int:
 
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[IO]:
-    """Open a temporary file beside ``path``; on success rename it over ``path``, on error delete it.
-
-    The rename is atomic on POSIX file systems because the temporary file is in the same folder. The file gets the
-    mode a plain ``open`` would give it (0666 minus the umask), not the 0600 of the temporary file.
-    """
+    """Open a temporary file beside ``path``; on success rename it over ``path`` (atomic on POSIX) with the mode a
+    plain ``open`` would give, on error delete it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -69,13 +66,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 
 @contextlib.contextmanager
 def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
-    """Build a folder under a temporary name beside ``path``; on success swap it in, on error remove it.
-
-    An existing ``path`` is replaced only once the new folder is complete; an existing file at ``path`` is an error
-    (:class:`FileExistsError`), never replaced. Callers that may be pointed at a user's folder check it first with
-    :func:`check_replaceable_folder`. The folder gets the mode a plain ``mkdir``
-    would give it (0777 minus the umask), not the 0700 of the temporary folder.
-    """
+    """Build a folder under a temporary name beside ``path``; once complete swap it in (with the mode a plain
+    ``mkdir`` would give), on error remove it. An existing file at ``path`` is a :class:`FileExistsError`."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise FileExistsError(f"{path} is an existing file, not a folder: choose a folder path for this output (the "
@@ -115,13 +107,9 @@ def _written_by_project(folder: Path, marker: str) -> bool:
 
 def check_replaceable_folder(path: str | os.PathLike, *, force: bool = False, marker: str = PROVENANCE_FILE,
                              option: str = "--force") -> Path:
-    """Check that ``path`` may be replaced by a command's output folder, and return it.
-
-    Allowed: a path that does not exist, an empty folder, or a folder holding ``marker`` (a JSON object; every data
-    command writes its ``provenance.json``). A non-empty folder without it was not written by this project and is
-    refused unless ``force``; an existing file is always refused. The errors (:class:`FileExistsError`) name the path,
-    list what is there and name ``option``.
-    """
+    """``path``, if a command's output folder may replace it: absent, empty, or holding ``marker`` (written by this
+    project); another folder only with ``force``, a file never (:class:`FileExistsError` naming path, contents and
+    ``option``)."""
     path = Path(path)
     if not path.exists():
         return path

@@ -1,8 +1,5 @@
-"""The one place that turns device, dtype and seed arguments into torch objects, for the encoders
-(:mod:`mmr_utils.features.encoders`) and the neural routers (:mod:`mmr_utils.routers.neural`) alike.
-
-Device: ``None`` or ``"auto"`` pick CUDA when ``torch.cuda.is_available()`` and CPU otherwise; an explicit CUDA device
-on a machine without one is an error rather than a silent fallback, so a recorded device is always the one that ran.
+"""Device, dtype, seed and thread settings as torch objects, for the encoders and the neural routers alike. ``None``
+or ``"auto"`` picks CUDA when available; an explicit CUDA device without one is an error, never a silent fallback.
 """
 
 from __future__ import annotations
@@ -103,17 +100,10 @@ def _requested_threads() -> int:
 
 
 def configure_threads() -> int:
-    """Set the CPU threads of torch and of every OpenMP and BLAS runtime loaded in this process (through
-    threadpoolctl) to ``MMR_TORCH_THREADS`` (default 1) and return the number; a value other than a positive integer
-    is an error naming the variable. torch is set once per process; the other runtimes are limited again on every
-    call, because one loaded later (scikit-learn's OpenMP runtime, on import) starts with a thread per core.
-
-    Why every runtime: a reduction split over threads adds in another order, so a k-means fit or a BLAS product
-    changes in its last bits with the thread count. Before this, the ``adaptive_margin`` fusion's k-means gave
-    different features (and tables different in the 7th digit) depending on whether a neural router had already set
-    torch's threads in the process, and on the machine's core count. :func:`mmr_utils.features.fusion.build_features` calls
-    this (so every fit that follows it in :func:`mmr_utils.experiments.runs.fit_predict` runs configured), and so does every
-    training worker."""
+    """Set the CPU threads of torch and of every OpenMP and BLAS runtime loaded (threadpoolctl) to
+    ``MMR_TORCH_THREADS`` (default 1) and return the number. A reduction split over threads adds in another order, so
+    k-means and BLAS results depend on the thread count; runtimes loaded later start with a thread per core, so they
+    are limited again on every call (torch once per process)."""
     global _threads_set, _modules_limited
     import sys
 

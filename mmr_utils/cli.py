@@ -1,20 +1,11 @@
-"""Command line of the project: ``python -m mmr_utils <subcommand>`` (also installed as ``mmr-utils``).
+"""Command line of the project: ``python -m mmr_utils <subcommand>`` (also installed as ``mmr-utils``), called by
+the Makefile: ``data`` (the simulated benchmark), ``data-official`` (the official release, or ``--version 2``
+MMR-Bench V2, from the hub or a local copy), ``data-mathv`` (MATH-V in the official schema), ``audit`` (coverage,
+duplicates, split leakage) and ``evaluate`` (any registered router, the protocol's metrics, optionally the peer
+metrics and bootstrap intervals). Notebook tooling is ``python -m tools``, outside the package.
 
-Subcommands (the Makefile targets call these):
-
-``data``           write the simulated benchmark (:mod:`mmr_utils.data.simulator`) in the official schema;
-``data-official``  download the official MMR-Bench release (paper Sec. 3), or with ``--version 2`` MMR-Bench V2, or
-                   install either from a local copy;
-``data-mathv``     convert the MATH-V model outputs to the official outcome-table schema;
-``audit``          audit an outcome table: coverage, duplicate ids, (near-)duplicate questions, split leakage;
-``evaluate``       (added by :func:`add_evaluate_parser`): any registered router, the protocol's metrics, optionally
-                   the peer metrics (``--metrics peer``) and bootstrap intervals (``--bootstrap N``).
-
-The parser and thin ``cmd_*`` functions live here; what they run lives in the package. The notebook commands
-(run-notebook, sweep, check-pairs, check-figures) are project tooling outside the package: ``python -m tools``.
-
-Expected failures (missing files, bad input, a failing notebook cell, no network) exit with status 1 and one message
-on stderr naming the file or cell; ``--traceback`` shows the full Python traceback instead.
+Expected failures exit with status 1 and one message on stderr naming the file or cell (``--traceback`` shows the
+traceback).
 """
 
 from __future__ import annotations
@@ -38,11 +29,11 @@ SIMULATOR_OUTCOME_SAMPLINGS = ("systematic", "bernoulli")
 EVALUATE_METRICS = ("protocol", "peer")
 
 
-# ---------------------------------------------------------------------------------------------------------------- data
 def cmd_data(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from mmr_utils.data.simulator import MODELS, simulate_benchmark
+    from mmr_utils.data.simulator.benchmark import simulate_benchmark
+    from mmr_utils.data.simulator.calibration import MODELS
 
     started = time.perf_counter()
     out = simulate_benchmark(args.out, scale=args.scale, seed=args.seed, outcome_sampling=args.outcome_sampling,
@@ -68,7 +59,8 @@ def _describe_and_audit(table) -> None:
 def cmd_data_official(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     if args.version == 2:
-        from mmr_utils.data.v2 import V2_REVISION, download_v2, load_v2
+        from mmr_utils.data.hub import download_v2
+        from mmr_utils.data.v2 import V2_REVISION, load_v2
 
         out = download_v2(args.out or paths.OFFICIAL_V2, revision=args.revision or V2_REVISION,
                           local_source=args.local_source, include_images=args.include_images, force=args.force)
@@ -76,7 +68,8 @@ def cmd_data_official(args: argparse.Namespace) -> int:
     else:
         if args.include_images:
             raise CLIError("--include-images is for --version 2 (version 1 always unpacks images.tar.gz)")
-        from mmr_utils.data.official import HUB_REVISION, download_official, load_table
+        from mmr_utils.data.hub import HUB_REVISION, download_official
+        from mmr_utils.data.official import load_table
 
         out = download_official(args.out or paths.OFFICIAL, revision=args.revision or HUB_REVISION,
                                 local_source=args.local_source, force=args.force)
@@ -105,7 +98,6 @@ def cmd_data_mathv(args: argparse.Namespace) -> int:
     return 0
 
 
-# --------------------------------------------------------------------------------------------------------------- audit
 def cmd_audit(args: argparse.Namespace) -> int:
     """Audit one outcome table (:func:`mmr_utils.data.audit.audit_table`), print it, optionally write its tables."""
     import pandas as pd
@@ -142,7 +134,6 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
-# ------------------------------------------------------------------------------------------------------------ evaluate
 def cmd_evaluate(args) -> int:
     """Fit one router on an official-schema table, evaluate it with the protocol, print a summary, write JSON."""
     from mmr_utils.data.official import load_table
@@ -282,7 +273,6 @@ def add_evaluate_parser(subparsers) -> None:
     p.set_defaults(func=cmd_evaluate)
 
 
-# ---------------------------------------------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m mmr_utils", description="MMR-Bench companion: data, audit and evaluate commands.",
@@ -353,11 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` (default ``sys.argv[1:]``), run the subcommand, return its exit status (0 ok, 1 failed).
-
-    Called as a program (``argv`` None), it first restarts itself with the numerical pins when they are not set
-    (:func:`mmr_utils.numerics.restart_pinned`), so that every command, and every notebook kernel it starts, computes
-    under them."""
+    """Parse ``argv`` (default ``sys.argv[1:]``), run the subcommand, return its exit status (0 ok, 1 failed); as a
+    program (``argv`` None) first restart under the numerical pins (:func:`mmr_utils.numerics.restart_pinned`)."""
     return run_command(build_parser, argv, module="mmr_utils")
 
 

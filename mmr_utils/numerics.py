@@ -1,18 +1,11 @@
 """What decides the last bits of a result on a CPU, and the pins that take the choice away from the CPU.
 
-A float sum depends on the order of its additions, and the numerical libraries choose that order by the CPU they find:
-torch's own kernels by its instruction set (ATen's CPU capability: AVX2 or AVX-512 vectors add 8 or 16 lanes at a
-time), MKL's matrix products inside torch by its code branch, OpenBLAS (numpy, scipy, scikit-learn) by its core type.
-On two CPUs that choose differently, embeddings differ in their last bits, and through training so do the tables.
-
-:data:`PINS` are the environment variables that make the choice the same everywhere; they must be in the environment
-of a process *before* it loads the libraries (OpenBLAS reads its core type when it is loaded), so the Makefile exports
-them, the Jupyter kernel of ``make venv`` carries them in its kernelspec, ``import mmr_utils`` sets them while the
-libraries are not loaded yet (:func:`apply_pins_at_import`), and ``python -m mmr_utils`` and ``python -m tools``
-restart themselves with them otherwise (:func:`restart_pinned`). :func:`pins_status` says whether the running
-process has them, and :func:`numerics_description` records the CPU, what the libraries chose and the pins in every
-run record and provenance.
-benchmarks/results/isa_invariance.md measures which variables move which results and what each pin costs.
+A float sum depends on the order of its additions, which torch's kernels, MKL and OpenBLAS choose by the CPU they
+find, so on two CPUs embeddings and then tables can differ in their last bits. :data:`PINS` make the choice the same
+everywhere; they must be set before the libraries load, so the Makefile exports them, the Jupyter kernelspec carries
+them, ``import mmr_utils`` sets them while the libraries are not loaded yet (:func:`apply_pins_at_import`), and the
+command lines restart themselves with them (:func:`restart_pinned`). :func:`numerics_description` records the CPU,
+the libraries' choices and the pins in every run record (benchmarks/results/isa_invariance.md measures the effects).
 """
 
 from __future__ import annotations
@@ -23,10 +16,8 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-#: The pins (benchmarks/results/isa_invariance.md): torch's kernels on their AVX2 code (every x86-64 CPU of the last
-#: decade has it, and AVX-512 CPUs would otherwise add in another order), MKL in its vendor-independent compatible
-#: branch (on AMD, MKL honours no other fixed branch), oneDNN capped at AVX2, OpenBLAS on the Haswell kernels with a
-#: fixed L2 size (its block sizes otherwise follow the cache it detects).
+#: The pins: torch's kernels and oneDNN on AVX2 (every x86-64 CPU of the last decade has it), MKL in its
+#: vendor-independent compatible branch, OpenBLAS on the Haswell kernels with a fixed L2 size.
 PINS: dict[str, str] = {
     "ATEN_CPU_CAPABILITY": "avx2",
     "MKL_CBWR": "COMPATIBLE",
@@ -69,12 +60,9 @@ _applied_at_import = False
 
 
 def apply_pins_at_import() -> bool:
-    """Set :data:`PINS` in this process's environment when they are wanted and none of :data:`PINNED_LIBRARIES` is
-    loaded yet (the libraries read the variables when they load or first compute, measured to take effect in
-    benchmarks/results/isa_invariance.md); ``import mmr_utils`` calls this. Returns whether it set them. When a
-    library was loaded first it cannot pin: the pins then hold only if the environment had them (the Makefile, the
-    venv's Jupyter kernel and ``python -m mmr_utils`` provide them), and :func:`pins_status` says so; when they do not,
-    it sets :data:`PARENT_UNPINNED` so that the worker processes this process starts compute as it does."""
+    """Set :data:`PINS` in this process's environment when wanted and none of :data:`PINNED_LIBRARIES` is loaded
+    yet (``import mmr_utils`` calls this); return whether it did. Too late and unpinned, it sets
+    :data:`PARENT_UNPINNED` so that this process's workers compute as it does."""
     global _applied_at_import
     import sys
 
@@ -244,10 +232,9 @@ _RESTARTED = "MMR_NUMERICS_RESTARTED"
 
 
 def restart_pinned(argv: list[str] | None = None, *, module: str = "mmr_utils") -> None:
-    """Replace this process by ``python -m <module> <argv>`` (default: the same ``python -m mmr_utils`` command) with
-    :data:`PINS` in its environment when they are wanted and not all set (``python -m mmr_utils ...`` calls this first: OpenBLAS reads its core type when it is loaded, so the pins
-    must be in the environment before the process starts). Returns without doing anything when the pins already hold,
-    when ``MMR_NUMERICS_PINS=0``, after one restart, or where ``os.execve`` does not replace the process (Windows)."""
+    """Replace this process by ``python -m <module> <argv>`` (default: the same command) with :data:`PINS` in its
+    environment when wanted and not all set; does nothing when they hold, with ``MMR_NUMERICS_PINS=0``, after one
+    restart, or without ``os.execve`` (Windows)."""
     import sys
 
     if not pins_wanted() or pins_status()["set"] or os.environ.get(_RESTARTED) or os.name != "posix":

@@ -1,7 +1,5 @@
-"""Repository-anchored paths: the one place that knows where things live.
-
-Notebooks run from ``notebooks/`` under nbval and from wherever papermill is started, so every path in the project is
-derived from the repository root found here, never from the current working directory.
+"""Repository-anchored paths: every path in the project derives from the repository root found here, never from the
+current working directory (notebooks run from ``notebooks/`` or wherever papermill starts).
 """
 
 from __future__ import annotations

@@ -1,12 +1,9 @@
-"""A trained router as one artefact: encoders + fitted fusion + fitted router + model names + budget, routing a new
-question (and optional image) to a model name (paper Sec. 3: the router's decision ``a*`` for one query).
+"""A trained router as one artefact (encoders, fitted fusion, fitted router, model names, budget) routing a new
+question and optional image to a model name (paper Sec. 3: the decision ``a*`` for one query).
 
-:meth:`RoutingPipeline.train` builds one from what a study trains (a feature bank, a router name, a split, mode,
-fusion, seed: the same steps as :func:`mmr_utils.experiments.runs.fit_predict`); :meth:`~RoutingPipeline.save` writes a folder
-of data only (``pipeline.json``, ``fuser.npz``, ``router.npz``; never pickle) and :meth:`~RoutingPipeline.load`
-reads it back. The encoders are not saved: their choice is recorded by name and revision and re-created on load
-(an encoder whose revision differs from the recorded one is refused, since its vectors would not be the ones the
-router learned from); a TF-IDF text encoder is refitted on the recorded training questions.
+:meth:`RoutingPipeline.train` runs the steps of a study's run; :meth:`~RoutingPipeline.save` writes data only
+(``pipeline.json``, ``fuser.npz``, ``router.npz``) and :meth:`~RoutingPipeline.load` reads it back, re-creating the
+encoders by name and revision (a different revision is refused; TF-IDF is refitted on the recorded questions).
 """
 
 from __future__ import annotations
@@ -41,13 +38,8 @@ def _encoder_record(choice: EncoderChoice) -> dict:
 
 
 class RoutingPipeline:
-    """Route queries with a fitted router: encode the question (and image), fuse with the fitted :class:`Fuser`,
-    predict utility and cost, and choose a model with :func:`mmr_utils.metrics.decision.choose_models` (the threshold rule
-    with ``budget``, the routers' and the paper's default, or the lambda rule with ``lam``).
-
-    ``budget`` is the default threshold on predicted cost per query (USD); None means no limit (the model with the
-    highest predicted utility).
-    """
+    """Route queries: encode, fuse with the fitted :class:`Fuser`, predict, and choose a model with
+    :func:`mmr_utils.metrics.decision.choose_models` under ``budget`` (USD per query; None: no limit) or ``lam``."""
 
     def __init__(self, encoders: EncoderChoice, fuser: Fuser, router: Router, models: Sequence[str],
                  budget: float | None = None, *, info: dict | None = None, train_questions: Sequence[str] | None = None):
@@ -66,7 +58,6 @@ class RoutingPipeline:
         self.info = dict(info or {})
         self.train_questions = None if train_questions is None else list(train_questions)
 
-    # -- building ----------------------------------------------------------------------------------------------
     @classmethod
     def train(cls, bank, router: str, split, config=None, *, seed: int | None = None,
               budget: float | None = None) -> RoutingPipeline:
@@ -102,7 +93,6 @@ class RoutingPipeline:
                 "encoder": bank.encoder, "data": bank.table.source.get("path")}
         return cls(choice, fuser, fitted, bank.table.models, budget, info=info, train_questions=questions)
 
-    # -- routing -----------------------------------------------------------------------------------------------
     def features(self, questions: Sequence[str], image_paths: Sequence[str | os.PathLike | None]) -> np.ndarray:
         """Fused router features of new queries (the mode's test flag: what the router sees at prediction)."""
         questions, image_paths = list(questions), list(image_paths)
@@ -141,7 +131,6 @@ class RoutingPipeline:
         the lambda rule with ``lam``)."""
         return self.route_many([question], [image_path], budget=budget, lam=lam)[0]
 
-    # -- persistence -------------------------------------------------------------------------------------------
     def save(self, folder: str | os.PathLike) -> Path:
         """Write ``pipeline.json`` (format, models, budget, encoder choice, fuser settings, training info),
         ``fuser.npz`` and ``router.npz`` into ``folder`` (created), each atomically. Returns the folder."""

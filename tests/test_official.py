@@ -9,7 +9,8 @@ import warnings
 import pytest
 
 from mmr_utils.cli import main
-from mmr_utils.data.official import TableFormatError, download_official, load_table, resolve_images
+from mmr_utils.data.hub import download_official
+from mmr_utils.data.official import TableFormatError, load_table, resolve_images
 
 HEADER = ["dataset_idx", "question", "answer", "A_correct", "A_cost", "A_token", "B_correct", "B_cost", "B_prediction"]
 ROWS = [

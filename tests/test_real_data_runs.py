@@ -129,8 +129,8 @@ def test_a_run_on_other_data_may_not_write_into_the_committed_figures(tmp_path, 
 def official_release(tmp_path_factory):
     """An official-release-shaped archive (simulated content, scale 0.03 like the notebooks' small defaults),
     installed by the same code as ``make data-official``."""
-    from mmr_utils.data.official import download_official
-    from mmr_utils.data.simulator import simulate_benchmark
+    from mmr_utils.data.hub import download_official
+    from mmr_utils.data.simulator.benchmark import simulate_benchmark
 
     work = tmp_path_factory.mktemp("release")
     sim = simulate_benchmark(work / "sim", scale=0.03, seed=0)

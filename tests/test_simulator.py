@@ -13,8 +13,8 @@ from PIL import Image
 
 from mmr_utils.cli import SIMULATOR_OUTCOME_SAMPLINGS
 from mmr_utils.cli import main as cli_main
-from mmr_utils.data import simulator as sim
-from mmr_utils.data.simulator import benchmark
+from mmr_utils.data.simulator import benchmark, fitting, outcomes
+from mmr_utils.data.simulator import calibration as cal
 
 SMALL_SCALE = 0.02
 
@@ -22,13 +22,13 @@ SMALL_SCALE = 0.02
 @pytest.fixture(scope="module")
 def small_benchmark(tmp_path_factory):
     out = tmp_path_factory.mktemp("sim") / "bench"
-    sim.simulate_benchmark(out, scale=SMALL_SCALE, seed=3)
+    benchmark.simulate_benchmark(out, scale=SMALL_SCALE, seed=3)
     return out
 
 
 @pytest.fixture(scope="module")
 def full_tables():
-    return sim.simulate_tables(scale=1.0, seed=0)
+    return benchmark.simulate_tables(scale=1.0, seed=0)
 
 
 def _dataset_of(dataset_idx: pd.Series) -> pd.Series:
@@ -44,45 +44,45 @@ def _folder_digest(folder) -> str:
 
 
 def test_constants_match_the_paper():
-    assert sum(sim.DATASET_SIZES.values()) == 10370
-    assert sim.MODELS[0] == "Qwen2.5-VL-3B-Instruct" and sim.MODELS[-1] == "GeminiFlash2-5" and len(sim.MODELS) == 10
-    assert sim.SCENARIOS == {
+    assert sum(cal.DATASET_SIZES.values()) == 10370
+    assert cal.MODELS[0] == "Qwen2.5-VL-3B-Instruct" and cal.MODELS[-1] == "GeminiFlash2-5" and len(cal.MODELS) == 10
+    assert cal.SCENARIOS == {
         "OCRBench": "OCR", "SEEDBench2_Plus": "OCR", "MMStar": "General VQA", "RealWorldQA": "General VQA",
         "MathVista": "Math", "MathVerse": "Math", "MathVision": "Math",
     }
-    assert sim.IMAGE_FOLDERS["SEEDBench2_Plus"] == "SEEDBenchv2Plus"
-    assert sim.TARGET_ACCURACY["InternVL3-78B"]["OCRBench"] == pytest.approx(0.910)
-    assert sim.TARGET_ACCURACY["gpt-5-2025-08-07"]["MathVision"] == pytest.approx(0.684)
-    nano = sim.TARGET_ACCURACY["gpt-5-nano-2025-08-07"]
-    gpt5 = sim.TARGET_ACCURACY["gpt-5-2025-08-07"]
-    fig4_sizes = {d: sim.DATASET_SIZES[d] for d in sim.FIG4_DATASETS}
-    assert set(sim.FIG4_DATASETS) == set(sim.DATASET_SIZES) - {"MathVision"}
+    assert cal.IMAGE_FOLDERS["SEEDBench2_Plus"] == "SEEDBenchv2Plus"
+    assert cal.TARGET_ACCURACY["InternVL3-78B"]["OCRBench"] == pytest.approx(0.910)
+    assert cal.TARGET_ACCURACY["gpt-5-2025-08-07"]["MathVision"] == pytest.approx(0.684)
+    nano = cal.TARGET_ACCURACY["gpt-5-nano-2025-08-07"]
+    gpt5 = cal.TARGET_ACCURACY["gpt-5-2025-08-07"]
+    fig4_sizes = {d: cal.DATASET_SIZES[d] for d in cal.FIG4_DATASETS}
+    assert set(cal.FIG4_DATASETS) == set(cal.DATASET_SIZES) - {"MathVision"}
     # nano sits at the paper's Figure-4 accuracy on the six datasets, GPT-5's profile shifted on the logit scale.
     fig4_mean = sum(n * nano[d] for d, n in fig4_sizes.items()) / sum(fig4_sizes.values())
-    assert fig4_mean == pytest.approx(sim.PAPER_NANO_FIG4["accuracy"], abs=1e-9)
-    assert -1.0 < sim.NANO_LOGIT_SHIFT < 0.0
+    assert fig4_mean == pytest.approx(cal.PAPER_NANO_FIG4["accuracy"], abs=1e-9)
+    assert -1.0 < cal.NANO_LOGIT_SHIFT < 0.0
     logit = lambda p: np.log(p / (1 - p))
-    for dataset in sim.DATASET_SIZES:
-        others = [sim.TARGET_ACCURACY[m][dataset] for m in sim.MODELS if m != "gpt-5-nano-2025-08-07"]
-        assert nano[dataset] <= max(others) - sim.NANO_MARGIN_BELOW_BEST + 1e-12
-        if nano[dataset] < max(others) - sim.NANO_MARGIN_BELOW_BEST - 1e-9:  # unclipped: GPT-5 shifted
-            assert logit(nano[dataset]) - logit(gpt5[dataset]) == pytest.approx(sim.NANO_LOGIT_SHIFT, abs=1e-9)
-    assert set(sim.PRICE_PER_OUTPUT_TOKEN) == set(sim.TARGET_MEAN_COST) == set(sim.MODELS)
+    for dataset in cal.DATASET_SIZES:
+        others = [cal.TARGET_ACCURACY[m][dataset] for m in cal.MODELS if m != "gpt-5-nano-2025-08-07"]
+        assert nano[dataset] <= max(others) - cal.NANO_MARGIN_BELOW_BEST + 1e-12
+        if nano[dataset] < max(others) - cal.NANO_MARGIN_BELOW_BEST - 1e-9:  # unclipped: GPT-5 shifted
+            assert logit(nano[dataset]) - logit(gpt5[dataset]) == pytest.approx(cal.NANO_LOGIT_SHIFT, abs=1e-9)
+    assert set(cal.PRICE_PER_OUTPUT_TOKEN) == set(cal.TARGET_MEAN_COST) == set(cal.MODELS)
 
 
 def test_schema_and_naming(small_benchmark):
     table = pd.read_csv(small_benchmark / "MMR-Bench.csv")
-    assert list(table.columns) == sim.benchmark_columns()
+    assert list(table.columns) == benchmark.benchmark_columns()
     assert list(table.columns[:4]) == ["dataset_idx", "question", "answer", "category"]
     assert table["dataset_idx"].is_unique
-    for dataset, n in sim.dataset_sizes(SMALL_SCALE).items():
+    for dataset, n in cal.dataset_sizes(SMALL_SCALE).items():
         ids = table.loc[_dataset_of(table["dataset_idx"]) == dataset, "dataset_idx"]
         assert list(ids) == [f"{dataset}_{i}" for i in range(n)]
-    assert set(table["category"]) <= set(sim.KINDS)
-    for model in sim.MODELS:
+    assert set(table["category"]) <= set(cal.KINDS)
+    for model in cal.MODELS:
         assert table[f"{model}_correct"].dtype == bool
         assert pd.api.types.is_integer_dtype(table[f"{model}_token"]) and (table[f"{model}_token"] >= 1).all()
-        assert np.allclose(table[f"{model}_cost"], table[f"{model}_token"] * sim.PRICE_PER_OUTPUT_TOKEN[model])
+        assert np.allclose(table[f"{model}_cost"], table[f"{model}_token"] * cal.PRICE_PER_OUTPUT_TOKEN[model])
         correct = table[f"{model}_correct"]
         predictions, answers = table[f"{model}_prediction"].astype(str), table["answer"].astype(str)
         assert (predictions[correct] == answers[correct]).all()
@@ -92,7 +92,7 @@ def test_schema_and_naming(small_benchmark):
     assert list(latent["kind"]) == list(table["category"])
     provenance = json.loads((small_benchmark / "provenance.json").read_text())
     assert provenance["simulated"] is True and provenance["seed"] == 3 and provenance["scale"] == SMALL_SCALE
-    assert provenance["generator_version"] == sim.GENERATOR_VERSION
+    assert provenance["generator_version"] == cal.GENERATOR_VERSION
     assert "SIMULATED" in (small_benchmark / "SIMULATED.md").read_text()
 
 
@@ -100,9 +100,9 @@ def test_every_row_has_a_valid_png(small_benchmark):
     table = pd.read_csv(small_benchmark / "MMR-Bench.csv", usecols=["dataset_idx"])
     for dataset_idx in table["dataset_idx"]:
         dataset, number = dataset_idx.rsplit("_", 1)
-        path = small_benchmark / "images" / sim.IMAGE_FOLDERS[dataset] / f"{number}.png"
+        path = small_benchmark / "images" / cal.IMAGE_FOLDERS[dataset] / f"{number}.png"
         with Image.open(path) as image:
-            assert image.format == "PNG" and image.size == (sim.IMAGE_SIZE, sim.IMAGE_SIZE)
+            assert image.format == "PNG" and image.size == (cal.IMAGE_SIZE, cal.IMAGE_SIZE)
             image.verify()
     assert sum(1 for _ in (small_benchmark / "images").rglob("*.png")) == len(table)
 
@@ -111,16 +111,16 @@ def test_official_loader_reads_the_output(small_benchmark):
     from mmr_utils.data.official import load_table
 
     table = load_table(small_benchmark)
-    assert table.models == tuple(sim.MODELS)
+    assert table.models == tuple(cal.MODELS)
     assert table.source["simulated"] is True
     assert table.instances["image_path"].notna().all()
 
 
 def test_sizes_at_scale():
-    sizes = sim.dataset_sizes(0.3)
-    assert sizes == {d: max(sim.MIN_ITEMS_PER_DATASET, round(0.3 * n)) for d, n in sim.DATASET_SIZES.items()}
-    assert min(sim.dataset_sizes(1e-4).values()) == sim.MIN_ITEMS_PER_DATASET
-    table, _ = sim.simulate_tables(scale=0.3, seed=1)
+    sizes = cal.dataset_sizes(0.3)
+    assert sizes == {d: max(cal.MIN_ITEMS_PER_DATASET, round(0.3 * n)) for d, n in cal.DATASET_SIZES.items()}
+    assert min(cal.dataset_sizes(1e-4).values()) == cal.MIN_ITEMS_PER_DATASET
+    table, _ = benchmark.simulate_tables(scale=0.3, seed=1)
     assert _dataset_of(table["dataset_idx"]).value_counts().to_dict() == sizes
 
 
@@ -128,13 +128,13 @@ def test_sizes_at_scale():
                                     {"outcome_sampling": "coin"}])
 def test_bad_arguments_raise(kwargs):
     with pytest.raises(ValueError):
-        sim.simulate_tables(**{"scale": 0.01, **kwargs})
+        benchmark.simulate_tables(**{"scale": 0.01, **kwargs})
 
 
 def test_deterministic_and_seed_dependent(tmp_path, small_benchmark):
-    again = sim.simulate_benchmark(tmp_path / "again", scale=SMALL_SCALE, seed=3)
+    again = benchmark.simulate_benchmark(tmp_path / "again", scale=SMALL_SCALE, seed=3)
     assert _folder_digest(again) == _folder_digest(small_benchmark)
-    other = sim.simulate_benchmark(tmp_path / "other", scale=SMALL_SCALE, seed=4)
+    other = benchmark.simulate_benchmark(tmp_path / "other", scale=SMALL_SCALE, seed=4)
     assert (other / "MMR-Bench.csv").read_bytes() != (small_benchmark / "MMR-Bench.csv").read_bytes()
     assert (other / "images/MMStar/0.png").read_bytes() != (small_benchmark / "images/MMStar/0.png").read_bytes()
 
@@ -151,7 +151,7 @@ def test_failed_run_leaves_nothing(tmp_path, monkeypatch):
 
     monkeypatch.setattr(benchmark, "_render_png", failing)
     with pytest.raises(RuntimeError):
-        sim.simulate_benchmark(tmp_path / "bench", scale=0.01, seed=0)
+        benchmark.simulate_benchmark(tmp_path / "bench", scale=0.01, seed=0)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -171,8 +171,8 @@ def test_calibration_small_scale_hits_its_targets():
         assert outcomes.expected_oracle(probabilities[rows]) == pytest.approx(target, abs=2e-3), dataset
         assert outcomes.expected_oracle(zero[rows]) > target, dataset
         assert fitted[dataset] > 0
-    means = pd.DataFrame(probabilities, columns=sim.MODELS).groupby(latents["dataset"].to_numpy()).mean()
-    assert np.abs(means - pd.DataFrame(sim.TARGET_ACCURACY).loc[means.index]).to_numpy().max() < 1e-6
+    means = pd.DataFrame(probabilities, columns=cal.MODELS).groupby(latents["dataset"].to_numpy()).mean()
+    assert np.abs(means - pd.DataFrame(cal.TARGET_ACCURACY).loc[means.index]).to_numpy().max() < 1e-6
     with pytest.raises(ValueError, match="outside the reachable range"):
         fitting.calibrate(scale=0.05, seed=4, targets={**targets, "MathVision": 0.2})
     with pytest.raises(ValueError, match="method must be one of"):
@@ -189,15 +189,15 @@ def test_stored_shared_effect_is_the_calibration_output():
     """The stored SHARED_EFFECT_SD is a trail, not hand-tuned: re-running the documented fit reproduces it."""
     from mmr_utils.data.simulator import fitting
 
-    assert fitting.calibrate(sim.CALIBRATION_SCALE, sim.CALIBRATION_SEED) == sim.SHARED_EFFECT_SD
+    assert fitting.calibrate(cal.CALIBRATION_SCALE, cal.CALIBRATION_SEED) == cal.SHARED_EFFECT_SD
 
 
 def test_achieved_vs_target_table_at_full_scale(full_tables):
     table, _ = full_tables
-    report = sim.achieved_vs_target(table, seed=0)
+    report = fitting.achieved_vs_target(table, seed=0)
     assert list(report.columns) == ["group", "n", "metric", "target", "achieved", "difference", "tolerance",
                                     "within", "note"]
-    assert set(report["group"]) == {*sim.DATASET_SIZES, "Full", "Figure 4"}
+    assert set(report["group"]) == {*cal.DATASET_SIZES, "Full", "Figure 4"}
     assert {"best_single_ps", "oracle_ps", "random_ps", "random_mean", "nano_accuracy",
             "nano_mean_cost"} <= set(report["metric"])
     assert report.loc[report["group"] == "Full", "n"].iat[0] == 10370
@@ -206,9 +206,9 @@ def test_achieved_vs_target_table_at_full_scale(full_tables):
     assert report[report["metric"] == "best_single_ps"]["within"].all()
     # nano at the paper's Figure-4 point on the six datasets: accuracy within 0.02, mean cost within 20%.
     nano = report[report["group"] == "Figure 4"].set_index("metric")
-    assert nano.loc["nano_accuracy", "n"] == sum(sim.DATASET_SIZES[d] for d in sim.FIG4_DATASETS)
+    assert nano.loc["nano_accuracy", "n"] == sum(cal.DATASET_SIZES[d] for d in cal.FIG4_DATASETS)
     assert nano["within"].all(), nano
-    assert nano.loc["nano_mean_cost", "tolerance"] == pytest.approx(0.2 * sim.PAPER_NANO_FIG4["mean_cost"])
+    assert nano.loc["nano_mean_cost", "tolerance"] == pytest.approx(0.2 * cal.PAPER_NANO_FIG4["mean_cost"])
     assert nano["note"].str.contains("assumption").all()
     # The full-set Random row is met; the per-dataset Random rows conflict with Figure 4 and say so in their note.
     random_rows = report[report["metric"] == "random_ps"].set_index("group")
@@ -216,12 +216,12 @@ def test_achieved_vs_target_table_at_full_scale(full_tables):
     per_dataset = random_rows.drop(index="Full")
     assert per_dataset["note"].str.contains("conflicts with Figure 4").all()
     assert random_rows.loc["Full", "note"] == ""
-    conflicts = sim.random_row_conflicts()
-    assert conflicts["nano_fig4_from_dataset_random_rows"] < sim.PAPER_NANO_FIG4["accuracy"] - 0.1
+    conflicts = fitting.random_row_conflicts()
+    assert conflicts["nano_fig4_from_dataset_random_rows"] < cal.PAPER_NANO_FIG4["accuracy"] - 0.1
     # Reading the row as the mean accuracy would leave the peak about 0.01-0.035 higher.
     peak_over_mean = random_rows["achieved"] - report[report["metric"] == "random_mean"].set_index("group")["achieved"]
     assert (peak_over_mean.drop(index="Full") > 0.01).all() and 0.004 < peak_over_mean["Full"] < 0.015
-    again = sim.achieved_vs_target(table, seed=0)
+    again = fitting.achieved_vs_target(table, seed=0)
     pd.testing.assert_frame_equal(report, again)
 
 
@@ -241,7 +241,7 @@ def test_random_peak_excess_matches_a_simulation_of_the_official_random_router()
 
     rng = np.random.default_rng(3)
     correct = (rng.random((600, 10)) < rng.uniform(0.2, 0.9, size=(600, 1))).astype(float)
-    frame = pd.DataFrame(correct, columns=[f"{m}_correct" for m in sim.MODELS])
+    frame = pd.DataFrame(correct, columns=[f"{m}_correct" for m in cal.MODELS])
     frame.insert(0, "dataset_idx", [f"MMStar_{i}" for i in range(600)])
     excess = fitting.random_peak_excess(frame)
     peaks = []
@@ -260,23 +260,23 @@ def test_stored_random_peak_excess_is_the_calibration_output(full_tables):
 
     table, _ = full_tables
     recomputed = fitting.random_peak_excess(table)
-    assert set(recomputed) == set(sim.RANDOM_PEAK_EXCESS)
+    assert set(recomputed) == set(cal.RANDOM_PEAK_EXCESS)
     for group, value in recomputed.items():
-        assert abs(value - sim.RANDOM_PEAK_EXCESS[group]) <= fitting.EXCESS_CONVERGED + 1e-12, group
+        assert abs(value - cal.RANDOM_PEAK_EXCESS[group]) <= fitting.EXCESS_CONVERGED + 1e-12, group
 
 
 def test_achieved_vs_target_rejects_a_bad_table():
     with pytest.raises(ValueError, match="lacks columns"):
-        sim.achieved_vs_target(pd.DataFrame({"dataset_idx": ["MMStar_0"]}))
+        fitting.achieved_vs_target(pd.DataFrame({"dataset_idx": ["MMStar_0"]}))
     with pytest.raises(TypeError):
-        sim.achieved_vs_target([1, 2, 3])
+        fitting.achieved_vs_target([1, 2, 3])
 
 
 def test_expected_accuracy_is_exact():
-    expected = sim.expected_accuracy(scale=1.0, seed=0)
-    targets = pd.DataFrame(sim.TARGET_ACCURACY).loc[expected.index, expected.columns]
+    expected = outcomes.expected_accuracy(scale=1.0, seed=0)
+    targets = pd.DataFrame(cal.TARGET_ACCURACY).loc[expected.index, expected.columns]
     assert np.abs(expected - targets).to_numpy().max() < 1e-6
-    small = sim.expected_accuracy(scale=0.05, seed=2)
+    small = outcomes.expected_accuracy(scale=0.05, seed=2)
     assert np.abs(small - targets).to_numpy().max() < 1e-6
 
 
@@ -284,19 +284,19 @@ def test_realised_accuracy_within_tolerance(full_tables):
     """Systematic sampling: within 1/n_d of the target (stated: 0.5 points on every dataset at full scale)."""
     table, _ = full_tables
     datasets = _dataset_of(table["dataset_idx"])
-    realised = table[[f"{m}_correct" for m in sim.MODELS]].groupby(datasets).mean()
-    realised.columns = sim.MODELS
-    targets = pd.DataFrame(sim.TARGET_ACCURACY).loc[realised.index, realised.columns]
+    realised = table[[f"{m}_correct" for m in cal.MODELS]].groupby(datasets).mean()
+    realised.columns = cal.MODELS
+    targets = pd.DataFrame(cal.TARGET_ACCURACY).loc[realised.index, realised.columns]
     assert np.abs(realised - targets).to_numpy().max() <= 0.005
 
 
 def test_bernoulli_sampling_within_binomial_tolerance():
     """Independent coins: within 4 binomial standard deviations (2.5 points is about 1.4 sd on RealWorldQA)."""
-    table, latent = sim.simulate_tables(scale=1.0, seed=5, outcome_sampling="bernoulli")
+    table, latent = benchmark.simulate_tables(scale=1.0, seed=5, outcome_sampling="bernoulli")
     datasets = latent["dataset"]
-    realised = table[[f"{m}_correct" for m in sim.MODELS]].groupby(datasets).mean()
-    realised.columns = sim.MODELS
-    targets = pd.DataFrame(sim.TARGET_ACCURACY).loc[realised.index, realised.columns]
+    realised = table[[f"{m}_correct" for m in cal.MODELS]].groupby(datasets).mean()
+    realised.columns = cal.MODELS
+    targets = pd.DataFrame(cal.TARGET_ACCURACY).loc[realised.index, realised.columns]
     sizes = datasets.value_counts().loc[realised.index].to_numpy()[:, None]
     sd = np.sqrt(targets.to_numpy() * (1 - targets.to_numpy()) / sizes)
     assert (np.abs(realised - targets).to_numpy() <= 4 * sd).all()
@@ -305,9 +305,9 @@ def test_bernoulli_sampling_within_binomial_tolerance():
 
 def test_mean_cost_near_targets_and_in_paper_order(full_tables):
     table, _ = full_tables
-    mean_cost = {m: table[f"{m}_cost"].mean() for m in sim.MODELS}
+    mean_cost = {m: table[f"{m}_cost"].mean() for m in cal.MODELS}
     for model, cost in mean_cost.items():
-        assert cost == pytest.approx(sim.TARGET_MEAN_COST[model], rel=0.03)
+        assert cost == pytest.approx(cal.TARGET_MEAN_COST[model], rel=0.03)
     paper_order = ["GeminiPro2-5", "gpt-5-2025-08-07", "Claude3-7V_Sonnet", "GeminiFlash2-5", "gpt-5-nano-2025-08-07",
                    "Qwen2.5-VL-72B-Instruct", "Qwen2.5-VL-7B-Instruct"]
     assert sorted(paper_order, key=mean_cost.get, reverse=True) == paper_order
@@ -325,7 +325,7 @@ def test_tokens_depend_on_kind_and_difficulty(full_tables):
 
 def test_latent_structure_a_router_can_learn(full_tables):
     _, latent = full_tables
-    probabilities = latent[[f"{m}_p_correct" for m in sim.MODELS]]
+    probabilities = latent[[f"{m}_p_correct" for m in cal.MODELS]]
     best_by_kind = probabilities.groupby(latent["kind"]).mean().idxmax(axis=1)
     assert best_by_kind.nunique() >= 2
     hard = latent["difficulty"] > 1
@@ -370,7 +370,7 @@ def test_difficulty_partly_visible_in_image_and_text(small_benchmark):
     table = pd.read_csv(small_benchmark / "MMR-Bench.csv", usecols=["dataset_idx", "question"])
     latent = pd.read_csv(small_benchmark / "latent.csv")
     sizes = np.array([
-        (small_benchmark / "images" / sim.IMAGE_FOLDERS[d] / f"{n}.png").stat().st_size
+        (small_benchmark / "images" / cal.IMAGE_FOLDERS[d] / f"{n}.png").stat().st_size
         for d, n in (i.rsplit("_", 1) for i in table["dataset_idx"])
     ])
     # The degradation (image cue) changes the PNG size too: compare sizes within each degradation level.
@@ -388,7 +388,7 @@ def test_cli_data_writes_and_reports(tmp_path, capsys):
     assert cli_main(["data", "--out", str(tmp_path / "cli"), "--scale", "0.005", "--seed", "1"]) == 0
     printed = capsys.readouterr().out
     assert "SIMULATED" in printed and "MMR-Bench.csv" in printed
-    direct = sim.simulate_benchmark(tmp_path / "direct", scale=0.005, seed=1)
+    direct = benchmark.simulate_benchmark(tmp_path / "direct", scale=0.005, seed=1)
     assert _folder_digest(tmp_path / "cli") == _folder_digest(direct)
 
 
@@ -399,12 +399,7 @@ def test_cli_data_rejects_a_bad_scale_with_a_message(tmp_path, capsys):
 
 
 def test_cli_outcome_sampling_choices_are_the_simulators():
-    assert SIMULATOR_OUTCOME_SAMPLINGS == sim.OUTCOME_SAMPLINGS
-
-
-def test_package_exports_are_importable():
-    for name in sim.__all__:
-        assert getattr(sim, name) is not None, name
+    assert SIMULATOR_OUTCOME_SAMPLINGS == cal.OUTCOME_SAMPLINGS
 
 
 @pytest.fixture(scope="module")
@@ -413,12 +408,12 @@ def cue_probe_data(tmp_path_factory):
     from mmr_utils.features.encoders.imagestats import ImageStatsEncoder
     from mmr_utils.features.encoders.minilm import MiniLMEncoder
 
-    folder = sim.simulate_benchmark(tmp_path_factory.mktemp("cues") / "bench", scale=0.03, seed=2)
+    folder = benchmark.simulate_benchmark(tmp_path_factory.mktemp("cues") / "bench", scale=0.03, seed=2)
     table = pd.read_csv(folder / "MMR-Bench.csv", usecols=["dataset_idx", "question"])
     latent = pd.read_csv(folder / "latent.csv")
     cache = tmp_path_factory.mktemp("cue-cache")
     text = MiniLMEncoder(cache_dir=cache, progress=False).encode_texts(table["question"].tolist()).values
-    image_paths = [folder / "images" / sim.IMAGE_FOLDERS[d] / f"{n}.png"
+    image_paths = [folder / "images" / cal.IMAGE_FOLDERS[d] / f"{n}.png"
                    for d, n in (i.rsplit("_", 1) for i in table["dataset_idx"])]
     image = ImageStatsEncoder(cache_dir=cache, progress=False, num_workers=0).encode_images(image_paths).values
     return text, image, latent
@@ -447,7 +442,7 @@ def test_each_modality_cue_is_readable_only_from_its_own_channel(cue_probe_data)
     product = latent["text_cue"].to_numpy() * latent["image_cue"].to_numpy()
     for features in (text, image):
         assert cross_val_score(RidgeCV(alphas=np.logspace(-2, 3, 6)), features, product, cv=4).mean() < 0.05
-    values = np.asarray(sim.CUE_LEVEL_VALUES)
+    values = np.asarray(cal.CUE_LEVEL_VALUES)
     read_style = cross_val_predict(LogisticRegression(C=10.0, max_iter=2000), text, style, cv=4)
     read_quality = cross_val_predict(LogisticRegression(C=10.0, max_iter=2000), image, quality, cv=4)
     both = values[read_style] * values[read_quality]
@@ -456,11 +451,11 @@ def test_each_modality_cue_is_readable_only_from_its_own_channel(cue_probe_data)
 
 def test_cue_weights_favour_the_image_where_the_question_lives_in_it():
     """Image-only share of the cue effects is largest on MathVerse (Vision-Only) and OCRBench (paper Sec. 5.3)."""
-    share = {d: w["image"] / (w["text"] + w["image"]) for d, w in sim.CUE_WEIGHTS.items()}
+    share = {d: w["image"] / (w["text"] + w["image"]) for d, w in cal.CUE_WEIGHTS.items()}
     top = sorted(share, key=share.get, reverse=True)[:2]
     assert set(top) == {"MathVerse", "OCRBench"}
     assert min(share[d] for d in top) > max(v for d, v in share.items() if d not in top)
-    for cue, loadings in sim.CUE_LOADINGS.items():  # the cues change which model is best, not how hard the item is
+    for cue, loadings in cal.CUE_LOADINGS.items():  # the cues change which model is best, not how hard the item is
         assert abs(sum(loadings.values())) < 0.15, cue
 
 
@@ -473,14 +468,14 @@ def test_single_channel_cues_carry_most_of_the_routing_signal():
 
     latents = outcomes.simulate_latents(0.2, 1)
     datasets = latents["dataset"].to_numpy()
-    needs = latents[[f"need_{s}" for s in sim.SKILLS]].to_numpy(float)
-    parts = {"kind": sim.SKILL_WEIGHT * needs @ np.array([sim.MODEL_SKILLS[m] for m in sim.MODELS]).T}
+    needs = latents[[f"need_{s}" for s in cal.SKILLS]].to_numpy(float)
+    parts = {"kind": cal.SKILL_WEIGHT * needs @ np.array([cal.MODEL_SKILLS[m] for m in cal.MODELS]).T}
     values = {"text": latents["text_cue"].to_numpy(), "image": latents["image_cue"].to_numpy()}
     values["joint"] = values["text"] * values["image"]
     for cue, value in values.items():
-        weight = np.array([sim.CUE_WEIGHTS[d][cue] for d in datasets])
-        parts[cue] = (weight * value)[:, None] * np.array([sim.CUE_LOADINGS[cue][m] for m in sim.MODELS])[None, :]
-    for dataset in sim.DATASET_SIZES:
+        weight = np.array([cal.CUE_WEIGHTS[d][cue] for d in datasets])
+        parts[cue] = (weight * value)[:, None] * np.array([cal.CUE_LOADINGS[cue][m] for m in cal.MODELS])[None, :]
+    for dataset in cal.DATASET_SIZES:
         rows = datasets == dataset
         spread = {k: float((p[rows] - p[rows].mean(axis=1, keepdims=True)).var()) for k, p in parts.items()}
         single_channel = spread["text"] + spread["image"]
@@ -496,7 +491,7 @@ def test_single_channel_cues_carry_most_of_the_routing_signal():
 def test_cues_change_which_model_is_best(full_tables):
     """Within one dataset and kind, the best model by P(correct) differs across the cue levels of each channel."""
     _, latent = full_tables
-    columns = [f"{m}_p_correct" for m in sim.MODELS]
+    columns = [f"{m}_p_correct" for m in cal.MODELS]
     rows = (latent["dataset"] == "MathVision") & (latent["kind"] == "geometry")
     for level in ("text_cue_level", "image_cue_level"):
         best = latent[rows].groupby(level)[columns].mean().idxmax(axis=1)
@@ -545,7 +540,7 @@ def test_example_captions_name_the_response_style_and_keep_the_question(small_be
 
     table = pd.read_csv(small_benchmark / "MMR-Bench.csv", usecols=["question"])
     latent = pd.read_csv(small_benchmark / "latent.csv")
-    styles = list(sim.TEXT_CUE_STYLES)
+    styles = list(cal.TEXT_CUE_STYLES)
     for question, level in zip(table["question"], latent["text_cue_level"]):
         style, rest = split_style_preamble(question)
         assert style == styles[level] and rest and rest in question and len(rest) < len(question)

@@ -8,9 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmr_utils.data import simulator as sim
+from mmr_utils.data.simulator import benchmark, learnable, outcomes
 from mmr_utils.data.simulator import calibration as cal
-from mmr_utils.data.simulator import learnable, outcomes
 
 
 def _stored() -> dict:
@@ -36,16 +35,16 @@ def test_read_fitted_names_the_file_and_the_bad_key(tmp_path):
 
 def test_the_simulator_runs_on_the_stored_parameters():
     stored = _stored()
-    assert stored["learnable_signal"] == sim.LEARNABLE_SIGNAL
-    assert stored["shared_effect_sd"] == sim.SHARED_EFFECT_SD
-    assert stored["random_peak_excess"] == sim.RANDOM_PEAK_EXCESS
+    assert stored["learnable_signal"] == cal.LEARNABLE_SIGNAL
+    assert stored["shared_effect_sd"] == cal.SHARED_EFFECT_SD
+    assert stored["random_peak_excess"] == cal.RANDOM_PEAK_EXCESS
     lo, hi = learnable.SIGNAL_BRACKET
-    assert all(lo <= v <= hi for v in sim.LEARNABLE_SIGNAL.values())
+    assert all(lo <= v <= hi for v in cal.LEARNABLE_SIGNAL.values())
 
 
 def test_learnable_signal_scales_only_the_readable_part_of_its_own_dataset():
     latents = outcomes.simulate_latents(0.03, 2)
-    base = {d: 1.0 for d in sim.DATASET_SIZES}
+    base = {d: 1.0 for d in cal.DATASET_SIZES}
     full = outcomes._base_logits(latents, 2, base)
     none = outcomes._base_logits(latents, 2, {**base, "MMStar": 0.0})
     half = outcomes._base_logits(latents, 2, {**base, "MMStar": 0.5})
@@ -54,9 +53,9 @@ def test_learnable_signal_scales_only_the_readable_part_of_its_own_dataset():
     # Linear in the strength: the readable part at 0.5 is half the way from 0 to 1.
     np.testing.assert_allclose(half[rows], 0.5 * (full[rows] + none[rows]), atol=1e-12)
     # At strength 0 nothing of the cues is left: the logits do not vary with the cue levels beyond noise and difficulty.
-    slopes = np.array([sim.DIFFICULTY_SLOPE[m] for m in sim.MODELS])
+    slopes = np.array([cal.DIFFICULTY_SLOPE[m] for m in cal.MODELS])
     residual = none[rows] + latents["difficulty"].to_numpy()[rows, None] * slopes[None, :]
-    assert residual.std() == pytest.approx(sim.IDIOSYNCRATIC_SD, rel=0.15)
+    assert residual.std() == pytest.approx(cal.IDIOSYNCRATIC_SD, rel=0.15)
     assert abs(np.corrcoef(residual[:, 0], latents["text_cue"].to_numpy()[rows])[0, 1]) < 0.3
     assert not np.allclose(full[rows], none[rows])
     with pytest.raises(ValueError, match="non-negative"):
@@ -71,17 +70,17 @@ def test_with_outcomes_redraws_exactly_what_the_simulator_draws(tmp_path):
     from mmr_utils.data.official import load_table
     from mmr_utils.features.bank import FeatureBank
 
-    table = load_table(sim.simulate_benchmark(tmp_path / "bench", scale=0.01, seed=3))
+    table = load_table(benchmark.simulate_benchmark(tmp_path / "bench", scale=0.01, seed=3))
     latents = outcomes.simulate_latents(0.01, 3)
     data = learnable.CalibrationData(0.01, 3, latents, FeatureBank(table, None, None, None), np.arange(table.n))
-    redrawn = learnable.with_outcomes(data, sim.LEARNABLE_SIGNAL, sim.SHARED_EFFECT_SD).table
+    redrawn = learnable.with_outcomes(data, cal.LEARNABLE_SIGNAL, cal.SHARED_EFFECT_SD).table
     np.testing.assert_array_equal(redrawn.correct, table.correct)
     np.testing.assert_allclose(redrawn.cost, table.cost, rtol=1e-12)
     rows = np.flatnonzero(table.instances["dataset"].eq("MathVerse").to_numpy())
     subset = learnable.CalibrationData(0.01, 3, latents, FeatureBank(table.take(rows), None, None, None), rows)
-    np.testing.assert_array_equal(learnable.with_outcomes(subset, sim.LEARNABLE_SIGNAL, sim.SHARED_EFFECT_SD)
+    np.testing.assert_array_equal(learnable.with_outcomes(subset, cal.LEARNABLE_SIGNAL, cal.SHARED_EFFECT_SD)
                                   .table.correct, table.correct[rows])
-    weaker = learnable.with_outcomes(data, {**sim.LEARNABLE_SIGNAL, "MathVerse": 0.0}, sim.SHARED_EFFECT_SD).table
+    weaker = learnable.with_outcomes(data, {**cal.LEARNABLE_SIGNAL, "MathVerse": 0.0}, cal.SHARED_EFFECT_SD).table
     assert not np.array_equal(weaker.correct[rows], table.correct[rows])
     others = np.setdiff1d(np.arange(table.n), rows)
     np.testing.assert_array_equal(weaker.correct[others], table.correct[others])
@@ -109,15 +108,15 @@ def _fake_search(monkeypatch, slope: float, intercept: float):
 def test_fit_signal_finds_the_strength_that_meets_the_target(monkeypatch):
     calls = _fake_search(monkeypatch, slope=0.1, intercept=0.70)
     target = np.mean([learnable.paper_learned_ps()[(r, "MMStar")] for r in learnable.CALIBRATION_ROUTERS])
-    signal, shared, trace = learnable.fit_signal(None, datasets=["MMStar"], start={**sim.LEARNABLE_SIGNAL,
+    signal, shared, trace = learnable.fit_signal(None, datasets=["MMStar"], start={**cal.LEARNABLE_SIGNAL,
                                                                                    "MMStar": 1.5})
     assert abs(0.70 + 0.1 * signal["MMStar"] - target) <= learnable.TARGETS["search_tolerance"]
     assert shared["MMStar"] == pytest.approx(1.0 + signal["MMStar"])
     assert {k: v for k, v in signal.items() if k != "MMStar"} == {
-        k: v for k, v in sim.LEARNABLE_SIGNAL.items() if k != "MMStar"}
+        k: v for k, v in cal.LEARNABLE_SIGNAL.items() if k != "MMStar"}
     assert list(trace.columns) == ["dataset", "step", "signal", "shared_sd", "target", "achieved", "gap"]
     assert len(trace) == len(calls) <= 6
-    again = learnable.fit_signal(None, datasets=["MMStar"], start={**sim.LEARNABLE_SIGNAL, "MMStar": 1.5})
+    again = learnable.fit_signal(None, datasets=["MMStar"], start={**cal.LEARNABLE_SIGNAL, "MMStar": 1.5})
     assert again[0] == signal  # deterministic
 
 
@@ -144,7 +143,7 @@ def test_check_compares_every_cell_and_gain_with_the_paper(monkeypatch):
 
     monkeypatch.setattr(learnable, "learned_ps", fake_learned_ps)
     cells, gains, summary = learnable.check(None)
-    assert len(cells) == 32 and set(cells["dataset"]) == {*sim.DATASET_SIZES, "All"}
+    assert len(cells) == 32 and set(cells["dataset"]) == {*cal.DATASET_SIZES, "All"}
     per_dataset = cells[cells["dataset"] != "All"]
     np.testing.assert_allclose(per_dataset["difference_ps"], per_dataset["router"].map(offsets), atol=1e-12)
     assert summary["ps_cells"] == 32 and summary["ps_cells_within"] == 16  # linear_mf and mlp_mf

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from mmr_utils.data.datasets import resolve_dataset_names, split_dataset_idx
-from mmr_utils.data.official import TableFormatError, download_official, load_table
+from mmr_utils.data.hub import download_official
+from mmr_utils.data.official import TableFormatError, load_table
 
 
 def write_csv(path, rows, header=None):

@@ -59,11 +59,10 @@ def test_seeded_is_reproducible_and_leaves_the_global_rng_alone():
 
 
 def test_encoders_and_neural_routers_use_this_one_helper(monkeypatch):
-    from mmr_utils.features import encoders
     from mmr_utils.features.encoders import clip, minilm
     from mmr_utils.routers import make_router, neural
 
-    assert encoders.resolve_device is clip.resolve_device is minilm.resolve_device is neural.resolve_device \
+    assert clip.resolve_device is minilm.resolve_device is neural.resolve_device \
         is _torch.resolve_device
     assert not hasattr(neural, "_resolve_device")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)

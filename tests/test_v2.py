@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from mmr_utils.data.hub import download_v2
 from mmr_utils.data.official import TableFormatError
-from mmr_utils.data.v2 import SHEET_CELL, V2_REVISION, download_v2, load_v2
+from mmr_utils.data.v2 import SHEET_CELL, V2_REVISION, load_v2
 
 MODELS = ("alpha", "beta", "gamma")
 

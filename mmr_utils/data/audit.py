@@ -1,25 +1,13 @@
-"""Audit of an outcome table before anything is trained on it.
+"""Audit of an outcome table before anything is trained on it (:func:`audit_table`, any
+:class:`~mmr_utils.data.table.OutcomeTable`): coverage per model (observed and missing cells, never filled),
+duplicate ``dataset_idx``, duplicate questions (identical after :func:`normalise_question`), near-duplicate questions
+(cosine >= :data:`NEAR_DUPLICATE_THRESHOLD` between TF-IDF character 3-5-gram vectors fitted on the table's distinct
+texts, among each text's ``neighbours`` nearest), and, given a train/test split (paper Sec. 5), test rows with an
+exact or near duplicate among the training rows.
 
-:func:`audit_table` reports, for any :class:`~mmr_utils.data.table.OutcomeTable` (official CSV, MATH-V, V2, simulated):
-
-- **coverage** per model: observed cells (correctness and cost both known, the paper's ``y_{i,k}``, ``c_{i,k}`` of
-  Sec. 3), missing cells and their share. Missing cells are reported, never filled (see :mod:`mmr_utils.data.table`);
-- **duplicate instance ids**: a ``dataset_idx`` on more than one row;
-- **duplicate questions**: rows whose *normalised* question text (Unicode NFKC, lower case, runs of whitespace
-  collapsed, digits and punctuation kept, so "2+2" and "2+3" differ) is identical, as groups;
-- **near-duplicate questions**: pairs of distinct normalised texts whose TF-IDF character n-gram vectors (3 to 5
-  characters within word boundaries, scikit-learn, sparse, IDF fitted on the table's distinct texts, so the same
-  pair can score differently in another table) have cosine similarity at least
-  ``near_duplicate_threshold`` (:data:`NEAR_DUPLICATE_THRESHOLD`), found among each text's ``neighbours`` nearest
-  neighbours (exact cosine, computed block by block: ~10k rows take seconds, see :func:`_similar`);
-- **leakage** when a train/test split (paper Sec. 5, :mod:`mmr_utils.data.splits`) is given: test rows whose question has
-  an exact or near duplicate among the training rows (its nearest training text, searched over all of them).
-
-The check is on question text only: two items sharing a text but not an image (common in VQA) show up as
-duplicates, so the pairs carry ``same_image`` and ``same_answer`` for a reader to judge. ``same_image`` compares the
-image files' contents (sha256), so two copies of one figure count as the same image: it is True or False, and
-``"unknown"`` when the table was loaded without images, when neither row has an image, or when a file cannot be read. Everything is deterministic
-(no randomness; ties broken by row order). :meth:`AuditReport.counts` is what notebooks record in provenance.
+The check is on question text only, so pairs carry ``same_image`` (the image files' sha256 agree: True, False, or
+``"unknown"`` without images or when a file cannot be read) and ``same_answer`` for a reader to judge. Everything is
+deterministic (ties by row order); :meth:`AuditReport.counts` is what notebooks record in provenance.
 """
 
 from __future__ import annotations
@@ -51,25 +39,10 @@ def normalise_question(text) -> str:
 
 @dataclass(frozen=True)
 class AuditReport:
-    """What :func:`audit_table` found. Row numbers are 0-based positions in the audited table.
-
-    Attributes:
-        name: the table's source path (or ``"table"``).
-        rows, models: table size.
-        coverage: one row per model: ``model``, ``observed``, ``missing``, ``coverage`` (observed / rows).
-        duplicate_ids: one row per repeated ``dataset_idx``: ``dataset_idx``, ``count``, ``rows``.
-        duplicate_questions: one row per group of identical normalised questions: ``group``, ``size``, ``rows``,
-            ``datasets``, ``question``.
-        near_duplicates: one row per near-duplicate pair of distinct texts (each text's first row): ``row_a``,
-            ``row_b``, ``similarity``, ``dataset_a``, ``dataset_b``, ``same_image`` (True, False or ``"unknown"``:
-            module docstring), ``same_answer``,
-            ``question_a``, ``question_b``.
-        leakage: with a split, one row per leaked test row: ``test_row``, ``train_row`` (its closest training row),
-            ``similarity``, ``kind`` (exact / near), ``dataset_test``, ``dataset_train``, ``same_image``,
-            ``question_test``, ``question_train``; None without a split.
-        empty_questions: rows whose normalised question is empty (left out of the text checks).
-        settings: threshold, neighbours, vectoriser, split sizes.
-    """
+    """What :func:`audit_table` found (rows are 0-based positions): ``coverage`` per model, ``duplicate_ids``,
+    ``duplicate_questions`` (groups), ``near_duplicates`` (pairs of distinct texts, with similarity, datasets,
+    ``same_image``, ``same_answer``), ``leakage`` (per leaked test row its closest training row, ``kind`` exact or
+    near; None without a split), ``empty_questions`` (left out of the text checks) and the ``settings``."""
 
     name: str
     rows: int
@@ -147,7 +120,6 @@ class AuditReport:
         return folder
 
 
-# --------------------------------------------------------------------------- the checks
 def _coverage(table: OutcomeTable) -> pd.DataFrame:
     observed = table.mask.sum(axis=0)
     return pd.DataFrame({"model": list(table.models), "observed": observed.astype(int),
@@ -179,14 +151,10 @@ _ROW_BLOCK = 1024
 
 
 def _similar(query, base, k: int, threshold: float, *, same: bool) -> list[tuple[int, int, float]]:
-    """Exact cosine nearest neighbours: for each row of ``query`` its at most ``k`` rows of ``base`` with similarity
-    at least ``threshold`` (rows are L2-normalised TF-IDF), as ``(query_row, base_row, similarity)``; with ``same``
-    (query is base) a row is not its own neighbour. Ties go to the lower base row.
-
-    The dot products are exact: the features shared by most texts (where a sparse product is nearly dense) are
-    multiplied as a dense block with BLAS, the others as sparse matrices, block by block of query rows, so memory
-    stays at ``_ROW_BLOCK`` x len(base) and 10k templated questions take seconds (one plain sparse product of
-    their nearly dense n-gram overlaps takes ten times longer)."""
+    """Exact cosine nearest neighbours ``(query_row, base_row, similarity)``: for each row of ``query`` its at most
+    ``k`` rows of ``base`` with similarity >= ``threshold`` (ties: lower base row; with ``same`` not itself). The most
+    common features are multiplied as a dense block, the rest sparse, ``_ROW_BLOCK`` query rows at a time (fast on
+    templated questions, whose n-gram overlaps are nearly dense)."""
     import scipy.sparse as sp
 
     base = sp.csr_matrix(base, dtype=np.float32)
@@ -223,13 +191,8 @@ def _similar(query, base, k: int, threshold: float, *, same: bool) -> list[tuple
 
 def audit_table(table: OutcomeTable, *, split=None, near_duplicate_threshold: float = NEAR_DUPLICATE_THRESHOLD,
                 neighbours: int = NEIGHBOURS, max_chars: int = 120) -> AuditReport:
-    """Audit ``table`` (module docstring): coverage per model, duplicate ids, duplicate and near-duplicate questions,
-    and, with ``split`` (a :class:`mmr_utils.data.splits.Split` or a ``(train, test)`` pair of row indices), leakage of
-    duplicates across it. ``max_chars`` shortens the questions quoted in the tables.
-
-    Raises:
-        ValueError: a threshold outside (0, 1], ``neighbours`` below 1, or split indices out of range / overlapping.
-    """
+    """Audit ``table`` (module docstring); ``split`` is a :class:`mmr_utils.data.splits.Split` or a ``(train,
+    test)`` pair of row indices; ``max_chars`` shortens the quoted questions."""
     if not 0.0 < float(near_duplicate_threshold) <= 1.0:
         raise ValueError(f"near_duplicate_threshold must be in (0, 1], got {near_duplicate_threshold!r}")
     if int(neighbours) < 1:

@@ -1,7 +1,5 @@
-"""The benchmark's datasets: names, aliases, image folders and scenarios (paper Sec. 3.1, Table 1).
-
-MMR-Bench groups seven public benchmarks into three scenarios. ``dataset_idx`` values in the official table are
-``<Dataset>_<id>``; the dataset is found by the longest known prefix, and its images live in ``<root>/<folder>/``.
+"""The benchmark's datasets: names, aliases, image folders and scenarios (paper Sec. 3.1, Table 1: seven benchmarks in
+three scenarios). A ``dataset_idx`` is ``<Dataset>_<id>``, resolved by the longest known prefix.
 """
 
 from __future__ import annotations
@@ -51,11 +49,7 @@ def _normalise(name: str) -> str:
 
 
 def unsafe_dataset_name(name: str) -> str | None:
-    """Why ``name`` cannot name a dataset, or None when it can.
-
-    A dataset name becomes an image folder name under the image root, so it must be one plain path component: no
-    ``/`` or ``\\``, no ``..``, not absolute, not empty.
-    """
+    """Why ``name`` cannot name a dataset (it names an image folder: one plain, non-empty path component), or None."""
     if not isinstance(name, str) or not name.strip():
         return "is empty"
     if PurePath(name).is_absolute() or PureWindowsPath(name).is_absolute() or PureWindowsPath(name).drive:
@@ -94,13 +88,9 @@ def image_folder_of(dataset: str) -> str:
 
 
 def resolve_dataset_names(requested, available) -> list[str]:
-    """Map user-given dataset names (case-insensitive, with aliases; ``all``) onto names present in a table.
-
-    ``requested`` is a list or a ``+``/``,``-separated string. A name spelled exactly as in the table always means that
-    dataset; otherwise names are compared without case and punctuation, and aliases of the known datasets count. Raises
-    ``ValueError`` listing the known names when one is unknown or absent from the table, and listing the candidates when
-    one is ambiguous (``ocr-bench`` in a table holding both ``OCRBench`` and ``OCR-Bench``).
-    """
+    """Map user-given dataset names (a list or a ``+``/``,``-separated string; ``all``) onto the table's: an exact
+    name first, else without case and punctuation or by a known alias; an unknown or ambiguous name is a ``ValueError``
+    listing the candidates."""
     available = list(dict.fromkeys(available))
     if requested is None:
         return available

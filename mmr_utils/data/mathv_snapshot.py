@@ -1,20 +1,10 @@
 """Where MATH-V comes from: the pinned upstream snapshot, its content check, and the source resolution order.
 
-``make data-mathv`` (and notebook 7 with ``mathv="full"``) resolves the MATH-V folder in this order:
-
-1. an explicit path (``MATHV=path``, ``--source``, or a path given to the notebook);
-2. the copy beside the checkout, ``../shared/data/math-v`` (skipped when ``MMR_NO_SHARED_DATA=1``, which is how CI
-   proves the fresh-clone path);
-3. a snapshot downloaded earlier into ``data/mathv-source``;
-4. a download of the pinned upstream snapshot: GitHub ``mathllm/MATH-V`` at commit :data:`UPSTREAM_COMMIT` (MIT
-   licence), unpacked with :func:`mmr_utils._archive.safe_extract_tar` (absolute paths, ``..`` and links refused),
-   checked against :data:`SNAPSHOT_FILES` and :data:`SNAPSHOT_IMAGES`, then swapped in atomically.
-
-The content check is on the unpacked files, not on the archive's bytes: GitHub builds ``/tar.gz/<commit>`` archives on
-the fly and does not promise they are byte-stable, so a sha256 of the archive could fail for a correct download. The
-sizes and sha256 below were computed from the snapshot copy beside the checkout (its SOURCE.md names commit
-``a1f5cc3``); every file the converter reads is covered, the 3040 images by one digest over their sorted
-``path, size, sha256`` lines.
+:func:`resolve_source` takes, in order: an explicit path; the copy beside the checkout, ``../shared/data/math-v``
+(skipped with ``MMR_NO_SHARED_DATA=1``, as on a fresh clone); an earlier download in ``data/mathv-source``; a
+download of GitHub ``mathllm/MATH-V`` at :data:`UPSTREAM_COMMIT` (MIT licence), unpacked with
+:func:`mmr_utils._archive.safe_extract_tar`, checked against :data:`SNAPSHOT_FILES` and :data:`SNAPSHOT_IMAGES` and
+swapped in atomically. The check is on the unpacked files, since GitHub does not promise byte-stable archives.
 """
 
 from __future__ import annotations

@@ -1,7 +1,4 @@
-"""The official MMR-Bench table schema, its loader, and the pinned download of the official data (paper Sec. 3).
-
-(Over 500 lines on purpose: every validation rule of the schema sits next to the parsing step it guards, so each
-error can name the file, line and column it is about.)
+"""The official MMR-Bench table schema and its loader (paper Sec. 3); every error names the file, row and column.
 
 Schema (``MMR_Bench.csv``, later renamed ``MMR-Bench.csv``): one row per instance with ``dataset_idx`` and
 ``question`` (``answer`` optional), and per model ``M`` the columns ``M_correct`` (True/False or 1/0) and ``M_cost``
@@ -18,9 +15,7 @@ import csv
 import io
 import json
 import os
-import shutil
 import sys
-import tarfile
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -28,7 +23,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mmr_utils._io import atomic_directory, atomic_write_text, check_replaceable_folder
 from mmr_utils.data.datasets import KNOWN_DATASETS, image_folder_of, scenario_of, split_dataset_idx, unsafe_dataset_name
 from mmr_utils.data.images import UnsafeImagePathError, choose_image_root, image_path_under
 from mmr_utils.data.table import OutcomeTable
@@ -36,11 +30,6 @@ from mmr_utils.data.table import OutcomeTable
 CSV_NAMES: tuple[str, ...] = ("MMR-Bench.csv", "MMR_Bench.csv")
 IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".png", ".jpeg", ".webp")
 MODEL_SUFFIXES: tuple[str, ...] = ("_correct", "_cost", "_token", "_prediction")
-
-#: The official data on the Hugging Face hub, pinned to the 10-model version.
-HUB_REPO_ID = "gh0stHunter/MMR-Bench"
-HUB_REVISION = "b2619d8389935171022f0a7e8bee45f80ca249dd"
-HUB_FILES: tuple[str, ...] = ("MMR-Bench.csv", "images.tar.gz")
 
 _TRUE = {"true", "1", "1.0", "yes"}
 _FALSE = {"false", "0", "0.0", "no"}
@@ -144,13 +133,9 @@ def _index_image_folder(folder: Path) -> dict[str, Path]:
 
 def resolve_images(dataset_idx: pd.Series, datasets: pd.Series, image_root: Path, *, image_ids=None,
                    folders: dict[str, str] | None = None) -> tuple[list, dict]:
-    """Image path per instance (or None) under ``image_root/<folder>/<id>.<ext>``, and counts of what was found.
-
-    ``image_ids`` (default: the id part of ``dataset_idx``) and ``folders`` (dataset -> folder under the root, default
-    :func:`image_folder_of`; ``""`` is the root itself) cover tables whose ids carry no dataset prefix. Only folders
-    inside the image root are listed (:func:`mmr_utils.data.images.image_path_under`): a dataset name that is a
-    path (``../x``, ``/abs``) is an error.
-    """
+    """Image path per instance (or None) under ``image_root/<folder>/<id>.<ext>``, and counts of what was found;
+    ``image_ids`` and ``folders`` (dataset -> folder, ``""`` the root) cover ids without a dataset prefix. A dataset
+    name that leads outside the root is an error."""
     if image_ids is None:
         image_ids = dataset_idx.map(lambda idx: split_dataset_idx(idx)[1])
     indexes = {}
@@ -190,10 +175,8 @@ def _read_text(csv_path: Path) -> str:
 
 
 def _check_records(text: str, csv_path: Path) -> list[str] | None:
-    """The header of the CSV ``text``, after checking that every record has as many fields as the header (pandas pads
-    short rows with empty cells, which would pass for missing outcomes) and that the quoting is well formed. A field
-    may be as long as the file (the csv module's default limit of 128 KiB per field is raised to the text's length, as
-    pandas reads any length)."""
+    """The header of the CSV ``text``, after checking the quoting and that every record has as many fields as the
+    header (pandas would pad short rows into missing outcomes)."""
     if csv.field_size_limit() < len(text):
         csv.field_size_limit(min(len(text) + 1, sys.maxsize))
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
@@ -225,14 +208,19 @@ def _row_list(mask) -> str:
     return ", ".join(map(str, rows[:6])) + (f" and {len(rows) - 6} more" if len(rows) > 6 else "")
 
 
-def _datasets_of(instances: pd.DataFrame, csv_path: Path, source: dict):
-    """Dataset of every row (from the ``dataset_idx`` prefix, checked against a ``dataset`` column when the table has
-    one), the image id of every row, and image folders for datasets not named by a prefix.
+def _refuse_disagreement(csv_path: Path, column: str, what: str, disagree: np.ndarray, first) -> None:
+    """A :class:`TableFormatError` naming the rows where ``column`` disagrees with ``what`` (``first(i)`` describes the
+    first), when there are any."""
+    if disagree.any():
+        i = int(np.flatnonzero(disagree)[0])
+        raise TableFormatError(f"{csv_path}: column {column} disagrees with {what} at rows {_row_list(disagree)} "
+                               f"(row {_csv_row(i)}: {first(i)}); fix or drop the column")
 
-    Ids without a ``<dataset>_`` prefix throughout (``0``, ``1``, ...) take their dataset from a ``dataset`` column, or
-    make the whole table one dataset named after it (with a warning); a mix of prefixed and bare ids is an error.
-    Every dataset name must be one plain path component (it names an image folder).
-    """
+
+def _datasets_of(instances: pd.DataFrame, csv_path: Path, source: dict):
+    """Dataset and image id of every row, and image folders of datasets not named by a prefix: from the
+    ``dataset_idx`` prefix (checked against a ``dataset`` column), else from that column, else one dataset named after
+    the table (with a warning); mixed prefixed and bare ids, or a name that is not a plain folder name, are errors."""
     ids = instances["dataset_idx"]
     parts = ids.map(split_dataset_idx)
     derived = parts.map(lambda p: p[0])
@@ -267,13 +255,8 @@ def _datasets_of(instances: pd.DataFrame, csv_path: Path, source: dict):
         datasets = derived
         if given is not None:
             disagree = given.notna().to_numpy() & (given.str.strip() != derived).fillna(False).to_numpy()
-            if disagree.any():
-                i = int(np.flatnonzero(disagree)[0])
-                raise TableFormatError(
-                    f"{csv_path}: column dataset disagrees with the dataset_idx prefix at rows {_row_list(disagree)} "
-                    f"(row {_csv_row(i)}: dataset {given.iloc[i]!r}, dataset_idx {ids.iloc[i]!r} -> "
-                    f"{derived.iloc[i]!r}); fix or drop the column"
-                )
+            _refuse_disagreement(csv_path, "dataset", "the dataset_idx prefix", disagree, lambda i: (
+                f"dataset {given.iloc[i]!r}, dataset_idx {ids.iloc[i]!r} -> {derived.iloc[i]!r}"))
     for name in dict.fromkeys(datasets):
         reason = unsafe_dataset_name(name)
         if reason is not None:
@@ -302,13 +285,8 @@ def _scenarios_of(instances: pd.DataFrame, datasets: pd.Series, csv_path: Path) 
     known = datasets.isin(list(KNOWN_DATASETS)).to_numpy()
     present = given.notna().to_numpy()
     disagree = known & present & (given != scenarios).fillna(False).to_numpy()
-    if disagree.any():
-        i = int(np.flatnonzero(disagree)[0])
-        raise TableFormatError(
-            f"{csv_path}: column scenario disagrees with the paper's scenario of the dataset at rows "
-            f"{_row_list(disagree)} (row {_csv_row(i)}: {datasets.iloc[i]} is {scenarios.iloc[i]!r}, the column says "
-            f"{given.iloc[i]!r}); fix or drop the column"
-        )
+    _refuse_disagreement(csv_path, "scenario", "the paper's scenario of the dataset", disagree, lambda i: (
+        f"{datasets.iloc[i]} is {scenarios.iloc[i]!r}, the column says {given.iloc[i]!r}"))
     other = ~known & present
     scenarios[other] = given[other]
     per_dataset = scenarios.groupby(datasets.to_numpy(), sort=False).nunique()
@@ -331,7 +309,7 @@ def _warn_missing_images(csv_path: Path, image_root: Path, found: dict, rows: in
                   f"({counts}); they are text-only for the image channel", stacklevel=3)
 
 
-def _read_provenance(provenance_file: Path) -> dict:
+def read_provenance(provenance_file: Path) -> dict:
     """The ``provenance.json`` beside a table: a JSON object whose ``simulated`` (when present) is a real boolean."""
     try:
         extra = json.loads(provenance_file.read_text(encoding="utf-8"))
@@ -358,19 +336,10 @@ def auto_image_root(folder: Path) -> Path | None:
 
 
 def load_table(path, *, datasets=None, images="auto", simulated: bool | None = None) -> OutcomeTable:
-    """Load an outcome table in the official MMR-Bench schema.
-
-    Args:
-        path: the CSV file, or a folder holding ``MMR-Bench.csv`` / ``MMR_Bench.csv``.
-        datasets: optional selection (names or aliases, case-insensitive, ``all``); an empty result is an error.
-        images: ``"auto"`` (``<folder>/images`` if it exists, else no images), a folder (must exist), or ``None``
-            (text-only).
-        simulated: mark the table as simulated; ``None`` reads ``provenance.json`` beside the CSV if present.
-
-    Raises:
-        TableFormatError: a malformed table (the message names file, row or column and what was expected).
-        FileNotFoundError: no table, or an explicitly given image folder that does not exist.
-    """
+    """Load an outcome table in the official schema from ``path`` (the CSV or its folder), optionally selecting
+    ``datasets`` (names or aliases). ``images``: ``"auto"`` (:func:`auto_image_root`), a folder that must exist, or
+    ``None``; ``simulated=None`` reads ``provenance.json`` beside the CSV. A malformed table is a
+    :class:`TableFormatError` naming file, row or column."""
     csv_path = find_table_csv(path)
     text = _read_text(csv_path)
     header = _check_records(text, csv_path)
@@ -431,7 +400,7 @@ def load_table(path, *, datasets=None, images="auto", simulated: bool | None = N
 
     provenance_file = csv_path.parent / "provenance.json"
     if simulated is None and provenance_file.is_file():
-        extra = _read_provenance(provenance_file)
+        extra = read_provenance(provenance_file)
         source["provenance"] = extra
         simulated = extra.get("simulated", False)
     source["simulated"] = bool(simulated)
@@ -448,71 +417,3 @@ def load_table(path, *, datasets=None, images="auto", simulated: bool | None = N
     if datasets is not None:
         table = table.select_datasets(datasets)
     return table
-
-
-# ---------------------------------------------------------------------- official download (online users)
-def _extract_images(archive: Path, destination: Path) -> None:
-    """Unpack the image archive: plain files and folders only, every one inside ``destination``; anything else (not a
-    tar archive, truncated, a link or device member, a path leading outside) is a one-line error naming the archive
-    and the member."""
-    from mmr_utils._archive import UnsafeArchiveError, safe_extract_tar
-
-    try:
-        safe_extract_tar(archive, destination)
-    except (UnsafeArchiveError, tarfile.ReadError) as err:
-        raise TableFormatError(str(err)) from None
-    # The archive may or may not wrap everything in a top-level images/ folder; normalise to <dest>/images/<folder>.
-    inner = destination / "images"
-    if not inner.is_dir():
-        inner.mkdir()
-        for child in list(destination.iterdir()):
-            if child.is_dir() and child.name != "images":
-                shutil.move(str(child), inner / child.name)
-
-
-def download_official(out_dir, *, revision: str = HUB_REVISION, local_source=None, force: bool = False) -> Path:
-    """Fetch the official MMR-Bench release (``MMR-Bench.csv`` + ``images.tar.gz``) and unpack it into ``out_dir``.
-
-    Uses ``huggingface_hub.hf_hub_download`` on the dataset ``gh0stHunter/MMR-Bench`` pinned to ``revision``. With
-    ``local_source`` (a folder laid out like the hub repository) nothing is downloaded: this is how users without hub
-    access, and the tests, install the data. The result is written atomically and records where it came from. An
-    existing download is kept unless ``force``; a non-empty ``out_dir`` that holds no download and was not written by
-    this project, or an existing file, is refused (:func:`mmr_utils._io.check_replaceable_folder`; ``force`` replaces
-    a folder).
-    """
-    out_dir = Path(out_dir)
-    if out_dir.is_dir() and not force and any(out_dir.glob("MMR*Bench.csv")):
-        return out_dir
-    check_replaceable_folder(out_dir, force=force)
-    files: dict[str, Path] = {}
-    if local_source is not None:
-        local_source = Path(local_source)
-        for name in HUB_FILES:
-            if not (local_source / name).is_file():
-                raise FileNotFoundError(f"{local_source} is not laid out like {HUB_REPO_ID}: {name} is missing")
-            files[name] = local_source / name
-        origin = f"local folder {local_source}"
-    else:
-        try:
-            from huggingface_hub import hf_hub_download
-        except ImportError as err:  # pragma: no cover - huggingface_hub is a pinned dependency
-            raise RuntimeError("huggingface_hub is required for make data-official") from err
-        try:
-            for name in HUB_FILES:
-                files[name] = Path(hf_hub_download(HUB_REPO_ID, name, repo_type="dataset", revision=revision))
-        except Exception as err:
-            raise RuntimeError(
-                f"could not download {HUB_REPO_ID}@{revision[:10]} from the Hugging Face hub ({type(err).__name__}: "
-                f"{err}). If you are offline, download MMR-Bench.csv and images.tar.gz elsewhere and run "
-                f"`python -m mmr_utils data-official --local-source DIR`, or point --data-root at an unpacked copy."
-            ) from err
-        origin = f"huggingface hub {HUB_REPO_ID} revision {revision}"
-    with atomic_directory(out_dir) as tmp:
-        shutil.copyfile(files["MMR-Bench.csv"], tmp / "MMR-Bench.csv")
-        _extract_images(files["images.tar.gz"], tmp)
-        record = {"simulated": False, "source": "official MMR-Bench release", "origin": origin, "revision": revision}
-        atomic_write_text(tmp / "provenance.json", json.dumps(record, indent=2) + "\n")
-        with warnings.catch_warnings():  # the caller loads the result and hears about missing images then
-            warnings.simplefilter("ignore")
-            load_table(tmp)  # validate before it is swapped in: a broken release fails here, loudly, leaving nothing
-    return out_dir

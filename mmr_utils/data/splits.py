@@ -1,9 +1,6 @@
-"""Train/test splits of an outcome table (paper Sec. 5: random instance split; cross-dataset split within a scenario).
-
-Both return integer row indices into the table, so every later step (features, routers, evaluation) uses the very same
-rows. The official default is 20% train / 80% test with seed 42: ``instance_split(table, 0.2, seed=42,
-procedure="official")`` makes that split the way the official loader does; the default procedure (stratified by
-dataset, numpy generator) gives a different split for the same seed.
+"""Train/test splits of an outcome table as row indices (paper Sec. 5: random instance split, cross-dataset split
+within a scenario). The official 20/80 split with seed 42 is ``instance_split(table, 0.2, seed=42,
+procedure="official")``.
 """
 
 from __future__ import annotations
@@ -45,14 +42,9 @@ def official_instance_split(n_rows: int, train_fraction: float = 0.2, seed: int 
 
 def instance_split(table: OutcomeTable, train_fraction: float = 0.2, *, seed: int = 42, stratify: bool = True,
                    procedure: str = "stratified") -> Split:
-    """Random instance split: ``train_fraction`` of the rows for training.
-
-    ``procedure="stratified"`` (default): a numpy generator seeded with ``seed`` shuffles each dataset's rows (all rows
-    as one stratum when ``stratify`` is False); every side gets at least one row per stratum whenever the stratum has
-    two rows or more. ``procedure="official"``: :func:`official_instance_split` (with ``seed=42`` and
-    ``train_fraction=0.2``, the split the paper's Table 2 used, as far as the official code says; ``stratify`` is
-    ignored because the official split is not stratified).
-    """
+    """Random instance split with ``train_fraction`` of the rows for training: ``"stratified"`` shuffles each
+    dataset's rows (one stratum without ``stratify``), each side getting a row of every stratum of two or more;
+    ``"official"`` is :func:`official_instance_split` (Table 2's split with ``seed=42``, 0.2)."""
     if not 0 < train_fraction < 1:
         raise ValueError(f"train_fraction must be strictly between 0 and 1, got {train_fraction}")
     if procedure not in SPLIT_PROCEDURES:

@@ -1,9 +1,6 @@
-"""The outcome table: for every benchmark instance and every candidate model, was the answer correct and what did the
-call cost (the paper's offline routing setting, Sec. 3).
-
-An :class:`OutcomeTable` holds ``correct`` and ``cost`` as (n x K) float arrays in which a missing cell is NaN and
-``mask`` is False. Missing cells are never filled: consumers decide, and say, what they do with them (the evaluation
-protocol scores only rows observed for every model, see :func:`OutcomeTable.complete_rows`).
+"""The outcome table: for every instance and candidate model, was the answer correct and what did the call cost
+(the paper's offline routing setting, Sec. 3). A missing cell is NaN and never filled: consumers say what they do
+with it (the protocol scores only :meth:`OutcomeTable.complete_rows`).
 """
 
 from __future__ import annotations
@@ -24,17 +21,9 @@ INSTANCE_COLUMNS: tuple[str, ...] = ("dataset_idx", "dataset", "scenario", "ques
 
 @dataclass(frozen=True)
 class OutcomeTable:
-    """Instances x models outcome table.
-
-    Attributes:
-        models: model names, in column order (K).
-        correct: (n x K) float array of 0/1 correctness, NaN where missing (the paper's ``y_{i,k}``).
-        cost: (n x K) float array of per-call cost in USD, NaN where missing (the paper's ``c_{i,k}``).
-        instances: DataFrame with one row per instance and at least :data:`INSTANCE_COLUMNS` (plus any extra
-            per-instance fields such as ``category``).
-        source: provenance: where the table came from, whether it is simulated, what was resolved or dropped.
-        tokens: optional (n x K) output-token counts, NaN where unknown.
-    """
+    """Instances x models outcome table: ``models`` (K names), ``correct`` (the paper's ``y_{i,k}``) and ``cost``
+    (``c_{i,k}``, USD per call) as (n x K) floats with NaN where missing, ``instances`` (at least
+    :data:`INSTANCE_COLUMNS`), ``source`` (provenance) and optional ``tokens`` (output-token counts)."""
 
     models: tuple[str, ...]
     correct: np.ndarray
@@ -61,7 +50,6 @@ class OutcomeTable:
         if missing:
             raise ValueError(f"OutcomeTable.instances lacks columns {missing}")
 
-    # ------------------------------------------------------------------ shape and masks
     @property
     def n(self) -> int:
         """Number of instances."""
@@ -95,7 +83,6 @@ class OutcomeTable:
         """(n,) bool: rows observed for every model (the rows the evaluation protocol scores)."""
         return self.mask.all(axis=1)
 
-    # ------------------------------------------------------------------ selection
     def take(self, rows) -> OutcomeTable:
         """A new table with the given rows (a boolean mask or integer indices), in that order."""
         rows = np.asarray(rows)
@@ -143,7 +130,6 @@ class OutcomeTable:
             tokens=None if self.tokens is None else self.tokens[:, cols],
         )
 
-    # ------------------------------------------------------------------ summaries
     def model_summary(self) -> pd.DataFrame:
         """Per dataset and model: accuracy and mean cost over observed cells, and the number of missing cells."""
         frames = []
@@ -187,7 +173,6 @@ class OutcomeTable:
             f"missing cells {missing or 'none'}"
         )
 
-    # ------------------------------------------------------------------ output
     def to_official_csv(self, path) -> Path:
         """Write the table in the official MMR-Bench schema (``dataset_idx``, ``question``, ``answer``, extra
         per-instance fields, then ``M_correct``, ``M_cost`` and ``M_token`` per model), atomically."""

@@ -1,49 +1,32 @@
-"""Loader and pinned download of MMR-Bench V2, the successor benchmark (Hugging Face dataset
-``gh0stHunter/MMR-Bench-V2``, revision :data:`V2_REVISION`; 44 models, 18 task sets), into an :class:`OutcomeTable`.
+"""Loader of MMR-Bench V2, the successor benchmark (Hugging Face dataset ``gh0stHunter/MMR-Bench-V2``; 44 models,
+18 task sets), into an :class:`OutcomeTable`. Reading it needs ``pyarrow``. Layout::
 
-Layout (parquet files; reading them needs ``pyarrow``)::
-
-    <root>/data/instances/<task>.parquet          sample_id, benchmark, prompt_text, images (ordered list of image
-                                                  paths relative to the image root, LMUData/ by default)
+    <root>/data/instances/<task>.parquet          sample_id, benchmark, prompt_text, images (list of paths under
+                                                  the image root, LMUData/ by default)
     <root>/data/results/<model>/<task>.parquet    sample_id, benchmark, model_id, score in [0, 1], cost, cost_unit,
                                                   status
 
-How the table is built:
-
-- Rows are the instances of the chosen tasks (``dataset`` = task name, ``dataset_idx`` = ``sample_id``,
-  ``question`` = ``prompt_text``; ``benchmark`` and ``n_images`` are kept as instance fields), columns the chosen
-  models (the results sub-folder names, sorted).
-- Results are joined on ``sample_id`` with cross-checks, each a :class:`~mmr_utils.data.official.TableFormatError`
-  naming file and row: duplicate ``sample_id`` (instances, across tasks, or within a result file), a result for an
-  unknown ``sample_id``, a ``benchmark`` that differs between the instance and its result, a ``model_id`` that is
-  not constant within a file, non-numeric or out-of-range ``score``/``cost`` (a cost must be finite and
-  non-negative: ``inf``, NaN and negative costs are refused) on an ``ok`` row, and a ``cost_unit``
-  other than USD.
-- Only ``status == "ok"`` rows are outcomes. Any other status (a failed call, a timeout) is a missing cell (NaN), not
-  a wrong answer; a sample with no result row, or a missing result file, is missing too. The counts of every status
-  per model go to ``table.source["status_counts"]``, missing files to ``source["missing_result_files"]``.
-- Correctness: ``correct = 1.0 if score >= score_threshold else 0.0`` (default 0.5; V2 scores are mostly 0/1 with
-  partial credit on some tasks). The raw score of every ``ok`` cell is kept as instance column ``<model>_score``
-  (NaN where missing). ``score_threshold=None`` keeps the raw score itself as ``correct`` (a fractional utility the
-  routers and the evaluation accept; ``to_official_csv`` then writes only the 0/1 cells).
-- Cost is USD per call as released; in V2.0.3 it prices output tokens only (recorded in ``source["cost_note"]``).
-- Images: ``image_path`` is the single image of a one-image item, resolved under ``image_root`` (default
-  ``<root>/LMUData``). A multi-image item gets, with ``multi_image="contact_sheet"`` (default), one contact sheet: its
-  images in order, each fitted into a 384 x 384 cell of a near-square grid on white, written as PNG with Pillow into
-  ``cache_dir`` (default ``<root>/.cache/contact_sheets``) under a name hashed from the image paths; with
-  ``multi_image="first"`` the first image. Items with an image that is not on disk, or (for a contact sheet) one that
-  cannot be decoded (corrupt, or over Pillow's decompression-bomb limit), get ``image_path = None`` and are counted
-  in ``source["missing_images"]``; the undecodable files are listed in ``source["unreadable_images"]`` and named in
-  a warning. ``image_root=None`` loads V2 text-only. Image paths must be relative and stay inside the image root
-  (:mod:`mmr_utils.data.images`): an absolute or ``..`` entry is a ``TableFormatError`` naming file and row.
+- Rows are the chosen tasks' instances (``dataset`` = task, ``dataset_idx`` = ``sample_id``, ``question`` =
+  ``prompt_text``; ``benchmark`` and ``n_images`` kept), columns the chosen models (results sub-folders, sorted).
+- Results join on ``sample_id``; a duplicate or unknown id, a mismatched ``benchmark``, several ``model_id`` in a
+  file, a ``score`` outside [0, 1], a cost that is not finite and non-negative, or a ``cost_unit`` other than USD on
+  an ``ok`` row is a :class:`~mmr_utils.data.official.TableFormatError` naming file and row.
+- Only ``status == "ok"`` rows are outcomes; any other status, a missing row or file is a missing cell (NaN).
+  Status counts go to ``source["status_counts"]``, missing files to ``source["missing_result_files"]``.
+- ``correct = score >= score_threshold`` (default 0.5); the raw score is kept as instance column ``<model>_score``;
+  ``score_threshold=None`` keeps the raw score as a fractional ``correct``. Cost is USD per call as released
+  (V2.0.3 prices output tokens only, ``source["cost_note"]``).
+- ``image_path``: a one-image item's image under ``image_root`` (default ``<root>/LMUData``; ``None`` text-only). A
+  multi-image item gets a contact sheet (its images in order, each fitted into a ``SHEET_CELL`` square of a
+  near-square grid, PNG cached under ``cache_dir``) or, with ``multi_image="first"``, its first image. An item with an
+  image missing or undecodable has no image (``source["missing_images"]``, ``source["unreadable_images"]``, a
+  warning). Image paths must be relative and stay inside the image root (:mod:`mmr_utils.data.images`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import math
-import shutil
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -51,10 +34,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mmr_utils._io import atomic_directory, atomic_open, atomic_write_text, check_replaceable_folder
+from mmr_utils._io import atomic_open
 from mmr_utils.data.datasets import scenario_of
 from mmr_utils.data.images import AUTO, UnsafeImagePathError, choose_image_root, image_path_under, unsafe_image_path
-from mmr_utils.data.official import TableFormatError
+from mmr_utils.data.official import TableFormatError, read_provenance
 from mmr_utils.data.table import OutcomeTable
 
 V2_REPO_ID = "gh0stHunter/MMR-Bench-V2"
@@ -67,7 +50,7 @@ SHEET_CELL = 384
 _DEFAULT_IMAGES = object()
 
 
-def _data_folder(root: Path) -> Path:
+def data_folder(root: Path) -> Path:
     for candidate in (root / "data", root):
         if (candidate / "instances").is_dir() and (candidate / "results").is_dir():
             return candidate
@@ -239,24 +222,11 @@ def _read_results(path: Path, model: str, index: dict[str, int], benchmarks: np.
 
 def load_v2(root, *, tasks=None, models=None, image_root=_DEFAULT_IMAGES, score_threshold: float | None = 0.5,
             multi_image: str = "contact_sheet", cache_dir=None) -> OutcomeTable:
-    """Load MMR-Bench V2 from ``root`` (the downloaded folder, holding ``data/``) as an :class:`OutcomeTable`.
-
-    Args:
-        root: folder with ``data/instances`` and ``data/results`` (or those two directly).
-        tasks: task names (instance file stems) to load, in that order; default all, sorted.
-        models: model names (results sub-folders) to load, in that order; default all, sorted.
-        image_root: folder the ``images`` paths are relative to; default ``<root>/LMUData`` when it exists (else no
-            images); ``None`` for text-only; an explicit folder must exist.
-        score_threshold: ``correct = score >= score_threshold``; ``None`` keeps the raw score (module docstring).
-        multi_image: ``"contact_sheet"`` or ``"first"`` (module docstring).
-        cache_dir: where contact sheets are written; default ``<root>/.cache/contact_sheets``.
-
-    Raises:
-        TableFormatError: a file breaks the layout or a cross-check (the message names file, row and column).
-        FileNotFoundError: no V2 layout at ``root``, an unknown task or model, or a missing explicit image folder.
-    """
+    """Load MMR-Bench V2 from ``root`` (holding ``data/``, or ``instances/`` and ``results/``) as described in the
+    module docstring: ``tasks`` and ``models`` in the order given (default all, sorted); contact sheets go to
+    ``cache_dir`` (default ``<root>/.cache/contact_sheets``)."""
     root = Path(root)
-    data = _data_folder(root)
+    data = data_folder(root)
     if multi_image not in MULTI_IMAGE_MODES:
         raise ValueError(f"multi_image must be one of {MULTI_IMAGE_MODES}, got {multi_image!r}")
     if score_threshold is not None and not 0.0 < float(score_threshold) <= 1.0:
@@ -295,12 +265,8 @@ def load_v2(root, *, tasks=None, models=None, image_root=_DEFAULT_IMAGES, score_
                     "models": models, "status_counts": status_counts, "missing_result_files": missing_files,
                     "score_threshold": score_threshold, "multi_image": multi_image, "simulated": False,
                     "cost_note": "USD per call as released; V2.0.3 prices output tokens only"}
-    provenance = root / "provenance.json"
-    if provenance.is_file():
-        try:
-            source["provenance"] = json.loads(provenance.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
-            raise TableFormatError(f"{provenance}: not valid JSON ({err})") from err
+    if (root / "provenance.json").is_file():
+        source["provenance"] = read_provenance(root / "provenance.json")
 
     image_root, source["images"] = choose_image_root(
         AUTO if image_root is _DEFAULT_IMAGES else image_root,
@@ -323,54 +289,3 @@ def load_v2(root, *, tasks=None, models=None, image_root=_DEFAULT_IMAGES, score_
     table = OutcomeTable(models=tuple(models), correct=correct, cost=cost, instances=frame, source=source)
     source["missing_cells"] = {m: c for m, c in table.missing_per_model().items() if c}
     return table
-
-
-def download_v2(out_dir, *, revision: str = V2_REVISION, local_source=None, include_images: bool = False,
-                force: bool = False) -> Path:
-    """Fetch MMR-Bench V2 (``data/instances`` and ``data/results``; with ``include_images`` also ``LMUData/``) into
-    ``out_dir``, pinned to ``revision``, validate it with :func:`load_v2`, and swap it in atomically.
-
-    Uses ``huggingface_hub.snapshot_download`` on the dataset :data:`V2_REPO_ID`. With ``local_source`` (a folder laid
-    out like the hub repository) nothing is downloaded: for users without hub access, and for the tests. An existing
-    download is kept unless ``force``; a non-empty ``out_dir`` that holds no download and was not written by this
-    project, or an existing file, is refused (:func:`mmr_utils._io.check_replaceable_folder`; ``force`` replaces a
-    folder).
-    """
-    out_dir = Path(out_dir)
-    if not force and (out_dir / "data" / "instances").is_dir():
-        return out_dir
-    check_replaceable_folder(out_dir, force=force)
-    patterns = ["data/instances/*", "data/results/*/*"] + (["LMUData/**"] if include_images else [])
-    if local_source is not None:
-        source = Path(local_source)
-        _data_folder(source)
-        if not (source / "data").is_dir():
-            raise FileNotFoundError(f"{source} is not laid out like {V2_REPO_ID}: data/instances and data/results "
-                                    f"must sit under data/")
-        origin = f"local folder {source}"
-    else:
-        try:
-            from huggingface_hub import snapshot_download
-        except ImportError as err:  # pragma: no cover - huggingface_hub is a pinned dependency
-            raise RuntimeError("huggingface_hub is required to download MMR-Bench V2") from err
-        try:
-            source = Path(snapshot_download(V2_REPO_ID, repo_type="dataset", revision=revision,
-                                            allow_patterns=patterns))
-        except Exception as err:
-            raise RuntimeError(
-                f"could not download {V2_REPO_ID}@{revision[:10]} from the Hugging Face hub ({type(err).__name__}: "
-                f"{err}). If you are offline, fetch the repository's data/ folder elsewhere and pass it as "
-                f"local_source (CLI: data-official --version 2 --local-source DIR)."
-            ) from err
-        origin = f"huggingface hub {V2_REPO_ID} revision {revision}"
-    with atomic_directory(out_dir) as tmp:
-        shutil.copytree(source / "data", tmp / "data", ignore=shutil.ignore_patterns(".*"))
-        if include_images:
-            if not (source / "LMUData").is_dir():
-                raise FileNotFoundError(f"{source} has no LMUData/ image folder (include_images=True)")
-            shutil.copytree(source / "LMUData", tmp / "LMUData")
-        record = {"simulated": False, "source": "MMR-Bench V2 release", "origin": origin, "revision": revision,
-                  "images": include_images}
-        atomic_write_text(tmp / "provenance.json", json.dumps(record, indent=2) + "\n")
-        load_v2(tmp, image_root=None)  # validate before the swap: a broken release fails here and leaves nothing
-    return out_dir

@@ -1,10 +1,6 @@
-"""Features of a table: the per-instance text and image embeddings a study hands to routers (paper Sec. 4-5).
-
-- :class:`FeatureBank`: one table's channels, which encoders produced them, and a fingerprint of all of it;
-- :func:`embed_table` / :func:`load_and_embed`: encode every instance once (content-addressed cache);
-- :func:`embedding_report`, :func:`channel_separability`: what notebook 2 shows about the channels.
-
-Fusion of the channels into router features is :mod:`mmr_utils.features.fusion`; nothing here knows about routers.
+"""Features of a table: the per-instance text and image embeddings a study hands to routers (paper Sec. 4-5), in a
+:class:`FeatureBank` (channels, encoders, fingerprint) built by :func:`embed_table` / :func:`load_and_embed`, and
+what notebook 2 shows about them (:func:`embedding_report`, :func:`channel_separability`).
 """
 
 from __future__ import annotations
@@ -16,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from mmr_utils.data.table import OutcomeTable
-from mmr_utils.features.encoders import Embeddings, EncoderChoice, get_encoders
+from mmr_utils.features.encoders import EncoderChoice, get_encoders
+from mmr_utils.features.encoders.base import Embeddings
 
 
 @dataclass
@@ -68,7 +65,6 @@ class FeatureBank:
         self._fingerprint_memo = (self.table, self.text, self.image, value)
         return value
 
-
     @property
     def has_images(self) -> bool:
         return self.image is not None and bool(self.image.present.any())
@@ -90,12 +86,9 @@ class FeatureBank:
 
 def embed_table(table: OutcomeTable, encoder: str = "auto", *, seed: int = 0, progress: bool = False,
                 **encoder_kwargs) -> FeatureBank:
-    """Encode every question and image of ``table`` once (content-addressed cache), with the encoders chosen by
-    ``encoder`` (see :func:`mmr_utils.features.encoders.get_encoders`). A missing or unreadable image is marked absent.
-
-    Runs on :func:`mmr_utils._torch.configure_threads`'s thread count (default one), like the routers: a matrix
-    product split over more threads adds in another order, so the embeddings would otherwise depend on the number of
-    cores of the machine (benchmarks/results/isa_invariance.md)."""
+    """Encode every question and image of ``table`` once (cached) with the encoders ``encoder`` names
+    (:func:`~mmr_utils.features.encoders.get_encoders`), on :func:`mmr_utils._torch.configure_threads`'s threads so
+    the embeddings do not depend on the machine's cores. A missing or unreadable image is absent."""
     from mmr_utils._torch import configure_threads
 
     configure_threads()
@@ -130,10 +123,9 @@ def embedding_report(bank: FeatureBank) -> pd.DataFrame:
 
 def channel_separability(bank: FeatureBank, *, label: str = "dataset", folds: int = 5, seed: int = 0
                           ) -> pd.DataFrame:
-    """How much structure each feature channel carries: the cross-validated accuracy of a 5-nearest-neighbour
-    classifier (cosine) predicting ``label`` (a per-instance column, e.g. the dataset) from the text channel, the
-    image channel (rows with an image) and their concatenation, beside the majority-class rate. A router can only
-    exploit what its features separate, so this is the feature-level view of the paper's modality question."""
+    """Cross-validated accuracy of a cosine 5-NN classifier predicting ``label`` (e.g. the dataset) from the text
+    channel, the image channel and both, beside the majority-class rate: the feature-level view of the modality
+    question."""
     from sklearn.model_selection import StratifiedKFold, cross_val_score
     from sklearn.neighbors import KNeighborsClassifier
 
@@ -162,12 +154,9 @@ def channel_separability(bank: FeatureBank, *, label: str = "dataset", folds: in
 
 def load_and_embed(data_root: str = "", *, scale: float = 1.0, seed: int = 0, encoder: str = "auto",
                    progress: bool = False) -> FeatureBank:
-    """A notebook's first step: the outcome table (see :func:`mmr_utils.data.loading.load_benchmark`) and its embeddings,
-    printing which data and which encoder were used.
-
-    ``seed`` is the *data* seed (which simulated benchmark, and the encoders' seeded projections). It is independent
-    of the split/router seeds that the studies take as ``seeds`` (seed 42 with ``split_procedure="official"`` there
-    is the official split); pass it separately rather than reusing a split seed."""
+    """A notebook's first step: the outcome table (:func:`mmr_utils.data.loading.load_benchmark`) and its embeddings,
+    printing which data and encoder were used. ``seed`` is the data seed (which simulated benchmark, the encoders'
+    projections), independent of the studies' split and router seeds."""
     from mmr_utils.data.loading import load_benchmark
 
     table = load_benchmark(data_root, scale=scale, seed=seed)

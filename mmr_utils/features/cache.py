@@ -1,10 +1,6 @@
-"""Content-addressed on-disk cache of embeddings (the feature stage of the pipeline, paper Sec. 3 "query features").
-
-One cache file per *encoder identity* -- (encoder name, model id, revision/version, dtype) -- holding embeddings
-keyed by the sha256 of the encoded content (the UTF-8 bytes of a question, or the raw bytes of an image file). A
-changed question or image therefore has a new key and is re-encoded; everything else is read back. Files are
-``.npz`` archives written atomically (``mmr_utils._io``), so a reader sees either the old or the new archive, never a
-partial one; concurrent writers are serialised with an advisory lock and merge with what is on disk.
+"""Content-addressed on-disk cache of embeddings (paper Sec. 3, "query features"): one ``.npz`` file per encoder
+identity (name, model id, revision, dtype), keyed by the sha256 of the encoded content (a question's UTF-8 bytes, an
+image file's bytes), written atomically; concurrent writers take an advisory lock and merge with what is on disk.
 """
 
 from __future__ import annotations
@@ -62,11 +58,8 @@ def file_hash(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
 
 @dataclass(frozen=True)
 class CacheKey:
-    """Identity of an encoder whose outputs may share one cache file.
-
-    Two encoders with equal keys must map equal content to equal embeddings; anything that changes outputs (model
-    weights, preprocessing parameters, dtype) belongs in ``revision`` or ``dtype``.
-    """
+    """Identity of an encoder: equal keys must map equal content to equal embeddings (whatever changes outputs
+    belongs in ``revision`` or ``dtype``)."""
 
     encoder: str
     model_id: str
@@ -90,12 +83,8 @@ class EmbeddingCache:
         self._lock_path = self.cache_dir / f".{key.file_stem()}.lock"
 
     def _read(self) -> tuple[dict[str, int], np.ndarray]:
-        """Return (hash -> row, values) from disk; empty when the file does not exist.
-
-        A damaged archive (empty, truncated, not an archive of this module) reads as empty, with a warning naming it:
-        every lookup misses, the embeddings are recomputed and the next :meth:`add` replaces the file. An intact archive
-        written for another encoder identity or format version is a :class:`CacheFormatError`.
-        """
+        """(hash -> row, values) from disk; a missing or damaged file reads as empty (damaged: with a warning, and
+        the next :meth:`add` replaces it); another encoder's or format's archive is a :class:`CacheFormatError`."""
         empty = {}, np.zeros((0, 0), dtype=np.float32)
         if not self.path.exists():
             return empty
@@ -122,10 +111,7 @@ class EmbeddingCache:
         return {str(h): row for row, h in enumerate(hashes)}, values
 
     def lookup(self, hashes: Iterable[str]) -> tuple[np.ndarray, np.ndarray | None]:
-        """Return ``(found, values)``: a boolean mask over ``hashes`` and the cached rows (zeros where not found).
-
-        ``values`` is None when nothing is cached yet (the width is then unknown).
-        """
+        """``(found, values)``: a mask over ``hashes`` and the cached rows (zeros where not found; None when empty)."""
         hashes = list(hashes)
         index, stored = self._read()
         found = np.array([h in index for h in hashes], dtype=bool)
@@ -190,12 +176,9 @@ class EmbeddingCache:
 
 
 def clear_cache(cache_dir: str | os.PathLike | None = None) -> int:
-    """Delete every cache file in ``cache_dir`` (default ``paths.CACHE``); return how many files and entries.
-
-    Used by ``make clean-cache``. Only what this project writes is removed: this module's ``*.npz`` and ``.*.lock``,
-    the run cache (``runs/``, :mod:`mmr_utils.experiments.run_cache`), the ``studies/`` folder of saved study results
-    that earlier versions wrote, and temporary files left by interrupted atomic writes (``.*.tmp``).
-    """
+    """Delete what this project writes in ``cache_dir`` (default ``paths.CACHE``; ``make clean-cache``): embedding
+    files and locks, the run cache (``runs/``), a leftover ``studies/`` folder of saved results, and temporary files
+    of interrupted writes; return the counts."""
     folder = Path(cache_dir) if cache_dir is not None else paths.CACHE
     if not folder.exists():
         return 0

@@ -17,16 +17,10 @@ ADAPTIVE_ETA = 5.0
 
 @dataclass
 class PrototypeNormConfidence:
-    """The official adaptive fusion's per-channel confidence (``kmeansnew``), with its statistics fitted once:
-
-    ``c = clip(0.5 * (cos(x, prototype) + 1) / 2 + 0.5 * sigmoid((||x|| - mean_norm) / std_norm), 0, 1)``
-
-    where ``prototype`` is the mean training vector of the channel and ``mean_norm``/``std_norm`` are the mean and
-    standard deviation of the training vectors' norms (the official code takes both from the batch being encoded,
-    train or test). ``norms`` are the vectors' norms *before* unit normalisation; CLIP embeddings arrive with unit
-    norm, so this term is then 0.5 for every row. [uncertain] The official code divides by ``std + 1e-8`` and so turns
-    float rounding of unit norms into a spread of confidences; here a spread below ``1e-6`` of the mean norm counts as
-    none and gives 0.5.
+    """The official adaptive fusion's per-channel confidence (``kmeansnew``), its statistics fitted on training rows
+    (the official code takes them from the batch being encoded):
+    ``c = clip(0.5 * (cos(x, prototype) + 1) / 2 + 0.5 * sigmoid((||x|| - mean_norm) / std_norm), 0, 1)``, with the
+    norms taken before unit normalisation; a norm spread below ``1e-6`` of the mean counts as none (term 0.5).
     """
 
     prototype: np.ndarray

@@ -1,22 +1,10 @@
-"""Fusing text and image embeddings into router features, with the paper's modality-masking modes (paper Sec. 5,
-"modality" study; official code's train/test flags).
+"""Fusing text and image embeddings into router features, with the paper's modality-masking modes (Sec. 5).
 
-A mode is two digits, train flag then test flag: 1 = text only (image channel masked), 2 = text + image,
-3 = image only (text channel masked). "21" trains on both and tests with images masked.
-
-Principles (where this departs from the official code, on purpose):
-
-* A masked channel, and an image that is absent (``present`` False), are treated alike: the channel's vector is
-  replaced by the *training centroid* of that channel (mean of the training split's present vectors, renormalised),
-  i.e. "the average image/question"; for ``adaptive``/``adaptive_margin`` its weight is also set to zero. A channel
-  masked on both sides (e.g. the image in "11") carries no information and is dropped.
-* Every output row has unit L2 norm in every mode and strategy, so train and test features are on the same scale (the
-  official code's text-only test features have a different norm from its fused training features).
-* All statistics (centroids, prototypes, norm statistics, KMeans confidence statistics) are fitted on the training
-  split only and applied to test (the official code recomputes its adaptive-fusion statistics on the test batch).
-* ``mean``/``adaptive``/``adaptive_margin`` need one width: when the widths differ (offline pair: 384-d MiniLM vs
-  imagestats) the narrower channel is mapped into the wider space by a fixed, seeded random matrix with orthonormal
-  columns (an isometry: norms and inner products preserved, nothing lost). CLIP's shared space needs no mapping.
+A mode is two digits, train flag then test flag: 1 = text only, 2 = text + image, 3 = image only ("21" trains on both
+and tests with images masked). Where this departs from the official code, on purpose: a masked channel and an absent
+image are both replaced by the channel's training centroid (weight 0 in the adaptive strategies), and a channel
+masked on both sides is dropped; every row has unit norm in every mode; every statistic is fitted on the training
+split only; and channels of different widths (MiniLM vs imagestats) meet through a seeded isometry into the wider one.
 """
 
 from __future__ import annotations
@@ -28,7 +16,6 @@ from mmr_utils.features.confidence import ADAPTIVE_ETA, MarginConfidence, Protot
 
 MODES = tuple(f"{train}{test}" for train in "123" for test in "123")
 STRATEGIES = ("text", "image", "mean", "concat", "adaptive", "adaptive_margin")
-#: Softmax temperature of the official adaptive fusion (``kmeansnew``: eta = 5).
 _TWO_CHANNEL = ("mean", "concat", "adaptive", "adaptive_margin")
 _FLAG_CHANNELS = {"1": ("text",), "2": ("text", "image"), "3": ("image",)}
 
@@ -79,16 +66,9 @@ def _check_mode_strategy(mode, strategy) -> str:
 
 
 class Fuser:
-    """The fitted fusion of text and image embeddings into router features (paper Sec. 5), for one ``mode`` and
-    ``strategy`` (see :func:`build_features` for both): :meth:`fit` learns, from the training rows only, each
-    channel's centroid (the imputation of a masked or absent channel), the isometry putting the narrower channel in
-    the wider one's width, and the adaptive strategies' confidence statistics; :meth:`transform` applies them to any
-    rows, with the mode's train flag (``side="train"``) or test flag (``side="test"``, the default: new queries).
-
-    ``Fuser(mode, strategy).fit(train...)`` then ``transform(train..., side="train")`` and ``transform(test...)`` is
-    exactly :func:`build_features` (which is implemented so). :meth:`state` / :meth:`from_state` give the fitted state
-    as JSON-able settings plus numpy arrays (no pickle), for :mod:`mmr_utils.pipeline`.
-    """
+    """The fitted fusion for one ``mode`` and ``strategy`` (:func:`build_features`): :meth:`fit` learns the channel
+    centroids, the width isometry and the adaptive confidences from training rows; :meth:`transform` applies them with
+    the mode's train or test flag (``side``); :meth:`state` / :meth:`from_state` save it without pickle."""
 
     def __init__(self, mode: str = "22", strategy: str = "mean", *, seed: int = 0, n_clusters: int = 8,
                  eta: float = ADAPTIVE_ETA, keep_masked: bool = False):
@@ -100,7 +80,6 @@ class Fuser:
         self.eta = eta
         self.fitted_ = False
 
-    # -- fitting -----------------------------------------------------------------------------------------------
     def fit(self, text, image=None, present=None) -> Fuser:
         """Learn the fusion's statistics from the training rows: ``text`` (n x d_t), ``image`` (n x d_i) or None when
         the table has no images, ``present`` (n bools, None = every image present)."""
@@ -164,7 +143,6 @@ class Fuser:
             return values @ self.matrix_
         return values
 
-    # -- transforming ------------------------------------------------------------------------------------------
     def transform(self, text, image=None, present=None, *, side: str = "test") -> tuple[np.ndarray, dict]:
         """Router features (float32, unit rows) of the given rows and what was done to them. ``side`` picks the
         mode's flag: ``"train"`` (rows the router is fitted on) or ``"test"`` (rows it predicts, new queries).
@@ -255,7 +233,6 @@ class Fuser:
             info["common_width"] = dict(self.common_width_)
         return info
 
-    # -- persistence (data only) -------------------------------------------------------------------------------
     def state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """``(settings, arrays)``: JSON-able settings and the fitted arrays, enough for :meth:`from_state`."""
         if not self.fitted_:
@@ -300,30 +277,16 @@ class Fuser:
 def build_features(text_train, image_train, present_train, text_test, image_test, present_test, mode: str = "22",
                    strategy: str = "mean", *, seed: int = 0, n_clusters: int = 8, eta: float = ADAPTIVE_ETA,
                    keep_masked: bool = False) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Router features X_train, X_test (float32, unit rows) from per-channel embeddings, for ``mode`` and
-    ``strategy`` (paper Sec. 5; official fusion modes and KMeans-adaptive variant).
+    """Router features ``(X_train, X_test, info)`` (float32, unit rows) for ``mode`` and ``strategy`` (paper Sec. 5).
 
-    Strategies: ``text`` / ``image`` (one channel), ``mean`` (normalised average of the two unit vectors, the official
-    default), ``concat`` (``[text | image] / sqrt(2)``; ``info["text_dim"]`` gives the text width, for CMR),
-    ``adaptive`` (the official ``kmeansnew`` fusion, paper Sec. 5 "adaptive fusion": ``w_t t + w_i i + 0.5 t*i +
-    0.5 |t - i|`` summed and unit-normalised, one block of the common width, with ``(w_t, w_i)`` the softmax of
-    ``eta`` times each channel's :class:`PrototypeNormConfidence`, fitted on training rows only; see
-    :func:`adaptive_weights`), ``adaptive_margin`` (this project's variant: weights proportional to a sigmoid of each
-    channel's nearest-KMeans-centroid margin, and three blocks ``[weighted | t*i | t - i]`` each normalised and
-    concatenated, 3x the width). In both adaptive strategies a masked or absent channel gets weight 0 and is imputed
-    by its training centroid (the official code encodes a black image instead).
-
-    ``keep_masked=True`` keeps, for the two-channel strategies, a channel that the mode masks on both sides, as a
-    constant block (its training centroid on every row) instead of dropping it: CMR always reads two tokens, as the
-    official CMR does (it feeds zeros for a masked image), so it has one-channel modes too.
-
-    ``image_*`` may be None when there are no images (then only the text channel exists). Returns
-    ``(X_train, X_test, info)``; ``info`` records mode, strategy, channels used, widths, imputation counts and
-    ``image_used_train/test`` (rows whose own image entered the features).
-
-    Runs on :func:`mmr_utils._torch.configure_threads`'s thread count, so the k-means of the adaptive strategies
-    gives the same features on any machine.
-    """
+    Strategies: ``text`` / ``image``; ``mean`` (normalised average, the official default); ``concat`` (``[text |
+    image] / sqrt(2)``, ``info["text_dim"]`` for CMR); ``adaptive`` (the official ``kmeansnew`` fusion: ``w_t t + w_i
+    i + 0.5 t*i + 0.5 |t - i|``, unit-normalised, ``(w_t, w_i)`` the softmax of ``eta`` times each channel's
+    :class:`PrototypeNormConfidence`); ``adaptive_margin`` (this project's: KMeans-margin weights and three normalised
+    blocks ``[weighted | t*i | t - i]``). ``keep_masked=True`` keeps a channel masked on both sides as a constant
+    block (CMR always reads two tokens). ``image_*`` None: text only. ``info`` records channels, widths, imputation
+    counts and ``image_used_train/test``. Runs on :func:`mmr_utils._torch.configure_threads`'s threads, so the
+    k-means gives the same features on any machine."""
     from mmr_utils._torch import configure_threads
 
     configure_threads()

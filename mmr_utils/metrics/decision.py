@@ -1,14 +1,9 @@
-"""The routing decision rule shared by the budget sweep and by single-query routing (paper Sec. 3, Eq. for a*).
+"""The routing decision rule shared by the budget sweep and single-query routing (paper Sec. 3, the decision a*).
 
-Given a router's predicted utility ``U`` and predicted cost ``P`` (n x K), a query is sent either
-
-- under a budget ``t`` (the official code's threshold rule): to the model with the highest ``U`` among those whose
-  predicted cost is at most ``t``; a query with no affordable model goes to its cheapest predicted model (the official
-  code sends it to model index 0, whatever that costs); or
-- under a trade-off weight ``lam`` (the paper's formulation): to ``argmax_k U[i, k] - lam * P[i, k]``.
-
-Ties are broken towards the lower predicted cost, then the lower model index, so decisions are deterministic
-(``ties="index"``: the lower model index only, as the official code's ``argmax`` over the affordable models does).
+Under a budget ``t`` (the official threshold rule) a query goes to the highest ``U`` among models with ``P <= t``, or,
+with none affordable, to its cheapest predicted model (the official code: model 0); under a trade-off weight ``lam``
+(the paper's formulation) to ``argmax_k U - lam * P``. Ties go to the lower predicted cost, then the lower index
+(``ties="index"``: the lower index only, as the official ``argmax``).
 """
 
 from __future__ import annotations

@@ -1,31 +1,10 @@
-"""Peer benchmarks' routing metrics computed from the same predictions as MMR-Bench's.
+"""Peer benchmarks' routing metrics computed from the same predictions as MMR-Bench's (numpy only).
 
-numpy only; :mod:`mmr_utils.metrics.peer_table` runs them all for one router or a table of them. Every function takes what MMR-Bench's own
-metrics take: operating points or a Pareto frontier (:mod:`mmr_utils.metrics.protocol`), and reference points computed from
-the true outcomes ``Y`` and costs ``C`` of the test rows (:class:`References`). Costs are mean true cost per query,
-accuracies mean true correctness, as in :func:`mmr_utils.metrics.protocol.budget_sweep`.
-
-==================  =====================================================================================  =============
-name                what                                                                                   source
-==================  =====================================================================================  =============
-``AIQ``             area under the non-decreasing concave hull of (cost, accuracy), extended flat to an    RouterBench
-                    upper cost, divided by it                                                              (Hu et al.
-                                                                                                           2024)
-``APGR``            average performance gap recovered between the cheapest (weak) and the best single      RouteLLM
-                    (strong) model, exact integral over the normalised cost; ``APGR_10`` the 10-point      (Ong et al.
-                    discretisation                                                                         2024)
-``CPT50/CPT80``     normalised cost needed to recover 50% / 80% of that gap                                RouteLLM
-``nAUC_orbit``      ORBIT's area: shared cost interval, trapezoids between Pareto points, best affordable  ORBIT (same
-                    accuracy at the lower bound, last accuracy carried to the upper; the exact sweep plus  group as
-                    the cheapest-true-model anchor point; ``nAUC_orbit_q100`` the same on ORBIT's 100       MMR-Bench)
-                    quantile thresholds
-``cost_at_best``    cheapest frontier cost reaching the best single model's accuracy; ``savings`` = 1 -    QNC's
-                    that cost / the best single model's cost                                               companions
-``HV``              Pareto hypervolume (cost minimised, accuracy maximised) against a reference point,     multi-objective
-                    normalised by the box between the ideal point (0, 1) and the reference                 convention
-``share_*``         share of queries sent to each model at the operating point that attains Ps, and the   this project
-                    normalised Shannon entropy of those shares
-==================  =====================================================================================  =============
+Every function takes what MMR-Bench's own metrics take: operating points or a Pareto frontier
+(:mod:`mmr_utils.metrics.protocol`) and reference points from the test rows' true outcomes ``Y`` and costs ``C``
+(:class:`References`); costs are mean true cost per query, accuracies mean correctness. :data:`METRIC_INFO` says what
+each metric measures and where it comes from (RouterBench's AIQ, RouteLLM's APGR and CPT, ORBIT's nAUC, hypervolume,
+cost at best-single accuracy); :mod:`mmr_utils.metrics.peer_table` runs them all.
 """
 
 from __future__ import annotations
@@ -44,7 +23,7 @@ from mmr_utils.metrics.protocol import (
 )
 from mmr_utils.metrics.references import oracle_choice
 
-# name -> (what it measures, where it comes from, True if higher is better)
+#: name -> (what it measures, where it comes from, True if higher is better)
 METRIC_INFO = {
     "nAUC": ("area under the frontier over its own cost span / that span", "MMR-Bench official code", True),
     "nAUC_shared": ("area under the frontier's step envelope over the shared cost interval", "this project", True),
@@ -70,16 +49,11 @@ FRONTIER_METRICS = ("nAUC", "nAUC_shared", "Ps", "QNC", "AIQ", "APGR", "APGR_10"
                     "cost_at_best", "savings", "HV")
 
 
-# --------------------------------------------------------------------------- reference points
 @dataclass(frozen=True)
 class References:
-    """Everything the peer metrics need from the true outcomes of the test rows.
-
-    ``single``: (K x 2) mean cost and accuracy of always calling each model; ``cost_range``: the shared cost interval
-    (:func:`mmr_utils.metrics.protocol.shared_cost_range`); ``min_cost_point``: (cost, accuracy) of sending each row to its
-    cheapest true model (ORBIT's anchor policy; ties: the lower index); ``oracle``: (cost, accuracy) of
-    :func:`mmr_utils.metrics.protocol.oracle_choice`.
-    """
+    """What the peer metrics need from the test rows' true outcomes: ``single`` (K x 2 mean cost and accuracy per
+    model), the shared ``cost_range``, ``min_cost_point`` (each row to its cheapest true model, ORBIT's anchor) and
+    the ``oracle`` point (:func:`mmr_utils.metrics.references.oracle_choice`)."""
 
     single: np.ndarray
     cost_range: tuple[float, float]
@@ -113,7 +87,6 @@ class References:
         return int(np.lexsort((np.arange(len(acc)), -acc, cost))[0])
 
 
-# --------------------------------------------------------------------------- curve helpers
 def _envelope(frontier: np.ndarray, x) -> np.ndarray:
     """Step envelope of a Pareto frontier: the best accuracy at cost <= x; NaN where nothing is affordable."""
     at = np.searchsorted(frontier[:, 0], np.asarray(x, dtype=float), side="right") - 1
@@ -128,10 +101,8 @@ def cost_at_accuracy(frontier, target: float, *, atol: float = 1e-12) -> float:
 
 
 def savings_ratio(frontier, best_point, *, atol: float = 1e-12) -> float:
-    """``1 - cost_at_accuracy(frontier, a_b) / c_b`` for the best single model's point ``best_point = (c_b, a_b)``:
-    the share of the best single model's cost saved while matching its accuracy (this project's reading of "cost at
-    best-single accuracy"; it equals ``1 - QNC``). NaN when the frontier never reaches ``a_b`` or ``c_b <= 0``;
-    negative when it reaches it only at a higher cost."""
+    """``1 - cost_at_accuracy(frontier, a_b) / c_b`` for the best single model's point ``(c_b, a_b)`` (= 1 - QNC):
+    the share of its cost saved while matching its accuracy; NaN when never reached or ``c_b <= 0``."""
     c_b, a_b = map(float, best_point)
     cost = cost_at_accuracy(frontier, a_b, atol=atol)
     if not np.isfinite(cost) or c_b <= 0:
@@ -141,9 +112,7 @@ def savings_ratio(frontier, best_point, *, atol: float = 1e-12) -> float:
 
 def nondecreasing_hull(points) -> np.ndarray:
     """RouterBench's "non-decreasing convex hull": the upper concave envelope of the (cost, accuracy) points from the
-    cheapest point (the most accurate one at that cost) up to the most accurate point, as an (h x 2) array sorted by
-    cost. Any point on it is attainable by randomly mixing two routers' operating points, which is why RouterBench
-    scores the hull rather than the points. Computed by Andrew's monotone chain; collinear points are dropped."""
+    cheapest up to the most accurate point (h x 2, by cost; Andrew's monotone chain, collinear points dropped)."""
     points = as_points(points)
     order = np.lexsort((-points[:, 1], points[:, 0]))
     ordered = points[order]
@@ -163,19 +132,11 @@ def nondecreasing_hull(points) -> np.ndarray:
 
 
 def aiq(points, upper: float | None = None, *, lower: float = 0.0) -> float:
-    """RouterBench's AIQ (average improvement in quality; Hu et al. 2024, "RouterBench", Sec. on metrics, and its
-    code ``evaluation/AIQ.py``):
-
-        AIQ = 1 / (upper - lower) * integral_{lower}^{upper} H(c) dc,
-
-    where ``H`` is :func:`nondecreasing_hull` of the points, linear between hull points, carried flat from its last
-    point to ``upper`` and 0 below its cheapest point. Defaults follow RouterBench's code: ``lower = 0`` (the code
-    integrates the hull from its first point and divides by the largest cost) and ``upper`` = the largest cost among
-    the routers compared (here: the points' own largest cost when not given; :func:`peer_metrics` passes the shared
-    upper cost, the mean row-max true cost, which bounds every policy's cost, so AIQ does not depend on which routers
-    share a table). [uncertain] The paper writes the normalisation as ``1 / (c_max - c_min)`` over ``[c_min,
-    c_max]``; pass ``lower=c_min`` for that variant.
-    """
+    """RouterBench's AIQ (Hu et al. 2024, ``evaluation/AIQ.py``): ``1 / (upper - lower) * integral H(c) dc`` over
+    ``[lower, upper]``, with ``H`` the :func:`nondecreasing_hull`, linear between hull points, flat after the last
+    and 0 before the first. ``lower = 0`` as in RouterBench's code ([uncertain] its paper normalises over ``[c_min,
+    c_max]``: pass ``lower=c_min``); ``upper`` defaults to the points' largest cost (the peer table passes the shared
+    upper cost, so AIQ does not depend on which routers share a table)."""
     points = as_points(points)
     hull = nondecreasing_hull(points)
     upper = float(points[:, 0].max() if upper is None else upper)
@@ -202,11 +163,9 @@ def _gap(weak, strong) -> tuple[float, float, float, float] | None:
 
 
 def pgr(frontier, weak, strong, s) -> np.ndarray:
-    """RouteLLM's performance gap recovered at normalised cost ``s`` (Ong et al. 2024, Eq. 6), generalised from two
-    models to a cost-accuracy frontier: ``PGR(s) = (A(c_w + s (c_s - c_w)) - a_w) / (a_s - a_w)``, where ``A(x)`` is
-    the best frontier accuracy at mean cost <= x and (c_w, a_w), (c_s, a_s) are the weak and strong models' points.
-    ``s`` replaces RouteLLM's share of calls to the strong model (with two models of fixed price they coincide).
-    Budgets where no operating point is affordable count as PGR 0. NaN everywhere when ``a_s <= a_w``."""
+    """RouteLLM's performance gap recovered (Ong et al. 2024, Eq. 6) on a frontier: ``PGR(s) = (A(c_w + s (c_s -
+    c_w)) - a_w) / (a_s - a_w)``, ``A(x)`` the best frontier accuracy at cost <= x (0 when nothing is affordable),
+    ``(c_w, a_w)``/``(c_s, a_s)`` the weak and strong models. NaN when ``a_s <= a_w``."""
     frontier = pareto_frontier(frontier)
     s = np.asarray(s, dtype=float)
     gap = _gap(weak, strong)
@@ -218,10 +177,8 @@ def pgr(frontier, weak, strong, s) -> np.ndarray:
 
 
 def apgr(frontier, weak, strong, *, grid: int | None = None) -> float:
-    """RouteLLM's APGR (average performance gap recovered; Ong et al. 2024, Eq. 7): ``integral_0^1 PGR(s) ds`` with
-    :func:`pgr`. ``grid=None`` integrates the step function exactly; ``grid=N`` is RouteLLM's discretisation (Eq. 8)
-    as the mean of PGR at ``s = 1/N, 2/N, ..., 1`` ([uncertain] whether RouteLLM's N evenly spaced call shares
-    include 0 or not; we exclude it). NaN when the strong model is not more accurate than the weak one."""
+    """RouteLLM's APGR (Eq. 7): ``integral_0^1 PGR(s) ds``, exact for ``grid=None``; ``grid=N`` is the mean of PGR at
+    ``s = 1/N, ..., 1`` (Eq. 8; [uncertain] whether RouteLLM includes 0). NaN when ``a_s <= a_w``."""
     frontier = pareto_frontier(frontier)
     gap = _gap(weak, strong)
     if gap is None:
@@ -241,10 +198,8 @@ def apgr(frontier, weak, strong, *, grid: int | None = None) -> float:
 
 
 def cpt(frontier, weak, strong, target: float, *, atol: float = 1e-12) -> float:
-    """RouteLLM's CPT(x%) (call-performance threshold; Ong et al. 2024): the smallest normalised cost ``s >= 0`` at
-    which :func:`pgr` reaches ``target`` (0.5 for CPT(50%)). ``inf`` when the frontier never recovers that share of
-    the gap (e.g. a router that never reaches the strong model's accuracy has CPT(100%) = inf); NaN when the strong
-    model is not more accurate than the weak one. Values above 1 mean more than the strong model's cost."""
+    """RouteLLM's CPT(x%): the smallest normalised cost ``s >= 0`` at which :func:`pgr` reaches ``target`` (0.5 for
+    CPT(50%)); ``inf`` when never reached, NaN when ``a_s <= a_w``."""
     frontier = pareto_frontier(frontier)
     gap = _gap(weak, strong)
     if gap is None:
@@ -255,14 +210,10 @@ def cpt(frontier, weak, strong, target: float, *, atol: float = 1e-12) -> float:
 
 
 def nauc_orbit(points, cost_range, *, anchor=None) -> float:
-    """ORBIT's normalised AUC (LAMDA-Model-Reuse/ORBIT, ``utils/metrics.py::normalized_auc`` as called by
-    ``methods/base.py``; the MMR-Bench authors' later toolbox). On the Pareto frontier of ``points`` plus ``anchor``
-    (ORBIT adds the policy "each row's cheapest true model", :attr:`References.min_cost_point`) and a shared cost
-    interval ``[lo, hi]`` (the mean row-min and row-max true costs): the curve starts at ``(lo, best accuracy
-    affordable at lo, else 0)``, takes every frontier point strictly inside ``(lo, hi)``, ends at ``(hi, best
-    accuracy affordable at hi)``; nAUC = trapezoid area / (hi - lo). Unlike ``nauc(protocol="shared")`` it
-    interpolates linearly between points (a step envelope would be attainable; a chord is attainable only by mixing
-    policies). ``hi == lo`` gives the best affordable accuracy."""
+    """ORBIT's normalised AUC (``utils/metrics.py::normalized_auc``, the MMR-Bench authors' later toolbox): on the
+    frontier of ``points`` plus ``anchor`` (:attr:`References.min_cost_point`), the curve from ``(lo, best accuracy
+    affordable at lo, else 0)`` through the points inside ``(lo, hi)`` to ``(hi, best affordable at hi)``; trapezoid
+    area / (hi - lo) (linear between points, unlike ``nauc(protocol="shared")``); ``hi == lo``: the accuracy at hi."""
     points = as_points(points)
     if anchor is not None:
         points = np.vstack([points, np.asarray(anchor, dtype=float).reshape(1, 2)])
@@ -282,11 +233,8 @@ def nauc_orbit(points, cost_range, *, anchor=None) -> float:
 
 
 def orbit_quantile_points(U, P, Y, C, *, max_budgets: int = 100):
-    """ORBIT's approximate sweep (``utils/metrics.py::build_tradeoff_points``): when there are more than
-    ``max_budgets`` unique predicted costs, the thresholds are ``unique(quantile(unique costs, linspace(0, 1,
-    max_budgets)))``; a row with no affordable model goes to its cheapest predicted model; equal utilities go to the
-    lower model index (``np.argmax``). Returns :class:`mmr_utils.metrics.protocol.OperatingPoints`; an approximation of the
-    exact sweep, kept to show how much the quantile subset moves nAUC."""
+    """ORBIT's approximate sweep (``build_tradeoff_points``): at most ``max_budgets`` thresholds, quantiles of the
+    unique predicted costs; no affordable model -> the cheapest predicted; ties -> the lower index."""
     if int(max_budgets) < 1:
         raise ValueError(f"max_budgets must be positive, got {max_budgets}")
     unique = np.unique(as_float(P))
@@ -296,11 +244,9 @@ def orbit_quantile_points(U, P, Y, C, *, max_budgets: int = 100):
 
 
 def hypervolume(frontier, reference, *, normalize: bool = False) -> float:
-    """2-D Pareto hypervolume with cost minimised and accuracy maximised: the area of the points ``(c, a)`` with
-    ``c <= c_ref``, ``a >= a_ref`` that some operating point dominates (``c_i <= c``, ``a_i >= a``), for the
-    reference point ``reference = (c_ref, a_ref)``. Equals ``integral_{-inf}^{c_ref} max(0, A(c) - a_ref) dc`` with
-    ``A`` the frontier's step envelope. ``normalize`` divides by ``c_ref * (1 - a_ref)``, the box between the ideal
-    point (cost 0, accuracy 1) and the reference (costs must be >= 0 for it to lie in [0, 1])."""
+    """2-D Pareto hypervolume (cost minimised, accuracy maximised) against ``reference = (c_ref, a_ref)``:
+    ``integral^{c_ref} max(0, A(c) - a_ref) dc`` with ``A`` the step envelope; ``normalize`` divides by the box
+    ``c_ref * (1 - a_ref)`` to the ideal point (0, 1)."""
     frontier = pareto_frontier(frontier)
     c_ref, a_ref = map(float, reference)
     kept = frontier[(frontier[:, 0] <= c_ref) & (frontier[:, 1] >= a_ref)]

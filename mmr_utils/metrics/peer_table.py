@@ -1,7 +1,5 @@
-"""All the peer benchmarks' metrics (:mod:`mmr_utils.metrics.peer`) at once: for one frontier, for one router's
-predictions, for the references, and as one tidy table over routers; plus the call shares at the Ps operating point.
-
-numpy only (pandas is imported inside :func:`peer_metrics_table` alone).
+"""All the peer benchmarks' metrics (:mod:`mmr_utils.metrics.peer`) at once: for one frontier, one router, the
+references, and a table over routers; plus the call shares at the Ps operating point.
 """
 
 from __future__ import annotations
@@ -25,7 +23,6 @@ from mmr_utils.metrics.protocol import as_float, budget_sweep, nauc, pareto_fron
 from mmr_utils.metrics.references import oracle_choice, random_official
 
 
-# --------------------------------------------------------------------------- call shares
 def choices_at_peak(U, P, Y, C, *, rule: str = "threshold", fallback: str = "cheapest",
                     ties: str = "cheapest") -> np.ndarray:
     """Each row's chosen model at the operating point that attains Ps: among the sweep's operating points with the
@@ -66,13 +63,10 @@ def share_entropy(shares, *, normalize: bool = True) -> float:
     return entropy + 0.0  # no negative zero
 
 
-# --------------------------------------------------------------------------- everything at once
 def metrics_from_frontier(frontier, refs: References, *, names=FRONTIER_METRICS, aiq_upper: float | None = None,
                           hv_reference=None) -> dict:
-    """The frontier-based metrics (``names``, any of :data:`FRONTIER_METRICS`) of one router against ``refs``.
-
-    ``aiq_upper`` defaults to the shared upper cost ``refs.cost_range[1]``; ``hv_reference`` to ``(upper shared
-    cost, accuracy 0)``. Used by :func:`peer_metrics` and, per resample, by :mod:`mmr_utils.metrics.uncertainty`."""
+    """The frontier metrics ``names`` (of :data:`FRONTIER_METRICS`) against ``refs``; ``aiq_upper`` and
+    ``hv_reference`` default to the shared upper cost (and accuracy 0)."""
     unknown = set(names) - set(FRONTIER_METRICS)
     if unknown:
         raise ValueError(f"unknown metric(s) {sorted(unknown)}; expected some of {FRONTIER_METRICS}")
@@ -126,10 +120,8 @@ def _complete(U, P, Y, C):
 def peer_metrics(U, P, Y, C, *, rule: str = "threshold", cost_range=None, aiq_upper: float | None = None,
                  hv_reference=None, orbit_budgets: int = 100, fallback: str = "cheapest",
                  ties: str = "cheapest") -> dict:
-    """Every metric of one router on one set of test rows: MMR-Bench's (nAUC, nAUC_shared, Ps, QNC) and the peers'
-    (:data:`FRONTIER_METRICS`, ``nAUC_orbit_q100``), plus ``shares`` (K,) at the Ps operating point
-    (:func:`choices_at_peak`) and their ``share_entropy``. Rows with a missing Y/C cell are dropped first and counted
-    in ``rows_dropped``, as :func:`mmr_utils.metrics.protocol.summarize` does."""
+    """Every metric of one router on its test rows (:data:`FRONTIER_METRICS`, ``nAUC_orbit_q100``), the call
+    ``shares`` at the Ps point and their ``share_entropy``; incomplete rows are dropped (``rows_dropped``)."""
     U, P, Y, C, dropped = _complete(U, P, Y, C)
     refs = References.from_outcomes(Y, C, cost_range=cost_range)
     frontier = pareto_frontier(budget_sweep(U, P, Y, C, rule=rule, fallback=fallback, ties=ties))
@@ -143,10 +135,8 @@ def peer_metrics(U, P, Y, C, *, rule: str = "threshold", cost_range=None, aiq_up
 
 def reference_peer_metrics(Y, C, *, random_trials: int = 50, random_seed: int = 42, cost_range=None,
                            aiq_upper: float | None = None, hv_reference=None) -> dict:
-    """The same metrics for the reference rows: ``Random`` (the official 50 one-point trials,
-    :func:`mmr_utils.metrics.protocol.random_official`; its shares are those of the trial that attains Ps), ``Best Single``
-    (always the best single model: one operating point) and ``Oracle`` (the cheapest correct model per row: one
-    point). Rows with a missing cell are dropped. Returns ``{name: metrics dict}``."""
+    """``{name: metrics}`` for ``Random`` (official trials; shares of the trial attaining Ps), ``Best Single`` and
+    ``Oracle``, on the complete rows."""
     Y, C = as_float(Y), as_float(C)
     _, _, Y, C, dropped = _complete(Y, C, Y, C)
     n, k = Y.shape
@@ -177,12 +167,8 @@ def reference_peer_metrics(Y, C, *, random_trials: int = 50, random_seed: int = 
 
 def peer_metrics_table(predictions, Y, C, *, models=None, references: bool = True, study: str | None = None,
                        rule: str = "threshold", random_trials: int = 50, random_seed: int = 42, **kwargs):
-    """One tidy table (pandas DataFrame, one row per router) of every metric for a set of routers scored on the same
-    test rows: ``predictions`` maps router name -> ``(U, P)``; ``Y``, ``C`` are the rows' true outcomes and costs.
-    With ``references`` the rows ``Random``, ``Best Single`` and ``Oracle`` are appended (:func:`reference_peer_metrics`).
-    Columns: ``study`` (when given), ``router``, ``kind`` (router / reference), every metric of
-    :func:`peer_metrics`, ``share[<model>]`` per model (``models`` names the columns; default ``m0``, ``m1``, ...),
-    ``share_entropy``, ``rows``, ``rows_dropped``. ``kwargs`` go to :func:`peer_metrics` (e.g. ``aiq_upper``)."""
+    """One row per router (``predictions``: name -> ``(U, P)`` on the rows of ``Y``, ``C``; with ``references`` also
+    the reference rows) of every :func:`peer_metrics` metric, ``share[<model>]`` and row counts."""
     import pandas as pd
 
     Y, C = as_float(Y), as_float(C)

@@ -1,24 +1,11 @@
-"""The MMR-Bench evaluation protocol (paper Sec. 3.3), with the official code's defects fixed.
+"""The MMR-Bench evaluation protocol (paper Sec. 3.3), with the official code's defects fixed; numpy only.
 
-Inputs are plain numpy arrays over the *test* rows: true correctness ``Y`` and true cost ``C`` (n x K), and a router's
-predicted utility ``U`` and predicted cost ``P`` (n x K). This module imports numpy only, so it can be reused and
-checked on its own.
-
-- :func:`budget_sweep` turns (U, P) into operating points (mean true cost, mean true accuracy):
-
-  * ``rule="threshold"`` (the official code): for every threshold ``t`` among the sorted unique predicted costs, each
-    row takes the model with the highest ``U`` among those with ``P <= t``. Fixed: a row with no affordable model
-    goes to its cheapest predicted model, not to model index 0. Every operating point is computed exactly (no
-    quantile subset) by sorting the n*K events once and updating sums incrementally: O(nK log nK).
-  * ``rule="lambda"`` (the paper's formulation ``argmax_k U - lambda * P``): the exact set of breakpoints in
-    ``lambda >= 0`` at which any row's decision changes, i.e. a grid that spans every distinct decision.
-
-- :func:`pareto_frontier`, :func:`peak_score` (Ps), :func:`quality_neutral_cost` (QNC) and :func:`nauc` (normalised
-  area under the frontier; ``official`` over the frontier's own cost span, ``shared`` over one cost interval common
-  to every router on the same test rows) summarise a curve.
-
-The references that come with every result (single models, Oracle, Random) are in
-:mod:`mmr_utils.metrics.references`; :func:`mmr_utils.metrics.summary.summarize` computes everything for one router.
+Inputs are arrays over the test rows: true correctness ``Y`` and cost ``C``, a router's predicted utility ``U`` and
+cost ``P`` (n x K). :func:`budget_sweep` turns (U, P) into operating points (mean true cost, mean true accuracy), by
+the official threshold rule (a row with no affordable model goes to its cheapest predicted model, not model 0) or the
+paper's ``argmax_k U - lambda * P``, exactly at every distinct decision. :func:`pareto_frontier`, :func:`peak_score`
+(Ps), :func:`quality_neutral_cost` (QNC) and :func:`nauc` summarise a curve. The references (single models, Oracle,
+Random) are in :mod:`mmr_utils.metrics.references`; :func:`mmr_utils.metrics.summary.summarize` scores one router.
 """
 
 from __future__ import annotations
@@ -33,7 +20,6 @@ RULES = ("threshold", "lambda")
 NAUC_PROTOCOLS = ("official", "shared")
 
 
-# --------------------------------------------------------------------------- validation
 def check_arrays(**arrays) -> tuple[int, int]:
     """The common shape (n, K) of 2-D arrays given by name; a ValueError names the array that differs."""
     shape = None
@@ -59,13 +45,10 @@ def as_float(array) -> np.ndarray:
     return np.asarray(array, dtype=float)
 
 
-# --------------------------------------------------------------------------- operating points
 @dataclass(frozen=True)
 class OperatingPoints:
-    """A cost-accuracy curve: ``cost[j]``, ``accuracy[j]`` at sweep parameter ``param[j]`` (threshold or lambda).
-
-    Converts to an (m x 2) array of (cost, accuracy) rows with ``np.asarray``.
-    """
+    """A cost-accuracy curve: ``cost[j]``, ``accuracy[j]`` at sweep parameter ``param[j]``; ``np.asarray`` gives
+    the (m x 2) array of (cost, accuracy)."""
 
     cost: np.ndarray
     accuracy: np.ndarray
@@ -91,13 +74,9 @@ def as_points(points) -> np.ndarray:
 
 @dataclass(frozen=True)
 class SweepEvents:
-    """A sweep as per-row events, so that it can be re-scored under row weights (the bootstrap) without re-sorting.
-
-    Every row starts at the model in ``base_cost``/``base_acc`` (its true cost and correctness there); event ``e``
-    moves row ``rows[e]`` to another model, changing its true cost by ``d_cost[e]`` and correctness by ``d_acc[e]``.
-    Events are in sweep order; operating point ``j`` is the state after event ``group_end[j]`` and has sweep
-    parameter ``param[j]``. Which events happen depends on U and P only, so a resample of the rows is a reweighting.
-    """
+    """A sweep as per-row events, re-scorable under row weights (the bootstrap) without re-sorting: rows start at
+    ``base_cost``/``base_acc``; event ``e`` moves row ``rows[e]``, changing its cost by ``d_cost[e]`` and correctness
+    by ``d_acc[e]``; operating point ``j`` is the state after event ``group_end[j]``, at parameter ``param[j]``."""
 
     base_cost: np.ndarray
     base_acc: np.ndarray
@@ -116,9 +95,8 @@ class SweepEvents:
         return OperatingPoints(cum_cost[self.group_end] / n, cum_acc[self.group_end] / n, self.param, self.rule)
 
     def weighted(self, weights) -> tuple[np.ndarray, np.ndarray]:
-        """Mean cost and accuracy of every operating point under row weights: ``weights`` is (B x n), e.g. bootstrap
-        counts; returns two (B x m) arrays. Row ``b`` equals the sweep of the rows repeated ``weights[b]`` times,
-        up to operating points that repeat their predecessor (thresholds of rows with weight 0)."""
+        """Mean cost and accuracy (two B x m arrays) of every operating point under (B x n) row ``weights``, e.g.
+        bootstrap counts: the sweep of the rows repeated ``weights[b]`` times."""
         W = np.atleast_2d(np.asarray(weights, dtype=float))
         if W.shape[1] != len(self.base_cost):
             raise ValueError(f"weights have {W.shape[1]} columns, expected one per row ({len(self.base_cost)})")
@@ -219,8 +197,7 @@ def _lambda_events(U, P, Y, C) -> SweepEvents:
 
 def sweep_events(U, P, Y, C, rule: str = "threshold", *, fallback: str = "cheapest",
                  ties: str = "cheapest") -> SweepEvents:
-    """:func:`budget_sweep` as per-row events (:class:`SweepEvents`); ``sweep_events(...).points()`` is the sweep.
-    Used by :mod:`mmr_utils.metrics.uncertainty` to re-score a sweep on bootstrap resamples of the rows."""
+    """:func:`budget_sweep` as per-row events (:class:`SweepEvents`); ``.points()`` is the sweep."""
     if rule not in RULES:
         raise ValueError(f"unknown rule {rule!r}; expected one of {RULES}")
     U, P, Y, C = as_float(U), as_float(P), as_float(Y), as_float(C)
@@ -236,27 +213,18 @@ def sweep_events(U, P, Y, C, rule: str = "threshold", *, fallback: str = "cheape
 
 def budget_sweep(U, P, Y, C, rule: str = "threshold", *, fallback: str = "cheapest",
                  ties: str = "cheapest") -> OperatingPoints:
-    """All operating points of a router: for each budget (``threshold``) or trade-off weight (``lambda``), the mean
-    true cost and mean true accuracy of the models it picks (paper Sec. 3.3, the cost-accuracy curve).
-
-    Exact and O(nK log nK): the result equals running :func:`mmr_utils.metrics.decision.choose_models` at every threshold
-    (every unique predicted cost) or at every lambda breakpoint, which :func:`naive_budget_sweep` does for checks.
-    ``fallback`` (threshold rule only): where a row with no affordable model goes, ``cheapest`` predicted model (the
-    fix) or ``first`` (model index 0, the official code's behaviour; kept for the metric audit). ``ties`` (threshold
-    rule only): among affordable models of equal predicted utility, the ``cheapest`` predicted one or the lowest
-    ``index`` (the official ``argmax``). The thresholds are exactly the official ones (every unique predicted cost);
-    the quantile subset of at most 100 thresholds is ORBIT's later change, not the official code's.
-    """
+    """The cost-accuracy curve (paper Sec. 3.3): mean true cost and accuracy of the picks at every threshold (each
+    unique predicted cost, as the official code) or every lambda breakpoint; exact, O(nK log nK), equal to
+    :func:`naive_budget_sweep`. Threshold rule only: ``fallback`` sends a row with no affordable model to its
+    ``cheapest`` predicted model or to model 0 (``first``, the official code); ``ties`` among equal utilities picks
+    the ``cheapest`` or the lowest ``index`` (the official argmax)."""
     return sweep_events(U, P, Y, C, rule, fallback=fallback, ties=ties).points()
 
 
 def naive_budget_sweep(U, P, Y, C, rule: str = "threshold", params=None, *, fallback: str = "cheapest",
                        ties: str = "cheapest") -> OperatingPoints:
-    """Reference implementation: recompute every row's pick at each threshold / lambda (O(T nK)).
-
-    ``params`` defaults to every unique predicted cost (threshold rule) or the exact lambda breakpoints found by
-    :func:`budget_sweep` (lambda rule). Used by the tests and by ``make bench`` as the baseline.
-    """
+    """Reference implementation, O(T nK): every row's pick at each of ``params`` (default: every unique predicted
+    cost, or :func:`budget_sweep`'s lambda breakpoints)."""
     U, P, Y, C = as_float(U), as_float(P), as_float(Y), as_float(C)
     check_arrays(U=U, P=P, Y=Y, C=C)
     if params is None:
@@ -271,7 +239,6 @@ def naive_budget_sweep(U, P, Y, C, rule: str = "threshold", params=None, *, fall
     return OperatingPoints(np.array(cost), np.array(acc), np.asarray(params, dtype=float), rule)
 
 
-# --------------------------------------------------------------------------- frontier and its summaries
 def pareto_frontier(points) -> np.ndarray:
     """The cost-accuracy Pareto frontier: sorted by cost, a point is kept only if it is more accurate than every
     cheaper point (and the most accurate at its own cost). Returns an (f x 2) array of (cost, accuracy)."""
@@ -297,9 +264,8 @@ def best_single_model(Y, C) -> int:
 
 
 def quality_neutral_cost(frontier, Y, C, *, atol: float = 1e-12) -> float:
-    """QNC: the cheapest frontier cost that reaches the best single model's accuracy, divided by that model's mean cost
-    (paper Sec. 3.3); ``inf`` when the frontier never reaches it. Below 1 means the router matches the best single
-    model for less money."""
+    """QNC (paper Sec. 3.3): the cheapest frontier cost reaching the best single model's accuracy / that model's mean
+    cost; ``inf`` when never reached."""
     frontier = as_points(frontier)
     Y, C = as_float(Y), as_float(C)
     best = best_single_model(Y, C)
@@ -319,16 +285,18 @@ def shared_cost_range(C) -> tuple[float, float]:
     return float(C.min(axis=1).mean()), float(C.max(axis=1).mean())
 
 
-def nauc(frontier, C=None, *, protocol: str = "official", cost_range=None) -> float:
-    """Normalised area under the cost-accuracy frontier (paper Sec. 3.3), in accuracy units (0..1).
+def frontier_metrics(frontier, Y, C, cost_range) -> dict:
+    """The paper's summaries of one frontier (Sec. 3.3): nAUC (official protocol), nAUC_shared over ``cost_range``,
+    Ps and QNC."""
+    return {"nAUC": nauc(frontier, protocol="official"),
+            "nAUC_shared": nauc(frontier, protocol="shared", cost_range=cost_range),
+            "Ps": peak_score(frontier), "QNC": quality_neutral_cost(frontier, Y, C)}
 
-    - ``official``: trapezoid area over the frontier's own cost span, divided by that span (as the official code).
-      A single-point frontier has no span; its nAUC is its accuracy. Routers with different spans are not comparable.
-    - ``shared``: area under the frontier's step envelope (best accuracy reachable at a cost no higher than x; 0 below
-      its cheapest point) over a cost interval shared by all routers on the same rows, by default
-      :func:`shared_cost_range` of ``C``; divided by the interval's width. NaN when the interval has no width (every
-      model costs the same on every row: there is no cost axis), an error when it is reversed.
-    """
+
+def nauc(frontier, C=None, *, protocol: str = "official", cost_range=None) -> float:
+    """Normalised area under the cost-accuracy frontier (paper Sec. 3.3). ``official``: trapezoids over the
+    frontier's own cost span / that span (a single point: its accuracy). ``shared``: the step envelope (0 below the
+    cheapest point) over ``cost_range`` (default :func:`shared_cost_range` of ``C``) / its width; NaN for no width."""
     frontier = pareto_frontier(frontier)
     if protocol == "official":
         cost, acc = frontier[:, 0], frontier[:, 1]

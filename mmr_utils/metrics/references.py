@@ -13,10 +13,8 @@ import numpy as np
 from mmr_utils.metrics.protocol import (
     as_float,
     check_arrays,
-    nauc,
+    frontier_metrics,
     pareto_frontier,
-    peak_score,
-    quality_neutral_cost,
     shared_cost_range,
 )
 
@@ -45,24 +43,12 @@ def oracle_point(Y, C) -> tuple[float, float]:
     return float(as_float(C)[rows, pick].mean()), float(as_float(Y)[rows, pick].mean())
 
 
-
-
 def random_official(Y, C, *, trials: int = 50, seed: int = 42) -> dict:
-    """The official code's Random baseline (``routers/random.py``; paper Table 2, row "Random").
-
-    Each of ``trials`` seeded trials sends every row to a uniformly random model and is ONE operating point (mean true
-    cost, mean true accuracy); the draws come from ``numpy.random.default_rng(seed)``, ``integers(0, K, size=n)`` per
-    trial, as in the official code (seed 42 there), so with the same rows in the same column order the points match
-    it. The official evaluator then treats these points like any router's curve: Pareto frontier, ``Ps`` = the best
-    accuracy on it (i.e. the best of the trials), nAUC over the frontier's own span, QNC against the best single model.
-
-    Returns ``points`` ((trials x 2) array of (cost, accuracy), in draw order), ``Ps``, ``nAUC`` (official protocol),
-    ``nAUC_shared``, ``QNC``, and the mean / standard deviation over trials of ``cost`` and ``accuracy``.
-
-    [uncertain] The paper prints Random's nAUC as "-" and does not say why; nAUC here is what the official evaluator
-    would compute from the points. That the paper's Random ``Ps`` is this best-of-trials value (rather than the mean
-    accuracy) follows from the official evaluator's code; that the paper ran exactly that code is likely, not certain.
-    """
+    """The official code's Random baseline (paper Table 2, row "Random"): each of ``trials`` trials sends every row
+    to a uniformly random model (``default_rng(seed).integers(0, K, size=n)``, as the official code) and is one
+    operating point; the points are scored like a router's curve, so ``Ps`` is the best trial [likely what the paper
+    ran]. Returns the ``points`` in draw order, ``Ps``, ``nAUC``, ``nAUC_shared``, ``QNC`` and the mean and sd over
+    trials of ``cost`` and ``accuracy``."""
     Y, C = as_float(Y), as_float(C)
     n, k = check_arrays(Y=Y, C=C)
     if trials < 1:
@@ -74,22 +60,19 @@ def random_official(Y, C, *, trials: int = 50, seed: int = 42) -> dict:
         pick = rng.integers(0, k, size=n)
         points[trial] = C[rows, pick].mean(), Y[rows, pick].mean()
     frontier = pareto_frontier(points)
+    metrics = frontier_metrics(frontier, Y, C, shared_cost_range(C))
     out = {"protocol": "official", "trials": trials, "draws": trials, "seed": seed, "points": points,
-           "Ps": peak_score(frontier), "nAUC": nauc(frontier, protocol="official"),
-           "nAUC_shared": nauc(frontier, protocol="shared", cost_range=shared_cost_range(C)),
-           "QNC": quality_neutral_cost(frontier, Y, C)}
+           **{key: metrics[key] for key in ("Ps", "nAUC", "nAUC_shared", "QNC")}}
     for key, column in (("cost", 0), ("accuracy", 1)):
         out[key] = float(points[:, column].mean())
         out[f"{key}_std"] = float(points[:, column].std(ddof=1)) if trials > 1 else 0.0
     return out
 
 
-# --------------------------------------------------------------------------- the official code's model order
 def official_model_order(models) -> np.ndarray:
-    """The permutation that puts model columns in the official loader's order: the official code infers its model
-    list as ``sorted()`` of the names (Python string order, so upper case before lower case). Index 0 of that order
-    is where the official code sends a row with no affordable model and where its oracle breaks ties; for the
-    paper's 10 models it is ``Claude3-7V_Sonnet``. Apply as ``U[:, order]`` (and the same to P, Y, C)."""
+    """The permutation putting model columns in the official loader's order, ``sorted()`` of the names (index 0 is
+    where the official code sends unaffordable rows: ``Claude3-7V_Sonnet`` for the paper's models). Apply as
+    ``U[:, order]``."""
     models = [str(m) for m in models]
     if len(set(models)) != len(models):
         raise ValueError(f"model names must be unique, got {models}")

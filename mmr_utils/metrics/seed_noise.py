@@ -1,13 +1,6 @@
-"""Is a difference larger than the noise of the seeds it was averaged over?
-
-A headline such as "5 of 8 routers beat the best single model" counts signs of differences. A difference smaller
-than the spread between seeds has no reliable sign: another seed set, or another CPU (whose last bits send training
-down another path), can flip it. These helpers say which differences are decided and which are within seed noise, so
-that a sentence can say so and a count can leave the undecided ones out.
-
-The rule: a difference of seed means is *within seed noise* when its confidence interval contains zero. Given the
-interval, that is read off directly; given per-seed differences (paired: the same seed's split for both sides), the
-interval is ``mean +- k * sd / sqrt(n)`` with ``k`` = :data:`DEFAULT_K` (about 95% for a normal spread).
+"""Is a difference larger than the noise of the seeds it was averaged over? A difference of seed means is *within
+seed noise* (its sign could flip with other seeds or another CPU) when its confidence interval contains zero: given
+directly, or ``mean +- k * sd / sqrt(n)`` from per-seed paired differences with ``k`` = :data:`DEFAULT_K`.
 """
 
 from __future__ import annotations
@@ -43,14 +36,9 @@ class NoiseVerdict:
 
 def within_seed_noise(difference: float, *, sd: float | None = None, n: int | None = None,
                       interval: tuple[float, float] | None = None, k: float = DEFAULT_K) -> NoiseVerdict:
-    """Judge ``difference`` (a difference of seed means) against its seed noise.
-
-    Either ``interval`` = (low, high), a confidence interval of the difference (within noise when it contains 0; the
-    noise reported is its half-width), or ``sd`` (the standard deviation over seeds of the per-seed difference) and
-    ``n`` (the number of seeds): within noise when ``|difference| <= k * sd / sqrt(n)``. A missing (NaN) difference,
-    or one seed (no spread to judge by), is within noise; an infinite one is decided unless the noise is infinite too. Raises ``ValueError`` naming the argument when
-    neither or both are given, or when ``sd`` < 0, ``n`` < 1 or ``k`` < 0.
-    """
+    """Judge ``difference`` (of seed means) against its seed noise, from either ``interval`` = (low, high) or ``sd``
+    and ``n`` (within noise when ``|difference| <= k * sd / sqrt(n)``). NaN, or one seed, is within noise; an
+    infinite difference is decided unless the noise is infinite too."""
     if (interval is None) == (sd is None):
         raise ValueError("within_seed_noise: give either interval=(low, high) or sd= and n=, not both or neither")
     if not k >= 0:

@@ -7,7 +7,7 @@ complete. :func:`summarize` scores only the rows observed for every model and re
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -17,10 +17,8 @@ from mmr_utils.metrics.protocol import (
     best_single_model,
     budget_sweep,
     check_arrays,
-    nauc,
+    frontier_metrics,
     pareto_frontier,
-    peak_score,
-    quality_neutral_cost,
     shared_cost_range,
 )
 from mmr_utils.metrics.references import official_model_order, oracle_point, random_official, single_model_points
@@ -49,18 +47,9 @@ class Summary:
         return self.as_dict()[key]
 
     def as_dict(self) -> dict:
-        return {
-            "metrics": self.metrics,
-            "points": np.asarray(self.points),
-            "frontier": self.frontier,
-            "single_models": self.single_models,
-            "best_single": self.best_single,
-            "oracle": self.oracle,
-            "rows": self.rows,
-            "rows_dropped": self.rows_dropped,
-            "rule": self.rule,
-            "cost_range": self.cost_range,
-        }
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        out["points"] = np.asarray(self.points)
+        return out
 
 
 def summarize(U, P, Y, C, *, rule: str = "threshold", cost_range=None, fallback: str = "cheapest",
@@ -88,25 +77,10 @@ def summarize(U, P, Y, C, *, rule: str = "threshold", cost_range=None, fallback:
     if cost_range[1] == cost_range[0]:
         notes.append(f"nAUC_shared is NaN: every model has the same cost on these {len(Y)} rows (shared cost range "
                      f"[{cost_range[0]:g}, {cost_range[1]:g}] has no width), so there is no cost axis to integrate")
-    metrics = {
-        "nAUC": nauc(frontier, protocol="official"),
-        "nAUC_shared": nauc(frontier, protocol="shared", cost_range=cost_range),
-        "Ps": peak_score(frontier),
-        "QNC": quality_neutral_cost(frontier, Y, C),
-    }
-    return Summary(
-        metrics=metrics,
-        points=points,
-        frontier=frontier,
-        single_models=single_model_points(Y, C),
-        best_single=best_single_model(Y, C),
-        oracle=oracle_point(Y, C),
-        rows=int(len(Y)),
-        rows_dropped=dropped,
-        rule=rule,
-        cost_range=cost_range,
-        extra={"notes": notes} if notes else {},
-    )
+    return Summary(metrics=frontier_metrics(frontier, Y, C, cost_range), points=points, frontier=frontier,
+                   single_models=single_model_points(Y, C), best_single=best_single_model(Y, C),
+                   oracle=oracle_point(Y, C), rows=int(len(Y)), rows_dropped=dropped, rule=rule,
+                   cost_range=cost_range, extra={"notes": notes} if notes else {})
 
 
 def summarize_official(U, P, Y, C, models) -> Summary:

@@ -1,19 +1,10 @@
-"""Uncertainty that a reviewer would accept: bootstrap intervals over test rows, pooled over
-seeds, and paired tests between routers on the same rows. numpy and pandas only.
+"""Bootstrap intervals over test rows, pooled over seeds, and paired tests between routers on the same rows.
 
-- :func:`bootstrap_metric`: resample the test rows with replacement ``n_boot`` times and recompute the sweep, the
-  frontier and the metric on every resample; the percentile interval of the replicates. Resampling rows is a
-  reweighting of the exact sweep's per-row events (:class:`mmr_utils.metrics.protocol.SweepEvents`), so no resample is
-  re-sorted; the reference points (best single model, shared cost interval, ...) are recomputed per resample too.
-- :func:`paired_bootstrap`: two routers on the SAME resampled rows; the difference, its interval and a two-sided
-  bootstrap p-value.
-- :func:`combine_seeds`: several seeds (or splits) at once: the mean of the per-seed estimates, with the interval
-  taken from the pooled per-seed bootstrap replicates (a mixture that is wide when seeds disagree).
-- :func:`format_mean_interval`, :func:`holm_adjust`, :func:`significance_marks` and :func:`uncertainty_table` render
-  "0.745 ± 0.012" cells and mark differences from a reference row that survive Holm's correction.
-
-Metrics are named as in :data:`mmr_utils.metrics.peer.FRONTIER_METRICS` (``nAUC``, ``nAUC_shared``, ``Ps``, ``QNC``,
-``AIQ``, ``APGR``, ...); any callable ``metric(U, P, Y, C) -> float`` also works, by explicit resampling (slower).
+:func:`bootstrap_metric` recomputes sweep, frontier, references and metric on ``n_boot`` resamples of the rows (a
+resample reweights the exact sweep's per-row events, :class:`mmr_utils.metrics.protocol.SweepEvents`, so nothing is
+re-sorted); :func:`paired_bootstrap` scores two routers on the same resamples; :func:`combine_seeds` pools seeds;
+:func:`uncertainty_table` renders "0.745 ± 0.012" cells with Holm-corrected marks against a reference row. Metrics are
+named as in :data:`mmr_utils.metrics.peer.FRONTIER_METRICS`, or any callable ``metric(U, P, Y, C) -> float``.
 """
 
 from __future__ import annotations
@@ -31,12 +22,10 @@ from mmr_utils.metrics.references import oracle_choice
 Metric = str | Callable
 
 
-# --------------------------------------------------------------------------- results
 @dataclass(frozen=True)
 class BootstrapResult:
-    """A metric on the full test rows (``estimate``), its ``level`` percentile interval ``[low, high]`` and the
-    ``replicates`` it came from (NaN where the metric is undefined on a resample; ``valid`` is the finite-or-inf
-    share used)."""
+    """A metric on the full rows (``estimate``), its ``level`` percentile interval ``[low, high]``, the
+    ``replicates`` (NaN where undefined) and the share of them that is defined (``valid``)."""
 
     metric: str
     estimate: float
@@ -51,8 +40,7 @@ class BootstrapResult:
 
 @dataclass(frozen=True)
 class PairedResult(BootstrapResult):
-    """:class:`BootstrapResult` of the difference ``a - b`` on the same resamples, plus the two-sided bootstrap
-    ``p_value`` for "no difference" and the two routers' own replicates."""
+    """:class:`BootstrapResult` of ``a - b`` on the same resamples, with the two-sided bootstrap ``p_value``."""
 
     p_value: float = float("nan")
     replicates_a: np.ndarray | None = None
@@ -61,9 +49,7 @@ class PairedResult(BootstrapResult):
 
 @dataclass(frozen=True)
 class SeedSummary:
-    """Several seeds combined (:func:`combine_seeds`): ``estimate`` the mean of the per-seed estimates, ``[low,
-    high]`` the percentile interval of the pooled replicates, ``between_sd`` the standard deviation of the per-seed
-    estimates; ``p_value`` (paired results only) from the pooled differences."""
+    """Several seeds combined by :func:`combine_seeds`."""
 
     metric: str
     estimate: float
@@ -76,7 +62,6 @@ class SeedSummary:
     p_value: float = float("nan")
 
 
-# --------------------------------------------------------------------------- validation and resampling
 def _check_level(level: float) -> float:
     level = float(level)
     if not 0 < level < 1:
@@ -99,8 +84,7 @@ def _metric_name(metric: Metric) -> str:
 
 
 def resample_indices(n: int, n_boot: int, seed) -> np.ndarray:
-    """(n_boot x n) row indices drawn with replacement from ``numpy.random.default_rng(seed)``; the same seed gives
-    the same resamples, which is what pairs two routers."""
+    """(n_boot x n) row indices drawn with replacement; the same seed gives the same resamples (pairing)."""
     if int(n) < 1:
         raise ValueError(f"need at least one row to resample, got n={n}")
     return np.random.default_rng(seed).integers(0, int(n), size=(_check_n_boot(n_boot), int(n)))
@@ -113,9 +97,8 @@ def _counts(indices: np.ndarray, n: int) -> np.ndarray:
 
 
 def percentile_interval(replicates, level: float = 0.95) -> tuple[float, float]:
-    """The ``level`` percentile interval of bootstrap replicates, NaNs ignored. With infinite replicates (QNC of a
-    resample that never reaches the best single model) it uses order statistics (``inverted_cdf``), since
-    interpolating between infinities is undefined."""
+    """The ``level`` percentile interval of bootstrap replicates, NaNs ignored (order statistics when some are
+    infinite, as QNC can be)."""
     level = _check_level(level)
     reps = np.asarray(replicates, dtype=float)
     reps = reps[~np.isnan(reps)]
@@ -128,8 +111,7 @@ def percentile_interval(replicates, level: float = 0.95) -> tuple[float, float]:
 
 def bootstrap_p_value(differences) -> float:
     """Two-sided bootstrap p-value for "the difference is 0": ``min(1, 2 min(#(d <= 0) + 1, #(d >= 0) + 1) / (B +
-    1))`` over the B non-NaN replicates, i.e. about the smallest ``1 - level`` at which the percentile interval
-    excludes 0; the +1 keeps it above 0 with finitely many replicates."""
+    1))`` over the B non-NaN replicates."""
     d = np.asarray(differences, dtype=float)
     d = d[~np.isnan(d)]
     if len(d) == 0:
@@ -138,7 +120,6 @@ def bootstrap_p_value(differences) -> float:
     return float(min(1.0, 2 * tail / (len(d) + 1)))
 
 
-# --------------------------------------------------------------------------- replicates
 def _references(W: np.ndarray, Y: np.ndarray, C: np.ndarray, cost_range) -> list[References]:
     """References (:class:`mmr_utils.metrics.peer.References`) of each weighted resample, computed together."""
     rows = np.arange(len(Y))
@@ -193,13 +174,8 @@ def _result(name, estimate, reps, level, n_boot, seed) -> BootstrapResult:
 def bootstrap_metric(U, P, Y, C, metric: Metric = "nAUC_shared", *, n_boot: int = 1000, seed=0,
                      level: float = 0.95, rule: str = "threshold", cost_range=None, fallback: str = "cheapest",
                      ties: str = "cheapest") -> BootstrapResult:
-    """Bootstrap percentile interval of one router's metric over its test rows.
-
-    Each of ``n_boot`` resamples draws n rows with replacement (:func:`resample_indices`, deterministic in ``seed``)
-    and recomputes the exact sweep (``rule``, ``fallback``, ``ties`` as :func:`mmr_utils.metrics.protocol.budget_sweep`),
-    the Pareto frontier, the reference points and the metric. The shared cost interval is recomputed per resample
-    unless ``cost_range`` fixes it. ``estimate`` is the metric on the full rows. Y and C must be complete (no NaN).
-    """
+    """Bootstrap percentile interval of one router's metric over its (complete) test rows: ``n_boot`` resamples,
+    each with its own sweep, frontier, references and shared cost interval (unless ``cost_range`` fixes it)."""
     level, n_boot, name = _check_level(level), _check_n_boot(n_boot), _metric_name(metric)
     U = as_float(U)
     indices = resample_indices(U.shape[0] if U.ndim == 2 else 0, n_boot, seed)
@@ -219,9 +195,7 @@ def _paired(name, est_a, est_b, reps_a, reps_b, level, n_boot, seed) -> PairedRe
 
 def paired_bootstrap(U_a, P_a, U_b, P_b, Y, C, metric: Metric = "nAUC_shared", *, n_boot: int = 1000, seed=0,
                      level: float = 0.95, rule: str = "threshold", cost_range=None) -> PairedResult:
-    """Paired bootstrap of ``metric(a) - metric(b)`` for two routers' predictions on the same test rows: every
-    resample uses the same rows for both routers, so the rows' difficulty cancels. Returns the difference on the full
-    rows, its percentile interval and the two-sided p-value of :func:`bootstrap_p_value`."""
+    """Paired bootstrap of ``metric(a) - metric(b)``: both routers on the same resamples, so row difficulty cancels."""
     level, n_boot, name = _check_level(level), _check_n_boot(n_boot), _metric_name(metric)
     U_a, U_b = as_float(U_a), as_float(U_b)
     if U_a.shape != U_b.shape:
@@ -235,8 +209,7 @@ def paired_bootstrap(U_a, P_a, U_b, P_b, Y, C, metric: Metric = "nAUC_shared", *
 
 
 def constant_policy(model: int, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(U, P) that always call ``model``: a fixed single model (e.g. the best single one on the full test rows) as
-    a "router", so it can be compared with :func:`paired_bootstrap` on the same resamples."""
+    """(U, P) that always call ``model``: a single model as a "router" for :func:`paired_bootstrap`."""
     if not 0 <= int(model) < int(k):
         raise ValueError(f"model index {model} out of range for {k} models")
     U = np.zeros((int(n), int(k)))
@@ -244,16 +217,10 @@ def constant_policy(model: int, n: int, k: int) -> tuple[np.ndarray, np.ndarray]
     return U, np.zeros((int(n), int(k)))
 
 
-# --------------------------------------------------------------------------- seeds
 def combine_seeds(results: Sequence[BootstrapResult], *, level: float | None = None) -> SeedSummary:
-    """Combine one bootstrap result per seed (or per split; each from its own test rows and model).
-
-    Choice: ``estimate`` = mean of the per-seed estimates; interval = percentile interval of the POOLED replicates
-    (all seeds' bootstrap replicates together, a mixture of the per-seed sampling distributions), so it reflects both
-    the test-row sampling and the spread between seeds: it is the uncertainty of one run with a random seed on new
-    test rows, deliberately conservative for the mean over seeds. ``between_sd`` reports the seed spread on its own.
-    For :class:`PairedResult` inputs the pooled differences also give a p-value. Every result must be for the same
-    metric; ``level`` defaults to theirs."""
+    """One metric's bootstrap results per seed combined: the mean estimate, the percentile interval of the pooled
+    replicates (row sampling and seed spread together, conservative for the mean), ``between_sd`` of the estimates,
+    and for paired inputs a p-value from the pooled differences."""
     results = list(results)
     if not results:
         raise ValueError("combine_seeds needs at least one result")
@@ -266,26 +233,15 @@ def combine_seeds(results: Sequence[BootstrapResult], *, level: float | None = N
     low, high = percentile_interval(pooled, level)
     paired = all(isinstance(r, PairedResult) for r in results)
     finite = estimates[np.isfinite(estimates)]
-    return SeedSummary(
-        metric=names.pop(),
-        estimate=float(estimates.mean()),
-        low=low,
-        high=high,
-        level=level,
-        between_sd=float(finite.std(ddof=1)) if len(finite) > 1 else 0.0,
-        n_seeds=len(results),
-        replicates=pooled,
-        p_value=bootstrap_p_value(pooled) if paired else float("nan"),
-    )
+    return SeedSummary(metric=names.pop(), estimate=float(estimates.mean()), low=low, high=high, level=level,
+                       between_sd=float(finite.std(ddof=1)) if len(finite) > 1 else 0.0, n_seeds=len(results),
+                       replicates=pooled, p_value=bootstrap_p_value(pooled) if paired else float("nan"))
 
 
-# --------------------------------------------------------------------------- rendering and significance
 def format_mean_interval(estimate, low=None, high=None, *, digits: int = 3, style: str = "pm",
                          pm: str = "±") -> str:
-    """Render a value and its interval: ``style="pm"`` gives "0.745 ± 0.012" with half the interval's width (the
-    percentile interval need not be symmetric; use ``style="interval"`` for "0.745 [0.733, 0.757]"). ``estimate``
-    may also be a result object with ``estimate``, ``low``, ``high``. Infinite values print as "inf", undefined ones
-    as "n/a"."""
+    """"0.745 ± 0.012" (``style="pm"``, half the interval's width) or "0.745 [0.733, 0.757]" (``"interval"``);
+    ``estimate`` may be a result object; inf prints as "inf", NaN as "n/a"."""
     if low is None and high is None and hasattr(estimate, "estimate"):
         estimate, low, high = estimate.estimate, estimate.low, estimate.high
     if style not in ("pm", "interval"):
@@ -310,8 +266,8 @@ def format_mean_interval(estimate, low=None, high=None, *, digits: int = 3, styl
 
 
 def holm_adjust(p_values) -> np.ndarray:
-    """Holm's step-down adjusted p-values (family-wise error control across the m comparisons): sorted ascending,
-    ``p_adj(i) = max_{j <= i} min(1, (m - j + 1) p(j))``; NaNs stay NaN and do not count towards m."""
+    """Holm's step-down adjusted p-values: ``p_adj(i) = max_{j <= i} min(1, (m - j + 1) p(j))`` over the sorted
+    p-values; NaNs stay NaN and do not count towards m."""
     p = np.asarray(p_values, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = np.flatnonzero(~np.isnan(p))
@@ -326,11 +282,9 @@ def holm_adjust(p_values) -> np.ndarray:
 
 def significance_marks(comparisons: Mapping[str, PairedResult | SeedSummary], *, alpha: float = 0.05,
                        correction: str = "holm"):
-    """Which routers differ from the reference row: ``comparisons`` maps router -> its paired result against the
-    reference (router - reference). Returns a DataFrame with the difference, its interval, ``excludes_zero`` (the
-    unadjusted interval excludes 0), ``p_value``, ``p_adjusted`` (Holm across the routers given, or ``"none"``) and
-    ``significant`` (``p_adjusted < alpha``) with ``mark``: "▲" significantly higher than the reference, "▼"
-    significantly lower, "" otherwise (whether higher is better depends on the metric)."""
+    """Which routers differ from the reference: per router (``comparisons``: router -> paired result, router minus
+    reference) the difference, its interval, ``p_value``, ``p_adjusted`` (Holm or ``"none"``), ``significant``
+    (``p_adjusted < alpha``) and ``mark`` ("▲" higher, "▼" lower)."""
     import pandas as pd
 
     if correction not in ("holm", "none"):
@@ -355,16 +309,10 @@ def significance_marks(comparisons: Mapping[str, PairedResult | SeedSummary], *,
 def uncertainty_table(splits, metrics: Sequence[str] = ("nAUC_shared", "Ps", "QNC"), *, reference: str | None = None,
                       n_boot: int = 1000, seed: int = 0, level: float = 0.95, alpha: float = 0.05,
                       rule: str = "threshold", digits: int = 3):
-    """One tidy table (router x metric rows) of mean ± interval over seeds, with significance against a reference.
-
-    ``splits``: one entry per seed / split, each ``(Y, C, predictions)`` with ``predictions`` a mapping router ->
-    ``(U, P)`` on those rows. Split ``i`` is resampled with seed ``(seed, i)`` (``numpy.random.SeedSequence``
-    entropy), the same resamples for every router in it, so all comparisons are paired. Per router and metric:
-    ``estimate`` (mean over splits), ``low``/``high`` (pooled replicates, :func:`combine_seeds`), ``between_sd``,
-    ``cell`` (:func:`format_mean_interval`). With ``reference`` (a router name, or ``"Best Single"``: always the
-    split's best single model on its full test rows) also the paired difference, its interval, ``p_value``,
-    ``p_adjusted`` (Holm across routers, per metric), ``mark`` and ``cell_marked``.
-    """
+    """Router x metric rows of mean ± interval over splits (:func:`combine_seeds`), each split ``(Y, C,
+    predictions)`` with ``predictions`` router -> ``(U, P)`` and resampled with seed ``(seed, i)`` for every router
+    (paired). With ``reference`` (a router, or ``"Best Single"``, the split's best single model) also the paired
+    difference, its interval, p-values (Holm per metric), ``mark`` and ``cell_marked``."""
     import pandas as pd
 
     splits = list(splits)

@@ -1,10 +1,7 @@
-"""The one output layer: figures and tables leave a notebook only through here, each with its provenance record.
-
-:func:`save_figure` (PNG + PDF) and :func:`save_table` (CSV + Markdown) write atomically under ``figures/`` (or an
-``out_dir``) plus ``<name>.provenance.json``, and raise if anything is missing, so an output is never silently not
-saved. During a run on other data (``$MMR_FIGURES_DIR`` set, :func:`mmr_utils.paths.figures_dir`) the default folder
-is that one, and writing into the committed ``figures/`` is refused. Captions carry the data source (SIMULATED where it is) and the encoder that ran. A notebook binds its output
-folder once in a :class:`Report` and names each output after what it reproduces::
+"""The one output layer: figures (PNG + PDF, :func:`save_figure`) and tables (CSV + Markdown, :func:`save_table`)
+leave a notebook only through here, written atomically with ``<name>.provenance.json`` under ``figures/`` (or
+``$MMR_FIGURES_DIR`` during a run on other data, when writing into ``figures/`` is refused). Captions carry the data
+source (SIMULATED where it is) and the encoder. A notebook binds its folder once in a :class:`Report`::
 
     report = Report(out_dir)
     report.figure(fig, "fig_pareto", result.provenance)
@@ -39,10 +36,8 @@ def portable_folder(folder: Path) -> str:
 
 
 def output_folder(out_dir, name: str) -> Path:
-    """The folder ``name`` is written to: ``out_dir``, or :func:`mmr_utils.paths.figures_dir` when it is None.
-
-    Raises ``ValueError`` when ``$MMR_FIGURES_DIR`` names another folder and the target is the committed ``figures/``
-    (a run on other data must never overwrite the committed outputs)."""
+    """The folder ``name`` is written to: ``out_dir`` or :func:`mmr_utils.paths.figures_dir`; the committed
+    ``figures/`` while ``$MMR_FIGURES_DIR`` names another folder is a ``ValueError``."""
     folder = Path(out_dir) if out_dir is not None else paths.figures_dir()
     other = paths.figures_dir()
     if other != paths.FIGURES and folder.resolve() == paths.FIGURES.resolve():

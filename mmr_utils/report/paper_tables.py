@@ -1,18 +1,11 @@
-"""Paper tables built from study results (:mod:`mmr_utils.experiments.studies`): the layouts of the paper's tables and this
-project's summaries of them, and the paper-vs-here comparisons.
+"""Paper tables built from study results (:class:`mmr_utils.experiments.studies.StudyResult`, mostly of
+:func:`~mmr_utils.experiments.studies.main_results`), and the paper-vs-here comparisons.
 
-- seed aggregation: :func:`aggregate_seeds`, :func:`pivot_seeds`, :func:`select_protocol`;
-- :func:`table2` (Table 2), :func:`qnc_table`, :func:`cross_dataset_table` (Table 4), :func:`transfer_table` (the
-  stand-in for Table 5), :func:`modality_gaps` (Sec. 5.3), :func:`audit_rank_changes` (the metric audit);
-- :func:`qnc_per_dataset`: Table 3 as reconstructed, the Quality-Neutral Cost (QNC, paper Sec. 3.3) of every router on
-  every dataset and on all test rows. [uncertain] The paper's Table 3 could not be read; second-hand summaries
-  describe it as per-dataset QNC of the routers ("QNC < 1 on several benchmarks", "KNN QNC = inf on several").
-- :func:`cost_claim_check`: the numbers behind the paper's headline that routing reaches the best single model's
-  accuracy at "about 33%" of its cost, i.e. QNC close to 0.33 [likely; which router and which data slice the claim
-  refers to is not known].
-
-Each takes the :class:`mmr_utils.experiments.studies.StudyResult` of the study it lays out (Table 2, QNC and the paper-vs-here
-comparisons: :func:`mmr_utils.experiments.studies.main_results`, records per router, seed and dataset, with Best Single rows).
+Table 2 (:func:`table2`), Table 3 as reconstructed (:func:`qnc_per_dataset`: per-dataset Quality-Neutral Cost, Sec.
+3.3; the table itself could not be read [uncertain]), Table 4 (:func:`cross_dataset_table`), the stand-in for Table 5
+(:func:`transfer_table`), Sec. 5.3 (:func:`modality_gaps`), the metric audit (:func:`audit_rank_changes`) and the
+headline "about 33% of the best single model's cost" (:func:`cost_claim_check` [likely; the router and data slice
+are not stated]).
 """
 
 from __future__ import annotations
@@ -28,10 +21,9 @@ from mmr_utils.experiments.studies import StudyResult
 PAPER_COST_FRACTION = 0.33
 
 
-# ------------------------------------------------------------------------------------------------ seeds and layouts
 def aggregate_seeds(frame: pd.DataFrame, by, metrics=METRICS) -> pd.DataFrame:
-    """Mean and standard deviation over seeds of each metric, grouped by ``by`` (QNC: infinite values kept, so a
-    mean is infinite when any seed never reaches the best single model; ``QNC_reached`` gives the fraction that do)."""
+    """Mean and standard deviation over seeds of each metric, grouped by ``by``; a QNC mean is inf when any seed
+    never reaches the best single model (``QNC_reached``: the fraction that do)."""
     by = [by] if isinstance(by, str) else list(by)
     metrics = [m for m in metrics if m in frame]
     grouped = frame.groupby(by, sort=False)
@@ -66,23 +58,18 @@ def select_protocol(frame: pd.DataFrame, protocol: str | None = None) -> pd.Data
 
 
 def table2(result: StudyResult, metric: str = "nAUC_shared", protocol: str | None = None) -> pd.DataFrame:
-    """Paper Table 2 layout: one row per router (references first), one column per dataset and All, for
-    ``metric`` (mean over seeds). ``protocol`` picks the router records of one training protocol of
-    :func:`main_results` (see :func:`select_protocol`)."""
+    """Paper Table 2 layout: mean ``metric`` over seeds, routers (references first) x datasets and All, for one
+    training ``protocol`` (:func:`select_protocol`)."""
     frame = select_protocol(result.results, protocol)
-    result = StudyResult(frame, result.curves, result.provenance)
-    wide = pivot_seeds(result.results, "router", "dataset", metric)
-    datasets = [d for d in dict.fromkeys(result.results["dataset"]) if not is_union_group(d)] + (
-        ["All"] if "All" in wide.columns else [])
+    wide = pivot_seeds(frame, "router", "dataset", metric)
     order = [r for r in ("random", "best_single") if r in wide.index] + [
-        r for r in dict.fromkeys(result.results["router"]) if r not in REFERENCES] + (
+        r for r in dict.fromkeys(frame["router"]) if r not in REFERENCES] + (
         ["oracle"] if "oracle" in wide.index else [])
-    return wide.loc[order, datasets]
+    return wide.loc[order, _dataset_order(frame)]
 
 
 def qnc_table(result: StudyResult) -> pd.DataFrame:
-    """How cheaply each router reaches the best single model's accuracy on all test rows (QNC, mean over seeds),
-    with the best single model's name."""
+    """Mean QNC and Ps over seeds of each router on all test rows, with the best single model and its accuracy."""
     frame = select_protocol(result.results)
     frame = frame[frame["dataset"] == "All"]
     agg = aggregate_seeds(frame[~frame["router"].isin(REFERENCES)], "router", metrics=("QNC", "Ps"))
@@ -106,29 +93,26 @@ def cross_dataset_table(result: StudyResult, metric: str = "Ps") -> pd.DataFrame
 
 
 def modality_gaps(result: StudyResult, metric: str = "nAUC_shared", versus: str = "best") -> pd.DataFrame:
-    """Where multimodal routing pays (paper Sec. 5.3): per router and dataset, ``metric`` of mode 22 minus a
-    unimodal mode (mean over seeds): ``versus="best"`` the better of 11 and 33 (positive = both channels beat either
-    alone), ``"11"`` text only (what the image adds), ``"33"`` image only (what the text adds). Routers without a
-    unimodal run (CMR) are NaN. A last row averages the routers."""
+    """Where multimodal routing pays (paper Sec. 5.3): per router and dataset, mean ``metric`` of mode 22 minus
+    ``versus``: ``"best"`` of 11 and 33, ``"11"`` (what the image adds) or ``"33"`` (what the text adds); NaN for
+    routers without a unimodal run (CMR); a last row averages the routers."""
     if versus not in ("best", "11", "33"):
         raise ValueError(f"versus must be 'best', '11' or '33', got {versus!r}")
     frame = result.results[(result.results["study"] == "mode") & result.results["mode"].isin(["11", "22", "33"])]
     means = frame.groupby(["router", "dataset", "mode"], sort=False)[metric].mean().unstack("mode")
     baseline = means[["11", "33"]].max(axis=1, skipna=False) if versus == "best" else means[versus]
     gap = (means["22"] - baseline).unstack("dataset")
-    columns = [d for d in dict.fromkeys(frame["dataset"]) if not is_union_group(d)] + ["All"]
-    gap = gap[[c for c in columns if c in gap.columns]]
+    gap = gap[[c for c in _dataset_order(frame) if c in gap.columns]]
     gap.loc["mean over routers"] = gap.mean(axis=0)
     return gap
 
 
 def transfer_table(result: StudyResult, metric: str = "Ps") -> pd.DataFrame:
-    """Image-masked transfer as a table: ``metric`` (mean over seeds) per router and dataset when tested with the
-    image masked (mode 21), and its change from testing with the image (21 minus 22)."""
+    """Mean ``metric`` over seeds per router and dataset tested with the image masked (mode 21), and 21 minus 22."""
     frame = result.results
     masked = pivot_seeds(frame[frame["mode"] == "21"], "router", "dataset", metric)
     full = pivot_seeds(frame[frame["mode"] == "22"], "router", "dataset", metric)
-    columns = [d for d in dict.fromkeys(frame["dataset"]) if not is_union_group(d)] + ["All"]
+    columns = _dataset_order(frame)
     masked, change = masked[columns], (masked - full)[columns]
     return pd.concat({f"{metric} image masked (21)": masked, "change vs multimodal (21 - 22)": change}, axis=1)
 
@@ -139,7 +123,6 @@ def audit_rank_changes(result: StudyResult) -> pd.DataFrame:
     ranks = frame.groupby("router", sort=False)[["rank_official_protocol", "rank_fixed_protocol"]].mean()
     ranks["change"] = ranks["rank_fixed_protocol"] - ranks["rank_official_protocol"]
     return ranks.sort_values("rank_fixed_protocol")
-
 
 
 def _check_result(result: StudyResult) -> pd.DataFrame:
@@ -158,15 +141,10 @@ def _dataset_order(frame: pd.DataFrame) -> list[str]:
 
 
 def qnc_per_dataset(result: StudyResult, *, long: bool = False) -> pd.DataFrame:
-    """Table 3 (reconstructed): QNC of every learned router per dataset and on all test rows ("All").
-
-    QNC = cheapest frontier cost reaching the best single model's accuracy on those rows / that model's mean cost;
-    ``inf`` when never reached. Over seeds the mean is reported, so one unreached seed makes the cell ``inf``.
-
-    ``long=False`` (default): one row per router, one column per dataset (then ``All``). ``long=True``: one row per
-    (router, dataset) with ``QNC`` (mean), ``QNC_median``, ``QNC_reached`` (fraction of seeds that reach it),
-    ``seeds``, and the best single model of that dataset (most frequent over seeds), its mean accuracy and mean cost.
-    """
+    """Table 3 (reconstructed): mean QNC over seeds of every learned router per dataset and on all test rows
+    (``inf`` when a seed never reaches the best single model). ``long=False``: routers x datasets. ``long=True``: one
+    row per (router, dataset) with ``QNC``, ``QNC_median``, ``QNC_reached`` (fraction of seeds), ``seeds``, and the
+    best single model (most frequent over seeds) with its mean accuracy and cost."""
     frame = _check_result(result)
     routers = frame[~frame["router"].isin(REFERENCES)]
     if routers.empty:
@@ -191,15 +169,10 @@ def qnc_per_dataset(result: StudyResult, *, long: bool = False) -> pd.DataFrame:
 
 def cost_claim_check(result: StudyResult, *, claim: float = PAPER_COST_FRACTION, tolerance: float = 0.05
                      ) -> pd.DataFrame:
-    """Check the paper's "about 33% of the best single model's cost" against per-dataset QNC.
-
-    One row per dataset (then ``All``): the router with the lowest QNC (``best_router``) and that QNC
-    (``best_QNC``, the fraction of the best single model's cost at which the best router first matches its accuracy),
-    the money that means (``router_cost`` = best_QNC x ``best_single_cost``), ``claim``, ``difference`` (best_QNC -
-    claim), ``within_tolerance`` (|difference| <= ``tolerance``), ``at_or_below_claim`` (best_QNC <= claim + tolerance),
-    and ``routers_at_or_below_claim`` / ``routers_reaching`` (how many routers have QNC <= claim + tolerance / finite).
-    A dataset where no router reaches the best single model has ``best_router`` missing (NaN) and ``best_QNC`` inf.
-    """
+    """The paper's "about 33% of the best single model's cost" against per-dataset QNC: per dataset (then ``All``)
+    the router with the lowest QNC (``best_router``, missing when none reaches; ``best_QNC`` then inf), its cost
+    (``router_cost``), the difference from ``claim``, whether it is within ``tolerance`` or below, and how many
+    routers reach the best single model or go below the claim."""
     if not claim > 0:
         raise ValueError(f"claim must be a positive cost fraction, got {claim}")
     if not tolerance >= 0:
@@ -214,45 +187,36 @@ def cost_claim_check(result: StudyResult, *, claim: float = PAPER_COST_FRACTION,
         best = finite.loc[finite["QNC"].idxmin()] if len(finite) else None
         best_qnc = float(best["QNC"]) if best is not None else float("inf")
         cost = float(part["best_single_cost"].iloc[0])
-        rows.append({
-            "dataset": dataset,
-            "best_router": best["router"] if best is not None else None,
-            "best_QNC": best_qnc,
-            "best_single_model": part["best_single_model"].iloc[0],
-            "best_single_cost": cost,
-            "router_cost": best_qnc * cost,
-            "claim": claim,
-            "difference": best_qnc - claim,
-            "within_tolerance": bool(abs(best_qnc - claim) <= tolerance),
-            "at_or_below_claim": bool(best_qnc <= claim + tolerance),
-            "routers_at_or_below_claim": int((part["QNC"] <= claim + tolerance).sum()),
-            "routers_reaching": int(len(finite)),
-        })
+        rows.append({"dataset": dataset, "best_router": best["router"] if best is not None else None,
+                     "best_QNC": best_qnc, "best_single_model": part["best_single_model"].iloc[0],
+                     "best_single_cost": cost, "router_cost": best_qnc * cost, "claim": claim,
+                     "difference": best_qnc - claim, "within_tolerance": bool(abs(best_qnc - claim) <= tolerance),
+                     "at_or_below_claim": bool(best_qnc <= claim + tolerance),
+                     "routers_at_or_below_claim": int((part["QNC"] <= claim + tolerance).sum()),
+                     "routers_reaching": int(len(finite))})
     return pd.DataFrame(rows).set_index("dataset")
 
 
-# ------------------------------------------------------------------------------------------------ Table 2 vs here
-#: The paper's Table 2 (nAUC, Ps) per dataset and on the full set, as printed [exact, from the paper's Result.png].
-#: Random's nAUC is printed as "-" (NaN here). Best Single's nAUC of 1.0 everywhere is an artefact of the official
-#: code (a single point's frontier over its own zero-width span), not a measurement.
+#: The paper's Table 2 as printed [exact]; Random's "-" is NaN; Best Single's nAUC of 1.0 is an artefact of the
+#: official code (a single point has no frontier area).
 PAPER_TABLE2_DATASETS = ("OCRBench", "SEEDBench2_Plus", "MMStar", "RealWorldQA", "MathVista", "MathVerse",
                          "MathVision", "All")
-PAPER_TABLE2: dict[str, dict[str, tuple[tuple[float, float], ...]]] = {
-    # router: (nAUC, Ps) per dataset in PAPER_TABLE2_DATASETS order
-    "random": {"values": ((np.nan, 0.8075), (np.nan, 0.7102), (np.nan, 0.6942), (np.nan, 0.7108),
-                          (np.nan, 0.6688), (np.nan, 0.4800), (np.nan, 0.3927), (np.nan, 0.6135))},
-    "linear_mf": {"values": ((0.8789, 0.9088), (0.7376, 0.7458), (0.7496, 0.7683), (0.8036, 0.8252),
-                             (0.7724, 0.8038), (0.6837, 0.7258), (0.5565, 0.6826), (0.7042, 0.7533))},
-    "mlp_mf": {"values": ((0.8952, 0.9088), (0.7443, 0.7508), (0.7615, 0.7817), (0.8097, 0.8268),
-                          (0.7751, 0.8038), (0.6784, 0.7337), (0.5494, 0.6937), (0.6913, 0.7494))},
-    "knn": {"values": ((0.8913, 0.9150), (0.7375, 0.7425), (0.7560, 0.7767), (0.8009, 0.8252),
-                       (0.7807, 0.8075), (0.6881, 0.7194), (0.5610, 0.6867), (0.6950, 0.7457))},
-    "kmeans": {"values": ((0.9126, 0.9138), (0.7382, 0.7475), (0.7564, 0.7733), (0.8072, 0.8235),
-                          (0.7763, 0.8038), (0.6835, 0.7194), (0.5639, 0.6933), (0.6885, 0.7496))},
-    "oracle": {"values": ((0.9663, 0.9825), (0.8854, 0.8913), (0.9563, 0.9650), (0.9773, 0.9853),
-                          (0.9310, 0.9475), (0.8806, 0.8954), (0.8031, 0.8741), (0.8897, 0.9188))},
-    "best_single": {"values": ((1.0, 0.9050), (1.0, 0.7502), (1.0, 0.7716), (1.0, 0.8235),
-                               (1.0, 0.8037), (1.0, 0.7194), (1.0, 0.6932), (1.0, 0.7412))},
+#: router -> (nAUC, Ps) per dataset, in PAPER_TABLE2_DATASETS order.
+PAPER_TABLE2: dict[str, tuple[tuple[float, float], ...]] = {
+    "random": ((np.nan, 0.8075), (np.nan, 0.7102), (np.nan, 0.6942), (np.nan, 0.7108),
+        (np.nan, 0.6688), (np.nan, 0.4800), (np.nan, 0.3927), (np.nan, 0.6135)),
+    "linear_mf": ((0.8789, 0.9088), (0.7376, 0.7458), (0.7496, 0.7683), (0.8036, 0.8252),
+        (0.7724, 0.8038), (0.6837, 0.7258), (0.5565, 0.6826), (0.7042, 0.7533)),
+    "mlp_mf": ((0.8952, 0.9088), (0.7443, 0.7508), (0.7615, 0.7817), (0.8097, 0.8268),
+        (0.7751, 0.8038), (0.6784, 0.7337), (0.5494, 0.6937), (0.6913, 0.7494)),
+    "knn": ((0.8913, 0.9150), (0.7375, 0.7425), (0.7560, 0.7767), (0.8009, 0.8252),
+        (0.7807, 0.8075), (0.6881, 0.7194), (0.5610, 0.6867), (0.6950, 0.7457)),
+    "kmeans": ((0.9126, 0.9138), (0.7382, 0.7475), (0.7564, 0.7733), (0.8072, 0.8235),
+        (0.7763, 0.8038), (0.6835, 0.7194), (0.5639, 0.6933), (0.6885, 0.7496)),
+    "oracle": ((0.9663, 0.9825), (0.8854, 0.8913), (0.9563, 0.9650), (0.9773, 0.9853),
+        (0.9310, 0.9475), (0.8806, 0.8954), (0.8031, 0.8741), (0.8897, 0.9188)),
+    "best_single": ((1.0, 0.9050), (1.0, 0.7502), (1.0, 0.7716), (1.0, 0.8235),
+        (1.0, 0.8037), (1.0, 0.7194), (1.0, 0.6932), (1.0, 0.7412)),
 }
 PAPER_LEARNED = ("linear_mf", "mlp_mf", "knn", "kmeans")
 
@@ -260,20 +224,16 @@ PAPER_LEARNED = ("linear_mf", "mlp_mf", "knn", "kmeans")
 def paper_table2_long() -> pd.DataFrame:
     """The paper's Table 2 as tidy rows: router, dataset, metric (``nAUC`` or ``Ps``), paper value."""
     rows = []
-    for router, entry in PAPER_TABLE2.items():
-        for dataset, (nauc, ps) in zip(PAPER_TABLE2_DATASETS, entry["values"]):
+    for router, values in PAPER_TABLE2.items():
+        for dataset, (nauc, ps) in zip(PAPER_TABLE2_DATASETS, values):
             rows += [{"router": router, "dataset": dataset, "metric": "nAUC", "paper": nauc},
                      {"router": router, "dataset": dataset, "metric": "Ps", "paper": ps}]
     return pd.DataFrame(rows)
 
 
 def paper_vs_here(result: StudyResult) -> pd.DataFrame:
-    """Every cell of the paper's Table 2 beside the regenerated value (mean over seeds) and the difference.
-
-    ``nAUC`` here is the official protocol's nAUC (each frontier over its own span, the column the paper reports);
-    Best Single's "here" value is its test accuracy for ``Ps`` and NaN for ``nAUC`` (a single point has no frontier area;
-    the paper's 1.0 is an artefact). A cell whose router or dataset the study did not run is NaN.
-    """
+    """Every cell of the paper's Table 2 beside the regenerated value (mean over seeds, official-protocol nAUC) and
+    the difference; Best Single's nAUC here is NaN (no frontier area); a cell the study did not run is NaN."""
     frame = _check_result(result)
     here = frame.copy()
     here.loc[here["router"] == "best_single", "nAUC"] = np.nan
@@ -286,9 +246,8 @@ def paper_vs_here(result: StudyResult) -> pd.DataFrame:
 
 
 def paper_vs_here_summary(comparison: pd.DataFrame, *, ps_tolerance: float = 0.02) -> dict:
-    """The fidelity targets, computed from :func:`paper_vs_here`: how many learned-router Ps cells are
-    within ``ps_tolerance`` of the paper per dataset, and whether every learned router's full-set Ps is above the
-    best single model's (as the paper reports)."""
+    """The fidelity targets from :func:`paper_vs_here`: how many learned-router Ps cells are within ``ps_tolerance``
+    of the paper, and whether every learned router's full-set Ps is above the best single model's."""
     ps = comparison[comparison["metric"] == "Ps"].set_index(["router", "dataset"])
     learned = ps.loc[list(PAPER_LEARNED)]
     learned = learned[learned["here"].notna()]
@@ -301,15 +260,13 @@ def paper_vs_here_summary(comparison: pd.DataFrame, *, ps_tolerance: float = 0.0
             "learned_above_best_single_on_full": {r: bool(v > full_best) for r, v in full_learned.items()}}
 
 
-# ------------------------------------------------------------------------------ real data beside the paper
 #: The paper's ten models, as the pinned official release names its columns (paper Sec. 3, PAPER.md Sec. 3.1).
 PAPER_MODELS: tuple[str, ...] = (
     "Qwen2.5-VL-3B-Instruct", "Qwen2.5-VL-72B-Instruct", "InternVL3-78B", "Gemma3-4B", "Qwen2.5-VL-7B-Instruct",
     "Claude3-7V_Sonnet", "gpt-5-nano-2025-08-07", "GeminiPro2-5", "gpt-5-2025-08-07", "GeminiFlash2-5",
 )
-#: The paper's Figure 4 single-model points (cost on the figure's axis, accuracy), read off the figure [derived: the
-#: icons were placed by hand, so cost can be off by about 0.1]; the figure is drawn on the six datasets without
-#: MathVision. Gemma3-4B lies below the axis floor (accuracy 0.60) and has no point.
+#: The paper's Figure 4 single-model points (cost, accuracy) on the six datasets without MathVision, read off the
+#: figure [derived: cost within about 0.1]; Gemma3-4B lies below the axis floor (0.60).
 PAPER_FIG4_MODELS: dict[str, tuple[float, float]] = {
     "GeminiPro2-5": (4.42, 0.775), "gpt-5-2025-08-07": (3.90, 0.773), "Claude3-7V_Sonnet": (3.01, 0.636),
     "GeminiFlash2-5": (2.27, 0.754), "gpt-5-nano-2025-08-07": (0.74, 0.694), "Qwen2.5-VL-72B-Instruct": (0.24, 0.728),
@@ -327,20 +284,17 @@ PAPER_FIG4_CURVES: dict[str, tuple[tuple[float, float], ...]] = {
     "mlp": ((0.090, 0.6263), (0.333, 0.7196), (0.492, 0.7264), (1.043, 0.7334), (2.130, 0.7405), (2.280, 0.7475),
             (2.479, 0.7546), (2.786, 0.7616), (3.708, 0.7687), (4.267, 0.7764)),
 }
-#: The model whose cost makes the cost columns of :func:`fig4_models_vs_here` unit-free (the paper's cost unit is not
-#: stated; its axis is probably 1e-3 USD per query [uncertain]).
+#: The model whose cost makes :func:`fig4_models_vs_here`'s cost columns unit-free (the paper states no unit).
 COST_REFERENCE_MODEL = "gpt-5-2025-08-07"
 
 
 def paper_comparable(table) -> str | None:
-    """None when ``table`` (an :class:`~mmr_utils.tables.OutcomeTable`) can be set beside the paper's tables: exactly
-    the paper's ten models and only the paper's datasets. Otherwise the one-line reason it cannot."""
+    """None when ``table`` has exactly the paper's ten models and only its datasets, else the one-line reason."""
     models = set(table.models)
     if models != set(PAPER_MODELS):
         extra, missing = sorted(models - set(PAPER_MODELS)), sorted(set(PAPER_MODELS) - models)
-        parts = ([f"models not in the paper: {', '.join(extra[:4])}{' ...' if len(extra) > 4 else ''}"] if extra else []
-                 ) + ([f"paper models missing: {', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}"]
-                      if missing else [])
+        parts = [f"{label}: {', '.join(names[:4])}{' ...' if len(names) > 4 else ''}"
+                 for label, names in (("models not in the paper", extra), ("paper models missing", missing)) if names]
         return f"not the paper's ten-model pool ({'; '.join(parts)})"
     datasets = sorted(set(table.datasets) - set(PAPER_TABLE2_DATASETS))
     if datasets:
@@ -358,9 +312,8 @@ def _epochs_note(router: str, router_params: dict) -> str | None:
 
 
 def known_differences(router: str, metric: str, settings: dict, encoder: str | None = None) -> str:
-    """The known reasons a cell of this project's Table 2 differs from the paper's, for ``router`` and ``metric``
-    (``nAUC`` or ``Ps``) under a study's ``settings`` (its provenance's ``settings``): training length, the official
-    code's defects this project fixes, and the fixed protocol (seeds, split, rows scored, encoder)."""
+    """Why a cell of this project's Table 2 (``router``, ``metric``) may differ from the paper's under a study's
+    provenance ``settings``: training length, the official code's defects fixed here, and the fixed protocol."""
     seeds = settings.get("seeds") or []
     notes = [f"mean over {len(seeds)} seed(s) of a stratified 20/80 split (paper: one split, seed 42)",
              "rows where every model has an outcome (the official code fills gpt-5-nano's missing cells with "
@@ -385,8 +338,7 @@ def known_differences(router: str, metric: str, settings: dict, encoder: str | N
 
 
 def with_known_differences(comparison: pd.DataFrame, result: StudyResult) -> pd.DataFrame:
-    """:func:`paper_vs_here` with a ``known_differences`` column naming, for every cell, why it may differ from the
-    paper (see :func:`known_differences`; settings and encoder from ``result``'s provenance)."""
+    """:func:`paper_vs_here` with a :func:`known_differences` column (settings and encoder from the provenance)."""
     settings = result.provenance.get("settings", {})
     encoder = result.provenance.get("encoder")
     out = comparison.copy()
@@ -412,12 +364,9 @@ def _fig4_single_models(result: StudyResult) -> pd.DataFrame:
 
 
 def fig4_models_vs_here(result: StudyResult, models=None) -> pd.DataFrame:
-    """The paper's Figure 4 single-model points beside this run's, on the six datasets without MathVision.
-
-    One row per paper model: the paper's cost and accuracy (read off the figure), this run's mean cost (the table's
-    unit) and accuracy over seeds' test rows, the accuracy difference, and each side's cost relative to
-    :data:`COST_REFERENCE_MODEL` (unit-free, since the paper does not state its unit) with their difference. ``models``
-    (the table's model order) defaults to the result's provenance; a model this run lacks is NaN."""
+    """The paper's Figure 4 single-model points beside this run's means over seeds (six datasets without
+    MathVision): cost, accuracy and cost relative to :data:`COST_REFERENCE_MODEL` (the paper states no unit), with
+    differences. ``models`` (the table's order) defaults to the result's provenance; a missing model is NaN."""
     if models is not None:
         result = StudyResult(result.results, result.curves, {**result.provenance,
                                                              "data": {**result.provenance.get("data", {}),
@@ -444,11 +393,9 @@ def _paper_curve_qnc(curve, best_cost: float, best_accuracy: float) -> float:
 
 
 def fig4_routers_vs_here(result: StudyResult) -> pd.DataFrame:
-    """The paper's Figure 4 router frontiers beside this run's on the same six datasets: peak accuracy (Ps, the last
-    point of each paper curve) and QNC against the most accurate single model, with the differences.
-
-    The paper's QNC is derived from its curve and the most accurate icon of :data:`PAPER_FIG4_MODELS` (approximate:
-    the icons were placed by hand). This run's values are means over seeds; NaN where the router did not run."""
+    """The paper's Figure 4 router frontiers beside this run's (means over seeds; NaN where not run): peak accuracy
+    Ps and QNC against the most accurate single model (the paper's derived from its curve and the hand-placed icons
+    of :data:`PAPER_FIG4_MODELS`, approximate), with the differences."""
     from mmr_utils.experiments.scoring import FIG4_GROUP
 
     frame = select_protocol(result.results)
@@ -472,13 +419,9 @@ def fig4_routers_vs_here(result: StudyResult) -> pd.DataFrame:
 
 
 def table3_vs_here(result: StudyResult, *, claim: float = PAPER_COST_FRACTION) -> pd.DataFrame:
-    """What is known of the paper's Table 3 (QNC; the table itself could not be read) beside this run.
-
-    One row per statement: the headline "about 33% of the best single model's cost" against the lowest QNC on all
-    test rows; "MLPMF and LinearMF reach QNC < 1 on several datasets" and "KNN's QNC is infinite on several datasets"
-    (second-hand summaries [likely]) against the number of datasets where that holds here (mean QNC over seeds).
-    Columns: statement, paper (a number where the paper gives one), here, difference, holds (the statement is true
-    of this run), source."""
+    """What is known of the paper's Table 3 beside this run: one row per statement (the 33% headline; "MLPMF and
+    LinearMF reach QNC < 1" and "KNN's QNC is infinite" on several datasets, second-hand [likely]) with paper, here,
+    difference, holds (true of this run) and source."""
     long = qnc_per_dataset(result, long=True)
     per_dataset = long[~long["dataset"].map(is_union_group)]
     full = cost_claim_check(result, claim=claim).loc["All"] if (long["dataset"] == "All").any() else None
@@ -491,19 +434,15 @@ def table3_vs_here(result: StudyResult, *, claim: float = PAPER_COST_FRACTION) -
                      "holds": bool(abs(here - claim) <= 0.05), "source": "paper abstract [likely: which router and "
                      "data slice is not stated]"})
     n = per_dataset["dataset"].nunique()
-    for router, label in (("mlp_mf", "MLPMF"), ("linear_mf", "LinearMF")):
+    for router, statement, holds in (("mlp_mf", "MLPMF reaches QNC < 1", lambda q: q < 1),
+                                     ("linear_mf", "LinearMF reaches QNC < 1", lambda q: q < 1),
+                                     ("knn", "KNN's QNC is infinite", lambda q: ~np.isfinite(q))):
         part = per_dataset[per_dataset["router"] == router]
         if len(part):
-            count = int((part["QNC"] < 1).sum())
-            rows.append({"statement": f"{label} reaches QNC < 1 on several datasets (here: datasets of {n})",
+            count = int(holds(part["QNC"]).sum())
+            rows.append({"statement": f"{statement} on several datasets (here: datasets of {n})",
                          "paper": np.nan, "here": float(count), "difference": np.nan, "holds": count >= 2,
                          "source": "second-hand summary of Table 3 [likely]"})
-    part = per_dataset[per_dataset["router"] == "knn"]
-    if len(part):
-        count = int((~np.isfinite(part["QNC"])).sum())
-        rows.append({"statement": f"KNN's QNC is infinite on several datasets (here: datasets of {n})",
-                     "paper": np.nan, "here": float(count), "difference": np.nan, "holds": count >= 2,
-                     "source": "second-hand summary of Table 3 [likely]"})
     if not rows:
         raise ValueError("study result has neither an 'All' group nor the routers the paper's Table 3 names")
     return pd.DataFrame(rows).set_index("statement")

@@ -19,7 +19,6 @@ ROUTER_LABELS = {"knn": "KNN", "kmeans": "KMeans", "kmeans_adaptive": "KMeans-ad
                  "best_single": "Best single", "oracle": "Oracle"}
 
 
-# --------------------------------------------------------------------------- data tour
 def plot_composition(composition: pd.DataFrame, category_label: str = "category"):
     """The benchmark's composition as a sunburst (paper Fig. 2): scenario (inner ring) -> dataset (middle) ->
     ``category`` (outer ring, when the table has one; on the simulated benchmark these are the simulator's image
@@ -76,10 +75,8 @@ def plot_model_overview(summary: pd.DataFrame):
 
 
 def show_examples(table, rows: int = 6, seed: int = 0, per_row: int = 4):
-    """A grid of example instances, one per dataset: the image, the dataset and category, the question (wrapped; a
-    simulated question's response-style preamble is shown as its style name, see
-    :func:`mmr_utils.data.simulator.content.split_style_preamble`), the gold answer, and which models answered it
-    correctly (green) or not (red), from the outcome table."""
+    """A grid of example instances, one per dataset: image, dataset and category, question (a simulated preamble shown
+    as its style name), gold answer, and which models answered correctly (green) or not (red)."""
     import textwrap
 
     from PIL import Image
@@ -133,7 +130,6 @@ def plot_projection(values: np.ndarray, labels, title: str, seed: int = 0):
     return fig
 
 
-# --------------------------------------------------------------------------- results
 #: Line styles cycled with the colour-blind palette so that eight routers stay distinguishable in greyscale too.
 _LINESTYLES = ("-", "--", "-.", ":")
 

@@ -1,9 +1,5 @@
-"""Routers of the paper's baselines (MMR-Bench Sec. 5.1): fit on fused query features and the outcome table,
-predict per-model utility ``U`` and cost ``P``. See :mod:`mmr_utils.routers.base` for the interface.
-
-Registry names: ``random``, ``oracle``, ``best_single``, ``knn``, ``kmeans``, ``kmeans_adaptive``, ``linear``,
-``linear_mf``, ``mlp``, ``mlp_mf``, ``cmr``; beyond the paper: ``carrot_knn``, ``knn_shrunk``,
-``kmeans_shrunk``, ``irt``, ``gbdt``, ``cascade``.
+"""Routers of the paper's baselines (Sec. 5.1) and, in :mod:`.extra`, beyond it; importing the package registers
+them all (:data:`~mmr_utils.routers.base.ROUTERS`). The interface is :mod:`mmr_utils.routers.base`.
 """
 
 from mmr_utils.routers.base import (

@@ -1,22 +1,12 @@
 """The router interface (paper Sec. 3: a router maps a query's features to per-model utility ``U`` and cost ``P``),
-the registry of the paper's baselines (Sec. 5.1) and the reference routers Random / Oracle / BestSingle. Routing one
-new query goes through :class:`mmr_utils.pipeline.RoutingPipeline`.
+the registry of the paper's baselines (Sec. 5.1) and the reference routers Random / Oracle / BestSingle.
 
-Every router follows one scikit-learn style contract:
-
-- ``fit(X, Y, C, mask=None)``: ``X`` (n x d) fused query features, ``Y`` (n x K) correctness, ``C`` (n x K) cost in
-  USD; ``mask`` (n x K, True = observed) defaults to ``isfinite(Y) & isfinite(C)``. Only observed cells are learned
-  from; a missing cell is never filled in with a mean or a zero.
-- ``predict(X) -> (U, P)``: finite float64 arrays (n x K), predicted utility (expected correctness) and cost.
-- ``save(path)`` / :func:`load_router`: one ``.npz`` file (no pickle) holding the class name, the constructor
-  parameters (seed included) and the fitted arrays; a round trip gives identical predictions.
-- ``get_params()``: the constructor parameters, for result JSON.
-- class attributes ``name`` (the registry key) and the router's capabilities, which callers read instead of testing
-  router names: ``fusion`` (the fusion strategy the router requires, None = any), ``fusion_label`` (how results name
-  that fusion when the router fuses the channels itself), ``uses_truth`` (``predict`` needs the true test outcomes,
-  like the oracle), ``needs_both_channels`` (the features must hold the text and the image channel),
-  ``needs_text_dim`` (the constructor takes ``text_dim``, the width of the text block of concat features),
-  and ``neural`` (trained by epochs: the constructor takes ``epochs``).
+Every router follows one scikit-learn style contract: ``fit(X, Y, C, mask=None)`` on fused features ``X`` (n x d),
+correctness ``Y`` and cost ``C`` in USD (n x K), learning from observed cells only (``mask``, default: the finite
+ones; a missing cell is never filled in); ``predict(X) -> (U, P)``, finite (n x K); ``save(path)`` /
+:func:`load_router`, one ``.npz`` file without pickle (class, parameters, fitted arrays; a round trip predicts the
+same); ``get_params()``; and class attributes ``name`` (the registry key) and the capabilities callers read instead
+of testing names (:class:`Router`).
 """
 
 from __future__ import annotations
@@ -77,11 +67,8 @@ def _check_features(X, expected_dim: int | None = None) -> np.ndarray:
 
 
 def check_outcomes(X, Y, C, mask=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Validate a training set and return ``(X, Y, C, mask)`` as float64/float64/float64/bool arrays.
-
-    Unobserved cells of the returned ``Y`` and ``C`` are set to 0 only so that masked sums stay finite; every
-    router uses ``mask`` and never reads them as data.
-    """
+    """The validated training set ``(X, Y, C, mask)``; unobserved cells of ``Y`` and ``C`` are 0 (only so that masked
+    sums stay finite)."""
     X = _check_features(X)
     n = X.shape[0]
     arrays = {}
@@ -128,11 +115,8 @@ def masked_column_means(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 class Router:
-    """Base class of all routers; subclasses implement ``_fit``, ``_predict``, ``_get_state`` and ``_set_state``.
-
-    Constructor parameters must be keyword arguments stored under attributes of the same name (as in
-    scikit-learn), so that :meth:`get_params` and :meth:`save` can record them.
-    """
+    """Base class of all routers; subclasses implement ``_fit``, ``_predict``, ``_get_state`` and ``_set_state``, and
+    store keyword-only constructor parameters under attributes of the same name (for :meth:`get_params`)."""
 
     name: ClassVar[str] = ""
     #: The fusion strategy the router requires (None: any, the caller's choice).
@@ -148,7 +132,6 @@ class Router:
     needs_text_dim: ClassVar[bool] = False
     #: Trained by epochs (the constructor takes ``epochs``), so studies may shorten training with ``neural_epochs``.
     neural: ClassVar[bool] = False
-    #: True for routers whose output depends on ``seed``.
     #: Several instances (equal parameters but ``seed``) can train as one batched ensemble, bit-identical to training
     #: each alone (:meth:`fit_many`).
     batchable: ClassVar[bool] = False
@@ -156,7 +139,6 @@ class Router:
     def __init__(self, *, seed: int = 0):
         self.seed = seed
 
-    # -- parameters --------------------------------------------------------------------------------------------
     @classmethod
     def _param_names(cls) -> list[str]:
         signature = inspect.signature(cls.__init__)
@@ -170,7 +152,6 @@ class Router:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
 
-    # -- fitting and prediction --------------------------------------------------------------------------------
     @property
     def is_fitted(self) -> bool:
         return getattr(self, "n_models_", None) is not None
@@ -213,7 +194,6 @@ class Router:
     def _predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
-    # -- persistence -------------------------------------------------------------------------------------------
     def _get_state(self) -> dict[str, np.ndarray]:
         """Fitted arrays to save (names without '/' prefix conflicts; values numpy arrays)."""
         raise NotImplementedError
@@ -274,18 +254,10 @@ def load_router(path: str | os.PathLike) -> Router:
     return router
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Reference routers (paper Sec. 5.1: Random, Oracle, best single model)
-# ---------------------------------------------------------------------------------------------------------------
-
-
 @register
 class RandomRouter(Router):
-    """Random routing: utilities drawn i.i.d. uniform on [0, 1) from ``default_rng(seed)``, one draw per call.
-
-    ``P`` is each model's mean observed training cost, so that under a budget the random pick is among the models
-    whose typical cost fits it. Averaging over many seeds (the paper uses 50) is the evaluation's job.
-    """
+    """Random routing (paper Sec. 5.1): ``U`` i.i.d. uniform from ``default_rng(seed)``, ``P`` each model's mean
+    training cost."""
 
     name = "random"
 
@@ -306,25 +278,20 @@ class RandomRouter(Router):
 
 @register
 class OracleRouter(Router):
-    """The oracle (paper Sec. 5.1): routes with the TRUE test outcomes, ``U = Y`` and ``P = C``.
-
-    ``fit`` only records the number of models; ``predict(X, Y=..., C=...)`` needs the true test arrays. With the
-    decision rule this picks the cheapest correct model, or the cheapest model when none is correct. A missing
-    test cell (NaN) gets ``U = -1`` (never preferred to an observed model) and the row's largest observed cost.
-    """
+    """The oracle (paper Sec. 5.1): ``U = Y`` and ``P = C`` of the true test outcomes (``predict(X, Y=..., C=...)``),
+    so the cheapest correct model; a missing cell gets ``U = -1`` and the row's largest observed cost."""
 
     name = "oracle"
     uses_truth = True
 
     def fit(self, X, Y, C, mask=None) -> OracleRouter:
-        """No learning: the oracle only checks the arrays and records ``n_features_`` and ``n_models_``."""
+        """No learning: checks the arrays and records ``n_features_`` and ``n_models_``."""
         return super().fit(X, Y, C, mask)
 
     def _fit(self, X, Y, C, mask):
         pass
 
     def predict(self, X, Y=None, C=None) -> tuple[np.ndarray, np.ndarray]:
-        """``U = Y`` and ``P = C`` of the true test table (missing cells as described in the class docstring)."""
         if Y is None or C is None:
             raise ValueError("OracleRouter.predict needs the true test outcomes: predict(X, Y=..., C=...)")
         X = _check_features(X)
@@ -352,12 +319,8 @@ class OracleRouter(Router):
 
 @register
 class BestSingleRouter(Router):
-    """The best single model: ``U`` is the indicator of the model with the highest mean observed training
-    correctness (ties: lower mean cost, then lower index); ``P`` is each model's mean observed training cost.
-
-    Under the lambda rule or a budget that affords it, every query goes to that model; under a smaller budget
-    the decision falls back to the cheapest affordable model (all others have ``U = 0``).
-    """
+    """The best single model (paper Sec. 5.1): ``U`` indicates the most accurate model in training (ties: cheaper,
+    then lower index), ``P`` each model's mean training cost."""
 
     name = "best_single"
 

@@ -1,8 +1,6 @@
-"""Non-parametric routers of the paper's baselines (Sec. 5.1): k-nearest neighbours and k-means clustering.
-
-Both estimate a query's utility and cost as masked means of the training outcomes of similar queries: only
-observed cells count. Where the similar queries never observed a model, that model's global mean over the
-observed training cells is used instead (a documented fallback; it cannot happen with a complete table).
+"""Non-parametric routers of the paper's baselines (Sec. 5.1), k-nearest neighbours and k-means: a query's utility and
+cost are masked means of the observed training outcomes of similar queries (a model they never observed: its global
+training mean).
 """
 
 from __future__ import annotations
@@ -26,11 +24,9 @@ def _grouped_means(values: np.ndarray, mask: np.ndarray, weights: np.ndarray,
 
 @register
 class KNNRouter(Router):
-    """kNN router: the mean observed correctness and cost of the ``k`` nearest training queries (cosine
-    distance, brute force; one neighbour set serves both utility and cost). ``k`` is capped at the training size
-    (``k_``). ``last_fallback_cells_`` counts the (query, model) cells of the last ``predict`` for which no
-    neighbour observed the model, so the global mean was used.
-    """
+    """kNN router: the mean observed correctness and cost of the ``k`` nearest training queries (cosine, brute
+    force; ``k_`` capped at the training size); ``last_fallback_cells_`` counts the cells of the last ``predict``
+    that fell back to the global mean."""
 
     name = "knn"
 
@@ -77,11 +73,9 @@ class KNNRouter(Router):
 
 @register
 class KMeansRouter(Router):
-    """k-means router: training queries are clustered (scikit-learn ``KMeans``, ``n_init`` restarts seeded by
-    ``seed``; ``n_clusters`` capped at the training size); a query gets the masked mean correctness and cost of
-    its nearest centroid's cluster. A cluster that never observed a model uses that model's global training mean;
-    ``cluster_counts_`` (clusters x K) records the observations behind every cell (0 = fallback used).
-    """
+    """k-means router: a query gets the masked mean correctness and cost of its nearest centroid's cluster
+    (``KMeans`` seeded by ``seed``, ``n_clusters`` capped at the training size); ``cluster_counts_`` records the
+    observations behind every cell (0: global-mean fallback)."""
 
     name = "kmeans"
 

@@ -1,16 +1,11 @@
-"""Neural routers of the paper's baselines (Sec. 5.1): MLP, MLPMF (query tower + model embeddings) and CMR
-(a cross-modal transformer over a text token and an image token).
+"""Neural routers of the paper's baselines (Sec. 5.1): MLP, MLPMF (query tower + model embeddings) and CMR (a
+cross-modal transformer over a text token and an image token).
 
-All three are trained with the same loop: Adam/AdamW (torch's fused implementation: the same update, several
-times faster on CPU), mini-batches of the training rows shuffled by a local
-``torch.Generator(seed)``, a masked mean-squared error over observed cells only, summed over the utility and the
-cost output. Cost is learned on a standardised log scale, ``z = (log(C + eps) - mean) / std`` over observed
-training cells with ``eps`` = 1 % of the median positive observed cost, because raw USD costs are tiny and
-skewed; predictions are mapped back by the inverse and clipped to the training range of ``z`` widened by one
-standard deviation on each side, so that ``P`` stays finite and >= 0. Utility is predicted as is (not clipped).
-
-Weight initialisation and dropout run inside ``torch.random.fork_rng`` seeded with ``seed``, so the global torch
-random state is left untouched and the same seed gives the same network. Only deterministic operations are used.
+One training loop: fused Adam/AdamW, mini-batches shuffled by a local ``torch.Generator(seed)``, a masked MSE over
+observed cells summed over utility and cost. Cost is learned as ``z = (log(C + eps) - mean) / std`` over observed
+training cells (``eps`` = 1 % of the median positive cost) and mapped back clipped to the training range of ``z``
+widened by one sd, so ``P`` stays finite and >= 0. Initialisation and dropout run in ``seeded(seed)``; only
+deterministic operations are used.
 """
 
 from __future__ import annotations
@@ -63,11 +58,8 @@ def _masked_mse(prediction: torch.Tensor, target: torch.Tensor, mask: torch.Tens
 
 
 class _TorchRouter(Router):
-    """Shared training, prediction and persistence for the neural routers.
-
-    Subclasses implement ``_build_module(n_features, n_models) -> nn.Module`` whose forward returns
-    ``(utility, z_cost)`` (both batch x K) and ``_make_optimizer(parameters)``.
-    """
+    """Shared training, prediction and persistence for the neural routers; subclasses implement ``_build_module``
+    (forward returns ``(utility, z_cost)``, batch x K) and ``_make_optimizer``."""
 
     neural = True
     #: Training has no randomness beyond the initialisation and the shuffling (no dropout), so several instances can
@@ -231,15 +223,10 @@ def ensemble_key(router: _TorchRouter, x_shape, y_shape) -> str:
 
 
 def _train_ensemble(routers: list[_TorchRouter], data: list[tuple]) -> None:
-    """Train ``routers`` (one class, equal parameters but ``seed``, data of equal shapes) as one batched ensemble.
-
-    Each member keeps its own initialisation (seeded by its ``seed``), its own shuffling generator, its own data and
-    its own optimiser state; a step evaluates every member's loss with ``torch.func.vmap`` over the stacked
-    parameters (batched matrix products) and steps one optimiser over all members' parameter tensors. The members'
-    parameters stay separate tensors (stacked anew each step), so the element-wise optimiser update of a member never
-    depends on where it sits in a stacked tensor: a member's result is bit-identical to training it alone, which is
-    what makes the run cache independent of how runs were grouped (tested). Chunks of :data:`MAX_ENSEMBLE`.
-    """
+    """Train ``routers`` (one class, equal parameters but ``seed``, equal data shapes) as one batched ensemble, in
+    chunks of :data:`MAX_ENSEMBLE`: each member keeps its initialisation, shuffling, data and optimiser state; the
+    losses are evaluated with ``torch.func.vmap`` over parameters stacked anew each step, so a member's result is
+    bit-identical to training it alone."""
     if len(routers) > MAX_ENSEMBLE:
         for start in range(0, len(routers), MAX_ENSEMBLE):
             _train_ensemble(routers[start:start + MAX_ENSEMBLE], data[start:start + MAX_ENSEMBLE])
@@ -375,15 +362,9 @@ class _CMRNet(nn.Module):
 
 @register
 class CMRRouter(_TorchRouter):
-    """CMR (cross-modal router): the text and image parts of concatenated features ``[text | image]`` (split at
-    ``text_dim``) are each projected to ``width`` = 512; the two tokens pass through ``layers`` = 2 transformer
-    encoder layers (8 heads, FFN 4x, GELU, dropout 0.1), are mean-pooled, and two linear heads give utility and
-    standardised log cost; AdamW (``lr``, ``weight_decay``), masked MSE.
-
-    A query whose image part is all zeros (no image, or the image masked out) gets a learned missing-image token
-    in place of the projected image, so "no image" is not confused with a real image embedding near zero.
-    Requires the ``"concat"`` fusion.
-    """
+    """CMR (cross-modal router; ``"concat"`` fusion): the text and image parts of ``[text | image]`` (split at
+    ``text_dim``) are projected to ``width`` tokens, pass ``layers`` transformer encoder layers, are mean-pooled, and
+    two heads give utility and log cost; AdamW. An all-zero image part gets a learned missing-image token."""
 
     name = "cmr"
     fusion = "concat"

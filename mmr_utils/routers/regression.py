@@ -1,9 +1,6 @@
-"""Linear routers of the paper's baselines (Sec. 5.1): per-model linear regression ("Linear") and a low-rank
-variant ("LinearMF": truncated SVD of the features, then ridge regression).
-
-Each model's utility and cost are regressed on the features over that model's observed training rows only
-(models sharing the same observed rows are fitted together, which gives the same coefficients). Predictions are
-clipped to the valid ranges: utility to [0, 1], cost to >= 0.
+"""Linear routers of the paper's baselines (Sec. 5.1): per-model linear regression ("Linear") and "LinearMF"
+(truncated SVD of the features, then ridge), each model's utility and cost regressed over its observed training rows
+and clipped to [0, 1] and >= 0.
 """
 
 from __future__ import annotations

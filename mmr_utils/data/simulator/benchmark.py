@@ -98,10 +98,8 @@ def _build(scale: float, seed: int, outcome_sampling: str, image_sink=None) -> t
 
 def simulate_tables(scale: float = 1.0, seed: int = 0,
                     outcome_sampling: str = "systematic") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The benchmark table (official MMR-Bench schema) and the latent audit table, without rendering images.
-
-    Identical to the CSVs :func:`simulate_benchmark` writes for the same arguments.
-    """
+    """The benchmark table (official schema) and the latent audit table, as :func:`simulate_benchmark` writes them,
+    without rendering images."""
     return _build(scale, seed, outcome_sampling)
 
 
@@ -143,14 +141,9 @@ def generator_code_hash() -> str:
 
 def simulate_benchmark(out_dir: str | Path = paths.SIMULATED, scale: float = 1.0, seed: int = 0,
                        outcome_sampling: str = "systematic", force: bool = False) -> Path:
-    """Write the simulated benchmark folder atomically and return its path.
-
-    Writes ``MMR-Bench.csv`` (official schema, :func:`benchmark_columns`), ``images/<Folder>/<n>.png``,
-    ``latent.csv``, ``SIMULATED.md`` and ``provenance.json`` (``"simulated": true``) into ``out_dir``, replacing an
-    existing folder only once the new one is complete. A non-empty ``out_dir`` this project did not write (no
-    ``provenance.json``) or an existing file is refused (:func:`mmr_utils._io.check_replaceable_folder`) unless
-    ``force``.
-    """
+    """Write the simulated benchmark folder (``MMR-Bench.csv``, ``images/<Folder>/<n>.png``, ``latent.csv``,
+    ``SIMULATED.md``, ``provenance.json``) atomically and return its path; a folder this project did not write is
+    refused unless ``force`` (:func:`mmr_utils._io.check_replaceable_folder`)."""
     out_dir = check_replaceable_folder(out_dir, force=force)
     sizes = dataset_sizes(scale)
     seed = _check_seed(seed)

@@ -68,12 +68,9 @@ PAPER_BEST_SINGLE_PS: dict[str, float] = {
 }
 #: Fraction of each dataset in the paper's test split (Table 2 is scored there; used for its sampling noise).
 PAPER_TEST_FRACTION = 0.8
-#: Trials of the official Random router (``routers/random.py``): 50 trials of a uniform random model per query, each
-#: trial one point of the cost-accuracy frontier, so its Ps (the frontier's peak) is the BEST of the 50 trials.
+#: Trials of the official Random router; each trial is one frontier point, so its Ps is the best of the trials.
 RANDOM_TRIALS = 50
-#: The file the calibration step (:mod:`.learnable`, ``python -m mmr_utils.data.simulator.learnable``) writes its
-#: fitted parameters to, with the settings it ran under and the targets it met; read here, so the simulator always
-#: runs on the last calibration's output.
+#: The fitted parameters written by the calibration step (:mod:`.learnable`) with its settings and targets met.
 FITTED_FILE: Path = Path(__file__).with_name("fitted_parameters.json")
 #: Keys of :data:`FITTED_FILE` that hold one value per dataset (``random_peak_excess`` also has ``"Full"``).
 FITTED_KEYS: tuple[str, ...] = ("learnable_signal", "shared_effect_sd", "random_peak_excess")
@@ -99,20 +96,16 @@ def read_fitted(path: Path = FITTED_FILE) -> dict:
 
 
 _FITTED = read_fitted()
-#: Group -> expected excess of the official Random Ps over the mean accuracy of the 10 models on the paper's 80% test
-#: split: the best of :data:`RANDOM_TRIALS` trials lies ``E[max of 50 standard normals] (about 2.249)`` trial
-#: standard deviations above the mean, with ``sd^2 = mean_q pbar_q (1 - pbar_q) / n_test`` (``pbar_q``: the share of
-#: models right on query q). FITTED, not chosen: :func:`~.fitting.random_peak_excess` of the calibrated table,
-#: written to :data:`FITTED_FILE` by the calibration step; a test recomputes it from the simulated table. It turns
-#: the paper's Random row into the mean accuracy it implies (:func:`implied_random_mean`), which the calibration
-#: table reports.
+#: Group -> expected excess of the official Random Ps (best of :data:`RANDOM_TRIALS` trials) over the models' mean
+#: accuracy on the 80% test split. FITTED: :func:`~.fitting.random_peak_excess` of the calibrated table; it turns the
+#: paper's Random row into the mean accuracy it implies (:func:`implied_random_mean`).
 RANDOM_PEAK_EXCESS: dict[str, float] = dict(_FITTED["random_peak_excess"])
 #: gpt-5-nano is kept at least this far below the dataset's best published model, so it never becomes Best Single.
 NANO_MARGIN_BELOW_BEST = 0.01
 #: The six datasets of the paper's Figure 4 (its single-model points match the union without MathVision, PAPER.md).
 FIG4_DATASETS: tuple[str, ...] = tuple(d for d in DATASET_SIZES if d != "MathVision")
-#: gpt-5-nano's point in the paper's Figure 4 (PAPER.md Sec. 3.3, read off the figure; its icon was placed by hand,
-#: so the cost is good to about +-0.1e-3): accuracy on the six Figure-4 datasets and mean cost per call in USD.
+#: gpt-5-nano's point in the paper's Figure 4 (read off the figure, cost within about 0.1e-3): accuracy on the six
+#: Figure-4 datasets and mean cost per call in USD.
 PAPER_NANO_FIG4: dict[str, float] = {"accuracy": 0.694, "mean_cost": 0.74e-3}
 #: Tolerances for nano's Figure-4 point: absolute for the accuracy, relative for the mean cost.
 NANO_FIG4_TOLERANCE: dict[str, float] = {"accuracy": 0.02, "mean_cost": 0.20}
@@ -133,18 +126,10 @@ def _logit(p: float) -> float:
 
 
 def _nano_profile(published: dict[str, dict[str, float]]) -> tuple[dict[str, float], float]:
-    """gpt-5-nano's per-dataset accuracy (absent from the published table), placed at its Figure-4 point.
-
-    The paper gives one number for nano: about 0.694 accuracy on the six Figure-4 datasets together
-    (:data:`PAPER_NANO_FIG4`). ASSUMPTION (the paper gives no per-dataset split): nano is GPT-5's small sibling, so
-    its profile over datasets is GPT-5's shifted by one common amount on the logit scale,
-    ``nano_d = sigmoid(logit(gpt5_d) + shift)``, with ``shift`` solved by bisection so that the size-weighted mean over
-    :data:`FIG4_DATASETS` equals the Figure-4 accuracy; MathVision follows from the same shift. Each value is capped
-    at the dataset's best published model minus :data:`NANO_MARGIN_BELOW_BEST`. Consequence, shown in the calibration
-    table rather than hidden: the paper's full-set Random row implies nano at about 0.68 overall, which this profile
-    meets (0.663), but its per-dataset Random rows imply nano at about 0.56 on the six datasets (0.26 on MathVista,
-    0.21 on MathVerse), which no profile at the Figure-4 point can meet. Returns (profile, shift).
-    """
+    """(profile, shift): gpt-5-nano's per-dataset accuracy, absent from the published table. ASSUMPTION
+    (docs/simulator.md): GPT-5's profile shifted on the logit scale, ``sigmoid(logit(gpt5_d) + shift)``, with ``shift``
+    bisected so that the size-weighted mean over :data:`FIG4_DATASETS` is the Figure-4 accuracy
+    (:data:`PAPER_NANO_FIG4`), each value capped :data:`NANO_MARGIN_BELOW_BEST` below the dataset's best model."""
     shape = published[NANO_SHAPE_MODEL]
     sizes = {d: DATASET_SIZES[d] for d in FIG4_DATASETS}
     target = PAPER_NANO_FIG4["accuracy"]
@@ -197,8 +182,7 @@ TARGET_MEAN_COST: dict[str, float] = {
     "gpt-5-2025-08-07": 3.9e-3,
     "GeminiFlash2-5": 2.3e-3,
 }
-#: Model -> USD per output token (simulation parameters; with the verbosities they give the mean costs above:
-#: e.g. gpt-5 at $10/M tokens averages ~390 output tokens, gpt-5-nano at $0.40/M ~1,850 reasoning-heavy tokens).
+#: Model -> USD per output token (with the verbosities they give the mean costs above).
 PRICE_PER_OUTPUT_TOKEN: dict[str, float] = {
     "Qwen2.5-VL-3B-Instruct": 8.0e-8,
     "Qwen2.5-VL-7B-Instruct": 3.0e-7,
@@ -266,18 +250,12 @@ DIFFICULTY_SLOPE: dict[str, float] = {
     "gpt-5-2025-08-07": 0.7,
     "GeminiFlash2-5": 0.85,
 }
-#: Scale of the kind/skill part of the logit. Kept small: the kind is readable from BOTH
-#: channels (a probe reads it from the image 99%, from the text 83%), so a large kind effect gives the text-only and
-#: the image-only router the same signal and leaves little that only the two channels together carry.
+#: Scale of the kind/skill part of the logit, kept small: the kind is readable from both channels alike.
 SKILL_WEIGHT = 0.5
 IDIOSYNCRATIC_SD = 0.5
-#: The text-only cue: the response style the prompt asks for, one preamble per level (two paraphrases each) that
-#: opens the question text (also for Vision-Only items: it is part of the prompt, not of the picture) and is never
-#: printed in the image. Ordered from terse to rigorous: how much reasoning the prompt asks for. A paraphrase is a
-#: short opener of its own followed by the style's common body, so the two paraphrases of a style lie close together
-#: in a sentence embedding and the style is the largest single factor of the text channel (0.38 of the MiniLM
-#: embedding's variance, the kind 0.12), which the official KMeans router's 20 clusters in the mean-fused space need
-#: in order to resolve the cue (docs/simulator.md).
+#: The text-only cue: the response style the prompt asks for (terse to rigorous), one preamble per level (two
+#: paraphrases: an opener and the style's common body) opening the question text, never printed in the image; it is
+#: the largest factor of the text channel, so KMeans clusters resolve it (docs/simulator.md).
 _STYLE_BODIES = {
     "terse": ("Speed is everything here and nobody will read a justification: skip any greeting, skip any caveat, "
               "skip any restatement of the task, do not think aloud and do not show steps. A single word, letter or "
@@ -305,20 +283,14 @@ _STYLE_OPENERS = {
 TEXT_CUE_STYLES: dict[str, tuple[str, ...]] = {
     style: tuple(f"{opener} {_STYLE_BODIES[style]}" for opener in openers) for style, openers in _STYLE_OPENERS.items()
 }
-#: The image-only cue: how the picture was degraded (scanned, photographed, compressed), applied to the whole
-#: rendered image (the printed question band included) and never mentioned in the text. Ordered from clean to
-#: heavily blurred: how degraded the picture is. Each degradation also casts the colours and changes the
-#: contrast (``render._degrade``), so it dominates the offline image descriptor as the style dominates the text: with
-#: both cues the largest factor of their own channel, the 4 x 4 cue cells are what the mean-fused space clusters by.
+#: The image-only cue: how the whole picture was degraded (clean to heavily blurred, with colour cast and contrast,
+#: ``render._degrade``), never mentioned in the text; the largest factor of the image channel.
 IMAGE_CUE_QUALITIES: tuple[str, ...] = ("clean", "faded", "noisy", "blurred")
 #: Standardised value of cue level 0..3 (equally spaced, mean 0 and variance 1 under uniform levels).
 CUE_LEVEL_VALUES: tuple[float, ...] = tuple(v / (1.25 ** 0.5) for v in (-1.5, -0.5, 0.5, 1.5))
-#: Model-specific effects of the modality cues (logit per unit cue; each row sums to about 0, so the cues change which
-#: model is best, not how hard the item is). ``text``: the prompt's response style (text-only cue, level values
-#: :data:`CUE_LEVEL_VALUES`); positive = gains when asked to reason at length (reasoning models). ``image``: the
-#: picture's degradation (image-only cue); positive = robust to degraded pictures (high-resolution vision towers).
-#: ``joint``: the product of the two cue values, readable only from text and image together (e.g. long reasoning on a
-#: blurred picture: some models recover, others hallucinate).
+#: Model-specific logit per unit cue (rows sum to about 0: the cues change which model is best, not how hard the item
+#: is): ``text`` (positive: gains from long reasoning), ``image`` (positive: robust to degraded pictures) and ``joint``
+#: (the product of both cue values, readable only from text and image together).
 CUE_LOADINGS: dict[str, dict[str, float]] = {
     "image": {
         "Qwen2.5-VL-3B-Instruct": -0.2, "Qwen2.5-VL-7B-Instruct": 0.2, "Qwen2.5-VL-72B-Instruct": 0.6,
@@ -336,14 +308,9 @@ CUE_LOADINGS: dict[str, dict[str, float]] = {
         "GeminiPro2-5": -0.4, "gpt-5-2025-08-07": 0.5, "GeminiFlash2-5": -0.5,
     },
 }
-#: Dataset -> scale of each cue's effect (logit): how much of the routing signal is readable only from the text,
-#: only from the image, and only from both. The image share is largest where the question lives in the image
-#: (MathVerse Vision-Only, OCRBench), as the paper's modality study finds (Sec. 5.3). The two single-channel parts
-#: are strong and ADDITIVE (a mean-fused feature, a sum of the two channels, lets linear and neighbour routers use
-#: both), the interaction part small (its text x image cells are too many for the training data). OCRBench, whose
-#: question is mostly about text only the picture shows, reads almost nothing from the prompt and more from the
-#: picture and from both together. How the overall size of the routing signal is set: :data:`LEARNABLE_SIGNAL`;
-#: how these weights were reached: docs/simulator.md.
+#: Dataset -> scale (logit) of the routing signal readable only from the text, only from the image, and only from
+#: both; the image share is largest where the question lives in the image (paper Sec. 5.3). How these weights were
+#: reached: docs/simulator.md; the overall size: :data:`LEARNABLE_SIGNAL`.
 CUE_WEIGHTS: dict[str, dict[str, float]] = {
     "OCRBench": {"text": 0.5, "image": 3.0, "joint": 0.8},
     "SEEDBench2_Plus": {"text": 1.65, "image": 1.1, "joint": 0.44},
@@ -353,19 +320,11 @@ CUE_WEIGHTS: dict[str, dict[str, float]] = {
     "MathVerse": {"text": 0.825, "image": 1.925, "joint": 0.44},
     "MathVision": {"text": 1.65, "image": 1.1, "joint": 0.44},
 }
-#: Dataset -> standard deviation of the shared, unobservable item effect ``sigma_d * z_shared`` that moves every
-#: model's logit together (how correlated the models' errors are). FITTED, not chosen: the output of
-#: :func:`mmr_utils.data.simulator.fitting.calibrate` at ``CALIBRATION_SCALE``/``CALIBRATION_SEED`` (Oracle Ps of
-#: the drawn outcomes = the paper's Oracle row), refitted by the calibration step for every learnable-signal value it
-#: tries and stored in :data:`FITTED_FILE`; ``tests/test_simulator.py`` re-runs the fit and checks it reproduces these.
+#: Dataset -> sd of the shared, unobservable item effect that moves every model's logit together. FITTED by
+#: :func:`~.fitting.calibrate` to the paper's Oracle row, stored in :data:`FITTED_FILE`.
 SHARED_EFFECT_SD: dict[str, float] = dict(_FITTED["shared_effect_sd"])
-#: Dataset -> strength of the learnable signal: the factor on everything in a model's logit that a router can read
-#: from the question and the image and that differs between models (the kind/skill term and the three cue terms, see
-#: :func:`~.outcomes.correctness_probabilities`). 1 is the cue and skill weights as written above; smaller values
-#: leave more of each model's correctness to the unreadable parts, so learned routers gain less over the best single
-#: model. FITTED, not chosen: the calibration step (:mod:`.learnable`) sets it per dataset so that the learned
-#: routers' Ps on that dataset match the paper's Table 2 (targets and tolerances in :mod:`.learnable`), and writes it
-#: to :data:`FITTED_FILE`.
+#: Dataset -> factor on the readable, model-specific part of the logit (kind/skill and cue terms). FITTED by
+#: :mod:`.learnable` so the learned routers' Ps match the paper's Table 2, stored in :data:`FITTED_FILE`.
 LEARNABLE_SIGNAL: dict[str, float] = dict(_FITTED["learnable_signal"])
 CALIBRATION_SCALE = 1.0
 CALIBRATION_SEED = 0

@@ -1,6 +1,5 @@
-"""Question, answer and picture content of one simulated instance (the "Question text" step of the generative
-model in :mod:`mmr_utils.data.simulator`): kind-specific question templates, plausible wrong answers, and the drawing parameters that
-:mod:`mmr_utils.data.simulator.render` turns into the picture.
+"""Question, answer and picture content of one simulated instance: kind-specific question templates, plausible wrong
+answers, and the drawing parameters :mod:`mmr_utils.data.simulator.render` turns into the picture.
 """
 
 from __future__ import annotations
@@ -32,7 +31,6 @@ _EXTRA_CONDITIONS = (
     "Assume all values shown are exact.",
     "Give only the final answer, without units unless they are needed.",
 )
-_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
 
 
 @dataclass
@@ -216,13 +214,9 @@ _CONTENT_BUILDERS = {
 
 def _compose_question(content: _Content, rng, generic: bool, multiple_choice: bool, text_level: float,
                       style: str):
-    """Final question text, answer, the answer space of wrong predictions, and the text printed in the image.
-
-    A generic question is a Vision-Only item: the real question AND its extra conditions (the text complexity) are
-    printed in the image (returned as ``printed``), the text keeps only the generic wording (and the options).
-    The response-style preamble of ``style`` (the text-only cue, one of :data:`TEXT_CUE_STYLES`) always opens the
-    text and is never printed in the image.
-    """
+    """Final question text, answer, wrong-answer space and the text printed in the image: a generic (Vision-Only)
+    question prints the real question and its conditions in the image; the ``style`` preamble (the text-only cue)
+    always opens the text and is never printed."""
     if style not in TEXT_CUE_STYLES:
         raise ValueError(f"unknown response style {style!r}; expected one of {list(TEXT_CUE_STYLES)}")
     n_conditions = min(3, int(4 * text_level))
@@ -251,10 +245,8 @@ def _compose_question(content: _Content, rng, generic: bool, multiple_choice: bo
 
 
 def split_style_preamble(question: str) -> tuple[str | None, str]:
-    """``(style, rest)`` when ``question`` opens with one of the response-style preambles that
-    :func:`_compose_question` puts first (the text-only cue, :data:`TEXT_CUE_STYLES`), else ``(None, question)``: a
-    caption can then name the style and show the question itself, which the long preamble would otherwise push out of
-    view (:func:`mmr_utils.report.plots.show_examples`)."""
+    """``(style, rest)`` when ``question`` opens with a response-style preamble (:data:`TEXT_CUE_STYLES`), else
+    ``(None, question)``, so a caption can name the style and show the question."""
     for style, preambles in TEXT_CUE_STYLES.items():
         for preamble in preambles:
             if question.startswith(preamble):

@@ -1,18 +1,10 @@
-"""Calibration of the simulator against the paper's Table 2 reference rows, as code (see
-:mod:`mmr_utils.data.simulator`).
+"""Calibration of the simulator against the paper's Table 2 reference rows (docs/simulator.md).
 
-The per-model accuracies are exact by construction (the intercepts ``a_md``), and gpt-5-nano's profile is placed at
-its point in the paper's Figure 4 (:func:`~.calibration._nano_profile`). The paper's Random row is read as the
-official Random router reports it: the best of 50 random-routing trials on the 80% test split, which lies
-:data:`~.calibration.RANDOM_PEAK_EXCESS` above the mean accuracy (:func:`random_peak_excess` computes it from a
-table). What remains is how *correlated* the models' errors are, which sets the Oracle row: :func:`calibrate` fits, per dataset, the standard deviation ``sigma_d`` of a shared item effect that moves
-every model's logit together, by bisection on the EXPECTED Oracle Ps ``mean_i (1 - prod_m (1 - p_im))`` (analytic
-given the latents of a fixed seed; the intercepts are re-solved at every step). The fitted values are stored in
-:data:`~.calibration.SHARED_EFFECT_SD`; a test re-runs the fit and checks that it reproduces them.
-
-:func:`achieved_vs_target` returns the tidy table of achieved vs target values (Best Single, Oracle and Random Ps,
-per dataset and on the full set; nano's Figure-4 point; the learned routers' Ps and full-set gains as the
-calibration step of :mod:`.learnable` last measured them) that notebook 01 prints.
+The per-model accuracies are exact by construction (the intercepts ``a_md``); gpt-5-nano sits at its Figure 4 point
+(:func:`~.calibration._nano_profile`); the Random row is the best of 50 official random trials
+(:func:`random_peak_excess`). :func:`calibrate` fits, per dataset, the standard deviation ``sigma_d`` of a shared
+item effect (how correlated the models' errors are) to the Oracle row, stored in
+:data:`~.calibration.SHARED_EFFECT_SD`. :func:`achieved_vs_target` tabulates achieved vs target values (notebook 01).
 """
 
 from __future__ import annotations
@@ -65,22 +57,13 @@ CALIBRATION_METHODS = ("expected", "realized")
 def calibrate(scale: float = CALIBRATION_SCALE, seed: int = CALIBRATION_SEED, *, method: str = "realized",
               iterations: int = 40, targets: dict[str, float] | None = None, signal: dict[str, float] | None = None,
               datasets=None, latents: pd.DataFrame | None = None) -> dict[str, float]:
-    """Fit ``sigma_d`` per dataset so that the Oracle Ps equals the paper's Oracle row (Table 2).
+    """dataset -> ``sigma_d`` (4 decimals) such that the Oracle Ps equals the paper's Oracle row (Table 2).
 
-    Deterministic: the latents of ``(scale, seed)`` are drawn once; for each dataset, ``iterations`` bisection steps
-    on ``sigma_d`` in :data:`SIGMA_BRACKET`, each re-solving the per-model intercepts so that the accuracies stay
-    exact. The Oracle decreases as ``sigma_d`` grows (more shared, less independent errors). ``method``:
-    ``"expected"`` bisects on the analytic expected Oracle ``mean_i (1 - prod_m (1 - p_im))``; ``"realized"`` (the
-    fixed-seed Monte Carlo behind the stored constants) on the Oracle of the outcomes the simulator actually draws at
-    ``(scale, seed)`` with systematic sampling, so the default benchmark hits the target exactly rather than up to
-    its sampling noise (binomial sd about 0.011 on MathVerse's 788 items; other seeds scatter by that much). Raises
-    ``ValueError`` when a target lies outside what the bracket can reach. Returns dataset -> sigma_d (rounded to
-    4 decimals, the precision stored in :data:`~.calibration.SHARED_EFFECT_SD`).
-
-    ``signal``: the learnable-signal strength per dataset the outcomes are drawn with (default: the fitted
-    :data:`~.calibration.LEARNABLE_SIGNAL`); ``datasets``: fit only these (default: all); ``latents``: the output of
-    ``simulate_latents(scale, seed)`` when the caller already has it.
-    """
+    ``iterations`` bisection steps on ``sigma_d`` in :data:`SIGMA_BRACKET` over the latents of ``(scale, seed)``,
+    re-solving the intercepts at each step; on the analytic expected Oracle ``mean_i (1 - prod_m (1 - p_im))``
+    (``method="expected"``) or on the Oracle of the outcomes actually drawn (``"realized"``, behind the stored
+    constants). ``signal`` (default :data:`~.calibration.LEARNABLE_SIGNAL`), ``datasets`` and precomputed
+    ``latents`` are optional; a target the bracket cannot reach is a ``ValueError``."""
     seed = _check_seed(seed)
     if method not in CALIBRATION_METHODS:
         raise ValueError(f"method must be one of {CALIBRATION_METHODS}, got {method!r}")
@@ -239,26 +222,13 @@ def _learned_rows() -> list[dict]:
 
 def achieved_vs_target(table=None, *, scale: float = 1.0, seed: int = 0, random_draws: int = RANDOM_TRIALS,
                        random_splits: int = 20, learned: bool = True) -> pd.DataFrame:
-    """Achieved vs target reference rows of the paper's Table 2, one row per dataset plus ``Full``.
+    """Achieved vs target rows of the paper's Table 2 per dataset and ``Full`` (columns group, n, metric, target,
+    achieved, difference, tolerance, within, note) for ``table`` (default: simulated at ``(scale, seed)``).
 
-    ``table``: the official-schema DataFrame (``MMR-Bench.csv``, :func:`simulate_tables`) or an ``OutcomeTable``;
-    ``None`` simulates one at ``(scale, seed)``. Best Single Ps (best model's accuracy) and Oracle Ps (any model
-    right) are computed on all rows. Random Ps is the official statistic: on each of ``random_splits`` random test
-    splits of 80% of the group's rows (the paper's Table 2 split size), ``random_draws`` trials of a uniform random
-    model per query, and the best trial's accuracy (the peak of the official Random frontier); the mean over splits
-    estimates its expected value. ``random_mean`` (the mean trial accuracy on all rows) is reported beside it,
-    against the mean the paper's Random row implies (:func:`~.calibration.implied_random_mean`). Every draw is seeded
-    by ``seed``. Tolerances: Oracle and Random +-0.01; Best Single +-2 binomial standard deviations
-    of the paper's 80% test split (its Table 2 is measured there).
-
-    Also: gpt-5-nano's Figure-4 point (group ``"Figure 4"``: accuracy and mean cost on the six datasets without
-    MathVision; tolerances 0.02 and 20%), and with ``learned`` the learned routers' Ps per dataset (``ps_<router>``)
-    and full-set gains over the best single model (``gain_<router>``) as the calibration step (:mod:`.learnable`)
-    last measured them; these need router runs, so they come from its stored record, not from ``table``. The
-    ``note`` column names where a target conflicts with another of the paper's numbers (the Random rows against
-    Figure 4) and where a row comes from.
-    Columns: group, n, metric, target, achieved, difference, tolerance, within, note.
-    """
+    Best Single and Oracle Ps on all rows; Random Ps the official statistic (best of ``random_draws`` trials on 80%
+    test splits, mean over ``random_splits``) beside ``random_mean``; tolerances 0.01 (Oracle, Random) and 2 binomial
+    sd of the 80% split (Best Single). Also gpt-5-nano's Figure-4 point and, with ``learned``, the learned routers'
+    Ps and gains as :mod:`.learnable` last stored them. ``note`` names conflicts and where a row comes from."""
     if table is None:
         from mmr_utils.data.simulator.benchmark import simulate_tables
 

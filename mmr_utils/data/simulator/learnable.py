@@ -1,26 +1,13 @@
-"""The calibration step for the simulator's learnable structure: how much of each model's correctness a router can read
-from the question and the image, per dataset, fitted so that the learned routers' Ps match the paper's Table 2.
+"""The calibration step for the simulator's learnable structure (docs/simulator.md, "Learnable signal").
 
-What is fitted. One number per dataset, the learnable-signal strength ``s_d``
-(:data:`~.calibration.LEARNABLE_SIGNAL`): the factor on the readable, model-specific part of every logit (the
-kind/skill term and the three modality-cue terms, :func:`~.outcomes.correctness_probabilities`). With ``s_d`` small,
-each model's right and wrong answers are mostly item noise no router can read, and routers gain little over the best
-single model; with ``s_d`` large they gain much. For every value tried, the shared item effect ``sigma_d`` is
-refitted to the paper's Oracle row (:func:`~.fitting.calibrate`), so the per-model accuracies, the best single model
-and the Oracle stay on target while the routing signal moves.
-
-How. The benchmark's content (questions, images) does not depend on ``s_d``: it is simulated and embedded once (the
-embedding cache makes a rerun cheap), and only the outcomes are redrawn for each trial value. On each dataset the
-gap ``g(s) = mean over the calibration routers and split seeds of Ps(s) - mean of their Table 2 Ps`` is driven to
-zero by a bracketed secant search (:func:`fit_signal`), the routers trained under the official per-dataset protocol
-(20% of the dataset's rows, scored on the rest), mode 22, the offline encoders. The cheap routers (KNN, LinearMF) are
-the default; :func:`check` then scores all four of the paper's learned routers per dataset and on the full set.
-
-Targets and tolerances (:data:`TARGETS`): at least 24 of the 32 learned-router Ps cells of Table 2 within 0.02 of
-the paper and all within 0.04; on the full set, the gain of each of LinearMF, MLPMF, KNN and KMeans over the best
-single model within 0.01 of the paper's. ``python -m mmr_utils.data.simulator.learnable`` runs the fit and the
-check and writes :data:`~.calibration.FITTED_FILE` (fitted values, settings, achieved values); ``--no-write`` only
-reports.
+Fits one number per dataset, the learnable-signal strength ``s_d`` (:data:`~.calibration.LEARNABLE_SIGNAL`, the
+factor on the readable, model-specific part of every logit), so that the learned routers' Ps match the paper's
+Table 2; for each value tried the shared item effect ``sigma_d`` is refitted to the Oracle row (:func:`~.fitting.
+calibrate`). The content is simulated and embedded once; only the outcomes are redrawn per trial, and a bracketed
+secant search (:func:`fit_signal`) drives each dataset's mean Ps gap of the calibration routers to zero under the
+official per-dataset protocol. :func:`check` scores the four learned routers against :data:`TARGETS`.
+``python -m mmr_utils.data.simulator.learnable`` runs fit and check and writes :data:`~.calibration.FITTED_FILE`
+(``--no-write`` only reports).
 """
 
 from __future__ import annotations
@@ -73,7 +60,7 @@ def paper_learned_ps() -> dict[tuple[str, str], float]:
 
     return {(router, dataset): float(values[1])
             for router in PAPER_LEARNED
-            for dataset, values in zip(PAPER_TABLE2_DATASETS, PAPER_TABLE2[router]["values"])}
+            for dataset, values in zip(PAPER_TABLE2_DATASETS, PAPER_TABLE2[router])}
 
 
 def paper_full_gains() -> dict[str, float]:
@@ -110,10 +97,8 @@ class CalibrationData:
 
 def calibration_data(scale: float = cal.CALIBRATION_SCALE, seed: int = cal.CALIBRATION_SEED, *,
                      encoder: str = PROTOCOL["encoder"], datasets=None) -> CalibrationData:
-    """Simulate the benchmark (with images) at ``(scale, seed)`` in a temporary folder, load it, keep ``datasets``
-    (default: all) and embed it (the embedding cache is keyed by content, so a rerun reads it back). Its content does
-    not depend on the learnable signal or the shared effect; :func:`with_outcomes` redraws the outcomes (on all rows,
-    so a subset gets exactly the outcomes the whole benchmark would)."""
+    """The benchmark at ``(scale, seed)`` simulated, loaded, restricted to ``datasets`` and embedded once (its content
+    depends on neither the learnable signal nor the shared effect; :func:`with_outcomes` redraws the outcomes)."""
     from mmr_utils.features.bank import FeatureBank, embed_table
     from mmr_utils.data.official import load_table
     from mmr_utils.data.simulator.benchmark import simulate_benchmark
@@ -159,10 +144,8 @@ def with_outcomes(data: CalibrationData, signal: dict[str, float], shared_sd: di
 
 def learned_ps(bank, routers, seeds, *, datasets=None, full: bool = False,
                router_params=PROTOCOL["router_params"]) -> pd.DataFrame:
-    """Ps and official nAUC of ``routers`` per dataset under the official per-dataset protocol (one router per dataset,
-    trained on its 20% split, scored on the rest), for each split seed; with ``full``, also each router trained on all
-    datasets together and scored on all test rows (``dataset == "All"``) beside the best single model there
-    (``router == "best_single"``). Columns: router, dataset, seed, Ps, nAUC."""
+    """Ps and official nAUC (router, dataset, seed, Ps, nAUC) of ``routers`` per dataset under the official
+    per-dataset protocol; with ``full`` also trained on all datasets (``"All"``) beside the best single model."""
     from mmr_utils.experiments.runs import RunConfig, fit_predict
     from mmr_utils.experiments.scoring import score_run
     from mmr_utils.data.splits import instance_split
@@ -206,16 +189,10 @@ def _refit_shared(data: CalibrationData, dataset: str, signal: dict[str, float])
 def fit_signal(data: CalibrationData, *, routers=CALIBRATION_ROUTERS, seeds=(0, 1, 2), datasets=None,
                start: dict[str, float] | None = None, rounds: int = 6,
                tolerance: float = TARGETS["search_tolerance"], log=None) -> tuple[dict, dict, pd.DataFrame]:
-    """Fit the learnable-signal strength per dataset so that the mean Ps of ``routers`` over ``seeds`` equals the
-    mean of their Table 2 Ps on that dataset.
-
-    Per dataset: ``g(s)`` = achieved minus target mean Ps, with ``sigma_d`` refitted to the Oracle row for every
-    ``s`` tried. Starting from ``start`` (default: the stored :data:`~.calibration.LEARNABLE_SIGNAL`), a second point
-    is taken 30% toward the side the gap's sign says, then secant steps, kept inside the bracket of the last values of
-    opposite sign once one is found (and inside :data:`SIGNAL_BRACKET`); it stops when ``|g| <= tolerance`` or after
-    ``rounds`` evaluations and keeps the value with the smallest ``|g|``. Deterministic for fixed inputs. Returns
-    (signal, shared_sd, trace), the trace one row per evaluation (dataset, step, signal, shared_sd, target, achieved,
-    gap)."""
+    """(signal, shared_sd, trace): per dataset the learnable-signal strength at which the mean Ps of ``routers``
+    over ``seeds`` equals their Table 2 mean, ``sigma_d`` refitted for every value tried. From ``start`` a step of 30%
+    toward the gap's sign, then secant steps kept inside the last sign-changing bracket and :data:`SIGNAL_BRACKET`,
+    until ``|gap| <= tolerance`` or ``rounds``; the best value is kept, the trace has one row per evaluation."""
     chosen = list(cal.DATASET_SIZES) if datasets is None else list(datasets)
     ps = paper_learned_ps()
     signal = dict(cal.LEARNABLE_SIGNAL if start is None else start)
@@ -266,18 +243,15 @@ def fit_signal(data: CalibrationData, *, routers=CALIBRATION_ROUTERS, seeds=(0, 
 
 def check(bank, *, routers=CHECK_ROUTERS, seeds=(0, 1, 2), router_params=PROTOCOL["router_params"]
           ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Score ``routers`` per dataset and on the full set against the paper's Table 2.
-
-    Returns (cells, gains, summary): ``cells`` one row per (router, dataset) incl. ``"All"`` with paper, here (mean over
-    seeds), difference for Ps and nAUC; ``gains`` one row per router with the full-set gain over the best single model
-    here and in the paper; ``summary`` the counts against :data:`TARGETS`."""
+    """(cells, gains, summary): ``routers``' Ps and nAUC per dataset and ``"All"`` beside the paper's Table 2, their
+    full-set gains over the best single model beside the paper's, and the counts against :data:`TARGETS`."""
     frame = learned_ps(bank, routers, seeds, full=True, router_params=router_params)
     from mmr_utils.report.paper_tables import PAPER_TABLE2, PAPER_TABLE2_DATASETS
 
     means = frame.groupby(["router", "dataset"])[["Ps", "nAUC"]].mean()
     rows = []
     for router in routers:
-        for dataset, (nauc, ps) in zip(PAPER_TABLE2_DATASETS, PAPER_TABLE2[router]["values"]):
+        for dataset, (nauc, ps) in zip(PAPER_TABLE2_DATASETS, PAPER_TABLE2[router]):
             here_ps, here_nauc = means.loc[(router, dataset), "Ps"], means.loc[(router, dataset), "nAUC"]
             rows.append({"router": router, "dataset": dataset, "paper_ps": ps, "here_ps": here_ps,
                          "difference_ps": here_ps - ps, "paper_nauc": nauc, "here_nauc": here_nauc,
@@ -333,12 +307,9 @@ def _json_default(value):
 def run_calibration(scale: float = cal.CALIBRATION_SCALE, seed: int = cal.CALIBRATION_SEED, *, seeds=(0, 1, 2),
                     routers=CALIBRATION_ROUTERS, check_routers=CHECK_ROUTERS, datasets=None, rounds: int = 6,
                     write: Path | None = None, log=print) -> dict:
-    """The whole calibration step: fit the learnable signal (and the shared effect with it) per dataset, recompute
-    the Random peak excess of the calibrated table, score ``check_routers`` (empty: skip) against Table 2, and with
-    ``write`` store everything in that file (:func:`write_fitted`). With ``datasets`` only those are simulated
-    (content of the whole benchmark, features of theirs), fitted and reported, and nothing can be written (no check,
-    no Random excess). Returns the record (fitted values, settings,
-    cells, gains, summary, nano's Figure-4 point, seconds)."""
+    """The whole calibration step, returning its record: fit the learnable signal and shared effect, recompute the
+    Random peak excess, score ``check_routers`` against Table 2 and with ``write`` store it (:func:`write_fitted`);
+    with ``datasets`` only those are fitted and nothing is written."""
     from mmr_utils.data.simulator.fitting import random_peak_excess
 
     if datasets is not None and write is not None:
@@ -372,10 +343,8 @@ def stored_record(path: Path = cal.FITTED_FILE) -> dict:
 
 
 def reproduce(datasets, path: Path = cal.FITTED_FILE) -> pd.DataFrame:
-    """Re-evaluate the stored fit on ``datasets``: the calibration routers' mean Ps at the stored learnable signal and
-    shared effect, under the recorded settings, beside the value the calibration step recorded for that signal in its
-    trace. One row per dataset: dataset, signal, recorded, reproduced, difference (0 up to float noise: the
-    evaluation is deterministic)."""
+    """Per dataset, the calibration routers' mean Ps at the stored fit and recorded settings beside the value the
+    calibration step recorded (dataset, signal, recorded, reproduced, difference)."""
     record = stored_record(path)
     settings = record.get("settings")
     if not settings or "trace" not in record:

@@ -55,13 +55,8 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def simulate_latents(scale: float = 1.0, seed: int = 0) -> pd.DataFrame:
-    """Per-instance latent variables: dataset, kind, the three difficulty parts, skill needs, wording flags, the
-    shared item effect and the two modality cues (``text_cue_level``: the prompt's response style, written only in
-    the question; ``image_cue_level``: the picture's degradation, shown only in the image; levels 0..3, values
-    ``text_cue``/``image_cue`` from :data:`CUE_LEVEL_VALUES`).
-
-    Cheap (no text, no images); the same ``(scale, seed)`` gives the latents behind :func:`simulate_benchmark`.
-    """
+    """Per-instance latent variables (dataset, kind, difficulty parts, skill needs, wording flags, shared effect,
+    the text-only and image-only cue levels 0..3 and values), as behind the benchmark of the same ``(scale, seed)``."""
     seed = _check_seed(seed)
     sizes = dataset_sizes(scale)
     rng = np.random.default_rng([seed, _STREAM_LATENT])
@@ -116,10 +111,7 @@ def _solve_intercepts(base_logits: np.ndarray, targets: np.ndarray, iterations: 
 
 
 def _base_logits(latents: pd.DataFrame, seed: int, signal: dict[str, float] | None = None) -> np.ndarray:
-    """Everything in the logit except the intercept and the shared effect (n x K): skills, difficulty, cues, noise.
-
-    The readable part that differs between models (the kind/skill term and the three cue terms) is multiplied by the
-    dataset's learnable-signal strength ``signal[d]`` (default: the fitted :data:`LEARNABLE_SIGNAL`)."""
+    """The logit without intercept and shared effect (n x K), its readable model-specific part times ``signal[d]``."""
     required = ["dataset", "difficulty", "text_cue", "image_cue", "shared_effect",
                 *(f"need_{s}" for s in SKILLS)]
     missing = [c for c in required if c not in latents.columns]
@@ -160,16 +152,10 @@ def _calibrated(base: np.ndarray, latents: pd.DataFrame, dataset: str, shared_sd
 def correctness_probabilities(latents: pd.DataFrame, seed: int = 0,
                               shared_sd: dict[str, float] | None = None,
                               signal: dict[str, float] | None = None) -> np.ndarray:
-    """P(correct) per instance and model (n x K, columns in :data:`MODELS` order), calibrated per model x dataset.
-
-    Implements ``p_im = sigmoid(a_md + SKILL_WEIGHT need_i . skill_m - slope_m difficulty_i
-    + w_d^text t_m u_i + w_d^image v_m q_i + w_d^joint j_m u_i q_i - sigma_d z_shared + eps_im)`` with the intercepts
-    ``a_md`` solved so that the dataset mean of ``p_im`` equals ``TARGET_ACCURACY[m][d]``. ``u_i``/``q_i`` are the
-    text-only and image-only cue values, ``w_d`` the per-dataset :data:`CUE_WEIGHTS`, ``t_m, v_m, j_m`` the
-    :data:`CUE_LOADINGS`; the skill and cue terms together are multiplied by the dataset's learnable-signal strength
-    ``s_d = signal[d]`` (default: the fitted :data:`LEARNABLE_SIGNAL`). ``sigma_d`` is ``shared_sd[d]`` (default: the
-    fitted :data:`SHARED_EFFECT_SD`).
-    """
+    """P(correct) per instance and model (n x K, :data:`MODELS` order): ``p_im = sigmoid(a_md + s_d (SKILL_WEIGHT
+    need_i . skill_m + w_d^text t_m u_i + w_d^image v_m q_i + w_d^joint j_m u_i q_i) - slope_m difficulty_i - sigma_d
+    z_shared + eps_im)`` (docs/simulator.md), intercepts ``a_md`` solved so each dataset mean is
+    ``TARGET_ACCURACY[m][d]``; ``s_d`` = ``signal`` and ``sigma_d`` = ``shared_sd`` default to the fitted values."""
     seed = _check_seed(seed)
     shared_sd = SHARED_EFFECT_SD if shared_sd is None else shared_sd
     base = _base_logits(latents, seed, signal)

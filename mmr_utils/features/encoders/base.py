@@ -55,9 +55,8 @@ class Embeddings:
 
 @contextlib.contextmanager
 def hub_offline() -> Iterator[None]:
-    """Set ``HF_HUB_OFFLINE=1`` (and the transformers twin) for the duration, so loading never tries the network;
-    transformers' weight-loading progress bar is off meanwhile (a local load takes milliseconds, and the bar would
-    only clutter notebook outputs)."""
+    """``HF_HUB_OFFLINE=1`` (and the transformers twin) and no weight-loading progress bar for the duration, so
+    loading never tries the network."""
     from transformers.utils import logging as hf_logging
 
     saved = {name: os.environ.get(name) for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
@@ -78,11 +77,8 @@ def hub_offline() -> Iterator[None]:
 
 
 def folder_fingerprint(folder: Path, full_hash_limit: int = 64 << 20, edge_bytes: int = 8 << 20) -> str:
-    """A revision string for a local model folder: sha256 over its config/tokenizer files and weight files.
-
-    Weight files up to ``full_hash_limit`` bytes are hashed whole; larger ones by size + first and last
-    ``edge_bytes`` (hashing 600 MB on every start would dominate a cached run).
-    """
+    """A revision string for a local model folder: sha256 over its config, tokenizer and weight files (weights over
+    ``full_hash_limit`` bytes by size and first and last ``edge_bytes``)."""
     digest = hashlib.sha256()
     for file in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
         if file.suffix not in {".json", ".txt", ".safetensors", ".bin", ".model"}:
@@ -99,7 +95,6 @@ def folder_fingerprint(folder: Path, full_hash_limit: int = 64 << 20, edge_bytes
     return "sha256:" + digest.hexdigest()[:20]
 
 
-# ----------------------------------------------------------------------------------------------- image loading
 class _ImageFileDataset(torch.utils.data.Dataset):
     """Decodes one image per item (in a DataLoader worker) and applies ``transform``; decoding errors are returned."""
 
@@ -168,20 +163,14 @@ def default_num_workers() -> int:
     return max(0, min(8, (os.cpu_count() or 1) - 1))
 
 
-# ----------------------------------------------------------------------------------------------- base encoder
 class BaseEncoder:
-    """Shared machinery: validation, content-hash caching, batching, progress bars and the info record.
+    """Shared machinery: validation, content-hash caching, batching, progress bars and the info record. Subclasses
+    set ``name`` and ``modalities`` and implement ``_model_key`` and the batch hooks (``_embed_text_batch`` /
+    ``_image_transform`` + ``_embed_image_batch``).
 
-    Subclasses set ``name`` and ``modalities`` and implement ``_model_key`` plus the batch hooks
-    (``_embed_text_batch`` / ``_image_transform`` + ``_embed_image_batch``).
-
-    ``batch_invariant`` (default True): the model sees one item per forward pass, so an item's embedding depends on
-    that item alone, bit for bit. A batched forward pass pads texts to the batch's longest and lets the linear-algebra
-    library pick kernels by batch shape, which changes the last bits of a value (up to about 1e-7) with its batch
-    companions; an embedding cache filled piecemeal would then hold values that a cold run does not reproduce, and
-    the routers trained on them move in the 3rd-4th decimal. ``batch_invariant=False`` batches the model calls
-    (``batch_size`` items; much faster for CLIP on a GPU) and is cached under its own key, never mixed with per-item
-    values. Image decoding is batched by ``batch_size`` in DataLoader workers either way.
+    ``batch_invariant`` (default True) runs one item per forward pass, so an embedding depends on its item alone, bit
+    for bit (batched passes change the last bits with the batch companions, which a piecemeal cache would not
+    reproduce); ``False`` batches ``batch_size`` items (fast on a GPU) and is cached under its own key.
     """
 
     name: str = "base"
@@ -205,7 +194,6 @@ class BaseEncoder:
         #: Number of model forward calls made by this encoder (tests count them to prove cache hits).
         self.calls = 0
 
-    # hooks -------------------------------------------------------------------------------------------------
     def _model_key(self, modality: str) -> CacheKey:
         """The identity of the model and its preprocessing (cache_key adds how calls were batched)."""
         raise NotImplementedError
@@ -230,15 +218,13 @@ class BaseEncoder:
     def _embed_image_batch(self, batch: torch.Tensor) -> np.ndarray:
         raise NotImplementedError
 
-    # shared ------------------------------------------------------------------------------------------------
     @property
     def _splits_batches(self) -> bool:
         return self.batch_invariant and not self.rows_independent_in_batch
 
     def cache_key(self, modality: str) -> CacheKey:
-        """The cache identity: the model's key, its revision suffixed with ``+per-item`` or ``+batched`` (values
-        computed one item per forward pass and values computed in batches differ in the last bits, so never share a
-        file)."""
+        """The cache identity: the model's key with ``+per-item`` or ``+batched`` on its revision (the two differ in
+        the last bits, so never share a file)."""
         key = self._model_key(modality)
         return dataclasses.replace(key, revision=f"{key.revision}+{'per-item' if self.batch_invariant else 'batched'}")
 
@@ -314,10 +300,8 @@ class BaseEncoder:
 
     def encode_images(self, image_paths: Sequence[str | os.PathLike | None], *, root: str | os.PathLike | None = None,
                       batch_size: int | None = None) -> Embeddings:
-        """Embed image files; None/empty entries are absent by design, missing/empty/corrupt files are absent and
-        reported by row and path in ``info["image_problems"]``. Absent rows are zeros with ``present`` False and are
-        never passed to the model. Images are cached by the sha256 of their file bytes.
-        """
+        """Embed image files (cached by the sha256 of their bytes); None entries and unreadable files are absent
+        (zeros, ``present`` False; unreadable ones listed in ``info["image_problems"]``)."""
         self._check_modality("image")
         started = time.perf_counter()
         entries = list(image_paths)

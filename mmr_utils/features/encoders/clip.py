@@ -1,10 +1,6 @@
-"""CLIP (ViT-B/32 by default) through transformers: text and image in one shared space, the paper's encoder
-(Sec. 3). Weights come from a local folder or the local Hugging Face cache, never silently from the network.
-
-Weights are loaded only from safetensors files (``model.safetensors``, or shards listed in
-``model.safetensors.index.json``), which hold tensors and nothing else. A folder that has only pickle-based weights
-(``pytorch_model.bin``) is refused before anything is read: unpickling a file can run code, and a saved
-:class:`~mmr_utils.pipeline.RoutingPipeline` may point at any local folder."""
+"""CLIP (ViT-B/32 by default) through transformers, the paper's encoder (Sec. 3): text and image in one space.
+Weights come from a local folder or the local Hugging Face cache, never silently from the network, and only as
+safetensors: a folder with only pickle-based weights (which could run code) is refused before anything is read."""
 
 from __future__ import annotations
 
@@ -68,11 +64,8 @@ def _check_model_folder(folder: Path, model: str) -> None:
 
 def resolve_clip_source(model: str | os.PathLike = DEFAULT_CLIP_MODEL, *, revision: str | None = None,
                         allow_download: bool = False) -> ModelSource:
-    """Find CLIP's files without loading them: a local folder, else the local Hugging Face cache (offline).
-
-    ``allow_download=True`` lets huggingface_hub fetch a hub id that is not cached. Raises
-    :class:`EncoderUnavailableError` with the local-folder alternative when nothing usable is found.
-    """
+    """CLIP's files, not loaded: a local folder, else the local Hugging Face cache (or, with ``allow_download``, the
+    hub); :class:`EncoderUnavailableError` naming the local-folder alternative when none is usable."""
     text = str(model)
     candidate = Path(text).expanduser()
     if candidate.is_dir():
@@ -115,14 +108,8 @@ def _as_feature_tensor(output) -> torch.Tensor:
 
 
 class ClipEncoder(BaseEncoder):
-    """CLIP through transformers (``CLIPModel``): text and image in one shared, L2-normalised space (paper Sec. 3).
-
-    Weights come from a local folder or the local Hugging Face cache, as safetensors only (a folder with only
-    ``pytorch_model.bin`` is an :class:`EncoderUnavailableError`); loading happens on first use, so a run
-    answered fully from the embedding cache never loads the model. Texts longer than CLIP's 77-token context are
-    truncated and counted (``info["n_truncated"]``). One item per forward pass by default (``batch_invariant``, see
-    :class:`BaseEncoder`); on a GPU, ``batch_invariant=False`` batches ``batch_size`` items per pass for throughput.
-    """
+    """CLIP through transformers (``CLIPModel``), weights loaded on first use (module docstring); texts beyond the
+    77-token context are truncated and counted (``info["n_truncated"]``)."""
 
     name = "clip"
     modalities = frozenset({"text", "image"})

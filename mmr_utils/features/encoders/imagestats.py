@@ -28,15 +28,9 @@ def _centred_hellinger(histogram: np.ndarray) -> np.ndarray:
 
 
 def image_statistics(image: Image.Image) -> np.ndarray:
-    """Hand-built descriptor of what matters for routing, no learned weights (stand-in for CLIP's image tower).
-
-    Blocks, each scaled to roughly unit size and centred on a fixed reference (not on data, so an image's vector
-    never depends on other images):
-    layout (16x16 grey thumbnail), colour (saturation-weighted hue, saturation and value histograms, colourfulness,
-    white/dark fractions, number of distinct colours), edges (Sobel statistics, Canny density, edge-orientation
-    histogram), texture (uniform LBP histogram), text-likeness (ink fraction, row coverage, ink transitions per row and
-    column, row-profile periodicity) and size (log width, height, aspect, area).
-    """
+    """Hand-built image descriptor without learned weights (stand-in for CLIP's image tower): layout (16x16 grey
+    thumbnail), colour, edges, texture (LBP), text-likeness and size blocks, each scaled and centred on a fixed
+    reference, so an image's vector never depends on other images."""
     from skimage.feature import canny, local_binary_pattern
     from skimage.filters import sobel, sobel_h, sobel_v
 

@@ -1,31 +1,16 @@
-"""Per-model gradient-boosted classifiers with calibrated probabilities (``gbdt``), and the calibrated cascade built
-on them (``cascade``, :mod:`mmr_utils.routers.extra.cascade`).
+"""Per-model gradient-boosted classifiers with calibrated probabilities (``gbdt``; the cascade built on them is
+:mod:`mmr_utils.routers.extra.cascade`).
 
-For every candidate model, a scikit-learn ``HistGradientBoostingClassifier`` (``max_iter`` = 100 boosting rounds,
-``learning_rate`` = 0.1, ``max_leaf_nodes`` = 31, no early stopping, ``random_state = seed``) predicts from the query
-features whether the model answers correctly; its probabilities are calibrated by ``CalibratedClassifierCV`` with
-``calibration`` = ``"sigmoid"`` (Platt scaling: a two-parameter logistic map, robust on the few hundred training rows of
-the paper's 20 % split; ``"isotonic"`` is available and needs more data) on ``cv`` = 3 stratified folds shuffled with
-``seed``; the three calibrated fold models are averaged. Only a model's observed training rows are used; correctness
-in [0, 1] is binarised at 0.5 (the official table is 0/1 already).
+Per candidate model, a ``HistGradientBoostingClassifier`` (no early stopping, ``random_state = seed``) predicts from
+the query features whether the model answers correctly (observed training rows only, correctness binarised at 0.5);
+``CalibratedClassifierCV`` calibrates it (``"sigmoid"``: Platt scaling, robust on a few hundred rows; or
+``"isotonic"``) on ``cv`` stratified folds shuffled with ``seed``. A model whose minority class has fewer than ``cv``
+rows gets its training mean as a constant probability and is listed in ``constant_models_``.
 
-A model whose observed training labels are all one class (or whose minority class has fewer than ``cv`` rows, too few
-to calibrate) gets a constant probability, its training mean, and is listed in ``constant_models_`` (column indices)
-rather than reported through a warning.
-
-Cost: ``cost_model="mean"`` (default) predicts each model's mean observed training cost for every query (the
-per-model cost hardly varies with the query in MMR-Bench, where it is dominated by the model's price);
-``cost_model="hgb"`` fits a ``HistGradientBoostingRegressor`` per model on the standardised log cost of the neural
-routers (:class:`~mmr_utils.routers.neural.LogCostScaler`) and maps it back.
-
-Threads: fits and predictions run under ``threadpoolctl.threadpool_limits(threads)`` (default 1 OpenMP thread):
-the per-model fits are small, OpenMP's thread start-up dominates them and thrashes on a busy machine (one fit took
-60x longer with 2 threads than with 1 on a loaded 2-core box), and a fixed thread count keeps the fit reproducible.
-``threads=None`` leaves scikit-learn's default.
-
-Persistence without pickle: scikit-learn estimators are not plain arrays, so the ``.npz`` file holds the training
-set and :func:`~mmr_utils.routers.base.load_router` refits with the saved parameters and seed. The fit is
-deterministic, so the round trip gives identical predictions (tested), at the price of refitting on load.
+Cost: ``cost_model="mean"`` predicts each model's mean training cost; ``"hgb"`` a boosted regression on the neural
+routers' standardised log cost (:class:`~mmr_utils.routers.neural.LogCostScaler`). Fits and predictions run under
+``threadpool_limits(threads)`` (default 1 OpenMP thread: faster on small fits and reproducible; ``None`` leaves
+scikit-learn's default). Saving stores the training set; loading refits it (deterministic, so predictions match).
 """
 
 from __future__ import annotations
@@ -45,8 +30,7 @@ COST_MODELS = ("mean", "hgb")
 
 @register
 class BoostingRouter(Router):
-    """Per-model calibrated gradient-boosted classifiers (module docstring): ``U`` = calibrated probability of
-    correct, ``P`` = mean training cost (or a boosted log-cost regression with ``cost_model="hgb"``). Seeded."""
+    """``U`` = calibrated probability of correct, ``P`` = predicted cost (module docstring). Seeded."""
 
     name = "gbdt"
 
@@ -110,22 +94,11 @@ class BoostingRouter(Router):
                                                           random_state=self.seed)
                 self.cost_regressors_.append(regressor.fit(X[rows], target))
 
-    def predict_proba(self, X) -> np.ndarray:
-        """Calibrated probability that each model answers each query correctly (n x K)."""
-        return self.predict(X)[0]
-
     def _probabilities(self, X: np.ndarray) -> np.ndarray:
+        """Calibrated probability that each model answers each query correctly (n x K)."""
         with threadpool_limits(limits=self.threads, user_api="openmp"):
-            return self._probability_columns(X)
-
-    def _probability_columns(self, X: np.ndarray) -> np.ndarray:
-        columns = []
-        for classifier in self.classifiers_:
-            if isinstance(classifier, float):
-                columns.append(np.full(X.shape[0], classifier))
-            else:
-                columns.append(classifier.predict_proba(X)[:, 1])
-        return np.column_stack(columns)
+            return np.column_stack([np.full(X.shape[0], c) if isinstance(c, float) else c.predict_proba(X)[:, 1]
+                                    for c in self.classifiers_])
 
     def _costs(self, X: np.ndarray) -> np.ndarray:
         if self.cost_regressors_ is None:

@@ -1,22 +1,11 @@
 """CARROT-style kNN router (Somerstep et al. 2025, "CARROT: A Cost Aware Rate Optimal Router").
 
-CARROT estimates, for every candidate model separately, the expected correctness ``q_k(x)`` and the expected cost
-``c_k(x)`` of a query ``x`` with plug-in estimators, then routes to ``argmax_k (1 - mu) q_k(x) - mu c_k(x)`` for a
-trade-off ``mu`` in [0, 1]. Its kNN variant, implemented here, uses cosine k-nearest-neighbour regression with
-``k = 40``.
-
-Differences from :class:`~mmr_utils.routers.neighbours.KNNRouter` (the paper's kNN baseline, one neighbour set over
-all training rows): each model gets its own neighbour index over the training rows where that model was observed, and
-correctness and cost are separate estimators with their own ``k`` (``k`` and ``k_cost``). A query therefore always has
-``k`` observed neighbours per model (no global-mean fallback), which matters for tables with missing cells.
-
-The ``mu`` handling: :meth:`predict` returns ``U = q`` (neighbour mean correctness) and ``P = c`` (neighbour mean
-cost). The project's lambda sweep ranks ``U - lam * P``, and for ``mu`` in [0, 1),
-``(1 - mu) q - mu c = (1 - mu) (q - lam c)`` with ``lam = mu / (1 - mu)``: a positive factor that leaves the argmax
-unchanged. So the lambda sweep over ``lam >= 0`` traces exactly CARROT's ``mu`` in [0, 1) (``mu = lam / (1 + lam)``,
-:func:`mu_from_lambda`); ``mu = 1`` (cost only) is the sweep's cheapest end. The threshold (budget) sweep is the
-official protocol's other rule and is not CARROT's, but it consumes the same ``U`` and ``P``. :meth:`route` applies
-CARROT's rule for one given ``mu`` directly.
+CARROT estimates each model's expected correctness ``q_k(x)`` and cost ``c_k(x)`` with plug-in estimators and routes
+to ``argmax_k (1 - mu) q_k(x) - mu c_k(x)``; its kNN variant uses cosine k-nearest-neighbour regression (``k`` = 40).
+Unlike :class:`~mmr_utils.routers.neighbours.KNNRouter`, each model has its own neighbour index over the rows where
+it was observed, and cost has its own ``k_cost``. :meth:`predict` returns ``U = q``, ``P = c``: since ``(1 - mu) q -
+mu c = (1 - mu) (q - lam c)`` with ``lam = mu / (1 - mu)``, the lambda sweep traces exactly CARROT's ``mu`` in [0, 1)
+(:func:`mu_from_lambda`); :meth:`route` applies the rule for one ``mu``.
 """
 
 from __future__ import annotations

@@ -1,25 +1,15 @@
-"""A calibrated cascade (in the manner of FrugalGPT's LLM cascade, Chen, Zaharia & Zou 2023, with the stopping score
-replaced by a calibrated per-model probability of correct).
+"""A calibrated cascade (FrugalGPT's LLM cascade, Chen, Zaharia & Zou 2023, with a calibrated per-model probability
+of correct as the stopping score).
 
-Models are tried from cheap to expensive (order: mean observed training cost, ties by column index); the cascade
-stops at the first model whose calibrated probability of answering the query correctly exceeds a threshold ``t``
-(strictly), and that model's answer is returned; if none does, the last (most expensive) model answers. The cost of
-a query is the sum of the true costs of every model called, and the accuracy that of the answering model. The
-probabilities are those of :class:`~mmr_utils.routers.extra.boosting.BoostingRouter` (per-model calibrated gradient-boosted
-classifiers, ``calibration="sigmoid"``); they depend on the query features only, not on the models' answers (the
-project's outcome table has no answer text to score), so this is a deferral rule with a known stopping point, and
-the price of the models called before it is what it pays for being a cascade.
+Models are tried from cheap to expensive (mean training cost, ties by column index); the cascade stops at the first
+model whose :class:`~mmr_utils.routers.extra.boosting.BoostingRouter` probability exceeds the threshold ``t``, else
+the last model answers. A query costs the true costs of every model called. The probabilities depend on the query
+features only (the table has no answer text), so this is a deferral rule with a known stopping point.
 
-Scoring: a cascade's curve comes from sweeping ``t``, not from the budget sweep over ``(U, P)``, so
-:meth:`CascadeRouter.cascade_curve` returns the operating points ``(cost, accuracy, thresholds)`` on a test set;
-``np.column_stack([cost, accuracy])`` goes to :func:`mmr_utils.metrics.protocol.pareto_frontier`, ``peak_score`` and
-``nauc`` like any other curve.
-
-In the standard pipeline (``predict`` + budget sweep) it still runs: ``U`` is the calibrated probability and
-``P[:, k]`` the expected cost of a cascade that ends at model ``k`` (the summed predicted costs of ``k`` and every
-cheaper model), so a budget buys a position in the cascade. The evaluation then charges only the chosen model's true
-cost, so those numbers describe a router that uses the cascade's predictions, not the cascade itself; compare
-cascades with :meth:`~CascadeRouter.cascade_curve`.
+:meth:`CascadeRouter.cascade_curve` sweeps ``t`` and gives the cascade's operating points, scored like any curve. In
+the standard budget sweep ``U`` is the probability and ``P[:, k]`` the summed predicted costs of ``k`` and every
+cheaper model; the evaluation then charges only the chosen model, so that describes a router using the cascade's
+predictions, not the cascade itself.
 """
 
 from __future__ import annotations
@@ -35,8 +25,7 @@ MAX_THRESHOLDS = 257
 
 @register
 class CascadeRouter(BoostingRouter):
-    """Calibrated cascade from cheap to expensive (module docstring); parameters are those of ``gbdt`` (sigmoid
-    calibration, mean training cost). ``order_`` is the cascade order (model column indices). Seeded."""
+    """Calibrated cascade (module docstring) with the parameters of ``gbdt``; ``order_`` is the cascade order."""
 
     name = "cascade"
 
@@ -63,13 +52,8 @@ class CascadeRouter(BoostingRouter):
         return self.order_[stops], stops + 1
 
     def cascade_curve(self, X, Y, C, thresholds=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Operating points of the cascade on a test set: mean cost (every model called counts) and mean accuracy
-        (the answering model's) for each threshold, in the order of ``thresholds``.
-
-        ``Y`` and ``C`` (n x K, the true test outcomes) must be complete. ``thresholds`` defaults to 0 and every
-        distinct predicted probability (subsampled to :data:`MAX_THRESHOLDS` quantiles when there are more): every
-        distinct cascade decision appears, from "the cheapest model answers almost everything" to "call them all".
-        """
+        """The cascade's mean cost and accuracy on complete test outcomes ``Y``, ``C`` for each of ``thresholds``
+        (default: 0 and every distinct predicted probability, at most :data:`MAX_THRESHOLDS` quantiles of them)."""
         self._require_fitted()
         X = _check_features(X, self.n_features_)
         Y = np.asarray(Y, dtype=np.float64)

@@ -1,19 +1,9 @@
-"""A multidimensional item-response-theory (MIRT) router.
-
-Item response theory models the probability that test-taker ``m`` answers item ``q`` correctly as
-``sigmoid(a_q . theta_m - b_q)``: ``theta_m`` is the taker's ability vector, ``a_q`` the item's discrimination
-(which abilities it tests) and ``b_q`` its difficulty (Reckase 2009, "Multidimensional Item Response Theory"; used for
-LLM routing by "IRT-Router", Song et al., ACL 2025). Here the takers are the candidate models and the items
-are queries. A classical IRT fit learns ``a_q, b_q`` per item and cannot score a new query; this router instead
-predicts them from the query features with a small network (``d -> hidden -> (a_q, b_q)``), so it generalises to
-unseen queries, and learns one ``theta_m`` per model.
-
-Hyperparameters: ``dim`` = 25 ability dimensions, ``hidden`` = 128 (ReLU), binary cross-entropy (with logits) on
-observed cells, Adam ``lr`` = 1e-3, ``epochs`` = 100, ``batch_size`` = 32. Cost is a third head of the same query
-network predicting each model's standardised log cost with the masked MSE and the
-:class:`~mmr_utils.routers.neural.LogCostScaler` of the other neural routers; training, seeding (``seed`` via
-:func:`mmr_utils._torch.seeded`), device handling and npz persistence are theirs
-(:class:`~mmr_utils.routers.neural._TorchRouter`). ``U`` is the predicted probability of correct, in (0, 1).
+"""A multidimensional item-response-theory (MIRT) router (Reckase 2009; for LLM routing "IRT-Router", Song et al.,
+ACL 2025): P(model ``m`` answers query ``q``) = ``sigmoid(a_q . theta_m - b_q)``, with one ability vector ``theta_m``
+per model and the discrimination ``a_q`` and difficulty ``b_q`` predicted from the query features by a small network
+(``d -> hidden -> (a_q, b_q)``), so it scores unseen queries. A third head predicts the standardised log cost; loss
+binary cross-entropy on observed cells plus the masked cost MSE; training, seeding and persistence are those of the
+neural routers (:class:`~mmr_utils.routers.neural._TorchRouter`). ``U`` is the probability of correct.
 """
 
 from __future__ import annotations

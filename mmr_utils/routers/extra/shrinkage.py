@@ -1,24 +1,16 @@
-"""Empirical-Bayes shrinkage for the neighbour and cluster routers: a router that leaves the best single model only
-where the local evidence says it should.
+"""Empirical-Bayes shrinkage for the neighbour and cluster routers: every local mean is pulled toward the model's
+training mean ``m_k`` by the local evidence ``n`` (observed cells in the neighbourhood or cluster),
 
-The kNN and k-means baselines estimate a query's utility as the raw mean of a few training outcomes, so a
-neighbourhood of 5 lucky answers looks like a sure thing. Here every local mean is pulled toward the model's
-training mean ``m_k`` by the amount of local evidence ``n`` (observed cells in the neighbourhood or cluster):
+    shrunk = (n * local_mean + kappa_k * m_k) / (n + kappa_k),
 
-    shrunk = (n * local_mean + kappa_k * m_k) / (n + kappa_k)
+the posterior mean of a beta-binomial model with prior ``Beta(kappa_k m_k, kappa_k (1 - m_k))`` (Efron & Morris 1975;
+the normal-normal one for cost). ``kappa_k`` is fitted per model and target by the method of moments on the training
+groups (clusters, or each training query's leave-one-out neighbourhood): with group means ``p_g`` over ``n_g`` cells,
+single-observation variance ``v`` and ``h = mean_g 1 / n_g``,
 
-For 0/1 correctness this is the posterior mean of a beta-binomial model with prior ``Beta(kappa_k m_k,
-kappa_k (1 - m_k))`` (Efron & Morris 1975; the same formula is the normal-normal posterior mean for cost). The prior
-strength ``kappa_k`` is fitted per model and per target by the method of moments on the training groups (training
-clusters, or each training query's leave-one-out neighbourhood): with group means ``p_g`` over ``n_g`` cells,
-``E[(p_g - m)^2] = tau^2 + (v - tau^2) / n_g`` where ``v`` is the variance of single observations (``m (1 - m)`` for
-0/1 outcomes) and ``tau^2`` the between-group variance, so
+    tau^2 = (mean_g (p_g - m)^2 - v h) / (1 - h),   kappa = (v - tau^2) / tau^2;
 
-    tau^2 = (mean_g (p_g - m)^2 - v h) / (1 - h),  h = mean_g 1 / n_g,   kappa = (v - tau^2) / tau^2.
-
-``tau^2 <= 0`` (no more spread between groups than chance gives) yields ``kappa = MAX_KAPPA``: every query gets the
-global means, i.e. the best single model. kNN neighbourhoods overlap, so the moments there are an approximation;
-they are computed leave-one-out (a training query is not its own neighbour) so that the spread is not inflated.
+``tau^2 <= 0`` gives ``kappa = MAX_KAPPA``: the global means, i.e. the best single model.
 """
 
 from __future__ import annotations
@@ -34,10 +26,8 @@ MAX_KAPPA = 1e6
 
 def prior_strength(group_means: np.ndarray, group_counts: np.ndarray, global_mean: np.ndarray,
                    unit_variance: np.ndarray) -> np.ndarray:
-    """Method-of-moments prior strength ``kappa`` per column (module docstring).
-
-    ``group_means`` and ``group_counts`` are (g x K); groups with no observed cell are ignored. ``unit_variance``
-    (K,) is the variance of a single observation. Returns (K,) values in [0, MAX_KAPPA].
+    """Method-of-moments prior strength ``kappa`` in [0, MAX_KAPPA] per column (module docstring) from (g x K) group
+    means and counts (empty groups ignored) and the (K,) variance of a single observation.
     """
     kappa = np.full(group_means.shape[1], MAX_KAPPA)
     for column in range(group_means.shape[1]):
