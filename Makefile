@@ -26,6 +26,9 @@ export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM := false
+# No progress bars in what make runs (nbval, papermill, logs): executed notebooks store none. Readers in Jupyter or a
+# terminal get them (mmr_utils/_progress.py); MMR_PROGRESS=1 make ... shows them here too.
+export MMR_PROGRESS ?= 0
 # Numerical pins: the same code path, so the same last bits, on every x86-64 CPU (mmr_utils/numerics.py PINS, which
 # tests/test_numerics.py checks these against; measured in benchmarks/results/isa_invariance.md).
 export ATEN_CPU_CAPABILITY := avx2

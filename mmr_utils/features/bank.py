@@ -88,10 +88,12 @@ class FeatureBank:
         return t_train, img.values[train], img.present[train], t_test, img.values[test], img.present[test]
 
 
-def embed_table(table: OutcomeTable, encoder: str = "auto", *, seed: int = 0, progress: bool = False,
+def embed_table(table: OutcomeTable, encoder: str = "auto", *, seed: int = 0, progress: bool = True,
                 **encoder_kwargs) -> FeatureBank:
     """Encode every question and image of ``table`` once (content-addressed cache), with the encoders chosen by
     ``encoder`` (see :func:`mmr_utils.features.encoders.get_encoders`). A missing or unreadable image is marked absent.
+    ``progress`` allows a progress bar per encoder; one is drawn only where someone watches (a notebook or a terminal,
+    unless ``MMR_PROGRESS=0``; :mod:`mmr_utils._progress`).
 
     Runs on :func:`mmr_utils._torch.configure_threads`'s thread count (default one), like the routers: a matrix
     product split over more threads adds in another order, so the embeddings would otherwise depend on the number of
@@ -161,7 +163,7 @@ def channel_separability(bank: FeatureBank, *, label: str = "dataset", folds: in
 
 
 def load_and_embed(data_root: str = "", *, scale: float = 1.0, seed: int = 0, encoder: str = "auto",
-                   progress: bool = False) -> FeatureBank:
+                   progress: bool = True) -> FeatureBank:
     """A notebook's first step: the outcome table (see :func:`mmr_utils.data.loading.load_benchmark`) and its embeddings,
     printing which data and which encoder were used.
 
