@@ -26,6 +26,9 @@ export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM := false
+# No progress bars in what make runs (nbval, papermill, logs): executed notebooks store none. Readers in Jupyter or a
+# terminal get them (mmr_utils/_progress.py); MMR_PROGRESS=1 make ... shows them here too.
+export MMR_PROGRESS ?= 0
 # Numerical pins: the same code path, so the same last bits, on every x86-64 CPU (mmr_utils/numerics.py PINS, which
 # tests/test_numerics.py checks these against; measured in benchmarks/results/isa_invariance.md).
 export ATEN_CPU_CAPABILITY := avx2
@@ -42,11 +45,11 @@ BINDER_REPO ?= $(shell git remote get-url origin 2>/dev/null | sed -nE 's#^(git@
 help: ## List the targets (this message)
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: set PYTHON=/path/to/python3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q -r requirements.txt -r requirements-dev.txt
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@

@@ -13,7 +13,7 @@ from .numerics import apply_pins_at_import as _apply_pins_at_import
 # The numerical pins (mmr_utils/numerics.py), while numpy, scipy and torch are not loaded yet and can still take them.
 _apply_pins_at_import()
 
-# Libraries we import (transformers, huggingface_hub) import ``tqdm.auto``, which in a notebook without ipywidgets
-# warns "IProgress not found" on every kernel start. The project's own bars are plain text bars, so the warning
-# says nothing about what runs here; only that exact message is silenced.
+# ``tqdm.auto`` (the project's progress bars, mmr_utils/_progress.py, and those of transformers and huggingface_hub)
+# warns "IProgress not found" in a notebook without ipywidgets, then draws a text bar instead of a widget, which is
+# all a bar needs to be; only that exact message is silenced.
 _warnings.filterwarnings("ignore", message="IProgress not found", module="tqdm")

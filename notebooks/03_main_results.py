@@ -58,6 +58,145 @@ random_draws: int = 5  # trials of random routing (official: 50)
 out_dir: str = "build/figures-small"  # where figures and tables go (make figures: figures/)
 
 # %% [markdown]
+# ## From predictions to a curve: a toy example
+# Before ten routers meet thousands of queries, here is the whole protocol on **six queries and three models**, small
+# enough to check by hand. The table of outcomes holds, for query $i$ and model $k$, the true correctness $y_{i,k}$
+# (1 right, 0 wrong) and the true cost $c_{i,k}$ (cents here); a router has predicted a utility $\hat u_{i,k}$ and a
+# cost $\hat c_{i,k}$ for each pair. Those four $6 \times 3$ arrays are all the protocol needs.
+#
+# | symbol | meaning | known to the router? |
+# |---|---|---|
+# | $y_{i,k}$ | true correctness of model $k$ on query $i$ | no (used to score) |
+# | $c_{i,k}$ | true cost of model $k$ on query $i$ | no (used to score) |
+# | $\hat u_{i,k}$ | predicted utility (expected correctness) | yes (it decides) |
+# | $\hat c_{i,k}$ | predicted cost | yes (it decides) |
+
+# %%
+import numpy as np
+import pandas as pd
+
+toy_models = ["Small", "Medium", "Large"]
+y = np.array([[1, 1, 1], [0, 1, 1], [0, 0, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=float)
+c = np.array([[1, 3, 10], [1, 4, 12], [1, 3, 10], [1, 3, 11], [2, 4, 10], [1, 3, 13]], dtype=float)
+u_hat = np.array([[.9, .7, .8], [.3, .8, .7], [.2, .4, .7], [.6, .5, .7], [.3, .6, .5], [.2, .5, .6]])
+c_hat = np.array([[1, 3, 9], [1, 4, 11], [1, 3, 11], [1, 3, 10], [1, 4, 10], [2, 3, 12]], dtype=float)
+pd.DataFrame({"accuracy": y.mean(axis=0), "mean cost (cents)": c.mean(axis=0)}, index=toy_models).round(3)
+
+# %% [markdown]
+# Large is the best single model (4 of 6 right, 11 cents a query); Small costs a tenth of that and gets 2 right. The
+# router is imperfect on purpose: on query 4 it prefers Large ($\hat u = 0.7$), but only Small answers it correctly.
+#
+# **Step A, the sweep.** Why every *distinct predicted cost* is a budget: between two consecutive predicted costs no
+# query can afford anything new, so no decision changes; these budgets therefore give every operating point there is.
+# At budget $t$ each query takes the affordable model with the highest $\hat u$ (its cheapest predicted model if none
+# is affordable), and the point is the mean **true** cost and accuracy of those picks.
+
+# %%
+def sweep(u_hat, c_hat, y, c):
+    """One operating point (mean true cost, mean true accuracy) per budget t, t = every distinct predicted cost."""
+    rows, points = np.arange(len(y)), []
+    for t in np.unique(c_hat):
+        affordable = c_hat <= t
+        pick = np.where(affordable, u_hat, -np.inf).argmax(axis=1)  # highest predicted utility within budget
+        broke = ~affordable.any(axis=1)
+        pick[broke] = c_hat[broke].argmin(axis=1)  # nothing affordable: the cheapest predicted model
+        points.append((c[rows, pick].mean(), y[rows, pick].mean()))
+    return np.array(points)
+
+
+points = sweep(u_hat, c_hat, y, c)
+pd.DataFrame(points, index=pd.Index(np.unique(c_hat), name="budget t"), columns=["cost", "accuracy"]).round(3)
+
+# %% [markdown]
+# A higher budget does not always buy accuracy: at $t = 10$ query 4 can afford Large, which the router prefers and
+# which gets it wrong, so accuracy *falls* while cost rises. A reader choosing a budget would never pick such a point.
+#
+# **Step B, the Pareto frontier** keeps only the points that no other point beats: sorted by cost, a point stays only
+# if it is more accurate than every cheaper one.
+
+# %%
+def pareto(points):
+    """The points more accurate than every cheaper point, sorted by cost."""
+    points = points[np.lexsort((-points[:, 1], points[:, 0]))]  # by cost; at equal cost the most accurate first
+    best_before = np.maximum.accumulate(points[:, 1])
+    return points[np.r_[True, points[1:, 1] > best_before[:-1]]]
+
+
+frontier = pareto(points)
+print("frontier (cost, accuracy):", frontier.round(3).tolist())
+
+# %% [markdown]
+# Of the eight operating points three survive. **Step C, the three summaries** of a frontier (paper Sec. 3.3):
+# **Ps**, its highest accuracy; **QNC**, the cost of its cheapest point that is at least as accurate as the best single
+# model, over that model's mean cost; **nAUC**, the area under it divided by the width of the cost range, either its
+# own span (`official`, trapezoids) or one interval shared by every router on these queries (`shared`, the step
+# envelope over [mean cheapest cost, mean dearest cost] per query, 0 before the frontier's first point).
+
+# %%
+def frontier_metrics(frontier, y, c):
+    """Ps, QNC and nAUC (official and shared) of a frontier, against the outcomes y, c of the same queries."""
+    best = np.lexsort((c.mean(axis=0), -y.mean(axis=0)))[0]  # most accurate single model (cheaper on a tie)
+    reaching = frontier[frontier[:, 1] >= y[:, best].mean()]
+    qnc = reaching[:, 0].min() / c[:, best].mean() if len(reaching) else np.inf
+    cost, acc = frontier[:, 0], frontier[:, 1]
+    official = np.trapezoid(acc, cost) / (cost[-1] - cost[0]) if len(frontier) > 1 else acc[0]
+    lo, hi = c.min(axis=1).mean(), c.max(axis=1).mean()
+    shared = np.sum(acc * np.diff(np.r_[np.clip(cost, lo, hi), hi])) / (hi - lo)
+    return {"Ps": acc.max(), "QNC": qnc, "nAUC": official, "nAUC_shared": shared}
+
+
+toy = frontier_metrics(frontier, y, c)
+print({name: round(float(value), 3) for name, value in toy.items()})
+
+# %% [markdown]
+# Routing beats every single model here: Ps is above Large's accuracy, and the frontier reaches Large's accuracy at
+# about a quarter of Large's cost (QNC well below 1). The two nAUCs differ because they integrate over different
+# cost ranges; only the shared one compares routers fairly (notebook 6).
+#
+# **Step D, the check.** The same numbers from `mmr_utils` (`mmr_utils/metrics/protocol.py`), which every table of
+# this book uses. If these asserts pass, the library computes what the twenty lines above do.
+
+# %%
+import math
+
+from mmr_utils.metrics import protocol
+
+library_points = protocol.budget_sweep(u_hat, c_hat, y, c)
+library_frontier = protocol.pareto_frontier(library_points)
+np.testing.assert_allclose(points, np.asarray(library_points))
+np.testing.assert_allclose(frontier, library_frontier)
+library = {"Ps": protocol.peak_score(library_frontier),
+           "QNC": protocol.quality_neutral_cost(library_frontier, y, c),
+           "nAUC": protocol.nauc(library_frontier, protocol="official"),
+           "nAUC_shared": protocol.nauc(library_frontier, c, protocol="shared")}
+assert all(math.isclose(toy[name], library[name]) for name in toy), (toy, library)
+print("mmr_utils agrees: same operating points, frontier, Ps, QNC and both nAUCs")
+
+# %% [markdown]
+# ## The anatomy of a frontier
+# The toy router drawn: the raw curve in budget order (grey, with its dip), the frontier that keeps the undominated
+# points (blue steps), Ps (the star), QNC (the orange arrow from Large to the cheapest frontier point as accurate as
+# Large), the shared nAUC area (shaded, over the shared cost interval), the three models and the Oracle. Later
+# chapters refer back to this picture.
+
+# %%
+from mmr_utils.paths import ROOT
+from mmr_utils.report.anatomy import plot_frontier_anatomy
+from mmr_utils.report.outputs import Report
+
+report = Report(ROOT / out_dir)  # every figure and table leaves through it, with its provenance
+toy_provenance = {"data": {"variant": "hand-written toy example (6 queries, 3 models)", "simulated": False},
+                  "encoder": "none (predictions written by hand)"}
+fig = plot_frontier_anatomy(u_hat, c_hat, y, c, models=toy_models, cost_unit="cents")
+report.figure(fig, "fig_frontier_anatomy", toy_provenance)
+
+# %% [markdown]
+# **Reading it.** Everything a table reports about a router is read off such a picture: Ps is a height, QNC a ratio of
+# two horizontal positions, nAUC an area. The Oracle, which sends each query to its cheapest correct model, sits above
+# and to the left of any frontier a router can reach. The rest of this chapter does the same for learned routers on
+# the benchmark.
+
+# %% [markdown]
 # ## Step 1: features
 # Every question and image is embedded once (cached by content); notebook 2 explains the encoders. What actually
 # ran (CLIP, or the offline pair MiniLM + image statistics when CLIP weights are not on disk) is recorded in every
@@ -71,12 +210,8 @@ from mmr_utils.experiments import runs, studies
 from mmr_utils.experiments.runs import RunConfig
 from mmr_utils.experiments.scoring import FIG4_GROUP
 from mmr_utils.features import bank as feature_bank
-from mmr_utils.paths import ROOT
 from mmr_utils.report import paper_tables, plots
-from mmr_utils.report.outputs import Report
 
-out = ROOT / out_dir
-report = Report(out)  # every figure and table leaves through it, with its provenance
 bank = feature_bank.load_and_embed(data_root, scale=scale, seed=data_seed, encoder=encoder)
 table = bank.table
 Markdown(f"**Data:** {table.n} instances, {len(table.models)} models, "

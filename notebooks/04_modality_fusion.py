@@ -8,6 +8,11 @@
 # **What you will learn.** What the official mode flags mean, how a missing channel is handled without changing the
 # feature scale, and how to tell a real difference from seed noise.
 #
+# **Reading the metrics.** Ps (peak score), QNC (quality-neutral cost) and nAUC (normalised area under the
+# frontier) are read off a router's cost-accuracy frontier as drawn in
+# [the anatomy of a frontier](03_main_results.ipynb#the-anatomy-of-a-frontier) (notebook 3): Ps is a height, QNC a
+# ratio of two costs, nAUC an area.
+#
 # Modes name the channels used for training and for testing (official flags): `1` = text, `2` = text + image,
 # `3` = image. `11`, `33` and `22` train and test on the same channels; `21` trains multimodally and tests with the
 # image channel **masked** (notebook 5's transfer study). A masked channel is replaced by its *training* centroid

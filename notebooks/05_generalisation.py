@@ -10,6 +10,11 @@
 # empty side), what the best-single-model reference means on a shifted target, and how routing quality grows with
 # training data.
 #
+# **Reading the metrics.** Ps (peak score), QNC (quality-neutral cost) and nAUC (normalised area under the
+# frontier) are read off a router's cost-accuracy frontier as drawn in
+# [the anatomy of a frontier](03_main_results.ipynb#the-anatomy-of-a-frontier) (notebook 3): Ps is a height, QNC a
+# ratio of two costs, nAUC an area.
+#
 # **What differs from the paper.** Table 5's text-only sets (GSM8K, MMLU, ARC) have no public outcomes for the
 # paper's model pool, so we use an image-masked stand-in (below). The model-subset protocol is our reading of one
 # sentence of the abstract [uncertain]. Data: the simulated benchmark by default (not the paper's numbers).

@@ -9,6 +9,11 @@
 # **What you will learn.** Why nAUC needs one shared cost interval to compare routers; what happens to queries no
 # model is affordable for; and why an oracle must break ties by cost.
 #
+# **Reading the metrics.** Ps (peak score), QNC (quality-neutral cost) and nAUC (normalised area under the
+# frontier) are read off a router's cost-accuracy frontier as drawn in
+# [the anatomy of a frontier](03_main_results.ipynb#the-anatomy-of-a-frontier) (notebook 3): Ps is a height, QNC a
+# ratio of two costs, nAUC an area.
+#
 # | | official code | this project |
 # |---|---|---|
 # | query with no affordable model | sent to model index 0 of the official sorted model order (`Claude3-7V_Sonnet` on the paper's models, costly and weak), whatever it costs | sent to its cheapest predicted model |

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 from PIL import Image
 
 from mmr_utils import paths
@@ -17,6 +18,7 @@ from tools import book, book_screenshots
 
 STEMS = book.notebook_stems()
 CHROMIUM = book_screenshots.find_chromium()
+BINDER = "example-owner/mmr-companion"  # the repository the launch buttons of the test site open
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="chromium not on PATH (apt-get install -y chromium)")
 
 
@@ -28,7 +30,7 @@ def digests(folder: Path) -> dict[str, str]:
 def built(tmp_path_factory):
     """The site built once per session at the small defaults (stored outputs), and the notebooks' digests before."""
     before = digests(paths.NOTEBOOKS)
-    report = book.build(tmp_path_factory.mktemp("book") / "site", log=lambda *_: None)
+    report = book.build(tmp_path_factory.mktemp("book") / "site", binder=BINDER, log=lambda *_: None)
     return report, before
 
 
@@ -55,6 +57,48 @@ def test_notebook_pages_carry_their_outputs_origin_and_full_size_figures(built):
     assert "notebooks/03_main_results.ipynb" in page and "small defaults" in page
     assert 'src="../_images/fig_pareto.png"' in page
     assert "all routers below the oracle" in page  # a stored output, not just the source
+
+
+def test_notebook_pages_have_a_binder_launch_button_for_their_own_notebook(built):
+    report, _ = built
+    assert report.binder_repo == BINDER
+    for stem in STEMS:
+        page = (report.site / "notebooks" / f"{stem}.html").read_text()
+        link = f"https://mybinder.org/v2/gh/{BINDER}/main?urlpath=lab/tree/notebooks/{stem}.ipynb"
+        assert link in page, f"{stem}: no Binder launch button to {link}"
+
+
+def test_without_a_repository_the_launch_buttons_are_off_not_pointing_elsewhere(tmp_path, monkeypatch):
+    config = tmp_path / "_config.yml"
+    shutil.copy(book.BOOK_SOURCES / "_config.yml", config)
+    book.configure_launch_buttons(config, None)
+    settings = yaml.safe_load(config.read_text())
+    assert settings["launch_buttons"]["binderhub_url"] == "" and settings["repository"]["url"] == ""
+    monkeypatch.setenv(book.BINDER_ENV, "not a repository")
+    with pytest.raises(book.BookError, match="MMR_BINDER_REPO='not a repository': expected a GitHub repository"):
+        book.binder_repo()
+    monkeypatch.setenv(book.BINDER_ENV, "owner/name")
+    assert book.binder_repo() == "owner/name"
+
+
+def images_without_alt_text(html: str) -> list[str]:
+    """Every <img> tag whose alt text is missing, empty, or only a file name."""
+    bad = []
+    for tag in re.findall(r"<img\b[^>]*>", html):
+        alt = re.search(r'\balt="([^"]*)"', tag)
+        if alt is None or not alt[1].strip() or re.fullmatch(r"[\w./-]+\.(png|svg|jpe?g)", alt[1].strip()):
+            bad.append(tag[:160])
+    return bad
+
+
+def test_every_figure_of_the_site_has_alt_text(built):
+    report, _ = built
+    pages = ["index.html"] + [f"notebooks/{stem}.html" for stem in STEMS]
+    missing = {page: images_without_alt_text((report.site / page).read_text()) for page in pages}
+    assert {page: tags for page, tags in missing.items() if tags} == {}
+    page = (report.site / "notebooks" / "03_main_results.html").read_text()
+    caption = book.gallery_captions(book.BOOK_SOURCES / "index.md")["fig_pareto"]
+    assert f'alt="{caption[:40]}' in page.replace("&quot;", '"')
 
 
 def gallery_blocks() -> dict[str, str]:

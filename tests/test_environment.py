@@ -1,4 +1,5 @@
-"""Project plumbing: environment.yml mirrors requirements.txt, postBuild, the Makefile's help, CI entry, nbval sanitizers."""
+"""Project plumbing: environment.yml (Binder) mirrors requirements.txt (the reader's runtime) and holds no development
+tool, make venv adds requirements-dev.txt, postBuild, the Makefile's help, CI entry, nbval sanitizers."""
 
 import os
 import re
@@ -46,18 +47,38 @@ def test_environment_and_requirements_pin_the_same_packages():
     assert {k: v for k, v in environment.items() if requirements[k] != v} == {}, "versions differ"
 
 
+DEV_TOOLS = {"pytest", "nbval", "hypothesis", "ruff", "pre-commit", "jupyter-book", "sphinx"}
+
+
+def test_development_tools_are_pinned_apart_from_the_runtime_and_installed_by_make_venv():
+    runtime = parse_pins((ROOT / "requirements.txt").read_text().splitlines(), "requirements.txt")
+    dev = parse_pins((ROOT / "requirements-dev.txt").read_text().splitlines(), "requirements-dev.txt")
+    environment = parse_pins(environment_pip_lines(), "environment.yml")
+    assert set(dev) >= DEV_TOOLS, f"not in requirements-dev.txt: {sorted(DEV_TOOLS - set(dev))}"
+    assert sorted(set(dev) & set(runtime)) == [], "pinned in both requirements files"
+    assert sorted(set(dev) & set(environment)) == [], "development tools in environment.yml (Binder)"
+    install = [line.strip() for line in (ROOT / "Makefile").read_text().splitlines() if "pip install" in line]
+    assert any("-r requirements.txt" in line and "-r requirements-dev.txt" in line for line in install), install
+
+
 def test_environment_pins_python_exactly():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pythons = [d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python")]
     assert len(pythons) == 1 and re.fullmatch(r"python=3\.11\.\d+", pythons[0]), pythons
 
 
-def test_every_environment_dependency_line_says_who_needs_it():
+def test_every_environment_dependency_line_says_which_notebook_needs_it():
     lines = (ROOT / "environment.yml").read_text().splitlines()
     items = [line for line in lines if line.lstrip().startswith("- ")]
     assert len(items) >= len(environment_pip_lines())
     uncommented = [line for line in items if not re.search(r"\s#\s*\S", line)]
     assert uncommented == []
+    stems = {p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.py")}
+    pins = [line for line in items if PIN.match(line.lstrip()[2:].split("#", 1)[0].strip())]
+    no_notebook = [line.strip() for line in pins
+                   if not set(re.findall(r"\b\d\d_[a-z_]+", line.split("#", 1)[1])) & stems
+                   and "every notebook" not in line]
+    assert no_notebook == [], "pins whose comment names no notebook"
 
 
 def test_postbuild_installs_the_package_and_writes_data():

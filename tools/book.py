@@ -7,7 +7,9 @@ paired ``notebooks/NN_name.ipynb`` with the outputs stored at the notebooks' sma
 ``source="executed"`` they are the full-size copies ``make figures`` writes to ``build/notebooks/`` (a notebook that
 ``make figures`` does not run keeps its stored outputs, and its page says so). Each staged copy gets a note under
 its title saying where its outputs came from, and, at its end, the full-size figures it makes (found by their
-``"fig_..."`` names in the notebook source).
+``"fig_..."`` names in the notebook source). Every figure gets alt text: its gallery caption (``book/index.md``) where
+it has one, else the heading it appears under. Notebook pages carry a Binder launch button when the repository is
+known (:func:`binder_repo`).
 
 :func:`build` refuses a notebook with an error output, a table of contents that is not the notebooks in reading
 order, or any Sphinx warning (a broken cross-reference, a missing image, ...), then :func:`check_site` reads every
@@ -52,6 +54,10 @@ GENERATED_PAGES = {"genindex.html", "search.html", "py-modindex.html"}
 
 _NOTEBOOK_NAME = re.compile(r"^\d\d_[A-Za-z0-9_]+$")
 _FIGURE_NAME = re.compile(r"[\"'](fig_[A-Za-z0-9_]+)[\"']")
+_GALLERY_BLOCK = re.compile(r"(:::\{figure\} figures/(fig_[A-Za-z0-9_]+)\.png\n)(.*?)(?=\n:::)", re.S)
+_GITHUB_REMOTE = re.compile(r"^(?:git@github\.com:|https://github\.com/)([^/\s]+/[^/\s]+?)(?:\.git)?/?$")
+#: Environment variable naming the GitHub repository (owner/name) the launch buttons open on Binder.
+BINDER_ENV = "MMR_BINDER_REPO"
 
 
 class BookError(RuntimeError):
@@ -66,6 +72,7 @@ class BookReport:
     pages: list[str] = field(default_factory=list)
     origins: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    binder_repo: str | None = None
 
 
 def notebook_stems(notebooks: Path = paths.NOTEBOOKS) -> list[str]:
@@ -178,14 +185,81 @@ def notebook_inputs(stems: list[str], source: str = "stored", executed: Path = E
     return chosen
 
 
-def _page_notebook(notebook: nbformat.NotebookNode, note: str, figures: list[str]) -> nbformat.NotebookNode:
-    """The staged copy of a notebook: the origin note under the title, the full-size figures at the end."""
+def binder_repo() -> str | None:
+    """The GitHub repository (``owner/name``) the launch buttons open on Binder: ``$MMR_BINDER_REPO``, else the
+    ``origin`` remote's when it is on GitHub (as ``make binder-url``), else None (no launch buttons)."""
+    value = os.environ.get(BINDER_ENV, "").strip()
+    if value:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", value):
+            raise BookError(f"${BINDER_ENV}={value!r}: expected a GitHub repository as owner/name")
+        return value
+    try:
+        remote = subprocess.run(["git", "remote", "get-url", "origin"], cwd=paths.ROOT, capture_output=True,
+                                text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):  # no git, or it hangs: the site is built without launch buttons
+        return None
+    match = _GITHUB_REMOTE.match(remote.stdout.strip()) if remote.returncode == 0 else None
+    return match[1] if match else None
+
+
+def plain_text(markdown: str) -> str:
+    """Markdown reduced to one line of plain text for an alt attribute: links become their text, emphasis, code
+    marks and square brackets go."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", markdown)
+    text = re.sub(r"[*`]", "", text).replace("[", "(").replace("]", ")")
+    return " ".join(text.split())
+
+
+def gallery_captions(index: Path) -> dict[str, str]:
+    """Figure name -> its caption in the gallery of ``index`` (``book/index.md``), as plain text."""
+    captions = {}
+    for match in _GALLERY_BLOCK.finditer(index.read_text()):
+        lines = [line for line in match[3].splitlines() if not line.startswith(":")]
+        captions[match[2]] = plain_text(" ".join(lines))
+    return captions
+
+
+def with_gallery_alt_text(index_text: str) -> str:
+    """The landing page with an ``:alt:`` option (its caption) added to every gallery figure that has none."""
+    def add(match):
+        if re.search(r"^:alt:", match[3], flags=re.M):
+            return match[0]
+        lines = [line for line in match[3].splitlines() if not line.startswith(":")]
+        return f"{match[1]}:alt: {plain_text(' '.join(lines))}\n{match[3]}"
+
+    return _GALLERY_BLOCK.sub(add, index_text)
+
+
+def _image_alt_text(notebook: nbformat.NotebookNode, captions: dict[str, str]) -> None:
+    """Give every code cell with an image output alt text (myst-nb's ``mystnb.image.alt`` cell metadata): the gallery
+    captions of the figures it saves, else the heading it appears under."""
+    heading = ""
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            found = re.findall(r"^#{1,3}\s+(.+)$", cell.source, flags=re.M)
+            heading = plain_text(found[-1]) if found else heading
+            continue
+        if not any("image/png" in out.get("data", {}) for out in cell.get("outputs", []) or []):
+            continue
+        names = _FIGURE_NAME.findall(cell.source)
+        described = [captions[name] for name in names if name in captions]
+        alt = " ".join(described) or (f"Figure: {heading}" if heading else "Figure output of the cell above")
+        image = cell.metadata.setdefault("mystnb", {}).setdefault("image", {})
+        image.setdefault("alt", alt)
+
+
+def _page_notebook(notebook: nbformat.NotebookNode, note: str, figures: list[str],
+                   captions: dict[str, str] | None = None) -> nbformat.NotebookNode:
+    """The staged copy of a notebook: the origin note under the title, alt text on its figures, the full-size figures
+    at the end."""
+    captions = captions or {}
     staged = nbformat.from_dict(notebook)
+    _image_alt_text(staged, captions)
     cells = list(staged.cells)
     insert_at = 1 if cells and cells[0].cell_type == "markdown" else 0
     cells.insert(insert_at, nbformat.v4.new_markdown_cell(f":::{{note}}\n{note}\n:::"))
     if figures:
-        images = "\n\n".join(f"![{name}](../figures/{name}.png)" for name in figures)
+        images = "\n\n".join(f"![{captions.get(name, name)}](../figures/{name}.png)" for name in figures)
         cells.append(nbformat.v4.new_markdown_cell(
             "## Full-size figures from this notebook\n\nThe committed outputs of `make figures` (`figures/`), made by "
             f"this notebook at full size:\n\n{images}"))
@@ -195,13 +269,28 @@ def _page_notebook(notebook: nbformat.NotebookNode, note: str, figures: list[str
     return staged
 
 
+def configure_launch_buttons(config: Path, repo: str | None) -> None:
+    """Point the staged ``_config.yml``'s Binder launch buttons at ``https://github.com/<repo>``, or switch them off
+    when ``repo`` is None (Jupyter Book would otherwise fill in its own repository)."""
+    settings = yaml.safe_load(config.read_text())
+    if repo:
+        settings.setdefault("repository", {})["url"] = f"https://github.com/{repo}"
+    else:
+        settings.setdefault("launch_buttons", {})["binderhub_url"] = ""
+    config.write_text(yaml.safe_dump(settings, sort_keys=False))
+
+
 def stage(dest: Path, inputs: dict[str, tuple[Path, str]], *, book: Path = BOOK_SOURCES,
-          figures: Path = paths.FIGURES, notebooks: Path = paths.NOTEBOOKS) -> None:
-    """Lay out the Sphinx source tree of the site in ``dest`` (which must be empty or absent)."""
+          figures: Path = paths.FIGURES, notebooks: Path = paths.NOTEBOOKS, binder: str | None = None) -> None:
+    """Lay out the Sphinx source tree of the site in ``dest`` (which must be empty or absent); ``binder`` is the
+    GitHub repository (owner/name) of the launch buttons, None for none."""
     for required in ("_config.yml", "_toc.yml", "index.md"):
         if not (book / required).is_file():
             raise BookError(f"{book / required}: missing (the book's sources live in {book})")
     shutil.copytree(book, dest, dirs_exist_ok=True)
+    configure_launch_buttons(dest / "_config.yml", binder)
+    captions = gallery_captions(book / "index.md")
+    (dest / "index.md").write_text(with_gallery_alt_text((book / "index.md").read_text()))
     # The appendix pages (the paper's facts, reproducibility, adding a model) are the repository's docs/ as they are.
     shutil.copytree(paths.ROOT / "docs", dest / "docs", dirs_exist_ok=True)
     (dest / "figures").mkdir()
@@ -210,7 +299,8 @@ def stage(dest: Path, inputs: dict[str, tuple[Path, str]], *, book: Path = BOOK_
     (dest / "notebooks").mkdir()
     for stem, (path, note) in inputs.items():
         made = [name for name in figure_names(notebooks / f"{stem}.py") if (figures / f"{name}.png").is_file()]
-        nbformat.write(_page_notebook(read_notebook(path), note, made), dest / "notebooks" / f"{stem}.ipynb")
+        nbformat.write(_page_notebook(read_notebook(path), note, made, captions),
+                       dest / "notebooks" / f"{stem}.ipynb")
 
 
 def run_sphinx(source: Path, output: Path, *, python: str = sys.executable) -> str:
@@ -361,15 +451,19 @@ def check_site(site: Path, stems: list[str]) -> list[str]:
 
 
 def build(out: Path = SITE, *, source: str = "stored", executed: Path = EXECUTED, book: Path = BOOK_SOURCES,
-          figures: Path = paths.FIGURES, notebooks: Path = paths.NOTEBOOKS, log=print) -> BookReport:
-    """Build and check the tutorial site into ``out`` (replaced only when the new site passed every check)."""
+          figures: Path = paths.FIGURES, notebooks: Path = paths.NOTEBOOKS, binder: str | None = "auto",
+          log=print) -> BookReport:
+    """Build and check the tutorial site into ``out`` (replaced only when the new site passed every check).
+    ``binder``: the GitHub repository (owner/name) of the Binder launch buttons; ``"auto"``: :func:`binder_repo`."""
     started = time.perf_counter()
+    if binder == "auto":
+        binder = binder_repo()
     stems = notebook_stems(notebooks)
     check_toc(book / "_toc.yml", stems)
     inputs = notebook_inputs(stems, source, executed, notebooks)
     with tempfile.TemporaryDirectory(prefix="mmr-book-") as tmp:
         src, output = Path(tmp) / "src", Path(tmp) / "out"
-        stage(src, inputs, book=book, figures=figures, notebooks=notebooks)
+        stage(src, inputs, book=book, figures=figures, notebooks=notebooks, binder=binder)
         run_sphinx(src, output)
         html = output / "_build" / "html"
         pages = check_site(html, stems)
@@ -377,8 +471,10 @@ def build(out: Path = SITE, *, source: str = "stored", executed: Path = EXECUTED
             shutil.copytree(html, target, dirs_exist_ok=True)
     report = BookReport(site=Path(out), pages=pages,
                         origins={stem: paths.relative_to_root(path) for stem, (path, _) in inputs.items()},
-                        seconds=time.perf_counter() - started)
+                        seconds=time.perf_counter() - started, binder_repo=binder)
     log(f"book: {len(pages)} pages in {report.seconds:.0f} s -> {Path(out) / 'index.html'}")
+    log(f"book: Binder launch buttons open github.com/{binder}" if binder else
+        f"book: no Binder launch buttons (no GitHub origin remote; set {BINDER_ENV}=owner/name)")
     for stem, origin in report.origins.items():
         log(f"book:   {stem}: outputs from {origin}")
     return report

@@ -84,11 +84,12 @@ class FeatureBank:
         return t_train, img.values[train], img.present[train], t_test, img.values[test], img.present[test]
 
 
-def embed_table(table: OutcomeTable, encoder: str = "auto", *, seed: int = 0, progress: bool = False,
+def embed_table(table: OutcomeTable, encoder: str = "auto", *, seed: int = 0, progress: bool = True,
                 **encoder_kwargs) -> FeatureBank:
     """Encode every question and image of ``table`` once (cached) with the encoders ``encoder`` names
     (:func:`~mmr_utils.features.encoders.get_encoders`), on :func:`mmr_utils._torch.configure_threads`'s threads so
-    the embeddings do not depend on the machine's cores. A missing or unreadable image is absent."""
+    the embeddings do not depend on the machine's cores. A missing or unreadable image is absent. ``progress`` allows
+    a progress bar per encoder, drawn only where someone watches (:mod:`mmr_utils._progress`)."""
     from mmr_utils._torch import configure_threads
 
     configure_threads()
@@ -153,7 +154,7 @@ def channel_separability(bank: FeatureBank, *, label: str = "dataset", folds: in
 
 
 def load_and_embed(data_root: str = "", *, scale: float = 1.0, seed: int = 0, encoder: str = "auto",
-                   progress: bool = False) -> FeatureBank:
+                   progress: bool = True) -> FeatureBank:
     """A notebook's first step: the outcome table (:func:`mmr_utils.data.loading.load_benchmark`) and its embeddings,
     printing which data and encoder were used. ``seed`` is the data seed (which simulated benchmark, the encoders'
     projections), independent of the studies' split and router seeds."""

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image
-from tqdm import tqdm  # the plain text bar: tqdm.auto needs ipywidgets in notebooks and warns without it
 
 from mmr_utils._arrays import unit_rows
+from mmr_utils._progress import progress
 from mmr_utils._torch import dtype_name
 from mmr_utils.features.cache import CacheKey, EmbeddingCache, file_hash, text_hash
 
@@ -268,8 +268,8 @@ class BaseEncoder:
         order = np.argsort([len(t) for t in texts], kind="stable")
         ordered = [texts[i] for i in order]
         chunks = []
-        for start in tqdm(range(0, len(ordered), size), desc=f"{self.name} texts", disable=not self.progress,
-                          unit="batch"):
+        for start in progress(range(0, len(ordered), size), desc=f"{self.name} texts", enabled=self.progress,
+                              unit="batch"):
             chunks.append(unit_rows(np.asarray(self._embed_text_batch(ordered[start:start + size]), dtype=np.float32)))
             self.calls += 1
         values = np.concatenate(chunks)
@@ -378,8 +378,8 @@ class BaseEncoder:
             persistent_workers=False)
         vectors: dict[int, np.ndarray] = {}
         failures: dict[int, str] = {}
-        for indices, batch, failed in tqdm(loader, desc=f"{self.name} images", disable=not self.progress,
-                                           unit="batch"):
+        for indices, batch, failed in progress(loader, desc=f"{self.name} images", enabled=self.progress,
+                                               unit="batch"):
             failures.update(dict(failed))
             if batch is None:
                 continue
