@@ -62,7 +62,7 @@ def main(argv=None) -> None:
 
     from mmr_utils._io import atomic_write_text
     from mmr_utils._torch import configure_threads
-    from mmr_utils.routers import make_router
+    from mmr_utils.routers.base import make_router
 
     configure_threads()
     X, Y, C, _ = problem()

@@ -26,7 +26,7 @@ from mmr_utils.data.splits import instance_split
 from mmr_utils.features import bank as feature_bank
 from mmr_utils.features.fusion import build_features
 from mmr_utils.metrics.summary import summarize
-from mmr_utils.routers import make_router
+from mmr_utils.routers.base import make_router
 
 CHECKPOINTS = (5, 10, 25, 50, 100)
 ROUTERS = ("mlp", "mlp_mf", "cmr")

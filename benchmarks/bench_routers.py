@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from mmr_utils._io import atomic_write_text
-from mmr_utils.routers import make_router
+from mmr_utils.routers.base import make_router
 
 ROUTER_NAMES = ["random", "best_single", "knn", "kmeans", "kmeans_adaptive", "linear", "linear_mf", "mlp",
                 "mlp_mf", "cmr"]

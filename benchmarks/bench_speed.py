@@ -46,7 +46,7 @@ def child(epochs: int, routers: list[str], predictions: Path) -> dict:
     import torch
 
     from mmr_utils._torch import configure_threads
-    from mmr_utils.routers import make_router
+    from mmr_utils.routers.base import make_router
 
     threads = configure_threads()
     X, Y, C, text_dim = problem()

@@ -241,7 +241,7 @@ def _bootstrap_metric_list(text: str) -> list[str]:
 
 def add_evaluate_parser(subparsers) -> None:
     """Register the ``evaluate`` subcommand (router x features x budget sweep on an outcome table, paper Sec. 3.3)."""
-    from mmr_utils.routers import ROUTERS
+    from mmr_utils.routers.base import ROUTERS
 
     p = subparsers.add_parser("evaluate", help="fit and evaluate one router on an official-schema outcome table")
     p.add_argument("--data-root", type=Path, required=True, help="folder with MMR-Bench.csv / MMR_Bench.csv, or a CSV")

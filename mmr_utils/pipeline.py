@@ -22,7 +22,7 @@ from mmr_utils._io import atomic_open, atomic_write_text
 from mmr_utils.features.encoders import EncoderChoice, get_encoders
 from mmr_utils.features.fusion import Fuser
 from mmr_utils.metrics.decision import choose_models
-from mmr_utils.routers import Router, load_router, make_router
+from mmr_utils.routers.base import Router, load_router, make_router
 
 FORMAT = "mmr_utils.pipeline/1"
 

@@ -140,7 +140,7 @@ Markdown(
 
 # %%
 if table.source.get("simulated"):
-    from mmr_utils.data.simulator import achieved_vs_target
+    from mmr_utils.data.simulator.fitting import achieved_vs_target
 
     calibration = achieved_vs_target(table)
     report.table(calibration.set_index(["group", "metric"]), "tab_calibration", provenance)

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from mmr_utils.cli import build_parser, main
-from mmr_utils.routers import ROUTERS
+from mmr_utils.routers.base import ROUTERS
 
 WORDS = ["chart", "value", "red", "blue", "area", "angle", "sign", "shop", "word", "what", "is", "the", "total"]
 

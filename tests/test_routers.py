@@ -12,16 +12,16 @@ import pytest
 import torch
 
 from mmr_utils.metrics.decision import choose_models
-from mmr_utils.routers import (
+from mmr_utils.routers.base import (
     ROUTERS,
     BestSingleRouter,
-    CMRRouter,
     NotFittedError,
     OracleRouter,
     RandomRouter,
     load_router,
     make_router,
 )
+from mmr_utils.routers.neural import CMRRouter
 
 N_ROWS, N_TRAIN, DIM, TEXT_DIM, N_MODELS, N_CLUSTERS = 600, 400, 24, 12, 5, 4
 LEARNED = ["knn", "kmeans", "kmeans_adaptive", "linear", "linear_mf", "mlp", "mlp_mf", "cmr",

@@ -12,7 +12,7 @@ from test_routers import C_TEST, C_TRAIN, N_MODELS, N_TRAIN, X_TEST, X_TRAIN, Y_
 
 from mmr_utils.metrics.decision import choose_models
 from mmr_utils.metrics.protocol import pareto_frontier
-from mmr_utils.routers import ROUTERS, load_router
+from mmr_utils.routers.base import ROUTERS, load_router
 from mmr_utils.routers.extra.carrot import lambda_from_mu, mu_from_lambda
 from mmr_utils.routers.extra.shrinkage import MAX_KAPPA, prior_strength, shrink
 

@@ -93,7 +93,7 @@ def test_a_model_without_training_cells_is_named(sim_bank):
 
 
 def test_router_params_reach_their_router_only_and_bad_settings_are_named():
-    from mmr_utils.routers import ROUTERS
+    from mmr_utils.routers.base import ROUTERS
 
     config = RunConfig(router_params={"mlp": {"epochs": 25}, "cmr": {"epochs": 100}})
     assert runs.router_params(ROUTERS["mlp"], config, 3) == {"epochs": 25, "seed": 3}
@@ -156,7 +156,7 @@ def test_prefetched_runs_equal_runs_trained_alone_and_count_once(sim_bank, tmp_p
 
 
 def test_ensemble_members_are_bit_identical_to_routers_trained_alone():
-    from mmr_utils.routers import make_router
+    from mmr_utils.routers.base import make_router
 
     def data(seed, n=90, d=12, K=4):
         rng = np.random.default_rng(seed)
@@ -198,7 +198,7 @@ def test_a_bad_worker_count_is_an_error_that_names_the_variable(monkeypatch, val
 
 
 def test_routers_with_training_randomness_are_not_batched():
-    from mmr_utils.routers import ROUTERS
+    from mmr_utils.routers.base import ROUTERS
 
     assert ROUTERS["mlp"].batchable and ROUTERS["mlp_mf"].batchable
     assert not ROUTERS["cmr"].batchable  # dropout

@@ -60,7 +60,8 @@ def test_seeded_is_reproducible_and_leaves_the_global_rng_alone():
 
 def test_encoders_and_neural_routers_use_this_one_helper(monkeypatch):
     from mmr_utils.features.encoders import clip, minilm
-    from mmr_utils.routers import make_router, neural
+    from mmr_utils.routers import neural
+    from mmr_utils.routers.base import make_router
 
     assert clip.resolve_device is minilm.resolve_device is neural.resolve_device \
         is _torch.resolve_device
@@ -127,7 +128,7 @@ def test_a_bad_thread_count_is_an_error_naming_the_variable(raw, monkeypatch):
 
 
 def test_training_a_neural_router_sets_the_threads(monkeypatch):
-    from mmr_utils.routers import make_router
+    from mmr_utils.routers.base import make_router
 
     monkeypatch.setattr(_torch, "_threads_set", None)
     calls = []

@@ -29,7 +29,7 @@ from mmr_utils.data.splits import Split
 from mmr_utils.experiments.run_cache import as_json, load_run, save_run
 from mmr_utils.features.bank import FeatureBank
 from mmr_utils.features.fusion import build_features
-from mmr_utils.routers import ROUTERS, make_router
+from mmr_utils.routers.base import ROUTERS, make_router
 
 #: The paper's learned routers (Sec. 5.1), in the order of its Table 2.
 LEARNED_ROUTERS: tuple[str, ...] = ("knn", "kmeans", "kmeans_adaptive", "linear", "linear_mf", "mlp", "mlp_mf", "cmr")

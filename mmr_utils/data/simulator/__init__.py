@@ -5,5 +5,3 @@ THE FIGURES IT WRITES ARE SIMULATED, NOT THE PAPER'S MEASUREMENTS. It reproduces
 paper's) so that everything runs without the official download; every output folder says so. The generative model,
 its assumptions and its calibration are described in docs/simulator.md; the modules are listed there.
 """
-
-from mmr_utils.data.simulator.fitting import achieved_vs_target  # noqa: F401 - notebook 01 imports it from here

@@ -130,7 +130,7 @@ def fit_predict_masked(bank: FeatureBank, router: str, split, train_mask: np.nda
     the training cells that ``train_mask`` (len(train) x K, True = observed) keeps; not cached. Returns ``(U, P)`` on
     ``split.test``."""
     from mmr_utils.features.fusion import build_features
-    from mmr_utils.routers import make_router
+    from mmr_utils.routers.base import make_router
 
     check_mode(bank, config.mode)
     table = bank.table
