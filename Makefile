@@ -39,7 +39,7 @@ export OPENBLAS_L2_SIZE := 512
 
 BINDER_REPO ?= $(shell git remote get-url origin 2>/dev/null | sed -nE 's#^(git@github\.com:|https://github\.com/)([^/]+/[^/]+)$$#\2#p' | sed 's#\.git$$##')
 
-.PHONY: binder-url lint help venv data data-official data-mathv check-figures test-fresh-clone figures paper test test-unit test-notebooks check-pairs sync bench notebook-outputs \
+.PHONY: binder-url lint help venv data data-official data-mathv check-figures test-fresh-clone figures paper test test-unit test-notebooks check-pairs sync bench \
         bench-embed sweep clean-cache clean book book-screenshots
 
 help: ## List the targets (this message)
@@ -85,8 +85,9 @@ figures: $(STAMP) $(VENV)/.kernel-pinned data ## Run every notebook at full size
 	@for nb in $(FIGURE_NOTEBOOKS); do \
 	  name=$$(basename $$nb .py); params=notebooks/params/$$name.full.yaml; \
 	  echo "== $$name"; \
-	  $(PY) -m tools run-notebook $$nb --params $$params --out $(BUILD_NB)/$$name.ipynb \
+	  env -u MPLBACKEND $(PY) -m tools run-notebook $$nb --params $$params --out $(BUILD_NB)/$$name.ipynb \
 	    || { echo "make figures: notebook $$name failed (executed copy with the failing cell: $(BUILD_NB)/$$name.ipynb)"; exit 1; }; \
+	  $(PY) -m tools store-outputs $(BUILD_NB)/$$name.ipynb notebooks/$$name.ipynb --params $$params || exit 1; \
 	done
 else
 figures: $(STAMP) $(VENV)/.kernel-pinned
@@ -115,12 +116,6 @@ lint: $(STAMP) ## Ruff over the package, tests, notebooks and benchmarks (config
 
 sync: $(STAMP) ## Re-pair the notebooks after editing the .py sources (jupytext --sync)
 	$(PY) -m jupytext --sync $(NOTEBOOKS)
-
-notebook-outputs: $(STAMP) ## Store small-default outputs in the paired .ipynb (the reference for nbval's headline checks)
-	@# Without MPLBACKEND (exported as Agg above) the kernel draws inline, so the stored notebooks keep their figures.
-	cd notebooks && for nb in $(notdir $(NOTEBOOKS:.py=.ipynb)); do \
-	  env -u MPLBACKEND ../$(PY) -m jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1800 $$nb; done
-	$(PY) -m tools check-pairs
 
 bench: $(STAMP) ## Benchmarks: exact budget sweep vs per-threshold loop; router fit+predict times; torch threads; ensembles; worker processes; make figures' training cost
 	$(PY) benchmarks/bench_sweep.py

@@ -187,12 +187,7 @@ if table.has_images.any():
 else:
     print("this table has no images (text-only)")
 
-# %% [markdown]
-# ## Headline check
-# The oracle (cheapest correct model per instance) bounds every router from above.
-
 # %%
-# NBVAL_CHECK_OUTPUT
 print(f"instances: {table.n}, models: {len(table.models)}, oracle accuracy: {oracle_accuracy:.2f}")
 
 # %% [markdown]

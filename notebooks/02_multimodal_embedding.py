@@ -103,18 +103,6 @@ Markdown(
 )
 
 # %% [markdown]
-# ## Headline check
-# A second encoding of the same table is served entirely from the cache.
-
-# %%
-again = feature_bank.embed_table(table, encoder, seed=seed)
-
-# %%
-# NBVAL_CHECK_OUTPUT
-misses = feature_bank.embedding_report(again)["cache_misses"].sum()
-print(f"rows: {table.n}, cache misses on the second run: {misses}")
-
-# %% [markdown]
 # ## Recap
 # In this notebook we encoded every question and image once (cached by content), recorded which encoder actually
 # ran, looked at each channel's structure, and measured how well each channel, and both together, separate the

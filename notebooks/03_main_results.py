@@ -413,17 +413,6 @@ else:
     display(Markdown(f"No comparison with the paper's Table 3 and Figure 4: {paper_reason}."))
 
 # %% [markdown]
-# ## Headline check
-# Every learned router stays below the Oracle's peak accuracy (a check nbval runs at the small defaults).
-
-# %%
-# NBVAL_CHECK_OUTPUT
-frame = result.results[result.results["dataset"] == "All"]
-oracle_ps = frame[frame["router"] == "oracle"]["Ps"].min()
-learned_ps = frame[~frame["router"].isin(runs.REFERENCES)]["Ps"].max()
-print(f"all routers below the oracle: {bool(learned_ps <= oracle_ps)}")
-
-# %% [markdown]
 # ## Routing a new query
 # What a study trains can route new traffic: `RoutingPipeline.train` fits the fusion and one router (KNN here) on
 # the first seed's split exactly as above; the pipeline encodes a question and an optional image, fuses them and

@@ -163,15 +163,8 @@ best_fusion = choices.idxmax(axis=1)
 Markdown("Best fusion per router: " + ", ".join(f"{r} {f}" for r, f in best_fusion.items()) + ".")
 
 # %% [markdown]
-# ## Headline check
-# Every router was run in every mode. CMR always reads two tokens, so in the one-channel modes its masked channel is a
-# constant (the channel's training centroid); the official CMR feeds zeros for a masked image. `make figures` trains
-# MLP and MLPMF for the official 100 epochs and CMR for 10 (a labelled cut, see `params/04_modality_fusion.full.yaml`),
-# the same settings as notebook 3, so the mode-22 runs are trained once and read back from the run cache here.
-
-# %%
-# NBVAL_CHECK_OUTPUT
-print("modes compared:", sorted(modes["mode"].unique()), "| fusions:", sorted(fusion_rows["fusion"].unique()))
+# **CMR in the one-channel modes.** CMR always reads two tokens, so when a channel is masked it gets that channel's
+# training centroid as a constant; the official CMR feeds zeros for a masked image.
 
 # %% [markdown]
 # ## Recap

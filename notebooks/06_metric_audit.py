@@ -105,16 +105,6 @@ Markdown(
 )
 
 # %% [markdown]
-# ## Headline check
-# Breaking the oracle's ties by cost can only make it cheaper at the same accuracy.
-
-# %%
-# NBVAL_CHECK_OUTPUT
-oracles = audit.results[audit.results["router"].str.startswith("oracle")].groupby("router")[["cost", "accuracy"]].mean()
-cheaper = oracles.loc["oracle (cheapest correct)", "cost"] <= oracles.loc["oracle (first correct, ties ignored)", "cost"]
-print(f"cheapest-correct oracle no dearer: {bool(cheaper)}")
-
-# %% [markdown]
 # ## Recap
 # In this notebook we scored the same router predictions under the official protocol (sorted-order model 0 as the
 # fallback and the oracle's tie-break, per-frontier nAUC spans, index tie-breaks) and under the fixed one, saw which

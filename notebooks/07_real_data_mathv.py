@@ -137,12 +137,7 @@ Markdown(
     + " These costs are *modelled* (tokens x list price), so QNC here is a statement about that cost model."
 )
 
-# %% [markdown]
-# ## Headline check
-# The converted table holds every MATH-V model setting judged on every item.
-
 # %%
-# NBVAL_CHECK_OUTPUT
 print(f"MATH-V used: {full.source['variant']}")
 print(f"items used: {table.n} of {full.n}, model settings: {len(full.models)}, all judged: {bool(full.mask.all())}")
 

@@ -38,12 +38,11 @@ record = records.evaluate_point(bank, router, config, result_path=ROOT / result_
 record["metrics"]
 
 # %%
-# NBVAL_CHECK_OUTPUT
 print("metrics written:", sorted(record["metrics"]))
 
 # %% [markdown]
 # ## Recap
 # In this notebook we evaluated one (router, training fraction, seed) point and wrote its metrics where the sweep
-# runner collects them. `make sweep` runs the whole grid; `python -m tools sweep --config FILE --backend dask
-# --scheduler-address tcp://HOST:8786` runs it on a Dask cluster. The next chapter goes beyond the paper; the
-# README's gallery lists every figure and the notebook that makes it.
+# runner collects them. `make sweep` runs the whole grid (`python -m tools sweep --config FILE --jobs 4` runs four
+# points at once). The next chapter goes beyond the paper; the README's gallery lists every figure and the notebook
+# that makes it.

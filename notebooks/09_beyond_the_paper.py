@@ -287,14 +287,6 @@ Markdown(
 )
 
 # %% [markdown]
-# ## Headline check
-
-# %%
-# NBVAL_CHECK_OUTPUT
-print(f"routers compared: {len(ps)} | metrics with intervals: {comparison.results['metric'].nunique()}")
-print(f"cost definitions: {tau.shape[0]} | K values on the add-a-model curve: {added.results['K'].nunique()}")
-
-# %% [markdown]
 # ## Recap
 # In this notebook we audited the outcome table (coverage, duplicates, leakage across the split), compared the
 # paper's routers with newer ones on real MATH-V outcomes, with bootstrap intervals and paired tests against the best

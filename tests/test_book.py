@@ -28,7 +28,7 @@ def digests(folder: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory):
-    """The site built once per session at the small defaults (stored outputs), and the notebooks' digests before."""
+    """The site built once per session from the stored outputs, and the notebooks' digests before."""
     before = digests(paths.NOTEBOOKS)
     report = book.build(tmp_path_factory.mktemp("book") / "site", binder=BINDER, log=lambda *_: None)
     return report, before
@@ -54,9 +54,9 @@ def test_building_never_writes_to_the_paired_notebooks(built):
 def test_notebook_pages_carry_their_outputs_origin_and_full_size_figures(built):
     report, _ = built
     page = (report.site / "notebooks" / "03_main_results.html").read_text()
-    assert "notebooks/03_main_results.ipynb" in page and "small defaults" in page
+    assert "notebooks/03_main_results.ipynb" in page and "executed at full size" in page
     assert 'src="../_images/fig_pareto.png"' in page
-    assert "all routers below the oracle" in page  # a stored output, not just the source
+    assert "The outputs stored in this notebook come from" in page  # a stored output, not just the source
 
 
 def test_notebook_pages_have_a_binder_launch_button_for_their_own_notebook(built):

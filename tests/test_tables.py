@@ -1,5 +1,6 @@
 """Outcome tables: the official-schema loader, dataset selection, images, and every bad input named."""
 
+import dataclasses
 import json
 import tarfile
 
@@ -186,3 +187,13 @@ def test_official_repository_layout_images_beside_csv(tmp_path):
     (tmp_path / "OCRBench" / "1.png").write_bytes(b"x")
     table = load_table(tmp_path)
     assert table.instances["image_path"].iloc[0] == str(tmp_path / "OCRBench" / "1.png")
+
+
+def test_a_simulated_table_below_full_scale_says_it_is_a_smoke_run():
+    from mmr_utils.data.loading import load_benchmark
+
+    small = load_benchmark("", scale=0.03, seed=0)
+    assert "SMOKE RUN: the simulated benchmark at scale 0.03" in small.describe()
+    full_size = dataclasses.replace(small, source={**small.source,
+                                                   "provenance": {**small.source["provenance"], "scale": 1.0}})
+    assert "SMOKE RUN" not in full_size.describe()

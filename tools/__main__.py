@@ -5,7 +5,8 @@
 ``run-notebook``   execute one notebook with papermill and YAML parameters into a separate executed copy;
 ``figures``        every notebook that applies to another table (official release, V2, MATH-V, a path), outputs
                    into ``figures-<name>/`` (``make figures DATA=...``);
-``sweep``          a papermill parameter sweep over a grid, aggregated to one tidy CSV.
+``sweep``          a papermill parameter sweep over a grid, aggregated to one tidy CSV;
+``store-outputs``  copy a full-size run's outputs into the paired notebook readers open (``make figures``).
 
 The tooling lives outside the package: editing it changes no result and invalidates no cache.
 """
@@ -29,6 +30,7 @@ from tools.notebooks import (
     read_params_file,
     write_run_record,
 )
+from tools.stored_outputs import cmd_store_outputs
 from tools.sweep import _plot_sweep_function, read_sweep_config, run_sweep
 
 
@@ -196,6 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--figure", help="figure stem for mmr_utils.report.plots.plot_sweep (default: beside results.csv)")
     p.add_argument("--no-figure", action="store_true", help="print results.csv instead of calling plot_sweep")
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("store-outputs", help="copy an executed run's outputs into the paired notebook")
+    p.add_argument("executed", help="the executed copy (build/notebooks/NN_name.ipynb)")
+    p.add_argument("paired", help="the paired notebook to fill (notebooks/NN_name.ipynb)")
+    p.add_argument("--params", required=True, help="the parameters file the run used, as the note names it")
+    p.set_defaults(func=cmd_store_outputs)
 
     return parser
 

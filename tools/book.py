@@ -3,7 +3,7 @@
 Nothing is executed and no notebook in ``notebooks/`` is written to. :func:`stage` lays out one Sphinx source tree
 in a temporary folder: the book's own pages (``book/``: ``_config.yml``, ``_toc.yml``, the ``index.md`` landing
 page), a copy of each executed notebook and the committed figure PNGs. The executed notebooks are, by default, the
-paired ``notebooks/NN_name.ipynb`` with the outputs stored at the notebooks' small defaults; with
+paired ``notebooks/NN_name.ipynb`` with the full-size outputs ``make figures`` stored in them; with
 ``source="executed"`` they are the full-size copies ``make figures`` writes to ``build/notebooks/`` (a notebook that
 ``make figures`` does not run keeps its stored outputs, and its page says so). Each staged copy gets a note under
 its title saying where its outputs came from, and, at its end, the full-size figures it makes (found by their
@@ -160,7 +160,8 @@ def notebook_inputs(stems: list[str], source: str = "stored", executed: Path = E
                     notebooks: Path = paths.NOTEBOOKS) -> dict[str, tuple[Path, str]]:
     """For each notebook, the executed ``.ipynb`` the site shows and a sentence saying what its outputs are.
 
-    ``stored``: the paired ``notebooks/NN_name.ipynb`` (small defaults). ``executed``: ``make figures``'s copy in
+    ``stored``: the paired ``notebooks/NN_name.ipynb`` (full-size outputs that ``make figures`` stored, small
+    defaults for a notebook it does not run). ``executed``: ``make figures``'s copy in
     ``executed`` for every notebook with a full-size parameters file (missing copy: an error), the paired notebook
     for the others.
     """
@@ -169,9 +170,12 @@ def notebook_inputs(stems: list[str], source: str = "stored", executed: Path = E
     chosen = {}
     for stem in stems:
         paired = notebooks / f"{stem}.ipynb"
-        stored_note = (f"The outputs on this page are those stored in `notebooks/{stem}.ipynb`, executed at the "
-                       f"notebook's small defaults (a fraction of the benchmark, one seed).")
-        if source == "executed" and (notebooks / "params" / f"{stem}.full.yaml").is_file():
+        full_size = (notebooks / "params" / f"{stem}.full.yaml").is_file()
+        stored_note = (f"The outputs on this page are those `make figures` stored in `notebooks/{stem}.ipynb`: the "
+                       f"notebook executed at full size with `notebooks/params/{stem}.full.yaml`." if full_size else
+                       f"The outputs on this page are those stored in `notebooks/{stem}.ipynb`, executed at the "
+                       f"notebook's small defaults (a smoke run: a fraction of the benchmark, one seed).")
+        if source == "executed" and full_size:
             copy = executed / f"{stem}.ipynb"
             if not copy.is_file():
                 raise BookError(f"{copy}: no executed full-size copy of {stem}; run `make figures` first "

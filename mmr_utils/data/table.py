@@ -160,17 +160,23 @@ class OutcomeTable:
         return counts.sort_values(["_order", "dataset"], kind="stable").drop(columns="_order").reset_index(drop=True)
 
     def describe(self) -> str:
-        """A short human-readable description: source, rows, models, datasets, missing cells."""
+        """A short human-readable description: source, rows, models, datasets, missing cells; a simulated table
+        below full scale says it is a smoke run."""
         missing = {m: c for m, c in self.missing_per_model().items() if c}
         from mmr_utils.paths import relative_to_root
 
         kind = "SIMULATED " if self.source.get("simulated") else ""
         where = relative_to_root(self.source["path"]) if self.source.get("path") else "?"
         variant = f" [{self.source['variant']}]" if self.source.get("variant") else ""
+        provenance = self.source.get("provenance")
+        scale = provenance.get("scale", 1.0) if isinstance(provenance, dict) and self.source.get("simulated") else 1.0
+        smoke = (f"\nSMOKE RUN: the simulated benchmark at scale {scale:g} of the full 1.0; these numbers are a quick "
+                 f"check, not the full-size results (figures/ and the stored notebooks hold those)"
+                 if scale < 1 else "")
         return (
             f"{kind}outcome table from {where}{variant}: {self.n} instances x {len(self.models)} models, "
             f"datasets {self.datasets}, images for {int(self.has_images.sum())} rows, "
-            f"missing cells {missing or 'none'}"
+            f"missing cells {missing or 'none'}{smoke}"
         )
 
     def to_official_csv(self, path) -> Path:
