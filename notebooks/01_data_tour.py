@@ -120,7 +120,7 @@ Markdown(
 # gpt-5-nano (whose per-dataset accuracies the paper does not give) is placed at its point in the paper's Figure 4,
 # and a per-dataset *learnable-signal strength* (how much of each model's correctness a router can read from the
 # question and the image) is fitted so that the learned routers' Ps match the paper's Table 2
-# (`mmr_utils.data.simulator.learnable`, a calibration step that writes its fitted values and record to
+# (`mmr_utils.experiments.learnable_signal`, a calibration step that writes its fitted values and record to
 # `fitted_parameters.json`). The table puts each target beside the value achieved, the difference and the tolerance.
 # Tolerances: 0.01 for Oracle and Random; two sampling standard deviations of the paper's 80% test split for the best
 # single model; 0.02 in accuracy and 20% in cost for nano's Figure-4 point; 0.02 for a learned router's Ps and 0.01

@@ -205,6 +205,7 @@ report.figure(fig, "fig_frontier_anatomy", toy_provenance)
 # %%
 from IPython.display import Markdown
 
+from mmr_utils.data import paper
 from mmr_utils.data.datasets import SCENARIO_ORDER, scenario_of
 from mmr_utils.experiments import runs, studies
 from mmr_utils.experiments.runs import RunConfig
@@ -305,7 +306,7 @@ if paper_reason is None:
         comparison = paper_tables.with_known_differences(comparison, result)
     report.table(comparison.set_index(["router", "dataset", "metric"]), "tab_paper_vs_here", result.provenance)
     wide = comparison[comparison["metric"] == "Ps"].pivot(index="router", columns="dataset", values="difference")
-    shown = wide[list(paper_tables.PAPER_TABLE2_DATASETS)].style.format("{:+.3f}", na_rep="-").background_gradient(
+    shown = wide[list(paper.PAPER_TABLE2_DATASETS)].style.format("{:+.3f}", na_rep="-").background_gradient(
         axis=None, cmap="RdBu", vmin=-0.1, vmax=0.1)
 else:
     comparison, shown = None, Markdown(f"No comparison with the paper's Table 2: {paper_reason}.")

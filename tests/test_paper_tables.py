@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mmr_utils.data.paper import PAPER_COST_FRACTION
 from mmr_utils.experiments.studies import StudyResult
-from mmr_utils.report.paper_tables import PAPER_COST_FRACTION, cost_claim_check, qnc_per_dataset
+from mmr_utils.report.paper_tables import cost_claim_check, qnc_per_dataset
 
 INF = float("inf")
 
@@ -65,7 +66,8 @@ def test_bad_inputs_are_named():
 
 
 def test_paper_table2_has_every_cell():
-    from mmr_utils.report.paper_tables import PAPER_TABLE2_DATASETS, paper_table2_long
+    from mmr_utils.data.paper import PAPER_TABLE2_DATASETS
+    from mmr_utils.report.paper_tables import paper_table2_long
 
     table = paper_table2_long()
     assert len(table) == 7 * len(PAPER_TABLE2_DATASETS) * 2
@@ -115,8 +117,8 @@ def test_modality_gaps_against_each_unimodal_mode():
 # ------------------------------------------------------------------------------ real data beside the paper
 def _fig4_result():
     """Two seeds: every paper model on the Figure 4 group at known (cost, accuracy), and knn / kmeans records there."""
+    from mmr_utils.data.paper import PAPER_MODELS
     from mmr_utils.experiments.scoring import FIG4_GROUP
-    from mmr_utils.report.paper_tables import PAPER_MODELS
 
     models = list(PAPER_MODELS)
     refs = {}
@@ -131,7 +133,8 @@ def _fig4_result():
 
 
 def test_fig4_models_sit_beside_the_paper_points_with_unit_free_costs():
-    from mmr_utils.report.paper_tables import COST_REFERENCE_MODEL, PAPER_FIG4_MODELS, fig4_models_vs_here
+    from mmr_utils.data.paper import COST_REFERENCE_MODEL, PAPER_FIG4_MODELS
+    from mmr_utils.report.paper_tables import fig4_models_vs_here
 
     result, models = _fig4_result()
     table = fig4_models_vs_here(result)

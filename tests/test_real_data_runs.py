@@ -140,7 +140,8 @@ def official_release(tmp_path_factory):
 
 def test_the_archive_looks_like_the_official_release(official_release):
     from mmr_utils.data.loading import load_benchmark
-    from mmr_utils.report.paper_tables import PAPER_MODELS, paper_comparable
+    from mmr_utils.data.paper import PAPER_MODELS
+    from mmr_utils.report.paper_tables import paper_comparable
 
     table = load_benchmark(str(official_release))
     assert set(table.models) == set(PAPER_MODELS) and not table.source["simulated"]

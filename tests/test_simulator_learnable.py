@@ -1,4 +1,4 @@
-"""The simulator's learnable-signal calibration step (mmr_utils.data.simulator.learnable) and its stored output."""
+"""The simulator's learnable-signal calibration step (mmr_utils.experiments.learnable_signal) and its stored output."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmr_utils.data.simulator import benchmark, learnable, outcomes
+from mmr_utils.data.simulator import benchmark, calibration, outcomes
 from mmr_utils.data.simulator import calibration as cal
+from mmr_utils.experiments import learnable_signal as learnable
 
 
 def _stored() -> dict:
@@ -107,10 +108,10 @@ def _fake_search(monkeypatch, slope: float, intercept: float):
 
 def test_fit_signal_finds_the_strength_that_meets_the_target(monkeypatch):
     calls = _fake_search(monkeypatch, slope=0.1, intercept=0.70)
-    target = np.mean([learnable.paper_learned_ps()[(r, "MMStar")] for r in learnable.CALIBRATION_ROUTERS])
+    target = np.mean([calibration.paper_learned_ps()[(r, "MMStar")] for r in learnable.CALIBRATION_ROUTERS])
     signal, shared, trace = learnable.fit_signal(None, datasets=["MMStar"], start={**cal.LEARNABLE_SIGNAL,
                                                                                    "MMStar": 1.5})
-    assert abs(0.70 + 0.1 * signal["MMStar"] - target) <= learnable.TARGETS["search_tolerance"]
+    assert abs(0.70 + 0.1 * signal["MMStar"] - target) <= calibration.TARGETS["search_tolerance"]
     assert shared["MMStar"] == pytest.approx(1.0 + signal["MMStar"])
     assert {k: v for k, v in signal.items() if k != "MMStar"} == {
         k: v for k, v in cal.LEARNABLE_SIGNAL.items() if k != "MMStar"}
@@ -130,7 +131,7 @@ def test_fit_signal_stays_in_its_bracket_when_the_target_is_out_of_reach(monkeyp
 
 
 def test_check_compares_every_cell_and_gain_with_the_paper(monkeypatch):
-    paper = learnable.paper_learned_ps()
+    paper = calibration.paper_learned_ps()
     offsets = {"linear_mf": 0.0, "mlp_mf": 0.015, "knn": -0.03, "kmeans": 0.05}
 
     def fake_learned_ps(bank, routers, seeds, full=False, **_):
@@ -160,7 +161,7 @@ def _calibration_record() -> dict:
     if "trace" not in record:
         assert "not been run" in record.get("status", ""), "fitted_parameters.json has neither a record nor a status"
         pytest.skip("the learnable-signal calibration step has not been run at full scale on this checkout "
-                    "(python -m mmr_utils.data.simulator.learnable); fitted_parameters.json says so")
+                    "(python -m mmr_utils.experiments.learnable_signal); fitted_parameters.json says so")
     return record
 
 

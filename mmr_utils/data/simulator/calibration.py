@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 
 from mmr_utils.data.datasets import image_folder_of, scenario_of
+from mmr_utils.data.paper import PAPER_LEARNED, PAPER_TABLE2, PAPER_TABLE2_DATASETS
 
 GENERATOR_VERSION = "2.6.0"
 
@@ -83,7 +84,7 @@ def read_fitted(path: Path = FITTED_FILE) -> dict:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
         raise ValueError(f"{path}: cannot read the simulator's fitted parameters ({error}); re-run the calibration "
-                         f"step: python -m mmr_utils.data.simulator.learnable") from error
+                         f"step: python -m mmr_utils.experiments.learnable_signal") from error
     for key in FITTED_KEYS:
         groups = [*DATASET_SIZES, "Full"] if key == "random_peak_excess" else list(DATASET_SIZES)
         values = data.get(key)
@@ -366,3 +367,27 @@ def dataset_sizes(scale: float = 1.0) -> dict[str, int]:
     if not (isinstance(scale, (int, float)) and 0.0 < float(scale) <= 1.0):
         raise ValueError(f"scale must be a number in (0, 1], got {scale!r}")
     return {d: max(MIN_ITEMS_PER_DATASET, int(round(n * float(scale)))) for d, n in DATASET_SIZES.items()}
+
+
+#: Targets and tolerances of the calibration (the fidelity goals for the learned routers).
+TARGETS: dict[str, float] = {
+    "ps_tolerance": 0.02,  # a learned-router Ps cell counts as met within this of the paper
+    "ps_cells_within": 24,  # ... and at least this many of the 32 cells (7 datasets + full set, 4 routers) must be
+    "ps_max_difference": 0.04,  # every cell within this
+    "gain_tolerance": 0.01,  # full-set gain over the best single model, per router, within this of the paper's
+    "search_tolerance": 0.004,  # the fit stops on a dataset when its mean gap is this small
+}
+
+
+def paper_learned_ps() -> dict[tuple[str, str], float]:
+    """(router, dataset) -> the paper's Table 2 Ps for the four learned routers on the seven datasets and ``"All"``
+    (the full set)."""
+    return {(router, dataset): float(values[1])
+            for router in PAPER_LEARNED
+            for dataset, values in zip(PAPER_TABLE2_DATASETS, PAPER_TABLE2[router])}
+
+
+def paper_full_gains() -> dict[str, float]:
+    """Router -> the paper's full-set Ps of the router minus the best single model's (Table 2, "Full")."""
+    ps = paper_learned_ps()
+    return {router: ps[(router, "All")] - PAPER_BEST_SINGLE_PS["Full"] for router in PAPER_LEARNED}

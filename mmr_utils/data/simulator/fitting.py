@@ -187,10 +187,7 @@ def random_row_conflicts() -> dict[str, float]:
 
 def _learned_rows() -> list[dict]:
     """Rows of the learned routers' targets as the calibration step last measured them (from its stored record)."""
-    from mmr_utils.data.simulator.calibration import read_fitted
-    from mmr_utils.data.simulator.learnable import TARGETS
-
-    from mmr_utils.data.simulator.learnable import paper_full_gains, paper_learned_ps
+    from mmr_utils.data.simulator.calibration import TARGETS, paper_full_gains, paper_learned_ps, read_fitted
 
     record = read_fitted()
     if "cells" not in record:  # not measured yet: the targets with no achieved value, and the record's reason

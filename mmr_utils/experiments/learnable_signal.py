@@ -6,7 +6,7 @@ Table 2; for each value tried the shared item effect ``sigma_d`` is refitted to 
 calibrate`). The content is simulated and embedded once; only the outcomes are redrawn per trial, and a bracketed
 secant search (:func:`fit_signal`) drives each dataset's mean Ps gap of the calibration routers to zero under the
 official per-dataset protocol. :func:`check` scores the four learned routers against :data:`TARGETS`.
-``python -m mmr_utils.data.simulator.learnable`` runs fit and check and writes :data:`~.calibration.FITTED_FILE`
+``python -m mmr_utils.experiments.learnable_signal`` runs fit and check and writes :data:`~.calibration.FITTED_FILE`
 (``--no-write`` only reports).
 """
 
@@ -16,7 +16,6 @@ import argparse
 import contextlib
 import dataclasses
 import json
-import math
 import os
 import tempfile
 import time
@@ -25,7 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mmr_utils.data.paper import PAPER_LEARNED
 from mmr_utils.data.simulator import calibration as cal
+from mmr_utils.data.simulator.calibration import TARGETS, paper_full_gains, paper_learned_ps
 from mmr_utils.data.simulator.outcomes import (
     _check_seed,
     _draw_outcomes,
@@ -37,36 +38,12 @@ from mmr_utils.data.simulator.outcomes import (
 #: The cheap routers the fit searches with (seconds per run at full scale).
 CALIBRATION_ROUTERS: tuple[str, ...] = ("knn", "linear_mf")
 #: The paper's four learned routers of Table 2, scored by :func:`check`.
-CHECK_ROUTERS: tuple[str, ...] = ("linear_mf", "mlp_mf", "knn", "kmeans")
+CHECK_ROUTERS: tuple[str, ...] = PAPER_LEARNED
 #: The protocol the fit and the check run under (the settings of notebook 3's ``make figures`` run).
 PROTOCOL: dict = {"train_fraction": 0.2, "mode": "22", "fusion": "mean", "encoder": "offline",
                   "router_params": {"mlp_mf": {"epochs": 100}, "mlp": {"epochs": 100}, "cmr": {"epochs": 10}}}
-#: Targets and tolerances of the calibration (the fidelity goals for the learned routers).
-TARGETS: dict[str, float] = {
-    "ps_tolerance": 0.02,  # a learned-router Ps cell counts as met within this of the paper
-    "ps_cells_within": 24,  # ... and at least this many of the 32 cells (7 datasets + full set, 4 routers) must be
-    "ps_max_difference": 0.04,  # every cell within this
-    "gain_tolerance": 0.01,  # full-set gain over the best single model, per router, within this of the paper's
-    "search_tolerance": 0.004,  # the fit stops on a dataset when its mean gap is this small
-}
 #: Search range of the learnable-signal strength.
 SIGNAL_BRACKET: tuple[float, float] = (0.0, 2.0)
-
-
-def paper_learned_ps() -> dict[tuple[str, str], float]:
-    """(router, dataset) -> the paper's Table 2 Ps for the four learned routers on the seven datasets and ``"All"``
-    (the full set)."""
-    from mmr_utils.report.paper_tables import PAPER_LEARNED, PAPER_TABLE2, PAPER_TABLE2_DATASETS
-
-    return {(router, dataset): float(values[1])
-            for router in PAPER_LEARNED
-            for dataset, values in zip(PAPER_TABLE2_DATASETS, PAPER_TABLE2[router])}
-
-
-def paper_full_gains() -> dict[str, float]:
-    """Router -> the paper's full-set Ps of the router minus the best single model's (Table 2, "Full")."""
-    ps = paper_learned_ps()
-    return {router: ps[(router, "All")] - cal.PAPER_BEST_SINGLE_PS["Full"] for router in CHECK_ROUTERS}
 
 
 @contextlib.contextmanager
@@ -99,9 +76,9 @@ def calibration_data(scale: float = cal.CALIBRATION_SCALE, seed: int = cal.CALIB
                      encoder: str = PROTOCOL["encoder"], datasets=None) -> CalibrationData:
     """The benchmark at ``(scale, seed)`` simulated, loaded, restricted to ``datasets`` and embedded once (its content
     depends on neither the learnable signal nor the shared effect; :func:`with_outcomes` redraws the outcomes)."""
-    from mmr_utils.features.bank import FeatureBank, embed_table
     from mmr_utils.data.official import load_table
     from mmr_utils.data.simulator.benchmark import simulate_benchmark
+    from mmr_utils.features.bank import embed_table
 
     seed = _check_seed(seed)
     latents = simulate_latents(scale, seed)
@@ -146,9 +123,9 @@ def learned_ps(bank, routers, seeds, *, datasets=None, full: bool = False,
                router_params=PROTOCOL["router_params"]) -> pd.DataFrame:
     """Ps and official nAUC (router, dataset, seed, Ps, nAUC) of ``routers`` per dataset under the official
     per-dataset protocol; with ``full`` also trained on all datasets (``"All"``) beside the best single model."""
+    from mmr_utils.data.splits import instance_split
     from mmr_utils.experiments.runs import RunConfig, fit_predict
     from mmr_utils.experiments.scoring import score_run
-    from mmr_utils.data.splits import instance_split
     from mmr_utils.experiments.studies import _dataset_splits
 
     table = bank.table
@@ -246,7 +223,7 @@ def check(bank, *, routers=CHECK_ROUTERS, seeds=(0, 1, 2), router_params=PROTOCO
     """(cells, gains, summary): ``routers``' Ps and nAUC per dataset and ``"All"`` beside the paper's Table 2, their
     full-set gains over the best single model beside the paper's, and the counts against :data:`TARGETS`."""
     frame = learned_ps(bank, routers, seeds, full=True, router_params=router_params)
-    from mmr_utils.report.paper_tables import PAPER_TABLE2, PAPER_TABLE2_DATASETS
+    from mmr_utils.data.paper import PAPER_TABLE2, PAPER_TABLE2_DATASETS
 
     means = frame.groupby(["router", "dataset"])[["Ps", "nAUC"]].mean()
     rows = []
