@@ -1,14 +1,8 @@
-"""Progress bars for long loops (embedding, training): shown to a person watching, silent in logs and test outputs.
+"""Progress bars (``tqdm.auto``) for long loops, shown to a person watching, silent in logs and test outputs.
 
-:func:`progress` wraps an iterable in ``tqdm.auto``'s bar: a widget in a Jupyter notebook that has ``ipywidgets``, a
-text bar on stderr otherwise (JupyterLab shows it under the cell). Whether a bar is drawn at all is decided by the
-environment variable ``MMR_PROGRESS``:
-
-- ``0`` (also ``false``, ``no``, ``off``): never. The Makefile sets it, so ``make test`` (nbval) and ``make figures``
-  (papermill) store no bars in executed notebooks and their logs stay clean.
-- ``1`` (also ``true``, ``yes``, ``on``): always.
-- unset, empty or ``auto``: only where someone is watching, i.e. inside a Jupyter kernel or when stderr is a terminal;
-  not under pytest's output capture, in a pipe or in CI logs.
+``MMR_PROGRESS`` decides: ``0`` (``false``, ``no``, ``off``) never (the Makefile sets it, so executed notebooks store
+no bars); ``1`` (``true``, ``yes``, ``on``) always; unset, empty or ``auto`` only inside a Jupyter kernel or when
+stderr is a terminal (not under pytest's capture, in a pipe or in CI logs).
 """
 
 from __future__ import annotations
@@ -33,7 +27,7 @@ def in_jupyter() -> bool:
 
 
 def bars_enabled() -> bool:
-    """Whether :func:`progress` draws a bar here (see the module docstring for ``MMR_PROGRESS``)."""
+    """Whether :func:`progress` draws a bar here (``MMR_PROGRESS``)."""
     value = os.environ.get(ENV, "").strip().lower()
     if value in _OFF:
         return False
@@ -45,8 +39,7 @@ def bars_enabled() -> bool:
 
 
 def progress(iterable: Iterable, *, desc: str, total: int | None = None, unit: str = "it", enabled: bool = True):
-    """``iterable`` with a progress bar named ``desc`` when ``enabled`` and :func:`bars_enabled`; otherwise a pass-
-    through that yields the same items (``total``: the number of items when ``len(iterable)`` is not defined)."""
+    """``iterable`` with a bar named ``desc`` when ``enabled`` and :func:`bars_enabled` (``total``: its length)."""
     from tqdm.auto import tqdm
 
     return tqdm(iterable, desc=desc, total=total, unit=unit, disable=not (enabled and bars_enabled()),

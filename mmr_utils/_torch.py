@@ -59,12 +59,10 @@ def seeded(seed: int, device: torch.device) -> Iterator[None]:
         yield
 
 
-#: Environment variable naming the number of CPU threads torch and the numerical libraries use (default
-#: :data:`DEFAULT_CPU_THREADS`).
+#: Environment variable naming the CPU threads of torch and the numerical libraries (default :data:`DEFAULT_CPU_THREADS`).
 THREADS_ENV = "MMR_TORCH_THREADS"
-#: One intra-op thread: the routers' matrices are small (batch 32), so extra threads add synchronisation rather than
-#: speed, and on a shared machine OpenMP threads that wait on busy cores made training 4-8x slower
-#: (benchmarks/results/speed.md). One thread also makes a result independent of the machine's core count.
+#: One thread: the routers' small matrices gain nothing from more (benchmarks/results/speed.md), and a result does not
+#: depend on the machine's core count.
 DEFAULT_CPU_THREADS = 1
 _threads_set: int | None = None
 _modules_limited = -1
@@ -113,8 +111,7 @@ def configure_threads() -> int:
         threads = _requested_threads()
         torch.set_num_threads(threads)
         _threads_set = threads
-    # A native runtime is loaded by importing a module, so while no module was imported there is nothing new to limit
-    # (scanning the loaded libraries costs milliseconds; studies call this thousands of times).
+    # A runtime is loaded by importing a module: rescan (milliseconds) only when modules were imported.
     if len(sys.modules) != _modules_limited:
         threadpool_limits(limits=_threads_set)
         _modules_limited = len(sys.modules)

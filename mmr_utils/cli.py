@@ -1,11 +1,6 @@
-"""Command line of the project: ``python -m mmr_utils <subcommand>`` (also installed as ``mmr-utils``), called by
-the Makefile: ``data`` (the simulated benchmark), ``data-official`` (the official release, or ``--version 2``
-MMR-Bench V2, from the hub or a local copy), ``data-mathv`` (MATH-V in the official schema), ``audit`` (coverage,
-duplicates, split leakage) and ``evaluate`` (any registered router, the protocol's metrics, optionally the peer
-metrics and bootstrap intervals). Notebook tooling is ``python -m tools``, outside the package.
-
-Expected failures exit with status 1 and one message on stderr naming the file or cell (``--traceback`` shows the
-traceback).
+"""Command line: ``python -m mmr_utils <subcommand>`` (``mmr-utils``): ``data``, ``data-official``, ``data-mathv``,
+``audit`` and ``evaluate``. Expected failures exit with status 1 and one message on stderr (``--traceback`` shows the
+traceback). Notebook tooling is ``python -m tools``, outside the package.
 """
 
 from __future__ import annotations
@@ -22,8 +17,8 @@ from mmr_utils import paths
 class CLIError(RuntimeError):
     """An expected failure of a subcommand; its message is all the user needs to see."""
 
-#: ``data --outcome-sampling`` choices; equal to the simulator's OUTCOME_SAMPLINGS (a test checks), written out here so
-#: that building the parser does not import the simulator (pandas, Pillow) for every subcommand.
+#: ``data --outcome-sampling`` choices: the simulator's OUTCOME_SAMPLINGS (a test checks), not imported to keep the
+#: parser light.
 SIMULATOR_OUTCOME_SAMPLINGS = ("systematic", "bernoulli")
 #: ``evaluate --metrics`` families: the protocol's four metrics (always computed) and the peer benchmarks'.
 EVALUATE_METRICS = ("protocol", "peer")
@@ -174,8 +169,7 @@ def cmd_evaluate(args) -> int:
 
 
 def _check_output_file(path: Path, option: str) -> None:
-    """Refuse, before any work, an output file path that cannot be written: an existing folder, or a parent that is
-    a file."""
+    """Refuse, before any work, an output file path that is a folder or lies under a file."""
     if path.is_dir():
         raise CLIError(f"{option} {path} is an existing folder; give a file path (e.g. {path / 'result.json'})")
     parent = next((p for p in path.parents if p.exists()), None)
@@ -184,9 +178,8 @@ def _check_output_file(path: Path, option: str) -> None:
 
 
 def _evaluate_tables(args, result, models) -> dict[str, Path]:
-    """The optional tables of ``evaluate``: peer metrics (``--metrics peer``) and bootstrap intervals against the best
-    single model (``--bootstrap N``), printed, and written as CSV beside ``--out`` (``<stem>.peer_metrics.csv``,
-    ``<stem>.uncertainty.csv``)."""
+    """``evaluate``'s optional tables (``--metrics peer``, ``--bootstrap N``), printed and written beside ``--out``
+    as ``<stem>.<name>.csv``."""
     import pandas as pd
 
     from mmr_utils._io import atomic_open
@@ -218,8 +211,7 @@ def _evaluate_tables(args, result, models) -> dict[str, Path]:
 
 
 def _names_from(text: str, allowed, what: str, hint: str = "") -> list[str]:
-    """Comma-separated names from ``text``, each of which must be in ``allowed``; else an argparse error naming
-    ``what`` was unknown and the choices."""
+    """Comma-separated names from ``text``, each in ``allowed`` (else an argparse error naming ``what``)."""
     names = [name.strip() for name in text.split(",") if name.strip()]
     unknown = [name for name in names if name not in allowed]
     if unknown or not names:
@@ -343,15 +335,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` (default ``sys.argv[1:]``), run the subcommand, return its exit status (0 ok, 1 failed); as a
-    program (``argv`` None) first restart under the numerical pins (:func:`mmr_utils.numerics.restart_pinned`)."""
+    """Run the subcommand of ``argv`` (default ``sys.argv[1:]``) and return its exit status (see :func:`run_command`)."""
     return run_command(build_parser, argv, module="mmr_utils")
 
 
 def run_command(build, argv: Sequence[str] | None, *, module: str) -> int:
-    """Run ``python -m <module>``'s subcommand: restart pinned when called as a program (``argv`` None), parse ``argv``
-    with the parser ``build()`` makes, and turn an expected failure into one line on stderr and exit status 1 (the
-    full traceback with ``--traceback``). Shared by this command line and the project tooling's (``python -m tools``)."""
+    """Run ``python -m <module>``'s subcommand (also ``python -m tools``'s): restart under the numerical pins when
+    ``argv`` is None, parse with ``build()``, and turn an expected failure into one stderr line and status 1."""
     if argv is None:
         from mmr_utils.numerics import restart_pinned
 

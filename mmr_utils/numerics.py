@@ -30,8 +30,6 @@ OTHER_CODE_PATH_VARIABLES = ("MKL_ENABLE_INSTRUCTIONS", "MKL_DEBUG_CPU_TYPE", "D
                              "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MMR_TORCH_THREADS")
 #: Set to ``0`` to run without the pins (``python -m mmr_utils`` then does not restart itself); recorded as unpinned.
 PINS_SWITCH = "MMR_NUMERICS_PINS"
-
-
 #: Set by a process that could not be pinned (a numerical library was loaded before mmr_utils): the processes it starts
 #: stay unpinned like it, unless they are started with the pins in their environment (:func:`pinned_environment`).
 PARENT_UNPINNED = "MMR_NUMERICS_PARENT_UNPINNED"
@@ -69,9 +67,7 @@ def apply_pins_at_import() -> bool:
     if not pins_wanted() or os.environ.get(PARENT_UNPINNED):
         return False
     if any(name in sys.modules for name in PINNED_LIBRARIES):
-        if not pins_status()["set"]:
-            # This process computes unpinned; its worker processes (which import mmr_utils first) must compute the
-            # same way, or a run would depend on where it trained.
+        if not pins_status()["set"]:  # workers must compute unpinned like this process
             os.environ[PARENT_UNPINNED] = "1"
         return False
     if all(os.environ.get(name) == value for name, value in PINS.items()):
@@ -202,9 +198,8 @@ def process_numerics() -> dict:
 
 
 def same_numerics(recorded: Mapping | None, current: Mapping | None) -> tuple[bool, list[str]]:
-    """Whether two :func:`numerics_description` records promise bit-identical results: same CPU vendor, family and
-    model, same torch capability and thread count, MKL branch and OpenBLAS core types, and pins active in both. Returns the verdict and
-    the reasons it is not (each naming the field and both values); a missing record is a reason."""
+    """Whether two :func:`numerics_description` records promise bit-identical results (same CPU, torch capability and
+    threads, MKL branch, OpenBLAS core types, pins active in both), and the reasons they do not."""
     if not recorded or not current:
         return False, ["no numerics record " + ("in the committed run record" if not recorded else "for this machine")]
     reasons = []

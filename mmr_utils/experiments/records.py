@@ -1,8 +1,4 @@
-"""Result records of one router on one split, as the command line writes them (``mmr_utils evaluate`` and the
-sweep's points): :func:`evaluate` (everything the result JSON holds), :func:`evaluate_run` (the same plus the test
-rows' predictions and outcomes, for further metrics), :func:`evaluate_point`, :func:`write_result`,
-:func:`format_result`.
-"""
+"""Result records of one router on one split, as ``mmr_utils evaluate`` and the sweep write them."""
 
 from __future__ import annotations
 
@@ -12,14 +8,15 @@ import numpy as np
 
 from mmr_utils.data.splits import cross_dataset_split, instance_split
 from mmr_utils.experiments.runs import RunConfig, fit_predict
+from mmr_utils.experiments.scoring import complete_test
 from mmr_utils.features.bank import FeatureBank
 from mmr_utils.metrics.summary import random_routing, summarize
 
 
 @dataclass(frozen=True)
 class EvaluatedRun:
-    """:func:`evaluate_run`'s result: the record, and on the scored test rows (complete rows of the test side,
-    ``rows`` into the table) the router's predicted utility ``U`` and cost ``P`` and the true ``Y`` and ``C``."""
+    """:func:`evaluate_run`'s result: the record, and on the scored (complete) test ``rows`` the predicted ``U``, ``P``
+    and the true ``Y``, ``C``."""
 
     record: dict
     U: np.ndarray
@@ -30,18 +27,16 @@ class EvaluatedRun:
 
 
 def evaluate(bank: FeatureBank, router: str, config: RunConfig, **kwargs) -> dict:
-    """One router, one split (the configuration's first seed), everything the CLI's result JSON holds: router, data,
-    encoder, mode, fusion, seed, metrics {nAUC, nAUC_shared, Ps, QNC}, single models, frontier, oracle and random
-    (paper Sec. 3.3; Random is the official baseline unless ``random_protocol="sweep"``;
-    ``split_procedure="official"`` with seed 42 is the official split). Keyword arguments as :func:`evaluate_run`."""
+    """One router on one split (the configuration's first seed; ``split_procedure="official"`` with seed 42 is the
+    official split): the CLI's result JSON with the protocol's metrics, single models, frontier, oracle and random
+    (paper Sec. 3.3). Keyword arguments as :func:`evaluate_run`."""
     return evaluate_run(bank, router, config, **kwargs).record
 
 
 def evaluate_run(bank: FeatureBank, router: str, config: RunConfig, *, random_draws: int = 50, source=None,
                  target=None, rule: str = "threshold", random_protocol: str = "official",
                  split_procedure: str = "stratified") -> EvaluatedRun:
-    """:func:`evaluate`'s record together with the scored rows' ``U``, ``P``, ``Y``, ``C`` (:class:`EvaluatedRun`),
-    so that further metrics (peer metrics, bootstrap intervals) use exactly the rows the record scored."""
+    """:func:`evaluate`'s record with the scored rows' ``U``, ``P``, ``Y``, ``C``, for further metrics on those rows."""
     table = bank.table
     seed = config.seeds[0]
     if (source is None) != (target is None):
@@ -49,9 +44,7 @@ def evaluate_run(bank: FeatureBank, router: str, config: RunConfig, *, random_dr
     split = (cross_dataset_split(table, source, target) if source is not None
              else instance_split(table, config.train_fraction, seed=seed, procedure=split_procedure))
     run = fit_predict(bank, router, split, config, seed=seed)
-    keep = table.complete_rows()[split.test]
-    rows = split.test[keep]
-    Y, C = table.correct[rows], table.cost[rows]
+    keep, rows, Y, C = complete_test(table, split.test)
     summary = summarize(run.U[keep], run.P[keep], Y, C, rule=rule)
     singles = summary.single_models
     record = {

@@ -41,8 +41,7 @@ def _files(name: str) -> tuple[Path, Path]:
 
 
 def as_json(value):
-    """``value`` as JSON gives it back (tuples as lists, numpy scalars as numbers): a fresh run's record then equals
-    the record read back from the cache."""
+    """``value`` as JSON gives it back (tuples as lists, numpy scalars as numbers), so fresh and cached records agree."""
     def plain(item):
         if isinstance(item, np.generic):
             return item.item()
@@ -52,8 +51,7 @@ def as_json(value):
 
 
 def save_run(name: str, U: np.ndarray, P: np.ndarray, test: np.ndarray, info: dict) -> None:
-    """Save a run as entry ``name`` (replacing what was there): the arrays first, the record (which names the arrays'
-    sha256) last, so a reader never takes a half-written entry for a whole one."""
+    """Save a run as entry ``name``: the arrays first, the record naming their sha256 last."""
     arrays_path, record_path = _files(name)
     with atomic_open(arrays_path, "wb") as handle:
         np.savez(handle, U=np.asarray(U), P=np.asarray(P), test=np.asarray(test))
@@ -63,8 +61,7 @@ def save_run(name: str, U: np.ndarray, P: np.ndarray, test: np.ndarray, info: di
 
 
 def load_run(name: str) -> dict | None:
-    """Entry ``name`` as ``{"U", "P", "test", "info"}``, or None when there is none; a damaged entry is None too, with
-    a warning naming the file."""
+    """Entry ``name`` as ``{"U", "P", "test", "info"}``; None when absent or damaged (with a warning)."""
     arrays_path, record_path = _files(name)
     if not record_path.is_file():
         return None

@@ -1,15 +1,10 @@
 """One router on one split (paper Sec. 3 and 5.1): fused features -> fit on the training rows -> predict the test
-rows; the settings a study shares (:class:`RunConfig`), and the run cache.
+rows (:func:`fit_predict`), under the settings a study shares (:class:`RunConfig`).
 
-- :func:`fit_predict` -> :class:`RouterRun` (U, P on the test rows, and what produced them). A (features, router and
-  its full parameters, mode, fusion, seed, split, package code) combination is trained once across all notebooks and
-  studies: its predictions are saved in the run cache (:mod:`mmr_utils.experiments.run_cache`) and read back
-  bit-identical. ``MMR_RUN_CACHE=0`` turns the cache off. :func:`count_run_cache` counts what a study trained and
-  reused, for its provenance.
-- :mod:`mmr_utils.experiments.training` trains a study's neural runs ahead: batched ensembles, in worker processes.
-
-What a router needs (its fusion, the truth, both channels, the text width) is read from the router class's
-capabilities (:mod:`mmr_utils.routers.base`), never from its name.
+A (features, router and its full parameters, mode, fusion, seed, split, package code) combination is trained once
+across all notebooks and studies: the run cache (:mod:`mmr_utils.experiments.run_cache`; ``MMR_RUN_CACHE=0`` turns it
+off) reads its predictions back bit-identical. What a router needs (its fusion, the truth, both channels, the text
+width) is read from its class's capabilities (:mod:`mmr_utils.routers.base`), never from its name.
 """
 
 from __future__ import annotations
@@ -43,10 +38,9 @@ METRICS = ("nAUC", "nAUC_shared", "Ps", "QNC")
 @dataclass(frozen=True)
 class RunConfig:
     """The settings every run of a study shares (paper Sec. 5.1): the training fraction of the instance split, the
-    seeds (each one split and one router seed), the modality mode (``"22"`` text+image, ``"11"`` text, ``"33"``
-    image, ``"21"`` trained on both and tested without the image), the fusion strategy, and per-router constructor
-    parameters by router name (``{"mlp": {"epochs": 100}, "cmr": {"epochs": 10}}``; a router not named uses its
-    defaults, the official settings). A notebook builds it from the flat literals of its parameters cell."""
+    seeds (each one split and one router seed), the mode (``"22"`` text+image, ``"11"`` text, ``"33"`` image,
+    ``"21"`` trained on both, tested without the image), the fusion, and constructor parameters by router name
+    (``{"mlp": {"epochs": 100}}``; a router not named uses its defaults, the official settings)."""
 
     train_fraction: float = 0.2
     seeds: tuple[int, ...] = (0,)
@@ -81,18 +75,15 @@ class RunConfig:
         return as_json(dataclasses.asdict(self))
 
 
-# --------------------------------------------------------------------------- code fingerprint
-#: The wings whose code computes results (data, features, routers, metrics, experiments, and the small helpers they
-#: share). The report wing, the command line and the pipeline only present or wrap results, so editing them keeps
-#: cached runs and study results.
+#: The wings whose code computes results; the report wing, the command line and the pipeline only present or wrap
+#: results, so editing them keeps cached runs.
 RESULT_CODE = ("data", "features", "routers", "metrics", "experiments", "_arrays.py", "_io.py", "_torch.py",
                "_archive.py", "paths.py")
 
 
 @functools.lru_cache(maxsize=1)
 def code_fingerprint() -> str:
-    """Hash of the source files of :data:`RESULT_CODE`: any change to them invalidates cached runs and study results
-    (computed once per process: a running kernel keeps the code it imported)."""
+    """Hash of the source files of :data:`RESULT_CODE`, once per process (a kernel keeps the code it imported)."""
     from pathlib import Path
 
     package = Path(__file__).parents[1]
@@ -110,7 +101,6 @@ def cache_enabled() -> bool:
     return os.environ.get("MMR_RUN_CACHE", "1") != "0"
 
 
-# --------------------------------------------------------------------------- one router, one split
 def router_class(name: str):
     """The registered router class (its capabilities say what it needs: fusion, truth, channels, epochs)."""
     if name not in ROUTERS:
@@ -119,8 +109,7 @@ def router_class(name: str):
 
 
 def router_params(cls, config: RunConfig, seed: int) -> dict:
-    """Constructor parameters of router class ``cls``: the configuration's for it, and the seed (the oracle, which
-    reads the truth, takes none). ``text_dim`` is added once the features are built."""
+    """Constructor parameters of router class ``cls``: the configuration's, and the seed unless it reads the truth."""
     params = dict(config.router_params.get(cls.name, {}))
     if not cls.uses_truth:
         params.setdefault("seed", seed)
@@ -161,13 +150,8 @@ _COUNTERS: list[dict] = []
 
 @contextlib.contextmanager
 def count_run_cache():
-    """Count the runs read back from the run cache (hits) and the runs trained and saved to it (misses) inside the
-    ``with`` block::
-
-        with count_run_cache() as counts:
-            ...
-        counts  # {"hits": h, "misses": m, "enabled": True}
-    """
+    """Count the runs read back from the run cache (hits) and trained into it (misses) inside the ``with`` block:
+    ``with count_run_cache() as counts: ...`` leaves ``{"hits": h, "misses": m, "enabled": True}``."""
     counts = {"hits": 0, "misses": 0, "enabled": cache_enabled()}
     _COUNTERS.append(counts)
     try:
@@ -182,8 +166,8 @@ def _count(kind: str) -> None:
 
 
 def run_key(bank: FeatureBank, router: str, params: dict, split: Split, mode: str, fusion: str, seed: int) -> str:
-    """The run cache's entry name: router name and a hash of (package code, features, router name and full parameters,
-    mode, fusion strategy, seed, split rows)."""
+    """The run cache's entry name: the router and a hash of code, features, router, parameters, mode, fusion, seed,
+    split."""
     key_text = json.dumps([code_fingerprint(), bank.fingerprint(), router, params, str(mode), fusion, seed,
                            _split_hash(split)], sort_keys=True, default=repr)
     return f"{router}-{hashlib.sha256(key_text.encode()).hexdigest()[:24]}"
@@ -202,18 +186,15 @@ class TrainingJob:
     info: dict
 
 
-#: Runs trained ahead (:mod:`mmr_utils.experiments.training`) while the run cache is off, by entry name, until the
-#: :func:`fit_predict` call they were trained for takes them.
+#: Runs trained ahead while the run cache is off, by entry name, until their :func:`fit_predict` call takes them.
 _PREFETCHED: dict[str, RouterRun] = {}
 #: Entry names trained ahead and saved: reading one back is not a reuse.
 _PREFETCHED_SAVED: set[str] = set()
 
 
 def router_fusion(cls, fusion: str, has_images: bool) -> dict:
-    """The fusion arguments a router of class ``cls`` gets when ``fusion`` is asked for: its own strategy if it
-    requires one (KMeans-adaptive, CMR), ``text`` when the table has no images, and ``keep_masked`` for routers that
-    read both channels (CMR: a masked channel stays as a constant block, see
-    :func:`mmr_utils.features.fusion.build_features`)."""
+    """The fusion arguments of router class ``cls`` when ``fusion`` is asked for: its own strategy if it requires one,
+    ``text`` without images, and ``keep_masked`` for routers that read both channels (CMR)."""
     strategy = cls.fusion or fusion
     if not has_images and strategy != "text":
         strategy = "text"
@@ -222,8 +203,8 @@ def router_fusion(cls, fusion: str, has_images: bool) -> dict:
 
 @dataclass(frozen=True)
 class RunIdentity:
-    """What identifies one run without building its features: the router class, its constructor parameters (before
-    ``text_dim``, which follows from the features), the fusion arguments it runs with, and the run cache's entry name."""
+    """What identifies one run without building its features: class, parameters (before ``text_dim``), fusion
+    arguments and run cache entry name."""
 
     cls: type
     params: dict
@@ -232,8 +213,7 @@ class RunIdentity:
 
 
 def run_identity(bank: FeatureBank, router: str, split: Split, config: RunConfig, seed: int) -> RunIdentity:
-    """The identity of the run :func:`fit_predict` would train (cheap: no features, no training); benchmarks that
-    count a study's runs use it, so they can never disagree with the run cache."""
+    """The identity of the run :func:`fit_predict` would train, without features or training."""
     check_mode(bank, config.mode)
     cls = router_class(router)
     fusion_args = router_fusion(cls, config.fusion, bank.has_images)
@@ -280,15 +260,14 @@ def prepare_run(bank: FeatureBank, router: str, split: Split, config: RunConfig,
 
 
 def _without_row_arrays(info: dict) -> dict:
-    """The features' description without its per-row arrays (image used, adaptive weights): a run's record keeps
-    what describes the features, not a copy of them."""
+    """The features' description without its per-row arrays (image used, adaptive weights)."""
     return {k: _without_row_arrays(v) if isinstance(v, dict) else v for k, v in info.items()
             if not isinstance(v, np.ndarray)}
 
 
 def _valid_saved_run(saved, name: str, split: Split, n_models: int) -> dict | None:
-    """``saved`` (a run-cache entry) when it is a run of this split: ``test`` equal to the split's test rows, ``U`` and
-    ``P`` of shape (test rows, models); else None with a warning naming the entry (the run is trained again)."""
+    """``saved`` when it is a run of this split (same test rows, ``U`` and ``P`` of shape test rows x models); else
+    None with a warning naming the entry."""
     if saved is None:
         return None
     expected = (len(split.test), n_models)
@@ -322,13 +301,10 @@ def finish_run(job: TrainingJob) -> RouterRun:
 
 def fit_predict(bank: FeatureBank, router: str, split: Split, config: RunConfig | None = None, *,
                 seed: int | None = None) -> RouterRun:
-    """Build features for the configuration's mode and fusion (the router's own fusion if it requires one), fit
-    ``router`` on the training rows (missing cells masked) and predict utility and cost on the test rows; ``seed``
-    (default: the configuration's first) seeds the features and the router.
-
-    A run computed before with the same features, router parameters, mode, fusion, seed, split and package code is
-    read back from the run cache (bit-identical ``U`` and ``P``) instead of being trained again; so is a run that
-    :func:`mmr_utils.experiments.training.prefetch_runs` trained ahead of this call."""
+    """Build features for the configuration's mode and fusion, fit ``router`` on the training rows (missing cells
+    masked) and predict utility and cost on the test rows; ``seed`` (default: the configuration's first) seeds the
+    features and the router. A run in the run cache, or trained ahead by
+    :func:`~mmr_utils.experiments.training.prefetch_runs`, is read back instead."""
     config = config or RunConfig()
     job = prepare_run(bank, router, split, config, config.seeds[0] if seed is None else seed)
     if isinstance(job, RouterRun):
@@ -338,9 +314,8 @@ def fit_predict(bank: FeatureBank, router: str, split: Split, config: RunConfig 
 
 
 def hand_over(job: TrainingJob) -> RouterRun:
-    """Finish a run that :func:`mmr_utils.experiments.training.prefetch_runs` trained ahead of its
-    :func:`fit_predict` call: saved in the run cache (counted as trained), or kept in memory for that call when the
-    cache is off."""
+    """Finish a run trained ahead of its :func:`fit_predict` call: saved in the run cache (counted as trained), or kept
+    in memory for that call when the cache is off."""
     run = finish_run(job)
     if cache_enabled():
         _count("misses")

@@ -11,14 +11,22 @@ from mmr_utils.experiments.runs import RouterRun
 from mmr_utils.metrics import protocol as ev
 from mmr_utils.metrics import references, summary
 
-#: The paper's Figure 4 is drawn on the six datasets without MathVision (its single-model points match that union,
-#: see docs/paper.md); results carry this group beside "All" whenever MathVision and two or more other datasets are present.
+#: The paper's Figure 4 pools the six datasets without MathVision (docs/paper.md); results carry this group beside
+#: "All" whenever MathVision and two or more other datasets are present.
 FIG4_GROUP = "All but MathVision"
 
 
 def is_union_group(name: str) -> bool:
     """True for the groups that pool several datasets ("All", :data:`FIG4_GROUP`), not for a single dataset."""
     return name in ("All", FIG4_GROUP)
+
+
+def complete_test(table: OutcomeTable, test: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The complete rows among ``test`` (the only ones the protocol scores): the mask into ``test``, the rows, and
+    their outcomes ``Y`` and costs ``C``."""
+    keep = table.complete_rows()[test]
+    rows = test[keep]
+    return keep, rows, table.correct[rows], table.cost[rows]
 
 
 def _groups(table: OutcomeTable, rows: np.ndarray, per_dataset: bool) -> list[tuple[str, np.ndarray]]:
@@ -34,8 +42,7 @@ def _groups(table: OutcomeTable, rows: np.ndarray, per_dataset: bool) -> list[tu
 
 def score_run(table: OutcomeTable, run: RouterRun, *, per_dataset: bool = True, rule: str = "threshold",
               fallback: str = "cheapest") -> tuple[list[dict], dict]:
-    """Protocol metrics of one run on all test rows and on each dataset's test rows; returns records and the
-    frontiers (group -> (f x 2) array)."""
+    """Protocol metrics of one run on all test rows and per dataset: records, and frontiers (group -> (f x 2))."""
     Y, C = table.correct[run.test], table.cost[run.test]
     records, frontiers = [], {}
     for group, idx in _groups(table, run.test, per_dataset):
@@ -48,12 +55,10 @@ def score_run(table: OutcomeTable, run: RouterRun, *, per_dataset: bool = True, 
 
 def reference_records(table: OutcomeTable, test: np.ndarray, *, seed: int = 0, random_draws: int = 50,
                       per_dataset: bool = True, random_protocol: str = "official") -> tuple[list[dict], dict]:
-    """Random, Best Single and Oracle on the test rows (and per dataset). Random is the official baseline by default
-    (``random_draws`` one-point trials, Ps = the best trial; :func:`mmr_utils.metrics.protocol.random_official`) or, with
-    ``random_protocol="sweep"``, :func:`mmr_utils.metrics.protocol.random_sweep`."""
-    complete = table.complete_rows()[test]
-    rows = test[complete]
-    Y, C = table.correct[rows], table.cost[rows]
+    """Random, Best Single and Oracle on the complete test rows (and per dataset). Random is the official baseline
+    (``random_draws`` one-point trials, Ps = the best; :func:`mmr_utils.metrics.protocol.random_official`) unless
+    ``random_protocol="sweep"`` (:func:`mmr_utils.metrics.protocol.random_sweep`)."""
+    _, rows, Y, C = complete_test(table, test)
     records, curves = [], {}
     for group, idx in _groups(table, rows, per_dataset):
         y, c = Y[idx], C[idx]

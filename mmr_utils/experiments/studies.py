@@ -1,16 +1,11 @@
-"""The paper's studies, one function each, returning tidy DataFrames (paper Sec. 5).
+"""The paper's studies (Sec. 5), one function each, returning tidy DataFrames: :func:`main_results` (Table 2, Figure 4,
+QNC), :func:`modality_study`, :func:`cross_dataset_study` (Table 4), :func:`model_subset_transfer` (the abstract's
+generalisation claim), :func:`image_masked_transfer` (stand-in for Table 5), :func:`data_efficiency`,
+:func:`metric_audit` (official protocol vs the fixed one), :func:`budget_rules` (threshold vs lambda rule).
 
-- :func:`main_results` (Table 2 + Figure 4 + QNC), :func:`modality_study` (modes 11/33/22/21 and fusion strategies),
-  :func:`cross_dataset_study` (Table 4), :func:`model_subset_transfer` (the abstract's generalisation claim),
-  :func:`image_masked_transfer` (stand-in for Table 5), :func:`data_efficiency`, :func:`metric_audit` (official
-  protocol vs the fixed one), :func:`budget_rules` (threshold vs lambda rule).
-
-Every study takes the bank, a :class:`mmr_utils.experiments.runs.RunConfig` (training fraction, seeds, mode, fusion,
-router parameters) and the routers; it runs over the configuration's seeds (the paper reports one split) and returns
-one row per (router, seed, group). They share one loop (:func:`study_loop`: cases = seeds x splits, then routers x
-settings, through :func:`mmr_utils.experiments.runs.fit_predict` and its run cache) and one decorator
-(:func:`study`: the provenance built from the study's arguments). Routers never see encoders or files: studies hand
-them arrays. The tables built from study results are in :mod:`mmr_utils.report.paper_tables`.
+Every study takes the bank, a :class:`~mmr_utils.experiments.runs.RunConfig` and the routers, runs over the
+configuration's seeds (the paper reports one split) through :func:`study_loop`, and returns one row per (router, seed,
+group); :func:`study` builds its provenance. Routers never see encoders or files: studies hand them arrays.
 """
 
 from __future__ import annotations
@@ -34,7 +29,7 @@ from mmr_utils.experiments.runs import (
     fit_predict,
     router_class,
 )
-from mmr_utils.experiments.scoring import is_union_group, reference_records, score_run
+from mmr_utils.experiments.scoring import complete_test, is_union_group, reference_records, score_run
 from mmr_utils.experiments.training import prefetch_runs
 from mmr_utils.features.bank import FeatureBank
 from mmr_utils.metrics import protocol as ev
@@ -51,10 +46,8 @@ class StudyResult:
     provenance: dict
 
 
-# --------------------------------------------------------------------------- the study decorator
 def study_settings(arguments: dict) -> dict:
-    """A study's bound arguments as provenance settings: the configuration's fields, then the study's own arguments
-    (tuples as lists, as JSON has them)."""
+    """A study's bound arguments as provenance settings: the configuration's fields, then the rest (tuples as lists)."""
     settings = {}
     for key, value in arguments.items():
         if isinstance(value, RunConfig):
@@ -65,9 +58,9 @@ def study_settings(arguments: dict) -> dict:
 
 
 def study(function=None, *, name: str | None = None):
-    """Make ``function(bank, config, ...) -> StudyResult`` a study: its provenance is built from its bound arguments
-    (plus whatever the function put in its result's provenance, as extra settings) under ``study=name`` (default: the
-    function's name), with the runs it trained and reused from the run cache (``run_cache``)."""
+    """Make ``function(bank, config, ...) -> StudyResult`` a study: provenance from its bound arguments (plus the
+    result's own provenance as extra settings) under ``study=name`` (default: the function's name), with the run
+    cache's counts (``run_cache``)."""
     if function is None:
         return functools.partial(study, name=name)
     signature = inspect.signature(function)
@@ -88,11 +81,9 @@ def study(function=None, *, name: str | None = None):
     return wrapper
 
 
-# --------------------------------------------------------------------------- the shared loop
 @dataclass
 class Case:
-    """One training/test split of a study: its seed (split and router seed), the rows, the bank they index, and the
-    columns every record of the case carries."""
+    """One split of a study: its seed (split and router), the rows, the bank they index, and its records' labels."""
 
     seed: int
     split: Split
@@ -117,19 +108,10 @@ def instance_cases(bank: FeatureBank, config: RunConfig, procedure: str = "strat
 
 def study_loop(cases: Iterable[Case], routers, config: RunConfig, *, settings: Callable | None = None
                ) -> Iterator[tuple[Case, Iterator[CaseRun]]]:
-    """The loop every study runs: for each case (seeds x splits), the case and a lazy iterator over its
-    routers x settings, each fitted and predicted by :func:`mmr_utils.experiments.runs.fit_predict` (run cache included).
-    The neural runs of all cases are trained first, as batched ensembles and in worker processes
-    (:func:`mmr_utils.experiments.training.prefetch_runs`).
-
-    ``settings(router_class) -> [(mode, fusion), ...]`` gives the settings a router runs under (default: the
-    configuration's one ``(mode, fusion)``); it reads the router's capabilities, e.g. its required fusion. A study
-    adds its per-case records (references) before or after consuming the runs::
-
-        for case, runs in study_loop(cases, routers, config):
-            for item in runs:
-                ...
-    """
+    """For each case, the case and a lazy iterator over its routers x settings, each run by
+    :func:`~mmr_utils.experiments.runs.fit_predict`; the neural runs of all cases are trained first
+    (:func:`~mmr_utils.experiments.training.prefetch_runs`). ``settings(router_class) -> [(mode, fusion), ...]``
+    (default: the configuration's one pair) may read the router's capabilities, e.g. its required fusion."""
     def requests(case: Case) -> Iterator[tuple]:
         for router in routers:
             for mode, fusion in (settings(router_class(router)) if settings else [(config.mode, config.fusion)]):
@@ -146,21 +128,17 @@ def study_loop(cases: Iterable[Case], routers, config: RunConfig, *, settings: C
         yield case, runs(case)
 
 
-# --------------------------------------------------------------------------- studies
 @study
 def main_results(bank: FeatureBank, config: RunConfig, routers=LEARNED_ROUTERS, *, random_draws: int = 50,
                  rule: str = "threshold", random_protocol: str = "official", split_procedure: str = "stratified",
                  protocols=("pooled",)) -> StudyResult:
-    """Table 2, Figure 4 and the QNC table: every router on a random instance split (stratified by dataset; with
-    ``split_procedure="official"`` and seed 42, the official split), scored on all test rows and per dataset, beside
-    Random (the official 50 one-point trials unless ``random_protocol="sweep"``), Best Single and Oracle; repeated
-    over the configuration's seeds (split and router seeds; the data seed belongs to the table).
+    """Table 2, Figure 4 and the QNC table: every router on an instance split (stratified by dataset;
+    ``split_procedure="official"`` with seed 42 is the official split), scored on all test rows and per dataset,
+    beside the references of :func:`~mmr_utils.experiments.scoring.reference_records`, per seed.
 
-    ``protocols`` says how routers are trained for the per-dataset columns (every record carries its ``protocol``):
-    ``"pooled"`` (this project's variant) fits one router per seed on every dataset's training rows;
-    ``"per_dataset"`` (the official ``run.py --dataset X``) fits one router per dataset on its rows only, and its
-    ``All`` column is the pooled router (the paper's "Full" column). References are protocol-free.
-    """
+    ``protocols`` (each record carries its ``protocol``): ``"pooled"`` (this project's variant) fits one router on
+    every dataset's training rows; ``"per_dataset"`` (the official ``run.py --dataset X``) fits one per dataset on its
+    rows only, with the pooled router as its ``All`` column (the paper's "Full"). References are protocol-free."""
     unknown = sorted(set(protocols) - {"pooled", "per_dataset"})
     if unknown or not protocols:
         raise ValueError(f"protocols {list(protocols)}: expected a non-empty subset of ['pooled', 'per_dataset']")
@@ -195,8 +173,7 @@ def main_results(bank: FeatureBank, config: RunConfig, routers=LEARNED_ROUTERS, 
 
 
 def _dataset_splits(split: Split, datasets: np.ndarray, train_fraction: float) -> list[Split]:
-    """The per-dataset protocol's splits of ``split``: one per dataset in its test rows, each keeping only that
-    dataset's rows (an error when a dataset has fewer than 2 training rows)."""
+    """One split per dataset in ``split``'s test rows, keeping only that dataset's rows (at least 2 training rows)."""
     subs = []
     for name in dict.fromkeys(datasets[split.test]):
         sub = Split(train=split.train[datasets[split.train] == name], test=split.test[datasets[split.test] == name],
@@ -211,11 +188,9 @@ def _dataset_splits(split: Split, datasets: np.ndarray, train_fraction: float) -
 @study(name="modality")
 def modality_study(bank: FeatureBank, config: RunConfig, routers=LEARNED_ROUTERS, *, modes=("11", "33", "22", "21"),
                    fusions=("mean", "concat", "adaptive")) -> StudyResult:
-    """Modalities and fusion (paper Sec. 5.3): each router under each mode with the default ``mean`` fusion, and
-    under each fusion strategy in mode 22. Routers that require their own fusion (KMeans-adaptive: adaptive; CMR:
-    cross-attention over concat) are run once per mode; CMR, which reads two tokens, gets the masked channel as a
-    constant (its training centroid) in the one-channel modes, as the official CMR gets zeros for a masked image.
-    Scored on all test rows and per dataset (the ``dataset`` column; "All" for all test rows)."""
+    """Modalities and fusion (paper Sec. 5.3): each router under each mode with ``mean`` fusion, and under each fusion
+    in mode 22; routers with their own fusion (KMeans-adaptive, CMR) run once per mode. CMR gets a masked channel as a
+    constant (its training centroid), as the official CMR gets zeros. Scored on all test rows and per dataset."""
     def settings(cls) -> list[tuple[str, str]]:
         return [(m, "mean") for m in modes] + [("22", f) for f in fusions if f != "mean" and cls.fusion is None]
 
@@ -242,10 +217,9 @@ def scenario_pairs(table: OutcomeTable) -> list[tuple[str, str, str]]:
 
 
 def paper_scenario_pairs(table: OutcomeTable, out_fraction: float = 0.2) -> list[tuple[str, str, str]]:
-    """The paper's Table 4 protocol (official ``--split out``): per scenario, its datasets in table order, the first
-    ``max(1, floor(n * out_fraction))`` are the source and the rest the target, so OCR and General VQA are A -> B and
-    Math trains on one set and tests on the other two. Source and target are ``+``-joined names. [uncertain] which
-    dataset the paper put first in each scenario; table order (the paper's listing) is used."""
+    """Table 4's protocol (official ``--split out``): per scenario, in table order, the first
+    ``max(1, floor(n * out_fraction))`` datasets are the source, the rest the target (``+``-joined names). [uncertain]
+    which dataset the paper put first in each scenario; table order (the paper's listing) is used."""
     scen = table.instances.groupby("dataset", sort=False)["scenario"].first()
     pairs = []
     for scenario, names in scen.groupby(scen, sort=False):
@@ -261,20 +235,16 @@ def paper_scenario_pairs(table: OutcomeTable, out_fraction: float = 0.2) -> list
 def cross_dataset_study(bank: FeatureBank, config: RunConfig, routers=LEARNED_ROUTERS, *, pairs=None,
                         protocol: str = "all_pairs") -> StudyResult:
     """Table 4: train on source datasets, test on target datasets within each scenario, beside the best single model
-    on the target (chosen on the target's own outcomes, so an upper reference, as in the paper).
-
-    ``protocol="all_pairs"`` runs every ordered pair of datasets within a scenario (this project's fuller view);
-    ``protocol="paper"`` runs the official ``--split out`` protocol of :func:`paper_scenario_pairs` (one number per
-    scenario, as the paper's Table 4). ``pairs`` overrides both. The configuration's training fraction is not used:
-    every source row trains."""
+    chosen on the target's own outcomes (an upper reference, as in the paper). ``protocol="all_pairs"``: every ordered
+    pair (:func:`scenario_pairs`); ``"paper"``: :func:`paper_scenario_pairs`; ``pairs`` overrides both. Every source
+    row trains (the training fraction is not used)."""
     if protocol not in ("all_pairs", "paper"):
         raise ValueError(f"protocol {protocol!r}: expected 'all_pairs' or 'paper'")
     records = []
     default = scenario_pairs(bank.table) if protocol == "all_pairs" else paper_scenario_pairs(bank.table)
     for scenario, source, target in pairs or default:
         split = cross_dataset_split(bank.table, source.split("+"), target.split("+"))
-        best = ev.best_single_model(*(a[split.test][bank.table.complete_rows()[split.test]]
-                                      for a in (bank.table.correct, bank.table.cost)))
+        best = ev.best_single_model(*complete_test(bank.table, split.test)[2:])
         y = bank.table.correct[split.test][:, best]
         base = {"scenario": scenario, "source": source, "target": target}
         records.append({**base, "router": "best_single", "seed": 0, "Ps": float(np.nanmean(y)),
@@ -289,13 +259,10 @@ def cross_dataset_study(bank: FeatureBank, config: RunConfig, routers=LEARNED_RO
 @study
 def model_subset_transfer(bank: FeatureBank, config: RunConfig, routers=LEARNED_ROUTERS, *,
                           pool_size: int = 5) -> StudyResult:
-    """The abstract's generalisation claim, made concrete: a router trained on a **subset of the models** and a
-    **subset of the tasks** routes, zero-shot, on datasets it never saw, choosing among the same model subset.
-
-    Per seed: ``pool_size`` models drawn at random (seeded); in every scenario one dataset drawn at random is held
-    out, the router trains on all rows of the other datasets and is scored on the held-out ones, beside the best
-    single model of the subset on those held-out rows (chosen on their own outcomes, a demanding bar). [uncertain]
-    The paper names this claim in its abstract but gives no protocol or numbers (docs/paper.md); this is one reading."""
+    """The abstract's generalisation claim: a router trained on a subset of the models and of the tasks routes,
+    zero-shot, on unseen datasets. Per seed, ``pool_size`` models are drawn; in every scenario one dataset is held out;
+    the router trains on the others and is scored on the held-out rows beside the subset's best single model on them
+    (chosen on their outcomes). [uncertain] The paper gives no protocol or numbers (docs/paper.md); this is one reading."""
     table = bank.table
     if not 2 <= pool_size <= len(table.models):
         raise ValueError(f"pool_size {pool_size}: expected 2..{len(table.models)} (the table has "
@@ -322,8 +289,7 @@ def model_subset_transfer(bank: FeatureBank, config: RunConfig, routers=LEARNED_
     records = []
     for case, runs in study_loop(cases(), routers, config):
         sub = case.bank.table
-        rows = case.split.test[sub.complete_rows()[case.split.test]]
-        Y, C = sub.correct[rows], sub.cost[rows]
+        _, _, Y, C = complete_test(sub, case.split.test)
         best = ev.best_single_model(Y, C)
         records.append({**case.labels, "router": "best_single", "Ps": float(Y[:, best].mean()), "QNC": 1.0,
                         "model": sub.models[best]})
@@ -334,14 +300,9 @@ def model_subset_transfer(bank: FeatureBank, config: RunConfig, routers=LEARNED_
 
 @study
 def image_masked_transfer(bank: FeatureBank, config: RunConfig, routers=LEARNED_ROUTERS) -> StudyResult:
-    """This project's stand-in for the paper's Table 5 (cross-modality transfer): routers trained on text+image
-    (mode 22) and tested on the same multimodal datasets with the image channel masked (mode 21), beside the same
-    routers tested multimodally (22), per dataset.
-
-    The paper tests on text-only benchmarks (GSM8K, MMLU, ARC); the outcomes of its model pool on those sets are not
-    public, so that table cannot be regenerated. Masking the image of multimodal queries asks the same question (what
-    a router trained on multimodal traffic keeps when the image is gone) on data we have.
-    """
+    """Stand-in for the paper's Table 5: routers trained on text+image tested with the image masked (mode 21) beside
+    tested multimodally (22), per dataset. The paper's text-only test sets (GSM8K, MMLU, ARC) have no public outcomes
+    for its model pool; masking the image asks the same question on data we have."""
     records = []
     def settings(cls) -> list[tuple[str, str]]:
         return [("22", config.fusion), ("21", config.fusion)]
@@ -355,9 +316,8 @@ def image_masked_transfer(bank: FeatureBank, config: RunConfig, routers=LEARNED_
 @study
 def data_efficiency(bank: FeatureBank, config: RunConfig, routers=LEARNED_ROUTERS, *,
                     fractions=(0.05, 0.1, 0.2, 0.4, 0.8), test_fraction: float = 0.2) -> StudyResult:
-    """Data efficiency: nAUC as the training fraction grows (``fractions`` replace the configuration's). For
-    comparability every fraction is scored on the same held-out ``test_fraction`` of the rows (per seed); training
-    rows are drawn from the rest."""
+    """nAUC as the training fraction grows (``fractions`` replace the configuration's), every fraction scored on the
+    same held-out ``test_fraction`` of the rows per seed; training rows are drawn from the rest."""
     def cases() -> Iterator[Case]:
         for seed in config.seeds:
             outer = instance_split(bank.table, 1 - test_fraction, seed=seed)
@@ -386,18 +346,15 @@ def data_efficiency(bank: FeatureBank, config: RunConfig, routers=LEARNED_ROUTER
 def metric_audit(bank: FeatureBank, config: RunConfig, routers=LEARNED_ROUTERS, *,
                  split_procedure: str = "stratified") -> StudyResult:
     """The official protocol against the fixed one on the same predictions (paper Sec. 4 vs its code): fallback to
-    model 0 vs the cheapest predicted model, nAUC over each frontier's own span vs a shared interval, and an oracle
-    that ignores cost ties vs the cheapest correct model; per-router metrics under both protocols and their ranks.
-    "Model 0" is the official loader's sorted-first name (``official_first_model``), as its ``argmax`` sees it."""
+    model 0 (the official loader's sorted-first name) vs the cheapest predicted model, nAUC over each frontier's own
+    span vs a shared interval, and an oracle ignoring cost ties vs the cheapest correct one; metrics and ranks."""
     records = []
     order = references.official_model_order(bank.table.models)
     first_model = bank.table.models[order[0]]
     for case, runs in study_loop(instance_cases(bank, config, split_procedure), routers, config):
         seed, split = case.seed, case.split
-        rows = split.test[bank.table.complete_rows()[split.test]]
-        Y, C = bank.table.correct[rows], bank.table.cost[rows]
+        keep, _, Y, C = complete_test(bank.table, split.test)
         for router, _, _, run in runs:
-            keep = bank.table.complete_rows()[run.test]
             U, P = run.U[keep], run.P[keep]
             official = summary.summarize_official(U, P, Y, C, bank.table.models)
             fixed = summary.summarize(U, P, Y, C, fallback="cheapest")
@@ -425,16 +382,13 @@ def metric_audit(bank: FeatureBank, config: RunConfig, routers=LEARNED_ROUTERS, 
 
 @study
 def budget_rules(bank: FeatureBank, config: RunConfig, router: str = "knn") -> StudyResult:
-    """The two budget rules on one router's predictions (paper Sec. 3.2 vs the official code): the official
-    threshold rule (``argmax`` of predicted utility among models with predicted cost below ``t``) and the paper's
-    lambda rule (``argmax_k U - lambda P``). Both sweeps are exact; the result holds, per rule, every operating point,
-    the Pareto frontier and the metrics on all test rows, for the configuration's first seed."""
+    """The official threshold rule (``argmax`` of ``U`` among models with ``P`` below ``t``) against the paper's lambda
+    rule (``argmax_k U - lambda P``, Sec. 3.2) on one router's predictions (first seed): per rule, every operating
+    point of the exact sweep, the frontier and the metrics."""
     seed = config.seeds[0]
     split = instance_split(bank.table, config.train_fraction, seed=seed)
     run = fit_predict(bank, router, split, config, seed=seed)
-    rows = run.test[bank.table.complete_rows()[run.test]]
-    keep = np.isin(run.test, rows)
-    Y, C = bank.table.correct[rows], bank.table.cost[rows]
+    keep, _, Y, C = complete_test(bank.table, run.test)
     records, curves = [], {}
     for rule in ev.RULES:
         points = ev.budget_sweep(run.U[keep], run.P[keep], Y, C, rule=rule)

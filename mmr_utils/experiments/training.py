@@ -10,16 +10,14 @@ import os
 
 from mmr_utils.experiments.runs import TrainingJob, hand_over, prepare_run, router_class
 
-#: Environment variable naming how many worker processes :func:`prefetch_runs` trains in (default: the CPUs this
-#: process may use). ``1`` trains in this process, as before workers existed.
+#: Environment variable naming how many worker processes :func:`prefetch_runs` trains in; ``1``: this process.
 WORKERS_ENV = "MMR_TRAIN_WORKERS"
 
 
 def training_workers() -> int:
-    """Worker processes for :func:`prefetch_runs`: ``MMR_TRAIN_WORKERS``, else the number of CPUs this process may run
-    on. Each worker runs torch on :func:`mmr_utils._torch.configure_threads`'s threads (default one), so on CPU the
-    workers, not torch's threads, are what uses the cores: a small network gains almost nothing from a second
-    intra-op thread (benchmarks/results/speed.md) but trains two runs at once on two cores."""
+    """Worker processes for :func:`prefetch_runs`: ``MMR_TRAIN_WORKERS``, else the usable CPUs (one on CUDA). Each
+    worker runs torch on one thread by default (:func:`mmr_utils._torch.configure_threads`): on CPU the workers, not
+    torch's threads, use the cores."""
     from mmr_utils._torch import positive_int_from_env, usable_cpus
 
     workers = positive_int_from_env(WORKERS_ENV, "processes that train routers")
@@ -32,13 +30,11 @@ def training_workers() -> int:
     return usable_cpus()
 
 
-#: Relative cost per row-epoch of a run that trains alone (CMR: 3.3 s against MLP's 0.17 s per epoch at 2,074 rows
-#: on one thread, benchmarks/results/speed.md); batchable runs count 1.
+#: Relative cost per row-epoch of a run that trains alone (CMR against MLP, benchmarks/results/speed.md); batchable
+#: runs count 1.
 _UNBATCHED_COST = 20.0
-#: Least training work (row-epochs, weighted as in :func:`_work`) for which :func:`prefetch_runs` starts worker
-#: processes when ``MMR_TRAIN_WORKERS`` is unset: about 20 s of one-thread MLP training. Starting a worker (a fresh
-#: interpreter importing torch) takes seconds that smaller batches of runs, such as the notebooks' small defaults or a
-#: cross-dataset pair at 5 epochs, would not win back. Setting the variable always uses that many workers.
+#: Least training work (weighted row-epochs, :func:`_work`; about 20 s of one-thread MLP training) for which
+#: :func:`prefetch_runs` starts worker processes when ``MMR_TRAIN_WORKERS`` is unset: starting one takes seconds.
 MIN_PARALLEL_WORK = 250_000
 
 
@@ -50,9 +46,8 @@ def _work(unit: list[TrainingJob]) -> float:
 
 
 def _training_units(jobs: list[TrainingJob], workers: int) -> list[list[TrainingJob]]:
-    """Split the jobs into units of work, largest first: each ensemble (batchable runs of one class that agree on
-    everything but the seed and on their data's shapes) cut into at most ``workers`` near-equal chunks, and each
-    other run alone. How runs are grouped never changes a result (each is bit-identical to training it alone)."""
+    """Units of work, largest first: each ensemble (batchable runs agreeing on everything but the seed and on their
+    data's shapes) cut into at most ``workers`` near-equal chunks, and each other run alone."""
     from mmr_utils.routers.neural import ensemble_key
 
     groups: dict[str, list[TrainingJob]] = {}
@@ -75,8 +70,7 @@ def _train_unit(routers: list, datasets: list) -> list:
     return type(routers[0]).fit_many(routers, datasets)
 
 
-#: The worker processes, started on first use and kept for the life of this process (a kernel runs many studies;
-#: starting workers for each would cost more than small studies train): [(number of workers, executor)].
+#: The worker processes, started on first use and kept for the life of this process: [(workers, executor)].
 _POOL: list = []
 
 
@@ -100,9 +94,8 @@ def shutdown_workers() -> None:
 
 
 def _train_jobs(jobs: list[TrainingJob], workers: int, *, forced: bool = False) -> None:
-    """Fit every job's router: in this process when one worker is asked for, when there is one unit of work, or (unless
-    ``forced``, i.e. the worker count was set explicitly) when the work is below :data:`MIN_PARALLEL_WORK`; else in
-    the worker pool."""
+    """Fit every job's router in the worker pool, or in this process for one worker, one unit of work, or (unless
+    ``forced``: the count was set explicitly) less work than :data:`MIN_PARALLEL_WORK`."""
     units = _training_units(jobs, workers)
     if workers == 1 or len(units) == 1 or (not forced and sum(map(_work, units)) < MIN_PARALLEL_WORK):
         for unit in _training_units(jobs, 1):  # whole ensembles: cheapest in one process
@@ -122,16 +115,10 @@ def _train_jobs(jobs: list[TrainingJob], workers: int, *, forced: bool = False) 
 
 
 def prefetch_runs(requests) -> int:
-    """Train ahead the neural runs among ``requests`` (tuples of :func:`fit_predict`'s arguments: bank, router,
-    split, config, seed) that are neither cached nor already prefetched; the later :func:`fit_predict` calls with the same
-    arguments read them back (from the run cache, or from memory when it is off). Returns the number trained.
-
-    Two savings, neither of which changes a result: runs of a batchable router (MLP, MLPMF) that agree on everything
-    but the seed, and whose features have the same shape (typically a study's seeds), train as one batched ensemble,
-    each member bit-identical to training it alone (``Router.fit_many``), since a small network's training step is
-    mostly fixed overhead that an ensemble shares; and the units of work (ensemble chunks, other neural runs such as
-    CMR) train in :func:`training_workers` processes at once, each on one torch thread by default
-    (benchmarks/results/speed.md). Predictions are made here, after training, as for a run trained in place."""
+    """Train ahead the neural runs among ``requests`` (tuples of :func:`fit_predict`'s arguments) that are neither
+    cached nor prefetched, for the later :func:`fit_predict` calls to read back; returns the number trained. Runs of
+    a batchable router (MLP, MLPMF) that differ only in the seed train as one ensemble (``Router.fit_many``), and the
+    units of work train in :func:`training_workers` processes."""
     jobs: dict[str, TrainingJob] = {}
     for request in requests:
         if not router_class(request[1]).neural:

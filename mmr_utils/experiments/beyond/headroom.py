@@ -1,11 +1,6 @@
-"""Studies beyond the paper: every router of the registry on one set of splits, scored with the paper's
-metrics and every peer metric family (:mod:`mmr_utils.metrics.peer`), with bootstrap intervals and paired tests
-against the best single model (:mod:`mmr_utils.metrics.uncertainty`), and an oracle-gap breakdown.
-
-One function, :func:`routing_comparison`, does the fitting once per (router, seed) and returns a
-:class:`~mmr_utils.experiments.studies.StudyResult` whose ``results`` is the uncertainty table (router x metric, mean over seeds
-with a 95% interval and a Holm-corrected mark against the best single model), and whose ``curves`` hold the peer
-metric table of every seed and the oracle-gap table.
+"""Studies beyond the paper: :func:`routing_comparison` (every router of the registry scored with the paper's metrics
+and every peer metric family, bootstrap intervals against the best single model, an oracle-gap breakdown) and
+:func:`headroom` (what a table's outcomes leave a router to find).
 """
 
 from __future__ import annotations
@@ -15,6 +10,7 @@ import pandas as pd
 
 from mmr_utils.data.splits import instance_split
 from mmr_utils.experiments.runs import RunConfig, fit_predict
+from mmr_utils.experiments.scoring import complete_test
 from mmr_utils.experiments.studies import StudyResult, study
 from mmr_utils.metrics.peer_table import peer_metrics_table
 from mmr_utils.metrics.references import oracle_choice
@@ -25,10 +21,8 @@ BEYOND_ROUTERS: tuple[str, ...] = ("carrot_knn", "knn_shrunk", "kmeans_shrunk", 
 
 
 def oracle_gap(Y: np.ndarray, C: np.ndarray, U: np.ndarray, P: np.ndarray, models, *, datasets=None) -> pd.DataFrame:
-    """Where a router loses to the oracle at its peak (the operating point that attains Ps): for every test row the
-    oracle's model (cheapest correct; cheapest overall when none is correct) and the router's model; rows where the
-    router is wrong but some model was right are *losses*. Returns the losses counted by dataset and by the model the
-    oracle would have picked, as shares of the rows."""
+    """Where a router loses to the oracle at its peak (the operating point that attains Ps): rows where the router is
+    wrong but some model was right, counted by dataset and by the oracle's model (cheapest correct, else cheapest), as shares."""
     from mmr_utils.metrics.peer_table import choices_at_peak
 
     chosen = choices_at_peak(U, P, Y, C)
@@ -44,18 +38,15 @@ def oracle_gap(Y: np.ndarray, C: np.ndarray, U: np.ndarray, P: np.ndarray, model
 @study
 def routing_comparison(bank, config: RunConfig, routers, *, n_boot: int = 200,
                        metrics=("Ps", "nAUC_shared", "QNC", "AIQ", "APGR")) -> StudyResult:
-    """Fit every router in ``routers`` on each seed's split of ``bank``'s table and compare them with the best single
-    model: the uncertainty table (bootstrap over test rows, pooled over seeds, paired against the best single model
-    with Holm correction) as ``results``; per-seed peer metric tables and the first seed's oracle-gap breakdown in
-    ``curves``. Deterministic in the seeds."""
+    """Every router on each seed's split against the best single model: ``results`` is the uncertainty table (router x
+    metric, bootstrap over test rows pooled over seeds, 95% intervals, paired tests with Holm correction); ``curves``
+    the per-seed peer metric tables and the first seed's :func:`oracle_gap`."""
     table = bank.table
     seeds = config.seeds
     splits, peer_tables, gaps = [], [], []
     for seed in seeds:
         split = instance_split(table, config.train_fraction, seed=seed)
-        rows = split.test[table.complete_rows()[split.test]]
-        keep = np.isin(split.test, rows)
-        Y, C = table.correct[rows], table.cost[rows]
+        keep, rows, Y, C = complete_test(table, split.test)
         predictions = {}
         for router in routers:
             run = fit_predict(bank, router, split, config, seed=seed)
@@ -76,8 +67,7 @@ def routing_comparison(bank, config: RunConfig, routers, *, n_boot: int = 200,
 
 
 def _grouped_best(Y: np.ndarray, groups) -> float:
-    """Accuracy of routing every row of a group to the model with the highest accuracy in that group, fitted and
-    scored on the same rows (an optimistic, in-sample bound)."""
+    """Accuracy of routing each group to its most accurate model, fitted and scored on the same rows (in-sample)."""
     frame = pd.DataFrame(Y).groupby(np.asarray(groups), sort=True)
     return float((frame.mean().max(axis=1) * frame.size()).sum() / len(Y))
 
@@ -92,8 +82,8 @@ def _split_rows(table, rows: np.ndarray, train_fraction: float, seed: int) -> tu
 
 
 def _grouped_router_gain(Y: np.ndarray, groups: np.ndarray, train: np.ndarray, test: np.ndarray) -> float:
-    """Test accuracy of routing each group to its most accurate model on the training rows (groups unseen in training
-    go to the best single training model), minus the test accuracy of that best single training model."""
+    """Test accuracy of routing each group to its most accurate training model (unseen groups: the best single training
+    model), minus the test accuracy of that best single training model."""
     best = int(Y[train].mean(axis=0).argmax())
     per_group = pd.DataFrame(Y[train]).groupby(groups[train]).mean().idxmax(axis=1)
     choice = pd.Series(groups[test]).map(per_group).fillna(best).astype(int).to_numpy()
@@ -102,24 +92,17 @@ def _grouped_router_gain(Y: np.ndarray, groups: np.ndarray, train: np.ndarray, t
 
 def headroom(table, groupings: dict | None = None, *, train_fraction: float = 0.2, seeds=(0, 1, 2, 3, 4)
              ) -> pd.DataFrame:
-    """How much there is for a router to find in ``table``'s outcomes, before any router is fitted.
+    """What ``table``'s outcomes leave a router to find, before any router is fitted: rows (``measure``, ``value``,
+    ``meaning``) on the complete rows.
 
-    Rows (``measure``, ``value``, ``meaning``), all on the table's complete rows:
-
-    - ``best_single`` and ``oracle``: the accuracy of the best single model and of the per-row oracle (Ps of the
-      paper's Best Single and Oracle rows, computed on every row instead of a test split);
-    - ``oracle_if_independent``: the oracle expected if the models' correctness were independent with the same
-      accuracies, ``mean over rows of 1 - prod_m (1 - p_m)``; an observed oracle near it means the oracle's headroom
-      is mostly per-row luck that no feature can predict;
-    - ``mean_error_correlation``: the mean pairwise Pearson (phi) correlation between models' correctness;
-    - ``group_oracle:<name>``: for each grouping (a per-row label such as subject or level), every group routed to its
-      most accurate model, fitted and scored on all rows -- an optimistic bound on a router that only learns that
-      grouping;
-    - ``group_router:<name>``: the same grouping learned on a ``train_fraction`` split (:func:`instance_split`, one
-      per seed) and scored on the rest, as the mean gain over the best single training model (out of sample; the
-      meaning gives its sd over seeds) -- what the in-sample bound shrinks to with the data a router gets;
-    - ``test_sd_best_single``: the binomial standard deviation of the best single accuracy on a test split of
-      ``1 - train_fraction`` of the rows, the noise any gain has to clear.
+    - ``best_single``, ``oracle``: Ps of the paper's Best Single and Oracle on every row;
+    - ``oracle_if_independent``: ``1 - prod_m (1 - p_m)``, the oracle if correctness were independent; an observed
+      oracle near it means the headroom is mostly per-row luck no feature can predict;
+    - ``mean_error_correlation``: mean pairwise Pearson (phi) correlation of the models' correctness;
+    - ``group_oracle:<name>``: each group of a per-row grouping routed to its most accurate model, in-sample;
+    - ``group_router:<name>``: that grouping learned on a ``train_fraction`` split per seed, as the mean out-of-sample
+      gain over the best single training model (sd over seeds in the meaning);
+    - ``test_sd_best_single``: binomial sd of the best single accuracy on ``1 - train_fraction`` of the rows.
     """
     rows = table.complete_rows()
     Y = table.correct[rows].astype(float)

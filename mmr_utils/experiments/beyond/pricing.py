@@ -1,19 +1,10 @@
-"""Cost honesty: the same judged outcomes re-priced under several cost definitions, and how
-much the ranking of routers depends on which one is used.
+"""Cost honesty: the same judged outcomes re-priced under several cost definitions (:class:`CostDefinition`), and
+how much the ranking of routers depends on which one is used.
 
-The paper's cost ``c_{i,k}`` (Sec. 3) is a single number per (query, model); how it is built is not stated
-(docs/paper.md: most likely output tokens x output price, uncertain). MATH-V records no costs, so
-:mod:`mmr_utils.data.mathv` models them that way. Here a :class:`CostDefinition` says which parts enter:
-
-- ``output_only``: output tokens x output price (what the converter does);
-- ``input_output`` with ``image_rule="flat"``: plus (question tokens + one flat image-token count) x input price;
-- ``input_output`` with ``image_rule="per_model"``: image tokens from the image's resolution by each model's rule
-  (:data:`IMAGE_TOKEN_RULES`, :data:`MODEL_IMAGE_RULE`);
-- each of them under a dated :class:`PriceSnapshot` (:data:`PRICE_SNAPSHOTS`).
-
-Every price and rule names its public source; this machine is offline, so none was re-checked live: every
-snapshot says ``verified=False``, and rules or prices recalled rather than read carry ``[uncertain]`` or
-``[assumption]`` in their source text.
+The paper's cost ``c_{i,k}`` (Sec. 3) is one number per (query, model), built in a way it does not state
+(docs/paper.md: most likely output tokens x output price, uncertain); :mod:`mmr_utils.data.mathv` models MATH-V's that
+way. Every price and rule names its public source; none was re-checked live (offline): every snapshot says
+``verified=False``, and rules or prices recalled rather than read carry ``[uncertain]`` or ``[assumption]``.
 """
 
 from __future__ import annotations
@@ -29,10 +20,10 @@ import pandas as pd
 
 from mmr_utils.data.table import OutcomeTable
 from mmr_utils.experiments.runs import RunConfig, fit_predict
+from mmr_utils.experiments.scoring import complete_test
 from mmr_utils.experiments.studies import StudyResult, study
 
 
-# --------------------------------------------------------------------------- image-token rules
 def openai_tile_tokens(width: int, height: int) -> int:
     """GPT-4-class vision input at ``detail="high"``: fit inside 2048 x 2048, then shrink so the shorter side is at
     most 768 px (aspect kept), then 85 base tokens + 170 per 512-px tile covering the result."""
@@ -149,7 +140,6 @@ def _rule_name(model: str) -> str:
     return MODEL_IMAGE_RULE[model]
 
 
-# --------------------------------------------------------------------------- dated prices
 @dataclass(frozen=True)
 class PriceSnapshot:
     """USD per 1M tokens ``(input, output)`` per model at one ``date``, each with its source. ``verified`` is False
@@ -230,7 +220,6 @@ def price_table(models: Sequence[str], snapshots: Sequence[str] = tuple(PRICE_SN
     return pd.DataFrame(rows).set_index("model")
 
 
-# --------------------------------------------------------------------------- cost definitions
 @dataclass(frozen=True)
 class CostDefinition:
     """What a call costs: ``output_only`` (output tokens x output price) or ``input_output`` (plus input tokens x
@@ -265,8 +254,7 @@ COST_DEFINITIONS: dict[str, CostDefinition] = {d.name: d for d in (
 
 
 def image_sizes(table: OutcomeTable) -> np.ndarray:
-    """(n x 2) int array of every row's image ``(width, height)`` in pixels, read from the image file's header;
-    ``(0, 0)`` for a row without an image."""
+    """(n x 2) image ``(width, height)`` in pixels per row, from the file's header; ``(0, 0)`` without an image."""
     from PIL import Image, UnidentifiedImageError
 
     sizes = np.zeros((table.n, 2), dtype=np.int64)
@@ -307,12 +295,9 @@ def image_tokens(models: Sequence[str], sizes: np.ndarray, image_rule: str) -> n
 
 def reprice(table: OutcomeTable, definition: CostDefinition, *, question_tokens: np.ndarray | None = None,
             sizes: np.ndarray | None = None) -> OutcomeTable:
-    """The same outcomes with ``cost`` recomputed under ``definition`` (paper Sec. 3, ``c_{i,k}``):
-
-    ``c = out_tokens x out_price`` (output_only) or ``c = (question_tokens + image_tokens) x in_price + out_tokens x
-    out_price`` (input_output), prices per token from the definition's snapshot. ``correct`` is unchanged. Output
-    tokens are the table's ``tokens``; ``question_tokens`` (n,) and image ``sizes`` (n x 2) are needed for
-    input_output. The new table's ``source["cost_definition"]`` records the definition."""
+    """The same outcomes with ``cost`` (paper Sec. 3, ``c_{i,k}``) recomputed under ``definition``: ``out_tokens x
+    out_price``, plus for input_output ``(question_tokens + image_tokens) x in_price`` (``question_tokens`` (n,) and
+    image ``sizes`` (n x 2) needed); recorded in ``source["cost_definition"]``."""
     if table.tokens is None:
         raise ValueError("re-pricing needs output-token counts (the table's <model>_token columns), and this table "
                          f"has none ({table.source.get('path', 'no path')})")
@@ -343,9 +328,8 @@ def reprice(table: OutcomeTable, definition: CostDefinition, *, question_tokens:
 
 
 def kendall_tau_table(scores: pd.DataFrame) -> pd.DataFrame:
-    """Kendall's tau (``scipy.stats.kendalltau``, tau-b) between every pair of columns of ``scores`` (rows =
-    routers, columns = cost definitions, values = the metric the routers are ranked by). A pair involving a column
-    that ties every router (one rank for all) is NaN: tau-b is undefined there, not 0."""
+    """Kendall's tau-b between every pair of columns of ``scores`` (routers x cost definitions); NaN (undefined, not
+    0) for a column that ties every router."""
     from scipy.stats import kendalltau
 
     if scores.shape[0] < 2:
@@ -366,17 +350,10 @@ def kendall_tau_table(scores: pd.DataFrame) -> pd.DataFrame:
 @study
 def cost_definition_study(bank, config: RunConfig, routers, *, definitions: Sequence[str] = tuple(COST_DEFINITIONS),
                           tokenizer: str = "minilm") -> StudyResult:
-    """Route the same outcomes under each cost definition and rank the routers by nAUC (paper Sec. 4, official
-    protocol) per definition.
-
-    Per seed the split is the same for every definition; each router is refitted on the re-priced table, so its cost
-    predictor learns the new costs, while a router whose utility does not read costs (kNN, k-means, linear...)
-    predicts the very same utilities: ``U_same`` says, per (definition, router, seed), whether ``U`` equals the first
-    definition's bit for bit. Returns a :class:`~mmr_utils.experiments.studies.StudyResult`: ``results`` one row per
-    (definition, router, seed) with nAUC, Ps, QNC, the mean cost of a call over the whole pool, of the best single
-    model and of the cheapest model;
-    ``curves["scores"]`` (router x definition, mean nAUC over seeds), ``curves["ranks"]`` and ``curves["tau"]``
-    (:func:`kendall_tau_table`). Deterministic in the seeds."""
+    """Rank the routers by nAUC (paper Sec. 4) under each cost definition, each refitted on the re-priced table (one
+    split per seed for all). ``results``: per (definition, router, seed) the metrics, the mean call cost of the pool,
+    the best single and the cheapest model, and ``U_same`` (``U`` bit-identical to the first definition's, as for
+    routers whose utility reads no cost). ``curves``: ``scores`` (mean nAUC), ``ranks`` and ``tau``."""
     from mmr_utils.data.mathv import count_output_tokens
     from mmr_utils.data.splits import instance_split
     from mmr_utils.features.bank import FeatureBank
@@ -399,12 +376,10 @@ def cost_definition_study(bank, config: RunConfig, routers, *, definitions: Sequ
         priced_bank = FeatureBank(priced, bank.choice, bank.text, bank.image, bank.info)
         for seed in config.seeds:
             split = instance_split(priced, config.train_fraction, seed=seed)
-            rows = split.test[priced.complete_rows()[split.test]]
-            Y, C = priced.correct[rows], priced.cost[rows]
+            keep, _, Y, C = complete_test(priced, split.test)
             best = ev.best_single_model(Y, C)
             for router in routers:
                 run = fit_predict(priced_bank, router, split, config, seed=seed)
-                keep = np.isin(run.test, rows)
                 U, P = run.U[keep], run.P[keep]
                 s = summarize(U, P, Y, C)
                 same = first_U.setdefault((router, seed), U)

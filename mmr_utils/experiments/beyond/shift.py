@@ -1,19 +1,10 @@
-"""Model-pool shift: how routing quality moves when the candidate pool (the paper's K models,
-Sec. 3) changes after the router was built.
+"""Model-pool shift: how routing quality moves when the candidate pool (the paper's K models, Sec. 3) changes after
+the router was built: :func:`pool_shift` (a model removed) and :func:`add_model_curve` (a model added).
 
-- :func:`pool_shift`: leave each model out in turn (train and test on the pool without it), and the two named
-  scenarios "remove strongest" (highest training accuracy) and "remove cheapest" (lowest mean training cost); nAUC
-  and Ps of each router (paper Sec. 4), the change against the full pool, and the Oracle and best single model of
-  the reduced pool for context.
-- :func:`add_model_curve`: a new model joins a pool the router was built without, and only ``K`` labelled training
-  queries of it are available. How the router takes it in (the method this project uses for every router): the
-  router is refitted on all training rows with the new model's column **observed only on the K profiled rows** and
-  masked as missing elsewhere. Every router of the registry learns from observed cells only
-  (:mod:`mmr_utils.routers.base`), so each one's own missing-cell handling decides what it predicts for the new
-  model: kNN and k-means average the profiled neighbours / cluster members and fall back to the new model's mean over
-  the K rows; the shrinkage routers shrink towards that mean; factorisation and neural routers fit the new model's
-  parameters from its K cells only. ``K = 0`` is the pool without the new model (a router cannot route to a model it
-  has no label for); ``K = all`` is the fully trained full pool, identical to a normal fit.
+How a router takes in a new model known from only ``K`` labelled training queries (the method used for every router):
+it is refitted on all training rows with the new model's column observed only on the K profiled rows and masked
+elsewhere, so each router's own missing-cell handling (:mod:`mmr_utils.routers.base`) decides what it predicts for
+the new model. ``K = 0`` is the pool without it; ``K = all`` the full pool, identical to a normal fit.
 """
 
 from __future__ import annotations
@@ -24,6 +15,7 @@ import pandas as pd
 from mmr_utils.data.splits import instance_split
 from mmr_utils.data.table import OutcomeTable
 from mmr_utils.experiments.runs import RunConfig, check_mode, fit_predict, router_class, router_fusion, router_params
+from mmr_utils.experiments.scoring import complete_test
 from mmr_utils.experiments.studies import StudyResult, study
 from mmr_utils.features.bank import FeatureBank
 from mmr_utils.metrics import protocol as ev
@@ -31,8 +23,7 @@ from mmr_utils.metrics import references, summary
 
 
 def pool_bank(bank: FeatureBank, drop: str | None) -> FeatureBank:
-    """``bank`` with model ``drop`` removed from its table (the same features); ``bank`` itself when ``drop`` is
-    None."""
+    """``bank`` with model ``drop`` removed from its table (same features); ``bank`` itself when ``drop`` is None."""
     if drop is None:
         return bank
     table = bank.table
@@ -45,8 +36,7 @@ def pool_bank(bank: FeatureBank, drop: str | None) -> FeatureBank:
 
 
 def training_profile(table: OutcomeTable, train: np.ndarray) -> pd.DataFrame:
-    """Per model: accuracy and mean cost over the observed training cells (what "strongest" and "cheapest" are
-    judged on; never the test rows)."""
+    """Per model: accuracy and mean cost over the observed training cells (what "strongest" and "cheapest" mean)."""
     mask = table.mask[train]
     counts = mask.sum(axis=0)
     if (counts == 0).any():
@@ -82,14 +72,12 @@ def _context(Y, C, models) -> dict:
 
 @study
 def pool_shift(bank: FeatureBank, config: RunConfig, routers, *, remove: str = "all") -> StudyResult:
-    """Leave-one-model-out: per seed (one instance split, the same for every pool), every router is fitted and
-    scored on the full pool and on the pool without each model in turn (``remove="all"``) or without only the
-    seed's strongest and cheapest model (``remove="named"``, a cheaper run); all pools are scored on the same test rows
-    (complete in the full table). Returns a :class:`~mmr_utils.experiments.studies.StudyResult` whose ``results`` has one row per
-    (seed, scenario, removed model, router): ``nAUC``, ``Ps``, their change against the full pool (``d_nAUC``,
-    ``d_Ps``), and the reduced pool's Oracle Ps and best single model (chosen on the test rows, as the paper's
-    references). ``scenario`` is ``full``, ``leave_out``, and for the models of the named scenarios also
-    ``remove_strongest`` / ``remove_cheapest`` (the same numbers, relabelled). Deterministic in the seeds."""
+    """Leave-one-model-out: per seed (one split for every pool) every router on the full pool and on the pool without
+    each model (``remove="all"``) or only without the seed's strongest and cheapest (``"named"``), all scored on the
+    test rows complete in the full table. ``results``: per (seed, scenario, removed model, router) ``nAUC``, ``Ps``,
+    their change against the full pool (``d_nAUC``, ``d_Ps``), the reduced pool's Oracle Ps and best single model
+    (chosen on the test rows). ``scenario``: ``full``, ``leave_out``, and ``remove_strongest`` / ``remove_cheapest``
+    (the same numbers, relabelled)."""
     table = bank.table
     if len(table.models) < 3:
         raise ValueError(f"pool shift needs at least three models (two remain after leaving one out), got "
@@ -99,7 +87,7 @@ def pool_shift(bank: FeatureBank, config: RunConfig, routers, *, remove: str = "
     records, named = [], []
     for seed in config.seeds:
         split = instance_split(table, config.train_fraction, seed=seed)
-        rows = split.test[table.complete_rows()[split.test]]
+        keep, rows, _, _ = complete_test(table, split.test)
         profile = training_profile(table, split.train)
         strongest, cheapest = strongest_model(profile), cheapest_model(profile)
         named.append({"seed": seed, "strongest": strongest, "cheapest": cheapest})
@@ -111,7 +99,6 @@ def pool_shift(bank: FeatureBank, config: RunConfig, routers, *, remove: str = "
             context = _context(Y, C, sub.table.models)
             for router in routers:
                 run = fit_predict(sub, router, split, config, seed=seed)
-                keep = np.isin(run.test, rows)
                 scores = _scored(run.U[keep], run.P[keep], Y, C)
                 if drop is None:
                     full[router] = scores
@@ -126,9 +113,8 @@ def pool_shift(bank: FeatureBank, config: RunConfig, routers, *, remove: str = "
 
 def fit_predict_masked(bank: FeatureBank, router: str, split, train_mask: np.ndarray, config: RunConfig, *,
                        seed: int):
-    """Like :func:`mmr_utils.experiments.runs.fit_predict` (same features, parameters and seed), but the router learns only from
-    the training cells that ``train_mask`` (len(train) x K, True = observed) keeps; not cached. Returns ``(U, P)`` on
-    ``split.test``."""
+    """:func:`~mmr_utils.experiments.runs.fit_predict`'s ``(U, P)`` (not cached) for a router that learns only from the
+    training cells ``train_mask`` (len(train) x K, True = observed) keeps."""
     from mmr_utils.features.fusion import build_features
     from mmr_utils.routers.base import make_router
 
@@ -153,8 +139,8 @@ def fit_predict_masked(bank: FeatureBank, router: str, split, train_mask: np.nda
 
 
 def profiled_rows(train: np.ndarray, k: int | None, seed: int) -> np.ndarray:
-    """The ``k`` training rows whose outcomes of the new model are known: the first ``k`` of one seeded permutation
-    of ``train`` (so the sets are nested as ``k`` grows); all of ``train`` when ``k`` is None."""
+    """The ``k`` training rows where the new model is known: the first ``k`` of a seeded permutation of ``train``
+    (nested as ``k`` grows); all of ``train`` when ``k`` is None."""
     train = np.asarray(train)
     if k is None:
         return train
@@ -166,14 +152,10 @@ def profiled_rows(train: np.ndarray, k: int | None, seed: int) -> np.ndarray:
 @study
 def add_model_curve(bank: FeatureBank, config: RunConfig, routers, *, new_model: str | None = None,
                     ks=(0, 10, 25, 50, 100, 200, None)) -> StudyResult:
-    """Add a model profiled from only ``K`` labelled training queries (the method is in the module docstring) and
-    route over the full pool; ``new_model`` defaults to the strongest model by training accuracy (per seed).
-
-    ``ks`` lists the K values (None = all training rows); a K larger than the split's training rows is left out and
-    listed in ``curves["skipped"]`` and the provenance. Returns a :class:`~mmr_utils.experiments.studies.StudyResult` whose
-    ``results`` has one row per (router, K, seed): ``nAUC``, ``Ps`` and ``share_new`` (share of test rows routed to
-    the new model at the router's peak operating point); ``curves["references"]`` has, per (router, seed), the pool
-    without the new model (``without``) and the fully trained full pool (``full``). Deterministic in the seeds."""
+    """Add ``new_model`` (default: the seed's strongest by training accuracy) known from only ``K`` labelled training
+    queries (the module docstring's method) for each K of ``ks`` (None = all; a K above the training rows is skipped
+    and listed in ``curves["skipped"]``). ``results``: per (router, K, seed) ``nAUC``, ``Ps`` and ``share_new`` (share
+    of test rows routed to it at the peak); ``curves["references"]``: the pools ``without`` it and ``full``."""
     from mmr_utils.metrics.peer_table import choices_at_peak
 
     table = bank.table
@@ -185,18 +167,15 @@ def add_model_curve(bank: FeatureBank, config: RunConfig, routers, *, new_model:
     records, references, skipped = [], [], []
     for seed in config.seeds:
         split = instance_split(table, config.train_fraction, seed=seed)
-        rows = split.test[table.complete_rows()[split.test]]
-        keep_test = np.isin(split.test, rows)
+        keep_test, rows, Y, C = complete_test(table, split.test)
         new = new_model or strongest_model(training_profile(table, split.train))
         j = table.models.index(new)
         reduced = pool_bank(bank, new)
-        Y, C = table.correct[rows], table.cost[rows]
         Yr, Cr = reduced.table.correct[rows], reduced.table.cost[rows]
         for router in routers:
             without = fit_predict(reduced, router, split, config, seed=seed)
             full = fit_predict(bank, router, split, config, seed=seed)
-            keep_r = np.isin(without.test, rows)
-            scores_without = _scored(without.U[keep_r], without.P[keep_r], Yr, Cr)
+            scores_without = _scored(without.U[keep_test], without.P[keep_test], Yr, Cr)
             scores_full = _scored(full.U[keep_test], full.P[keep_test], Y, C)
             references += [{"router": router, "seed": seed, "new_model": new, "pool": "without", **scores_without},
                            {"router": router, "seed": seed, "new_model": new, "pool": "full", **scores_full}]
@@ -225,8 +204,7 @@ def add_model_curve(bank: FeatureBank, config: RunConfig, routers, *, new_model:
 
 
 def plot_add_model(result, metrics=("nAUC", "Ps")):
-    """Quality against K (mean over seeds, one line per router) with each router's two reference levels dashed
-    (pool without the new model, fully trained full pool)."""
+    """Quality against K (mean over seeds, a line per router) with its ``without`` and ``full`` references dashed."""
     import matplotlib.pyplot as plt
 
     frame, refs = result.results, result.curves["references"]
