@@ -64,12 +64,16 @@ out_dir: str = "build/figures-small"  # where figures and tables go (make figure
 # (1 right, 0 wrong) and the true cost $c_{i,k}$ (cents here); a router has predicted a utility $\hat u_{i,k}$ and a
 # cost $\hat c_{i,k}$ for each pair. Those four $6 \times 3$ arrays are all the protocol needs.
 #
-# | symbol | meaning | known to the router? |
+# | symbol or term | meaning | known to the router? |
 # |---|---|---|
 # | $y_{i,k}$ | true correctness of model $k$ on query $i$ | no (used to score) |
 # | $c_{i,k}$ | true cost of model $k$ on query $i$ | no (used to score) |
 # | $\hat u_{i,k}$ | predicted utility (expected correctness) | yes (it decides) |
 # | $\hat c_{i,k}$ | predicted cost | yes (it decides) |
+# | budget $t$, pick $a_i(t)$ | the most useful model with $\hat c_{i,k} \le t$ | yes (its decision rule) |
+# | budget sweep | every budget $t$ that changes a decision, each giving one (mean $c$, mean $y$) operating point | no (scored on $y$, $c$) |
+# | frontier | the operating points more accurate than every cheaper point | no |
+# | Ps, QNC, nAUC | peak accuracy, relative cost of matching the best single model, normalised area: summaries of the frontier | no |
 
 # %%
 import numpy as np
@@ -235,10 +239,9 @@ print(audit.record_audit(table, audit.audit_table(table, split=first_split)).sum
 # The result is one tidy row per (router, seed, dataset, protocol).
 #
 # The settings every run shares -- training fraction, seeds, modality mode, fusion and each router's own parameters
-# -- travel together as one `RunConfig`. The neural routers train for the epochs it sets: 3 at these small defaults,
-# and in `make figures` the official 100 for MLP and MLPMF but 10 for CMR, a cut whose cost and evidence are in
-# [the reproducibility appendix](../docs/reproducibility.md#training-length) (read CMR's shared nAUC as about 0.01
-# above what the official length would give).
+# (`router_params`, e.g. the neural routers' epochs) -- travel together as one `RunConfig`. The neural routers train
+# for fewer epochs than the official 100 at these small defaults, and CMR also in `make figures`, which makes CMR's
+# shared nAUC read slightly high ([training length](../docs/reproducibility.md#training-length) has the measurement).
 
 # %%
 config = RunConfig(train_fraction=train_fraction, seeds=seeds, mode=mode, fusion=fusion, router_params=router_params)
@@ -277,6 +280,8 @@ full_rows = paper_tables.select_protocol(result.results, official)
 full_rows = full_rows[(full_rows["dataset"] == "All") & full_rows["router"].isin([*learned, "best_single"])]
 against_best = noise_aware_count(verdicts_against(full_rows, "best_single", metric="Ps"))
 top = tab2_ps.loc[learned, "All"].idxmax()
+paper_rows = paper_tables.paper_table2_long()
+paper_full = paper_rows[(paper_rows["metric"] == "Ps") & (paper_rows["dataset"] == "All")].set_index("router")["paper"]
 Markdown(
     f"On all test rows the best single model reaches Ps **{best_single_ps:.3f}**; "
     f"**{len(against_best['above'])} of {len(learned)}** learned routers beat it beyond seed noise "
@@ -287,7 +292,9 @@ Markdown(
     f"{tab2_ps.loc['oracle', 'All']:.3f}: routing closes "
     f"{(tab2_ps.loc[top, 'All'] - best_single_ps) / max(tab2_ps.loc['oracle', 'All'] - best_single_ps, 1e-9):.0%} "
     f"of the gap between the best single model and the Oracle. In the paper every learned router beats the best "
-    f"single model on the full set (Ps 0.7457-0.7533 vs 0.7412) and the Oracle reaches 0.9188."
+    f"single model on the full set (Ps {paper_full[list(paper.PAPER_LEARNED)].min():.4f}-"
+    f"{paper_full[list(paper.PAPER_LEARNED)].max():.4f} vs {paper_full['best_single']:.4f}) and the Oracle "
+    f"reaches {paper_full['oracle']:.4f}."
 )
 
 # %% [markdown]
@@ -330,9 +337,9 @@ else:
         + (f" Below it: {', '.join(below)}." if below else "")
         + "".join(
             f" {r} trained {epochs} epochs here, not the official 100." if epochs < 100 else
-            f" {r} trained the official 100 epochs, by which the convergence study "
-            f"(`benchmarks/results/epochs_convergence.md`) finds MLP and MLPMF overfitting the 20% training split (at 10 "
-            f"epochs Ps is higher by 0.03 for MLP and 0.05 for MLPMF): part of the reason, kept as the official protocol."
+            f" {r} trained the official 100 epochs, by which the [training-length study]"
+            f"(../docs/reproducibility.md#training-length) finds MLP and MLPMF overfitting the 20% training split: "
+            f"part of the reason, kept as the official protocol."
             for r, epochs in neural_below.items())
     )
 Markdown(fidelity_text)
@@ -417,8 +424,8 @@ else:
 # ## Routing a new query
 # What a study trains can route new traffic: `RoutingPipeline.train` fits the fusion and one router (KNN here) on
 # the first seed's split exactly as above; the pipeline encodes a question and an optional image, fuses them and
-# picks a model under a budget (USD per query). It is saved as one folder of data (JSON + `.npz`, no pickle) and
-# loaded back before routing.
+# picks a model under a budget (USD per query). It is saved to a folder and loaded back before routing, as a
+# deployed router would be.
 
 # %%
 import numpy as np
@@ -439,9 +446,79 @@ Markdown("\n".join(f"- {question[:70]!r} ({'with' if image else 'no'} image): **
                    for question, image in queries))
 
 # %% [markdown]
-# ## Recap
-# In this notebook we trained the paper's router baselines on a 20% split, turned each router's predicted utility
-# and cost into a cost-accuracy frontier with an exact budget sweep, and scored the frontiers by nAUC, Ps and QNC
-# beside Random, the Best Single model and the Oracle. We compared every cell of the paper's Table 2 with this run,
-# computed which routers beat the best single model, and checked the "about 33% of the cost" claim against
-# per-dataset QNC. **Next:** notebook 4 asks which *features* the routers need: text, image, or both.
+# ## Recap: what this run found
+# The take-aways below are computed from the study above. Each difference is a mean over the split seeds with the
+# half-width of its 95% interval (two standard errors of the per-seed paired differences); a difference whose interval
+# covers zero is *within seed noise*, and with a single seed nothing is decided. The top router is picked by its mean
+# Ps, which flatters it a little.
+
+# %%
+from mmr_utils.metrics.seed_noise import paired_verdict
+
+all_rows = paper_tables.select_protocol(result.results, official)
+per_seed = {metric: all_rows[all_rows["dataset"] == "All"].pivot_table(index="seed", columns="router", values=metric)
+            for metric in ("Ps", "QNC")}
+n_seeds = len(per_seed["Ps"])
+
+
+def with_noise(verdict, digits=3, percent=False):
+    """A seed-mean difference as text with its interval, or why it is not decided."""
+    value = f"{verdict.difference:+.0%}" if percent else f"{verdict.difference:+.{digits}f}"
+    if n_seeds < 2:
+        return f"{value} (one seed: no spread, so not decided)"
+    noise = f"{verdict.noise:.0%}" if percent else f"{verdict.noise:.{digits}f}"
+    return f"{value} ± {noise}" + (" (within seed noise)" if verdict.within_noise else "")
+
+
+ps = per_seed["Ps"]
+gain = paired_verdict(ps[top] - ps["best_single"])
+closed = paired_verdict((ps[top] - ps["best_single"]) / (ps["oracle"] - ps["best_single"]))
+cheapest = per_seed["QNC"][learned].min(axis=1)  # per seed: the cheapest learned router to match the best single
+reached = np.isfinite(cheapest)
+per_dataset_wins = []
+for name in table.datasets:
+    part = all_rows[(all_rows["dataset"] == name) & all_rows["router"].isin([*learned, "best_single"])]
+    if part.empty or "best_single" not in set(part["router"]):
+        continue
+    leader = part[part["router"] != "best_single"].groupby("router")["Ps"].mean().idxmax()
+    verdict = verdicts_against(part, "best_single", metric="Ps")[leader]
+    if verdict.sign > 0:
+        per_dataset_wins.append(f"{name} ({leader} {verdict.difference:+.3f})")
+takeaways = [
+    f"**Routing against the best single model.** {len(against_best['above'])} of {len(learned)} learned routers "
+    f"beat it on all test rows beyond seed noise, {len(against_best['below'])} fall below it beyond noise. The top "
+    f"router, {top}, gains {with_noise(gain)} in Ps."
+    + (" With one seed nothing is decided: rerun with several (exercises)." if n_seeds < 2 else ""),
+    f"**Against the ceiling.** {top} closes {with_noise(closed, percent=True)} of the gap between the best single "
+    f"model and the Oracle (Oracle Ps {ps['oracle'].mean():.3f}).",
+    (f"**Cost of matching the best single model.** The cheapest learned router reaches its accuracy at QNC "
+     f"{cheapest[reached].mean():.2f}" + (f" ± {2 * cheapest[reached].std(ddof=1) / np.sqrt(reached.sum()):.2f}"
+                                           if reached.sum() > 1 else " (one seed, no spread)")
+     + f", that fraction of its cost, in {int(reached.sum())} of {n_seeds} seeds (the paper: about "
+     f"{paper.PAPER_COST_FRACTION:.0%})." if reached.any() else
+     "**Cost of matching the best single model.** No learned router reaches the best single model's accuracy on "
+     f"all test rows in any of the {n_seeds} seeds (QNC infinite; the paper: about "
+     f"{paper.PAPER_COST_FRACTION:.0%})."),
+    f"**Per dataset.** The best learned router beats the dataset's best single model beyond seed noise on "
+    f"{len(per_dataset_wins)} of {len(table.datasets)} datasets ({', '.join(per_dataset_wins) or 'none'}).",
+]
+if comparison is not None:
+    takeaways.append(
+        f"**Beside the paper.** {fidelity['within_tolerance']} of {fidelity['learned_ps_cells']} learned-router Ps "
+        f"cells are within {fidelity['tolerance']} of the paper's Table 2"
+        + (" (on simulated data: a check of the simulator, not of the routers)." if simulated else "."))
+Markdown("\n".join(f"{n}. {text}" for n, text in enumerate(takeaways, 1)))
+
+# %% [markdown]
+# **Next:** notebook 4 asks which *features* the routers need: text, image, or both.
+#
+# ## Exercises
+# Run each with at least three seeds (`-p seeds "[0, 1, 2]"`), or the take-aways cannot decide anything.
+# 1. **Less training data.** `-p train_fraction 0.05`. Which routers fall below the best single model (take-away 1)
+#    and how much of the Oracle gap is left? Routers that estimate many parameters (the neural ones, the
+#    matrix-factorisation ones) need more rows than KNN; notebook 5 draws the whole curve.
+# 2. **Weaker text features.** `-p encoder tfidf` against the default sentence encoder: word counts carry less of the
+#    question's meaning. If the routers' gain over the best single model shrinks, the gain came from the features,
+#    not from the routing rule.
+# 3. **Text only.** `-p mode 11` trains and tests on the question alone. Compare take-aways 1 and 4 with mode 22: the
+#    datasets whose questions live in the image (MathVerse) should lose the most. Notebook 4 does this for every mode.
