@@ -96,9 +96,12 @@ def shutdown_workers() -> None:
 def _train_jobs(jobs: list[TrainingJob], workers: int, *, forced: bool = False) -> None:
     """Fit every job's router in the worker pool, or in this process for one worker, one unit of work, or (unless
     ``forced``: the count was set explicitly) less work than :data:`MIN_PARALLEL_WORK`."""
+    from mmr_utils._progress import progress
+
     units = _training_units(jobs, workers)
     if workers == 1 or len(units) == 1 or (not forced and sum(map(_work, units)) < MIN_PARALLEL_WORK):
-        for unit in _training_units(jobs, 1):  # whole ensembles: cheapest in one process
+        whole = _training_units(jobs, 1)  # whole ensembles: cheapest in one process
+        for unit in progress(whole, desc=f"training {len(jobs)} neural runs", unit="group"):
             _train_unit([job.router for job in unit], [job.train for job in unit])
         return
     import concurrent.futures
@@ -106,7 +109,9 @@ def _train_jobs(jobs: list[TrainingJob], workers: int, *, forced: bool = False) 
     pool = _worker_pool(workers)
     futures = [pool.submit(_train_unit, [job.router for job in unit], [job.train for job in unit]) for unit in units]
     try:
-        for unit, future in zip(units, futures):
+        done = progress(zip(units, futures), desc=f"training {len(jobs)} neural runs in {workers} processes",
+                        total=len(units), unit="group")
+        for unit, future in done:
             for job, fitted in zip(unit, future.result(), strict=True):
                 job.router = fitted
     except concurrent.futures.process.BrokenProcessPool:
