@@ -186,9 +186,13 @@ in_sample = {k.split(":", 1)[1]: v - value["best_single"] for k, v in value.item
 out_sample = {k.split(":", 1)[1]: v for k, v in value.items() if k.startswith("group_router:")}
 best_group = max(in_sample, key=in_sample.get)
 Markdown(
-    f"The oracle answers {value['oracle']:.1%} of the items, but independent errors with the same accuracies would "
-    f"already give {value['oracle_if_independent']:.1%}; the models' correctness correlates only "
-    f"{value['mean_error_correlation']:.2f} on average, so the oracle's headroom is mostly luck. The best structured "
+    f"The oracle answers {value['oracle']:.1%} of the items; independent errors with the same accuracies would "
+    f"give {value['oracle_if_independent']:.1%}, and the models' correctness correlates "
+    f"{value['mean_error_correlation']:.2f} on average, "
+    + ("so the oracle's gain is no more than chance agreement would give: mostly luck, not structure. "
+       if value["oracle_if_independent"] >= value["oracle"] else
+       "so part of the oracle's gain is more than chance agreement would give. ")
+    + f"The best structured "
     f"bound, routing by **{best_group}** fitted on every item, gains {in_sample[best_group]:+.3f} over the best single "
     f"model; learned on {train_fraction:.0%} of the items it becomes {out_sample[best_group]:+.3f} (every grouping: "
     + ", ".join(f"{k} {v:+.3f}" for k, v in out_sample.items())
