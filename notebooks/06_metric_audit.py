@@ -26,6 +26,18 @@
 # area is divided by its own span; the shared interval removes that. (Quantile thresholds, at most 100, are a later
 # change made by ORBIT, not the official MMR-Bench code.) Data: the simulated benchmark by default (not the paper's
 # numbers).
+#
+# **Glossary** (terms this chapter adds; $\hat u_{i,k}$ and $\hat c_{i,k}$ are a router's predicted utility and
+# cost of model $k$ on query $i$, $y$ and $c$ the true outcome and cost):
+#
+# | term | meaning |
+# |---|---|
+# | official protocol | the paper's released evaluation code, emulated here defects included (left column above) |
+# | fixed protocol | the same predictions scored with those defects corrected (right column above) |
+# | fallback | where a query goes when no model's $\hat c_{i,k}$ is within the budget |
+# | shared interval | one cost interval, common to every router on the same rows, over which nAUC integrates: notebook 3's anatomy figure shades it |
+# | threshold rule | at budget $t$: the model with the highest $\hat u_{i,k}$ among those with $\hat c_{i,k} \le t$ (the official code) |
+# | lambda rule | $\arg\max_k \hat u_{i,k} - \lambda \hat c_{i,k}$, swept over $\lambda \ge 0$ (the paper's text) |
 
 # %% tags=["parameters"]
 data_root: str = ""  # folder with MMR-Bench.csv (+ images); "" = simulated benchmark at `scale`
@@ -106,7 +118,51 @@ Markdown(
 
 # %% [markdown]
 # ## Recap
-# In this notebook we scored the same router predictions under the official protocol (sorted-order model 0 as the
-# fallback and the oracle's tie-break, per-frontier nAUC spans, index tie-breaks) and under the fixed one, saw which
-# rankings depend on the defects, and compared the official threshold rule with the paper's lambda rule.
+# What the audit found on this run, computed from the tables above (per-router differences are paired over seeds;
+# one seed gives no estimate of seed noise, so then nothing counts as decided).
+
+# %%
+from mmr_utils.metrics.seed_noise import noise_aware_count, paired_verdict
+
+learned_rows = audit.results.dropna(subset=["rank_official_protocol"])
+by_router = learned_rows.groupby("router", sort=False)
+rank_verdicts = {r: paired_verdict(part["rank_fixed_protocol"] - part["rank_official_protocol"]) for r, part in by_router}
+rank_moves = noise_aware_count(rank_verdicts)
+inflation = {r: paired_verdict(part["nAUC_official_protocol"] - part["nAUC_fixed_protocol"]) for r, part in by_router}
+most = max(inflation, key=lambda r: abs(inflation[r].difference))
+span = by_router["frontier_cost_span"].mean()
+floor_ratio = (learned_rows["first_point_cost_official"] / learned_rows["first_point_cost_fixed"]).median()
+oracles = audit.results.groupby("router")[["cost", "accuracy"]].mean()
+first_oracle = oracles.loc["oracle (first correct, ties ignored)"]
+cheap_oracle = oracles.loc["oracle (cheapest correct)"]
+Markdown("\n".join([
+    f"- **Ranking.** {len(moved)} of {len(ranks)} routers change mean rank when the defects are fixed; beyond seed "
+    f"noise: {', '.join(rank_moves['above'] + rank_moves['below']) or 'none'} "
+    f"({len(seeds)} seed{'s' if len(seeds) > 1 else ''}"
+    + (": run more seeds to judge the moves)." if len(seeds) == 1 else ")."),
+    f"- **Per-frontier nAUC.** Official minus shared nAUC is largest in size for **{most}** "
+    f"({inflation[most].describe() if len(seeds) > 1 else f'{inflation[most].difference:+.3f}, one seed'}); its "
+    f"frontier spans {span[most]:.2e} USD against a median of {span.median():.2e} over routers"
+    + (": a narrow span, which dividing the area by its own span rewards." if span[most] < span.median() else
+       ", so here the span is not what sets the difference."),
+    f"- **Fallback.** The cheapest operating point costs a median {floor_ratio:,.0f} times more under the official "
+    f"protocol (unaffordable queries sent to {official_first.iloc[0]}) than with the cheapest-model fallback.",
+    f"- **Oracle.** Both oracles answer {cheap_oracle['accuracy']:.1%} of the test rows; ignoring cost ties makes "
+    f"the official one {first_oracle['cost'] / cheap_oracle['cost']:.1f} times as expensive per query.",
+    f"- **Budget rules** ({rules_router}, one seed). Threshold minus lambda rule: Ps "
+    f"{by_rule.loc['threshold', 'Ps'] - by_rule.loc['lambda', 'Ps']:+.3f}, shared nAUC "
+    f"{by_rule.loc['threshold', 'nAUC_shared'] - by_rule.loc['lambda', 'nAUC_shared']:+.3f} (one seed: no noise "
+    f"estimate), from {int(by_rule.loc['threshold', 'points'])} against {int(by_rule.loc['lambda', 'points'])} "
+    f"operating points.",
+]))
+
+# %% [markdown]
 # **Next:** notebook 7 runs the whole pipeline on real judged outcomes (MATH-V).
+#
+# ## Exercises
+# 1. Set `seeds = [0, 1, 2]`. A rank change caused by the defects should keep its sign on every seed: see which
+#    moves become decided and which were one split's accident.
+# 2. Set `rules_router = "linear_mf"` (or `"mlp"`). Its $\hat u$ and $\hat c$ are on different scales from kNN's:
+#    compare how many operating points each budget rule gives, and whether the Ps difference changes sign.
+# 3. Set `scale = 0.08`. With more test rows every frontier has more points: check whether the gap between official
+#    and shared nAUC shrinks, and whether the router with the largest gap is still the one with the narrowest span.

@@ -24,6 +24,15 @@
 # - `"auto"` (what `make figures` uses): all 3040 items when a local copy can be found (`make data-mathv` puts one in
 #   `data/mathv-source`, or a copy beside the checkout), otherwise the sample;
 # - `"full"`: all 3040 items, downloading the pinned upstream snapshot if needed; or a path to a MATH-V folder.
+#
+# **Glossary** (terms this chapter adds; $y_{i,k}$ and $c_{i,k}$ as before, now real outcomes and modelled costs):
+#
+# | term | meaning |
+# |---|---|
+# | judged outcome | MATH-V's verdict on a model's answer to a problem: the $y_{i,k}$ of this chapter |
+# | model setting | one model run one way (13 multimodal models and 2 text-only settings): the pool the routers choose among |
+# | cost model | the rule that assigns each call a cost $c_{i,k}$ MATH-V does not record (tokens x price); every cost-based metric inherits it |
+# | testmini | MATH-V's 304-item subset, shipped in this repository so the chapter runs anywhere |
 
 # %% tags=["parameters"]
 mathv: str = "sample"  # sample (shipped 304-item testmini) | auto | full | path to a MATH-V folder
@@ -109,14 +118,29 @@ tab.style.format("{:.3f}")
 learned = [r for r in tab.index if r not in runs.REFERENCES]
 top = tab.loc[learned, "Ps"].idxmax()
 gap = tab.loc[top, "Ps"] - tab.loc["best_single", "Ps"]
+from mmr_utils.metrics.seed_noise import noise_aware_count, verdicts_against
+
+all_rows = result.results[(result.results["dataset"] == "All") & result.results["router"].isin([*learned, "best_single"])]
+router_verdicts = verdicts_against(all_rows, "best_single", metric="Ps")
+against_best = noise_aware_count(router_verdicts)
+
+
+def judged(verdict):
+    """A difference with its seed-noise verdict; one seed has no noise estimate, and the text says so."""
+    return verdict.describe() if len(seeds) > 1 else f"{verdict.difference:+.3f}, one seed: noise not estimated"
+
+
 Markdown(
     f"On {full.source['variant']}: the best router, **{top}**, reaches Ps **{tab.loc[top, 'Ps']:.3f}** against the "
-    f"best single setting's **{tab.loc['best_single', 'Ps']:.3f}** ({gap:+.3f}); the Oracle reaches "
-    f"**{tab.loc['oracle', 'Ps']:.3f}**. The Oracle's height shows the headroom: some model answers most items "
-    f"correctly, yet which one is hard to predict from the question and image features. "
-    + ("Here routing beats the best single model." if gap > 0 else
-       "Here routing does **not** beat the best single model: with so few training items and a weak signal, "
-       "the routers cannot tell in advance which model will be right.")
+    f"best single setting's **{tab.loc['best_single', 'Ps']:.3f}** ({judged(router_verdicts[top])}); "
+    f"the Oracle reaches **{tab.loc['oracle', 'Ps']:.3f}**. "
+    + (f"Beyond seed noise, {', '.join(against_best['above'])} beat the best single setting."
+       if against_best["above"] else
+       "No router beats the best single setting beyond seed noise"
+       + (" (one seed gives no estimate of that noise: see the exercises)." if len(seeds) == 1 else ".")
+       )
+    + f" {len(against_best['below'])} of {len(learned)} routers fall below it beyond seed noise. The gap up to the "
+    "Oracle is the headroom a perfect router would have; notebook 9 asks how much of it the features can predict."
 )
 
 # %% [markdown]
@@ -143,7 +167,33 @@ print(f"items used: {table.n} of {full.n}, model settings: {len(full.models)}, a
 
 # %% [markdown]
 # ## Recap
-# In this notebook we loaded real judged outcomes (MATH-V: the shipped 304-item sample by default, all 3040 items
-# when they are available), defined the cost model MATH-V lacks, and ran the same routers, budget sweep and metrics
-# as on the simulated benchmark. Every output says which MATH-V set it used. **Next:** notebook 8 is one point of a
-# parameter sweep (`make sweep`), for running many of these experiments at once.
+# What this run found on real outcomes, computed from the tables above (router differences are paired over seeds).
+
+# %%
+headroom = tab.loc["oracle", "Ps"] - tab.loc["best_single", "Ps"]
+Markdown("\n".join([
+    f"- **Data.** {full.source['variant']}: {table.n} items, {len(full.models)} model settings; the best setting "
+    f"({best}) answers {summary.loc[best, 'accuracy']:.1%}, and cost and accuracy correlate {rank_corr:+.2f} "
+    f"(Spearman) across the pool.",
+    f"- **Routing against the best single setting** (Ps): above it beyond seed noise "
+    f"{', '.join(against_best['above']) or 'none'}; within seed noise {', '.join(against_best['within_noise']) or 'none'}; "
+    f"below {', '.join(against_best['below']) or 'none'}. Best router {top}: "
+    f"{judged(router_verdicts[top])}.",
+    f"- **Headroom.** The Oracle is {headroom:+.3f} above the best single setting, the best router "
+    f"{tab.loc[top, 'Ps'] - tab.loc['best_single', 'Ps']:+.3f}: it recovers "
+    f"{(tab.loc[top, 'Ps'] - tab.loc['best_single', 'Ps']) / max(headroom, 1e-9):.0%} of that gap.",
+    f"- **QNC.** {len(reached)} of {len(qnc)} routers reach the best single setting's accuracy on every seed, under "
+    "the modelled costs.",
+]))
+
+# %% [markdown]
+# **Next:** notebook 8 is one point of a parameter sweep (`make sweep`), for running many of these experiments at
+# once; notebook 9 returns to MATH-V with newer routers and bootstrap intervals.
+#
+# ## Exercises
+# 1. Set `seeds = [0, 1, 2, 3, 4]`. With one seed no difference can be judged against seed noise; with five, see
+#    whether the best router's difference from the best single setting is decided or stays within seed noise.
+# 2. Set `train_fraction = 0.5`. The routers see 2.5 times more items (but fewer test items remain): look for a
+#    router that moves from below the best single setting to within noise or above it.
+# 3. Set `max_items = 100`. Fewer test items widen every interval: check how the verdicts change, and why a
+#    single small split can make routing look better or worse than it is.

@@ -6,11 +6,19 @@
 # have to edit code. This notebook is **one point** of such a grid: it evaluates one router on one split and writes
 # its metrics (nAUC, Ps, QNC; paper Sec. 3.3) to a JSON file.
 #
-# **How it is used.** `make sweep` runs it with papermill over the grid in `notebooks/params/sweep.yaml`, in parallel
-# with joblib (backends `loky`, `threading`, `dask` for a Dask cluster, `ray`), and aggregates every run's JSON into
-# one table and figure under `build/sweep/`. Each run's parameters are injected into the `parameters` cell below; the
-# executed copies go to `build/`, never over this notebook. Run it by hand to see a single point. Data: the simulated
-# benchmark by default (not the paper's numbers).
+# **How it is used.** `make sweep` runs it over the grid in `notebooks/params/sweep.yaml`, injecting each point's
+# parameters into the `parameters` cell below, and gathers every point's JSON into one table and figure under
+# `build/sweep/`; executed copies go to `build/`, never over this notebook. Run it by hand to see a single point. How
+# the sweep runner runs points side by side is in the
+# [reproducibility appendix](../docs/reproducibility.md#command-line-and-sweeps). Data: the simulated benchmark by
+# default (not the paper's numbers).
+#
+# **Glossary.**
+#
+# | term | meaning |
+# |---|---|
+# | sweep point | one setting of every parameter (router, training fraction, seed): one run, one JSON file |
+# | grid | the list of values per parameter in `sweep.yaml`; the sweep runs every combination |
 
 # %% tags=["parameters"]
 data_root: str = ""  # folder with MMR-Bench.csv (+ images); "" = simulated benchmark at `scale`
@@ -23,6 +31,8 @@ router_params: dict = {"mlp": {"epochs": 3}, "mlp_mf": {"epochs": 3}, "cmr": {"e
 result_path: str = "build/sweep/single_point.json"  # where this run's metrics go (JSON)
 
 # %%
+from IPython.display import Markdown
+
 from mmr_utils.data import audit
 from mmr_utils.data.loading import load_benchmark
 from mmr_utils.experiments import records
@@ -42,7 +52,31 @@ print("metrics written:", sorted(record["metrics"]))
 
 # %% [markdown]
 # ## Recap
-# In this notebook we evaluated one (router, training fraction, seed) point and wrote its metrics where the sweep
-# runner collects them. `make sweep` runs the whole grid (`python -m tools sweep --config FILE --jobs 4` runs four
-# points at once). The next chapter goes beyond the paper; the README's gallery lists every figure and the notebook
-# that makes it.
+# One point, scored on its held-out rows: the cell below prints its headline numbers.
+
+# %%
+metrics, best_name = record["metrics"], record["best_single"]
+best_accuracy = record["single_models"][best_name]["accuracy"]
+Markdown(
+    f"- **{router}** trained on {train_fraction:.0%} of the rows (seed {seed}) reaches Ps **{metrics['Ps']:.3f}** and "
+    f"shared nAUC **{metrics['nAUC_shared']:.3f}** on {record['data']['test_rows']} test rows"
+    + (f"; QNC {metrics['QNC']:.2f}." if metrics["QNC"] < float("inf") else
+       "; it never reaches the best single model's accuracy (QNC infinite).")
+    + f"\n- The best single model on these rows, {best_name}, scores {best_accuracy:.3f} "
+    f"({metrics['Ps'] - best_accuracy:+.3f} for the router) and the Oracle {record['oracle']['accuracy']:.3f}."
+    + "\n- One seed gives no spread, so this point alone cannot say whether that difference is real; the sweep's "
+    "table puts points of several seeds side by side for that."
+)
+
+# %% [markdown]
+# **Next:** notebook 9 goes beyond the paper on real MATH-V outcomes: newer routers, the peer benchmarks' metrics
+# and bootstrap intervals.
+#
+# ## Exercises
+# 1. Set `train_fraction = 0.05` and then `0.8` (same `seed`): does Ps move by more than the spread you see when you
+#    change only `seed` at one fraction? Only then is the training size, not the split, what changed it.
+# 2. Set `router = "mlp"` and `router_params = {"mlp": {"epochs": 100}}`: the official training length. Compare Ps
+#    with the 3-epoch default; the [appendix](../docs/reproducibility.md#training-length) says why longer is not
+#    always higher.
+# 3. Add a value to a list in `notebooks/params/sweep.yaml` and run `make sweep`: find your point's row in
+#    `build/sweep/.../results.csv` and check it matches what this notebook printed.

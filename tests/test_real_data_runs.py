@@ -162,7 +162,7 @@ def test_make_figures_on_an_official_shaped_release(official_release, tmp_path):
     assert status == {"01_data_tour": "ran", "02_multimodal_embedding": "not selected", "03_main_results": "ran",
                       "04_modality_fusion": "not selected", "05_generalisation": "not selected",
                       "06_metric_audit": "not selected", "07_real_data_mathv": "skipped",
-                      "09_beyond_the_paper": "skipped"}
+                      "09_beyond_the_paper": "skipped", "10_pool_shift_and_pricing": "skipped"}
     assert "DATA=mathv" in (out / "notebooks.md").read_text()
     for stem in (s for s, v in status.items() if v == "ran"):
         assert (tmp_path / "build" / f"{stem}.ipynb").is_file() and (out / "runs" / f"{stem}.json").is_file()
@@ -189,7 +189,7 @@ def test_make_figures_on_the_mathv_sample(tmp_path):
     assert status["02_multimodal_embedding"][0] == status["04_modality_fusion"][0] == "skipped"
     assert {s for s, (v, _) in status.items() if v == "ran"} == {"03_main_results", "07_real_data_mathv"}
     assert {s for s, (v, _) in status.items() if v == "not selected"} == {
-        "01_data_tour", "06_metric_audit", "09_beyond_the_paper"}
+        "01_data_tour", "06_metric_audit", "09_beyond_the_paper", "10_pool_shift_and_pricing"}
     assert (out / "tab_mathv_models.csv").is_file() and (out / "tab_main_results_ps.csv").is_file()
     assert not (out / "tab_paper_vs_here.csv").exists()  # not the paper's models: no comparison
     assert "not the paper's ten-model pool" in (tmp_path / "build" / "03_main_results.ipynb").read_text()
