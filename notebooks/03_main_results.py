@@ -351,7 +351,8 @@ report.figure(fig, "fig_pareto", result.provenance)
 
 # %%
 if FIG4_GROUP in result.curves["references"][seeds[0]]:
-    fig = plots.plot_pareto(result, dataset=FIG4_GROUP, models=list(table.models), log_cost=False)
+    fig = plots.plot_pareto(result, dataset=FIG4_GROUP, models=list(table.models), log_cost=False,
+                            paper_points=paper_tables.PAPER_FIG4_MODELS)
     report.figure(fig, "fig_pareto_paper_fig4", result.provenance)
 
 # %% [markdown]
@@ -361,7 +362,7 @@ if FIG4_GROUP in result.curves["references"][seeds[0]]:
 # %%
 order = sorted(table.datasets, key=lambda d: (SCENARIO_ORDER.index(scenario_of(d)), d))
 panels = {f"{scenario_of(d)}: {d}": d if len(order) > 1 else "All" for d in order}  # one dataset: it is "All"
-fig = plots.plot_pareto_panels(result, panels)
+fig = plots.plot_pareto_panels(result, panels, models=list(table.models))
 report.figure(fig, "fig_pareto_datasets", result.provenance)
 
 # %% [markdown]

@@ -121,7 +121,7 @@ Markdown(
 # %%
 gaps = paper_tables.modality_gaps(result)
 report.table(gaps, "tab_modality_gaps", result.provenance)
-fig = plots.plot_modality_gaps(gaps)
+fig = plots.plot_modality_gaps(gaps, per_seed=result.results)
 report.figure(fig, "fig_modality_gaps", result.provenance)
 
 # %%

@@ -12,11 +12,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from mmr_utils.report.names import column_label, mode_label, router_label, short_model
 from mmr_utils.report.outputs import save_figure
-
-ROUTER_LABELS = {"knn": "KNN", "kmeans": "KMeans", "kmeans_adaptive": "KMeans-adaptive", "linear": "Linear",
-                 "linear_mf": "LinearMF", "mlp": "MLP", "mlp_mf": "MLPMF", "cmr": "CMR", "random": "Random",
-                 "best_single": "Best single", "oracle": "Oracle"}
 
 
 def plot_composition(composition: pd.DataFrame, category_label: str = "category"):
@@ -123,66 +120,116 @@ def plot_projection(values: np.ndarray, labels, title: str, seed: int = 0):
     from sklearn.decomposition import PCA
 
     coords = PCA(n_components=2, random_state=seed).fit_transform(values)
-    fig, ax = plt.subplots(figsize=(6, 5))
+    fig, ax = plt.subplots(figsize=(7.5, 5))
     sns.scatterplot(x=coords[:, 0], y=coords[:, 1], hue=list(labels), s=8, linewidth=0, ax=ax, alpha=0.7)
     ax.set(title=title, xlabel="PC 1", ylabel="PC 2")
-    ax.legend(fontsize=7, markerscale=2)
+    ax.legend(fontsize=7, markerscale=2, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     return fig
 
 
-#: Line styles cycled with the colour-blind palette so that eight routers stay distinguishable in greyscale too.
+#: Ten distinguishable colours (matplotlib's tab10 with its grey, which Random uses, replaced by black-blue), each
+#: router also getting its own line style and marker, so the curves stay apart in greyscale.
+_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf",
+            "#1b1b5e")
 _LINESTYLES = ("-", "--", "-.", ":")
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "h", "<", ">")
+ORACLE_COLOUR = "#d55e00"
 
 
-#: Iterations of adjustText's label placement in the Pareto plots (a count, so the figure is deterministic).
-LABEL_ITERATIONS = 300
+def router_style(i: int) -> dict:
+    """Colour, line style and marker of the ``i``-th router in a figure (distinct for ten routers)."""
+    return {"color": _COLOURS[i % len(_COLOURS)], "ls": _LINESTYLES[i % len(_LINESTYLES)],
+            "marker": _MARKERS[i % len(_MARKERS)]}
+
+
+#: Iterations of adjustText's label placement (a count, so the figure is deterministic).
+LABEL_ITERATIONS = 400
+
+
+def place_labels(ax, texts, targets, avoid=(), *, arrows: bool = True):
+    """Move ``texts`` (matplotlib Text objects on ``ax``) apart from each other and from the ``avoid`` points (data
+    coordinates), each pointing back to its target (data coordinates); call after the axes' scales and limits are
+    final. A fixed number of iterations, not adjustText's default of one second of wall time, so the labels land in
+    the same place on a busy or a fast machine."""
+    from adjustText import adjust_text
+
+    if not texts:
+        return
+    targets = np.asarray(targets, dtype=float).reshape(-1, 2)
+    avoid = np.asarray(avoid, dtype=float).reshape(-1, 2)
+    adjust_text(texts, x=avoid[:, 0], y=avoid[:, 1], target_x=targets[:, 0], target_y=targets[:, 1], ax=ax,
+                expand=(1.3, 1.6), force_text=(0.3, 0.5), force_static=(0.4, 0.7), iter_lim=LABEL_ITERATIONS,
+                time_lim=None, ensure_inside_axes=True,
+                arrowprops={"arrowstyle": "-", "color": "0.55", "lw": 0.5} if arrows else None)
+
+
+def _curve_points(x: np.ndarray, y: np.ndarray, log_cost: bool, count: int = 30) -> np.ndarray:
+    """Points along a step curve (its corners, thinned to about ``count``) that labels should not cover."""
+    corners = np.column_stack([np.repeat(x, 2)[1:], np.repeat(y, 2)[:-1]])
+    corners = np.vstack([corners, [x[-1], y[-1]]])
+    step = max(1, len(corners) // count)
+    return corners[::step]
 
 
 def _draw_pareto(ax, result, dataset: str, seed: int, models=None, *, log_cost: bool = True, legend: bool = True,
-                 label_models: bool = True):
-    """One panel of :func:`plot_pareto`: frontiers, single models, Random and the Oracle (kept on the axes' top edge
-    with its value written beside it when it lies far above everything else, so the curves are not squashed)."""
+                 label_models: bool = True, label_routers: bool = True, paper_points: dict | None = None,
+                 fontsize: float = 6.5):
+    """One panel of :func:`plot_pareto`: each router's frontier (own colour, line style and marker, named at its
+    end), the single models (stars, labelled with short names), Random and the Oracle (inside the axes), and
+    optionally ``paper_points`` (model -> (cost in 1e-3 USD, accuracy)) as hollow stars."""
     frontiers = result.curves["frontiers"]
     refs = result.curves["references"][seed][dataset]
-    palette = sns.color_palette("colorblind", 10)
     routers = [r for (r, s) in frontiers if s == seed]
-    top = 0.0
+    texts, targets, avoid = [], [], []
     for i, router in enumerate(routers):
         f = frontiers[(router, seed)][dataset]
-        ax.step(f[:, 0] * 1e3, f[:, 1] * 100, where="post", label=ROUTER_LABELS.get(router, router),
-                color=palette[i % 10], ls=_LINESTYLES[(i // 10 + i) % len(_LINESTYLES)], lw=1.5)
-        top = max(top, float(f[:, 1].max()))
+        x, y = f[:, 0] * 1e3, f[:, 1] * 100
+        style = router_style(i)
+        ax.step(x, y, where="post", label=router_label(router), color=style["color"], ls=style["ls"], lw=1.5,
+                marker=style["marker"], ms=3.5, markevery=max(1, len(x) // 4))
+        avoid.extend(_curve_points(x, y, log_cost))
+        if label_routers:
+            texts.append(ax.text(x[-1], y[-1], router_label(router), fontsize=fontsize, color=style["color"],
+                                 weight="bold"))
+            targets.append((x[-1], y[-1]))
     singles = refs["single_models"]
-    top = max(top, float(singles[:, 1].max()))
-    ax.scatter(singles[:, 0] * 1e3, singles[:, 1] * 100, marker="*", s=80, color="black", zorder=5,
-               label="single models")
+    sx, sy = singles[:, 0] * 1e3, singles[:, 1] * 100
+    ax.scatter(sx, sy, marker="*", s=80, color="black", zorder=5, label="single models")
     rnd_cost, rnd_acc = refs["random"]
-    ax.scatter([rnd_cost * 1e3], [rnd_acc * 100], marker="X", s=60, color="0.45", label="Random", zorder=5)
+    ax.scatter([rnd_cost * 1e3], [rnd_acc * 100], marker="X", s=55, color="0.45", label="Random", zorder=5)
     o_cost, o_acc = refs["oracle"]
-    low = min(float(singles[:, 1].min()), rnd_acc) * 100
-    ceiling = top * 100 + 0.12 * (top * 100 - low)
-    if o_acc * 100 > ceiling:
-        ax.set_ylim(low - 2, ceiling)
-        ax.scatter([o_cost * 1e3], [ceiling], marker="^", s=70, color="#d55e00", zorder=6, clip_on=False,
-                   label="Oracle (on the top edge when off scale)")
-        ax.annotate(f"Oracle {o_acc:.1%}", (o_cost * 1e3, ceiling), xytext=(0, -12), textcoords="offset points",
-                    ha="center", fontsize=6.5, color="#d55e00")
-    else:
-        ax.scatter([o_cost * 1e3], [o_acc * 100], marker="D", s=45, color="#d55e00", label="Oracle", zorder=6)
+    ax.scatter([o_cost * 1e3], [o_acc * 100], marker="D", s=45, color=ORACLE_COLOUR, label="Oracle", zorder=6)
+    if paper_points:
+        names = list(models) if models is not None else []
+        px, py = [], []
+        for model, (cost, accuracy) in paper_points.items():
+            if not (np.isfinite(cost) and np.isfinite(accuracy)):
+                continue
+            px.append(cost)
+            py.append(accuracy * 100)
+            if model in names:
+                k = names.index(model)
+                ax.plot([cost, sx[k]], [accuracy * 100, sy[k]], color="0.6", lw=0.6, ls=":", zorder=4)
+        ax.scatter(px, py, marker="*", s=90, facecolors="none", edgecolors="black", linewidths=0.8, zorder=5,
+                   label="paper: single models (Fig. 4, read off the figure)")
+        avoid.extend(zip(px, py))
     if log_cost:
         ax.set_xscale("log")
+    ax.margins(x=0.06, y=0.08)
+    ax.autoscale_view()
+    ax.set_xlim(*ax.get_xlim())
+    ax.set_ylim(*ax.get_ylim())
     ax.set(xlabel="mean cost per query (1e-3 USD" + (", log)" if log_cost else ")"), ylabel="accuracy (%)")
     ax.grid(alpha=0.3)
     if label_models and models is not None:
-        from adjustText import adjust_text
-
-        # After the scales and limits are final: adjustText works in display coordinates. A fixed number of
-        # iterations, not adjustText's default of 1 second of wall time, so the labels land in the same place on a
-        # busy or a fast machine.
-        texts = [ax.text(x * 1e3, y * 100, name, fontsize=6) for name, (x, y) in zip(models, singles)]
-        adjust_text(texts, x=singles[:, 0] * 1e3, y=singles[:, 1] * 100, ax=ax, expand=(1.1, 1.3),
-                    iter_lim=LABEL_ITERATIONS, time_lim=None,
-                    arrowprops={"arrowstyle": "-", "color": "0.5", "lw": 0.5})
+        for name, x, y in zip(models, sx, sy):
+            texts.append(ax.text(x, y, short_model(name), fontsize=fontsize))
+            targets.append((x, y))
+    texts.append(ax.text(rnd_cost * 1e3, rnd_acc * 100, "Random", fontsize=fontsize, color="0.35"))
+    targets.append((rnd_cost * 1e3, rnd_acc * 100))
+    texts.append(ax.text(o_cost * 1e3, o_acc * 100, f"Oracle {o_acc:.1%}", fontsize=fontsize, color=ORACLE_COLOUR))
+    targets.append((o_cost * 1e3, o_acc * 100))
+    place_labels(ax, texts, targets, avoid)
     if legend:
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
 
@@ -192,13 +239,16 @@ def _seed_of(result, seed):
     return (seeds[0] if seed is None else seed), seeds
 
 
-def plot_pareto(result, dataset: str = "All", seed: int | None = None, models=None, *, log_cost: bool = True):
-    """Paper Figure 4: each router's cost-accuracy Pareto frontier, the single models as labelled points (labels
-    placed without overlap), Random and the Oracle. Frontiers are curves of one split, so one seed is drawn; the
-    title names it among the seeds the tables average."""
+def plot_pareto(result, dataset: str = "All", seed: int | None = None, models=None, *, log_cost: bool = True,
+                paper_points: dict | None = None):
+    """Paper Figure 4: each router's cost-accuracy Pareto frontier (named at its end), the single models as labelled
+    points (labels placed without overlap), Random and the Oracle; ``paper_points`` (model -> (cost in 1e-3 USD,
+    accuracy), e.g. :data:`~mmr_utils.report.paper_tables.PAPER_FIG4_MODELS`) adds the paper's own single-model
+    points as hollow stars, each joined to this run's point of the same model. Frontiers are curves of one split, so
+    one seed is drawn; the title names it among the seeds the tables average."""
     seed, seeds = _seed_of(result, seed)
-    fig, ax = plt.subplots(figsize=(9.5, 5.5))
-    _draw_pareto(ax, result, dataset, seed, models, log_cost=log_cost)
+    fig, ax = plt.subplots(figsize=(10, 6))
+    _draw_pareto(ax, result, dataset, seed, models, log_cost=log_cost, paper_points=paper_points, fontsize=7)
     where = "the six datasets without MathVision (as the paper's Figure 4)" if dataset != "All" and \
         dataset.startswith("All") else dataset
     ax.set_title(f"Cost-accuracy Pareto frontiers: {where}; split seed {seed}"
@@ -207,68 +257,139 @@ def plot_pareto(result, dataset: str = "All", seed: int | None = None, models=No
     return fig
 
 
-def plot_pareto_panels(result, panels: dict, seed: int | None = None, *, log_cost: bool = True):
+def plot_pareto_panels(result, panels: dict, seed: int | None = None, models=None, *, log_cost: bool = True):
     """Pareto frontiers in a grid, one panel per entry of ``panels`` (title -> group name in the results, e.g. one
-    panel per dataset grouped by scenario); one shared legend."""
+    panel per dataset grouped by scenario); every single model labelled in every panel when ``models`` (the
+    table's model order) is given; one shared legend below the panels."""
     seed, seeds = _seed_of(result, seed)
     n = len(panels)
-    cols = min(4, n)
+    cols = min(3, n)
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols, 2.8 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.2 * rows), squeeze=False)
     for ax, (title, group) in zip(axes.flat, panels.items()):
-        _draw_pareto(ax, result, group, seed, None, log_cost=log_cost, legend=False, label_models=False)
-        ax.set_title(title, fontsize=8.5)
+        _draw_pareto(ax, result, group, seed, models, log_cost=log_cost, legend=False, label_routers=False,
+                     fontsize=5.5)
+        ax.set_title(title, fontsize=9)
         ax.set_xlabel(ax.get_xlabel(), fontsize=7)
         ax.set_ylabel(ax.get_ylabel(), fontsize=7)
         ax.tick_params(labelsize=6.5)
     for ax in list(axes.flat)[n:]:
         ax.set_axis_off()
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(6, len(labels)), fontsize=7, frameon=False,
-               bbox_to_anchor=(0.5, -0.02))
+    bottom = 0.9 / fig.get_figheight()  # room for the legend, in figure coordinates
+    fig.legend(handles, labels, loc="upper center", ncol=min(6, len(labels)), fontsize=7.5, frameon=False,
+               bbox_to_anchor=(0.5, bottom))
     fig.suptitle(f"Pareto frontiers per dataset, by scenario; split seed {seed}"
                  + (f" (tables average seeds {seeds})" if len(seeds) > 1 else ""), fontsize=10)
-    fig.tight_layout(rect=(0, 0.05, 1, 0.97))
+    fig.tight_layout(rect=(0, bottom, 1, 0.97))
     return fig
 
 
-def plot_metric_bars(frame: pd.DataFrame, x: str, hue: str, metric: str = "nAUC_shared", title: str = ""):
-    """Dot-and-interval plot of ``metric`` per ``x`` (e.g. router) and ``hue`` (e.g. mode): the mean over seeds and
-    its 95% confidence interval (Student t), dodged side by side, so differences inside the seed noise look like it.
-    (A bar chart with a cut axis would exaggerate them.)"""
+def mean_interval(frame: pd.DataFrame, by, metric: str) -> pd.DataFrame:
+    """Per group of ``by``: the mean of ``metric`` over its rows (seeds), their count, and the 95% confidence
+    interval of that mean (Student t; a zero-width interval for one seed) as ``low``/``high``."""
     from scipy import stats
 
+    agg = frame.groupby(by, sort=False)[metric].agg(["mean", "std", "count"]).reset_index()
+    half = stats.t.ppf(0.975, np.maximum(agg["count"] - 1, 1)) * agg["std"].fillna(0) / np.sqrt(agg["count"])
+    agg["half"] = half
+    agg["low"], agg["high"] = agg["mean"] - half, agg["mean"] + half
+    return agg
+
+
+def _hue_label(hue: str, value) -> str:
+    return mode_label(value) if hue == "mode" else router_label(value) if hue == "router" else str(value)
+
+
+def plot_metric_bars(frame: pd.DataFrame, x: str, hue: str, metric: str = "nAUC_shared", title: str = ""):
+    """Dot-and-interval plot of ``metric`` per ``x`` (e.g. router) and ``hue`` (e.g. mode, named in words): the
+    mean over seeds and its 95% confidence interval (Student t), dodged side by side, so differences inside the seed
+    noise look like it. (A bar chart with a cut axis would exaggerate them.) The legend sits above the axes."""
     data = frame.copy()
-    data[x] = data[x].map(lambda r: ROUTER_LABELS.get(r, r))
-    agg = data.groupby([x, hue], sort=False)[metric].agg(["mean", "std", "count"]).reset_index()
-    agg["half"] = stats.t.ppf(0.975, np.maximum(agg["count"] - 1, 1)) * agg["std"].fillna(0) / np.sqrt(agg["count"])
+    data[x] = data[x].map(router_label)
+    agg = mean_interval(data, [x, hue], metric)
     xs, hues = list(dict.fromkeys(agg[x])), list(dict.fromkeys(agg[hue]))
-    palette = sns.color_palette("colorblind", len(hues))
     markers = ("o", "s", "D", "^", "v", "P", "X")
-    fig, ax = plt.subplots(figsize=(10, 4.2))
+    fig, ax = plt.subplots(figsize=(10, 4.6))
     step = 0.8 / max(len(hues), 1)
     for j, h in enumerate(hues):
         part = agg[agg[hue] == h].set_index(x).reindex(xs)
         pos = np.arange(len(xs)) - 0.4 + step * (j + 0.5)
-        ax.errorbar(pos, part["mean"], yerr=part["half"], fmt=markers[j % len(markers)], color=palette[j], ms=5,
-                    capsize=2, lw=1, label=str(h))
+        ax.errorbar(pos, part["mean"], yerr=part["half"], fmt=markers[j % len(markers)],
+                    color=router_style(j)["color"], ms=5, capsize=2, lw=1, label=_hue_label(hue, h))
     ax.set_xticks(np.arange(len(xs)), xs, fontsize=8)
     seeds = int(agg["count"].max()) if len(agg) else 0
-    ax.set(title=(title + f" (mean over {seeds} seeds, 95% CI)") if title else "", xlabel="", ylabel=metric)
-    ax.legend(fontsize=7, ncol=len(hues), title=hue, title_fontsize=7)
+    ax.set(xlabel="", ylabel=column_label(metric))
+    ax.set_title((title + f" (mean over {seeds} seeds, 95% CI)") if title else "", pad=34)
+    ax.legend(fontsize=7.5, ncol=min(len(hues), 4), title=hue, title_fontsize=7, loc="lower center",
+              bbox_to_anchor=(0.5, 1.0), frameon=False)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return fig
 
 
-def plot_modality_gaps(gaps: pd.DataFrame, metric: str = "nAUC_shared"):
-    """Heatmap of :func:`mmr_utils.experiments.studies.modality_gaps`: router x dataset, mode 22 minus the best unimodal mode."""
-    data = gaps.rename(index=lambda r: ROUTER_LABELS.get(r, r))
+def modality_gap_intervals(per_seed: pd.DataFrame, metric: str = "nAUC_shared") -> pd.DataFrame:
+    """The 95% interval over seeds of each gap of :func:`mmr_utils.report.paper_tables.modality_gaps` (``versus``
+    ``"best"``): per router and dataset, the per-seed differences between mode 22 and the unimodal mode (11 or 33)
+    with the higher mean, whose mean is the gap; the "mean over routers" row takes, per seed, the mean of the
+    routers' differences. Columns ``router``, ``dataset``, ``mean``, ``low``, ``high``, ``count``."""
+    frame = per_seed[(per_seed["study"] == "mode") & per_seed["mode"].astype(str).isin(["11", "22", "33"])].copy()
+    frame["mode"] = frame["mode"].astype(str)
+    wide = frame.pivot_table(index=["router", "dataset", "seed"], columns="mode", values=metric, aggfunc="mean")
+    if not {"11", "22", "33"} <= set(wide.columns):
+        return pd.DataFrame(columns=["router", "dataset", "mean", "low", "high", "count"])
+    means = wide.groupby(level=["router", "dataset"]).mean()
+    best = pd.Series(np.where(means["33"] > means["11"], "33", "11"), index=means.index)
+    wide = wide.join(best.rename("baseline"), on=["router", "dataset"])
+    wide["gap"] = wide["22"] - np.where(wide["baseline"] == "33", wide["33"], wide["11"])
+    wide = wide.dropna(subset=["gap"]).reset_index()
+    overall = wide.groupby(["dataset", "seed"], sort=False)["gap"].mean().reset_index()
+    overall["router"] = "mean over routers"
+    both = pd.concat([wide[["router", "dataset", "seed", "gap"]], overall], ignore_index=True)
+    return mean_interval(both, ["router", "dataset"], "gap")
+
+
+def plot_modality_gaps(gaps: pd.DataFrame, metric: str = "nAUC_shared", per_seed: pd.DataFrame | None = None):
+    """Heatmap of :func:`mmr_utils.report.paper_tables.modality_gaps`: router x dataset, text + image minus the
+    better of text only and image only. With ``per_seed`` (the study's per-seed results) each cell also shows the
+    95% interval over seeds (:func:`modality_gap_intervals`), and cells whose interval covers zero (within seed
+    noise) are hatched with their numbers in grey."""
+    data = gaps.rename(index=router_label)
     limit = max(0.01, float(np.nanmax(np.abs(data.to_numpy())))) if data.notna().any().any() else 0.01
-    fig, ax = plt.subplots(figsize=(1.0 * data.shape[1] + 3, 0.42 * data.shape[0] + 1.6))
-    sns.heatmap(data, annot=True, fmt="+.3f", cmap="RdBu", center=0, vmin=-limit, vmax=limit, ax=ax,
-                annot_kws={"fontsize": 7}, cbar_kws={"label": f"{metric}: 22 minus best of 11 / 33"})
-    ax.set(title="Where both channels beat either alone", xlabel="", ylabel="")
+    intervals = None
+    if per_seed is not None:
+        found = modality_gap_intervals(per_seed, metric)
+        found["router"] = found["router"].map(router_label)
+        intervals = found.set_index(["router", "dataset"])
+    height = 0.62 if intervals is not None else 0.42
+    fig, ax = plt.subplots(figsize=(1.25 * data.shape[1] + 3, height * data.shape[0] + 1.8))
+    sns.heatmap(data, annot=intervals is None, fmt="+.3f", cmap="RdBu", center=0, vmin=-limit, vmax=limit, ax=ax,
+                annot_kws={"fontsize": 7},
+                cbar_kws={"label": f"gap in {column_label(metric)}"})
+    seeds = 0
+    if intervals is not None:
+        for i, router in enumerate(data.index):
+            for j, dataset in enumerate(data.columns):
+                value = data.iat[i, j]
+                if not np.isfinite(value):
+                    continue
+                row = intervals.loc[(router, dataset)] if (router, dataset) in intervals.index else None
+                if row is None or row["count"] < 2:
+                    ax.text(j + 0.5, i + 0.5, f"{value:+.3f}", ha="center", va="center", fontsize=7)
+                    continue
+                seeds = max(seeds, int(row["count"]))
+                noise = row["low"] <= 0 <= row["high"]
+                if noise:
+                    ax.add_patch(plt.Rectangle((j, i), 1, 1, fill=False, hatch="//", edgecolor="0.82", lw=0))
+                ax.text(j + 0.5, i + 0.5, f"{value:+.3f}\n[{row['low']:+.3f}, {row['high']:+.3f}]", ha="center",
+                        va="center", fontsize=6.2, color="0.35" if noise else "black",
+                        weight="normal" if noise else "bold")
+    title = (f"Where {mode_label('22')} beats either channel alone: {column_label(metric)} of {mode_label('22')} "
+             f"minus the better of {mode_label('11')} and {mode_label('33')}")
+    if seeds:
+        title += f"\n(cell: gap and its 95% interval over {seeds} seeds; hatched, grey: the interval covers 0)"
+    ax.set(title=title, xlabel="", ylabel="")
+    ax.title.set_fontsize(9)
     ax.tick_params(labelsize=8)
     fig.tight_layout()
     return fig
@@ -303,20 +424,15 @@ def plot_cross_dataset(table: pd.DataFrame, metric: str = "Ps"):
 def plot_data_efficiency(frame: pd.DataFrame, metric: str = "nAUC_shared"):
     """``metric`` against the training fraction per router: the mean over seeds with a 95% confidence interval of
     that mean (Student t over the seeds), so differences inside the seed noise look like it."""
-    from scipy import stats
-
     data = frame.copy()
-    data["router"] = data["router"].map(lambda r: ROUTER_LABELS.get(r, r))
-    agg = data.groupby(["router", "train_fraction"], sort=False)[metric].agg(["mean", "std", "count"]).reset_index()
-    half = stats.t.ppf(0.975, np.maximum(agg["count"] - 1, 1)) * agg["std"].fillna(0) / np.sqrt(agg["count"])
-    agg["low"], agg["high"] = agg["mean"] - half, agg["mean"] + half
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    palette = sns.color_palette("colorblind", 10)
+    data["router"] = data["router"].map(router_label)
+    agg = mean_interval(data, ["router", "train_fraction"], metric)
+    fig, ax = plt.subplots(figsize=(8, 4.5))
     for i, (router, part) in enumerate(agg.groupby("router", sort=False)):
         part = part.sort_values("train_fraction")
-        ax.plot(part["train_fraction"], part["mean"], marker="o", ms=4, color=palette[i % 10], label=router,
-                ls=_LINESTYLES[i % len(_LINESTYLES)])
-        ax.fill_between(part["train_fraction"], part["low"], part["high"], color=palette[i % 10], alpha=0.15, lw=0)
+        style = router_style(i)
+        ax.plot(part["train_fraction"], part["mean"], ms=4, label=router, **style)
+        ax.fill_between(part["train_fraction"], part["low"], part["high"], color=style["color"], alpha=0.15, lw=0)
     ax.set_xscale("log")
     fractions = sorted(data["train_fraction"].unique())
     ax.set_xticks(fractions, [f"{f:.0%}" for f in fractions])
@@ -324,7 +440,7 @@ def plot_data_efficiency(frame: pd.DataFrame, metric: str = "nAUC_shared"):
     seeds = int(agg["count"].max()) if len(agg) else 0
     ax.set(xlabel="training fraction (log scale)", ylabel=metric,
            title=f"Data efficiency: mean over {seeds} seeds, band = 95% CI of the mean")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
@@ -350,7 +466,7 @@ def plot_budget_rules(result):
     (light) and its Pareto frontier (step line), with the single models for scale."""
     curves = result.curves
     router = result.results["router"].iloc[0]
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    fig, ax = plt.subplots(figsize=(8.5, 4.5))
     colours = dict(zip(("threshold", "lambda"), sns.color_palette("colorblind", 2)))
     names = {"threshold": "threshold rule (official code)", "lambda": "lambda rule (paper, U - lambda P)"}
     for rule in ("threshold", "lambda"):
@@ -363,8 +479,8 @@ def plot_budget_rules(result):
                zorder=5)
     ax.set_xscale("log")
     ax.set(xlabel="mean cost per query (1e-3 USD, log)", ylabel="accuracy (%)",
-           title=f"Two budget rules on the same {ROUTER_LABELS.get(router, router)} predictions")
-    ax.legend(fontsize=7, loc="lower right")
+           title=f"Two budget rules on the same {router_label(router)} predictions")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig

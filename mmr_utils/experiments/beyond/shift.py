@@ -225,27 +225,47 @@ def add_model_curve(bank: FeatureBank, config: RunConfig, routers, *, new_model:
 
 
 def plot_add_model(result, metrics=("nAUC", "Ps")):
-    """Quality against K (mean over seeds, one line per router) with each router's two reference levels dashed
-    (pool without the new model, fully trained full pool)."""
+    """Quality against K per router: the mean over seeds with its 95% interval as a band
+    (:func:`mmr_utils.report.plots.mean_interval`), and each router's two reference levels (pool without the new
+    model dotted, fully trained full pool dashed); one legend below the panels."""
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    from mmr_utils.report.names import router_label
+    from mmr_utils.report.plots import mean_interval, router_style
 
     frame, refs = result.results, result.curves["references"]
     order = list(dict.fromkeys(frame["K"]))
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 3.8), squeeze=False)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    position = {k: i for i, k in enumerate(order)}
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 4.2), squeeze=False)
+    handles = []
     for ax, metric in zip(axes[0], metrics):
+        handles = []
         for i, (router, group) in enumerate(frame.groupby("router", sort=False)):
-            colour = colours[i % len(colours)]
-            means = group.groupby("K", sort=False)[metric].mean().reindex(order)
-            ax.plot(range(len(order)), means.to_numpy(), marker="o", color=colour, label=router)
+            style = router_style(i)
+            agg = mean_interval(group, "K", metric)
+            xs = agg["K"].map(position).to_numpy()
+            order_xs = np.argsort(xs)
+            xs = xs[order_xs]
+            ax.plot(xs, agg["mean"].to_numpy()[order_xs], marker=style["marker"], color=style["color"],
+                    ls=style["ls"], ms=4)
+            ax.fill_between(xs, agg["low"].to_numpy()[order_xs], agg["high"].to_numpy()[order_xs],
+                            color=style["color"], alpha=0.15, lw=0)
             ref = refs[refs["router"] == router].groupby("pool")[metric].mean()
-            ax.axhline(ref["without"], color=colour, linestyle=":", linewidth=1)
-            ax.axhline(ref["full"], color=colour, linestyle="--", linewidth=1)
-        ax.set_xticks(range(len(order)), order)
+            ax.axhline(ref["without"], color=style["color"], linestyle=":", linewidth=1)
+            ax.axhline(ref["full"], color=style["color"], linestyle="--", linewidth=1)
+            handles.append(Line2D([], [], color=style["color"], ls=style["ls"], marker=style["marker"], ms=4,
+                                  label=router_label(router)))
+        ax.set_xticks(range(len(order)), [str(k) for k in order])
         ax.set_xlabel("K labelled queries of the new model")
         ax.set_ylabel(f"{metric} (mean over seeds)")
-        ax.set_title(f"{metric}: dotted = pool without it, dashed = fully trained")
-    axes[0][0].legend(fontsize=8)
+        ax.set_title(f"{metric}: dotted = pool without it, dashed = fully trained", fontsize=9)
+        ax.grid(alpha=0.3)
+    seeds = int(frame.groupby(["router", "K"], sort=False).size().max()) if len(frame) else 0
+    handles.append(plt.Rectangle((0, 0), 1, 1, color="0.5", alpha=0.3,
+                                 label=f"95% interval of the mean over {seeds} seeds"))
+    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(handles), 5),
+               fontsize=8, frameon=False)
     new = ", ".join(dict.fromkeys(frame["new_model"]))
     fig.suptitle(f"Adding {new} from K labelled queries")
     fig.tight_layout()
