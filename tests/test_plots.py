@@ -158,3 +158,22 @@ def test_add_model_curve_has_a_band_per_router():
     assert len(bands) == 2
     assert any("95% interval" in t.get_text() for t in fig.legends[0].get_texts())
     plt.close(fig)
+
+
+def test_composition_labels_every_wedge_of_every_ring_without_collisions():
+    composition = pd.DataFrame({"scenario": ["OCR", "OCR", "OCR", "Math", "Math"],
+                                "dataset": ["OCRBench", "OCRBench", "SEED", "MathVista", "MathVista"],
+                                "category": ["chart", "table", "chart", "geometry", "counting"],
+                                "instances": [300, 12, 400, 500, 9]})
+    fig = plots.plot_composition(composition, category_label="image kind")
+    ax = fig.axes[0]
+    wedges = [p for p in ax.patches]
+    labels = [t for t in ax.texts if t.get_text()]
+    assert len(wedges) == 2 + 3 + 5 and len(labels) == len(wedges)  # every wedge, the smallest (9 rows) too
+    assert any(t.get_text() == "counting 9" for t in labels)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    assert not [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes))
+                if boxes[i].padded(-1).overlaps(boxes[j].padded(-1))]
+    plt.close(fig)

@@ -19,9 +19,10 @@ from mmr_utils.report.outputs import save_figure
 def plot_composition(composition: pd.DataFrame, category_label: str = "category"):
     """The benchmark's composition as a sunburst (paper Fig. 2): scenario (inner ring) -> dataset (middle) ->
     ``category`` (outer ring, when the table has one; on the simulated benchmark these are the simulator's image
-    kinds, named as such by ``category_label``). Small outer wedges are left unlabelled (listed in the table)."""
+    kinds, named as such by ``category_label``). Every wedge is labelled with its name and instance count: the inner
+    and middle rings inside their wedges, the outer ring's labels outside it along the radius."""
     has_category = "category" in composition and composition["category"].notna().any()
-    fig, ax = plt.subplots(figsize=(7.5, 7.5))
+    fig, ax = plt.subplots(figsize=(8.5, 8.5))
     scen = composition.groupby("scenario", sort=False)["instances"].sum()
     by_dataset = composition.groupby(["scenario", "dataset"], sort=False)["instances"].sum()
     palette = sns.color_palette("colorblind", len(scen))
@@ -30,26 +31,30 @@ def plot_composition(composition: pd.DataFrame, category_label: str = "category"
     def lighter(colour, amount):
         return tuple(c + (1 - c) * amount for c in colour)
 
+    def middle(radius):  # label distance (a fraction of the radius) of the middle of a ring of width ``width``
+        return (radius - width / 2) / radius
+
     total = float(scen.sum())
     radii = (0.45, 0.72, 1.0) if has_category else (0.6, 1.0)
     width = 0.27 if has_category else 0.38
-    ax.pie(scen.values, radius=radii[0], labels=[f"{s}\n{v:,}" for s, v in scen.items()], labeldistance=0.38,
-           colors=[colours[s] for s in scen.index], wedgeprops={"width": width, "edgecolor": "white"},
-           textprops={"fontsize": 8, "ha": "center", "weight": "bold"})
-    ax.pie(by_dataset.values, radius=radii[1],
-           labels=[d if v / total > 0.03 else "" for (_, d), v in by_dataset.items()],
-           labeldistance=0.78 if has_category else 1.04, rotatelabels=has_category,
+    ax.pie(scen.values, radius=radii[0], labels=[f"{s}\n{v:,}" for s, v in scen.items()],
+           labeldistance=middle(radii[0]), colors=[colours[s] for s in scen.index],
+           wedgeprops={"width": width, "edgecolor": "white"},
+           textprops={"fontsize": 7.5, "ha": "center", "va": "center", "weight": "bold"})
+    ax.pie(by_dataset.values, radius=radii[1], labels=[f"{d}\n{v:,}" for (_, d), v in by_dataset.items()],
+           labeldistance=middle(radii[1]) if has_category else 1.04, rotatelabels=has_category,
            colors=[lighter(colours[s], 0.35) for s, _ in by_dataset.index],
-           wedgeprops={"width": width, "edgecolor": "white"}, textprops={"fontsize": 6.5, "ha": "center"})
+           wedgeprops={"width": width, "edgecolor": "white"},
+           textprops={"fontsize": 6.5, "ha": "center", "va": "center"})
     if has_category:
         rows = composition.fillna({"category": "(none)"})
         ax.pie(rows["instances"].values, radius=radii[2],
-               labels=[c if v / total > 0.02 else "" for c, v in zip(rows["category"], rows["instances"])],
+               labels=[f"{str(c).replace('_', ' ')} {v:,}" for c, v in zip(rows["category"], rows["instances"])],
                labeldistance=1.03, rotatelabels=True,
                colors=[lighter(colours[s], 0.65) for s in rows["scenario"]],
                wedgeprops={"width": width, "edgecolor": "white"}, textprops={"fontsize": 5.5})
     rings = "scenario -> dataset" + (f" -> {category_label}" if has_category else "")
-    ax.set_title(f"Benchmark composition: {rings} ({int(total):,} instances)", fontsize=10, pad=28)
+    ax.set_title(f"Benchmark composition: {rings} ({int(total):,} instances)", fontsize=10, pad=40)
     return fig
 
 
