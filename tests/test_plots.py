@@ -177,3 +177,17 @@ def test_composition_labels_every_wedge_of_every_ring_without_collisions():
     assert not [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes))
                 if boxes[i].padded(-1).overlaps(boxes[j].padded(-1))]
     plt.close(fig)
+
+
+def test_projection_draws_one_panel_per_group_over_all_points():
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(60, 5))
+    labels = ["OCRBench"] * 20 + ["MMStar"] * 25 + ["MathVista"] * 15
+    fig = plots.plot_projection(values, labels, "Text embeddings (PCA)")
+    panels = [ax for ax in fig.axes if ax.has_data()]
+    assert [ax.get_title() for ax in panels] == ["OCRBench (20)", "MMStar (25)", "MathVista (15)"]
+    for ax in panels:  # every point in grey, the panel's own group on top
+        everything, own = ax.collections
+        assert len(everything.get_offsets()) == 60
+        assert len(own.get_offsets()) == int(ax.get_title().split("(")[1].rstrip(")"))
+    plt.close(fig)

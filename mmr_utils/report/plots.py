@@ -90,11 +90,13 @@ def show_examples(table, rows: int = 6, seed: int = 0, per_row: int = 4):
     picks = [group.index[int(rng.integers(len(group)))] for _, group in candidates.groupby("dataset", sort=False)]
     picks = picks[:rows]
     n_rows = int(np.ceil(len(picks) / per_row))
-    fig, axes = plt.subplots(n_rows, per_row, figsize=(3.2 * per_row, 4.9 * n_rows), squeeze=False,
-                             gridspec_kw={"hspace": 0.85, "wspace": 0.15})
+    height = 3.7  # inches per row: the square image, the question below it, the models' verdicts
+    fig, axes = plt.subplots(n_rows, per_row, figsize=(3.2 * per_row, height * n_rows), squeeze=False,
+                             gridspec_kw={"hspace": 0.75, "wspace": 0.15, "top": 1 - 0.3 / (height * n_rows),
+                                          "bottom": 1.3 / (height * n_rows)})
     for ax in axes.ravel():
         ax.set_axis_off()
-    short = [m.split("-2025")[0].replace("-Instruct", "") for m in table.models]
+    short = [short_model(m) for m in table.models]
     for ax, index in zip(axes.ravel(), picks):
         row = table.instances.loc[index]
         position = table.instances.index.get_loc(index)
@@ -116,19 +118,44 @@ def show_examples(table, rows: int = 6, seed: int = 0, per_row: int = 4):
             ax.text(0.02 + 0.49 * (k % 2), -0.33 - 0.05 * (k // 2), ("+ " if ok else "- ") + name,
                     transform=ax.transAxes, fontsize=5.6, color=colour, va="top")
     fig.suptitle("Example instances: question, gold answer, and which models got it right (+, green) or wrong "
-                 "(-, red)", fontsize=9, y=0.995)
+                 "(-, red)", fontsize=9, y=1.0, va="bottom")
     return fig
 
 
 def plot_projection(values: np.ndarray, labels, title: str, seed: int = 0):
-    """2-D PCA projection of feature vectors coloured by ``labels`` (e.g. dataset)."""
+    """2-D PCA projection of feature vectors, one small panel per label (e.g. dataset): that label's points in
+    colour over every point in light grey, so overlapping groups stay readable (one panel for over 12 labels)."""
     from sklearn.decomposition import PCA
 
     coords = PCA(n_components=2, random_state=seed).fit_transform(values)
-    fig, ax = plt.subplots(figsize=(7.5, 5))
-    sns.scatterplot(x=coords[:, 0], y=coords[:, 1], hue=list(labels), s=8, linewidth=0, ax=ax, alpha=0.7)
-    ax.set(title=title, xlabel="PC 1", ylabel="PC 2")
-    ax.legend(fontsize=7, markerscale=2, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    labels = np.asarray(list(labels), dtype=object)
+    groups = list(dict.fromkeys(labels))
+    if len(groups) > 12:
+        fig, ax = plt.subplots(figsize=(7.5, 5))
+        sns.scatterplot(x=coords[:, 0], y=coords[:, 1], hue=list(labels), s=8, linewidth=0, ax=ax, alpha=0.7)
+        ax.set(title=title, xlabel="PC 1", ylabel="PC 2")
+        ax.legend(fontsize=7, markerscale=2, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+        return fig
+    cols = min(4, len(groups))
+    rows = int(np.ceil(len(groups) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols, 2.7 * rows), squeeze=False, sharex=True, sharey=True)
+    palette = sns.color_palette("colorblind", len(groups))
+    for k, (ax, group) in enumerate(zip(axes.flat, groups)):
+        ax.scatter(coords[:, 0], coords[:, 1], s=3, color="0.85", linewidths=0, rasterized=True)
+        mine = labels == group
+        ax.scatter(coords[mine, 0], coords[mine, 1], s=4, color=palette[k], linewidths=0, alpha=0.8, rasterized=True)
+        ax.set_title(f"{group} ({int(mine.sum()):,})", fontsize=8.5)
+        ax.tick_params(labelsize=6.5)
+    for k, ax in enumerate(axes.flat):
+        if k >= len(groups):
+            ax.set_axis_off()
+        elif k + cols >= len(groups):  # the lowest panel of its column: its own cost axis labels
+            ax.tick_params(labelbottom=True)
+            ax.set_xlabel("PC 1", fontsize=7.5)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("PC 2", fontsize=7.5)
+    fig.suptitle(f"{title}: each panel one group in colour, all points in grey", fontsize=10)
+    fig.tight_layout()
     return fig
 
 
