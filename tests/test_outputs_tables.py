@@ -99,3 +99,11 @@ def test_names_are_one_mapping():
     assert names.column_label("SEEDBench2_Plus") == "SEEDBench2_Plus" and names.column_label("share_new") == "share new"
     assert names.short_model("gpt-5-2025-08-07") == "gpt-5"
     assert names.short_model("Qwen2.5-VL-72B-Instruct") == "Qwen2.5-VL-72B"
+
+
+def test_row_labels_become_columns_even_when_unnamed_or_repeating_a_column():
+    unnamed = pd.DataFrame({"Ps": [0.7, 0.8]}, index=["knn", "mean over routers"])
+    shown = outputs.display_table(unnamed)
+    assert list(shown.columns) == ["", "Ps"] and shown.iloc[:, 0].tolist() == ["KNN", "mean over routers"]
+    clash = pd.DataFrame({"router": ["knn"], "Ps": [0.7]}, index=pd.Index(["a"], name="router"))
+    assert list(outputs.display_table(clash).columns) == ["router", "router", "Ps"]

@@ -170,17 +170,18 @@ def display_table(frame: pd.DataFrame) -> pd.DataFrame:
 
     columns_name = frame.columns.name
     data = flat_columns(frame)
+    row_labels = 0 if isinstance(data.index, pd.RangeIndex) and data.index.name is None else data.index.nlevels
     if isinstance(data.index, pd.MultiIndex) or data.index.name is not None:
-        data = data.reset_index()
+        data = data.reset_index(allow_duplicates=True)
     elif not isinstance(data.index, pd.RangeIndex):
-        data = data.reset_index(names="")
+        data = data.reset_index(names="", allow_duplicates=True)
     else:
         data = data.reset_index(drop=True)
     shown = pd.DataFrame(index=data.index)
     labels, align = [], []
     for position, column in enumerate(data.columns):
         values = data.iloc[:, position]
-        if str(column) in ROUTER_COLUMNS:
+        if str(column) in ROUTER_COLUMNS or position < row_labels:  # row labels that are router ids too
             values = values.map(router_label)
         elif str(column) in MODE_COLUMNS:
             values = values.map(lambda v: mode_label(v) if not (isinstance(v, float) and np.isnan(v)) else v)
