@@ -97,6 +97,7 @@ def test_names_are_one_mapping():
     assert names.router_label("kmeans_adaptive") == "KMeans-adaptive" and names.router_label("new_router") == "new_router"
     assert names.mode_label(21) == names.mode_label("21") == "trained on both, tested without image"
     assert names.column_label("SEEDBench2_Plus") == "SEEDBench2_Plus" and names.column_label("share_new") == "share new"
+    assert names.column_label("best_QNC") == "best QNC" and names.column_label("Claude3-7V_Sonnet") == "Claude3-7V_Sonnet"
     assert names.short_model("gpt-5-2025-08-07") == "gpt-5"
     assert names.short_model("Qwen2.5-VL-72B-Instruct") == "Qwen2.5-VL-72B"
 

@@ -52,8 +52,9 @@ def column_label(column) -> str:
     if text in ROUTER_LABELS:
         return ROUTER_LABELS[text]
     parts = text.split("_")
-    # snake_case ids read as words; proper names such as a dataset's (SEEDBench2_Plus) stay as they are
-    return " ".join(parts) if all(part == part.lower() for part in parts[1:]) else text
+    # snake_case ids (best_QNC too) read as words; proper names such as SEEDBench2_Plus stay as they are
+    proper = any(part[:1].isupper() and part[1:].islower() for part in parts[1:])
+    return text if proper else " ".join(parts)
 
 
 def short_model(model: str) -> str:

@@ -195,7 +195,7 @@ def place_labels(ax, texts, targets, avoid=(), *, arrows: bool = True):
                 arrowprops={"arrowstyle": "-", "color": "0.55", "lw": 0.5} if arrows else None)
 
 
-def _curve_points(x: np.ndarray, y: np.ndarray, log_cost: bool, count: int = 30) -> np.ndarray:
+def _curve_points(x: np.ndarray, y: np.ndarray, count: int = 30) -> np.ndarray:
     """Points along a step curve (its corners, thinned to about ``count``) that labels should not cover."""
     corners = np.column_stack([np.repeat(x, 2)[1:], np.repeat(y, 2)[:-1]])
     corners = np.vstack([corners, [x[-1], y[-1]]])
@@ -219,7 +219,7 @@ def _draw_pareto(ax, result, dataset: str, seed: int, models=None, *, log_cost: 
         style = router_style(i)
         ax.step(x, y, where="post", label=router_label(router), color=style["color"], ls=style["ls"], lw=1.5,
                 marker=style["marker"], ms=3.5, markevery=max(1, len(x) // 4))
-        avoid.extend(_curve_points(x, y, log_cost))
+        avoid.extend(_curve_points(x, y))
         if label_routers:
             texts.append(ax.text(x[-1], y[-1], router_label(router), fontsize=fontsize, color=style["color"],
                                  weight="bold"))
@@ -249,8 +249,10 @@ def _draw_pareto(ax, result, dataset: str, seed: int, models=None, *, log_cost: 
         ax.set_xscale("log")
     ax.margins(x=0.06, y=0.08)
     ax.autoscale_view()
-    ax.set_xlim(*ax.get_xlim())
-    ax.set_ylim(*ax.get_ylim())
+    # Final limits, with room on the right for the names at the curves' ends (adjustText keeps labels inside).
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    ax.set_xlim(x0, x1 * (x1 / x0) ** 0.12 if log_cost else x1 + 0.12 * (x1 - x0))
+    ax.set_ylim(y0, y1 + 0.04 * (y1 - y0))
     ax.set(xlabel="mean cost per query (1e-3 USD" + (", log)" if log_cost else ")"), ylabel="accuracy (%)")
     ax.grid(alpha=0.3)
     if label_models and models is not None:
