@@ -55,6 +55,10 @@ def test_pareto_oracle_inside_every_model_labelled_and_labels_apart(log_cost):
     overlaps = [(a, b) for i, (a, box_a) in enumerate(boxes) for b, box_b in boxes[i + 1:]
                 if box_a.padded(-1).overlaps(box_b.padded(-1))]
     assert not overlaps
+    # no label covers a marker (single models, Random, the Oracle)
+    centres = [ax.transData.transform(xy) for c in ax.collections if c.get_alpha() != 0 for xy in c.get_offsets()]
+    covered = [text for text, box in boxes for x, y in centres if box.x0 < x < box.x1 and box.y0 < y < box.y1]
+    assert not covered
     # the legend sits outside the data area (right of the axes)
     legend = ax.get_legend().get_window_extent(fig.canvas.get_renderer())
     assert legend.x0 >= ax.get_window_extent().x1

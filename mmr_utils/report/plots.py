@@ -178,10 +178,10 @@ def router_style(i: int) -> dict:
 LABEL_ITERATIONS = 400
 
 
-def place_labels(ax, texts, targets, avoid=(), *, arrows: bool = True):
+def place_labels(ax, texts, targets, avoid=(), *, markers=None, arrows: bool = True):
     """Move ``texts`` (matplotlib Text objects on ``ax``) apart from each other and from the ``avoid`` points (data
-    coordinates), each pointing back to its target (data coordinates); call after the axes' scales and limits are
-    final. A fixed number of iterations, not adjustText's default of one second of wall time, so the labels land in
+    coordinates) and from the ``markers`` (a scatter collection whose markers' extents labels must not cover), each
+    pointing back to its target (data coordinates); call after the axes' scales and limits are final. A fixed number of iterations, not adjustText's default of one second of wall time, so the labels land in
     the same place on a busy or a fast machine."""
     from adjustText import adjust_text
 
@@ -190,6 +190,7 @@ def place_labels(ax, texts, targets, avoid=(), *, arrows: bool = True):
     targets = np.asarray(targets, dtype=float).reshape(-1, 2)
     avoid = np.asarray(avoid, dtype=float).reshape(-1, 2)
     adjust_text(texts, x=avoid[:, 0], y=avoid[:, 1], target_x=targets[:, 0], target_y=targets[:, 1], ax=ax,
+                objects=markers,
                 expand=(1.3, 1.6), force_text=(0.3, 0.5), force_static=(0.4, 0.7), iter_lim=LABEL_ITERATIONS,
                 time_lim=None, ensure_inside_axes=True,
                 arrowprops={"arrowstyle": "-", "color": "0.55", "lw": 0.5} if arrows else None)
@@ -231,6 +232,7 @@ def _draw_pareto(ax, result, dataset: str, seed: int, models=None, *, log_cost: 
     ax.scatter([rnd_cost * 1e3], [rnd_acc * 100], marker="X", s=55, color="0.45", label="Random", zorder=5)
     o_cost, o_acc = refs["oracle"]
     ax.scatter([o_cost * 1e3], [o_acc * 100], marker="D", s=45, color=ORACLE_COLOUR, label="Oracle", zorder=6)
+    paper_xy = []
     if paper_points:
         names = list(models) if models is not None else []
         px, py = [], []
@@ -244,7 +246,7 @@ def _draw_pareto(ax, result, dataset: str, seed: int, models=None, *, log_cost: 
                 ax.plot([cost, sx[k]], [accuracy * 100, sy[k]], color="0.6", lw=0.6, ls=":", zorder=4)
         ax.scatter(px, py, marker="*", s=90, facecolors="none", edgecolors="black", linewidths=0.8, zorder=5,
                    label="paper: single models (Fig. 4, read off the figure)")
-        avoid.extend(zip(px, py))
+        paper_xy = list(zip(px, py))
     if log_cost:
         ax.set_xscale("log")
     ax.margins(x=0.06, y=0.08)
@@ -263,7 +265,10 @@ def _draw_pareto(ax, result, dataset: str, seed: int, models=None, *, log_cost: 
     targets.append((rnd_cost * 1e3, rnd_acc * 100))
     texts.append(ax.text(o_cost * 1e3, o_acc * 100, f"Oracle {o_acc:.1%}", fontsize=fontsize, color=ORACLE_COLOUR))
     targets.append((o_cost * 1e3, o_acc * 100))
-    place_labels(ax, texts, targets, avoid)
+    marked = np.array([*zip(sx, sy), (rnd_cost * 1e3, rnd_acc * 100), (o_cost * 1e3, o_acc * 100), *paper_xy])
+    # An invisible copy of every marker, so the labels keep off the markers' full extent, not just their centres.
+    markers = ax.scatter(marked[:, 0], marked[:, 1], s=110, alpha=0, zorder=0)
+    place_labels(ax, texts, targets, avoid, markers=markers)
     if legend:
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
 
