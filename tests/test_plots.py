@@ -195,3 +195,21 @@ def test_projection_draws_one_panel_per_group_over_all_points():
         assert len(everything.get_offsets()) == 60
         assert len(own.get_offsets()) == int(ax.get_title().split("(")[1].rstrip(")"))
     plt.close(fig)
+
+
+def test_cross_dataset_cells_show_the_interval_over_seeds():
+    rows = []
+    for seed, (a, b) in enumerate(((0.02, -0.01), (0.03, 0.02), (0.025, -0.03))):
+        for router in ("knn", "mlp"):
+            rows.append({"scenario": "OCR", "source": "A", "target": "B", "router": router, "seed": seed,
+                         "Ps": 0.70 + a})
+            rows.append({"scenario": "OCR", "source": "B", "target": "A", "router": router, "seed": seed,
+                         "Ps": 0.70 + b})
+        rows += [{"scenario": "OCR", "source": s, "target": t, "router": "best_single", "seed": seed, "Ps": 0.70}
+                 for s, t in (("A", "B"), ("B", "A"))]
+    fig = plots.plot_cross_dataset(pd.DataFrame(rows))
+    ax = fig.axes[0]
+    cells = sorted(t.get_text() for t in ax.texts)
+    assert cells == ["+2.5\n[+1.3, +3.7]", "-0.7\n[-6.9, +5.6]"]  # t interval, 2 degrees of freedom
+    assert len([p for p in ax.patches if p.get_hatch()]) == 1  # only B -> A is within seed noise
+    plt.close(fig)

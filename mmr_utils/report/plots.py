@@ -367,6 +367,13 @@ def plot_metric_bars(frame: pd.DataFrame, x: str, hue: str, metric: str = "nAUC_
     return fig
 
 
+def _cell_text_colour(value: float, limit: float, noise: bool):
+    """Text colour of an annotated heatmap cell: white on the darkest cells, grey where the interval covers 0."""
+    if abs(value) > 0.6 * limit:
+        return "white" if not noise else "0.9"
+    return "0.35" if noise else "black"
+
+
 def modality_gap_intervals(per_seed: pd.DataFrame, metric: str = "nAUC_shared") -> pd.DataFrame:
     """The 95% interval over seeds of each gap of :func:`mmr_utils.report.paper_tables.modality_gaps` (``versus``
     ``"best"``): per router and dataset, the per-seed differences between mode 22 and the unimodal mode (11 or 33)
@@ -421,7 +428,7 @@ def plot_modality_gaps(gaps: pd.DataFrame, metric: str = "nAUC_shared", per_seed
                 if noise:
                     ax.add_patch(plt.Rectangle((j, i), 1, 1, fill=False, hatch="//", edgecolor="0.82", lw=0))
                 ax.text(j + 0.5, i + 0.5, f"{value:+.3f}\n[{row['low']:+.3f}, {row['high']:+.3f}]", ha="center",
-                        va="center", fontsize=6.2, color="0.35" if noise else "black",
+                        va="center", fontsize=6.2, color=_cell_text_colour(value, limit, noise),
                         weight="normal" if noise else "bold")
     title = (f"Where {mode_label('22')} beats either channel alone: {column_label(metric)} of {mode_label('22')} "
              f"minus the better of {mode_label('11')} and {mode_label('33')}")
@@ -436,26 +443,54 @@ def plot_modality_gaps(gaps: pd.DataFrame, metric: str = "nAUC_shared", per_seed
 
 def plot_cross_dataset(table: pd.DataFrame, metric: str = "Ps"):
     """Paper Table 4 as heatmaps, one panel per scenario: source (rows) -> target (columns), the mean learned
-    router's ``metric`` minus the best single model on the target, in points (blue: routing transfers)."""
+    router's ``metric`` minus the best single model on the target, in points (blue: routing transfers). With several
+    seeds each cell also shows the 95% interval of that difference over seeds (per seed: the routers' mean minus
+    the best single model of that seed, or its mean over seeds where the table has it once), and cells whose interval covers zero are hatched with their numbers in grey."""
     routers = table[table["router"] != "best_single"]
     best = routers.groupby(["scenario", "source", "target"], sort=False)[metric].mean().rename("router").reset_index()
     single = table[table["router"] == "best_single"].groupby(["source", "target"])["Ps"].mean().rename("single")
     merged = best.join(single, on=["source", "target"])
     merged["gain"] = (merged["router"] - merged["single"]) * 100
+    intervals = None
+    if "seed" in table and table["seed"].nunique() > 1:
+        # per seed: the routers' mean minus the best single model of that seed (its mean where it has no row)
+        per_seed = routers.groupby(["source", "target", "seed"])[metric].mean().rename("router").to_frame().join(
+            table[table["router"] == "best_single"].groupby(["source", "target", "seed"])["Ps"].mean().rename("single"))
+        per_seed = per_seed.reset_index().join(single.rename("single_mean"), on=["source", "target"])
+        per_seed["gain"] = (per_seed["router"] - per_seed["single"].fillna(per_seed["single_mean"])) * 100
+        intervals = mean_interval(per_seed, ["source", "target"], "gain").set_index(["source", "target"])
     scenarios = list(dict.fromkeys(merged["scenario"]))
     limit = max(1.0, float(np.nanmax(np.abs(merged["gain"])))) if len(merged) else 1.0
-    fig, axes = plt.subplots(1, len(scenarios), figsize=(3.4 * len(scenarios), 3.2), squeeze=False)
+    size = 4.2 if intervals is not None else 3.4
+    fig, axes = plt.subplots(1, len(scenarios), figsize=(size * len(scenarios), size - 0.2), squeeze=False)
     for ax, scenario in zip(axes.flat, scenarios):
         part = merged[merged["scenario"] == scenario]
         pivot = part.pivot(index="source", columns="target", values="gain")
-        sns.heatmap(pivot, annot=True, fmt="+.1f", cmap="RdBu", center=0, vmin=-limit, vmax=limit, ax=ax,
-                    cbar=False, annot_kws={"fontsize": 8}, linewidths=0.5, linecolor="white")
+        sns.heatmap(pivot, annot=intervals is None, fmt="+.1f", cmap="RdBu", center=0, vmin=-limit, vmax=limit,
+                    ax=ax, cbar=False, annot_kws={"fontsize": 8}, linewidths=0.5, linecolor="white")
+        if intervals is not None:
+            for i, source in enumerate(pivot.index):
+                for j, target in enumerate(pivot.columns):
+                    value = pivot.iat[i, j]
+                    if not np.isfinite(value) or (source, target) not in intervals.index:
+                        continue
+                    row = intervals.loc[(source, target)]
+                    noise = row["low"] <= 0 <= row["high"]
+                    if noise:
+                        ax.add_patch(plt.Rectangle((j, i), 1, 1, fill=False, hatch="//", edgecolor="0.82", lw=0))
+                    ax.text(j + 0.5, i + 0.5, f"{value:+.1f}\n[{row['low']:+.1f}, {row['high']:+.1f}]", ha="center",
+                            va="center", fontsize=6.5, color=_cell_text_colour(value, limit, noise),
+                            weight="normal" if noise else "bold")
         ax.set_title(scenario, fontsize=9)
         ax.set_xlabel("target", fontsize=8)
         ax.set_ylabel("source", fontsize=8)
         ax.tick_params(labelsize=7)
+    note = ""
+    if intervals is not None:
+        note = (f"\ncell: difference and its 95% interval over {int(intervals['count'].max())} seeds; hatched, grey: "
+                "the interval covers 0")
     fig.suptitle(f"Cross-dataset transfer: mean router {metric} minus the best single model on the target "
-                 "(points; blank = same dataset)", fontsize=9)
+                 f"(points; blank = same dataset){note}", fontsize=9)
     fig.tight_layout()
     return fig
 
