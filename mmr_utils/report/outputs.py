@@ -86,11 +86,11 @@ def _stamp_and_caption(fig, provenance: dict, add_caption: bool) -> None:
     box = fig.get_tightbbox(fig.canvas.get_renderer())
     width, height = fig.get_size_inches()
     simulated = bool(provenance.get("data", {}).get("simulated"))
-    stamp = fig.text(box.x1 / width, box.y1 / height + 0.005, data_stamp(provenance), ha="right", va="bottom",
+    stamp = fig.text(box.x1 / width, (box.y1 + 0.04) / height, data_stamp(provenance), ha="right", va="bottom",
                      fontsize=9, weight="bold", color="#b2182b" if simulated else "0.25")
     stamp._mmr_stamp = True
     if add_caption:
-        fig.text(box.x0 / width, box.y0 / height - 0.005, caption(provenance), fontsize=6, color="0.35", ha="left",
+        fig.text(box.x0 / width, (box.y0 - 0.08) / height, caption(provenance), fontsize=6, color="0.35", ha="left",
                  va="top", wrap=True)
 
 

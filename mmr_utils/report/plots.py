@@ -12,6 +12,15 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from mmr_utils.report.figure_parts import (
+    ORACLE_COLOUR,
+    annotate_interval_cells,
+    curve_points,
+    mean_interval,
+    modality_gap_intervals,
+    place_labels,
+    router_style,
+)
 from mmr_utils.report.names import column_label, mode_label, router_label, short_model
 from mmr_utils.report.outputs import save_figure
 
@@ -124,18 +133,12 @@ def show_examples(table, rows: int = 6, seed: int = 0, per_row: int = 4):
 
 def plot_projection(values: np.ndarray, labels, title: str, seed: int = 0):
     """2-D PCA projection of feature vectors, one small panel per label (e.g. dataset): that label's points in
-    colour over every point in light grey, so overlapping groups stay readable (one panel for over 12 labels)."""
+    colour over every point in light grey, so overlapping groups stay readable."""
     from sklearn.decomposition import PCA
 
     coords = PCA(n_components=2, random_state=seed).fit_transform(values)
     labels = np.asarray(list(labels), dtype=object)
     groups = list(dict.fromkeys(labels))
-    if len(groups) > 12:
-        fig, ax = plt.subplots(figsize=(7.5, 5))
-        sns.scatterplot(x=coords[:, 0], y=coords[:, 1], hue=list(labels), s=8, linewidth=0, ax=ax, alpha=0.7)
-        ax.set(title=title, xlabel="PC 1", ylabel="PC 2")
-        ax.legend(fontsize=7, markerscale=2, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
-        return fig
     cols = min(4, len(groups))
     rows = int(np.ceil(len(groups) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols, 2.7 * rows), squeeze=False, sharex=True, sharey=True)
@@ -159,51 +162,6 @@ def plot_projection(values: np.ndarray, labels, title: str, seed: int = 0):
     return fig
 
 
-#: Ten distinguishable colours (matplotlib's tab10 with its grey, which Random uses, replaced by black-blue), each
-#: router also getting its own line style and marker, so the curves stay apart in greyscale.
-_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf",
-            "#1b1b5e")
-_LINESTYLES = ("-", "--", "-.", ":")
-_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "h", "<", ">")
-ORACLE_COLOUR = "#d55e00"
-
-
-def router_style(i: int) -> dict:
-    """Colour, line style and marker of the ``i``-th router in a figure (distinct for ten routers)."""
-    return {"color": _COLOURS[i % len(_COLOURS)], "ls": _LINESTYLES[i % len(_LINESTYLES)],
-            "marker": _MARKERS[i % len(_MARKERS)]}
-
-
-#: Iterations of adjustText's label placement (a count, so the figure is deterministic).
-LABEL_ITERATIONS = 400
-
-
-def place_labels(ax, texts, targets, avoid=(), *, markers=None, arrows: bool = True):
-    """Move ``texts`` (matplotlib Text objects on ``ax``) apart from each other and from the ``avoid`` points (data
-    coordinates) and from the ``markers`` (a scatter collection whose markers' extents labels must not cover), each
-    pointing back to its target (data coordinates); call after the axes' scales and limits are final. A fixed number of iterations, not adjustText's default of one second of wall time, so the labels land in
-    the same place on a busy or a fast machine."""
-    from adjustText import adjust_text
-
-    if not texts:
-        return
-    targets = np.asarray(targets, dtype=float).reshape(-1, 2)
-    avoid = np.asarray(avoid, dtype=float).reshape(-1, 2)
-    adjust_text(texts, x=avoid[:, 0], y=avoid[:, 1], target_x=targets[:, 0], target_y=targets[:, 1], ax=ax,
-                objects=markers,
-                expand=(1.3, 1.6), force_text=(0.3, 0.5), force_static=(0.4, 0.7), iter_lim=LABEL_ITERATIONS,
-                time_lim=None, ensure_inside_axes=True,
-                arrowprops={"arrowstyle": "-", "color": "0.55", "lw": 0.5} if arrows else None)
-
-
-def _curve_points(x: np.ndarray, y: np.ndarray, count: int = 30) -> np.ndarray:
-    """Points along a step curve (its corners, thinned to about ``count``) that labels should not cover."""
-    corners = np.column_stack([np.repeat(x, 2)[1:], np.repeat(y, 2)[:-1]])
-    corners = np.vstack([corners, [x[-1], y[-1]]])
-    step = max(1, len(corners) // count)
-    return corners[::step]
-
-
 def _draw_pareto(ax, result, dataset: str, seed: int, models=None, *, log_cost: bool = True, legend: bool = True,
                  label_models: bool = True, label_routers: bool = True, paper_points: dict | None = None,
                  fontsize: float = 6.5):
@@ -220,7 +178,7 @@ def _draw_pareto(ax, result, dataset: str, seed: int, models=None, *, log_cost: 
         style = router_style(i)
         ax.step(x, y, where="post", label=router_label(router), color=style["color"], ls=style["ls"], lw=1.5,
                 marker=style["marker"], ms=3.5, markevery=max(1, len(x) // 4))
-        avoid.extend(_curve_points(x, y))
+        avoid.extend(curve_points(x, y))
         if label_routers:
             texts.append(ax.text(x[-1], y[-1], router_label(router), fontsize=fontsize, color=style["color"],
                                  weight="bold"))
@@ -280,16 +238,15 @@ def _seed_of(result, seed):
 
 def plot_pareto(result, dataset: str = "All", seed: int | None = None, models=None, *, log_cost: bool = True,
                 paper_points: dict | None = None):
-    """Paper Figure 4: each router's cost-accuracy Pareto frontier (named at its end), the single models as labelled
-    points (labels placed without overlap), Random and the Oracle; ``paper_points`` (model -> (cost in 1e-3 USD,
-    accuracy), e.g. :data:`~mmr_utils.report.paper_tables.PAPER_FIG4_MODELS`) adds the paper's own single-model
-    points as hollow stars, each joined to this run's point of the same model. Frontiers are curves of one split, so
-    one seed is drawn; the title names it among the seeds the tables average."""
+    """Paper Figure 4: each router's Pareto frontier (named at its end), the single models (labelled), Random and the
+    Oracle; ``paper_points`` (model -> (cost in 1e-3 USD, accuracy), e.g. ``paper_tables.PAPER_FIG4_MODELS``) adds
+    the paper's single-model points as hollow stars joined to this run's. One split seed is drawn (named in the
+    title among the seeds the tables average)."""
     seed, seeds = _seed_of(result, seed)
     fig, ax = plt.subplots(figsize=(10, 6))
     _draw_pareto(ax, result, dataset, seed, models, log_cost=log_cost, paper_points=paper_points, fontsize=7)
-    where = "the six datasets without MathVision (as the paper's Figure 4)" if dataset != "All" and \
-        dataset.startswith("All") else dataset
+    fig4 = dataset != "All" and dataset.startswith("All")
+    where = "the six datasets without MathVision (as the paper's Figure 4)" if fig4 else dataset
     ax.set_title(f"Cost-accuracy Pareto frontiers: {where}; split seed {seed}"
                  + (f" (tables average seeds {seeds})" if len(seeds) > 1 else ""), fontsize=10)
     fig.tight_layout()
@@ -324,18 +281,6 @@ def plot_pareto_panels(result, panels: dict, seed: int | None = None, models=Non
     return fig
 
 
-def mean_interval(frame: pd.DataFrame, by, metric: str) -> pd.DataFrame:
-    """Per group of ``by``: the mean of ``metric`` over its rows (seeds), their count, and the 95% confidence
-    interval of that mean (Student t; a zero-width interval for one seed) as ``low``/``high``."""
-    from scipy import stats
-
-    agg = frame.groupby(by, sort=False)[metric].agg(["mean", "std", "count"]).reset_index()
-    half = stats.t.ppf(0.975, np.maximum(agg["count"] - 1, 1)) * agg["std"].fillna(0) / np.sqrt(agg["count"])
-    agg["half"] = half
-    agg["low"], agg["high"] = agg["mean"] - half, agg["mean"] + half
-    return agg
-
-
 def _hue_label(hue: str, value) -> str:
     return mode_label(value) if hue == "mode" else router_label(value) if hue == "router" else str(value)
 
@@ -367,34 +312,6 @@ def plot_metric_bars(frame: pd.DataFrame, x: str, hue: str, metric: str = "nAUC_
     return fig
 
 
-def _cell_text_colour(value: float, limit: float, noise: bool):
-    """Text colour of an annotated heatmap cell: white on the darkest cells, grey where the interval covers 0."""
-    if abs(value) > 0.6 * limit:
-        return "white" if not noise else "0.9"
-    return "0.35" if noise else "black"
-
-
-def modality_gap_intervals(per_seed: pd.DataFrame, metric: str = "nAUC_shared") -> pd.DataFrame:
-    """The 95% interval over seeds of each gap of :func:`mmr_utils.report.paper_tables.modality_gaps` (``versus``
-    ``"best"``): per router and dataset, the per-seed differences between mode 22 and the unimodal mode (11 or 33)
-    with the higher mean, whose mean is the gap; the "mean over routers" row takes, per seed, the mean of the
-    routers' differences. Columns ``router``, ``dataset``, ``mean``, ``low``, ``high``, ``count``."""
-    frame = per_seed[(per_seed["study"] == "mode") & per_seed["mode"].astype(str).isin(["11", "22", "33"])].copy()
-    frame["mode"] = frame["mode"].astype(str)
-    wide = frame.pivot_table(index=["router", "dataset", "seed"], columns="mode", values=metric, aggfunc="mean")
-    if not {"11", "22", "33"} <= set(wide.columns):
-        return pd.DataFrame(columns=["router", "dataset", "mean", "low", "high", "count"])
-    means = wide.groupby(level=["router", "dataset"]).mean()
-    best = pd.Series(np.where(means["33"] > means["11"], "33", "11"), index=means.index)
-    wide = wide.join(best.rename("baseline"), on=["router", "dataset"])
-    wide["gap"] = wide["22"] - np.where(wide["baseline"] == "33", wide["33"], wide["11"])
-    wide = wide.dropna(subset=["gap"]).reset_index()
-    overall = wide.groupby(["dataset", "seed"], sort=False)["gap"].mean().reset_index()
-    overall["router"] = "mean over routers"
-    both = pd.concat([wide[["router", "dataset", "seed", "gap"]], overall], ignore_index=True)
-    return mean_interval(both, ["router", "dataset"], "gap")
-
-
 def plot_modality_gaps(gaps: pd.DataFrame, metric: str = "nAUC_shared", per_seed: pd.DataFrame | None = None):
     """Heatmap of :func:`mmr_utils.report.paper_tables.modality_gaps`: router x dataset, text + image minus the
     better of text only and image only. With ``per_seed`` (the study's per-seed results) each cell also shows the
@@ -412,31 +329,15 @@ def plot_modality_gaps(gaps: pd.DataFrame, metric: str = "nAUC_shared", per_seed
     sns.heatmap(data, annot=intervals is None, fmt="+.3f", cmap="RdBu", center=0, vmin=-limit, vmax=limit, ax=ax,
                 annot_kws={"fontsize": 7},
                 cbar_kws={"label": f"gap in {column_label(metric)}"})
-    seeds = 0
-    if intervals is not None:
-        for i, router in enumerate(data.index):
-            for j, dataset in enumerate(data.columns):
-                value = data.iat[i, j]
-                if not np.isfinite(value):
-                    continue
-                row = intervals.loc[(router, dataset)] if (router, dataset) in intervals.index else None
-                if row is None or row["count"] < 2:
-                    ax.text(j + 0.5, i + 0.5, f"{value:+.3f}", ha="center", va="center", fontsize=7)
-                    continue
-                seeds = max(seeds, int(row["count"]))
-                noise = row["low"] <= 0 <= row["high"]
-                if noise:
-                    ax.add_patch(plt.Rectangle((j, i), 1, 1, fill=False, hatch="//", edgecolor="0.82", lw=0))
-                ax.text(j + 0.5, i + 0.5, f"{value:+.3f}\n[{row['low']:+.3f}, {row['high']:+.3f}]", ha="center",
-                        va="center", fontsize=6.2, color=_cell_text_colour(value, limit, noise),
-                        weight="normal" if noise else "bold")
+    seeds = annotate_interval_cells(ax, data, intervals, limit) if intervals is not None else 0
     title = (f"Where {mode_label('22')} beats either channel alone: {column_label(metric)} of {mode_label('22')} "
              f"minus the better of {mode_label('11')} and {mode_label('33')}")
     if seeds:
         title += f"\n(cell: gap and its 95% interval over {seeds} seeds; hatched, grey: the interval covers 0)"
-    ax.set(title=title, xlabel="", ylabel="")
-    ax.title.set_fontsize(9)
+    ax.set(xlabel="", ylabel="")
+    ax.set_title(title, fontsize=9)
     ax.tick_params(labelsize=8)
+    plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
     fig.tight_layout()
     return fig
 
@@ -469,18 +370,7 @@ def plot_cross_dataset(table: pd.DataFrame, metric: str = "Ps"):
         sns.heatmap(pivot, annot=intervals is None, fmt="+.1f", cmap="RdBu", center=0, vmin=-limit, vmax=limit,
                     ax=ax, cbar=False, annot_kws={"fontsize": 8}, linewidths=0.5, linecolor="white")
         if intervals is not None:
-            for i, source in enumerate(pivot.index):
-                for j, target in enumerate(pivot.columns):
-                    value = pivot.iat[i, j]
-                    if not np.isfinite(value) or (source, target) not in intervals.index:
-                        continue
-                    row = intervals.loc[(source, target)]
-                    noise = row["low"] <= 0 <= row["high"]
-                    if noise:
-                        ax.add_patch(plt.Rectangle((j, i), 1, 1, fill=False, hatch="//", edgecolor="0.82", lw=0))
-                    ax.text(j + 0.5, i + 0.5, f"{value:+.1f}\n[{row['low']:+.1f}, {row['high']:+.1f}]", ha="center",
-                            va="center", fontsize=6.5, color=_cell_text_colour(value, limit, noise),
-                            weight="normal" if noise else "bold")
+            annotate_interval_cells(ax, pivot, intervals, limit, decimals=1, fontsize=6.5)
         ax.set_title(scenario, fontsize=9)
         ax.set_xlabel("target", fontsize=8)
         ax.set_ylabel("source", fontsize=8)

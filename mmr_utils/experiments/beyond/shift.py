@@ -231,8 +231,8 @@ def plot_add_model(result, metrics=("nAUC", "Ps")):
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
+    from mmr_utils.report.figure_parts import mean_interval, router_style
     from mmr_utils.report.names import router_label
-    from mmr_utils.report.plots import mean_interval, router_style
 
     frame, refs = result.results, result.curves["references"]
     order = list(dict.fromkeys(frame["K"]))
