@@ -257,11 +257,14 @@ Markdown(f"{len(result.results)} result rows; Table 2 below uses the **{official
 
 # %%
 tab2 = paper_tables.table2(result, metric="nAUC_shared", protocol=official)
-report.table(tab2, "tab_main_results_nauc", result.provenance)
+report.table(tab2, "tab_main_results_nauc", result.provenance,
+             note="nAUC over the cost interval all routers share, mean over seeds; rows routers, columns datasets")
 tab2_official = paper_tables.table2(result, metric="nAUC", protocol=official)
-report.table(tab2_official, "tab_main_results_nauc_official", result.provenance)
+report.table(tab2_official, "tab_main_results_nauc_official", result.provenance,
+             note="nAUC as the official code computes it (each router's own cost interval), mean over seeds")
 tab2_ps = paper_tables.table2(result, metric="Ps", protocol=official)
-report.table(tab2_ps, "tab_main_results_ps", result.provenance)
+report.table(tab2_ps, "tab_main_results_ps", result.provenance,
+             note="Ps, the highest accuracy on the frontier, mean over seeds; rows routers, columns datasets")
 if "pooled" in protocols and official != "pooled":
     report.table(paper_tables.table2(result, metric="Ps", protocol="pooled"), "tab_main_results_ps_pooled",
                      result.provenance)
@@ -311,7 +314,8 @@ if paper_reason is None:
     comparison = paper_tables.paper_vs_here(result)
     if not simulated:  # real data: every cell names why it may differ (epochs, official defects, fixed protocol)
         comparison = paper_tables.with_known_differences(comparison, result)
-    report.table(comparison.set_index(["router", "dataset", "metric"]), "tab_paper_vs_here", result.provenance)
+    report.table(comparison.set_index(["router", "dataset", "metric"]), "tab_paper_vs_here", result.provenance,
+                 note="the paper's Table 2 beside this run's mean over seeds; difference = here minus paper")
     wide = comparison[comparison["metric"] == "Ps"].pivot(index="router", columns="dataset", values="difference")
     shown = wide[list(paper.PAPER_TABLE2_DATASETS)].style.format("{:+.3f}", na_rep="-").background_gradient(
         axis=None, cmap="RdBu", vmin=-0.1, vmax=0.1)
@@ -359,7 +363,8 @@ report.figure(fig, "fig_pareto", result.provenance)
 
 # %%
 if FIG4_GROUP in result.curves["references"][seeds[0]]:
-    fig = plots.plot_pareto(result, dataset=FIG4_GROUP, models=list(table.models), log_cost=False)
+    fig = plots.plot_pareto(result, dataset=FIG4_GROUP, models=list(table.models), log_cost=False,
+                            paper_points=paper.PAPER_FIG4_MODELS)
     report.figure(fig, "fig_pareto_paper_fig4", result.provenance)
 
 # %% [markdown]
@@ -369,7 +374,7 @@ if FIG4_GROUP in result.curves["references"][seeds[0]]:
 # %%
 order = sorted(table.datasets, key=lambda d: (SCENARIO_ORDER.index(scenario_of(d)), d))
 panels = {f"{scenario_of(d)}: {d}": d if len(order) > 1 else "All" for d in order}  # one dataset: it is "All"
-fig = plots.plot_pareto_panels(result, panels)
+fig = plots.plot_pareto_panels(result, panels, models=list(table.models))
 report.figure(fig, "fig_pareto_datasets", result.provenance)
 
 # %% [markdown]
@@ -379,7 +384,8 @@ report.figure(fig, "fig_pareto_datasets", result.provenance)
 
 # %%
 qnc = paper_tables.qnc_table(result)
-report.table(qnc.set_index("router"), "tab_qnc", result.provenance)
+report.table(qnc.set_index("router"), "tab_qnc", result.provenance,
+             note="QNC: cost of matching the best single model, as a fraction of its cost (inf: never), mean over seeds")
 qnc_datasets = paper_tables.qnc_per_dataset(result)
 report.table(qnc_datasets, "tab_qnc_per_dataset", result.provenance)
 qnc_datasets.style.format("{:.2f}")

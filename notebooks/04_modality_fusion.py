@@ -85,7 +85,8 @@ overall = result.results[result.results["dataset"] == "All"]
 # %%
 modes = overall[overall["study"] == "mode"]
 tab_modes = paper_tables.pivot_seeds(modes, "router", "mode")
-report.table(tab_modes, "tab_modality_modes", result.provenance)
+report.table(tab_modes, "tab_modality_modes", result.provenance,
+             note="nAUC over the shared cost interval on all test rows, mean over seeds, per modality mode")
 fig = plots.plot_metric_bars(modes, x="router", hue="mode", title="Shared nAUC by modality mode")
 report.figure(fig, "fig_modality_modes", result.provenance)
 
@@ -130,8 +131,9 @@ Markdown(
 
 # %%
 gaps = paper_tables.modality_gaps(result)
-report.table(gaps, "tab_modality_gaps", result.provenance)
-fig = plots.plot_modality_gaps(gaps)
+report.table(gaps, "tab_modality_gaps", result.provenance,
+             note="shared nAUC of text + image minus the better of text only and image only, mean over seeds")
+fig = plots.plot_modality_gaps(gaps, per_seed=result.results)
 report.figure(fig, "fig_modality_gaps", result.provenance)
 
 # %%

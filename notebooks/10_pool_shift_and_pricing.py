@@ -65,6 +65,7 @@ from mmr_utils.experiments.runs import RunConfig
 from mmr_utils.features import bank as feature_bank
 from mmr_utils.metrics.seed_noise import noise_aware_count, paired_verdict
 from mmr_utils.paths import ROOT
+from mmr_utils.report import beyond_plots
 from mmr_utils.report.outputs import Report
 
 out = ROOT / out_dir
@@ -121,7 +122,7 @@ Markdown(
 added = shift.add_model_curve(bank, config, shift_routers, new_model=new_model or None, ks=add_ks)
 curve = added.results.groupby(["router", "K"], sort=False)[["nAUC", "Ps", "share_new"]].mean()
 report.table(curve, "tab_beyond_add_model", added.provenance)
-fig = shift.plot_add_model(added)
+fig = beyond_plots.plot_add_model(added)
 report.figure(fig, "fig_beyond_add_model", added.provenance)
 curve.style.format("{:.3f}")
 

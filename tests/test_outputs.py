@@ -25,7 +25,7 @@ def test_save_figure_writes_png_pdf_and_provenance(tmp_path):
 def test_save_table_and_errors(tmp_path):
     frame = pd.DataFrame({"router": ["knn"], "nAUC": [0.71234]}).set_index("router")
     outputs.save_table(frame, "tab_test", PROVENANCE, out_dir=tmp_path)
-    assert "0.7123" in (tmp_path / "tab_test.md").read_text()
+    assert "| KNN      |  0.712 |" in (tmp_path / "tab_test.md").read_text()  # a score: 3 decimals, router named
     assert "SIMULATED" in (tmp_path / "tab_test.md").read_text()
     with pytest.raises(ValueError, match="empty"):
         outputs.save_table(frame.iloc[:0], "tab_empty", PROVENANCE, out_dir=tmp_path)

@@ -13,6 +13,7 @@ from mmr_utils.experiments.beyond import shift
 from mmr_utils.experiments.runs import RunConfig, fit_predict
 from mmr_utils.features.bank import FeatureBank
 from mmr_utils.metrics import references, summary
+from mmr_utils.report import beyond_plots
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +122,7 @@ def test_add_model_defaults_to_strongest_skips_large_k_and_is_deterministic(bank
         train = instance_split(table, 0.2, seed=seed).train
         profile = shift.training_profile(table, train)
         assert profile.loc[group["new_model"].iloc[0], "accuracy"] == profile["accuracy"].max()
-    fig = shift.plot_add_model(first)
+    fig = beyond_plots.plot_add_model(first)
     assert len(fig.axes) == 2
     with pytest.raises(ValueError, match="not in the pool"):
         shift.add_model_curve(bank5, RunConfig(seeds=(0, 1)), ["knn"], new_model="nope")

@@ -201,30 +201,3 @@ def add_model_curve(bank: FeatureBank, config: RunConfig, routers, *, new_model:
              "skipped_ks": skipped_frame.to_dict("records")}
     return StudyResult(pd.DataFrame(records), {"references": pd.DataFrame(references), "skipped": skipped_frame},
                        extra)
-
-
-def plot_add_model(result, metrics=("nAUC", "Ps")):
-    """Quality against K (mean over seeds, a line per router) with its ``without`` and ``full`` references dashed."""
-    import matplotlib.pyplot as plt
-
-    frame, refs = result.results, result.curves["references"]
-    order = list(dict.fromkeys(frame["K"]))
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 3.8), squeeze=False)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for ax, metric in zip(axes[0], metrics):
-        for i, (router, group) in enumerate(frame.groupby("router", sort=False)):
-            colour = colours[i % len(colours)]
-            means = group.groupby("K", sort=False)[metric].mean().reindex(order)
-            ax.plot(range(len(order)), means.to_numpy(), marker="o", color=colour, label=router)
-            ref = refs[refs["router"] == router].groupby("pool")[metric].mean()
-            ax.axhline(ref["without"], color=colour, linestyle=":", linewidth=1)
-            ax.axhline(ref["full"], color=colour, linestyle="--", linewidth=1)
-        ax.set_xticks(range(len(order)), order)
-        ax.set_xlabel("K labelled queries of the new model")
-        ax.set_ylabel(f"{metric} (mean over seeds)")
-        ax.set_title(f"{metric}: dotted = pool without it, dashed = fully trained")
-    axes[0][0].legend(fontsize=8)
-    new = ", ".join(dict.fromkeys(frame["new_model"]))
-    fig.suptitle(f"Adding {new} from K labelled queries")
-    fig.tight_layout()
-    return fig
