@@ -122,8 +122,7 @@ def embedding_report(bank: FeatureBank) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("channel")
 
 
-def channel_separability(bank: FeatureBank, *, label: str = "dataset", folds: int = 5, seed: int = 0
-                          ) -> pd.DataFrame:
+def channel_separability(bank: FeatureBank, *, label: str = "dataset", folds: int = 5, seed: int = 0) -> pd.DataFrame:
     """Cross-validated accuracy of a cosine 5-NN classifier predicting ``label`` (e.g. the dataset) from the text
     channel, the image channel and both, beside the majority-class rate: the feature-level view of the modality
     question."""

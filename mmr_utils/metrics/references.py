@@ -10,13 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mmr_utils.metrics.protocol import (
-    as_float,
-    check_arrays,
-    frontier_metrics,
-    pareto_frontier,
-    shared_cost_range,
-)
+from mmr_utils.metrics.protocol import as_float, check_arrays, frontier_metrics, pareto_frontier, shared_cost_range
 
 
 def single_model_points(Y, C) -> np.ndarray:

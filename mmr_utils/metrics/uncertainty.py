@@ -167,8 +167,7 @@ def _replicates(U, P, Y, C, metrics: Sequence[Metric], indices: np.ndarray, *, r
 
 def _result(name, estimate, reps, level, n_boot, seed) -> BootstrapResult:
     low, high = percentile_interval(reps, level)
-    return BootstrapResult(name, float(estimate), low, high, level, reps, n_boot, seed,
-                           float(np.mean(~np.isnan(reps))))
+    return BootstrapResult(name, float(estimate), low, high, level, reps, n_boot, seed, float(np.mean(~np.isnan(reps))))
 
 
 def bootstrap_metric(U, P, Y, C, metric: Metric = "nAUC_shared", *, n_boot: int = 1000, seed=0,
@@ -238,8 +237,7 @@ def combine_seeds(results: Sequence[BootstrapResult], *, level: float | None = N
                        replicates=pooled, p_value=bootstrap_p_value(pooled) if paired else float("nan"))
 
 
-def format_mean_interval(estimate, low=None, high=None, *, digits: int = 3, style: str = "pm",
-                         pm: str = "±") -> str:
+def format_mean_interval(estimate, low=None, high=None, *, digits: int = 3, style: str = "pm", pm: str = "±") -> str:
     """"0.745 ± 0.012" (``style="pm"``, half the interval's width) or "0.745 [0.733, 0.757]" (``"interval"``);
     ``estimate`` may be a result object; inf prints as "inf", NaN as "n/a"."""
     if low is None and high is None and hasattr(estimate, "estimate"):

@@ -12,8 +12,7 @@ from sklearn.neighbors import NearestNeighbors
 from mmr_utils.routers.base import Router, masked_column_means, register
 
 
-def _grouped_means(values: np.ndarray, mask: np.ndarray, weights: np.ndarray,
-                   fallback: np.ndarray) -> np.ndarray:
+def _grouped_means(values: np.ndarray, mask: np.ndarray, weights: np.ndarray, fallback: np.ndarray) -> np.ndarray:
     """``weights`` (g x n) selects rows per group; masked mean per group and model, ``fallback`` where empty."""
     counts = weights @ mask
     sums = weights @ (values * mask)
@@ -95,8 +94,7 @@ class KMeansRouter(Router):
         if not isinstance(self.n_clusters, (int, np.integer)) or self.n_clusters < 1:
             raise ValueError(f"n_clusters must be a positive integer, got {self.n_clusters!r}")
         self.n_clusters_ = int(min(self.n_clusters, X.shape[0]))
-        kmeans = KMeans(n_clusters=self.n_clusters_, n_init=self.n_init, max_iter=self.max_iter,
-                        random_state=self.seed)
+        kmeans = KMeans(n_clusters=self.n_clusters_, n_init=self.n_init, max_iter=self.max_iter, random_state=self.seed)
         kmeans.fit(X)
         self.centroids_ = kmeans.cluster_centers_.astype(np.float64)
         labels = self._assign(X)

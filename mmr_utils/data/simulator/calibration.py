@@ -347,8 +347,7 @@ KIND_TOKEN_LOG_FACTOR: dict[str, float] = {
     "dense_text": -0.5, "scene_text": -0.6, "table": -0.2, "chart": 0.0,
     "function_plot": 0.4, "geometry": 0.6, "counting": -0.3, "scene": -0.2,
 }
-_REASONING_MODELS = {"gpt-5-nano-2025-08-07", "GeminiPro2-5", "gpt-5-2025-08-07", "GeminiFlash2-5",
-                     "Claude3-7V_Sonnet"}
+_REASONING_MODELS = {"gpt-5-nano-2025-08-07", "GeminiPro2-5", "gpt-5-2025-08-07", "GeminiFlash2-5", "Claude3-7V_Sonnet"}
 #: Model -> log-length increase per unit difficulty (reasoning models think longer on hard items).
 TOKEN_DIFFICULTY_SLOPE: dict[str, float] = {m: (0.5 if m in _REASONING_MODELS else 0.25) for m in MODELS}
 TOKEN_NOISE_SD = 0.45

@@ -76,8 +76,7 @@ def _content_dense_text(rng, level):
         answer = lines[line][-1]
     others = sorted({w for row in lines for w in row} - {answer})
     distractors = [str(w) for w in rng.permutation(others)[:3]] or _distinct_words(rng, 3)
-    return _Content(question, answer, distractors,
-                    {"lines": lines, "highlight": line if variant == 2 else -1})
+    return _Content(question, answer, distractors, {"lines": lines, "highlight": line if variant == 2 else -1})
 
 
 def _content_scene_text(rng, level):
@@ -212,8 +211,7 @@ _CONTENT_BUILDERS = {
 }
 
 
-def _compose_question(content: _Content, rng, generic: bool, multiple_choice: bool, text_level: float,
-                      style: str):
+def _compose_question(content: _Content, rng, generic: bool, multiple_choice: bool, text_level: float, style: str):
     """Final question text, answer, wrong-answer space and the text printed in the image: a generic (Vision-Only)
     question prints the real question and its conditions in the image; the ``style`` preamble (the text-only cue)
     always opens the text and is never printed."""

@@ -170,10 +170,9 @@ def _nano_columns(table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def random_row_conflicts() -> dict[str, float]:
     """The numbers behind the conflict between the paper's Random rows and its Figure 4: gpt-5-nano's accuracy on the
-    six Figure-4 datasets that the per-dataset Random rows imply (each dataset's implied mean accuracy of the 10
-    models, :func:`~.calibration.implied_random_mean`, times 10 minus the nine published models), the full-set
-    accuracy the full-set Random row implies (given nano's profile everywhere else in proportion), and the
-    Figure-4 point itself."""
+    six Figure-4 datasets that the per-dataset Random rows imply (each dataset's implied mean accuracy of the 10 models,
+    :func:`~.calibration.implied_random_mean`, times 10 minus the nine published models), the full-set accuracy the
+    full-set Random row implies (given nano's profile everywhere else in proportion), and the Figure-4 point itself."""
     implied = implied_random_mean()
     others = {d: sum(TARGET_ACCURACY[m][d] for m in MODELS if m != NANO) for d in DATASET_SIZES}
     nano_per_dataset = {d: 10 * implied[d] - others[d] for d in DATASET_SIZES}

@@ -112,8 +112,7 @@ def _solve_intercepts(base_logits: np.ndarray, targets: np.ndarray, iterations: 
 
 def _base_logits(latents: pd.DataFrame, seed: int, signal: dict[str, float] | None = None) -> np.ndarray:
     """The logit without intercept and shared effect (n x K), its readable model-specific part times ``signal[d]``."""
-    required = ["dataset", "difficulty", "text_cue", "image_cue", "shared_effect",
-                *(f"need_{s}" for s in SKILLS)]
+    required = ["dataset", "difficulty", "text_cue", "image_cue", "shared_effect", *(f"need_{s}" for s in SKILLS)]
     missing = [c for c in required if c not in latents.columns]
     if missing:
         raise ValueError(f"latents lack columns {missing}; expected the output of simulate_latents()")

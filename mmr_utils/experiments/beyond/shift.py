@@ -111,8 +111,7 @@ def pool_shift(bank: FeatureBank, config: RunConfig, routers, *, remove: str = "
     return StudyResult(pd.DataFrame(records), {"named": pd.DataFrame(named)}, {"named_models": named})
 
 
-def fit_predict_masked(bank: FeatureBank, router: str, split, train_mask: np.ndarray, config: RunConfig, *,
-                       seed: int):
+def fit_predict_masked(bank: FeatureBank, router: str, split, train_mask: np.ndarray, config: RunConfig, *, seed: int):
     """:func:`~mmr_utils.experiments.runs.fit_predict`'s ``(U, P)`` (not cached) for a router that learns only from the
     training cells ``train_mask`` (len(train) x K, True = observed) keeps."""
     from mmr_utils.features.fusion import build_features
@@ -199,5 +198,4 @@ def add_model_curve(bank: FeatureBank, config: RunConfig, routers, *, new_model:
     skipped_frame = pd.DataFrame(skipped, columns=["seed", "K", "train_rows"]).drop_duplicates()
     extra = {"method": "refit with the new model's column observed on the K profiled training rows only",
              "skipped_ks": skipped_frame.to_dict("records")}
-    return StudyResult(pd.DataFrame(records), {"references": pd.DataFrame(references), "skipped": skipped_frame},
-                       extra)
+    return StudyResult(pd.DataFrame(records), {"references": pd.DataFrame(references), "skipped": skipped_frame}, extra)

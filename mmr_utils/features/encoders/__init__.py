@@ -92,8 +92,7 @@ def get_encoders(name: str = "auto", *, clip_model: str | os.PathLike = DEFAULT_
     if image_name == "clip":
         image = clip
     else:
-        image = ImageStatsEncoder(image_dim, seed=seed, batch_size=batch_size or 64, num_workers=num_workers,
-                                  **common)
+        image = ImageStatsEncoder(image_dim, seed=seed, batch_size=batch_size or 64, num_workers=num_workers, **common)
     if text is image:
         description = f"clip: {clip.model_id} ({clip.revision}) on {clip.device} {dtype_name(clip.dtype)}"
     else:

@@ -157,8 +157,7 @@ class ClipEncoder(BaseEncoder):
 
             try:
                 with hub_offline():
-                    model = CLIPModel.from_pretrained(self.source.folder, local_files_only=True,
-                                                      use_safetensors=True)
+                    model = CLIPModel.from_pretrained(self.source.folder, local_files_only=True, use_safetensors=True)
             except (OSError, ValueError) as error:
                 raise EncoderUnavailableError(
                     f"CLIP weights in {self.source.folder} could not be loaded: {error}. "
