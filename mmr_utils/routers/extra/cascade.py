@@ -1,10 +1,8 @@
-"""A calibrated cascade (FrugalGPT's LLM cascade, Chen, Zaharia & Zou 2023, with a calibrated per-model probability
-of correct as the stopping score).
-
-Models are tried from cheap to expensive (mean training cost, ties by column index); the cascade stops at the first
-model whose :class:`~mmr_utils.routers.extra.boosting.BoostingRouter` probability exceeds the threshold ``t``, else
-the last model answers. A query costs the true costs of every model called. The probabilities depend on the query
-features only (the table has no answer text), so this is a deferral rule with a known stopping point.
+"""A calibrated cascade (FrugalGPT's LLM cascade, Chen, Zaharia & Zou 2023, with a calibrated per-model probability of
+correct as the stopping score). Models are tried from cheap to expensive (mean training cost, ties by column index); the
+cascade stops at the first model whose :class:`~mmr_utils.routers.extra.boosting.BoostingRouter` probability exceeds the
+threshold ``t``, else the last model answers. A query costs the true costs of every model called. The probabilities
+depend on the query features only (the table has no answer text): a deferral rule with a known stopping point.
 
 :meth:`CascadeRouter.cascade_curve` sweeps ``t`` and gives the cascade's operating points, scored like any curve. In
 the standard budget sweep ``U`` is the probability and ``P[:, k]`` the summed predicted costs of ``k`` and every
