@@ -1,8 +1,6 @@
-"""The names a reader sees: routers as the paper writes them, modality modes in words, table columns in words.
+"""The names a reader sees (routers as the paper writes them, modality modes and table columns in words): one mapping
+each, used by every figure and Markdown table; the CSV files keep the ids the code uses."""
 
-One mapping each, used by every figure (:mod:`mmr_utils.report.plots`) and every Markdown table
-(:func:`mmr_utils.report.outputs.save_table`); the CSV files keep the ids the code uses.
-"""
 
 from __future__ import annotations
 

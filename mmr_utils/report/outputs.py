@@ -162,10 +162,10 @@ def column_format(values) -> Callable[[object], str]:
 
 
 def display_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """The table a reader sees: row labels as ordinary columns, flat column labels in words
-    (:func:`~mmr_utils.report.names.column_label`), routers and modes named in words
-    (:mod:`mmr_utils.report.names`), every numeric column written in one format (:func:`column_format`); all cells
-    are text; ``attrs["align"]`` says which columns are numeric (right-aligned)."""
+    """The table a reader sees: row labels as ordinary columns, columns, routers and modes named in words
+    (:mod:`mmr_utils.report.names`), each numeric column in one format (:func:`column_format`); all cells are text;
+    ``attrs["align"]`` says which columns are numeric (right-aligned)."""
+
     from mmr_utils.report.names import MODE_COLUMNS, ROUTER_COLUMNS, column_label, mode_label, router_label
 
     columns_name = frame.columns.name

@@ -1,7 +1,4 @@
-"""Figures (seaborn/matplotlib) of the notebooks.
-
-Saving lives in :mod:`mmr_utils.report.outputs` (:class:`~mmr_utils.report.outputs.Report`).
-"""
+"""Figures (seaborn/matplotlib) of the notebooks; saving lives in :mod:`mmr_utils.report.outputs`."""
 
 from __future__ import annotations
 
@@ -288,7 +285,8 @@ def _hue_label(hue: str, value) -> str:
 def plot_metric_bars(frame: pd.DataFrame, x: str, hue: str, metric: str = "nAUC_shared", title: str = ""):
     """Dot-and-interval plot of ``metric`` per ``x`` (e.g. router) and ``hue`` (e.g. mode, named in words): the
     mean over seeds and its 95% confidence interval (Student t), dodged side by side, so differences inside the seed
-    noise look like it. (A bar chart with a cut axis would exaggerate them.) The legend sits above the axes."""
+    noise look like it (a bar chart with a cut axis would exaggerate them); the legend sits above the axes."""
+
     data = frame.copy()
     data[x] = data[x].map(router_label)
     agg = mean_interval(data, [x, hue], metric)
@@ -343,10 +341,11 @@ def plot_modality_gaps(gaps: pd.DataFrame, metric: str = "nAUC_shared", per_seed
 
 
 def plot_cross_dataset(table: pd.DataFrame, metric: str = "Ps"):
-    """Paper Table 4 as heatmaps, one panel per scenario: source (rows) -> target (columns), the mean learned
-    router's ``metric`` minus the best single model on the target, in points (blue: routing transfers). With several
-    seeds each cell also shows the 95% interval of that difference over seeds (per seed: the routers' mean minus
-    the best single model of that seed, or its mean over seeds where the table has it once), and cells whose interval covers zero are hatched with their numbers in grey."""
+    """Paper Table 4 as heatmaps, one panel per scenario: source (rows) -> target (columns), the mean learned router's
+    ``metric`` minus the best single model on the target, in points (blue: routing transfers). With several seeds each
+    cell also shows the 95% interval of that difference over seeds (per seed: the routers' mean minus the best single
+    model of that seed, or its mean over seeds where the table has it once), and cells whose interval covers zero are
+    hatched with their numbers in grey."""
     routers = table[table["router"] != "best_single"]
     best = routers.groupby(["scenario", "source", "target"], sort=False)[metric].mean().rename("router").reset_index()
     single = table[table["router"] == "best_single"].groupby(["source", "target"])["Ps"].mean().rename("single")

@@ -164,14 +164,11 @@ def default_num_workers() -> int:
 
 
 class BaseEncoder:
-    """Shared machinery: validation, content-hash caching, batching, progress bars and the info record. Subclasses
-    set ``name`` and ``modalities`` and implement ``_model_key`` and the batch hooks (``_embed_text_batch`` /
-    ``_image_transform`` + ``_embed_image_batch``).
-
-    ``batch_invariant`` (default True) runs one item per forward pass, so an embedding depends on its item alone, bit
-    for bit (batched passes change the last bits with the batch companions, which a piecemeal cache would not
-    reproduce); ``False`` batches ``batch_size`` items (fast on a GPU) and is cached under its own key.
-    """
+    """Subclasses set ``name`` and ``modalities`` and implement ``_model_key`` and the batch hooks
+    (``_embed_text_batch`` / ``_image_transform`` + ``_embed_image_batch``). ``batch_invariant`` (default True) runs one
+    item per forward pass, so an embedding depends on its item alone, bit for bit (batched passes change the last bits
+    with the batch companions, which a piecemeal cache would not reproduce); ``False`` batches ``batch_size`` items
+    (fast on a GPU) and is cached under its own key."""
 
     name: str = "base"
     modalities: frozenset[str] = frozenset()

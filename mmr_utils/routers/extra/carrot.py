@@ -34,9 +34,8 @@ def mu_from_lambda(lam: float) -> float:
 class CarrotKNNRouter(Router):
     """CARROT kNN: per model, the mean observed correctness of the ``k`` = 40 nearest training queries that observed
     that model and, separately, the mean observed cost of its ``k_cost`` (default: ``k``) nearest ones; cosine
-    distance, brute force, ``k`` capped at the model's number of observed rows. Deterministic (``seed`` unused).
-    Routing with ``mu``: see the module docstring.
-    """
+    distance, brute force, ``k`` capped at the model's number of observed rows. Deterministic (``seed`` unused)."""
+
 
     name = "carrot_knn"
 
