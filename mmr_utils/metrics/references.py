@@ -77,8 +77,7 @@ def official_model_order(models) -> np.ndarray:
 
 def first_correct_oracle(Y, C) -> tuple[float, float]:
     """The official oracle's best point: each row goes to the first correct model in column order (argmax of
-    correctness, whatever it costs; a row with no correct model goes to column 0). Pass columns in
-    :func:`official_model_order` to emulate the official code."""
+    correctness, whatever it costs; a row with no correct model goes to column 0)."""
     Y, C = as_float(Y), as_float(C)
     check_arrays(Y=Y, C=C)
     rows = np.arange(len(Y))

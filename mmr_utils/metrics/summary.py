@@ -54,11 +54,8 @@ class Summary:
 
 def summarize(U, P, Y, C, *, rule: str = "threshold", cost_range=None, fallback: str = "cheapest",
               ties: str = "cheapest") -> Summary:
-    """Sweep, frontier and every metric for one router on one set of test rows.
-
-    Rows of ``Y``/``C`` with a missing (NaN) cell are dropped before scoring and counted in ``rows_dropped``.
-    ``metrics`` holds ``nAUC`` (official protocol), ``nAUC_shared``, ``Ps`` and ``QNC``.
-    """
+    """Sweep, frontier and every metric (``nAUC`` of the official protocol, ``nAUC_shared``, ``Ps``, ``QNC``) for one
+    router on one set of test rows; rows with a missing cell are dropped and counted in ``rows_dropped``."""
     U, P, Y, C = as_float(U), as_float(P), as_float(Y), as_float(C)
     if not (U.shape == P.shape == Y.shape == C.shape):
         raise ValueError(f"U, P, Y, C must share one (n x K) shape, got {U.shape}, {P.shape}, {Y.shape}, {C.shape}")

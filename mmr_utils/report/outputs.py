@@ -165,7 +165,6 @@ def display_table(frame: pd.DataFrame) -> pd.DataFrame:
     """The table a reader sees: row labels as ordinary columns, columns, routers and modes named in words
     (:mod:`mmr_utils.report.names`), each numeric column in one format (:func:`column_format`); all cells are text;
     ``attrs["align"]`` says which columns are numeric (right-aligned)."""
-
     from mmr_utils.report.names import MODE_COLUMNS, ROUTER_COLUMNS, column_label, mode_label, router_label
 
     columns_name = frame.columns.name

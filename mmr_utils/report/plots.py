@@ -286,7 +286,6 @@ def plot_metric_bars(frame: pd.DataFrame, x: str, hue: str, metric: str = "nAUC_
     """Dot-and-interval plot of ``metric`` per ``x`` (e.g. router) and ``hue`` (e.g. mode, named in words): the
     mean over seeds and its 95% confidence interval (Student t), dodged side by side, so differences inside the seed
     noise look like it (a bar chart with a cut axis would exaggerate them); the legend sits above the axes."""
-
     data = frame.copy()
     data[x] = data[x].map(router_label)
     agg = mean_interval(data, [x, hue], metric)

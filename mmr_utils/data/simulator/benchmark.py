@@ -1,7 +1,6 @@
-"""The simulated benchmark as tables and as a folder in the official schema: runs the stages (outcomes, content,
-render) instance by instance and writes ``MMR-Bench.csv``, the images, ``latent.csv``, ``SIMULATED.md`` and
-``provenance.json`` atomically (see :mod:`mmr_utils.data.simulator`).
-"""
+"""The simulated benchmark as tables and as a folder in the official schema (:func:`simulate_benchmark`): runs the
+stages (outcomes, content, render) instance by instance."""
+
 
 from __future__ import annotations
 

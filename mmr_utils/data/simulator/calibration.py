@@ -1,7 +1,7 @@
-"""Calibration of the simulator (see :mod:`mmr_utils.data.simulator` for the generative model): the paper's datasets, sizes,
-scenarios and model pool (Sec. 3), the published per-model per-dataset accuracies the outcomes are calibrated to, the
-simulated costs, and every constant of the generative model. Everything here is data; nothing draws random numbers.
-"""
+"""Calibration of the simulator: the paper's datasets, sizes, scenarios and model pool (Sec. 3), the published
+per-model per-dataset accuracies the outcomes are calibrated to, the simulated costs, and every constant of the
+generative model (docs/simulator.md). Everything here is data; nothing draws random numbers."""
+
 
 from __future__ import annotations
 

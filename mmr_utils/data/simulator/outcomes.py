@@ -1,6 +1,6 @@
-"""Latent variables, outcome probabilities and the drawn outcomes and token counts of the simulator (the
-"Kind", "Difficulty", "Skill needs", "Correctness" and "Cost" steps of the generative model in :mod:`mmr_utils.data.simulator`).
-"""
+"""Latent variables, outcome probabilities and the drawn outcomes and token counts of the simulator (the "Kind",
+"Difficulty", "Skill needs", "Correctness" and "Cost" steps of the generative model, docs/simulator.md)."""
+
 
 from __future__ import annotations
 
