@@ -90,8 +90,7 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
-#: The file every data command writes into its output folder; a folder holding it (as a JSON object) was written by
-#: this project and may be replaced.
+#: Written into every data command's output folder; a folder holding it (a JSON object) may be replaced.
 PROVENANCE_FILE = "provenance.json"
 
 

@@ -61,8 +61,7 @@ def seeded(seed: int, device: torch.device) -> Iterator[None]:
 
 #: Environment variable naming the CPU threads of torch and the numerical libraries (default :data:`DEFAULT_CPU_THREADS`).
 THREADS_ENV = "MMR_TORCH_THREADS"
-#: One thread: the routers' small matrices gain nothing from more (benchmarks/results/speed.md), and a result does not
-#: depend on the machine's core count.
+#: One thread: the routers' small matrices gain nothing from more, and a result does not depend on the core count.
 DEFAULT_CPU_THREADS = 1
 _threads_set: int | None = None
 _modules_limited = -1

@@ -17,8 +17,7 @@ from mmr_utils import paths
 class CLIError(RuntimeError):
     """An expected failure of a subcommand; its message is all the user needs to see."""
 
-#: ``data --outcome-sampling`` choices: the simulator's OUTCOME_SAMPLINGS (a test checks), not imported to keep the
-#: parser light.
+#: ``data --outcome-sampling`` choices: the simulator's OUTCOME_SAMPLINGS (a test checks; not imported: light parser).
 SIMULATOR_OUTCOME_SAMPLINGS = ("systematic", "bernoulli")
 #: ``evaluate --metrics`` families: the protocol's four metrics (always computed) and the peer benchmarks'.
 EVALUATE_METRICS = ("protocol", "peer")

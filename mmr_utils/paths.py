@@ -23,8 +23,7 @@ FIGURES_ENV = "MMR_FIGURES_DIR"
 BUILD: Path = ROOT / "build"
 #: Notebook sources (jupytext percent files and their ``.ipynb`` twins).
 NOTEBOOKS: Path = ROOT / "notebooks"
-#: Embedding cache and run cache (:mod:`mmr_utils.experiments.run_cache`); ``MMR_CACHE_DIR`` overrides it (e.g. a
-#: scratch disk).
+#: Embedding cache and run cache (:mod:`mmr_utils.experiments.run_cache`); ``MMR_CACHE_DIR`` overrides it.
 CACHE: Path = Path(os.environ.get("MMR_CACHE_DIR", ROOT / ".cache" / "mmr_utils"))
 #: Default location of the simulated benchmark written by ``make data``.
 SIMULATED: Path = DATA / "simulated"

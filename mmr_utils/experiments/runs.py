@@ -75,8 +75,7 @@ class RunConfig:
         return as_json(dataclasses.asdict(self))
 
 
-#: The wings whose code computes results; the report wing, the command line and the pipeline only present or wrap
-#: results, so editing them keeps cached runs.
+#: The wings whose code computes results (editing the report wing, command line or pipeline keeps cached runs).
 RESULT_CODE = ("data", "features", "routers", "metrics", "experiments", "_arrays.py", "_io.py", "_torch.py",
                "_archive.py", "paths.py")
 

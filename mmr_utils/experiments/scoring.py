@@ -11,8 +11,7 @@ from mmr_utils.experiments.runs import RouterRun
 from mmr_utils.metrics import protocol as ev
 from mmr_utils.metrics import references, summary
 
-#: The paper's Figure 4 pools the six datasets without MathVision (docs/paper.md); results carry this group beside
-#: "All" whenever MathVision and two or more other datasets are present.
+#: Paper Figure 4's pool (six datasets, no MathVision; docs/paper.md), scored beside "All" when it has 3+ datasets.
 FIG4_GROUP = "All but MathVision"
 
 

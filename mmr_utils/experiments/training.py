@@ -30,8 +30,7 @@ def training_workers() -> int:
     return usable_cpus()
 
 
-#: Relative cost per row-epoch of a run that trains alone (CMR against MLP, benchmarks/results/speed.md); batchable
-#: runs count 1.
+#: Relative cost per row-epoch of a run that trains alone (CMR against MLP); batchable runs count 1.
 _UNBATCHED_COST = 20.0
 #: Least training work (weighted row-epochs, :func:`_work`; about 20 s of one-thread MLP training) for which
 #: :func:`prefetch_runs` starts worker processes when ``MMR_TRAIN_WORKERS`` is unset: starting one takes seconds.

@@ -7,8 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-#: Ten distinguishable colours (matplotlib's tab10 with its grey, which Random uses, replaced by black-blue), each
-#: router also getting its own line style and marker, so the curves stay apart in greyscale.
+#: tab10 with its grey (Random's) replaced by black-blue; line styles and markers keep routers apart in greyscale.
 _COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf",
             "#1b1b5e")
 _LINESTYLES = ("-", "--", "-.", ":")

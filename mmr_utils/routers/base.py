@@ -123,8 +123,7 @@ class Router:
     fusion: ClassVar[str | None] = None
     #: How result tables name the fusion when the router fuses the channels itself (None: the fusion strategy).
     fusion_label: ClassVar[str | None] = None
-    #: ``predict(X, Y=..., C=...)`` reads the true test outcomes (the oracle); it takes no seed and cannot route new
-    #: queries.
+    #: ``predict(X, Y=..., C=...)`` reads the true test outcomes (the oracle); no seed, cannot route new queries.
     uses_truth: ClassVar[bool] = False
     #: The features must carry both channels (train and test), e.g. to attend across them.
     needs_both_channels: ClassVar[bool] = False
@@ -132,8 +131,7 @@ class Router:
     needs_text_dim: ClassVar[bool] = False
     #: Trained by epochs (the constructor takes ``epochs``), so studies may shorten training with ``neural_epochs``.
     neural: ClassVar[bool] = False
-    #: Several instances (equal parameters but ``seed``) can train as one batched ensemble, bit-identical to training
-    #: each alone (:meth:`fit_many`).
+    #: Instances equal but for ``seed`` train as one batched ensemble, bit-identical to each alone (:meth:`fit_many`).
     batchable: ClassVar[bool] = False
 
     def __init__(self, *, seed: int = 0):

@@ -62,8 +62,7 @@ class _TorchRouter(Router):
     (forward returns ``(utility, z_cost)``, batch x K) and ``_make_optimizer``."""
 
     neural = True
-    #: Training has no randomness beyond the initialisation and the shuffling (no dropout), so several instances can
-    #: train as one batched ensemble with the same result as alone (:func:`_train_ensemble`).
+    #: No randomness beyond initialisation and shuffling (no dropout): trains batched (:func:`_train_ensemble`).
     batchable = True
 
     def __init__(self, *, epochs: int = 100, batch_size: int = 32, lr: float = 1e-3, device: str = "cpu",
@@ -73,9 +72,8 @@ class _TorchRouter(Router):
         self.batch_size = batch_size
         self.lr = lr
         self.device = device
-        #: Optional ``callable(epoch, router)`` run after every training epoch with the network in eval mode (e.g. to
-        #: score intermediate epochs: training for E epochs is exactly the first E epochs of a longer run with the
-        #: same seed, so one long run yields every shorter one). Not a parameter; never saved.
+        #: Optional ``callable(epoch, router)`` run after every epoch in eval mode (E epochs are exactly the first E of
+        #: a longer run with the same seed, so one long run scores every shorter one). Not a parameter; never saved.
         self.epoch_callback = None
 
     def _build_module(self, n_features: int, n_models: int) -> nn.Module:

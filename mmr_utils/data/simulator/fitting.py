@@ -44,8 +44,7 @@ SIGMA_BRACKET = (0.0, 12.0)
 #: Tolerances of the calibration for the Oracle and Random rows.
 ORACLE_TOLERANCE = 0.01
 RANDOM_TOLERANCE = 0.01
-#: The stored Random peak excess counts as reproduced when no group's recomputed value differs by more than this (one
-#: unit of its 4th decimal).
+#: The stored Random peak excess is reproduced when no group's recomputed value differs by more (one 4th decimal).
 EXCESS_CONVERGED = 1e-4
 #: The model whose Figure-4 point the calibration places.
 NANO = "gpt-5-nano-2025-08-07"

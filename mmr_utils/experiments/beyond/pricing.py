@@ -78,8 +78,7 @@ class ImageRule:
     source: str
 
 
-#: Image-token rules by name. ``[uncertain]`` marks a rule that is documented for a related model, not the exact
-#: model version MATH-V evaluated, or that is a guess.
+#: Image-token rules by name; ``[uncertain]``: documented for a related model, not MATH-V's version, or a guess.
 IMAGE_TOKEN_RULES: dict[str, ImageRule] = {rule.name: rule for rule in (
     ImageRule("none", fixed_tokens(0), "0 (the image is not sent)",
               "MATH-V: the setting answers from the text only (GPT-4) or from a caption (ChatGPT-3.5); the caption's "

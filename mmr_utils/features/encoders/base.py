@@ -121,10 +121,9 @@ def _collate_images(items):
     return indices, batch, failed
 
 
-#: Largest image kept at full size, in pixels (25 MP, about 75 MB as RGB). A larger image is reduced while it is decoded
-#: (JPEG draft mode: 1/2, 1/4 or 1/8 scale, never below the cap's scale / 2) or right after (other formats), keeping
-#: its aspect ratio, so that several DataLoader workers cannot hold gigabytes. Every encoder works far below this size
-#: (CLIP 224 px, imagestats 256 px); the images of the benchmarks here stay under it, so their embeddings do not change.
+#: Largest image kept at full size, in pixels (25 MP, about 75 MB as RGB). A larger image is reduced while decoded (JPEG
+#: draft mode, never below the cap's scale / 2) or right after, keeping its aspect ratio, so DataLoader workers cannot
+#: hold gigabytes; every encoder and benchmark image here is far below it.
 MAX_DECODE_PIXELS = 25_000_000
 
 
@@ -172,8 +171,7 @@ class BaseEncoder:
 
     name: str = "base"
     modalities: frozenset[str] = frozenset()
-    #: True where a batched call already computes every row independently of the others (a sparse row transform),
-    #: so batching changes nothing and ``batch_invariant`` need not split batches.
+    #: A batched call computes every row independently (a sparse row transform): ``batch_invariant`` need not split.
     rows_independent_in_batch: bool = False
 
     def __init__(self, *, cache_dir=None, use_cache: bool = True, progress: bool = True, batch_size: int = 64,
