@@ -11,7 +11,7 @@ from mmr_utils.experiments.runs import RouterRun
 from mmr_utils.metrics import protocol as ev
 from mmr_utils.metrics import references, summary
 
-#: Paper Figure 4's pool (six datasets, no MathVision; docs/paper.md), scored beside "All" when it has 3+ datasets.
+#: Figure 4's pool (no MathVision; docs/paper.md): a group beside "All" when MathVision and 2+ other datasets exist.
 FIG4_GROUP = "All but MathVision"
 
 
