@@ -105,8 +105,7 @@ RANDOM_PEAK_EXCESS: dict[str, float] = dict(_FITTED["random_peak_excess"])
 NANO_MARGIN_BELOW_BEST = 0.01
 #: The six datasets of the paper's Figure 4 (its single-model points match the union without MathVision, PAPER.md).
 FIG4_DATASETS: tuple[str, ...] = tuple(d for d in DATASET_SIZES if d != "MathVision")
-#: gpt-5-nano's point in the paper's Figure 4 (read off the figure, cost within about 0.1e-3): accuracy on the six
-#: Figure-4 datasets and mean cost per call in USD.
+#: gpt-5-nano's Figure-4 point (read off the figure, cost within about 0.1e-3): accuracy, mean USD per call.
 PAPER_NANO_FIG4: dict[str, float] = {"accuracy": 0.694, "mean_cost": 0.74e-3}
 #: Tolerances for nano's Figure-4 point: absolute for the accuracy, relative for the mean cost.
 NANO_FIG4_TOLERANCE: dict[str, float] = {"accuracy": 0.02, "mean_cost": 0.20}
@@ -284,8 +283,7 @@ _STYLE_OPENERS = {
 TEXT_CUE_STYLES: dict[str, tuple[str, ...]] = {
     style: tuple(f"{opener} {_STYLE_BODIES[style]}" for opener in openers) for style, openers in _STYLE_OPENERS.items()
 }
-#: The image-only cue: how the whole picture was degraded (clean to heavily blurred, with colour cast and contrast,
-#: ``render._degrade``), never mentioned in the text; the largest factor of the image channel.
+#: The image-only cue: how the picture was degraded (``render._degrade``), never in the text; the image's main factor.
 IMAGE_CUE_QUALITIES: tuple[str, ...] = ("clean", "faded", "noisy", "blurred")
 #: Standardised value of cue level 0..3 (equally spaced, mean 0 and variance 1 under uniform levels).
 CUE_LEVEL_VALUES: tuple[float, ...] = tuple(v / (1.25 ** 0.5) for v in (-1.5, -0.5, 0.5, 1.5))
@@ -321,11 +319,9 @@ CUE_WEIGHTS: dict[str, dict[str, float]] = {
     "MathVerse": {"text": 0.825, "image": 1.925, "joint": 0.44},
     "MathVision": {"text": 1.65, "image": 1.1, "joint": 0.44},
 }
-#: Dataset -> sd of the shared, unobservable item effect that moves every model's logit together. FITTED by
-#: :func:`~.fitting.calibrate` to the paper's Oracle row, stored in :data:`FITTED_FILE`.
+#: Dataset -> sd of the shared item effect on all models' logits, FITTED to the Oracle row (:func:`.fitting.calibrate`).
 SHARED_EFFECT_SD: dict[str, float] = dict(_FITTED["shared_effect_sd"])
-#: Dataset -> factor on the readable, model-specific part of the logit (kind/skill and cue terms). FITTED by
-#: :mod:`.learnable` so the learned routers' Ps match the paper's Table 2, stored in :data:`FITTED_FILE`.
+#: Dataset -> factor on the logit's readable, model-specific part; FITTED by :mod:`.learnable` to Table 2's routers.
 LEARNABLE_SIGNAL: dict[str, float] = dict(_FITTED["learnable_signal"])
 CALIBRATION_SCALE = 1.0
 CALIBRATION_SEED = 0
