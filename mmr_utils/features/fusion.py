@@ -144,9 +144,9 @@ class Fuser:
         return values
 
     def transform(self, text, image=None, present=None, *, side: str = "test") -> tuple[np.ndarray, dict]:
-        """Router features (float32, unit rows) of the given rows and what was done to them. ``side`` picks the
-        mode's flag: ``"train"`` (rows the router is fitted on) or ``"test"`` (rows it predicts, new queries).
-        ``image=None`` on a table with images means no row has an image (each is imputed by the centroid)."""
+        """Router features (float32, unit rows) of the given rows and what was done to them, under the mode's
+        ``"train"`` or ``"test"`` flag (``side``); ``image=None`` imputes every row's image by the centroid."""
+
         if not self.fitted_:
             raise RuntimeError("Fuser is not fitted; call fit(text_train, image_train, present_train) first")
         if side not in ("train", "test"):
@@ -278,15 +278,13 @@ def build_features(text_train, image_train, present_train, text_test, image_test
                    strategy: str = "mean", *, seed: int = 0, n_clusters: int = 8, eta: float = ADAPTIVE_ETA,
                    keep_masked: bool = False) -> tuple[np.ndarray, np.ndarray, dict]:
     """Router features ``(X_train, X_test, info)`` (float32, unit rows) for ``mode`` and ``strategy`` (paper Sec. 5).
-
-    Strategies: ``text`` / ``image``; ``mean`` (normalised average, the official default); ``concat`` (``[text |
-    image] / sqrt(2)``, ``info["text_dim"]`` for CMR); ``adaptive`` (the official ``kmeansnew`` fusion: ``w_t t + w_i
-    i + 0.5 t*i + 0.5 |t - i|``, unit-normalised, ``(w_t, w_i)`` the softmax of ``eta`` times each channel's
-    :class:`PrototypeNormConfidence`); ``adaptive_margin`` (this project's: KMeans-margin weights and three normalised
-    blocks ``[weighted | t*i | t - i]``). ``keep_masked=True`` keeps a channel masked on both sides as a constant
-    block (CMR always reads two tokens). ``image_*`` None: text only. ``info`` records channels, widths, imputation
-    counts and ``image_used_train/test``. Runs on :func:`mmr_utils._torch.configure_threads`'s threads, so the
-    k-means gives the same features on any machine."""
+    Strategies: ``text`` / ``image``; ``mean`` (normalised average, the official default); ``concat`` (``[text | image]
+    / sqrt(2)``, ``info["text_dim"]`` for CMR); ``adaptive`` (the official ``kmeansnew`` fusion: ``w_t t + w_i i + 0.5
+    t*i + 0.5 |t - i|``, unit-normalised, weights :func:`adaptive_weights`); ``adaptive_margin`` (this project's:
+    KMeans-margin weights and three normalised blocks ``[weighted | t*i | t - i]``). ``keep_masked=True`` keeps a
+    channel masked on both sides as a constant block (CMR always reads two tokens). ``image_*`` None: text only.
+    ``info`` records channels, widths, imputation counts and ``image_used_train/test``. Runs on
+    :func:`mmr_utils._torch.configure_threads`'s threads, so the k-means gives the same features on any machine."""
     from mmr_utils._torch import configure_threads
 
     configure_threads()
