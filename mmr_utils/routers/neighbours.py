@@ -121,8 +121,8 @@ class KMeansRouter(Router):
 @register
 class KMeansAdaptiveRouter(KMeansRouter):
     """The k-means router on adaptively fused features (paper Sec. 5.1, "KMeans-adaptive"; official ``kmeansnew``):
-    identical behaviour, but it requires the ``"adaptive"`` fusion strategy of :mod:`mmr_utils.features.fusion` (the official
-    prototype + norm confidence formula)."""
+    it requires the ``"adaptive"`` fusion strategy of :mod:`mmr_utils.features.fusion`."""
+
 
     name = "kmeans_adaptive"
     fusion = "adaptive"

@@ -154,9 +154,9 @@ class _TorchRouter(Router):
 
     @classmethod
     def fit_many(cls, routers, datasets):
-        """Fit each router on its ``(X, Y, C[, mask])``. Batchable routers (:attr:`batchable`) that agree on everything
-        but ``seed`` and whose data have the same shapes train as one batched ensemble (:func:`_train_ensemble`),
-        with the same result, bit for bit, as fitting each alone; the others are fitted one after another."""
+        """Fit each router on its ``(X, Y, C[, mask])``: :attr:`batchable` ones equal but for ``seed``, on data of equal
+        shapes, as one batched ensemble (:func:`_train_ensemble`), the others one after another."""
+
         routers, checked = list(routers), []
         for router, data in zip(routers, datasets, strict=True):
             X, Y, C, mask = check_outcomes(*data)

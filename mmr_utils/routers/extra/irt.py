@@ -36,9 +36,8 @@ class _IRTNet(nn.Module):
 
 @register
 class IRTRouter(_TorchRouter):
-    """MIRT router: ``P(correct) = sigmoid(a(x) . theta_m - b(x))`` with ``a(x)`` (``dim`` = 25) and ``b(x)``
-    predicted from the features by ``d -> hidden (128, ReLU)`` heads and one learned ``theta_m`` per model; binary
-    cross-entropy on observed cells, cost as the other neural routers (module docstring). Seeded."""
+    """MIRT router (module docstring); ``a(x)`` has ``dim`` entries, the heads a ReLU hidden layer. Seeded."""
+
 
     name = "irt"
     #: Not batched: under ``vmap`` the BCE loss of a member comes out a float32 rounding apart depending on the size of

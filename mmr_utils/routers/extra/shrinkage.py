@@ -27,8 +27,7 @@ MAX_KAPPA = 1e6
 def prior_strength(group_means: np.ndarray, group_counts: np.ndarray, global_mean: np.ndarray,
                    unit_variance: np.ndarray) -> np.ndarray:
     """Method-of-moments prior strength ``kappa`` in [0, MAX_KAPPA] per column (module docstring) from (g x K) group
-    means and counts (empty groups ignored) and the (K,) variance of a single observation.
-    """
+    means and counts (empty groups ignored) and the (K,) variance of a single observation."""
     kappa = np.full(group_means.shape[1], MAX_KAPPA)
     for column in range(group_means.shape[1]):
         used = group_counts[:, column] > 0
@@ -104,10 +103,8 @@ class KNNShrunkRouter(KNNRouter):
 
 
 def loo_neighbours(index, X: np.ndarray, k: int) -> np.ndarray:
-    """The ``k`` nearest training rows of every training row ``i``, excluding ``i`` itself (leave-one-out).
-
-    Asks the index for ``k + 1`` neighbours and drops row ``i`` where it appears, else the farthest one (a row with
-    exact duplicates may not list itself first)."""
+    """The ``k`` nearest training rows of every training row ``i`` but ``i`` itself: of ``k + 1`` neighbours, row
+    ``i`` is dropped where it appears, else the farthest (a row with exact duplicates may not list itself first)."""
     found = index.kneighbors(X, n_neighbors=k + 1, return_distance=False)
     is_self = found == np.arange(X.shape[0])[:, None]
     drop = np.where(is_self.any(axis=1), is_self.argmax(axis=1), k)
@@ -119,9 +116,9 @@ def loo_neighbours(index, X: np.ndarray, k: int) -> np.ndarray:
 @register
 class KMeansShrunkRouter(KMeansRouter):
     """k-means with empirical-Bayes shrinkage (module docstring): each cluster's observed mean correctness and cost
-    (``n_clusters`` = 20, seeded k-means as in ``kmeans``) pulled toward the model's training mean with strengths
-    fitted by the method of moments over the training clusters. ``cluster_counts_`` is the evidence ``n`` per
-    cluster and model; ``utility_kappa_`` / ``cost_kappa_`` the fitted prior strengths."""
+    (seeded k-means as in ``kmeans``) pulled toward the model's training mean, strengths ``utility_kappa_`` /
+    ``cost_kappa_`` fitted over the training clusters; ``cluster_counts_`` is the evidence ``n`` per cluster and model."""
+
 
     name = "kmeans_shrunk"
 
