@@ -2,8 +2,7 @@
 
 ``MMR_PROGRESS`` decides: ``0`` (``false``, ``no``, ``off``) never (the Makefile sets it, so executed notebooks store
 no bars); ``1`` (``true``, ``yes``, ``on``) always; unset, empty or ``auto`` only inside a Jupyter kernel or when
-stderr is a terminal (not under pytest's capture, in a pipe or in CI logs).
-"""
+stderr is a terminal (not under pytest's capture, in a pipe or in CI logs)."""
 
 from __future__ import annotations
 

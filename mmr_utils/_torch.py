@@ -1,6 +1,5 @@
 """Device, dtype, seed and thread settings as torch objects, for the encoders and the neural routers alike. ``None``
-or ``"auto"`` picks CUDA when available; an explicit CUDA device without one is an error, never a silent fallback.
-"""
+or ``"auto"`` picks CUDA when available; an explicit CUDA device without one is an error, never a silent fallback."""
 
 from __future__ import annotations
 

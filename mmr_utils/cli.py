@@ -1,7 +1,6 @@
 """Command line: ``python -m mmr_utils <subcommand>`` (``mmr-utils``): ``data``, ``data-official``, ``data-mathv``,
 ``audit`` and ``evaluate``. Expected failures exit with status 1 and one message on stderr (``--traceback`` shows the
-traceback). Notebook tooling is ``python -m tools``, outside the package.
-"""
+traceback). Notebook tooling is ``python -m tools``, outside the package."""
 
 from __future__ import annotations
 

@@ -5,8 +5,7 @@ find, so on two CPUs embeddings and then tables can differ in their last bits. :
 everywhere; they must be set before the libraries load, so the Makefile exports them, the Jupyter kernelspec carries
 them, ``import mmr_utils`` sets them while the libraries are not loaded yet (:func:`apply_pins_at_import`), and the
 command lines restart themselves with them (:func:`restart_pinned`). :func:`numerics_description` records the CPU,
-the libraries' choices and the pins in every run record (benchmarks/results/isa_invariance.md measures the effects).
-"""
+the libraries' choices and the pins in every run record (benchmarks/results/isa_invariance.md measures the effects)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
 """Repository-anchored paths: every path in the project derives from the repository root found here, never from the
-current working directory (notebooks run from ``notebooks/`` or wherever papermill starts).
-"""
+current working directory (notebooks run from ``notebooks/`` or wherever papermill starts)."""
 
 from __future__ import annotations
 

@@ -3,8 +3,7 @@ question and optional image to a model name (paper Sec. 3: the decision ``a*`` f
 
 :meth:`RoutingPipeline.train` runs the steps of a study's run; :meth:`~RoutingPipeline.save` writes data only
 (``pipeline.json``, ``fuser.npz``, ``router.npz``) and :meth:`~RoutingPipeline.load` reads it back, re-creating the
-encoders by name and revision (a different revision is refused; TF-IDF is refitted on the recorded questions).
-"""
+encoders by name and revision (a different revision is refused; TF-IDF is refitted on the recorded questions)."""
 
 from __future__ import annotations
 

@@ -7,8 +7,7 @@ exact or near duplicate among the training rows.
 
 The check is on question text only, so pairs carry ``same_image`` (the image files' sha256 agree: True, False, or
 ``"unknown"`` without images or when a file cannot be read) and ``same_answer`` for a reader to judge. Everything is
-deterministic (ties by row order); :meth:`AuditReport.counts` is what notebooks record in provenance.
-"""
+deterministic (ties by row order); :meth:`AuditReport.counts` is what notebooks record in provenance."""
 
 from __future__ import annotations
 

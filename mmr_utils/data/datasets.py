@@ -1,6 +1,5 @@
 """The benchmark's datasets: names, aliases, image folders and scenarios (paper Sec. 3.1, Table 1: seven benchmarks in
-three scenarios). A ``dataset_idx`` is ``<Dataset>_<id>``, resolved by the longest known prefix.
-"""
+three scenarios). A ``dataset_idx`` is ``<Dataset>_<id>``, resolved by the longest known prefix."""
 
 from __future__ import annotations
 

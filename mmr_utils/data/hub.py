@@ -3,8 +3,7 @@
 Each download can instead copy a local folder laid out like the hub repository (``local_source``: for users without
 hub access, and the tests). The result is validated by its loader before it is swapped in atomically, and records
 where it came from in ``provenance.json``. An existing download is kept unless ``force``; a non-empty folder this
-project did not write, or an existing file, is refused (:func:`mmr_utils._io.check_replaceable_folder`).
-"""
+project did not write, or an existing file, is refused (:func:`mmr_utils._io.check_replaceable_folder`)."""
 
 from __future__ import annotations
 

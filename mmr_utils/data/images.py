@@ -1,7 +1,6 @@
 """Where a table's images are, for every loader: which image folder a load uses, and the containment rule for image
 paths a data file names: relative to the image folder and inside it as written (no absolute path, drive or ``..``;
-links the folder holds are followed), so a table never makes the loader read a file elsewhere on the machine.
-"""
+links the folder holds are followed), so a table never makes the loader read a file elsewhere on the machine."""
 
 from __future__ import annotations
 

@@ -5,8 +5,7 @@ release (github mathllm/MATH-V, MIT licence) ships per model setting one judged 
 cost(item, model) = output tokens of the response x the model's price per output token. Tokens are counted with the
 WordPiece tokenizer of the packaged MiniLM (a stated proxy for each model's own) or ``tokenizer="chars4"`` (4
 characters per token); prices (:data:`PRICE_PER_MILLION`) are documented list prices or size proxies, not
-measurements. Both choices are recorded in the result's provenance.
-"""
+measurements. Both choices are recorded in the result's provenance."""
 
 from __future__ import annotations
 

@@ -4,8 +4,7 @@
 (skipped with ``MMR_NO_SHARED_DATA=1``, as on a fresh clone); an earlier download in ``data/mathv-source``; a
 download of GitHub ``mathllm/MATH-V`` at :data:`UPSTREAM_COMMIT` (MIT licence), unpacked with
 :func:`mmr_utils._archive.safe_extract_tar`, checked against :data:`SNAPSHOT_FILES` and :data:`SNAPSHOT_IMAGES` and
-swapped in atomically. The check is on the unpacked files, since GitHub does not promise byte-stable archives.
-"""
+swapped in atomically. The check is on the unpacked files, since GitHub does not promise byte-stable archives."""
 
 from __future__ import annotations
 

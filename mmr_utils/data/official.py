@@ -6,8 +6,7 @@ Schema (``MMR_Bench.csv``, later renamed ``MMR-Bench.csv``): one row per instanc
 a ``_correct`` and a ``_cost`` column. Any other column is kept as a per-instance field (e.g. ``category``).
 
 Images resolve from ``dataset_idx`` by the longest known prefix to ``<image_root>/<folder>/<id>.{jpg,png,jpeg,webp}``.
-A table without images (other datasets, text-only settings) is legitimate: its ``image_path`` column is all None.
-"""
+A table without images (other datasets, text-only settings) is legitimate: its ``image_path`` column is all None."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
 """Train/test splits of an outcome table as row indices (paper Sec. 5: random instance split, cross-dataset split within
-a scenario). The official 20/80 split with seed 42 is ``instance_split(table, 0.2, seed=42, procedure="official")``.
-"""
+a scenario). The official 20/80 split with seed 42 is ``instance_split(table, 0.2, seed=42, procedure="official")``."""
 
 from __future__ import annotations
 

@@ -5,8 +5,7 @@ shared item effect ``sigma_d`` is refitted to the Oracle row (:func:`~.fitting.c
 and embedded once; only the outcomes are redrawn per trial, and a bracketed secant search (:func:`fit_signal`) drives
 each dataset's mean Ps gap of the calibration routers to zero under the official per-dataset protocol. :func:`check`
 scores the four learned routers against :data:`TARGETS`. ``python -m mmr_utils.experiments.learnable_signal`` runs fit
-and check and writes :data:`~.calibration.FITTED_FILE` (``--no-write`` only reports).
-"""
+and check and writes :data:`~.calibration.FITTED_FILE` (``--no-write`` only reports)."""
 
 from __future__ import annotations
 

@@ -5,8 +5,7 @@ An entry is two files in ``<cache>/runs/``: ``<name>.npz`` holds the arrays ``U`
 ``<name>.json``, written last, holds the run's record (router, parameters, mode, fusion, seed, features, split) and
 the sha256 of the ``.npz``. Both are written atomically (:mod:`mmr_utils._io`) with the modes a plain ``open`` gives.
 A missing, truncated or altered entry is a miss: :func:`load_run` warns naming the file and the run is trained again
-and saved over it. ``make clean-cache`` removes the folder (:func:`mmr_utils.features.cache.clear_cache`).
-"""
+and saved over it. ``make clean-cache`` removes the folder (:func:`mmr_utils.features.cache.clear_cache`)."""
 
 from __future__ import annotations
 

@@ -4,8 +4,7 @@ rows (:func:`fit_predict`), under the settings a study shares (:class:`RunConfig
 A (features, router and its full parameters, mode, fusion, seed, split, package code) combination is trained once
 across all notebooks and studies: the run cache (:mod:`mmr_utils.experiments.run_cache`; ``MMR_RUN_CACHE=0`` turns it
 off) reads its predictions back bit-identical. What a router needs (its fusion, the truth, both channels, the text
-width) is read from its class's capabilities (:mod:`mmr_utils.routers.base`), never from its name.
-"""
+width) is read from its class's capabilities (:mod:`mmr_utils.routers.base`), never from its name."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
 """Scoring one router's run on its test rows (paper Sec. 3.3): the protocol's metrics per dataset and on the pooled
-groups, and the reference rows (Random, Best single, Oracle) on the same rows.
-"""
+groups, and the reference rows (Random, Best single, Oracle) on the same rows."""
 
 from __future__ import annotations
 

@@ -5,8 +5,7 @@ generalisation claim), :func:`image_masked_transfer` (stand-in for Table 5), :fu
 
 Every study takes the bank, a :class:`~mmr_utils.experiments.runs.RunConfig` and the routers, runs over the
 configuration's seeds (the paper reports one split) through :func:`study_loop`, and returns one row per (router, seed,
-group); :func:`study` builds its provenance. Routers never see encoders or files: studies hand them arrays.
-"""
+group); :func:`study` builds its provenance. Routers never see encoders or files: studies hand them arrays."""
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
 """Features of a table: the per-instance text and image embeddings a study hands to routers (paper Sec. 4-5), in a
 :class:`FeatureBank` (channels, encoders, fingerprint) built by :func:`embed_table` / :func:`load_and_embed`, and
-what notebook 2 shows about them (:func:`embedding_report`, :func:`channel_separability`).
-"""
+what notebook 2 shows about them (:func:`embedding_report`, :func:`channel_separability`)."""
 
 from __future__ import annotations
 

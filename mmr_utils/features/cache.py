@@ -1,7 +1,6 @@
 """Content-addressed on-disk cache of embeddings (paper Sec. 3, "query features"): one ``.npz`` file per encoder
 identity (name, model id, revision, dtype), keyed by the sha256 of the encoded content (a question's UTF-8 bytes, an
-image file's bytes), written atomically; concurrent writers take an advisory lock and merge with what is on disk.
-"""
+image file's bytes), written atomically; concurrent writers take an advisory lock and merge with what is on disk."""
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
 """How confident each channel of a query is, for the adaptive fusion strategies (paper Sec. 5, "adaptive" fusion):
 the prototype-norm confidence of the paper's adaptive fusion, its weights, and the nearest-centroid margin confidence
-of ``adaptive_margin``. Every statistic is fitted on the training rows only.
-"""
+of ``adaptive_margin``. Every statistic is fitted on the training rows only."""
 
 from __future__ import annotations
 

@@ -3,8 +3,7 @@
 Under a budget ``t`` (the official threshold rule) a query goes to the highest ``U`` among models with ``P <= t``, or,
 with none affordable, to its cheapest predicted model (the official code: model 0); under a trade-off weight ``lam``
 (the paper's formulation) to ``argmax_k U - lam * P``. Ties go to the lower predicted cost, then the lower index
-(``ties="index"``: the lower index only, as the official ``argmax``).
-"""
+(``ties="index"``: the lower index only, as the official ``argmax``)."""
 
 from __future__ import annotations
 

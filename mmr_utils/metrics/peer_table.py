@@ -1,6 +1,5 @@
 """All the peer benchmarks' metrics (:mod:`mmr_utils.metrics.peer`) at once: for one frontier, one router, the
-references, and a table over routers; plus the call shares at the Ps operating point.
-"""
+references, and a table over routers; plus the call shares at the Ps operating point."""
 
 from __future__ import annotations
 

@@ -5,8 +5,7 @@ cost ``P`` (n x K). :func:`budget_sweep` turns (U, P) into operating points (mea
 the official threshold rule (a row with no affordable model goes to its cheapest predicted model, not model 0) or the
 paper's ``argmax_k U - lambda * P``, exactly at every distinct decision. :func:`pareto_frontier`, :func:`peak_score`
 (Ps), :func:`quality_neutral_cost` (QNC) and :func:`nauc` summarise a curve. The references (single models, Oracle,
-Random) are in :mod:`mmr_utils.metrics.references`; :func:`mmr_utils.metrics.summary.summarize` scores one router.
-"""
+Random) are in :mod:`mmr_utils.metrics.references`; :func:`mmr_utils.metrics.summary.summarize` scores one router."""
 
 from __future__ import annotations
 

@@ -3,8 +3,7 @@ the Oracle (the cheapest correct model per row) and Random routing in the offici
 (:func:`random_official`, 50 trials; the swept-curve variant is :func:`mmr_utils.metrics.summary.random_sweep`).
 
 Emulating the official code: ``fallback="first"`` and :func:`first_correct_oracle` use column 0, so pass columns in
-:func:`official_model_order` (the official loader sorts model names) to reproduce its index-0 behaviour.
-"""
+:func:`official_model_order` (the official loader sorts model names) to reproduce its index-0 behaviour."""
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
 """Is a difference larger than the noise of the seeds it was averaged over? A difference of seed means is *within
 seed noise* (its sign could flip with other seeds or another CPU) when its confidence interval contains zero: given
-directly, or ``mean +- k * sd / sqrt(n)`` from per-seed paired differences with ``k`` = :data:`DEFAULT_K`.
-"""
+directly, or ``mean +- k * sd / sqrt(n)`` from per-seed paired differences with ``k`` = :data:`DEFAULT_K`."""
 
 from __future__ import annotations
 

@@ -6,8 +6,7 @@ correctness ``Y`` and cost ``C`` in USD (n x K), learning from observed cells on
 ones; a missing cell is never filled in); ``predict(X) -> (U, P)``, finite (n x K); ``save(path)`` /
 :func:`load_router`, one ``.npz`` file without pickle (class, parameters, fitted arrays; a round trip predicts the
 same); ``get_params()``; and class attributes ``name`` (the registry key) and the capabilities callers read instead
-of testing names (:class:`Router`).
-"""
+of testing names (:class:`Router`)."""
 
 from __future__ import annotations
 

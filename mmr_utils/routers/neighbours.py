@@ -1,7 +1,6 @@
 """Non-parametric routers of the paper's baselines (Sec. 5.1), k-nearest neighbours and k-means: a query's utility and
 cost are masked means of the observed training outcomes of similar queries (a model they never observed: its global
-training mean).
-"""
+training mean)."""
 
 from __future__ import annotations
 

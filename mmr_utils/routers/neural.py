@@ -5,8 +5,7 @@ One training loop: fused Adam/AdamW, mini-batches shuffled by a local ``torch.Ge
 observed cells summed over utility and cost. Cost is learned as ``z = (log(C + eps) - mean) / std`` over observed
 training cells (``eps`` = 1 % of the median positive cost) and mapped back clipped to the training range of ``z``
 widened by one sd, so ``P`` stays finite and >= 0. Initialisation and dropout run in ``seeded(seed)``; only
-deterministic operations are used.
-"""
+deterministic operations are used."""
 
 from __future__ import annotations
 

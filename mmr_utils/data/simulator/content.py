@@ -1,6 +1,5 @@
 """Question, answer and picture content of one simulated instance: kind-specific question templates, plausible wrong
-answers, and the drawing parameters :mod:`mmr_utils.data.simulator.render` turns into the picture.
-"""
+answers, and the drawing parameters :mod:`mmr_utils.data.simulator.render` turns into the picture."""
 
 from __future__ import annotations
 

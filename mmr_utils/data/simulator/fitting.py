@@ -4,8 +4,7 @@ The per-model accuracies are exact by construction (the intercepts ``a_md``); gp
 (:func:`~.calibration._nano_profile`); the Random row is the best of 50 official random trials
 (:func:`random_peak_excess`). :func:`calibrate` fits, per dataset, the standard deviation ``sigma_d`` of a shared
 item effect (how correlated the models' errors are) to the Oracle row, stored in
-:data:`~.calibration.SHARED_EFFECT_SD`. :func:`achieved_vs_target` tabulates achieved vs target values (notebook 01).
-"""
+:data:`~.calibration.SHARED_EFFECT_SD`. :func:`achieved_vs_target` tabulates achieved vs target values (notebook 01)."""
 
 from __future__ import annotations
 

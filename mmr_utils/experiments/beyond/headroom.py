@@ -1,7 +1,6 @@
 """Studies beyond the paper: :func:`routing_comparison` (every router of the registry scored with the paper's metrics
 and every peer metric family, bootstrap intervals against the best single model, an oracle-gap breakdown) and
-:func:`headroom` (what a table's outcomes leave a router to find).
-"""
+:func:`headroom` (what a table's outcomes leave a router to find)."""
 
 from __future__ import annotations
 

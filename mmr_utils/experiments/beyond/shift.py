@@ -4,8 +4,7 @@ the router was built: :func:`pool_shift` (a model removed) and :func:`add_model_
 How a router takes in a new model known from only ``K`` labelled training queries (the method used for every router):
 it is refitted on all training rows with the new model's column observed only on the K profiled rows and masked
 elsewhere, so each router's own missing-cell handling (:mod:`mmr_utils.routers.base`) decides what it predicts for
-the new model. ``K = 0`` is the pool without it; ``K = all`` the full pool, identical to a normal fit.
-"""
+the new model. ``K = 0`` is the pool without it; ``K = all`` the full pool, identical to a normal fit."""
 
 from __future__ import annotations
 

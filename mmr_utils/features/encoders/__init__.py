@@ -3,8 +3,7 @@
 The paper embeds queries with CLIP (ViT-B/32, one space for text and image, :mod:`.clip`); offline, MiniLM text
 (:mod:`.minilm`) + a hand-built image descriptor (:mod:`.imagestats`) stand in, and TF-IDF (:mod:`.tfidf`) is a cheap
 text baseline. Every encoder returns :class:`~.base.Embeddings` and records what ran; embeddings are cached by
-content (:mod:`mmr_utils.features.cache`). :func:`get_encoders` chooses the pair.
-"""
+content (:mod:`mmr_utils.features.cache`). :func:`get_encoders` chooses the pair."""
 
 from __future__ import annotations
 

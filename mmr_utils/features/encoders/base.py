@@ -1,7 +1,6 @@
 """Shared encoder machinery (paper Sec. 3, "query features"): the :class:`Embeddings` result, :class:`BaseEncoder`
 (validation, content-hash caching, batching, the info record), image decoding in DataLoader workers (:func:`load_rgb`)
-and the offline helpers for locally stored model folders.
-"""
+and the offline helpers for locally stored model folders."""
 
 from __future__ import annotations
 

@@ -8,8 +8,7 @@ fewer than ``cv`` rows gets its training mean as a constant probability and is l
 Cost: ``cost_model="mean"`` predicts each model's mean training cost; ``"hgb"`` a boosted regression on the neural
 routers' standardised log cost (:class:`~mmr_utils.routers.neural.LogCostScaler`). Fits and predictions run under
 ``threadpool_limits(threads)`` (default 1 OpenMP thread: faster on small fits and reproducible; ``None`` leaves
-scikit-learn's default). Saving stores the training set; loading refits it (deterministic, so predictions match).
-"""
+scikit-learn's default). Saving stores the training set; loading refits it (deterministic, so predictions match)."""
 
 from __future__ import annotations
 

@@ -5,8 +5,7 @@ to ``argmax_k (1 - mu) q_k(x) - mu c_k(x)``; its kNN variant uses cosine k-neare
 Unlike :class:`~mmr_utils.routers.neighbours.KNNRouter`, each model has its own neighbour index over the rows where
 it was observed, and cost has its own ``k_cost``. :meth:`predict` returns ``U = q``, ``P = c``: since ``(1 - mu) q -
 mu c = (1 - mu) (q - lam c)`` with ``lam = mu / (1 - mu)``, the lambda sweep traces exactly CARROT's ``mu`` in [0, 1)
-(:func:`mu_from_lambda`); :meth:`route` applies the rule for one ``mu``.
-"""
+(:func:`mu_from_lambda`); :meth:`route` applies the rule for one ``mu``."""
 
 from __future__ import annotations
 

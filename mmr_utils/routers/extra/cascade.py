@@ -7,8 +7,7 @@ depend on the query features only (the table has no answer text): a deferral rul
 :meth:`CascadeRouter.cascade_curve` sweeps ``t`` and gives the cascade's operating points, scored like any curve. In
 the standard budget sweep ``U`` is the probability and ``P[:, k]`` the summed predicted costs of ``k`` and every
 cheaper model; the evaluation then charges only the chosen model, so that describes a router using the cascade's
-predictions, not the cascade itself.
-"""
+predictions, not the cascade itself."""
 
 from __future__ import annotations
 

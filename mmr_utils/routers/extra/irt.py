@@ -3,8 +3,7 @@ ACL 2025): P(model ``m`` answers query ``q``) = ``sigmoid(a_q . theta_m - b_q)``
 per model and the discrimination ``a_q`` and difficulty ``b_q`` predicted from the query features by a small network
 (``d -> hidden -> (a_q, b_q)``), so it scores unseen queries. A third head predicts the standardised log cost; loss
 binary cross-entropy on observed cells plus the masked cost MSE; training, seeding and persistence are those of the
-neural routers (:class:`~mmr_utils.routers.neural._TorchRouter`). ``U`` is the probability of correct.
-"""
+neural routers (:class:`~mmr_utils.routers.neural._TorchRouter`). ``U`` is the probability of correct."""
 
 from __future__ import annotations
 

@@ -10,8 +10,7 @@ single-observation variance ``v`` and ``h = mean_g 1 / n_g``,
 
     tau^2 = (mean_g (p_g - m)^2 - v h) / (1 - h),   kappa = (v - tau^2) / tau^2;
 
-``tau^2 <= 0`` gives ``kappa = MAX_KAPPA``: the global means, i.e. the best single model.
-"""
+``tau^2 <= 0`` gives ``kappa = MAX_KAPPA``: the global means, i.e. the best single model."""
 
 from __future__ import annotations
 
