@@ -18,11 +18,8 @@ from pathlib import Path
 #: The pins: torch's kernels and oneDNN on AVX2 (every x86-64 CPU of the last decade has it), MKL in its
 #: vendor-independent compatible branch, OpenBLAS on the Haswell kernels with a fixed L2 size.
 PINS: dict[str, str] = {
-    "ATEN_CPU_CAPABILITY": "avx2",
-    "MKL_CBWR": "COMPATIBLE",
-    "ONEDNN_MAX_CPU_ISA": "AVX2",
-    "OPENBLAS_CORETYPE": "Haswell",
-    "OPENBLAS_L2_SIZE": "512",
+    "ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "COMPATIBLE", "ONEDNN_MAX_CPU_ISA": "AVX2",
+    "OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "512",
 }
 #: Variables that change the code path but are not pinned: recorded when set, because they change results too.
 OTHER_CODE_PATH_VARIABLES = ("MKL_ENABLE_INSTRUCTIONS", "MKL_DEBUG_CPU_TYPE", "DNNL_MAX_CPU_ISA", "OMP_NUM_THREADS",

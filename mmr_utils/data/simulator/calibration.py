@@ -16,12 +16,7 @@ GENERATOR_VERSION = "2.6.0"
 
 #: Full-scale dataset sizes (paper Sec. 3; 10,370 instances in all).
 DATASET_SIZES: dict[str, int] = {
-    "OCRBench": 1000,
-    "SEEDBench2_Plus": 2277,
-    "MMStar": 1500,
-    "RealWorldQA": 765,
-    "MathVista": 1000,
-    "MathVerse": 788,
+    "OCRBench": 1000, "SEEDBench2_Plus": 2277, "MMStar": 1500, "RealWorldQA": 765, "MathVista": 1000, "MathVerse": 788,
     "MathVision": 3040,
 }
 #: Dataset -> scenario of the paper's taxonomy (OCR, General VQA, Math), from the shared dataset registry.
@@ -30,16 +25,8 @@ SCENARIOS: dict[str, str] = {d: scenario_of(d) for d in DATASET_SIZES}
 IMAGE_FOLDERS: dict[str, str] = {d: image_folder_of(d) for d in DATASET_SIZES}
 #: The model pool, in the column order of the official table.
 MODELS: list[str] = [
-    "Qwen2.5-VL-3B-Instruct",
-    "Qwen2.5-VL-7B-Instruct",
-    "Qwen2.5-VL-72B-Instruct",
-    "InternVL3-78B",
-    "Gemma3-4B",
-    "Claude3-7V_Sonnet",
-    "gpt-5-nano-2025-08-07",
-    "GeminiPro2-5",
-    "gpt-5-2025-08-07",
-    "GeminiFlash2-5",
+    "Qwen2.5-VL-3B-Instruct", "Qwen2.5-VL-7B-Instruct", "Qwen2.5-VL-72B-Instruct", "InternVL3-78B", "Gemma3-4B",
+    "Claude3-7V_Sonnet", "gpt-5-nano-2025-08-07", "GeminiPro2-5", "gpt-5-2025-08-07", "GeminiFlash2-5",
 ]
 
 _PUBLISHED_ORDER = ("MMStar", "RealWorldQA", "SEEDBench2_Plus", "OCRBench", "MathVista", "MathVision", "MathVerse")
@@ -171,29 +158,15 @@ TARGET_ACCURACY, NANO_LOGIT_SHIFT = _target_accuracy()
 
 #: Model -> mean cost per call in USD the simulator is calibrated to (near the paper's cost figure).
 TARGET_MEAN_COST: dict[str, float] = {
-    "Qwen2.5-VL-3B-Instruct": 0.022e-3,
-    "Qwen2.5-VL-7B-Instruct": 0.10e-3,
-    "Qwen2.5-VL-72B-Instruct": 0.24e-3,
-    "InternVL3-78B": 0.028e-3,
-    "Gemma3-4B": 0.016e-3,
-    "Claude3-7V_Sonnet": 3.0e-3,
-    "gpt-5-nano-2025-08-07": 0.74e-3,
-    "GeminiPro2-5": 4.4e-3,
-    "gpt-5-2025-08-07": 3.9e-3,
-    "GeminiFlash2-5": 2.3e-3,
+    "Qwen2.5-VL-3B-Instruct": 0.022e-3, "Qwen2.5-VL-7B-Instruct": 0.10e-3, "Qwen2.5-VL-72B-Instruct": 0.24e-3,
+    "InternVL3-78B": 0.028e-3, "Gemma3-4B": 0.016e-3, "Claude3-7V_Sonnet": 3.0e-3, "gpt-5-nano-2025-08-07": 0.74e-3,
+    "GeminiPro2-5": 4.4e-3, "gpt-5-2025-08-07": 3.9e-3, "GeminiFlash2-5": 2.3e-3,
 }
 #: Model -> USD per output token (with the verbosities they give the mean costs above).
 PRICE_PER_OUTPUT_TOKEN: dict[str, float] = {
-    "Qwen2.5-VL-3B-Instruct": 8.0e-8,
-    "Qwen2.5-VL-7B-Instruct": 3.0e-7,
-    "Qwen2.5-VL-72B-Instruct": 8.0e-7,
-    "InternVL3-78B": 1.0e-7,
-    "Gemma3-4B": 6.0e-8,
-    "Claude3-7V_Sonnet": 1.5e-5,
-    "gpt-5-nano-2025-08-07": 4.0e-7,
-    "GeminiPro2-5": 1.0e-5,
-    "gpt-5-2025-08-07": 1.0e-5,
-    "GeminiFlash2-5": 2.5e-6,
+    "Qwen2.5-VL-3B-Instruct": 8.0e-8, "Qwen2.5-VL-7B-Instruct": 3.0e-7, "Qwen2.5-VL-72B-Instruct": 8.0e-7,
+    "InternVL3-78B": 1.0e-7, "Gemma3-4B": 6.0e-8, "Claude3-7V_Sonnet": 1.5e-5, "gpt-5-nano-2025-08-07": 4.0e-7,
+    "GeminiPro2-5": 1.0e-5, "gpt-5-2025-08-07": 1.0e-5, "GeminiFlash2-5": 2.5e-6,
 }
 
 #: Fine categories (the ``category`` column).
@@ -239,16 +212,9 @@ MODEL_SKILLS: dict[str, tuple[float, ...]] = {
 }
 #: Model -> how fast P(correct) falls with difficulty (small models are weak on hard items).
 DIFFICULTY_SLOPE: dict[str, float] = {
-    "Qwen2.5-VL-3B-Instruct": 1.4,
-    "Qwen2.5-VL-7B-Instruct": 1.2,
-    "Qwen2.5-VL-72B-Instruct": 0.9,
-    "InternVL3-78B": 0.9,
-    "Gemma3-4B": 1.4,
-    "Claude3-7V_Sonnet": 0.9,
-    "gpt-5-nano-2025-08-07": 1.0,
-    "GeminiPro2-5": 0.75,
-    "gpt-5-2025-08-07": 0.7,
-    "GeminiFlash2-5": 0.85,
+    "Qwen2.5-VL-3B-Instruct": 1.4, "Qwen2.5-VL-7B-Instruct": 1.2, "Qwen2.5-VL-72B-Instruct": 0.9, "InternVL3-78B": 0.9,
+    "Gemma3-4B": 1.4, "Claude3-7V_Sonnet": 0.9, "gpt-5-nano-2025-08-07": 1.0, "GeminiPro2-5": 0.75,
+    "gpt-5-2025-08-07": 0.7, "GeminiFlash2-5": 0.85,
 }
 #: Scale of the kind/skill part of the logit, kept small: the kind is readable from both channels alike.
 SKILL_WEIGHT = 0.5

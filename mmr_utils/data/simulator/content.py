@@ -17,18 +17,13 @@ _COLORS: dict[str, tuple[int, int, int]] = {
 }
 _SHAPES = ("circle", "square", "triangle")
 _GENERIC_QUESTIONS = (
-    "Answer the question shown in the image.",
-    "Please answer the question in the image.",
-    "Look at the picture and solve the problem shown.",
-    "According to the image, what is the answer?",
+    "Answer the question shown in the image.", "Please answer the question in the image.",
+    "Look at the picture and solve the problem shown.", "According to the image, what is the answer?",
 )
 _EXTRA_CONDITIONS = (
-    "Think carefully before answering.",
-    "Note that the figure may not be drawn to scale.",
-    "If several answers seem possible, give the most precise one.",
-    "Ignore any watermark or decoration in the image.",
-    "Assume all values shown are exact.",
-    "Give only the final answer, without units unless they are needed.",
+    "Think carefully before answering.", "Note that the figure may not be drawn to scale.",
+    "If several answers seem possible, give the most precise one.", "Ignore any watermark or decoration in the image.",
+    "Assume all values shown are exact.", "Give only the final answer, without units unless they are needed.",
 )
 
 

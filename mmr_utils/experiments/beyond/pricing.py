@@ -102,21 +102,11 @@ IMAGE_TOKEN_RULES: dict[str, ImageRule] = {rule.name: rule for rule in (
 
 #: The rule each MATH-V model setting uses under ``image_rule="per_model"``.
 MODEL_IMAGE_RULE: dict[str, str] = {
-    "GPT4-CoT (Text Only)": "none",
-    "ChatGPT3.5-CoT (Text+Image Caption)": "none",
-    "Gemini-Pro": "gemini_fixed",
-    "Gemini-Pro-CoT": "gemini_fixed",
-    "Qwen-VL-Max": "qwen_patches",
-    "Qwen-VL-Max-CoT": "qwen_patches",
-    "Qwen-VL-Plus": "qwen_patches",
-    "LLaVA-v1.5-13B": "clip336",
-    "LLaVA-v1.5-7B": "clip336",
-    "ShareGPT4V-13B": "clip336",
-    "ShareGPT4V-7B": "clip336",
-    "InternLM-XComposer2-VL": "xcomposer2_490",
-    "InternLM-XComposer2-VL-CoT": "xcomposer2_490",
-    "SPHINX-MoE": "default576",
-    "SPHINX-v2": "default576",
+    "GPT4-CoT (Text Only)": "none", "ChatGPT3.5-CoT (Text+Image Caption)": "none", "Gemini-Pro": "gemini_fixed",
+    "Gemini-Pro-CoT": "gemini_fixed", "Qwen-VL-Max": "qwen_patches", "Qwen-VL-Max-CoT": "qwen_patches",
+    "Qwen-VL-Plus": "qwen_patches", "LLaVA-v1.5-13B": "clip336", "LLaVA-v1.5-7B": "clip336",
+    "ShareGPT4V-13B": "clip336", "ShareGPT4V-7B": "clip336", "InternLM-XComposer2-VL": "xcomposer2_490",
+    "InternLM-XComposer2-VL-CoT": "xcomposer2_490", "SPHINX-MoE": "default576", "SPHINX-v2": "default576",
 }
 #: Under ``image_rule="flat"`` every model that sees the image is charged this many tokens per image.
 FLAT_IMAGE_TOKENS = 576
