@@ -1,11 +1,12 @@
-"""The calibration step for the simulator's learnable structure (docs/simulator.md, "Learnable signal"). Fits one number
-per dataset, the learnable-signal strength ``s_d`` (:data:`~.calibration.LEARNABLE_SIGNAL`, the factor on the readable,
-model-specific part of every logit), so that the learned routers' Ps match the paper's Table 2; for each value tried the
-shared item effect ``sigma_d`` is refitted to the Oracle row (:func:`~.fitting.calibrate`). The content is simulated
-and embedded once; only the outcomes are redrawn per trial, and a bracketed secant search (:func:`fit_signal`) drives
-each dataset's mean Ps gap of the calibration routers to zero under the official per-dataset protocol. :func:`check`
-scores the four learned routers against :data:`TARGETS`. ``python -m mmr_utils.experiments.learnable_signal`` runs fit
-and check and writes :data:`~.calibration.FITTED_FILE` (``--no-write`` only reports)."""
+"""The calibration step for the simulator's learnable structure (docs/simulator.md, "Learnable signal").
+Fits one number per dataset, the learnable-signal strength ``s_d`` (:data:`~.calibration.LEARNABLE_SIGNAL`, the factor
+on the readable, model-specific part of every logit), so that the learned routers' Ps match the paper's Table 2; for
+each value tried the shared item effect ``sigma_d`` is refitted to the Oracle row (:func:`~.fitting.calibrate`). The
+content is simulated and embedded once; only the outcomes are redrawn per trial, and a bracketed secant search
+(:func:`fit_signal`) drives each dataset's mean Ps gap of the calibration routers to zero under the official per-dataset
+protocol. :func:`check` scores the four learned routers against :data:`TARGETS`. ``python -m
+mmr_utils.experiments.learnable_signal`` runs fit and check and writes :data:`~.calibration.FITTED_FILE` (``--no-write``
+only reports)."""
 
 from __future__ import annotations
 
