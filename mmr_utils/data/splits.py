@@ -67,8 +67,7 @@ def instance_split(table: OutcomeTable, train_fraction: float = 0.2, *, seed: in
     if len(train) == 0 or len(test) == 0:
         raise ValueError(f"split of {table.n} rows at train_fraction={train_fraction} leaves an empty side")
     info = {"kind": "instance", "procedure": "stratified", "train_fraction": train_fraction, "seed": seed,
-            "stratified": stratify,
-            "train_rows": int(len(train)), "test_rows": int(len(test))}
+            "stratified": stratify, "train_rows": int(len(train)), "test_rows": int(len(test))}
     return Split(train, test, info)
 
 

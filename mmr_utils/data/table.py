@@ -187,9 +187,8 @@ class OutcomeTable:
             frame[f"{model}_correct"] = correct
             frame[f"{model}_cost"] = self.cost[:, k]
             if self.tokens is not None:
-                frame[f"{model}_token"] = pd.array(
-                    np.where(np.isfinite(self.tokens[:, k]), self.tokens[:, k], np.nan), dtype="Float64"
-                ).astype("Int64")
+                frame[f"{model}_token"] = pd.array(np.where(np.isfinite(self.tokens[:, k]), self.tokens[:, k], np.nan),
+                                                   dtype="Float64").astype("Int64")
         with atomic_open(path, "w", encoding="utf-8", newline="") as handle:
             frame.to_csv(handle, index=False)
         return Path(path)

@@ -187,9 +187,8 @@ def _resolve_images(images: pd.Series, image_root: Path | None, multi_image: str
     return resolved, {"missing_images": missing, "contact_sheets": sheets, "unreadable_images": unreadable}
 
 
-def _read_results(path: Path, model: str, index: dict[str, int], benchmarks: np.ndarray,
-                  correct: np.ndarray, score: np.ndarray, cost: np.ndarray, column: int,
-                  threshold: float | None) -> Counter:
+def _read_results(path: Path, model: str, index: dict[str, int], benchmarks: np.ndarray, correct: np.ndarray,
+                  score: np.ndarray, cost: np.ndarray, column: int, threshold: float | None) -> Counter:
     frame = _read_parquet(path, RESULT_FIELDS)
     ids = frame["sample_id"].astype("string")
     _first_bad(path, frame, ids.isna().to_numpy(), "sample_id", "a non-empty id")

@@ -267,8 +267,7 @@ def write_fitted(path: Path, signal: dict, shared: dict, excess: dict, record: d
 
     payload = {"learnable_signal": {d: round(float(signal[d]), 4) for d in cal.DATASET_SIZES},
                "shared_effect_sd": {d: round(float(shared[d]), 4) for d in cal.DATASET_SIZES},
-               "random_peak_excess": {g: float(excess[g]) for g in [*cal.DATASET_SIZES, "Full"]},
-               **record}
+               "random_peak_excess": {g: float(excess[g]) for g in [*cal.DATASET_SIZES, "Full"]}, **record}
     atomic_write_text(path, json.dumps(payload, indent=1, sort_keys=False, default=_json_default) + "\n")
     cal.read_fitted(path)
 

@@ -128,9 +128,8 @@ class Fuser:
                 fit_text, fit_image = self._to_common("text", training_present["text"]), self._to_common(
                     "image", training_present["image"])
                 if effective == "adaptive":
-                    self.confidences_ = {
-                        "text": PrototypeNormConfidence.fit(fit_text, raw_norms["text"]),
-                        "image": PrototypeNormConfidence.fit(fit_image, raw_norms["image"][present])}
+                    self.confidences_ = {"text": PrototypeNormConfidence.fit(fit_text, raw_norms["text"]),
+                                         "image": PrototypeNormConfidence.fit(fit_image, raw_norms["image"][present])}
                 else:
                     self.confidences_ = {"text": MarginConfidence.fit(fit_text, self.n_clusters, self.seed),
                                          "image": MarginConfidence.fit(fit_image, self.n_clusters, self.seed)}
@@ -247,9 +246,8 @@ class Fuser:
                 arrays[f"confidence/{channel}/{name}"] = np.asarray(value)
         settings = {"mode": self.mode, "strategy": self.strategy, "seed": self.seed, "n_clusters": self.n_clusters,
                     "eta": self.eta, "keep_masked": self.keep_masked, "has_images": self.has_images_,
-                    "channels": list(self.channels_),
-                    "effective": self.effective_, "dims": self.dims_, "common_width": self.common_width_,
-                    "confidences": kinds}
+                    "channels": list(self.channels_), "effective": self.effective_, "dims": self.dims_,
+                    "common_width": self.common_width_, "confidences": kinds}
         return settings, arrays
 
     @classmethod
@@ -314,9 +312,8 @@ def build_features(text_train, image_train, present_train, text_test, image_test
         w_train, w_test = train_info["text_weight"], test_info["text_weight"]
         info["adaptive"] = {"variant": "official (prototype + norm confidence, softmax weights)", "eta": float(eta),
                             "mean_text_weight_train": float(w_train.mean()),
-                            "mean_text_weight_test": float(w_test.mean()),
-                            "text_weight_train": w_train, "text_weight_test": w_test,
-                            "terms": ["w_t t + w_i i", "0.5 t*i", "0.5 |t - i|"]}
+                            "mean_text_weight_test": float(w_test.mean()), "text_weight_train": w_train,
+                            "text_weight_test": w_test, "terms": ["w_t t + w_i i", "0.5 t*i", "0.5 |t - i|"]}
     elif fuser.effective_ == "adaptive_margin":
         w_train, w_test = train_info["text_weight"], test_info["text_weight"]
         info["adaptive"] = {"variant": "kmeans margin (this project)",

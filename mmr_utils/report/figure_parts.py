@@ -38,9 +38,8 @@ def place_labels(ax, texts, targets, avoid=(), *, markers=None, arrows: bool = T
     targets = np.asarray(targets, dtype=float).reshape(-1, 2)
     avoid = np.asarray(avoid, dtype=float).reshape(-1, 2)
     adjust_text(texts, x=avoid[:, 0], y=avoid[:, 1], target_x=targets[:, 0], target_y=targets[:, 1], ax=ax,
-                objects=markers,
-                expand=(1.3, 1.6), force_text=(0.3, 0.5), force_static=(0.4, 0.7), iter_lim=LABEL_ITERATIONS,
-                time_lim=None, ensure_inside_axes=True,
+                objects=markers, expand=(1.3, 1.6), force_text=(0.3, 0.5), force_static=(0.4, 0.7),
+                iter_lim=LABEL_ITERATIONS, time_lim=None, ensure_inside_axes=True,
                 arrowprops={"arrowstyle": "-", "color": "0.55", "lw": 0.5} if arrows else None)
 
 

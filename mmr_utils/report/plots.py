@@ -324,8 +324,7 @@ def plot_modality_gaps(gaps: pd.DataFrame, metric: str = "nAUC_shared", per_seed
     height = 0.62 if intervals is not None else 0.42
     fig, ax = plt.subplots(figsize=(1.25 * data.shape[1] + 3, height * data.shape[0] + 1.8))
     sns.heatmap(data, annot=intervals is None, fmt="+.3f", cmap="RdBu", center=0, vmin=-limit, vmax=limit, ax=ax,
-                annot_kws={"fontsize": 7},
-                cbar_kws={"label": f"gap in {column_label(metric)}"})
+                annot_kws={"fontsize": 7}, cbar_kws={"label": f"gap in {column_label(metric)}"})
     seeds = annotate_interval_cells(ax, data, intervals, limit) if intervals is not None else 0
     title = (f"Where {mode_label('22')} beats either channel alone: {column_label(metric)} of {mode_label('22')} "
              f"minus the better of {mode_label('11')} and {mode_label('33')}")

@@ -148,8 +148,7 @@ def _calibrated(base: np.ndarray, latents: pd.DataFrame, dataset: str, shared_sd
     return _sigmoid(_solve_intercepts(logits, targets)[None, :] + logits)
 
 
-def correctness_probabilities(latents: pd.DataFrame, seed: int = 0,
-                              shared_sd: dict[str, float] | None = None,
+def correctness_probabilities(latents: pd.DataFrame, seed: int = 0, shared_sd: dict[str, float] | None = None,
                               signal: dict[str, float] | None = None) -> np.ndarray:
     """P(correct) per instance and model (n x K, :data:`MODELS` order): ``p_im = sigmoid(a_md + s_d (SKILL_WEIGHT
     need_i . skill_m + w_d^text t_m u_i + w_d^image v_m q_i + w_d^joint j_m u_i q_i) - slope_m difficulty_i - sigma_d

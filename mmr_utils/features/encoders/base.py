@@ -366,10 +366,9 @@ class BaseEncoder:
     def _compute_images(self, paths: list[str], batch_size: int | None):
         """Decode + preprocess in DataLoader workers, embed batch by batch; return (position -> vector, failures)."""
         size = batch_size or self.batch_size
-        loader = torch.utils.data.DataLoader(
-            _ImageFileDataset(paths, self._image_transform()), batch_size=size, shuffle=False,
-            num_workers=self.num_workers, collate_fn=_collate_images, pin_memory=self.device.type == "cuda",
-            persistent_workers=False)
+        loader = torch.utils.data.DataLoader(_ImageFileDataset(paths, self._image_transform()), batch_size=size,
+                                             shuffle=False, num_workers=self.num_workers, collate_fn=_collate_images,
+                                             pin_memory=self.device.type == "cuda", persistent_workers=False)
         vectors: dict[int, np.ndarray] = {}
         failures: dict[int, str] = {}
         for indices, batch, failed in progress(loader, desc=f"{self.name} images", enabled=self.progress,
