@@ -1,10 +1,8 @@
 """Loader of MMR-Bench V2, the successor benchmark (Hugging Face dataset ``gh0stHunter/MMR-Bench-V2``; 44 models,
 18 task sets), into an :class:`OutcomeTable`. Reading it needs ``pyarrow``. Layout::
 
-    <root>/data/instances/<task>.parquet          sample_id, benchmark, prompt_text, images (list of paths under
-                                                  the image root, LMUData/ by default)
-    <root>/data/results/<model>/<task>.parquet    sample_id, benchmark, model_id, score in [0, 1], cost, cost_unit,
-                                                  status
+    <root>/data/instances/<task>.parquet        sample_id, benchmark, prompt_text, images (paths under the image root)
+    <root>/data/results/<model>/<task>.parquet  sample_id, benchmark, model_id, score in [0, 1], cost, cost_unit, status
 
 - Rows are the chosen tasks' instances (``dataset`` = task, ``dataset_idx`` = ``sample_id``, ``question`` =
   ``prompt_text``; ``benchmark`` and ``n_images`` kept), columns the chosen models (results sub-folders, sorted).

@@ -1,12 +1,9 @@
 """The one output layer: figures (PNG + PDF, :func:`save_figure`) and tables (CSV + Markdown, :func:`save_table`)
 leave a notebook only through here, written atomically with ``<name>.provenance.json`` under ``figures/`` (or
 ``$MMR_FIGURES_DIR`` during a run on other data, when writing into ``figures/`` is refused). Captions carry the data
-source (SIMULATED where it is) and the encoder. A notebook binds its folder once in a :class:`Report`::
+source (SIMULATED where it is) and the encoder. A notebook binds its folder once: ``report = Report(out_dir)``, then
+``report.figure(fig, "fig_pareto", provenance)`` and ``report.table(frame, "tab_main_results_nauc", provenance)``."""
 
-    report = Report(out_dir)
-    report.figure(fig, "fig_pareto", result.provenance)
-    report.table(frame, "tab_main_results_nauc", result.provenance)
-"""
 
 from __future__ import annotations
 
