@@ -1,9 +1,8 @@
-"""A trained router as one artefact (encoders, fitted fusion, fitted router, model names, budget) routing a new
-question and optional image to a model name (paper Sec. 3: the decision ``a*`` for one query).
-
-:meth:`RoutingPipeline.train` runs the steps of a study's run; :meth:`~RoutingPipeline.save` writes data only
-(``pipeline.json``, ``fuser.npz``, ``router.npz``) and :meth:`~RoutingPipeline.load` reads it back, re-creating the
-encoders by name and revision (a different revision is refused; TF-IDF is refitted on the recorded questions)."""
+"""A trained router as one artefact (encoders, fitted fusion, fitted router, model names, budget) routing a new question
+and optional image to a model name (paper Sec. 3: the decision ``a*`` for one query). :meth:`RoutingPipeline.train` runs
+the steps of a study's run; :meth:`~RoutingPipeline.save` writes data only (``pipeline.json``, ``fuser.npz``,
+``router.npz``) and :meth:`~RoutingPipeline.load` reads it back, re-creating the encoders by name and revision (a
+different revision is refused; TF-IDF is refitted on the recorded questions)."""
 
 from __future__ import annotations
 

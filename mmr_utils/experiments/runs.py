@@ -1,10 +1,9 @@
-"""One router on one split (paper Sec. 3 and 5.1): fused features -> fit on the training rows -> predict the test
-rows (:func:`fit_predict`), under the settings a study shares (:class:`RunConfig`).
-
-A (features, router and its full parameters, mode, fusion, seed, split, package code) combination is trained once
-across all notebooks and studies: the run cache (:mod:`mmr_utils.experiments.run_cache`; ``MMR_RUN_CACHE=0`` turns it
-off) reads its predictions back bit-identical. What a router needs (its fusion, the truth, both channels, the text
-width) is read from its class's capabilities (:mod:`mmr_utils.routers.base`), never from its name."""
+"""One router on one split (paper Sec. 3 and 5.1): fused features -> fit on the training rows -> predict the test rows
+(:func:`fit_predict`), under the settings a study shares (:class:`RunConfig`). A (features, router and its full
+parameters, mode, fusion, seed, split, package code) combination is trained once across all notebooks and studies: the
+run cache (:mod:`mmr_utils.experiments.run_cache`; ``MMR_RUN_CACHE=0`` turns it off) reads its predictions back
+bit-identical. What a router needs (its fusion, the truth, both channels, the text width) is read from its class's
+capabilities (:mod:`mmr_utils.routers.base`), never from its name."""
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
-"""The references reported beside every router (paper Sec. 3.3 and Table 2): every single model's operating point,
-the Oracle (the cheapest correct model per row) and Random routing in the official code's one-point form
+"""The references reported beside every router (paper Sec. 3.3 and Table 2): every single model's operating point, the
+Oracle (the cheapest correct model per row) and Random routing in the official code's one-point form
 (:func:`random_official`, 50 trials; the swept-curve variant is :func:`mmr_utils.metrics.summary.random_sweep`).
-
 Emulating the official code: ``fallback="first"`` and :func:`first_correct_oracle` use column 0, so pass columns in
 :func:`official_model_order` (the official loader sorts model names) to reproduce its index-0 behaviour."""
 

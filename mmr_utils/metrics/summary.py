@@ -1,8 +1,7 @@
-"""Everything at once for one router's predictions: operating points, frontier, Ps, QNC, nAUC (official and shared)
-and the references on the same test rows (paper Sec. 3.3), in the fixed protocol or emulating the official code.
-
-Missing cells: the metrics need a true outcome for whichever model a row is sent to, so ``Y`` and ``C`` must be
-complete. :func:`summarize` scores only the rows observed for every model and reports how many it dropped."""
+"""Everything at once for one router's predictions: operating points, frontier, Ps, QNC, nAUC (official and shared) and
+the references on the same test rows (paper Sec. 3.3), in the fixed protocol or emulating the official code. Missing
+cells: the metrics need a true outcome for whichever model a row is sent to, so ``Y`` and ``C`` must be complete.
+:func:`summarize` scores only the rows observed for every model and reports how many it dropped."""
 
 from __future__ import annotations
 

@@ -1,11 +1,9 @@
 """Paper tables built from study results (:class:`mmr_utils.experiments.studies.StudyResult`, mostly of
-:func:`~mmr_utils.experiments.studies.main_results`), and the paper-vs-here comparisons.
-
-Table 2 (:func:`table2`), Table 3 as reconstructed (:func:`qnc_per_dataset`: per-dataset Quality-Neutral Cost, Sec.
-3.3; the table itself could not be read [uncertain]), Table 4 (:func:`cross_dataset_table`), the stand-in for Table 5
-(:func:`transfer_table`), Sec. 5.3 (:func:`modality_gaps`), the metric audit (:func:`audit_rank_changes`) and the
-headline "about 33% of the best single model's cost" (:func:`cost_claim_check` [likely; the router and data slice
-are not stated])."""
+:func:`~mmr_utils.experiments.studies.main_results`), and the paper-vs-here comparisons. Table 2 (:func:`table2`), Table
+3 as reconstructed (:func:`qnc_per_dataset`: per-dataset Quality-Neutral Cost, Sec. 3.3; the table itself could not be
+read [uncertain]), Table 4 (:func:`cross_dataset_table`), the stand-in for Table 5 (:func:`transfer_table`), Sec. 5.3
+(:func:`modality_gaps`), the metric audit (:func:`audit_rank_changes`) and the headline "about 33% of the best single
+model's cost" (:func:`cost_claim_check` [likely; the router and data slice are not stated])."""
 
 from __future__ import annotations
 

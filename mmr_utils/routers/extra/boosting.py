@@ -3,10 +3,9 @@
 ``random_state = seed``) predicts from the query features whether the model answers correctly (observed training rows
 only, correctness binarised at 0.5); ``CalibratedClassifierCV`` calibrates it (``"sigmoid"``: Platt scaling, robust on a
 few hundred rows; or ``"isotonic"``) on ``cv`` stratified folds shuffled with ``seed``. A model whose minority class has
-fewer than ``cv`` rows gets its training mean as a constant probability and is listed in ``constant_models_``.
-
-Cost: ``cost_model="mean"`` predicts each model's mean training cost; ``"hgb"`` a boosted regression on the neural
-routers' standardised log cost (:class:`~mmr_utils.routers.neural.LogCostScaler`). Fits and predictions run under
+fewer than ``cv`` rows gets its training mean as a constant probability and is listed in ``constant_models_``. Cost:
+``cost_model="mean"`` predicts each model's mean training cost; ``"hgb"`` a boosted regression on the neural routers'
+standardised log cost (:class:`~mmr_utils.routers.neural.LogCostScaler`). Fits and predictions run under
 ``threadpool_limits(threads)`` (default 1 OpenMP thread: faster on small fits and reproducible; ``None`` leaves
 scikit-learn's default). Saving stores the training set; loading refits it (deterministic, so predictions match)."""
 

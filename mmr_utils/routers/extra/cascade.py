@@ -3,11 +3,10 @@ correct as the stopping score). Models are tried from cheap to expensive (mean t
 cascade stops at the first model whose :class:`~mmr_utils.routers.extra.boosting.BoostingRouter` probability exceeds the
 threshold ``t``, else the last model answers. A query costs the true costs of every model called. The probabilities
 depend on the query features only (the table has no answer text): a deferral rule with a known stopping point.
+:meth:`CascadeRouter.cascade_curve` sweeps ``t`` and gives the cascade's operating points. In the standard budget sweep
+``U`` is the probability and ``P[:, k]`` the summed predicted costs of ``k`` and every cheaper model, but only the
+chosen model is charged: a router using the cascade's predictions, not the cascade itself."""
 
-:meth:`CascadeRouter.cascade_curve` sweeps ``t`` and gives the cascade's operating points, scored like any curve. In
-the standard budget sweep ``U`` is the probability and ``P[:, k]`` the summed predicted costs of ``k`` and every
-cheaper model; the evaluation then charges only the chosen model, so that describes a router using the cascade's
-predictions, not the cascade itself."""
 
 from __future__ import annotations
 
