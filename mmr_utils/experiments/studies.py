@@ -131,12 +131,11 @@ def main_results(bank: FeatureBank, config: RunConfig, routers=LEARNED_ROUTERS, 
                  rule: str = "threshold", random_protocol: str = "official", split_procedure: str = "stratified",
                  protocols=("pooled",)) -> StudyResult:
     """Table 2, Figure 4 and the QNC table: every router on an instance split (stratified by dataset;
-    ``split_procedure="official"`` with seed 42 is the official split), scored on all test rows and per dataset,
-    beside the references of :func:`~mmr_utils.experiments.scoring.reference_records`, per seed.
-
-    ``protocols`` (each record carries its ``protocol``): ``"pooled"`` (this project's variant) fits one router on
-    every dataset's training rows; ``"per_dataset"`` (the official ``run.py --dataset X``) fits one per dataset on its
-    rows only, with the pooled router as its ``All`` column (the paper's "Full"). References are protocol-free."""
+    ``split_procedure="official"`` with seed 42 is the official split), scored on all test rows and per dataset, beside
+    the references of :func:`~mmr_utils.experiments.scoring.reference_records`, per seed. ``protocols`` (each record
+    carries its ``protocol``): ``"pooled"`` (this project's variant) fits one router on every dataset's training rows;
+    ``"per_dataset"`` (the official ``run.py --dataset X``) fits one per dataset on its rows only, with the pooled
+    router as its ``All`` column (the paper's "Full"). References are protocol-free."""
     unknown = sorted(set(protocols) - {"pooled", "per_dataset"})
     if unknown or not protocols:
         raise ValueError(f"protocols {list(protocols)}: expected a non-empty subset of ['pooled', 'per_dataset']")

@@ -81,9 +81,8 @@ def summarize(U, P, Y, C, *, rule: str = "threshold", cost_range=None, fallback:
 def summarize_official(U, P, Y, C, models) -> Summary:
     """:func:`summarize` as the official code scores a router: model columns put in the official loader's sorted-name
     order (:func:`official_model_order`), a row with no affordable model sent to model 0 of that order, utility ties
-    broken by the lower index of that order, thresholds at every unique predicted cost. ``models`` names the columns
-    of the arrays as given. The metrics are order-free; ``best_single`` and ``single_models`` refer to the sorted
-    order (``models[official_model_order(models)]``)."""
+    broken by the lower index of that order, thresholds at every unique predicted cost. ``models`` names the arrays'
+    columns; the metrics are order-free, ``best_single`` and ``single_models`` refer to the sorted order."""
     order = official_model_order(models)
     if len(order) != as_float(U).shape[-1]:
         raise ValueError(f"{len(order)} model names for arrays with {as_float(U).shape[-1]} columns")
@@ -94,9 +93,10 @@ def summarize_official(U, P, Y, C, models) -> Summary:
 def random_sweep(Y, C, *, draws: int = 50, seed: int = 0) -> dict:
     """Random routing as a budget sweep (this project's variant, not the official baseline): each of ``draws`` seeded
     draws sends every row to a uniformly random model (the point) and also ranks models by random utilities with the
-    known mean prices as predicted costs (a curve, scored with :func:`summarize`). Returns the mean and standard
-    deviation over draws of cost, accuracy, nAUC (both protocols) and Ps; QNC as the median over draws with
-    ``QNC_reached``, the fraction of draws that reach the best single model."""
+    known mean prices as predicted costs (a curve, scored with :func:`summarize`). Returns the mean and sd over draws
+    of cost, accuracy, nAUC (both protocols) and Ps; QNC as the median, ``QNC_reached`` the fraction that reach."""
+
+
     Y, C = as_float(Y), as_float(C)
     n, k = check_arrays(Y=Y, C=C)
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:

@@ -128,8 +128,8 @@ def column_format(values) -> Callable[[object], str]:
     """One number format for a whole column, chosen from its values: whole numbers without decimals; numbers
     between 0.001 and 100,000 in fixed point with enough decimals for two significant digits of the smallest (3 for
     scores, at most 4); anything wider in scientific notation with three significant digits. A column with values of
-    both signs (a difference) shows the sign, with 4 decimals when every value is below 1; NaN is a dash;
-    non-numbers are written as text."""
+    both signs (a difference) shows the sign, with 4 decimals when every value is below 1; NaN is a dash; text stays."""
+
     numbers = np.array([float(v) for v in values if _is_number(v)], dtype=float)
     finite = numbers[np.isfinite(numbers)]
     sign = "+" if finite.size and finite.min() < 0 < finite.max() else ""

@@ -344,6 +344,8 @@ def plot_cross_dataset(table: pd.DataFrame, metric: str = "Ps"):
     cell also shows the 95% interval of that difference over seeds (per seed: the routers' mean minus the best single
     model of that seed, or its mean over seeds where the table has it once), and cells whose interval covers zero are
     hatched with their numbers in grey."""
+
+
     routers = table[table["router"] != "best_single"]
     best = routers.groupby(["scenario", "source", "target"], sort=False)[metric].mean().rename("router").reset_index()
     single = table[table["router"] == "best_single"].groupby(["source", "target"])["Ps"].mean().rename("single")

@@ -55,13 +55,11 @@ CALIBRATION_METHODS = ("expected", "realized")
 def calibrate(scale: float = CALIBRATION_SCALE, seed: int = CALIBRATION_SEED, *, method: str = "realized",
               iterations: int = 40, targets: dict[str, float] | None = None, signal: dict[str, float] | None = None,
               datasets=None, latents: pd.DataFrame | None = None) -> dict[str, float]:
-    """dataset -> ``sigma_d`` (4 decimals) such that the Oracle Ps equals the paper's Oracle row (Table 2).
-
-    ``iterations`` bisection steps on ``sigma_d`` in :data:`SIGMA_BRACKET` over the latents of ``(scale, seed)``,
-    re-solving the intercepts at each step; on the analytic expected Oracle ``mean_i (1 - prod_m (1 - p_im))``
-    (``method="expected"``) or on the Oracle of the outcomes actually drawn (``"realized"``, behind the stored
-    constants). ``signal`` (default :data:`~.calibration.LEARNABLE_SIGNAL`), ``datasets`` and precomputed
-    ``latents`` are optional; a target the bracket cannot reach is a ``ValueError``."""
+    """dataset -> ``sigma_d`` (4 decimals) such that the Oracle Ps equals the paper's Oracle row (Table 2), by
+    bisection in :data:`SIGMA_BRACKET` over the latents of ``(scale, seed)``, re-solving the intercepts at each step;
+    on the expected Oracle ``mean_i (1 - prod_m (1 - p_im))`` (``method="expected"``) or on that of the outcomes drawn
+    (``"realized"``, behind the stored constants). ``signal`` defaults to :data:`~.calibration.LEARNABLE_SIGNAL`; a
+    target the bracket cannot reach is a ``ValueError``."""
     seed = _check_seed(seed)
     if method not in CALIBRATION_METHODS:
         raise ValueError(f"method must be one of {CALIBRATION_METHODS}, got {method!r}")
@@ -113,13 +111,10 @@ def expected_max_standard_normal(k: int) -> float:
 
 def random_peak_excess(table, *, trials: int = RANDOM_TRIALS, test_fraction: float = PAPER_TEST_FRACTION
                        ) -> dict[str, float]:
-    """Group (each dataset and ``"Full"``) -> the expected official Random Ps minus the mean accuracy of the models.
-
-    The official Random router scores ``trials`` trials of a uniform random model per query on a test split of
-    ``test_fraction`` of the rows, each trial one frontier point, so its Ps is the best trial: in expectation
-    ``E[max of trials standard normals] * sd`` above the mean, where ``sd^2 = mean_q pbar_q (1 - pbar_q) / n_test``
-    is the variance of one trial's accuracy (``pbar_q``: share of models right on query q). Rounded to 4 decimals,
-    the precision of :data:`~.calibration.RANDOM_PEAK_EXCESS`."""
+    """Group (each dataset and ``"Full"``) -> the expected official Random Ps minus the models' mean accuracy, to 4
+    decimals: the Ps of ``trials`` one-point trials (a uniform random model per query, on ``test_fraction`` of the rows)
+    is the best trial, in expectation ``E[max of trials standard normals] * sd`` above the mean, with ``sd^2 = mean_q
+    pbar_q (1 - pbar_q) / n_test`` (``pbar_q``: share of models right on query q)."""
     correct, datasets = _correct_and_datasets(table)
     if np.isnan(correct).any():
         raise ValueError("the table has missing correctness cells; the Random peak excess needs complete rows")
@@ -217,12 +212,12 @@ def _learned_rows() -> list[dict]:
 def achieved_vs_target(table=None, *, scale: float = 1.0, seed: int = 0, random_draws: int = RANDOM_TRIALS,
                        random_splits: int = 20, learned: bool = True) -> pd.DataFrame:
     """Achieved vs target rows of the paper's Table 2 per dataset and ``Full`` (columns group, n, metric, target,
-    achieved, difference, tolerance, within, note) for ``table`` (default: simulated at ``(scale, seed)``).
+    achieved, difference, tolerance, within, note) for ``table`` (default: simulated at ``(scale, seed)``): Best
+    Single and Oracle Ps on all rows; Random Ps the official statistic (best of ``random_draws`` trials on 80% test
+    splits, mean over ``random_splits``) beside ``random_mean``; tolerances 0.01 (Oracle, Random) and 2 binomial sd
+    of the 80% split (Best Single); gpt-5-nano's Figure-4 point; with ``learned`` the learned routers' Ps and gains
+    as :mod:`.learnable` last stored them. ``note`` names conflicts and where a row comes from."""
 
-    Best Single and Oracle Ps on all rows; Random Ps the official statistic (best of ``random_draws`` trials on 80%
-    test splits, mean over ``random_splits``) beside ``random_mean``; tolerances 0.01 (Oracle, Random) and 2 binomial
-    sd of the 80% split (Best Single). Also gpt-5-nano's Figure-4 point and, with ``learned``, the learned routers'
-    Ps and gains as :mod:`.learnable` last stored them. ``note`` names conflicts and where a row comes from."""
     if table is None:
         from mmr_utils.data.simulator.benchmark import simulate_tables
 
