@@ -15,9 +15,6 @@ from mmr_utils.metrics.peer_table import peer_metrics_table
 from mmr_utils.metrics.references import oracle_choice
 from mmr_utils.metrics.uncertainty import uncertainty_table
 
-#: Routers beyond the paper's ten, in the order notebook 9 shows them.
-BEYOND_ROUTERS: tuple[str, ...] = ("carrot_knn", "knn_shrunk", "kmeans_shrunk", "irt", "gbdt", "cascade")
-
 
 def oracle_gap(Y: np.ndarray, C: np.ndarray, U: np.ndarray, P: np.ndarray, models, *, datasets=None) -> pd.DataFrame:
     """Where a router loses to the oracle at its peak (the operating point that attains Ps): rows where the router is
