@@ -59,10 +59,9 @@ class RoutingPipeline:
     @classmethod
     def train(cls, bank, router: str, split, config=None, *, seed: int | None = None,
               budget: float | None = None) -> RoutingPipeline:
-        """Fit the fusion and ``router`` on the training rows of ``split`` of ``bank`` (a
-        :class:`mmr_utils.features.bank.FeatureBank`) under ``config`` (a :class:`mmr_utils.experiments.runs.RunConfig`;
-        ``seed`` defaults to its first) exactly as :func:`mmr_utils.experiments.runs.fit_predict` does, and wrap them
-        with the bank's encoders and the table's model names."""
+        """Fit the fusion and ``router`` on the training rows of ``split`` of ``bank`` under ``config`` (``seed``
+        defaults to its first) exactly as :func:`mmr_utils.experiments.runs.fit_predict` does, and wrap them with the
+        bank's encoders and the table's model names."""
         from mmr_utils.experiments.runs import RunConfig, check_mode, router_class, router_fusion, router_params
 
         config = config or RunConfig()

@@ -28,7 +28,6 @@ def official_instance_split(n_rows: int, train_fraction: float = 0.2, seed: int 
     table order with ``train_size=train_fraction``, ``shuffle=True``, ``random_state=seed``, not stratified; sorted
     (train, test) row indices. The official rows only if the table holds the official frame's rows in its order (the
     merged CSV filtered to the requested datasets) [uncertain where a loader drops or reorders rows]."""
-
     from sklearn.model_selection import train_test_split
 
     if n_rows < 2:

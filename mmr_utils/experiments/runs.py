@@ -300,8 +300,7 @@ def fit_predict(bank: FeatureBank, router: str, split: Split, config: RunConfig 
                 seed: int | None = None) -> RouterRun:
     """Build features for the configuration's mode and fusion, fit ``router`` on the training rows (missing cells
     masked) and predict utility and cost on the test rows; ``seed`` (default: the configuration's first) seeds the
-    features and the router. A run in the run cache, or trained ahead by
-    :func:`~mmr_utils.experiments.training.prefetch_runs`, is read back instead."""
+    features and the router. A run cached or trained ahead (:mod:`~mmr_utils.experiments.training`) is read back."""
     config = config or RunConfig()
     job = prepare_run(bank, router, split, config, config.seeds[0] if seed is None else seed)
     if isinstance(job, RouterRun):

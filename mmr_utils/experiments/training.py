@@ -119,9 +119,8 @@ def _train_jobs(jobs: list[TrainingJob], workers: int, *, forced: bool = False) 
 
 def prefetch_runs(requests) -> int:
     """Train ahead the neural runs among ``requests`` (tuples of :func:`fit_predict`'s arguments) that are neither
-    cached nor prefetched, for the later :func:`fit_predict` calls to read back; returns the number trained. Runs of
-    a batchable router (MLP, MLPMF) that differ only in the seed train as one ensemble (``Router.fit_many``), and the
-    units of work train in :func:`training_workers` processes."""
+    cached nor prefetched, for the later :func:`fit_predict` calls to read back (batched and in
+    :func:`training_workers` processes, as the module docstring says); returns the number trained."""
     jobs: dict[str, TrainingJob] = {}
     for request in requests:
         if not router_class(request[1]).neural:

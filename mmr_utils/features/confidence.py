@@ -21,7 +21,6 @@ class PrototypeNormConfidence:
     ``c = clip(0.5 * (cos(x, prototype) + 1) / 2 + 0.5 * sigmoid((||x|| - mean_norm) / std_norm), 0, 1)``, with the
     norms taken before unit normalisation; a norm spread below ``1e-6`` of the mean counts as none (term 0.5)."""
 
-
     prototype: np.ndarray
     norm_mean: float
     norm_std: float

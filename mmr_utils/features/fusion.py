@@ -145,7 +145,6 @@ class Fuser:
     def transform(self, text, image=None, present=None, *, side: str = "test") -> tuple[np.ndarray, dict]:
         """Router features (float32, unit rows) of the given rows and what was done to them, under the mode's
         ``"train"`` or ``"test"`` flag (``side``); ``image=None`` imputes every row's image by the centroid."""
-
         if not self.fitted_:
             raise RuntimeError("Fuser is not fitted; call fit(text_train, image_train, present_train) first")
         if side not in ("train", "test"):

@@ -109,9 +109,8 @@ def verdicts_between(frame, column: str, better, others, *, item: str = "router"
                      seed: str = "seed", k: float = DEFAULT_K) -> dict[str, NoiseVerdict]:
     """For every ``item`` of a per-seed table: is its ``metric`` at ``column == better`` above every ``column`` value
     in ``others`` (e.g. mode 22 above modes 11 and 33: notebook 4's "multimodal beats both unimodal modes")? The verdict
-    is a decided loss when it is below one of them beyond noise (the clearest such loss), a decided win when it is above
-    all of them beyond noise (the narrowest win), and within noise otherwise. Items without all the values are left
-    out."""
+    is a decided loss when below one of them beyond noise (the clearest such loss), a decided win when above all of
+    them beyond noise (the narrowest win), else within noise. Items without all the values are left out."""
     verdicts = {}
     for name, part in frame.groupby(item, sort=True):
         wide = part.pivot_table(index=seed, columns=column, values=metric, aggfunc="mean")

@@ -95,8 +95,6 @@ def random_sweep(Y, C, *, draws: int = 50, seed: int = 0) -> dict:
     draws sends every row to a uniformly random model (the point) and also ranks models by random utilities with the
     known mean prices as predicted costs (a curve, scored with :func:`summarize`). Returns the mean and sd over draws
     of cost, accuracy, nAUC (both protocols) and Ps; QNC as the median, ``QNC_reached`` the fraction that reach."""
-
-
     Y, C = as_float(Y), as_float(C)
     n, k = check_arrays(Y=Y, C=C)
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:

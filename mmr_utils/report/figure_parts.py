@@ -30,7 +30,6 @@ def place_labels(ax, texts, targets, avoid=(), *, markers=None, arrows: bool = T
     coordinates) and from the ``markers`` (a scatter collection whose markers' extents labels must not cover), each
     pointing back to its target (data coordinates); call after the axes' scales and limits are final. A fixed number of
     iterations (not adjustText's default, one second of wall time) puts the labels alike on a busy or a fast machine."""
-
     from adjustText import adjust_text
 
     if not texts:

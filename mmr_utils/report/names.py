@@ -1,7 +1,6 @@
 """The names a reader sees (routers as the paper writes them, modality modes and table columns in words): one mapping
 each, used by every figure and Markdown table; the CSV files keep the ids the code uses."""
 
-
 from __future__ import annotations
 
 ROUTER_LABELS = {"knn": "KNN", "knn_shrunk": "KNN-shrunk", "kmeans": "KMeans", "kmeans_shrunk": "KMeans-shrunk",

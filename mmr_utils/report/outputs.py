@@ -4,7 +4,6 @@ leave a notebook only through here, written atomically with ``<name>.provenance.
 source (SIMULATED where it is) and the encoder. A notebook binds its folder once: ``report = Report(out_dir)``, then
 ``report.figure(fig, "fig_pareto", provenance)`` and ``report.table(frame, "tab_main_results_nauc", provenance)``."""
 
-
 from __future__ import annotations
 
 import io
@@ -129,7 +128,6 @@ def column_format(values) -> Callable[[object], str]:
     between 0.001 and 100,000 in fixed point with enough decimals for two significant digits of the smallest (3 for
     scores, at most 4); anything wider in scientific notation with three significant digits. A column with values of
     both signs (a difference) shows the sign, with 4 decimals when every value is below 1; NaN is a dash; text stays."""
-
     numbers = np.array([float(v) for v in values if _is_number(v)], dtype=float)
     finite = numbers[np.isfinite(numbers)]
     sign = "+" if finite.size and finite.min() < 0 < finite.max() else ""

@@ -237,8 +237,7 @@ def plot_pareto(result, dataset: str = "All", seed: int | None = None, models=No
                 paper_points: dict | None = None):
     """Paper Figure 4: each router's Pareto frontier (named at its end), the single models (labelled), Random and the
     Oracle; ``paper_points`` (model -> (cost in 1e-3 USD, accuracy), e.g. ``paper_tables.PAPER_FIG4_MODELS``) adds
-    the paper's single-model points as hollow stars joined to this run's. One split seed is drawn (named in the
-    title among the seeds the tables average)."""
+    the paper's single-model points as hollow stars joined to this run's. One split seed is drawn (named in the title)."""
     seed, seeds = _seed_of(result, seed)
     fig, ax = plt.subplots(figsize=(10, 6))
     _draw_pareto(ax, result, dataset, seed, models, log_cost=log_cost, paper_points=paper_points, fontsize=7)
@@ -344,8 +343,6 @@ def plot_cross_dataset(table: pd.DataFrame, metric: str = "Ps"):
     cell also shows the 95% interval of that difference over seeds (per seed: the routers' mean minus the best single
     model of that seed, or its mean over seeds where the table has it once), and cells whose interval covers zero are
     hatched with their numbers in grey."""
-
-
     routers = table[table["router"] != "best_single"]
     best = routers.groupby(["scenario", "source", "target"], sort=False)[metric].mean().rename("router").reset_index()
     single = table[table["router"] == "best_single"].groupby(["source", "target"])["Ps"].mean().rename("single")

@@ -122,6 +122,5 @@ class KMeansAdaptiveRouter(KMeansRouter):
     """The k-means router on adaptively fused features (paper Sec. 5.1, "KMeans-adaptive"; official ``kmeansnew``):
     it requires the ``"adaptive"`` fusion strategy of :mod:`mmr_utils.features.fusion`."""
 
-
     name = "kmeans_adaptive"
     fusion = "adaptive"

@@ -153,7 +153,6 @@ class _TorchRouter(Router):
     def fit_many(cls, routers, datasets):
         """Fit each router on its ``(X, Y, C[, mask])``: :attr:`batchable` ones equal but for ``seed``, on data of equal
         shapes, as one batched ensemble (:func:`_train_ensemble`), the others one after another."""
-
         routers, checked = list(routers), []
         for router, data in zip(routers, datasets, strict=True):
             X, Y, C, mask = check_outcomes(*data)

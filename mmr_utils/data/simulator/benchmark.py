@@ -1,7 +1,6 @@
 """The simulated benchmark as tables and as a folder in the official schema (:func:`simulate_benchmark`): runs the
 stages (outcomes, content, render) instance by instance."""
 
-
 from __future__ import annotations
 
 import json

@@ -2,7 +2,6 @@
 per-model per-dataset accuracies the outcomes are calibrated to, the simulated costs, and every constant of the
 generative model (docs/simulator.md). Everything here is data; nothing draws random numbers."""
 
-
 from __future__ import annotations
 
 import json

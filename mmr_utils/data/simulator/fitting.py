@@ -217,7 +217,6 @@ def achieved_vs_target(table=None, *, scale: float = 1.0, seed: int = 0, random_
     splits, mean over ``random_splits``) beside ``random_mean``; tolerances 0.01 (Oracle, Random) and 2 binomial sd
     of the 80% split (Best Single); gpt-5-nano's Figure-4 point; with ``learned`` the learned routers' Ps and gains
     as :mod:`.learnable` last stored them. ``note`` names conflicts and where a row comes from."""
-
     if table is None:
         from mmr_utils.data.simulator.benchmark import simulate_tables
 

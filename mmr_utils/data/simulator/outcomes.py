@@ -1,7 +1,6 @@
 """Latent variables, outcome probabilities and the drawn outcomes and token counts of the simulator (the "Kind",
 "Difficulty", "Skill needs", "Correctness" and "Cost" steps of the generative model, docs/simulator.md)."""
 
-
 from __future__ import annotations
 
 import numpy as np

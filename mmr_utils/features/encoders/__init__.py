@@ -57,8 +57,7 @@ def get_encoders(name: str = "auto", *, clip_model: str | os.PathLike = DEFAULT_
                  allow_download: bool = False, batch_invariant: bool = True) -> EncoderChoice:
     """The text and image encoders ``name`` names, and what was chosen: ``"clip"`` (the paper's), ``"offline"``
     (MiniLM + imagestats), ``"tfidf"`` (fit ``choice.text`` on the training texts first), any ``"TEXT+IMAGE"`` pair,
-    or ``"auto"`` (CLIP when its weights are found offline, else the offline pair, saying why).
-    ``batch_invariant``: see :class:`~.base.BaseEncoder`."""
+    or ``"auto"`` (CLIP when its weights are found offline, else the offline pair, saying why)."""
     common = {"cache_dir": cache_dir, "use_cache": use_cache, "progress": progress, "batch_invariant": batch_invariant}
     requested = name
     fallback_reason = None

@@ -35,7 +35,6 @@ class CarrotKNNRouter(Router):
     that model and, separately, the mean observed cost of its ``k_cost`` (default: ``k``) nearest ones; cosine
     distance, brute force, ``k`` capped at the model's number of observed rows. Deterministic (``seed`` unused)."""
 
-
     name = "carrot_knn"
 
     def __init__(self, *, k: int = 40, k_cost: int | None = None, metric: str = "cosine", seed: int = 0):

@@ -7,7 +7,6 @@ depend on the query features only (the table has no answer text): a deferral rul
 ``U`` is the probability and ``P[:, k]`` the summed predicted costs of ``k`` and every cheaper model, but only the
 chosen model is charged: a router using the cascade's predictions, not the cascade itself."""
 
-
 from __future__ import annotations
 
 import numpy as np

@@ -37,7 +37,6 @@ class _IRTNet(nn.Module):
 class IRTRouter(_TorchRouter):
     """MIRT router (module docstring); ``a(x)`` has ``dim`` entries, the heads a ReLU hidden layer. Seeded."""
 
-
     name = "irt"
     #: Not batched: under ``vmap`` the BCE loss of a member comes out a float32 rounding apart depending on the size of
     #: its ensemble, which would make a run's result depend on how runs were grouped.

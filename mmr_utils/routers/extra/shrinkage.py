@@ -118,7 +118,6 @@ class KMeansShrunkRouter(KMeansRouter):
     (seeded k-means as in ``kmeans``) pulled toward the model's training mean, strengths ``utility_kappa_`` /
     ``cost_kappa_`` fitted over the training clusters; ``cluster_counts_`` is the evidence ``n`` per cluster and model."""
 
-
     name = "kmeans_shrunk"
 
     def _fit(self, X, Y, C, mask):
