@@ -111,8 +111,7 @@ def convert_mathv(
 ) -> Path:
     """Build ``out_dir/MMR-Bench.csv`` and ``out_dir/images/MathVision/`` (symlinks) from the MATH-V folder
     ``source`` (``data/<split>.jsonl``, ``images/``, ``outputs/**/<Model>.jsonl``): every model setting judged on every
-    item; skipped settings and the cost model go to ``provenance.json``. Refuses a folder it did not write unless
-    ``force``."""
+    item; skipped settings and the cost model go to ``provenance.json``. A folder it did not write needs ``force``."""
     source, out_dir = Path(source), check_replaceable_folder(out_dir, force=force)
     items_file = source / "data" / f"{split}.jsonl"
     if not items_file.is_file():

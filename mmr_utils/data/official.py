@@ -337,8 +337,7 @@ def auto_image_root(folder: Path) -> Path | None:
 def load_table(path, *, datasets=None, images="auto", simulated: bool | None = None) -> OutcomeTable:
     """Load an outcome table in the official schema from ``path`` (the CSV or its folder), optionally selecting
     ``datasets`` (names or aliases). ``images``: ``"auto"`` (:func:`auto_image_root`), a folder that must exist, or
-    ``None``; ``simulated=None`` reads ``provenance.json`` beside the CSV. A malformed table is a
-    :class:`TableFormatError` naming file, row or column."""
+    ``None``; ``simulated=None`` reads ``provenance.json`` beside the CSV. Malformed: :class:`TableFormatError`."""
     csv_path = find_table_csv(path)
     text = _read_text(csv_path)
     header = _check_records(text, csv_path)

@@ -106,9 +106,8 @@ def instance_cases(bank: FeatureBank, config: RunConfig, procedure: str = "strat
 
 def study_loop(cases: Iterable[Case], routers, config: RunConfig, *, settings: Callable | None = None
                ) -> Iterator[tuple[Case, Iterator[CaseRun]]]:
-    """For each case, the case and a lazy iterator over its routers x settings, each run by
-    :func:`~mmr_utils.experiments.runs.fit_predict`; the neural runs of all cases are trained first
-    (:func:`~mmr_utils.experiments.training.prefetch_runs`). ``settings(router_class) -> [(mode, fusion), ...]``
+    """For each case, the case and a lazy iterator over its routers x settings, each run by :func:`fit_predict`, the
+    neural runs of all cases trained first (:func:`prefetch_runs`). ``settings(router_class) -> [(mode, fusion), ...]``
     (default: the configuration's one pair) may read the router's capabilities, e.g. its required fusion."""
     def requests(case: Case) -> Iterator[tuple]:
         for router in routers:
@@ -234,7 +233,7 @@ def cross_dataset_study(bank: FeatureBank, config: RunConfig, routers=LEARNED_RO
     """Table 4: train on source datasets, test on target datasets within each scenario, beside the best single model
     chosen on the target's own outcomes (an upper reference, as in the paper). ``protocol="all_pairs"``: every ordered
     pair (:func:`scenario_pairs`); ``"paper"``: :func:`paper_scenario_pairs`; ``pairs`` overrides both. Every source
-    row trains (the training fraction is not used)."""
+    row trains (the training fraction is unused)."""
     if protocol not in ("all_pairs", "paper"):
         raise ValueError(f"protocol {protocol!r}: expected 'all_pairs' or 'paper'")
     records = []

@@ -175,8 +175,8 @@ def cost_claim_check(result: StudyResult, *, claim: float = PAPER_COST_FRACTION,
                      ) -> pd.DataFrame:
     """The paper's "about 33% of the best single model's cost" against per-dataset QNC: per dataset (then ``All``)
     the router with the lowest QNC (``best_router``, missing when none reaches; ``best_QNC`` then inf), its cost
-    (``router_cost``), the difference from ``claim``, whether it is within ``tolerance`` or below, and how many
-    routers reach the best single model or go below the claim."""
+    (``router_cost``), its difference from ``claim``, whether within ``tolerance`` or below, and how many routers
+    reach the best single model or go below the claim."""
     if not claim > 0:
         raise ValueError(f"claim must be a positive cost fraction, got {claim}")
     if not tolerance >= 0:
