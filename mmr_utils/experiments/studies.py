@@ -1,10 +1,8 @@
-"""The paper's studies (Sec. 5), one function each, returning tidy DataFrames: :func:`main_results` (Table 2, Figure 4,
-QNC), :func:`modality_study`, :func:`cross_dataset_study` (Table 4), :func:`model_subset_transfer` (the abstract's
-generalisation claim), :func:`image_masked_transfer` (stand-in for Table 5), :func:`data_efficiency`,
-:func:`metric_audit` (official protocol vs the fixed one), :func:`budget_rules` (threshold vs lambda rule). Every study
-takes the bank, a :class:`~mmr_utils.experiments.runs.RunConfig` and the routers, runs over the configuration's seeds
-(the paper reports one split) through :func:`study_loop`, and returns one row per (router, seed, group); :func:`study`
-builds its provenance. Routers never see encoders or files: studies hand them arrays."""
+"""The paper's studies (Sec. 5), one function each, returning tidy DataFrames (Tables 2 and 4, Figure 4, QNC, Sec. 5.3's
+modalities, the stand-in for Table 5, the abstract's generalisation claim, data efficiency, the metric audit and the
+budget rules). Every study takes the bank, a :class:`~mmr_utils.experiments.runs.RunConfig` and the routers, runs over
+the configuration's seeds (the paper reports one split) through :func:`study_loop`, and returns one row per (router,
+seed, group); :func:`study` builds its provenance. Routers never see encoders or files: studies hand them arrays."""
 
 from __future__ import annotations
 
