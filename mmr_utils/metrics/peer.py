@@ -3,8 +3,7 @@
 Every function takes what MMR-Bench's own metrics take: operating points or a Pareto frontier
 (:mod:`mmr_utils.metrics.protocol`) and reference points from the test rows' true outcomes ``Y`` and costs ``C``
 (:class:`References`); costs are mean true cost per query, accuracies mean correctness. :data:`METRIC_INFO` says what
-each metric measures and where it comes from (RouterBench's AIQ, RouteLLM's APGR and CPT, ORBIT's nAUC, hypervolume,
-cost at best-single accuracy); :mod:`mmr_utils.metrics.peer_table` runs them all."""
+each metric measures and where it comes from; :mod:`mmr_utils.metrics.peer_table` runs them all."""
 
 from __future__ import annotations
 

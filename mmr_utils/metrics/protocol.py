@@ -214,9 +214,8 @@ def budget_sweep(U, P, Y, C, rule: str = "threshold", *, fallback: str = "cheape
                  ties: str = "cheapest") -> OperatingPoints:
     """The cost-accuracy curve (paper Sec. 3.3): mean true cost and accuracy of the picks at every threshold (each
     unique predicted cost, as the official code) or every lambda breakpoint; exact, O(nK log nK), equal to
-    :func:`naive_budget_sweep`. Threshold rule only: ``fallback`` sends a row with no affordable model to its
-    ``cheapest`` predicted model or to model 0 (``first``, the official code); ``ties`` among equal utilities picks
-    the ``cheapest`` or the lowest ``index`` (the official argmax)."""
+    :func:`naive_budget_sweep`. ``fallback`` and ``ties`` (threshold rule only): as in
+    :func:`~mmr_utils.metrics.decision.choose_models`."""
     return sweep_events(U, P, Y, C, rule, fallback=fallback, ties=ties).points()
 
 
