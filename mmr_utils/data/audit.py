@@ -275,9 +275,7 @@ def _split_rows(split, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _image_comparer(images: np.ndarray):
-    """``same_image(a, b)`` for rows ``a`` and ``b``: True or False by the files' sha256 (read once per file), or
-    ``"unknown"`` when no row has an image path (loaded without images), neither of the two has one, or a file cannot
-    be read."""
+    """``same_image(a, b)`` for rows ``a`` and ``b`` as the module docstring defines it, reading each file once."""
     from mmr_utils._archive import sha256_file
 
     present = [isinstance(p, str) and bool(p) for p in images]
@@ -349,7 +347,7 @@ def record_audit(table: OutcomeTable, report: AuditReport) -> AuditReport:
 def load_any(path, *, datasets=None) -> OutcomeTable:
     """Load an outcome table from ``path`` for auditing: an MMR-Bench V2 folder (``data/instances``) through
     :func:`mmr_utils.data.v2.load_v2` (text only), anything else (official-schema CSV or its folder, MATH-V
-    conversion) through :func:`mmr_utils.data.official.load_table` without images (the audit reads text)."""
+    conversion) through :func:`mmr_utils.data.official.load_table`, without images (the audit reads text)."""
     path = Path(path)
     if path.is_dir() and ((path / "data" / "instances").is_dir() or (path / "instances").is_dir()):
         from mmr_utils.data.v2 import load_v2

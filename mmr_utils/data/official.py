@@ -160,8 +160,7 @@ def resolve_images(dataset_idx: pd.Series, datasets: pd.Series, image_root: Path
 
 
 def _read_text(csv_path: Path) -> str:
-    """The table file as text: UTF-8, with or without a byte-order mark (spreadsheets write one). Other encodings are
-    an error naming the file, line and byte."""
+    """The table file as text: UTF-8, with or without a byte-order mark (spreadsheets write one), else an error."""
     data = csv_path.read_bytes()
     try:
         return data.decode("utf-8-sig")

@@ -153,9 +153,7 @@ def _contact_sheet(paths: list[Path], cache_dir: Path) -> Path:
 
 def _resolve_images(images: pd.Series, image_root: Path | None, multi_image: str,
                     cache_dir: Path) -> tuple[list[str | None], dict]:
-    """Image path per item (module docstring). An item with an image that is not on disk, or (for a contact sheet)
-    one that cannot be decoded, has no image: it is counted in ``missing_images``, and the undecodable files are
-    listed in ``unreadable_images`` and named in a warning."""
+    """Image path per item and the counts of missing and unreadable images (module docstring)."""
     resolved, missing, sheets, unreadable = [], 0, 0, []
     for items in images:
         if not items or image_root is None:
@@ -219,9 +217,9 @@ def _read_results(path: Path, model: str, index: dict[str, int], benchmarks: np.
 
 def load_v2(root, *, tasks=None, models=None, image_root=_DEFAULT_IMAGES, score_threshold: float | None = 0.5,
             multi_image: str = "contact_sheet", cache_dir=None) -> OutcomeTable:
-    """Load MMR-Bench V2 from ``root`` (holding ``data/``, or ``instances/`` and ``results/``) as described in the
-    module docstring: ``tasks`` and ``models`` in the order given (default all, sorted); contact sheets go to
-    ``cache_dir`` (default ``<root>/.cache/contact_sheets``)."""
+    """Load MMR-Bench V2 from ``root`` (holding ``data/``, or ``instances/`` and ``results/``; module docstring):
+    ``tasks`` and ``models`` in the order given (default all, sorted); contact sheets go to ``cache_dir`` (default
+    ``<root>/.cache/contact_sheets``)."""
     root = Path(root)
     data = data_folder(root)
     if multi_image not in MULTI_IMAGE_MODES:
