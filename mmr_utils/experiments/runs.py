@@ -163,8 +163,7 @@ def _count(kind: str) -> None:
 
 
 def run_key(bank: FeatureBank, router: str, params: dict, split: Split, mode: str, fusion: str, seed: int) -> str:
-    """The run cache's entry name: the router and a hash of code, features, router, parameters, mode, fusion, seed,
-    split."""
+    """The run cache's entry name: the router and a hash of code, features, parameters, mode, fusion, seed, split."""
     key_text = json.dumps([code_fingerprint(), bank.fingerprint(), router, params, str(mode), fusion, seed,
                            _split_hash(split)], sort_keys=True, default=repr)
     return f"{router}-{hashlib.sha256(key_text.encode()).hexdigest()[:24]}"

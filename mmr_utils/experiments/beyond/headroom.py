@@ -18,7 +18,7 @@ from mmr_utils.metrics.uncertainty import uncertainty_table
 
 def oracle_gap(Y: np.ndarray, C: np.ndarray, U: np.ndarray, P: np.ndarray, models, *, datasets=None) -> pd.DataFrame:
     """Where a router loses to the oracle at its peak (the operating point that attains Ps): rows where the router is
-    wrong but some model was right, counted by dataset and by the oracle's model (cheapest correct, else cheapest), as shares."""
+    wrong but some model was right, as shares by dataset and by the oracle's model (cheapest correct, else cheapest)."""
     from mmr_utils.metrics.peer_table import choices_at_peak
 
     chosen = choices_at_peak(U, P, Y, C)

@@ -210,8 +210,7 @@ def price_table(models: Sequence[str], snapshots: Sequence[str] = tuple(PRICE_SN
 @dataclass(frozen=True)
 class CostDefinition:
     """What a call costs: ``output_only`` (output tokens x output price) or ``input_output`` (plus input tokens x
-    input price, input = question tokens + image tokens by ``image_rule``: ``"flat"`` or ``"per_model"``), under
-    the price snapshot ``snapshot``."""
+    input price, input = question tokens + image tokens by ``image_rule``, ``"flat"`` or ``"per_model"``)."""
 
     name: str
     parts: str

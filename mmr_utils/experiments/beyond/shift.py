@@ -74,8 +74,8 @@ def pool_shift(bank: FeatureBank, config: RunConfig, routers, *, remove: str = "
     each model (``remove="all"``) or only without the seed's strongest and cheapest (``"named"``), all scored on the
     test rows complete in the full table. ``results``: per (seed, scenario, removed model, router) ``nAUC``, ``Ps``,
     their change against the full pool (``d_nAUC``, ``d_Ps``), the reduced pool's Oracle Ps and best single model
-    (chosen on the test rows). ``scenario``: ``full``, ``leave_out``, and ``remove_strongest`` / ``remove_cheapest``
-    (the same numbers, relabelled)."""
+    (chosen on the test rows). ``scenario``: ``full``, ``leave_out``, and its rows relabelled ``remove_strongest`` /
+    ``remove_cheapest``."""
     table = bank.table
     if len(table.models) < 3:
         raise ValueError(f"pool shift needs at least three models (two remain after leaving one out), got "
