@@ -107,8 +107,7 @@ def _written_by_project(folder: Path, marker: str) -> bool:
 def check_replaceable_folder(path: str | os.PathLike, *, force: bool = False, marker: str = PROVENANCE_FILE,
                              option: str = "--force") -> Path:
     """``path``, if a command's output folder may replace it: absent, empty, or holding ``marker`` (written by this
-    project); another folder only with ``force``, a file never (:class:`FileExistsError` naming path, contents and
-    ``option``)."""
+    project); another folder only with ``force``, a file never (else :class:`FileExistsError`)."""
     path = Path(path)
     if not path.exists():
         return path

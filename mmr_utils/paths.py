@@ -54,6 +54,5 @@ def data_figures_dir(name: str) -> Path:
 
 
 def relative_to_root(path: str | os.PathLike) -> str:
-    """``path`` relative to the repository root (``../`` where it lies outside), so recorded paths never name the
-    machine they ran on."""
+    """``path`` relative to the repository root (``../`` where it lies outside), never naming the machine."""
     return Path(os.path.relpath(Path(path).resolve(), ROOT)).as_posix()

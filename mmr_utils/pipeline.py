@@ -124,8 +124,7 @@ class RoutingPipeline:
 
     def route(self, question: str, image_path: str | os.PathLike | None = None, *, budget: float | None = None,
               lam: float | None = None) -> str:
-        """The name of the model chosen for one query (threshold rule at ``budget``, else the pipeline's budget;
-        the lambda rule with ``lam``)."""
+        """The model chosen for one query (threshold rule at ``budget`` or the pipeline's; lambda rule with ``lam``)."""
         return self.route_many([question], [image_path], budget=budget, lam=lam)[0]
 
     def save(self, folder: str | os.PathLike) -> Path:

@@ -91,9 +91,8 @@ def _stamp_and_caption(fig, provenance: dict, add_caption: bool) -> None:
 
 
 def save_figure(fig, name: str, provenance: dict, *, out_dir=None, add_caption: bool = True) -> list[Path]:
-    """Save ``fig`` as ``<out_dir>/<name>.png`` and ``.pdf`` (atomically) with ``<name>.provenance.json``; the data
-    stamp (:func:`data_stamp`: SIMULATED or the real data's name) is drawn at its top right and the caption line
-    (:func:`caption`) under it. Returns the written paths; raises on any failure."""
+    """Save ``fig`` as ``<out_dir>/<name>.png`` and ``.pdf`` (atomically) with ``<name>.provenance.json``, stamped and
+    captioned (:func:`_stamp_and_caption`). Returns the written paths; raises on any failure."""
     if not provenance:
         raise ValueError(f"save_figure({name!r}): provenance is required (data source, encoder, seeds)")
     stem = output_folder(out_dir, name) / name

@@ -165,8 +165,8 @@ class Router:
 
     @classmethod
     def fit_many(cls, routers, datasets) -> list[Router]:
-        """Fit each of ``routers`` on its ``(X, Y, C[, mask])`` in ``datasets``; the same as fitting them one by one
-        (batchable routers override it to train together)."""
+        """Fit each of ``routers`` on its ``(X, Y, C[, mask])`` in ``datasets``, one by one (batchable routers train
+        together)."""
         return [router.fit(*data) for router, data in zip(routers, datasets, strict=True)]
 
     def predict(self, X) -> tuple[np.ndarray, np.ndarray]:
@@ -251,8 +251,7 @@ def load_router(path: str | os.PathLike) -> Router:
 
 @register
 class RandomRouter(Router):
-    """Random routing (paper Sec. 5.1): ``U`` i.i.d. uniform from ``default_rng(seed)``, ``P`` each model's mean
-    training cost."""
+    """Random routing (paper Sec. 5.1): ``U`` i.i.d. uniform (``default_rng(seed)``), ``P`` mean training costs."""
 
     name = "random"
 
