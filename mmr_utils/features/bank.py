@@ -87,8 +87,8 @@ def embed_table(table: OutcomeTable, encoder: str = "auto", *, seed: int = 0, pr
                 **encoder_kwargs) -> FeatureBank:
     """Encode every question and image of ``table`` once (cached) with the encoders ``encoder`` names
     (:func:`~mmr_utils.features.encoders.get_encoders`), on :func:`mmr_utils._torch.configure_threads`'s threads so
-    the embeddings do not depend on the machine's cores. A missing or unreadable image is absent. ``progress`` allows
-    a progress bar per encoder, drawn only where someone watches (:mod:`mmr_utils._progress`)."""
+    the embeddings do not depend on the machine's cores. A missing or unreadable image is absent. ``progress``: a bar
+    per encoder where someone watches."""
     from mmr_utils._torch import configure_threads
 
     configure_threads()
@@ -123,8 +123,7 @@ def embedding_report(bank: FeatureBank) -> pd.DataFrame:
 
 def channel_separability(bank: FeatureBank, *, label: str = "dataset", folds: int = 5, seed: int = 0) -> pd.DataFrame:
     """Cross-validated accuracy of a cosine 5-NN classifier predicting ``label`` (e.g. the dataset) from the text
-    channel, the image channel and both, beside the majority-class rate: the feature-level view of the modality
-    question."""
+    channel, the image channel and both, beside the majority-class rate (the modality question at feature level)."""
     from sklearn.model_selection import StratifiedKFold, cross_val_score
     from sklearn.neighbors import KNeighborsClassifier
 
