@@ -239,9 +239,8 @@ def restart_pinned(argv: list[str] | None = None, *, module: str = "mmr_utils") 
 
 
 def pin_kernelspec(kernel: str = "python3") -> Path:
-    """Add :data:`PINS` to the ``env`` of the Jupyter kernelspec ``kernel`` (the one ``make venv`` installs into the
-    virtual environment), so that notebooks opened in Jupyter compute under the pins too; returns the kernel.json
-    written. Other ``env`` entries are kept."""
+    """Add :data:`PINS` to the ``env`` of the Jupyter kernelspec ``kernel`` (the one ``make venv`` installs), keeping
+    its other entries, so notebooks opened in Jupyter compute under the pins too; returns the kernel.json written."""
     import json
 
     from jupyter_client.kernelspec import KernelSpecManager

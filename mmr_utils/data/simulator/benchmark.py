@@ -140,8 +140,7 @@ def generator_code_hash() -> str:
 def simulate_benchmark(out_dir: str | Path = paths.SIMULATED, scale: float = 1.0, seed: int = 0,
                        outcome_sampling: str = "systematic", force: bool = False) -> Path:
     """Write the simulated benchmark folder (``MMR-Bench.csv``, ``images/<Folder>/<n>.png``, ``latent.csv``,
-    ``SIMULATED.md``, ``provenance.json``) atomically and return its path; a folder this project did not write is
-    refused unless ``force`` (:func:`mmr_utils._io.check_replaceable_folder`)."""
+    ``SIMULATED.md``, ``provenance.json``) atomically and return its path; another folder needs ``force``."""
     out_dir = check_replaceable_folder(out_dir, force=force)
     sizes = dataset_sizes(scale)
     seed = _check_seed(seed)

@@ -340,8 +340,7 @@ TARGETS: dict[str, float] = {
 
 
 def paper_learned_ps() -> dict[tuple[str, str], float]:
-    """(router, dataset) -> the paper's Table 2 Ps for the four learned routers on the seven datasets and ``"All"``
-    (the full set)."""
+    """(router, dataset) -> the paper's Table 2 Ps of the four learned routers on the seven datasets and ``"All"``."""
     return {(router, dataset): float(values[1])
             for router in PAPER_LEARNED
             for dataset, values in zip(PAPER_TABLE2_DATASETS, PAPER_TABLE2[router])}
