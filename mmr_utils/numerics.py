@@ -26,8 +26,7 @@ OTHER_CODE_PATH_VARIABLES = ("MKL_ENABLE_INSTRUCTIONS", "MKL_DEBUG_CPU_TYPE", "D
                              "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MMR_TORCH_THREADS")
 #: Set to ``0`` to run without the pins (``python -m mmr_utils`` then does not restart itself); recorded as unpinned.
 PINS_SWITCH = "MMR_NUMERICS_PINS"
-#: Set by a process that could not be pinned (a numerical library was loaded before mmr_utils): the processes it starts
-#: stay unpinned like it, unless they are started with the pins in their environment (:func:`pinned_environment`).
+#: Set by a process that could not be pinned: the processes it starts stay unpinned unless :func:`pinned_environment`.
 PARENT_UNPINNED = "MMR_NUMERICS_PARENT_UNPINNED"
 
 

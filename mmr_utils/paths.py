@@ -8,8 +8,7 @@ from pathlib import Path
 
 #: The repository root (the folder holding ``pyproject.toml``).
 ROOT: Path = Path(__file__).resolve().parent.parent
-#: Generated and downloaded data (simulated benchmark, official download, converted MATH-V); git-ignored.
-#: ``MMR_DATA_DIR`` moves it (``make check-figures`` regenerates everything from an empty one).
+#: Generated and downloaded data; git-ignored; ``MMR_DATA_DIR`` moves it (``make check-figures`` uses an empty one).
 DATA: Path = Path(os.environ.get("MMR_DATA_DIR", ROOT / "data"))
 #: Small real samples shipped with the repository (tracked, unlike the rest of ``data/``).
 SAMPLES: Path = ROOT / "data" / "samples"

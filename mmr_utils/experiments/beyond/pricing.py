@@ -161,8 +161,7 @@ _OPEN = {
 }
 _UNCHANGED = " (unchanged: no dated later source) [assumption]"
 
-#: Two dated snapshots. The 2024 output prices equal :data:`mmr_utils.data.mathv.PRICE_PER_MILLION`, so
-#: ``output_only`` under it reproduces the converter's costs.
+#: Two dated snapshots; the 2024 output prices are :data:`mmr_utils.data.mathv.PRICE_PER_MILLION` (same costs).
 PRICE_SNAPSHOTS: dict[str, PriceSnapshot] = {s.name: s for s in (
     _snapshot("2024-03", "2024-03-01", {
         "GPT4-CoT (Text Only)": (10.0, 30.0, "OpenAI pricing page, gpt-4-0125-preview (early 2024) [recalled offline]"),

@@ -38,8 +38,7 @@ class IRTRouter(_TorchRouter):
     """MIRT router (module docstring); ``a(x)`` has ``dim`` entries, the heads a ReLU hidden layer. Seeded."""
 
     name = "irt"
-    #: Not batched: under ``vmap`` the BCE loss of a member comes out a float32 rounding apart depending on the size of
-    #: its ensemble, which would make a run's result depend on how runs were grouped.
+    #: Not batched: under ``vmap`` a member's BCE loss moves by a float32 rounding with the ensemble's size.
     batchable = False
 
     def __init__(self, *, dim: int = 25, hidden: int = 128, epochs: int = 100, batch_size: int = 32,
