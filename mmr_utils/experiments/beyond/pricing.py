@@ -161,7 +161,7 @@ _OPEN = {
 }
 _UNCHANGED = " (unchanged: no dated later source) [assumption]"
 
-#: Two dated snapshots; the 2024 output prices are :data:`mmr_utils.data.mathv.PRICE_PER_MILLION` (same costs).
+#: Two dated snapshots; 2024's output prices are :data:`mmr_utils.data.mathv.PRICE_PER_MILLION` (the converter's costs).
 PRICE_SNAPSHOTS: dict[str, PriceSnapshot] = {s.name: s for s in (
     _snapshot("2024-03", "2024-03-01", {
         "GPT4-CoT (Text Only)": (10.0, 30.0, "OpenAI pricing page, gpt-4-0125-preview (early 2024) [recalled offline]"),
