@@ -124,8 +124,7 @@ def random_sweep(Y, C, *, draws: int = 50, seed: int = 0) -> dict:
 
 def random_routing(Y, C, *, draws: int = 50, seed: int = 42, protocol: str = "official") -> dict:
     """The Random reference row: :func:`random_official` (``protocol="official"``, the default; ``draws`` trials) or
-    :func:`random_sweep` (``protocol="sweep"``). Both results carry ``cost``, ``accuracy``, ``nAUC``,
-    ``nAUC_shared``, ``Ps``, ``QNC`` and ``protocol``."""
+    :func:`random_sweep` (``protocol="sweep"``), with its ``protocol``."""
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
         raise ValueError(f"random routing needs at least 1 draw, got draws={draws}")
     if protocol == "official":

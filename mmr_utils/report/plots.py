@@ -236,8 +236,8 @@ def _seed_of(result, seed):
 def plot_pareto(result, dataset: str = "All", seed: int | None = None, models=None, *, log_cost: bool = True,
                 paper_points: dict | None = None):
     """Paper Figure 4: each router's Pareto frontier (named at its end), the single models (labelled), Random and the
-    Oracle; ``paper_points`` (model -> (cost in 1e-3 USD, accuracy), e.g. ``paper_tables.PAPER_FIG4_MODELS``) adds
-    the paper's single-model points as hollow stars joined to this run's. One split seed is drawn (named in the title)."""
+    Oracle; ``paper_points`` (model -> (cost in 1e-3 USD, accuracy), e.g. ``paper_tables.PAPER_FIG4_MODELS``) adds the
+    paper's single-model points as hollow stars joined to this run's. One split seed is drawn (named in the title)."""
     seed, seeds = _seed_of(result, seed)
     fig, ax = plt.subplots(figsize=(10, 6))
     _draw_pareto(ax, result, dataset, seed, models, log_cost=log_cost, paper_points=paper_points, fontsize=7)
@@ -309,10 +309,9 @@ def plot_metric_bars(frame: pd.DataFrame, x: str, hue: str, metric: str = "nAUC_
 
 
 def plot_modality_gaps(gaps: pd.DataFrame, metric: str = "nAUC_shared", per_seed: pd.DataFrame | None = None):
-    """Heatmap of :func:`mmr_utils.report.paper_tables.modality_gaps`: router x dataset, text + image minus the
-    better of text only and image only. With ``per_seed`` (the study's per-seed results) each cell also shows the
-    95% interval over seeds (:func:`modality_gap_intervals`), and cells whose interval covers zero (within seed
-    noise) are hatched with their numbers in grey."""
+    """Heatmap of :func:`mmr_utils.report.paper_tables.modality_gaps`: router x dataset, text + image minus the better
+    of text only and image only; with ``per_seed`` (the study's per-seed results) each cell also shows its 95% interval
+    over seeds (:func:`annotate_interval_cells`)."""
     data = gaps.rename(index=router_label)
     limit = max(0.01, float(np.nanmax(np.abs(data.to_numpy())))) if data.notna().any().any() else 0.01
     intervals = None
@@ -341,8 +340,8 @@ def plot_cross_dataset(table: pd.DataFrame, metric: str = "Ps"):
     """Paper Table 4 as heatmaps, one panel per scenario: source (rows) -> target (columns), the mean learned router's
     ``metric`` minus the best single model on the target, in points (blue: routing transfers). With several seeds each
     cell also shows the 95% interval of that difference over seeds (per seed: the routers' mean minus the best single
-    model of that seed, or its mean over seeds where the table has it once), and cells whose interval covers zero are
-    hatched with their numbers in grey."""
+    model of that seed, or its mean over seeds where the table has it once), drawn by
+    :func:`annotate_interval_cells`."""
     routers = table[table["router"] != "best_single"]
     best = routers.groupby(["scenario", "source", "target"], sort=False)[metric].mean().rename("router").reset_index()
     single = table[table["router"] == "best_single"].groupby(["source", "target"])["Ps"].mean().rename("single")
@@ -382,8 +381,8 @@ def plot_cross_dataset(table: pd.DataFrame, metric: str = "Ps"):
 
 
 def plot_data_efficiency(frame: pd.DataFrame, metric: str = "nAUC_shared"):
-    """``metric`` against the training fraction per router: the mean over seeds with a 95% confidence interval of
-    that mean (Student t over the seeds), so differences inside the seed noise look like it."""
+    """``metric`` against the training fraction per router: the mean over seeds with its 95% interval
+    (:func:`mean_interval`), so differences inside the seed noise look like it."""
     data = frame.copy()
     data["router"] = data["router"].map(router_label)
     agg = mean_interval(data, ["router", "train_fraction"], metric)

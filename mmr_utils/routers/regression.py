@@ -76,8 +76,7 @@ class LinearRouter(_LinearHeads):
 @register
 class LinearMFRouter(_LinearHeads):
     """LinearMF router: features reduced by truncated SVD (rank ``rank``, clipped to min(n - 1, d - 1), seeded)
-    then ridge regression (``alpha``) per model for correctness and for cost on observed rows; ``U`` clipped to
-    [0, 1] and ``P`` to >= 0."""
+    then ridge regression (``alpha``) per model for correctness and for cost on observed rows, clipped as Linear."""
 
     name = "linear_mf"
 
