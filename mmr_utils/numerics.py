@@ -1,11 +1,10 @@
 """What decides the last bits of a result on a CPU, and the pins that take the choice away from the CPU.
 
-A float sum depends on the order of its additions, which torch's kernels, MKL and OpenBLAS choose by the CPU they
-find, so on two CPUs embeddings and then tables can differ in their last bits. :data:`PINS` make the choice the same
-everywhere; they must be set before the libraries load, so the Makefile exports them, the Jupyter kernelspec carries
-them, ``import mmr_utils`` sets them while the libraries are not loaded yet (:func:`apply_pins_at_import`), and the
-command lines restart themselves with them (:func:`restart_pinned`). :func:`numerics_description` records the CPU,
-the libraries' choices and the pins in every run record (benchmarks/results/isa_invariance.md measures the effects)."""
+torch, MKL and OpenBLAS choose their kernels (hence summation order) by the CPU; :data:`PINS` fix that choice
+(docs/reproducibility.md, "The pins"). They must be set before the libraries load: the Makefile and the kernelspec
+export them, ``import mmr_utils`` sets them if still possible (:func:`apply_pins_at_import`) and the command lines
+restart with them (:func:`restart_pinned`). :func:`numerics_description` records CPU, library choices and pins in
+every run record (effects: benchmarks/results/isa_invariance.md)."""
 
 from __future__ import annotations
 

@@ -1,12 +1,9 @@
-"""Audit of an outcome table before anything is trained on it (:func:`audit_table`, any
-:class:`~mmr_utils.data.table.OutcomeTable`): coverage per model (observed and missing cells, never filled), duplicate
-``dataset_idx``, duplicate questions (identical after :func:`normalise_question`), near-duplicate questions (cosine >=
-:data:`NEAR_DUPLICATE_THRESHOLD` between TF-IDF character 3-5-gram vectors fitted on the table's distinct texts, among
-each text's ``neighbours`` nearest), and, given a train/test split (paper Sec. 5), test rows with an exact or near
-duplicate among the training rows. The check is on question text only, so pairs carry ``same_image`` (the image files'
-sha256 agree: True, False, or ``"unknown"`` without images or when a file cannot be read) and ``same_answer`` for a
-reader to judge. Everything is deterministic (ties by row order); :meth:`AuditReport.counts` is what notebooks record in
-provenance."""
+"""Audit of an outcome table before anything is trained on it (:func:`audit_table`): coverage per model (observed and
+missing cells, never filled), duplicate ``dataset_idx``, duplicate questions (equal after :func:`normalise_question`),
+near duplicates (cosine >= :data:`NEAR_DUPLICATE_THRESHOLD` between TF-IDF character 3-5-gram vectors of the distinct
+texts, among each text's ``neighbours`` nearest) and, given a split (paper Sec. 5), test rows duplicated in training.
+Pairs carry ``same_image`` (image sha256 equal: True, False, or ``"unknown"``) and ``same_answer`` for a reader to
+judge. Deterministic (ties by row order); :meth:`AuditReport.counts` is what notebooks record in provenance."""
 
 from __future__ import annotations
 

@@ -1,11 +1,9 @@
 """MATH-V (MathVision) judged model outputs -> an outcome table in the official MMR-Bench schema.
 
-MMR-Bench's MathVision subset uses the same 3040 test items (``dataset_idx`` = ``MathVision_<id>``). The MATH-V
-release (github mathllm/MATH-V, MIT licence) ships per model setting one judged JSON line per item but no costs, so
-cost(item, model) = output tokens of the response x the model's price per output token. Tokens are counted with the
-WordPiece tokenizer of the packaged MiniLM (a stated proxy for each model's own) or ``tokenizer="chars4"`` (4
-characters per token); prices (:data:`PRICE_PER_MILLION`) are documented list prices or size proxies, not
-measurements. Both choices are recorded in the result's provenance."""
+Same 3040 test items as MMR-Bench's MathVision subset (``dataset_idx`` = ``MathVision_<id>``). The release (github
+mathllm/MATH-V, MIT) has one judged JSON line per item and model setting but no costs, so cost = output tokens x
+price per output token; tokens by the packaged MiniLM's WordPiece tokenizer (a proxy) or ``tokenizer="chars4"``
+(4 characters per token); prices (:data:`PRICE_PER_MILLION`) are list prices or size proxies. Both go to provenance."""
 
 from __future__ import annotations
 

@@ -1,12 +1,10 @@
 """The official MMR-Bench table schema and its loader (paper Sec. 3); every error names the file, row and column.
 
-Schema (``MMR_Bench.csv``, later renamed ``MMR-Bench.csv``): one row per instance with ``dataset_idx`` and
-``question`` (``answer`` optional), and per model ``M`` the columns ``M_correct`` (True/False or 1/0) and ``M_cost``
-(USD per call), optionally ``M_token`` (output tokens) and ``M_prediction``. The model list is every name that has both
-a ``_correct`` and a ``_cost`` column. Any other column is kept as a per-instance field (e.g. ``category``).
-
-Images resolve from ``dataset_idx`` by the longest known prefix to ``<image_root>/<folder>/<id>.{jpg,png,jpeg,webp}``.
-A table without images (other datasets, text-only settings) is legitimate: its ``image_path`` column is all None."""
+Schema (``MMR_Bench.csv``, later ``MMR-Bench.csv``): one row per instance with ``dataset_idx``, ``question`` (and
+optionally ``answer``); per model ``M`` (every name with both columns) ``M_correct`` (True/False or 1/0) and ``M_cost``
+(USD per call), optionally ``M_token`` (output tokens) and ``M_prediction``; other columns are per-instance fields.
+Images resolve from ``dataset_idx`` by the longest known prefix to ``<image_root>/<folder>/<id>.{jpg,png,jpeg,webp}``;
+a table without images is legitimate (``image_path`` all None)."""
 
 from __future__ import annotations
 

@@ -1,12 +1,10 @@
 """The calibration step for the simulator's learnable structure (docs/simulator.md, "Learnable signal").
-Fits one number per dataset, the learnable-signal strength ``s_d`` (:data:`~.calibration.LEARNABLE_SIGNAL`, the factor
-on the readable, model-specific part of every logit), so that the learned routers' Ps match the paper's Table 2; for
-each value tried the shared item effect ``sigma_d`` is refitted to the Oracle row (:func:`~.fitting.calibrate`). The
-content is simulated and embedded once; only the outcomes are redrawn per trial, and a bracketed secant search
-(:func:`fit_signal`) drives each dataset's mean Ps gap of the calibration routers to zero under the official per-dataset
-protocol. :func:`check` scores the four learned routers against :data:`TARGETS`. ``python -m
-mmr_utils.experiments.learnable_signal`` runs fit and check and writes :data:`~.calibration.FITTED_FILE` (``--no-write``
-only reports)."""
+Fits per dataset the learnable-signal strength ``s_d`` (:data:`~.calibration.LEARNABLE_SIGNAL`) so that the learned
+routers' Ps match the paper's Table 2, refitting ``sigma_d`` to the Oracle row for each value tried
+(:func:`~.fitting.calibrate`). Content is simulated and embedded once, outcomes redrawn per trial; :func:`fit_signal`
+is a bracketed secant search on each dataset's mean Ps gap under the official per-dataset protocol; :func:`check`
+scores four routers against :data:`TARGETS`. ``python -m mmr_utils.experiments.learnable_signal`` fits, checks and
+writes :data:`~.calibration.FITTED_FILE` (``--no-write`` only reports)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,9 @@
 """Fusing text and image embeddings into router features, with the paper's modality-masking modes (Sec. 5).
 
-A mode is two digits, train flag then test flag: 1 = text only, 2 = text + image, 3 = image only ("21" trains on both
-and tests with images masked). Where this departs from the official code, on purpose: a masked channel and an absent
-image are both replaced by the channel's training centroid (weight 0 in the adaptive strategies), and a channel
-masked on both sides is dropped; every row has unit norm in every mode; every statistic is fitted on the training
-split only; and channels of different widths (MiniLM vs imagestats) meet through a seeded isometry into the wider one.
-"""
+A mode is two digits, train then test: 1 = text only, 2 = text + image, 3 = image only ("21": masked images at test).
+Departures from the official code: a masked channel or absent image becomes the channel's training centroid (weight
+0 in the adaptive strategies), a channel masked on both sides is dropped, rows have unit norm in every mode, all
+statistics are fitted on training rows, and channels of different widths meet through a seeded isometry."""
 
 from __future__ import annotations
 

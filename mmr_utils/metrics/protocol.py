@@ -1,11 +1,11 @@
 """The MMR-Bench evaluation protocol (paper Sec. 3.3), with the official code's defects fixed; numpy only.
 
-Inputs are arrays over the test rows: true correctness ``Y`` and cost ``C``, a router's predicted utility ``U`` and
-cost ``P`` (n x K). :func:`budget_sweep` turns (U, P) into operating points (mean true cost, mean true accuracy), by
-the official threshold rule (a row with no affordable model goes to its cheapest predicted model, not model 0) or the
-paper's ``argmax_k U - lambda * P``, exactly at every distinct decision. :func:`pareto_frontier`, :func:`peak_score`
-(Ps), :func:`quality_neutral_cost` (QNC) and :func:`nauc` summarise a curve. The references (single models, Oracle,
-Random) are in :mod:`mmr_utils.metrics.references`; :func:`mmr_utils.metrics.summary.summarize` scores one router."""
+Inputs are n x K arrays over the test rows: true correctness ``Y`` and cost ``C``, predicted utility ``U`` and cost
+``P``. :func:`budget_sweep` gives operating points (mean true cost, mean true accuracy) at every distinct decision, by
+the official threshold rule (a row with no affordable model goes to its cheapest predicted model, not model 0) or
+``argmax_k U - lambda * P``; :func:`pareto_frontier`, :func:`peak_score` (Ps), :func:`quality_neutral_cost` (QNC) and
+:func:`nauc` summarise a curve. References: :mod:`mmr_utils.metrics.references`; one router's scores:
+:func:`mmr_utils.metrics.summary.summarize`."""
 
 from __future__ import annotations
 
