@@ -1,10 +1,9 @@
 """Where MATH-V comes from: the pinned upstream snapshot, its content check, and the source resolution order.
 
-:func:`resolve_source` takes, in order: an explicit path; the copy beside the checkout, ``../shared/data/math-v``
-(skipped with ``MMR_NO_SHARED_DATA=1``, as on a fresh clone); an earlier download in ``data/mathv-source``; a
-download of GitHub ``mathllm/MATH-V`` at :data:`UPSTREAM_COMMIT` (MIT licence), unpacked with
-:func:`mmr_utils._archive.safe_extract_tar`, checked against :data:`SNAPSHOT_FILES` and :data:`SNAPSHOT_IMAGES` and
-swapped in atomically. The check is on the unpacked files, since GitHub does not promise byte-stable archives."""
+:func:`resolve_source` takes the first of: an explicit path; ``../shared/data/math-v`` (skipped with
+``MMR_NO_SHARED_DATA=1``); an earlier download in ``data/mathv-source``; a download of GitHub ``mathllm/MATH-V`` at
+:data:`UPSTREAM_COMMIT` (MIT), unpacked with :func:`mmr_utils._archive.safe_extract_tar`, checked file by file against
+:data:`SNAPSHOT_FILES` and :data:`SNAPSHOT_IMAGES` (archives are not byte-stable) and swapped in atomically."""
 
 from __future__ import annotations
 

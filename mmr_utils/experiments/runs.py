@@ -1,9 +1,7 @@
-"""One router on one split (paper Sec. 3 and 5.1): fused features -> fit on the training rows -> predict the test rows
-(:func:`fit_predict`), under the settings a study shares (:class:`RunConfig`). A (features, router and its full
-parameters, mode, fusion, seed, split, package code) combination is trained once across all notebooks and studies: the
-run cache (:mod:`mmr_utils.experiments.run_cache`; ``MMR_RUN_CACHE=0`` turns it off) reads its predictions back
-bit-identical. What a router needs (its fusion, the truth, both channels, the text width) is read from its class's
-capabilities (:mod:`mmr_utils.routers.base`), never from its name."""
+"""One router on one split (paper Sec. 3 and 5.1): fused features -> fit on training rows -> predict test rows
+(:func:`fit_predict`) under a study's :class:`RunConfig`. Each (features, router and parameters, mode, fusion, seed,
+split, package code) is trained once; the run cache (:mod:`mmr_utils.experiments.run_cache`, off with
+``MMR_RUN_CACHE=0``) reads it back bit-identical. A router's needs come from its class's capabilities, never its name."""
 
 from __future__ import annotations
 

@@ -1,9 +1,8 @@
 """The routing decision rule shared by the budget sweep and single-query routing (paper Sec. 3, the decision a*).
 
-Under a budget ``t`` (the official threshold rule) a query goes to the highest ``U`` among models with ``P <= t``, or,
-with none affordable, to its cheapest predicted model (the official code: model 0); under a trade-off weight ``lam``
-(the paper's formulation) to ``argmax_k U - lam * P``. Ties go to the lower predicted cost, then the lower index
-(``ties="index"``: the lower index only, as the official ``argmax``)."""
+Budget ``t`` (official threshold rule): the highest ``U`` with ``P <= t``, else the cheapest predicted model (official
+code: model 0); weight ``lam`` (the paper's): ``argmax_k U - lam * P``. Ties: lower predicted cost, then lower index
+(``ties="index"``: lower index only, as the official ``argmax``)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,8 @@
 """Peer benchmarks' routing metrics computed from the same predictions as MMR-Bench's (numpy only).
 
-Every function takes what MMR-Bench's own metrics take: operating points or a Pareto frontier
-(:mod:`mmr_utils.metrics.protocol`) and reference points from the test rows' true outcomes ``Y`` and costs ``C``
-(:class:`References`); costs are mean true cost per query, accuracies mean correctness. :data:`METRIC_INFO` says what
-each metric measures and where it comes from; :mod:`mmr_utils.metrics.peer_table` runs them all."""
+Inputs as for MMR-Bench's metrics: operating points or a frontier (:mod:`mmr_utils.metrics.protocol`) and
+:class:`References` from the test rows' ``Y`` and ``C`` (mean true cost per query, mean correctness).
+:data:`METRIC_INFO` says what each measures and its source; :mod:`mmr_utils.metrics.peer_table` runs them all."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
 """Bootstrap intervals over test rows, pooled over seeds, and paired tests between routers on the same rows.
 
-:func:`bootstrap_metric` recomputes sweep, frontier, references and metric on ``n_boot`` resamples of the rows (a
-resample reweights the exact sweep's per-row events, :class:`mmr_utils.metrics.protocol.SweepEvents`, so nothing is
-re-sorted); :func:`paired_bootstrap` scores two routers on the same resamples; :func:`combine_seeds` pools seeds;
-:func:`uncertainty_table` renders "0.745 ± 0.012" cells with Holm-corrected marks against a reference row. Metrics are
-named as in :data:`mmr_utils.metrics.peer.FRONTIER_METRICS`, or any callable ``metric(U, P, Y, C) -> float``."""
+:func:`bootstrap_metric` recomputes sweep, frontier, references and metric on ``n_boot`` row resamples (reweighting the
+exact sweep's per-row events, :class:`mmr_utils.metrics.protocol.SweepEvents`); :func:`paired_bootstrap` scores two
+routers on the same resamples; :func:`combine_seeds` pools seeds; :func:`uncertainty_table` renders "0.745 ± 0.012"
+cells with Holm-corrected marks against a reference row. Metrics: names in
+:data:`mmr_utils.metrics.peer.FRONTIER_METRICS` or a callable ``metric(U, P, Y, C) -> float``."""
 
 from __future__ import annotations
 

@@ -24,13 +24,10 @@ COLOURS = {"raw": "0.55", "frontier": "#0072B2", "area": "#56B4E9", "ps": "#009E
 
 
 def plot_frontier_anatomy(U, P, Y, C, *, models, cost_unit: str = "cost units", title: str | None = None):
-    """Draw how one router's predictions become the paper's metrics (Sec. 3.3) for a toy example (labels fit a handful
-    of points): the threshold sweep's raw operating points (sweep order, including those that lose accuracy), their
-    Pareto frontier as the step envelope, **Ps** (the frontier's highest accuracy), **QNC** (the cheapest frontier cost
-    reaching the best single model's accuracy, over that model's mean cost), the **shared nAUC** area (the envelope
-    over [mean row-minimum cost, mean row-maximum cost], divided by its width), every single model and the Oracle.
-    ``U``, ``P``: predicted utility and cost; ``Y``, ``C``: true correctness and cost (n x K) of ``models``. Every
-    number shown is computed by :mod:`mmr_utils.metrics.protocol`."""
+    """Draw how one router's predictions become the paper's metrics (Sec. 3.3) on a toy example: the threshold sweep's raw
+    operating points (sweep order, losers included), their Pareto frontier (step envelope), **Ps**, **QNC**, the **shared
+    nAUC** area (envelope over [mean row-minimum, mean row-maximum cost] / width), every single model and the Oracle.
+    ``U``, ``P``: predicted, ``Y``, ``C``: true (n x K) for ``models``; numbers from :mod:`mmr_utils.metrics.protocol`."""
     U, P, Y, C = as_float(U), as_float(P), as_float(Y), as_float(C)
     models = [str(m) for m in models]
     if len(models) != Y.shape[1]:

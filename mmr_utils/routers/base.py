@@ -1,10 +1,9 @@
-"""The router interface (paper Sec. 3: a router maps a query's features to per-model utility ``U`` and cost ``P``), the
-registry of the paper's baselines (Sec. 5.1) and the reference routers Random / Oracle / BestSingle. Every router
-follows one scikit-learn style contract: ``fit(X, Y, C, mask=None)`` on fused features ``X`` (n x d), correctness ``Y``
-and cost ``C`` in USD (n x K), learning from observed cells only (``mask``, default: the finite ones; a missing cell is
-never filled in); ``predict(X) -> (U, P)``, finite (n x K); ``save(path)`` / :func:`load_router`, one ``.npz`` file
-without pickle (class, parameters, fitted arrays; a round trip predicts the same); ``get_params()``; and class
-attributes ``name`` (the registry key) and the capabilities callers read instead of testing names (:class:`Router`)."""
+"""The router interface (paper Sec. 3: query features -> per-model utility ``U`` and cost ``P``), the registry of the
+paper's baselines (Sec. 5.1) and the reference routers Random / Oracle / BestSingle. Contract (:class:`Router`):
+``fit(X, Y, C, mask=None)`` on fused features (n x d), correctness and USD cost (n x K), from observed cells only
+(``mask``, default the finite ones; never filled in); ``predict(X) -> (U, P)``, finite; ``save(path)`` /
+:func:`load_router`, one pickle-free ``.npz`` (a round trip predicts the same); ``get_params()``; class attributes
+``name`` (registry key) and the capabilities callers read instead of testing names."""
 
 from __future__ import annotations
 

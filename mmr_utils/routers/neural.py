@@ -1,9 +1,8 @@
 """Neural routers of the paper's baselines (Sec. 5.1): MLP, MLPMF (query tower + model embeddings) and CMR (a
-cross-modal transformer over a text token and an image token). One training loop: fused Adam/AdamW, mini-batches
-shuffled by a local ``torch.Generator(seed)``, a masked MSE over observed cells summed over utility and cost. Cost is
-learned as ``z = (log(C + eps) - mean) / std`` over observed training cells (``eps`` = 1 % of the median positive cost)
-and mapped back clipped to the training range of ``z`` widened by one sd, so ``P`` stays finite and >= 0. Initialisation
-and dropout run in ``seeded(seed)``; only deterministic operations are used."""
+cross-modal transformer over a text and an image token). One loop: fused Adam/AdamW, mini-batches shuffled by
+``torch.Generator(seed)``, masked MSE over observed cells (utility + cost). Cost is learned as ``z = (log(C + eps) -
+mean) / std`` (``eps`` = 1 % of the median positive cost) and mapped back clipped to the training ``z`` range widened
+by one sd (``P`` finite, >= 0). Initialisation and dropout run in ``seeded(seed)``; deterministic operations only."""
 
 from __future__ import annotations
 

@@ -1,10 +1,8 @@
 """Calibration of the simulator against the paper's Table 2 reference rows (docs/simulator.md).
 
-The per-model accuracies are exact by construction (the intercepts ``a_md``); gpt-5-nano sits at its Figure 4 point
-(:func:`~.calibration._nano_profile`); the Random row is the best of 50 official random trials
-(:func:`random_peak_excess`). :func:`calibrate` fits, per dataset, the standard deviation ``sigma_d`` of a shared
-item effect (how correlated the models' errors are) to the Oracle row, stored in
-:data:`~.calibration.SHARED_EFFECT_SD`. :func:`achieved_vs_target` tabulates achieved vs target values (notebook 01)."""
+Per-model accuracies are exact by construction; gpt-5-nano sits at its Figure 4 point; the Random row is the best of
+50 official random trials (:func:`random_peak_excess`). :func:`calibrate` fits per dataset the shared item effect's sd
+``sigma_d`` (:data:`~.calibration.SHARED_EFFECT_SD`) to the Oracle row; :func:`achieved_vs_target` tabulates the fit."""
 
 from __future__ import annotations
 

@@ -1,8 +1,7 @@
 """Cost honesty: the same judged outcomes re-priced under several cost definitions (:class:`CostDefinition`), and how
-much the ranking of routers depends on which one is used. The paper's cost ``c_{i,k}`` (Sec. 3) is one number per
-(query, model), built in a way it does not state (docs/paper.md: most likely output tokens x output price, uncertain);
-:mod:`mmr_utils.data.mathv` models MATH-V's that way. Every price and rule names its public source; none was re-checked
-live (offline): every snapshot says ``verified=False``, and rules or prices recalled rather than read carry
+much the router ranking depends on the choice. The paper's cost ``c_{i,k}`` (Sec. 3) is built in a way it does not
+state (docs/paper.md: most likely output tokens x output price, uncertain; :mod:`mmr_utils.data.mathv` does that).
+Every price and rule names its public source; none re-checked live (``verified=False``); recalled ones carry
 ``[uncertain]`` or ``[assumption]``."""
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
 """Model-pool shift: how routing quality moves when the candidate pool (the paper's K models, Sec. 3) changes after the
-router was built: :func:`pool_shift` (a model removed) and :func:`add_model_curve` (a model added). How a router takes
-in a new model known from only ``K`` labelled training queries (the method used for every router): it is refitted on all
-training rows with the new model's column observed only on the K profiled rows and masked elsewhere, so each router's
-own missing-cell handling (:mod:`mmr_utils.routers.base`) decides what it predicts for the new model. ``K = 0`` is the
-pool without it; ``K = all`` the full pool, identical to a normal fit."""
+router was built: :func:`pool_shift` (a model removed), :func:`add_model_curve` (a model added, known from only ``K``
+labelled training queries: every router is refitted with the new column observed on the K profiled rows and masked
+elsewhere, so its own missing-cell handling decides). ``K = 0`` is the pool without it; ``K = all`` a normal fit."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """Query encoders: question texts and images -> L2-normalised float32 vectors (paper Sec. 3, "query features").
 
-The paper embeds queries with CLIP (ViT-B/32, one space for text and image, :mod:`.clip`); offline, MiniLM text
-(:mod:`.minilm`) + a hand-built image descriptor (:mod:`.imagestats`) stand in, and TF-IDF (:mod:`.tfidf`) is a cheap
-text baseline. Every encoder returns :class:`~.base.Embeddings` and records what ran; embeddings are cached by
-content (:mod:`mmr_utils.features.cache`). :func:`get_encoders` chooses the pair."""
+The paper uses CLIP ViT-B/32 (:mod:`.clip`); offline, MiniLM text (:mod:`.minilm`) + an image descriptor
+(:mod:`.imagestats`) stand in; TF-IDF (:mod:`.tfidf`) is a cheap text baseline. Encoders return
+:class:`~.base.Embeddings` recording what ran, cached by content (:mod:`mmr_utils.features.cache`);
+:func:`get_encoders` chooses the pair."""
 
 from __future__ import annotations
 

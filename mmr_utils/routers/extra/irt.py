@@ -1,9 +1,8 @@
-"""A multidimensional item-response-theory (MIRT) router (Reckase 2009; for LLM routing "IRT-Router", Song et al.,
-ACL 2025): P(model ``m`` answers query ``q``) = ``sigmoid(a_q . theta_m - b_q)``, with one ability vector ``theta_m``
-per model and the discrimination ``a_q`` and difficulty ``b_q`` predicted from the query features by a small network
-(``d -> hidden -> (a_q, b_q)``), so it scores unseen queries. A third head predicts the standardised log cost; loss
-binary cross-entropy on observed cells plus the masked cost MSE; training, seeding and persistence are those of the
-neural routers (:class:`~mmr_utils.routers.neural._TorchRouter`). ``U`` is the probability of correct."""
+"""A multidimensional IRT (MIRT) router (Reckase 2009; "IRT-Router", Song et al., ACL 2025): P(model ``m`` answers
+``q``) = ``sigmoid(a_q . theta_m - b_q)``, an ability ``theta_m`` per model, ``a_q`` and ``b_q`` predicted from the
+query features (``d -> hidden -> (a_q, b_q)``); a third head predicts the standardised log cost. Loss: BCE on observed
+cells + the masked cost MSE; training, seeding, persistence as :class:`~mmr_utils.routers.neural._TorchRouter`.
+``U`` is the probability of correct."""
 
 from __future__ import annotations
 
