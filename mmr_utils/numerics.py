@@ -72,11 +72,9 @@ def apply_pins_at_import() -> bool:
 
 
 def pins_status(environ: Mapping[str, str] | None = None, libraries: Mapping | None = None) -> dict:
-    """Whether :data:`PINS` hold in this process: ``set`` when every pin variable of ``environ`` (default: this
-    process's) has its pinned value (``missing`` and ``different`` name those that do not); with ``libraries`` (a
-    :func:`libraries_description`), ``effective`` when the loaded libraries report the pinned code paths (torch on
-    AVX2, MKL's compatible branch, OpenBLAS on Haswell; ``ineffective`` names the others; ``None`` off x86-64, where
-    the pins do not apply). ``active``: set, and effective unless that is unknown."""
+    """Whether :data:`PINS` hold: ``set`` when every pin of ``environ`` (default: this process's) has its value (else
+    ``missing``, ``different``); with ``libraries`` (:func:`libraries_description`), ``effective`` when the libraries report
+    the pinned code paths (else ``ineffective``; ``None`` off x86-64). ``active``: set, and effective unless unknown."""
     import platform
 
     environ = os.environ if environ is None else environ

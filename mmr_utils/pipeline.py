@@ -1,8 +1,7 @@
-"""A trained router as one artefact (encoders, fitted fusion, fitted router, model names, budget) routing a new question
-and optional image to a model name (paper Sec. 3: the decision ``a*`` for one query). :meth:`RoutingPipeline.train` runs
-the steps of a study's run; :meth:`~RoutingPipeline.save` writes data only (``pipeline.json``, ``fuser.npz``,
-``router.npz``) and :meth:`~RoutingPipeline.load` reads it back, re-creating the encoders by name and revision (a
-different revision is refused; TF-IDF is refitted on the recorded questions)."""
+"""A trained router as one artefact (encoders, fitted fusion and router, model names, budget) routing a new question and
+optional image to a model name (paper Sec. 3: ``a*`` for one query). :meth:`RoutingPipeline.train` runs a study run's
+steps; :meth:`~RoutingPipeline.save` writes data only (``pipeline.json``, ``fuser.npz``, ``router.npz``);
+:meth:`~RoutingPipeline.load` re-creates encoders by name and revision (another revision is refused; TF-IDF refitted)."""
 
 from __future__ import annotations
 

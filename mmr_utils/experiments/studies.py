@@ -1,8 +1,7 @@
-"""The paper's studies (Sec. 5), one function each, returning tidy DataFrames (Tables 2 and 4, Figure 4, QNC, Sec. 5.3's
-modalities, the stand-in for Table 5, the abstract's generalisation claim, data efficiency, the metric audit and the
-budget rules). Every study takes the bank, a :class:`~mmr_utils.experiments.runs.RunConfig` and the routers, runs over
-the configuration's seeds (the paper reports one split) through :func:`study_loop`, and returns one row per (router,
-seed, group); :func:`study` builds its provenance. Routers never see encoders or files: studies hand them arrays."""
+"""The paper's studies (Sec. 5), one function each, returning tidy DataFrames (Tables 2 and 4, Figure 4, QNC, Sec.
+5.3's modalities, the Table 5 stand-in, the generalisation claim, data efficiency, the metric audit, budget rules).
+Each takes the bank, a :class:`~mmr_utils.experiments.runs.RunConfig` and routers, loops over its seeds
+(:func:`study_loop`), one row per (router, seed, group); :func:`study` builds provenance. Routers get arrays only."""
 
 from __future__ import annotations
 
@@ -129,10 +128,9 @@ def main_results(bank: FeatureBank, config: RunConfig, routers=LEARNED_ROUTERS, 
                  protocols=("pooled",)) -> StudyResult:
     """Table 2, Figure 4 and the QNC table: every router on an instance split (stratified by dataset;
     ``split_procedure="official"`` with seed 42 is the official split), scored on all test rows and per dataset, beside
-    the references of :func:`~mmr_utils.experiments.scoring.reference_records`, per seed. ``protocols`` (each record
-    carries its ``protocol``): ``"pooled"`` (this project's variant) fits one router on every dataset's training rows;
-    ``"per_dataset"`` (the official ``run.py --dataset X``) fits one per dataset on its rows only, with the pooled
-    router as its ``All`` column (the paper's "Full"). References are protocol-free."""
+    :func:`~mmr_utils.experiments.scoring.reference_records` (protocol-free), per seed. ``protocols`` (recorded per row):
+    ``"pooled"`` (this project's) fits one router on all training rows; ``"per_dataset"`` (official ``run.py --dataset
+    X``) one per dataset, with the pooled router as its ``All`` column (the paper's "Full")."""
     unknown = sorted(set(protocols) - {"pooled", "per_dataset"})
     if unknown or not protocols:
         raise ValueError(f"protocols {list(protocols)}: expected a non-empty subset of ['pooled', 'per_dataset']")

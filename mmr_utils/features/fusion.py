@@ -272,14 +272,13 @@ class Fuser:
 def build_features(text_train, image_train, present_train, text_test, image_test, present_test, mode: str = "22",
                    strategy: str = "mean", *, seed: int = 0, n_clusters: int = 8, eta: float = ADAPTIVE_ETA,
                    keep_masked: bool = False) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Router features ``(X_train, X_test, info)`` (float32, unit rows) for ``mode`` and ``strategy`` (paper Sec. 5).
-    Strategies: ``text`` / ``image``; ``mean`` (normalised average, the official default); ``concat`` (``[text | image]
-    / sqrt(2)``, ``info["text_dim"]`` for CMR); ``adaptive`` (the official ``kmeansnew`` fusion: ``w_t t + w_i i + 0.5
-    t*i + 0.5 |t - i|``, unit-normalised, weights :func:`adaptive_weights`); ``adaptive_margin`` (this project's:
-    KMeans-margin weights and three normalised blocks ``[weighted | t*i | t - i]``). ``keep_masked=True`` keeps a
-    channel masked on both sides as a constant block (CMR always reads two tokens). ``image_*`` None: text only.
-    ``info`` records channels, widths, imputation counts and ``image_used_train/test``. Runs on
-    :func:`mmr_utils._torch.configure_threads`'s threads, so the k-means gives the same features on any machine."""
+    """Router features ``(X_train, X_test, info)`` (float32, unit rows) for ``mode`` and ``strategy`` (paper Sec. 5):
+    ``text`` / ``image``; ``mean`` (normalised average, the official default); ``concat`` (``[text | image] / sqrt(2)``,
+    ``info["text_dim"]`` for CMR); ``adaptive`` (official ``kmeansnew``: ``w_t t + w_i i + 0.5 t*i + 0.5 |t - i|``,
+    unit-normalised, :func:`adaptive_weights`); ``adaptive_margin`` (this project's: KMeans-margin weights, normalised
+    blocks ``[weighted | t*i | t - i]``). ``keep_masked=True`` keeps a doubly masked channel as a constant block (CMR reads
+    two tokens); ``image_*`` None: text only. ``info``: channels, widths, imputation counts, ``image_used_train/test``.
+    Threads from :func:`mmr_utils._torch.configure_threads`, so the k-means agrees across machines."""
     from mmr_utils._torch import configure_threads
 
     configure_threads()

@@ -1,8 +1,7 @@
-"""The references reported beside every router (paper Sec. 3.3 and Table 2): every single model's operating point, the
-Oracle (the cheapest correct model per row) and Random routing in the official code's one-point form
-(:func:`random_official`, 50 trials; the swept-curve variant is :func:`mmr_utils.metrics.summary.random_sweep`).
-Emulating the official code: ``fallback="first"`` and :func:`first_correct_oracle` use column 0, so pass columns in
-:func:`official_model_order` (the official loader sorts model names) to reproduce its index-0 behaviour."""
+"""The references reported beside every router (paper Sec. 3.3, Table 2): single models, the Oracle (cheapest correct
+model per row) and Random in the official one-point form (:func:`random_official`, 50 trials; swept:
+:func:`mmr_utils.metrics.summary.random_sweep`). ``fallback="first"`` and :func:`first_correct_oracle` use column 0 as
+the official code does: pass columns in :func:`official_model_order` (sorted names) to reproduce it."""
 
 from __future__ import annotations
 

@@ -1,8 +1,7 @@
-"""The one output layer: figures (PNG + PDF, :func:`save_figure`) and tables (CSV + Markdown, :func:`save_table`)
-leave a notebook only through here, written atomically with ``<name>.provenance.json`` under ``figures/`` (or
-``$MMR_FIGURES_DIR`` during a run on other data, when writing into ``figures/`` is refused). Captions carry the data
-source (SIMULATED where it is) and the encoder. A notebook binds its folder once: ``report = Report(out_dir)``, then
-``report.figure(fig, "fig_pareto", provenance)`` and ``report.table(frame, "tab_main_results_nauc", provenance)``."""
+"""The one output layer: figures (PNG + PDF, :func:`save_figure`) and tables (CSV + Markdown, :func:`save_table`) leave
+a notebook only here, atomically, with ``<name>.provenance.json``, under ``figures/`` (or ``$MMR_FIGURES_DIR`` for
+other data). Captions carry data source (SIMULATED where it is) and encoder. Use: ``report = Report(out_dir)``, then
+``report.figure(fig, name, provenance)`` / ``report.table(frame, name, provenance)``."""
 
 from __future__ import annotations
 

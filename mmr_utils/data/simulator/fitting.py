@@ -53,11 +53,10 @@ CALIBRATION_METHODS = ("expected", "realized")
 def calibrate(scale: float = CALIBRATION_SCALE, seed: int = CALIBRATION_SEED, *, method: str = "realized",
               iterations: int = 40, targets: dict[str, float] | None = None, signal: dict[str, float] | None = None,
               datasets=None, latents: pd.DataFrame | None = None) -> dict[str, float]:
-    """dataset -> ``sigma_d`` (4 decimals) such that the Oracle Ps equals the paper's Oracle row (Table 2), by
-    bisection in :data:`SIGMA_BRACKET` over the latents of ``(scale, seed)``, re-solving the intercepts at each step;
-    on the expected Oracle ``mean_i (1 - prod_m (1 - p_im))`` (``method="expected"``) or on that of the outcomes drawn
-    (``"realized"``, behind the stored constants). ``signal`` defaults to :data:`~.calibration.LEARNABLE_SIGNAL`; a
-    target the bracket cannot reach is a ``ValueError``."""
+    """dataset -> ``sigma_d`` (4 decimals) making the Oracle Ps equal Table 2's Oracle row: bisection in
+    :data:`SIGMA_BRACKET` over the latents of ``(scale, seed)``, re-solving intercepts each step, on the expected Oracle
+    (``method="expected"``) or the drawn one (``"realized"``, behind the stored constants). ``signal`` defaults to
+    :data:`~.calibration.LEARNABLE_SIGNAL`; an unreachable target is a ``ValueError``."""
     seed = _check_seed(seed)
     if method not in CALIBRATION_METHODS:
         raise ValueError(f"method must be one of {CALIBRATION_METHODS}, got {method!r}")
@@ -209,12 +208,11 @@ def _learned_rows() -> list[dict]:
 
 def achieved_vs_target(table=None, *, scale: float = 1.0, seed: int = 0, random_draws: int = RANDOM_TRIALS,
                        random_splits: int = 20, learned: bool = True) -> pd.DataFrame:
-    """Achieved vs target rows of the paper's Table 2 per dataset and ``Full`` (columns group, n, metric, target,
-    achieved, difference, tolerance, within, note) for ``table`` (default: simulated at ``(scale, seed)``): Best
-    Single and Oracle Ps on all rows; Random Ps the official statistic (best of ``random_draws`` trials on 80% test
-    splits, mean over ``random_splits``) beside ``random_mean``; tolerances 0.01 (Oracle, Random) and 2 binomial sd
-    of the 80% split (Best Single); gpt-5-nano's Figure-4 point; with ``learned`` the learned routers' Ps and gains
-    as :mod:`.learnable` last stored them. ``note`` names conflicts and where a row comes from."""
+    """Achieved vs target rows of Table 2 per dataset and ``Full`` (group, n, metric, target, achieved, difference,
+    tolerance, within, note) for ``table`` (default: simulated at ``(scale, seed)``): Best Single and Oracle Ps on all
+    rows; Random Ps the official statistic (best of ``random_draws`` trials on 80% test splits, mean over
+    ``random_splits``) beside ``random_mean``; tolerance 0.01 (Oracle, Random) or 2 binomial sd of the 80% split (Best
+    Single); gpt-5-nano's Figure-4 point; with ``learned``, the learned routers' stored Ps and gains (:mod:`.learnable`)."""
     if table is None:
         from mmr_utils.data.simulator.benchmark import simulate_tables
 

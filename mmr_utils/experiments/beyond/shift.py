@@ -68,12 +68,11 @@ def _context(Y, C, models) -> dict:
 
 @study
 def pool_shift(bank: FeatureBank, config: RunConfig, routers, *, remove: str = "all") -> StudyResult:
-    """Leave-one-model-out: per seed (one split for every pool) every router on the full pool and on the pool without
-    each model (``remove="all"``) or only without the seed's strongest and cheapest (``"named"``), all scored on the
-    test rows complete in the full table. ``results``: per (seed, scenario, removed model, router) ``nAUC``, ``Ps``,
-    their change against the full pool (``d_nAUC``, ``d_Ps``), the reduced pool's Oracle Ps and best single model
-    (chosen on the test rows). ``scenario``: ``full``, ``leave_out``, and its rows relabelled ``remove_strongest`` /
-    ``remove_cheapest``."""
+    """Leave-one-model-out: per seed (one split for every pool) every router on the full pool and without each model
+    (``remove="all"``) or only the seed's strongest and cheapest (``"named"``), scored on the test rows complete in the
+    full table. ``results``: per (seed, scenario, removed model, router) ``nAUC``, ``Ps``, ``d_nAUC``, ``d_Ps`` against the
+    full pool, the reduced pool's Oracle Ps and best single model (chosen on the test rows). ``scenario``: ``full``,
+    ``leave_out``, and its rows relabelled ``remove_strongest`` / ``remove_cheapest``."""
     table = bank.table
     if len(table.models) < 3:
         raise ValueError(f"pool shift needs at least three models (two remain after leaving one out), got "
