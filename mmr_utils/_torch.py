@@ -96,10 +96,9 @@ def _requested_threads() -> int:
 
 
 def configure_threads() -> int:
-    """Set the CPU threads of torch and of every OpenMP and BLAS runtime loaded (threadpoolctl) to
-    ``MMR_TORCH_THREADS`` (default 1) and return the number. A reduction split over threads adds in another order, so
-    k-means and BLAS results depend on the thread count; runtimes loaded later start with a thread per core, so they
-    are limited again on every call (torch once per process)."""
+    """Set the CPU threads of torch and of every loaded OpenMP and BLAS runtime (threadpoolctl) to ``MMR_TORCH_THREADS``
+    (default 1) and return the number: k-means and BLAS results depend on the thread count. Runtimes loaded later start
+    with a thread per core, so they are limited again on every call (torch once per process)."""
     global _threads_set, _modules_limited
     import sys
 

@@ -206,10 +206,10 @@ def cpt(frontier, weak, strong, target: float, *, atol: float = 1e-12) -> float:
 
 
 def nauc_orbit(points, cost_range, *, anchor=None) -> float:
-    """ORBIT's normalised AUC (``utils/metrics.py::normalized_auc``, the MMR-Bench authors' later toolbox): on the
-    frontier of ``points`` plus ``anchor`` (:attr:`References.min_cost_point`), the curve from ``(lo, best accuracy
-    affordable at lo, else 0)`` through the points inside ``(lo, hi)`` to ``(hi, best affordable at hi)``; trapezoid
-    area / (hi - lo) (linear between points, unlike ``nauc(protocol="shared")``); ``hi == lo``: the accuracy at hi."""
+    """ORBIT's normalised AUC (``utils/metrics.py::normalized_auc``, the MMR-Bench authors' later toolbox): on the frontier
+    of ``points`` + ``anchor`` (:attr:`References.min_cost_point`), the curve ``(lo, best affordable at lo, else 0)`` ->
+    points in ``(lo, hi)`` -> ``(hi, best affordable at hi)``; trapezoid area / (hi - lo) (linear, unlike
+    ``nauc(protocol="shared")``); ``hi == lo``: the accuracy at hi."""
     points = as_points(points)
     if anchor is not None:
         points = np.vstack([points, np.asarray(anchor, dtype=float).reshape(1, 2)])

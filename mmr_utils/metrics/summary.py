@@ -1,7 +1,6 @@
 """Everything at once for one router's predictions: operating points, frontier, Ps, QNC, nAUC (official and shared) and
-the references on the same test rows (paper Sec. 3.3), in the fixed protocol or emulating the official code. Missing
-cells: the metrics need a true outcome for whichever model a row is sent to, so ``Y`` and ``C`` must be complete.
-:func:`summarize` scores only the rows observed for every model and reports how many it dropped."""
+the references on the same test rows (paper Sec. 3.3), fixed or emulating the official code. ``Y`` and ``C`` must be
+complete where scored: :func:`summarize` keeps rows observed for every model and reports how many it dropped."""
 
 from __future__ import annotations
 
@@ -79,10 +78,9 @@ def summarize(U, P, Y, C, *, rule: str = "threshold", cost_range=None, fallback:
 
 
 def summarize_official(U, P, Y, C, models) -> Summary:
-    """:func:`summarize` as the official code scores a router: model columns put in the official loader's sorted-name
-    order (:func:`official_model_order`), a row with no affordable model sent to model 0 of that order, utility ties
-    broken by the lower index of that order, thresholds at every unique predicted cost. ``models`` names the arrays'
-    columns; the metrics are order-free, ``best_single`` and ``single_models`` refer to the sorted order."""
+    """:func:`summarize` as the official code scores: columns in the official sorted-name order (:func:`official_model_order`),
+    no affordable model -> model 0 of that order, utility ties to its lower index, thresholds at every unique predicted
+    cost. ``models`` names the arrays' columns; ``best_single`` and ``single_models`` refer to the sorted order."""
     order = official_model_order(models)
     if len(order) != as_float(U).shape[-1]:
         raise ValueError(f"{len(order)} model names for arrays with {as_float(U).shape[-1]} columns")
@@ -91,10 +89,9 @@ def summarize_official(U, P, Y, C, models) -> Summary:
 
 
 def random_sweep(Y, C, *, draws: int = 50, seed: int = 0) -> dict:
-    """Random routing as a budget sweep (this project's variant, not the official baseline): each of ``draws`` seeded
-    draws sends every row to a uniformly random model (the point) and also ranks models by random utilities with the
-    known mean prices as predicted costs (a curve, scored with :func:`summarize`). Returns the mean and sd over draws
-    of cost, accuracy, nAUC (both protocols) and Ps; QNC as the median, ``QNC_reached`` the fraction that reach."""
+    """Random routing as a budget sweep (this project's variant, not the official baseline): per seeded draw, every row to a
+    uniformly random model (the point), and random utilities with the mean prices as predicted costs (a curve, via
+    :func:`summarize`). Mean and sd over ``draws`` of cost, accuracy, nAUC (both), Ps; QNC median, ``QNC_reached``."""
     Y, C = as_float(Y), as_float(C)
     n, k = check_arrays(Y=Y, C=C)
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:

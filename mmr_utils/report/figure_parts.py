@@ -26,10 +26,9 @@ LABEL_ITERATIONS = 400
 
 
 def place_labels(ax, texts, targets, avoid=(), *, markers=None, arrows: bool = True):
-    """Move ``texts`` (matplotlib Text objects on ``ax``) apart from each other and from the ``avoid`` points (data
-    coordinates) and from the ``markers`` (a scatter collection whose markers' extents labels must not cover), each
-    pointing back to its target (data coordinates); call after the axes' scales and limits are final. A fixed number of
-    iterations (not adjustText's default, one second of wall time) puts the labels alike on a busy or a fast machine."""
+    """Move ``texts`` (Text objects on ``ax``) apart from each other, the ``avoid`` points (data coordinates) and the
+    ``markers`` (a scatter collection), each pointing to its target; call once scales and limits are final. A fixed
+    iteration count (not adjustText's one second) places labels alike on any machine."""
     from adjustText import adjust_text
 
     if not texts:
@@ -70,10 +69,9 @@ def _cell_text_colour(value: float, limit: float, noise: bool):
 
 
 def modality_gap_intervals(per_seed: pd.DataFrame, metric: str = "nAUC_shared") -> pd.DataFrame:
-    """The 95% interval over seeds of each gap of :func:`mmr_utils.report.paper_tables.modality_gaps` (``versus``
-    ``"best"``): per router and dataset, the per-seed differences between mode 22 and the unimodal mode (11 or 33)
-    with the higher mean, whose mean is the gap; the "mean over routers" row takes, per seed, the mean of the
-    routers' differences. Columns ``router``, ``dataset``, ``mean``, ``low``, ``high``, ``count``."""
+    """95% interval over seeds of each gap of :func:`mmr_utils.report.paper_tables.modality_gaps` (``versus "best"``): per
+    router and dataset, per-seed differences between mode 22 and the higher-mean unimodal mode; the "mean over routers" row
+    averages routers per seed. Columns ``router``, ``dataset``, ``mean``, ``low``, ``high``, ``count``."""
     frame = per_seed[(per_seed["study"] == "mode") & per_seed["mode"].astype(str).isin(["11", "22", "33"])].copy()
     frame["mode"] = frame["mode"].astype(str)
     wide = frame.pivot_table(index=["router", "dataset", "seed"], columns="mode", values=metric, aggfunc="mean")

@@ -122,10 +122,9 @@ def _is_number(value) -> bool:
 
 
 def column_format(values) -> Callable[[object], str]:
-    """One number format for a whole column, chosen from its values: whole numbers without decimals; numbers
-    between 0.001 and 100,000 in fixed point with enough decimals for two significant digits of the smallest (3 for
-    scores, at most 4); anything wider in scientific notation with three significant digits. A column with values of
-    both signs (a difference) shows the sign, with 4 decimals when every value is below 1; NaN is a dash; text stays."""
+    """One number format per column: whole numbers without decimals; 0.001 to 100,000 in fixed point with two significant
+    digits of the smallest (3 for scores, at most 4); else scientific with three; both signs (a difference): signed, 4
+    decimals when all are below 1; NaN a dash; text stays."""
     numbers = np.array([float(v) for v in values if _is_number(v)], dtype=float)
     finite = numbers[np.isfinite(numbers)]
     sign = "+" if finite.size and finite.min() < 0 < finite.max() else ""

@@ -23,10 +23,9 @@ from mmr_utils.report.outputs import save_figure
 
 
 def plot_composition(composition: pd.DataFrame, category_label: str = "category"):
-    """The benchmark's composition as a sunburst (paper Fig. 2): scenario (inner ring) -> dataset (middle) ->
-    ``category`` (outer ring, when the table has one; on the simulated benchmark these are the simulator's image
-    kinds, named as such by ``category_label``). Every wedge is labelled with its name and instance count: the inner
-    and middle rings inside their wedges, the outer ring's labels outside it along the radius."""
+    """The benchmark's composition as a sunburst (paper Fig. 2): scenario (inner) -> dataset -> ``category`` (outer, if
+    present; the simulator's image kinds, named by ``category_label``). Wedges show name and instance count, the inner
+    rings inside, the outer ring's labels outside along the radius."""
     has_category = "category" in composition and composition["category"].notna().any()
     fig, ax = plt.subplots(figsize=(8.5, 8.5))
     scen = composition.groupby("scenario", sort=False)["instances"].sum()

@@ -216,10 +216,9 @@ def ensemble_key(router: _TorchRouter, x_shape, y_shape) -> str:
 
 
 def _train_ensemble(routers: list[_TorchRouter], data: list[tuple]) -> None:
-    """Train ``routers`` (one class, equal parameters but ``seed``, equal data shapes) as one batched ensemble, in
-    chunks of :data:`MAX_ENSEMBLE`: each member keeps its initialisation, shuffling, data and optimiser state; the
-    losses are evaluated with ``torch.func.vmap`` over parameters stacked anew each step, so a member's result is
-    bit-identical to training it alone."""
+    """Train ``routers`` (one class, parameters equal but ``seed``, equal data shapes) as one batched ensemble in chunks of
+    :data:`MAX_ENSEMBLE`, each member keeping its initialisation, shuffling, data and optimiser state; losses via
+    ``torch.func.vmap`` over parameters restacked each step, so a member is bit-identical to training it alone."""
     if len(routers) > MAX_ENSEMBLE:
         for start in range(0, len(routers), MAX_ENSEMBLE):
             _train_ensemble(routers[start:start + MAX_ENSEMBLE], data[start:start + MAX_ENSEMBLE])
