@@ -162,10 +162,9 @@ def _refit_shared(data: CalibrationData, dataset: str, signal: dict[str, float])
 def fit_signal(data: CalibrationData, *, routers=CALIBRATION_ROUTERS, seeds=(0, 1, 2), datasets=None,
                start: dict[str, float] | None = None, rounds: int = 6,
                tolerance: float = TARGETS["search_tolerance"], log=None) -> tuple[dict, dict, pd.DataFrame]:
-    """(signal, shared_sd, trace): per dataset the learnable-signal strength at which the mean Ps of ``routers``
-    over ``seeds`` equals their Table 2 mean, ``sigma_d`` refitted for every value tried. From ``start`` a step of 30%
-    toward the gap's sign, then secant steps kept inside the last sign-changing bracket and :data:`SIGNAL_BRACKET`,
-    until ``|gap| <= tolerance`` or ``rounds``; the best value is kept, the trace has one row per evaluation."""
+    """(signal, shared_sd, trace): per dataset the signal strength at which the mean Ps of ``routers`` over ``seeds`` equals
+    their Table 2 mean (``sigma_d`` refitted per value): from ``start`` a 30% step toward the gap's sign, then secant steps
+    inside the last sign-changing bracket and :data:`SIGNAL_BRACKET` until ``|gap| <= tolerance`` or ``rounds``; best kept."""
     chosen = list(cal.DATASET_SIZES) if datasets is None else list(datasets)
     ps = paper_learned_ps()
     signal = dict(cal.LEARNABLE_SIGNAL if start is None else start)

@@ -33,10 +33,9 @@ METRICS = ("nAUC", "nAUC_shared", "Ps", "QNC")
 
 @dataclass(frozen=True)
 class RunConfig:
-    """The settings every run of a study shares (paper Sec. 5.1): the training fraction of the instance split, the
-    seeds (each one split and one router seed), the mode (``"22"`` text+image, ``"11"`` text, ``"33"`` image,
-    ``"21"`` trained on both, tested without the image), the fusion, and constructor parameters by router name
-    (``{"mlp": {"epochs": 100}}``; a router not named uses its defaults, the official settings)."""
+    """The settings every run of a study shares (paper Sec. 5.1): training fraction, seeds (one split and router seed each),
+    mode (``"22"`` text+image, ``"11"`` text, ``"33"`` image, ``"21"`` both, tested without image), fusion, and constructor
+    parameters by router name (``{"mlp": {"epochs": 100}}``; otherwise the defaults, the official settings)."""
 
     train_fraction: float = 0.2
     seeds: tuple[int, ...] = (0,)

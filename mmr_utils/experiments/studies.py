@@ -226,10 +226,9 @@ def paper_scenario_pairs(table: OutcomeTable, out_fraction: float = 0.2) -> list
 @study(name="cross_dataset")
 def cross_dataset_study(bank: FeatureBank, config: RunConfig, routers=LEARNED_ROUTERS, *, pairs=None,
                         protocol: str = "all_pairs") -> StudyResult:
-    """Table 4: train on source datasets, test on target datasets within each scenario, beside the best single model
-    chosen on the target's own outcomes (an upper reference, as in the paper). ``protocol="all_pairs"``: every ordered
-    pair (:func:`scenario_pairs`); ``"paper"``: :func:`paper_scenario_pairs`; ``pairs`` overrides both. Every source
-    row trains (the training fraction is unused)."""
+    """Table 4: train on source datasets, test on targets within each scenario, beside the target's best single model chosen
+    on its own outcomes (an upper reference, as in the paper). ``protocol="all_pairs"``: :func:`scenario_pairs`;
+    ``"paper"``: :func:`paper_scenario_pairs`; ``pairs`` overrides both. Every source row trains (no training fraction)."""
     if protocol not in ("all_pairs", "paper"):
         raise ValueError(f"protocol {protocol!r}: expected 'all_pairs' or 'paper'")
     records = []
@@ -251,10 +250,9 @@ def cross_dataset_study(bank: FeatureBank, config: RunConfig, routers=LEARNED_RO
 @study
 def model_subset_transfer(bank: FeatureBank, config: RunConfig, routers=LEARNED_ROUTERS, *,
                           pool_size: int = 5) -> StudyResult:
-    """The abstract's generalisation claim: a router trained on a subset of the models and of the tasks routes,
-    zero-shot, on unseen datasets. Per seed, ``pool_size`` models are drawn; in every scenario one dataset is held out;
-    the router trains on the others and is scored on the held-out rows beside the subset's best single model on them
-    (chosen on their outcomes). [uncertain] The paper gives no protocol or numbers (docs/paper.md); this is one reading."""
+    """The abstract's generalisation claim, one reading ([uncertain] no protocol or numbers given, docs/paper.md): per seed
+    ``pool_size`` models drawn; per scenario one dataset held out, the router trained on the others and scored on it beside
+    the subset's best single model there (chosen on its outcomes)."""
     table = bank.table
     if not 2 <= pool_size <= len(table.models):
         raise ValueError(f"pool_size {pool_size}: expected 2..{len(table.models)} (the table has "

@@ -1,7 +1,6 @@
-"""Training a study's neural runs ahead of its :func:`mmr_utils.experiments.runs.fit_predict` calls, the one way
-this project uses several cores: runs that differ only in their seed train as one batched ensemble (each member
-bit-identical to training it alone), and the units of work train in worker processes, one torch thread each.
-Neither changes a result (benchmarks/results/ensemble.md, workers.md)."""
+"""Training a study's neural runs ahead of its :func:`mmr_utils.experiments.runs.fit_predict` calls, the one use of
+several cores: runs differing only in seed train as one batched ensemble, units of work in worker processes (one torch
+thread each). Neither changes a result (benchmarks/results/ensemble.md, workers.md)."""
 
 from __future__ import annotations
 

@@ -108,10 +108,9 @@ def expected_max_standard_normal(k: int) -> float:
 
 def random_peak_excess(table, *, trials: int = RANDOM_TRIALS, test_fraction: float = PAPER_TEST_FRACTION
                        ) -> dict[str, float]:
-    """Group (each dataset and ``"Full"``) -> the expected official Random Ps minus the models' mean accuracy, to 4
-    decimals: the Ps of ``trials`` one-point trials (a uniform random model per query, on ``test_fraction`` of the rows)
-    is the best trial, in expectation ``E[max of trials standard normals] * sd`` above the mean, with ``sd^2 = mean_q
-    pbar_q (1 - pbar_q) / n_test`` (``pbar_q``: share of models right on query q)."""
+    """Group (datasets, ``"Full"``) -> expected official Random Ps minus the models' mean accuracy (4 decimals): best of
+    ``trials`` one-point trials on ``test_fraction`` of rows, ``E[max of trials std normals] * sd`` above the mean,
+    ``sd^2 = mean_q pbar_q (1 - pbar_q) / n_test`` (``pbar_q``: share of models right on query q)."""
     correct, datasets = _correct_and_datasets(table)
     if np.isnan(correct).any():
         raise ValueError("the table has missing correctness cells; the Random peak excess needs complete rows")
@@ -159,10 +158,9 @@ def _nano_columns(table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def random_row_conflicts() -> dict[str, float]:
-    """The numbers behind the conflict between the paper's Random rows and its Figure 4: gpt-5-nano's accuracy on the
-    six Figure-4 datasets that the per-dataset Random rows imply (each dataset's implied mean accuracy of the 10 models,
-    :func:`~.calibration.implied_random_mean`, times 10 minus the nine published models), the full-set accuracy the
-    full-set Random row implies (given nano's profile everywhere else in proportion), and the Figure-4 point itself."""
+    """The numbers behind the conflict of the paper's Random rows with Figure 4: gpt-5-nano's accuracy on the six Figure-4
+    datasets the per-dataset Random rows imply (10 x :func:`~.calibration.implied_random_mean` minus the nine published
+    models), the full-set accuracy the full-set row implies (nano's profile elsewhere in proportion), the Figure-4 point."""
     implied = implied_random_mean()
     others = {d: sum(TARGET_ACCURACY[m][d] for m in MODELS if m != NANO) for d in DATASET_SIZES}
     nano_per_dataset = {d: 10 * implied[d] - others[d] for d in DATASET_SIZES}

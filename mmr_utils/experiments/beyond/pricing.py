@@ -334,10 +334,9 @@ def kendall_tau_table(scores: pd.DataFrame) -> pd.DataFrame:
 @study
 def cost_definition_study(bank, config: RunConfig, routers, *, definitions: Sequence[str] = tuple(COST_DEFINITIONS),
                           tokenizer: str = "minilm") -> StudyResult:
-    """Rank the routers by nAUC (paper Sec. 4) under each cost definition, each refitted on the re-priced table (one
-    split per seed for all). ``results``: per (definition, router, seed) the metrics, the mean call cost of the pool,
-    the best single and the cheapest model, and ``U_same`` (``U`` bit-identical to the first definition's, as for
-    routers whose utility reads no cost). ``curves``: ``scores`` (mean nAUC), ``ranks`` and ``tau``."""
+    """Rank routers by nAUC (paper Sec. 4) under each cost definition, refitted on the re-priced table (one split per seed).
+    ``results``: per (definition, router, seed) the metrics, pool mean call cost, best single and cheapest model, ``U_same``
+    (``U`` bit-identical to the first definition's). ``curves``: ``scores`` (mean nAUC), ``ranks``, ``tau``."""
     from mmr_utils.data.mathv import count_output_tokens
     from mmr_utils.data.splits import instance_split
     from mmr_utils.features.bank import FeatureBank

@@ -146,10 +146,10 @@ def profiled_rows(train: np.ndarray, k: int | None, seed: int) -> np.ndarray:
 @study
 def add_model_curve(bank: FeatureBank, config: RunConfig, routers, *, new_model: str | None = None,
                     ks=(0, 10, 25, 50, 100, 200, None)) -> StudyResult:
-    """Add ``new_model`` (default: the seed's strongest by training accuracy) known from only ``K`` labelled training
-    queries (the module docstring's method) for each K of ``ks`` (None = all; a K above the training rows is skipped
-    and listed in ``curves["skipped"]``). ``results``: per (router, K, seed) ``nAUC``, ``Ps`` and ``share_new`` (share
-    of test rows routed to it at the peak); ``curves["references"]``: the pools ``without`` it and ``full``."""
+    """Add ``new_model`` (default: the seed's strongest by training accuracy) known from ``K`` labelled training queries
+    (module docstring) for each K of ``ks`` (None = all; K above the training rows: skipped, ``curves["skipped"]``).
+    ``results``: per (router, K, seed) ``nAUC``, ``Ps``, ``share_new`` (test share routed to it at the peak);
+    ``curves["references"]``: pools ``without`` and ``full``."""
     from mmr_utils.metrics.peer_table import choices_at_peak
 
     table = bank.table
