@@ -3,8 +3,8 @@
 torch, MKL and OpenBLAS choose their kernels (hence summation order) by the CPU; :data:`PINS` fix that choice
 (docs/reproducibility.md, "The pins"). They must be set before the libraries load: the Makefile and the kernelspec
 export them, ``import mmr_utils`` sets them if still possible (:func:`apply_pins_at_import`) and the command lines
-restart with them (:func:`restart_pinned`). :func:`numerics_description` records CPU, library choices and pins in
-every run record (effects: benchmarks/results/isa_invariance.md)."""
+restart with them (:func:`restart_pinned`). :func:`numerics_description` records CPU, library choices and pins in every
+run record (effects: benchmarks/results/isa_invariance.md)."""
 
 from __future__ import annotations
 
@@ -73,8 +73,9 @@ def apply_pins_at_import() -> bool:
 
 def pins_status(environ: Mapping[str, str] | None = None, libraries: Mapping | None = None) -> dict:
     """Whether :data:`PINS` hold: ``set`` when every pin of ``environ`` (default: this process's) has its value (else
-    ``missing``, ``different``); with ``libraries`` (:func:`libraries_description`), ``effective`` when the libraries report
-    the pinned code paths (else ``ineffective``; ``None`` off x86-64). ``active``: set, and effective unless unknown."""
+    ``missing``, ``different``); with ``libraries`` (:func:`libraries_description`), ``effective`` when the libraries
+    report the pinned code paths (else ``ineffective``; ``None`` off x86-64). ``active``: set, and effective unless
+    unknown."""
     import platform
 
     environ = os.environ if environ is None else environ

@@ -35,8 +35,9 @@ def normalise_question(text) -> str:
 @dataclass(frozen=True)
 class AuditReport:
     """What :func:`audit_table` found (0-based rows): ``coverage`` per model, ``duplicate_ids``, ``duplicate_questions``
-    (groups), ``near_duplicates`` (pairs with similarity, datasets, ``same_image``, ``same_answer``), ``leakage`` (per leaked
-    test row its closest training row, ``kind`` exact/near; None without split), ``empty_questions``, ``settings``."""
+    (groups), ``near_duplicates`` (pairs with similarity, datasets, ``same_image``, ``same_answer``), ``leakage`` (per
+    leaked test row its closest training row, ``kind`` exact/near; None without split), ``empty_questions``,
+    ``settings``."""
 
     name: str
     rows: int
@@ -145,9 +146,9 @@ _ROW_BLOCK = 1024
 
 
 def _similar(query, base, k: int, threshold: float, *, same: bool) -> list[tuple[int, int, float]]:
-    """Exact cosine nearest neighbours ``(query_row, base_row, similarity)``: per ``query`` row at most ``k`` ``base`` rows with
-    similarity >= ``threshold`` (ties: lower base row; with ``same`` not itself). Common features as a dense block, the rest
-    sparse, ``_ROW_BLOCK`` query rows at a time (fast on templated questions)."""
+    """Exact cosine nearest neighbours ``(query_row, base_row, similarity)``: per ``query`` row at most ``k`` ``base``
+    rows with similarity >= ``threshold`` (ties: lower base row; with ``same`` not itself). Common features as a dense
+    block, the rest sparse, ``_ROW_BLOCK`` query rows at a time (fast on templated questions)."""
     import scipy.sparse as sp
 
     base = sp.csr_matrix(base, dtype=np.float32)

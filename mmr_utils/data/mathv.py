@@ -1,9 +1,9 @@
 """MATH-V (MathVision) judged model outputs -> an outcome table in the official MMR-Bench schema.
 
 Same 3040 test items as MMR-Bench's MathVision subset (``dataset_idx`` = ``MathVision_<id>``). The release (github
-mathllm/MATH-V, MIT) has one judged JSON line per item and model setting but no costs, so cost = output tokens x
-price per output token; tokens by the packaged MiniLM's WordPiece tokenizer (a proxy) or ``tokenizer="chars4"``
-(4 characters per token); prices (:data:`PRICE_PER_MILLION`) are list prices or size proxies. Both go to provenance."""
+mathllm/MATH-V, MIT) has one judged JSON line per item and model setting but no costs, so cost = output tokens x price
+per output token; tokens by the packaged MiniLM's WordPiece tokenizer (a proxy) or ``tokenizer="chars4"`` (4 characters
+per token); prices (:data:`PRICE_PER_MILLION`) are list prices or size proxies. Both go to provenance."""
 
 from __future__ import annotations
 

@@ -3,8 +3,8 @@
 Schema (``MMR_Bench.csv``, later ``MMR-Bench.csv``): one row per instance with ``dataset_idx``, ``question`` (and
 optionally ``answer``); per model ``M`` (every name with both columns) ``M_correct`` (True/False or 1/0) and ``M_cost``
 (USD per call), optionally ``M_token`` (output tokens) and ``M_prediction``; other columns are per-instance fields.
-Images resolve from ``dataset_idx`` by the longest known prefix to ``<image_root>/<folder>/<id>.{jpg,png,jpeg,webp}``;
-a table without images is legitimate (``image_path`` all None)."""
+Images resolve from ``dataset_idx`` by the longest known prefix to ``<image_root>/<folder>/<id>.{jpg,png,jpeg,webp}``; a
+table without images is legitimate (``image_path`` all None)."""
 
 from __future__ import annotations
 

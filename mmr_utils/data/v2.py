@@ -1,13 +1,13 @@
-"""Loader of MMR-Bench V2 (Hugging Face ``gh0stHunter/MMR-Bench-V2``; 44 models, 18 task sets; needs ``pyarrow``)
-into an :class:`OutcomeTable`. Layout::
+"""Loader of MMR-Bench V2 (Hugging Face ``gh0stHunter/MMR-Bench-V2``; 44 models, 18 task sets; needs ``pyarrow``) into
+an :class:`OutcomeTable`. Layout::
 
     <root>/data/instances/<task>.parquet        sample_id, benchmark, prompt_text, images (paths under the image root)
     <root>/data/results/<model>/<task>.parquet  sample_id, benchmark, model_id, score in [0, 1], cost, cost_unit, status
 
-- Rows: the chosen tasks' instances (``dataset`` = task, ``dataset_idx`` = ``sample_id``, ``question`` = ``prompt_text``;
-  ``benchmark``, ``n_images`` kept); columns: the chosen models (results sub-folders, sorted). Results join on
-  ``sample_id``; a duplicate or unknown id, mismatched ``benchmark``, several ``model_id`` per file, ``score`` outside
-  [0, 1], a cost not finite and >= 0, or an ``ok`` row's ``cost_unit`` other than USD is a
+- Rows: the chosen tasks' instances (``dataset`` = task, ``dataset_idx`` = ``sample_id``, ``question`` =
+  ``prompt_text``; ``benchmark``, ``n_images`` kept); columns: the chosen models (results sub-folders, sorted). Results
+  join on ``sample_id``; a duplicate or unknown id, mismatched ``benchmark``, several ``model_id`` per file, ``score``
+  outside [0, 1], a cost not finite and >= 0, or an ``ok`` row's ``cost_unit`` other than USD is a
   :class:`~mmr_utils.data.official.TableFormatError` naming file and row.
 - Only ``status == "ok"`` rows are outcomes; other statuses and missing rows or files are NaN (counts in
   ``source["status_counts"]``, ``source["missing_result_files"]``).

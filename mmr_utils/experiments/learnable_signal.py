@@ -1,10 +1,10 @@
-"""The calibration step for the simulator's learnable structure (docs/simulator.md, "Learnable signal").
-Fits per dataset the learnable-signal strength ``s_d`` (:data:`~.calibration.LEARNABLE_SIGNAL`) so that the learned
-routers' Ps match the paper's Table 2, refitting ``sigma_d`` to the Oracle row for each value tried
-(:func:`~.fitting.calibrate`). Content is simulated and embedded once, outcomes redrawn per trial; :func:`fit_signal`
-is a bracketed secant search on each dataset's mean Ps gap under the official per-dataset protocol; :func:`check`
-scores four routers against :data:`TARGETS`. ``python -m mmr_utils.experiments.learnable_signal`` fits, checks and
-writes :data:`~.calibration.FITTED_FILE` (``--no-write`` only reports)."""
+"""The calibration step for the simulator's learnable structure (docs/simulator.md, "Learnable signal"). Fits per
+dataset the learnable-signal strength ``s_d`` (:data:`~.calibration.LEARNABLE_SIGNAL`) so that the learned routers' Ps
+match the paper's Table 2, refitting ``sigma_d`` to the Oracle row for each value tried (:func:`~.fitting.calibrate`).
+Content is simulated and embedded once, outcomes redrawn per trial; :func:`fit_signal` is a bracketed secant search on
+each dataset's mean Ps gap under the official per-dataset protocol; :func:`check` scores four routers against
+:data:`TARGETS`. ``python -m mmr_utils.experiments.learnable_signal`` fits, checks and writes
+:data:`~.calibration.FITTED_FILE` (``--no-write`` only reports)."""
 
 from __future__ import annotations
 
@@ -162,9 +162,10 @@ def _refit_shared(data: CalibrationData, dataset: str, signal: dict[str, float])
 def fit_signal(data: CalibrationData, *, routers=CALIBRATION_ROUTERS, seeds=(0, 1, 2), datasets=None,
                start: dict[str, float] | None = None, rounds: int = 6,
                tolerance: float = TARGETS["search_tolerance"], log=None) -> tuple[dict, dict, pd.DataFrame]:
-    """(signal, shared_sd, trace): per dataset the signal strength at which the mean Ps of ``routers`` over ``seeds`` equals
-    their Table 2 mean (``sigma_d`` refitted per value): from ``start`` a 30% step toward the gap's sign, then secant steps
-    inside the last sign-changing bracket and :data:`SIGNAL_BRACKET` until ``|gap| <= tolerance`` or ``rounds``; best kept."""
+    """(signal, shared_sd, trace): per dataset the signal strength at which the mean Ps of ``routers`` over ``seeds``
+    equals their Table 2 mean (``sigma_d`` refitted per value): from ``start`` a 30% step toward the gap's sign, then
+    secant steps inside the last sign-changing bracket and :data:`SIGNAL_BRACKET` until ``|gap| <= tolerance`` or
+    ``rounds``; best kept."""
     chosen = list(cal.DATASET_SIZES) if datasets is None else list(datasets)
     ps = paper_learned_ps()
     signal = dict(cal.LEARNABLE_SIGNAL if start is None else start)

@@ -2,9 +2,9 @@
 
 An entry in ``<cache>/runs/`` is ``<name>.npz`` (``U``, ``P``: test rows x models; ``test``: row indices; loaded with
 ``allow_pickle=False``) and, written last, ``<name>.json`` (router, parameters, mode, fusion, seed, features, split,
-``.npz`` sha256), both atomic (:mod:`mmr_utils._io`) with plain ``open`` modes. A missing, truncated or altered entry
-is a miss: :func:`load_run` warns naming the file, and the run is retrained and saved over it. ``make clean-cache``
-clears it (:func:`mmr_utils.features.cache.clear_cache`)."""
+``.npz`` sha256), both atomic (:mod:`mmr_utils._io`) with plain ``open`` modes. A missing, truncated or altered entry is
+a miss: :func:`load_run` warns naming the file, and the run is retrained and saved over it. ``make clean-cache`` clears
+it (:func:`mmr_utils.features.cache.clear_cache`)."""
 
 from __future__ import annotations
 

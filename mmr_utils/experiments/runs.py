@@ -1,7 +1,8 @@
 """One router on one split (paper Sec. 3 and 5.1): fused features -> fit on training rows -> predict test rows
 (:func:`fit_predict`) under a study's :class:`RunConfig`. Each (features, router and parameters, mode, fusion, seed,
 split, package code) is trained once; the run cache (:mod:`mmr_utils.experiments.run_cache`, off with
-``MMR_RUN_CACHE=0``) reads it back bit-identical. A router's needs come from its class's capabilities, never its name."""
+``MMR_RUN_CACHE=0``) reads it back bit-identical. A router's needs come from its class's capabilities, never its
+name."""
 
 from __future__ import annotations
 
@@ -33,9 +34,10 @@ METRICS = ("nAUC", "nAUC_shared", "Ps", "QNC")
 
 @dataclass(frozen=True)
 class RunConfig:
-    """The settings every run of a study shares (paper Sec. 5.1): training fraction, seeds (one split and router seed each),
-    mode (``"22"`` text+image, ``"11"`` text, ``"33"`` image, ``"21"`` both, tested without image), fusion, and constructor
-    parameters by router name (``{"mlp": {"epochs": 100}}``; otherwise the defaults, the official settings)."""
+    """The settings every run of a study shares (paper Sec. 5.1): training fraction, seeds (one split and router seed
+    each), mode (``"22"`` text+image, ``"11"`` text, ``"33"`` image, ``"21"`` both, tested without image), fusion, and
+    constructor parameters by router name (``{"mlp": {"epochs": 100}}``; otherwise the defaults, the official
+    settings)."""
 
     train_fraction: float = 0.2
     seeds: tuple[int, ...] = (0,)

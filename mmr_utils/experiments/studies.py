@@ -1,7 +1,7 @@
-"""The paper's studies (Sec. 5), one function each, returning tidy DataFrames (Tables 2 and 4, Figure 4, QNC, Sec.
-5.3's modalities, the Table 5 stand-in, the generalisation claim, data efficiency, the metric audit, budget rules).
-Each takes the bank, a :class:`~mmr_utils.experiments.runs.RunConfig` and routers, loops over its seeds
-(:func:`study_loop`), one row per (router, seed, group); :func:`study` builds provenance. Routers get arrays only."""
+"""The paper's studies (Sec. 5), one function each, returning tidy DataFrames (Tables 2 and 4, Figure 4, QNC, Sec. 5.3's
+modalities, the Table 5 stand-in, the generalisation claim, data efficiency, the metric audit, budget rules). Each takes
+the bank, a :class:`~mmr_utils.experiments.runs.RunConfig` and routers, loops over its seeds (:func:`study_loop`), one
+row per (router, seed, group); :func:`study` builds provenance. Routers get arrays only."""
 
 from __future__ import annotations
 
@@ -128,9 +128,9 @@ def main_results(bank: FeatureBank, config: RunConfig, routers=LEARNED_ROUTERS, 
                  protocols=("pooled",)) -> StudyResult:
     """Table 2, Figure 4 and the QNC table: every router on an instance split (stratified by dataset;
     ``split_procedure="official"`` with seed 42 is the official split), scored on all test rows and per dataset, beside
-    :func:`~mmr_utils.experiments.scoring.reference_records` (protocol-free), per seed. ``protocols`` (recorded per row):
-    ``"pooled"`` (this project's) fits one router on all training rows; ``"per_dataset"`` (official ``run.py --dataset
-    X``) one per dataset, with the pooled router as its ``All`` column (the paper's "Full")."""
+    :func:`~mmr_utils.experiments.scoring.reference_records` (protocol-free), per seed. ``protocols`` (recorded per
+    row): ``"pooled"`` (this project's) fits one router on all training rows; ``"per_dataset"`` (official ``run.py
+    --dataset X``) one per dataset, with the pooled router as its ``All`` column (the paper's "Full")."""
     unknown = sorted(set(protocols) - {"pooled", "per_dataset"})
     if unknown or not protocols:
         raise ValueError(f"protocols {list(protocols)}: expected a non-empty subset of ['pooled', 'per_dataset']")
@@ -226,9 +226,10 @@ def paper_scenario_pairs(table: OutcomeTable, out_fraction: float = 0.2) -> list
 @study(name="cross_dataset")
 def cross_dataset_study(bank: FeatureBank, config: RunConfig, routers=LEARNED_ROUTERS, *, pairs=None,
                         protocol: str = "all_pairs") -> StudyResult:
-    """Table 4: train on source datasets, test on targets within each scenario, beside the target's best single model chosen
-    on its own outcomes (an upper reference, as in the paper). ``protocol="all_pairs"``: :func:`scenario_pairs`;
-    ``"paper"``: :func:`paper_scenario_pairs`; ``pairs`` overrides both. Every source row trains (no training fraction)."""
+    """Table 4: train on source datasets, test on targets within each scenario, beside the target's best single model
+    chosen on its own outcomes (an upper reference, as in the paper). ``protocol="all_pairs"``: :func:`scenario_pairs`;
+    ``"paper"``: :func:`paper_scenario_pairs`; ``pairs`` overrides both. Every source row trains (no training
+    fraction)."""
     if protocol not in ("all_pairs", "paper"):
         raise ValueError(f"protocol {protocol!r}: expected 'all_pairs' or 'paper'")
     records = []
@@ -250,9 +251,9 @@ def cross_dataset_study(bank: FeatureBank, config: RunConfig, routers=LEARNED_RO
 @study
 def model_subset_transfer(bank: FeatureBank, config: RunConfig, routers=LEARNED_ROUTERS, *,
                           pool_size: int = 5) -> StudyResult:
-    """The abstract's generalisation claim, one reading ([uncertain] no protocol or numbers given, docs/paper.md): per seed
-    ``pool_size`` models drawn; per scenario one dataset held out, the router trained on the others and scored on it beside
-    the subset's best single model there (chosen on its outcomes)."""
+    """The abstract's generalisation claim, one reading ([uncertain] no protocol or numbers given, docs/paper.md): per
+    seed ``pool_size`` models drawn; per scenario one dataset held out, the router trained on the others and scored on
+    it beside the subset's best single model there (chosen on its outcomes)."""
     table = bank.table
     if not 2 <= pool_size <= len(table.models):
         raise ValueError(f"pool_size {pool_size}: expected 2..{len(table.models)} (the table has "

@@ -86,8 +86,8 @@ class FeatureBank:
 def embed_table(table: OutcomeTable, encoder: str = "auto", *, seed: int = 0, progress: bool = True,
                 **encoder_kwargs) -> FeatureBank:
     """Encode every question and image of ``table`` once (cached) with the encoders ``encoder`` names
-    (:func:`~mmr_utils.features.encoders.get_encoders`) on :func:`mmr_utils._torch.configure_threads`'s threads; a missing
-    or unreadable image is absent. ``progress``: a bar per encoder where someone watches."""
+    (:func:`~mmr_utils.features.encoders.get_encoders`) on :func:`mmr_utils._torch.configure_threads`'s threads; a
+    missing or unreadable image is absent. ``progress``: a bar per encoder where someone watches."""
     from mmr_utils._torch import configure_threads
 
     configure_threads()

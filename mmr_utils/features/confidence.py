@@ -16,9 +16,9 @@ ADAPTIVE_ETA = 5.0
 
 @dataclass
 class PrototypeNormConfidence:
-    """The official adaptive fusion's per-channel confidence (``kmeansnew``), fitted on training rows (officially: the batch
-    encoded): ``c = clip(0.5 * (cos(x, prototype) + 1) / 2 + 0.5 * sigmoid((||x|| - mean_norm) / std_norm), 0, 1)``, norms
-    before unit normalisation; a norm spread below ``1e-6`` of the mean counts as none (term 0.5)."""
+    """The official adaptive fusion's per-channel confidence (``kmeansnew``), fitted on training rows (officially: the
+    batch encoded): ``c = clip(0.5 * (cos(x, prototype) + 1) / 2 + 0.5 * sigmoid((||x|| - mean_norm) / std_norm), 0,
+    1)``, norms before unit normalisation; a norm spread below ``1e-6`` of the mean counts as none (term 0.5)."""
 
     prototype: np.ndarray
     norm_mean: float

@@ -1,9 +1,9 @@
 """Fusing text and image embeddings into router features, with the paper's modality-masking modes (Sec. 5).
 
 A mode is two digits, train then test: 1 = text only, 2 = text + image, 3 = image only ("21": masked images at test).
-Departures from the official code: a masked channel or absent image becomes the channel's training centroid (weight
-0 in the adaptive strategies), a channel masked on both sides is dropped, rows have unit norm in every mode, all
-statistics are fitted on training rows, and channels of different widths meet through a seeded isometry."""
+Departures from the official code: a masked channel or absent image becomes the channel's training centroid (weight 0 in
+the adaptive strategies), a channel masked on both sides is dropped, rows have unit norm in every mode, all statistics
+are fitted on training rows, and channels of different widths meet through a seeded isometry."""
 
 from __future__ import annotations
 
@@ -276,9 +276,10 @@ def build_features(text_train, image_train, present_train, text_test, image_test
     ``text`` / ``image``; ``mean`` (normalised average, the official default); ``concat`` (``[text | image] / sqrt(2)``,
     ``info["text_dim"]`` for CMR); ``adaptive`` (official ``kmeansnew``: ``w_t t + w_i i + 0.5 t*i + 0.5 |t - i|``,
     unit-normalised, :func:`adaptive_weights`); ``adaptive_margin`` (this project's: KMeans-margin weights, normalised
-    blocks ``[weighted | t*i | t - i]``). ``keep_masked=True`` keeps a doubly masked channel as a constant block (CMR reads
-    two tokens); ``image_*`` None: text only. ``info``: channels, widths, imputation counts, ``image_used_train/test``.
-    Threads from :func:`mmr_utils._torch.configure_threads`, so the k-means agrees across machines."""
+    blocks ``[weighted | t*i | t - i]``). ``keep_masked=True`` keeps a doubly masked channel as a constant block (CMR
+    reads two tokens); ``image_*`` None: text only. ``info``: channels, widths, imputation counts,
+    ``image_used_train/test``. Threads from :func:`mmr_utils._torch.configure_threads`, so the k-means agrees across
+    machines."""
     from mmr_utils._torch import configure_threads
 
     configure_threads()

@@ -131,8 +131,9 @@ def nondecreasing_hull(points) -> np.ndarray:
 def aiq(points, upper: float | None = None, *, lower: float = 0.0) -> float:
     """RouterBench's AIQ (Hu et al. 2024, ``evaluation/AIQ.py``): ``1 / (upper - lower) * integral H(c) dc`` over
     ``[lower, upper]``, ``H`` the :func:`nondecreasing_hull` (linear between points, flat after the last, 0 before the
-    first). ``lower = 0`` as in its code ([uncertain] its paper uses ``[c_min, c_max]``: pass ``lower=c_min``); ``upper``
-    defaults to the largest cost (the peer table passes the shared upper cost, independent of the routers compared)."""
+    first). ``lower = 0`` as in its code ([uncertain] its paper uses ``[c_min, c_max]``: pass ``lower=c_min``);
+    ``upper`` defaults to the largest cost (the peer table passes the shared upper cost, independent of the routers
+    compared)."""
     points = as_points(points)
     hull = nondecreasing_hull(points)
     upper = float(points[:, 0].max() if upper is None else upper)
@@ -206,9 +207,9 @@ def cpt(frontier, weak, strong, target: float, *, atol: float = 1e-12) -> float:
 
 
 def nauc_orbit(points, cost_range, *, anchor=None) -> float:
-    """ORBIT's normalised AUC (``utils/metrics.py::normalized_auc``, the MMR-Bench authors' later toolbox): on the frontier
-    of ``points`` + ``anchor`` (:attr:`References.min_cost_point`), the curve ``(lo, best affordable at lo, else 0)`` ->
-    points in ``(lo, hi)`` -> ``(hi, best affordable at hi)``; trapezoid area / (hi - lo) (linear, unlike
+    """ORBIT's normalised AUC (``utils/metrics.py::normalized_auc``, the MMR-Bench authors' later toolbox): on the
+    frontier of ``points`` + ``anchor`` (:attr:`References.min_cost_point`), the curve ``(lo, best affordable at lo,
+    else 0)`` -> points in ``(lo, hi)`` -> ``(hi, best affordable at hi)``; trapezoid area / (hi - lo) (linear, unlike
     ``nauc(protocol="shared")``); ``hi == lo``: the accuracy at hi."""
     points = as_points(points)
     if anchor is not None:

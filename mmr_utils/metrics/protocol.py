@@ -212,9 +212,10 @@ def sweep_events(U, P, Y, C, rule: str = "threshold", *, fallback: str = "cheape
 
 def budget_sweep(U, P, Y, C, rule: str = "threshold", *, fallback: str = "cheapest",
                  ties: str = "cheapest") -> OperatingPoints:
-    """The cost-accuracy curve (paper Sec. 3.3): mean true cost and accuracy of the picks at every threshold (each unique
-    predicted cost, as the official code) or lambda breakpoint; exact, O(nK log nK), equal to :func:`naive_budget_sweep`.
-    ``fallback``, ``ties`` (threshold rule only): as in :func:`~mmr_utils.metrics.decision.choose_models`."""
+    """The cost-accuracy curve (paper Sec. 3.3): mean true cost and accuracy of the picks at every threshold (each
+    unique predicted cost, as the official code) or lambda breakpoint; exact, O(nK log nK), equal to
+    :func:`naive_budget_sweep`. ``fallback``, ``ties`` (threshold rule only): as in
+    :func:`~mmr_utils.metrics.decision.choose_models`."""
     return sweep_events(U, P, Y, C, rule, fallback=fallback, ties=ties).points()
 
 

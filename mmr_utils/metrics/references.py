@@ -36,8 +36,8 @@ def oracle_point(Y, C) -> tuple[float, float]:
 
 def random_official(Y, C, *, trials: int = 50, seed: int = 42) -> dict:
     """The official Random baseline (Table 2, "Random"): each of ``trials`` trials sends every row to a uniformly random
-    model (``default_rng(seed).integers(0, K, size=n)``, as the official code), one operating point each, scored as a curve,
-    so ``Ps`` is the best trial [likely what the paper ran]. Returns ``points`` (draw order), ``Ps``, ``nAUC``,
+    model (``default_rng(seed).integers(0, K, size=n)``, as the official code), one operating point each, scored as a
+    curve, so ``Ps`` is the best trial [likely what the paper ran]. Returns ``points`` (draw order), ``Ps``, ``nAUC``,
     ``nAUC_shared``, ``QNC``, mean/sd of cost and accuracy."""
     Y, C = as_float(Y), as_float(C)
     n, k = check_arrays(Y=Y, C=C)

@@ -78,9 +78,10 @@ def summarize(U, P, Y, C, *, rule: str = "threshold", cost_range=None, fallback:
 
 
 def summarize_official(U, P, Y, C, models) -> Summary:
-    """:func:`summarize` as the official code scores: columns in the official sorted-name order (:func:`official_model_order`),
-    no affordable model -> model 0 of that order, utility ties to its lower index, thresholds at every unique predicted
-    cost. ``models`` names the arrays' columns; ``best_single`` and ``single_models`` refer to the sorted order."""
+    """:func:`summarize` as the official code scores: columns in the official sorted-name order
+    (:func:`official_model_order`), no affordable model -> model 0 of that order, utility ties to its lower index,
+    thresholds at every unique predicted cost. ``models`` names the arrays' columns; ``best_single`` and
+    ``single_models`` refer to the sorted order."""
     order = official_model_order(models)
     if len(order) != as_float(U).shape[-1]:
         raise ValueError(f"{len(order)} model names for arrays with {as_float(U).shape[-1]} columns")
@@ -89,8 +90,8 @@ def summarize_official(U, P, Y, C, models) -> Summary:
 
 
 def random_sweep(Y, C, *, draws: int = 50, seed: int = 0) -> dict:
-    """Random routing as a budget sweep (this project's variant, not the official baseline): per seeded draw, every row to a
-    uniformly random model (the point), and random utilities with the mean prices as predicted costs (a curve, via
+    """Random routing as a budget sweep (this project's variant, not the official baseline): per seeded draw, every row
+    to a uniformly random model (the point), and random utilities with the mean prices as predicted costs (a curve, via
     :func:`summarize`). Mean and sd over ``draws`` of cost, accuracy, nAUC (both), Ps; QNC median, ``QNC_reached``."""
     Y, C = as_float(Y), as_float(C)
     n, k = check_arrays(Y=Y, C=C)

@@ -306,8 +306,8 @@ def significance_marks(comparisons: Mapping[str, PairedResult | SeedSummary], *,
 def uncertainty_table(splits, metrics: Sequence[str] = ("nAUC_shared", "Ps", "QNC"), *, reference: str | None = None,
                       n_boot: int = 1000, seed: int = 0, level: float = 0.95, alpha: float = 0.05,
                       rule: str = "threshold", digits: int = 3):
-    """Router x metric rows of mean ± interval over splits (:func:`combine_seeds`), each ``(Y, C, predictions)`` (router ->
-    ``(U, P)``), resampled with seed ``(seed, i)`` for every router (paired). With ``reference`` (a router or ``"Best
+    """Router x metric rows of mean ± interval over splits (:func:`combine_seeds`), each ``(Y, C, predictions)`` (router
+    -> ``(U, P)``), resampled with seed ``(seed, i)`` for every router (paired). With ``reference`` (a router or ``"Best
     Single"``) also the paired difference, its interval, Holm p-values per metric, ``mark`` and ``cell_marked``."""
     import pandas as pd
 

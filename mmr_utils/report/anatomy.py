@@ -24,10 +24,11 @@ COLOURS = {"raw": "0.55", "frontier": "#0072B2", "area": "#56B4E9", "ps": "#009E
 
 
 def plot_frontier_anatomy(U, P, Y, C, *, models, cost_unit: str = "cost units", title: str | None = None):
-    """Draw how one router's predictions become the paper's metrics (Sec. 3.3) on a toy example: the threshold sweep's raw
-    operating points (sweep order, losers included), their Pareto frontier (step envelope), **Ps**, **QNC**, the **shared
-    nAUC** area (envelope over [mean row-minimum, mean row-maximum cost] / width), every single model and the Oracle.
-    ``U``, ``P``: predicted, ``Y``, ``C``: true (n x K) for ``models``; numbers from :mod:`mmr_utils.metrics.protocol`."""
+    """Draw how one router's predictions become the paper's metrics (Sec. 3.3) on a toy example: the threshold sweep's
+    raw operating points (sweep order, losers included), their Pareto frontier (step envelope), **Ps**, **QNC**, the
+    **shared nAUC** area (envelope over [mean row-minimum, mean row-maximum cost] / width), every single model and the
+    Oracle. ``U``, ``P``: predicted, ``Y``, ``C``: true (n x K) for ``models``; numbers from
+    :mod:`mmr_utils.metrics.protocol`."""
     U, P, Y, C = as_float(U), as_float(P), as_float(Y), as_float(C)
     models = [str(m) for m in models]
     if len(models) != Y.shape[1]:

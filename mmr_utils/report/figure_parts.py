@@ -69,9 +69,9 @@ def _cell_text_colour(value: float, limit: float, noise: bool):
 
 
 def modality_gap_intervals(per_seed: pd.DataFrame, metric: str = "nAUC_shared") -> pd.DataFrame:
-    """95% interval over seeds of each gap of :func:`mmr_utils.report.paper_tables.modality_gaps` (``versus "best"``): per
-    router and dataset, per-seed differences between mode 22 and the higher-mean unimodal mode; the "mean over routers" row
-    averages routers per seed. Columns ``router``, ``dataset``, ``mean``, ``low``, ``high``, ``count``."""
+    """95% interval over seeds of each gap of :func:`mmr_utils.report.paper_tables.modality_gaps` (``versus "best"``):
+    per router and dataset, per-seed differences between mode 22 and the higher-mean unimodal mode; the "mean over
+    routers" row averages routers per seed. Columns ``router``, ``dataset``, ``mean``, ``low``, ``high``, ``count``."""
     frame = per_seed[(per_seed["study"] == "mode") & per_seed["mode"].astype(str).isin(["11", "22", "33"])].copy()
     frame["mode"] = frame["mode"].astype(str)
     wide = frame.pivot_table(index=["router", "dataset", "seed"], columns="mode", values=metric, aggfunc="mean")

@@ -1,6 +1,6 @@
 """The one output layer: figures (PNG + PDF, :func:`save_figure`) and tables (CSV + Markdown, :func:`save_table`) leave
-a notebook only here, atomically, with ``<name>.provenance.json``, under ``figures/`` (or ``$MMR_FIGURES_DIR`` for
-other data). Captions carry data source (SIMULATED where it is) and encoder. Use: ``report = Report(out_dir)``, then
+a notebook only here, atomically, with ``<name>.provenance.json``, under ``figures/`` (or ``$MMR_FIGURES_DIR`` for other
+data). Captions carry data source (SIMULATED where it is) and encoder. Use: ``report = Report(out_dir)``, then
 ``report.figure(fig, name, provenance)`` / ``report.table(frame, name, provenance)``."""
 
 from __future__ import annotations
@@ -122,9 +122,9 @@ def _is_number(value) -> bool:
 
 
 def column_format(values) -> Callable[[object], str]:
-    """One number format per column: whole numbers without decimals; 0.001 to 100,000 in fixed point with two significant
-    digits of the smallest (3 for scores, at most 4); else scientific with three; both signs (a difference): signed, 4
-    decimals when all are below 1; NaN a dash; text stays."""
+    """One number format per column: whole numbers without decimals; 0.001 to 100,000 in fixed point with two
+    significant digits of the smallest (3 for scores, at most 4); else scientific with three; both signs (a difference):
+    signed, 4 decimals when all are below 1; NaN a dash; text stays."""
     numbers = np.array([float(v) for v in values if _is_number(v)], dtype=float)
     finite = numbers[np.isfinite(numbers)]
     sign = "+" if finite.size and finite.min() < 0 < finite.max() else ""

@@ -338,8 +338,8 @@ def plot_modality_gaps(gaps: pd.DataFrame, metric: str = "nAUC_shared", per_seed
 def plot_cross_dataset(table: pd.DataFrame, metric: str = "Ps"):
     """Paper Table 4 as heatmaps, one panel per scenario: source (rows) -> target (columns), the mean learned router's
     ``metric`` minus the target's best single model, in points (blue: routing transfers); with several seeds, the 95%
-    interval over seeds per cell (per seed: routers' mean minus that seed's best single, or its seed mean where the table
-    has it once; :func:`annotate_interval_cells`)."""
+    interval over seeds per cell (per seed: routers' mean minus that seed's best single, or its seed mean where the
+    table has it once; :func:`annotate_interval_cells`)."""
     routers = table[table["router"] != "best_single"]
     best = routers.groupby(["scenario", "source", "target"], sort=False)[metric].mean().rename("router").reset_index()
     single = table[table["router"] == "best_single"].groupby(["source", "target"])["Ps"].mean().rename("single")

@@ -1,8 +1,8 @@
 """Neural routers of the paper's baselines (Sec. 5.1): MLP, MLPMF (query tower + model embeddings) and CMR (a
 cross-modal transformer over a text and an image token). One loop: fused Adam/AdamW, mini-batches shuffled by
 ``torch.Generator(seed)``, masked MSE over observed cells (utility + cost). Cost is learned as ``z = (log(C + eps) -
-mean) / std`` (``eps`` = 1 % of the median positive cost) and mapped back clipped to the training ``z`` range widened
-by one sd (``P`` finite, >= 0). Initialisation and dropout run in ``seeded(seed)``; deterministic operations only."""
+mean) / std`` (``eps`` = 1 % of the median positive cost) and mapped back clipped to the training ``z`` range widened by
+one sd (``P`` finite, >= 0). Initialisation and dropout run in ``seeded(seed)``; deterministic operations only."""
 
 from __future__ import annotations
 
@@ -216,8 +216,8 @@ def ensemble_key(router: _TorchRouter, x_shape, y_shape) -> str:
 
 
 def _train_ensemble(routers: list[_TorchRouter], data: list[tuple]) -> None:
-    """Train ``routers`` (one class, parameters equal but ``seed``, equal data shapes) as one batched ensemble in chunks of
-    :data:`MAX_ENSEMBLE`, each member keeping its initialisation, shuffling, data and optimiser state; losses via
+    """Train ``routers`` (one class, parameters equal but ``seed``, equal data shapes) as one batched ensemble in chunks
+    of :data:`MAX_ENSEMBLE`, each member keeping its initialisation, shuffling, data and optimiser state; losses via
     ``torch.func.vmap`` over parameters restacked each step, so a member is bit-identical to training it alone."""
     if len(routers) > MAX_ENSEMBLE:
         for start in range(0, len(routers), MAX_ENSEMBLE):

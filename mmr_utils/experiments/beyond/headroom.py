@@ -89,12 +89,12 @@ def _grouped_router_gain(Y: np.ndarray, groups: np.ndarray, train: np.ndarray, t
 def headroom(table, groupings: dict | None = None, *, train_fraction: float = 0.2, seeds=(0, 1, 2, 3, 4)
              ) -> pd.DataFrame:
     """What ``table``'s outcomes leave a router to find, before any router is fitted: rows (``measure``, ``value``,
-    ``meaning``) on the complete rows: ``best_single``, ``oracle`` (Ps on every row); ``oracle_if_independent``
-    (``1 - prod_m (1 - p_m)``; an observed oracle near it means per-row luck no feature predicts);
-    ``mean_error_correlation`` (mean pairwise phi of correctness); ``group_oracle:<name>`` (each group of a per-row
-    grouping to its most accurate model, in-sample); ``group_router:<name>`` (that grouping learned on a
-    ``train_fraction`` split per seed: mean out-of-sample gain over the best single training model, sd over seeds in the
-    meaning); ``test_sd_best_single`` (binomial sd of the best single accuracy on ``1 - train_fraction`` of the rows)."""
+    ``meaning``) on the complete rows: ``best_single``, ``oracle`` (Ps on every row); ``oracle_if_independent`` (``1 -
+    prod_m (1 - p_m)``; an observed oracle near it means per-row luck no feature predicts); ``mean_error_correlation``
+    (mean pairwise phi of correctness); ``group_oracle:<name>`` (each group of a per-row grouping to its most accurate
+    model, in-sample); ``group_router:<name>`` (that grouping learned on a ``train_fraction`` split per seed: mean
+    out-of-sample gain over the best single training model, sd over seeds in the meaning); ``test_sd_best_single``
+    (binomial sd of the best single accuracy on ``1 - train_fraction`` of the rows)."""
     rows = table.complete_rows()
     Y = table.correct[rows].astype(float)
     if Y.shape[1] < 2:

@@ -1,8 +1,8 @@
 """Cost honesty: the same judged outcomes re-priced under several cost definitions (:class:`CostDefinition`), and how
-much the router ranking depends on the choice. The paper's cost ``c_{i,k}`` (Sec. 3) is built in a way it does not
-state (docs/paper.md: most likely output tokens x output price, uncertain; :mod:`mmr_utils.data.mathv` does that).
-Every price and rule names its public source; none re-checked live (``verified=False``); recalled ones carry
-``[uncertain]`` or ``[assumption]``."""
+much the router ranking depends on the choice. The paper's cost ``c_{i,k}`` (Sec. 3) is built in a way it does not state
+(docs/paper.md: most likely output tokens x output price, uncertain; :mod:`mmr_utils.data.mathv` does that). Every price
+and rule names its public source; none re-checked live (``verified=False``); recalled ones carry ``[uncertain]`` or
+``[assumption]``."""
 
 from __future__ import annotations
 
@@ -334,9 +334,10 @@ def kendall_tau_table(scores: pd.DataFrame) -> pd.DataFrame:
 @study
 def cost_definition_study(bank, config: RunConfig, routers, *, definitions: Sequence[str] = tuple(COST_DEFINITIONS),
                           tokenizer: str = "minilm") -> StudyResult:
-    """Rank routers by nAUC (paper Sec. 4) under each cost definition, refitted on the re-priced table (one split per seed).
-    ``results``: per (definition, router, seed) the metrics, pool mean call cost, best single and cheapest model, ``U_same``
-    (``U`` bit-identical to the first definition's). ``curves``: ``scores`` (mean nAUC), ``ranks``, ``tau``."""
+    """Rank routers by nAUC (paper Sec. 4) under each cost definition, refitted on the re-priced table (one split per
+    seed). ``results``: per (definition, router, seed) the metrics, pool mean call cost, best single and cheapest model,
+    ``U_same`` (``U`` bit-identical to the first definition's). ``curves``: ``scores`` (mean nAUC), ``ranks``,
+    ``tau``."""
     from mmr_utils.data.mathv import count_output_tokens
     from mmr_utils.data.splits import instance_split
     from mmr_utils.features.bank import FeatureBank

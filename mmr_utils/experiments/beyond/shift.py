@@ -70,8 +70,8 @@ def _context(Y, C, models) -> dict:
 def pool_shift(bank: FeatureBank, config: RunConfig, routers, *, remove: str = "all") -> StudyResult:
     """Leave-one-model-out: per seed (one split for every pool) every router on the full pool and without each model
     (``remove="all"``) or only the seed's strongest and cheapest (``"named"``), scored on the test rows complete in the
-    full table. ``results``: per (seed, scenario, removed model, router) ``nAUC``, ``Ps``, ``d_nAUC``, ``d_Ps`` against the
-    full pool, the reduced pool's Oracle Ps and best single model (chosen on the test rows). ``scenario``: ``full``,
+    full table. ``results``: per (seed, scenario, removed model, router) ``nAUC``, ``Ps``, ``d_nAUC``, ``d_Ps`` against
+    the full pool, the reduced pool's Oracle Ps and best single model (chosen on the test rows). ``scenario``: ``full``,
     ``leave_out``, and its rows relabelled ``remove_strongest`` / ``remove_cheapest``."""
     table = bank.table
     if len(table.models) < 3:

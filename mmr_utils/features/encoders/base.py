@@ -163,9 +163,9 @@ def default_num_workers() -> int:
 
 class BaseEncoder:
     """Subclasses set ``name`` and ``modalities`` and implement ``_model_key`` and the batch hooks
-    (``_embed_text_batch`` / ``_image_transform`` + ``_embed_image_batch``). ``batch_invariant`` (default True): one item
-    per forward pass, so an embedding is bit for bit its item's alone; ``False`` batches ``batch_size`` items (fast on a
-    GPU), cached under its own key."""
+    (``_embed_text_batch`` / ``_image_transform`` + ``_embed_image_batch``). ``batch_invariant`` (default True): one
+    item per forward pass, so an embedding is bit for bit its item's alone; ``False`` batches ``batch_size`` items (fast
+    on a GPU), cached under its own key."""
 
     name: str = "base"
     modalities: frozenset[str] = frozenset()

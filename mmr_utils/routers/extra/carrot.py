@@ -1,7 +1,7 @@
-"""CARROT-style kNN router (Somerstep et al. 2025, "CARROT: A Cost Aware Rate Optimal Router"): estimates ``q_k(x)``
-and ``c_k(x)`` by cosine kNN regression (``k`` = 40; cost ``k_cost``), each model with its own index over its observed
-rows, and routes to ``argmax_k (1 - mu) q_k(x) - mu c_k(x)``. :meth:`predict` returns ``U = q``, ``P = c``; as that rule
-is ``(1 - mu) (q - lam c)`` with ``lam = mu / (1 - mu)``, the lambda sweep traces CARROT's ``mu`` in [0, 1)
+"""CARROT-style kNN router (Somerstep et al. 2025, "CARROT: A Cost Aware Rate Optimal Router"): estimates ``q_k(x)`` and
+``c_k(x)`` by cosine kNN regression (``k`` = 40; cost ``k_cost``), each model with its own index over its observed rows,
+and routes to ``argmax_k (1 - mu) q_k(x) - mu c_k(x)``. :meth:`predict` returns ``U = q``, ``P = c``; as that rule is
+``(1 - mu) (q - lam c)`` with ``lam = mu / (1 - mu)``, the lambda sweep traces CARROT's ``mu`` in [0, 1)
 (:func:`mu_from_lambda`); :meth:`route` applies one ``mu``."""
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 toward the model's training mean ``m_k``: ``shrunk = (n * local_mean + kappa_k * m_k) / (n + kappa_k)``, the posterior
 mean under a ``Beta(kappa_k m_k, kappa_k (1 - m_k))`` prior (Efron & Morris 1975; normal-normal for cost). ``kappa_k``
 is fitted per model and target by the method of moments on the training groups (clusters, or each training query's
-leave-one-out neighbourhood): with group means ``p_g`` over ``n_g`` cells, single-observation variance ``v`` and
-``h = mean_g 1 / n_g``, ``tau^2 = (mean_g (p_g - m)^2 - v h) / (1 - h)`` and ``kappa = (v - tau^2) / tau^2``;
-``tau^2 <= 0`` gives ``kappa = MAX_KAPPA``: the global means, i.e. the best single model."""
+leave-one-out neighbourhood): with group means ``p_g`` over ``n_g`` cells, single-observation variance ``v`` and ``h =
+mean_g 1 / n_g``, ``tau^2 = (mean_g (p_g - m)^2 - v h) / (1 - h)`` and ``kappa = (v - tau^2) / tau^2``; ``tau^2 <= 0``
+gives ``kappa = MAX_KAPPA``: the global means, i.e. the best single model."""
 
 from __future__ import annotations
 
