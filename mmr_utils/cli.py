@@ -176,8 +176,8 @@ def _check_output_file(path: Path, option: str) -> None:
 
 
 def _evaluate_tables(args, result, models) -> dict[str, Path]:
-    """``evaluate``'s optional tables (``--metrics peer``, ``--bootstrap N``), printed and written beside ``--out``
-    as ``<stem>.<name>.csv``."""
+    """``evaluate``'s optional tables (``--metrics peer``, ``--bootstrap N``), printed and saved as
+    ``<stem>.<name>.csv``."""
     import pandas as pd
 
     from mmr_utils._io import atomic_open

@@ -74,8 +74,7 @@ def apply_pins_at_import() -> bool:
 def pins_status(environ: Mapping[str, str] | None = None, libraries: Mapping | None = None) -> dict:
     """Whether :data:`PINS` hold: ``set`` when every pin of ``environ`` (default: this process's) has its value (else
     ``missing``, ``different``); with ``libraries`` (:func:`libraries_description`), ``effective`` when the libraries
-    report the pinned code paths (else ``ineffective``; ``None`` off x86-64). ``active``: set, and effective unless
-    unknown."""
+    report the pinned code paths (else ``ineffective``; ``None`` off x86-64). ``active``: set and not ineffective."""
     import platform
 
     environ = os.environ if environ is None else environ

@@ -209,8 +209,8 @@ def convert_mathv(
 
 
 def source_fingerprint(source, *, split: str = "test", tokenizer: str = "minilm", exclude=EXCLUDED_BY_DEFAULT) -> str:
-    """The fingerprint :func:`convert_mathv` records for ``source``: sha256 of the items file and of every model file
-    not in ``exclude``."""
+    """What :func:`convert_mathv` records for ``source``: sha256 of the items file and every model file not in
+    ``exclude``."""
     source = Path(source)
     fingerprint = hashlib.sha256(f"{split}\n{tokenizer}\n".encode())
     fingerprint.update(sha256_file(source / "data" / f"{split}.jsonl").encode())

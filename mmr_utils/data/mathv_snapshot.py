@@ -124,8 +124,7 @@ def _kept(path: PurePosixPath) -> bool:
 def download_snapshot(dest=None, *, url: str = ARCHIVE_URL, files=None, images=None, timeout: float = 60.0) -> Path:
     """Download the pinned MATH-V snapshot from ``url``, unpack its data files safely, check sizes and sha256 and swap
     it in at ``dest`` (default ``data/mathv-source``) atomically, only if every check passed. Offline or not a readable
-    archive (HTML error page, empty or cut-off): :class:`MathVUnavailableError` with the three ways to provide
-    MATH-V."""
+    archive (HTML error page, empty or cut-off): :class:`MathVUnavailableError` naming the three ways to provide it."""
     dest = Path(dest) if dest is not None else paths.DATA / DOWNLOAD_DIR_NAME
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".mathv-download-", dir=dest.parent) as scratch:

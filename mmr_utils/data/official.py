@@ -205,8 +205,8 @@ def _row_list(mask) -> str:
 
 
 def _refuse_disagreement(csv_path: Path, column: str, what: str, disagree: np.ndarray, first) -> None:
-    """A :class:`TableFormatError` naming the rows where ``column`` disagrees with ``what`` (``first(i)`` describes the
-    first), when there are any."""
+    """A :class:`TableFormatError` naming any rows where ``column`` disagrees with ``what`` (``first(i)`` describes
+    one)."""
     if disagree.any():
         i = int(np.flatnonzero(disagree)[0])
         raise TableFormatError(f"{csv_path}: column {column} disagrees with {what} at rows {_row_list(disagree)} "

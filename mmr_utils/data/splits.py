@@ -26,8 +26,7 @@ SPLIT_PROCEDURES = ("stratified", "official")
 def official_instance_split(n_rows: int, train_fraction: float = 0.2, seed: int = 42) -> tuple[np.ndarray, np.ndarray]:
     """The official loader's split (``MMData``, ``--split in``): ``train_test_split`` of the rows in table order
     (``train_size=train_fraction``, ``shuffle=True``, ``random_state=seed``, unstratified); sorted (train, test)
-    indices. Official rows only if the table has the official frame's rows in order [uncertain where a loader drops or
-    reorders]."""
+    indices. Official rows only if the table has the official frame's rows in order [uncertain if a loader reorders]."""
     from sklearn.model_selection import train_test_split
 
     if n_rows < 2:

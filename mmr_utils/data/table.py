@@ -74,8 +74,7 @@ class OutcomeTable:
         return {m: int(c) for m, c in zip(self.models, (~self.mask).sum(axis=0))}
 
     def unobserved_models(self, rows) -> list[str]:
-        """Names of the models with no observed cell among ``rows`` (indices or a boolean mask): a router cannot learn
-        them from those rows."""
+        """Models with no observed cell among ``rows`` (indices or boolean mask): not learnable from those rows."""
         return [m for m, seen in zip(self.models, self.mask[np.asarray(rows)].any(axis=0)) if not seen]
 
     def complete_rows(self) -> np.ndarray:

@@ -1,8 +1,7 @@
 """One router on one split (paper Sec. 3 and 5.1): fused features -> fit on training rows -> predict test rows
 (:func:`fit_predict`) under a study's :class:`RunConfig`. Each (features, router and parameters, mode, fusion, seed,
 split, package code) is trained once; the run cache (:mod:`mmr_utils.experiments.run_cache`, off with
-``MMR_RUN_CACHE=0``) reads it back bit-identical. A router's needs come from its class's capabilities, never its
-name."""
+``MMR_RUN_CACHE=0``) reads it back bit-identical. Router needs come from class capabilities, never names."""
 
 from __future__ import annotations
 
@@ -36,8 +35,7 @@ METRICS = ("nAUC", "nAUC_shared", "Ps", "QNC")
 class RunConfig:
     """The settings every run of a study shares (paper Sec. 5.1): training fraction, seeds (one split and router seed
     each), mode (``"22"`` text+image, ``"11"`` text, ``"33"`` image, ``"21"`` both, tested without image), fusion, and
-    constructor parameters by router name (``{"mlp": {"epochs": 100}}``; otherwise the defaults, the official
-    settings)."""
+    constructor parameters by router name (``{"mlp": {"epochs": 100}}``; default: the official settings)."""
 
     train_fraction: float = 0.2
     seeds: tuple[int, ...] = (0,)

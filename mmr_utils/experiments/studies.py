@@ -228,8 +228,7 @@ def cross_dataset_study(bank: FeatureBank, config: RunConfig, routers=LEARNED_RO
                         protocol: str = "all_pairs") -> StudyResult:
     """Table 4: train on source datasets, test on targets within each scenario, beside the target's best single model
     chosen on its own outcomes (an upper reference, as in the paper). ``protocol="all_pairs"``: :func:`scenario_pairs`;
-    ``"paper"``: :func:`paper_scenario_pairs`; ``pairs`` overrides both. Every source row trains (no training
-    fraction)."""
+    ``"paper"``: :func:`paper_scenario_pairs`; ``pairs`` overrides both. All source rows train."""
     if protocol not in ("all_pairs", "paper"):
         raise ValueError(f"protocol {protocol!r}: expected 'all_pairs' or 'paper'")
     records = []

@@ -278,8 +278,7 @@ def build_features(text_train, image_train, present_train, text_test, image_test
     unit-normalised, :func:`adaptive_weights`); ``adaptive_margin`` (this project's: KMeans-margin weights, normalised
     blocks ``[weighted | t*i | t - i]``). ``keep_masked=True`` keeps a doubly masked channel as a constant block (CMR
     reads two tokens); ``image_*`` None: text only. ``info``: channels, widths, imputation counts,
-    ``image_used_train/test``. Threads from :func:`mmr_utils._torch.configure_threads`, so the k-means agrees across
-    machines."""
+    ``image_used_train/test``. Threads from :func:`mmr_utils._torch.configure_threads` (machine-independent k-means)."""
     from mmr_utils._torch import configure_threads
 
     configure_threads()

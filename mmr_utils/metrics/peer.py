@@ -132,8 +132,7 @@ def aiq(points, upper: float | None = None, *, lower: float = 0.0) -> float:
     """RouterBench's AIQ (Hu et al. 2024, ``evaluation/AIQ.py``): ``1 / (upper - lower) * integral H(c) dc`` over
     ``[lower, upper]``, ``H`` the :func:`nondecreasing_hull` (linear between points, flat after the last, 0 before the
     first). ``lower = 0`` as in its code ([uncertain] its paper uses ``[c_min, c_max]``: pass ``lower=c_min``);
-    ``upper`` defaults to the largest cost (the peer table passes the shared upper cost, independent of the routers
-    compared)."""
+    ``upper`` defaults to the largest cost (the peer table passes the shared one)."""
     points = as_points(points)
     hull = nondecreasing_hull(points)
     upper = float(points[:, 0].max() if upper is None else upper)

@@ -284,8 +284,7 @@ def shared_cost_range(C) -> tuple[float, float]:
 
 
 def frontier_metrics(frontier, Y, C, cost_range) -> dict:
-    """The paper's summaries of one frontier (Sec. 3.3): nAUC (official protocol), nAUC_shared over ``cost_range``,
-    Ps and QNC."""
+    """The paper's summaries of one frontier (Sec. 3.3): nAUC (official), nAUC_shared over ``cost_range``, Ps, QNC."""
     return {"nAUC": nauc(frontier, protocol="official"),
             "nAUC_shared": nauc(frontier, protocol="shared", cost_range=cost_range),
             "Ps": peak_score(frontier), "QNC": quality_neutral_cost(frontier, Y, C)}

@@ -18,8 +18,7 @@ def single_model_points(Y, C) -> np.ndarray:
 
 
 def oracle_choice(Y, C) -> np.ndarray:
-    """The oracle's pick per row: the cheapest correct model, or the cheapest model when none is correct (ties: the
-    lower index)."""
+    """The oracle's pick per row: the cheapest correct model, else the cheapest (ties: the lower index)."""
     Y, C = as_float(Y), as_float(C)
     check_arrays(Y=Y, C=C)
     k = Y.shape[1]
@@ -60,9 +59,8 @@ def random_official(Y, C, *, trials: int = 50, seed: int = 42) -> dict:
 
 
 def official_model_order(models) -> np.ndarray:
-    """The permutation putting model columns in the official loader's order, ``sorted()`` of the names (index 0 is
-    where the official code sends unaffordable rows: ``Claude3-7V_Sonnet`` for the paper's models). Apply as
-    ``U[:, order]``."""
+    """The permutation putting model columns in the official loader's ``sorted()`` order (index 0 gets unaffordable
+    rows: ``Claude3-7V_Sonnet`` for the paper's models). Apply as ``U[:, order]``."""
     models = [str(m) for m in models]
     if len(set(models)) != len(models):
         raise ValueError(f"model names must be unique, got {models}")

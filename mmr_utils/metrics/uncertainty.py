@@ -96,8 +96,8 @@ def _counts(indices: np.ndarray, n: int) -> np.ndarray:
 
 
 def percentile_interval(replicates, level: float = 0.95) -> tuple[float, float]:
-    """The ``level`` percentile interval of bootstrap replicates, NaNs ignored (order statistics when some are
-    infinite, as QNC can be)."""
+    """The ``level`` percentile interval of bootstrap replicates, NaNs ignored (order statistics if some are
+    infinite)."""
     level = _check_level(level)
     reps = np.asarray(replicates, dtype=float)
     reps = reps[~np.isnan(reps)]

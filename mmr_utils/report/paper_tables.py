@@ -144,8 +144,8 @@ def _dataset_order(frame: pd.DataFrame) -> list[str]:
 def qnc_per_dataset(result: StudyResult, *, long: bool = False) -> pd.DataFrame:
     """Table 3 (reconstructed, unreadable in the paper [uncertain]): mean QNC over seeds per learned router and dataset
     and on all test rows (``inf``: a seed never reaches the best single). ``long=False``: routers x datasets;
-    ``long=True``: rows with ``QNC``, ``QNC_median``, ``QNC_reached``, ``seeds``, the modal best single model and its
-    mean accuracy and cost."""
+    ``long=True``: rows with ``QNC``, ``QNC_median``, ``QNC_reached``, ``seeds``, the modal best single and its mean
+    accuracy, cost."""
     frame = _check_result(result)
     routers = frame[~frame["router"].isin(REFERENCES)]
     if routers.empty:
@@ -172,8 +172,8 @@ def cost_claim_check(result: StudyResult, *, claim: float = PAPER_COST_FRACTION,
                      ) -> pd.DataFrame:
     """The paper's "about 33% of the best single model's cost" [likely; router and data slice unstated] vs per-dataset
     QNC: per dataset (then ``All``) the lowest-QNC router (``best_router``; missing, ``best_QNC`` inf, when none
-    reaches), ``router_cost``, its difference from ``claim``, within ``tolerance`` or below, and counts reaching or
-    beating it."""
+    reaches), ``router_cost``, its difference from ``claim``, within ``tolerance`` or below, counts reaching or beating
+    it."""
     if not claim > 0:
         raise ValueError(f"claim must be a positive cost fraction, got {claim}")
     if not tolerance >= 0:

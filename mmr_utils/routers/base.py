@@ -63,8 +63,8 @@ def _check_features(X, expected_dim: int | None = None) -> np.ndarray:
 
 
 def check_outcomes(X, Y, C, mask=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The validated training set ``(X, Y, C, mask)``; unobserved cells of ``Y`` and ``C`` are 0 (only so that masked
-    sums stay finite)."""
+    """The validated training set ``(X, Y, C, mask)``; unobserved ``Y`` and ``C`` cells are 0 (masked sums stay
+    finite)."""
     X = _check_features(X)
     n = X.shape[0]
     arrays = {}
@@ -164,8 +164,7 @@ class Router:
 
     @classmethod
     def fit_many(cls, routers, datasets) -> list[Router]:
-        """Fit each of ``routers`` on its ``(X, Y, C[, mask])`` in ``datasets``, one by one (batchable routers train
-        together)."""
+        """Fit each of ``routers`` on its ``(X, Y, C[, mask])`` in ``datasets`` (batchable routers train together)."""
         return [router.fit(*data) for router, data in zip(routers, datasets, strict=True)]
 
     def predict(self, X) -> tuple[np.ndarray, np.ndarray]:

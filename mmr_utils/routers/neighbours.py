@@ -1,6 +1,5 @@
-"""Non-parametric routers of the paper's baselines (Sec. 5.1), k-nearest neighbours and k-means: a query's utility and
-cost are masked means of the observed training outcomes of similar queries (a model they never observed: its global
-training mean)."""
+"""Non-parametric routers of the paper's baselines (Sec. 5.1), kNN and k-means: a query's utility and cost are masked
+means of similar training queries' observed outcomes (a model never observed there: its global training mean)."""
 
 from __future__ import annotations
 

@@ -96,8 +96,8 @@ def _build(scale: float, seed: int, outcome_sampling: str, image_sink=None) -> t
 
 def simulate_tables(scale: float = 1.0, seed: int = 0,
                     outcome_sampling: str = "systematic") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The benchmark table (official schema) and the latent audit table, as :func:`simulate_benchmark` writes them,
-    without rendering images."""
+    """The benchmark table (official schema) and latent audit table as :func:`simulate_benchmark` writes them, no
+    images."""
     return _build(scale, seed, outcome_sampling)
 
 

@@ -161,7 +161,7 @@ def random_row_conflicts() -> dict[str, float]:
     """The numbers behind the conflict of the paper's Random rows with Figure 4: gpt-5-nano's accuracy on the six
     Figure-4 datasets the per-dataset Random rows imply (10 x :func:`~.calibration.implied_random_mean` minus the nine
     published models), the full-set accuracy the full-set row implies (nano's profile elsewhere in proportion), the
-    Figure-4 point."""
+    Figure 4 point."""
     implied = implied_random_mean()
     others = {d: sum(TARGET_ACCURACY[m][d] for m in MODELS if m != NANO) for d in DATASET_SIZES}
     nano_per_dataset = {d: 10 * implied[d] - others[d] for d in DATASET_SIZES}

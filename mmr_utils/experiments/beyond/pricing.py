@@ -1,8 +1,8 @@
 """Cost honesty: the same judged outcomes re-priced under several cost definitions (:class:`CostDefinition`), and how
 much the router ranking depends on the choice. The paper's cost ``c_{i,k}`` (Sec. 3) is built in a way it does not state
-(docs/paper.md: most likely output tokens x output price, uncertain; :mod:`mmr_utils.data.mathv` does that). Every price
-and rule names its public source; none re-checked live (``verified=False``); recalled ones carry ``[uncertain]`` or
-``[assumption]``."""
+(docs/paper.md: likely output tokens x output price, uncertain; :mod:`mmr_utils.data.mathv` does that). Every price and
+rule names its public source; none re-checked live (``verified=False``); recalled ones carry
+``[uncertain]``/``[assumption]``."""
 
 from __future__ import annotations
 
