@@ -31,8 +31,8 @@ def current_umask() -> int:
 
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[IO]:
-    """Open a temporary file beside ``path``; on success rename it over ``path`` (atomic on POSIX) with the mode a
-    plain ``open`` would give, on error delete it."""
+    """Open a temporary file beside ``path``; on success rename it over ``path`` (atomic, plain ``open`` mode), else
+    delete."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

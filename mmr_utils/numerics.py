@@ -219,9 +219,8 @@ _RESTARTED = "MMR_NUMERICS_RESTARTED"
 
 
 def restart_pinned(argv: list[str] | None = None, *, module: str = "mmr_utils") -> None:
-    """Replace this process by ``python -m <module> <argv>`` (default: the same command) with :data:`PINS` in its
-    environment when wanted and not all set; does nothing when they hold, with ``MMR_NUMERICS_PINS=0``, after one
-    restart, or without ``os.execve`` (Windows)."""
+    """Replace this process by ``python -m <module> <argv>`` (default: the same command) with :data:`PINS` set when
+    wanted and not all set; not with ``MMR_NUMERICS_PINS=0``, after one restart, or without ``os.execve`` (Windows)."""
     import sys
 
     if not pins_wanted() or pins_status()["set"] or os.environ.get(_RESTARTED) or os.name != "posix":

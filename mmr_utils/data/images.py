@@ -17,8 +17,7 @@ class UnsafeImagePathError(ValueError):
 
 
 def unsafe_image_path(relative: str) -> str | None:
-    """Why ``relative`` cannot name a file inside an image folder (absolute, drive, ``..``, NUL byte), or None if it
-    can."""
+    """Why ``relative`` cannot name a file inside an image folder (absolute, drive, ``..``, NUL), or None if it can."""
     text = str(relative)
     if "\x00" in text:
         return "contains a NUL byte"

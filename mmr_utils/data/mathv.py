@@ -209,7 +209,7 @@ def convert_mathv(
 
 
 def source_fingerprint(source, *, split: str = "test", tokenizer: str = "minilm", exclude=EXCLUDED_BY_DEFAULT) -> str:
-    """What :func:`convert_mathv` records for ``source``: sha256 of the items file and every model file not in
+    """What :func:`convert_mathv` records for ``source``: sha256 of the items file and of model files not in
     ``exclude``."""
     source = Path(source)
     fingerprint = hashlib.sha256(f"{split}\n{tokenizer}\n".encode())

@@ -88,8 +88,7 @@ def images_digest(folder: Path) -> tuple[int, int, str]:
 
 
 def verify_snapshot(folder, *, files=None, images=None) -> None:
-    """Check that ``folder`` holds the pinned snapshot's files (sizes and sha256); raise
-    :class:`SnapshotMismatchError` listing every difference."""
+    """Check ``folder`` against the snapshot (sizes, sha256); :class:`SnapshotMismatchError` lists every difference."""
     folder = Path(folder)
     files = SNAPSHOT_FILES if files is None else files
     images = SNAPSHOT_IMAGES if images is None else images

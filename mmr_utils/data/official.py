@@ -130,9 +130,9 @@ def _index_image_folder(folder: Path) -> dict[str, Path]:
 
 def resolve_images(dataset_idx: pd.Series, datasets: pd.Series, image_root: Path, *, image_ids=None,
                    folders: dict[str, str] | None = None) -> tuple[list, dict]:
-    """Image path per instance (or None) under ``image_root/<folder>/<id>.<ext>``, and counts of what was found;
-    ``image_ids`` and ``folders`` (dataset -> folder, ``""`` the root) cover ids without a dataset prefix. A dataset
-    name that leads outside the root is an error."""
+    """Image path per instance (or None) under ``image_root/<folder>/<id>.<ext>``, and counts found; ``image_ids`` and
+    ``folders`` (dataset -> folder, ``""`` the root) cover unprefixed ids. A dataset name leading outside the root is an
+    error."""
     if image_ids is None:
         image_ids = dataset_idx.map(lambda idx: split_dataset_idx(idx)[1])
     indexes = {}
@@ -205,8 +205,7 @@ def _row_list(mask) -> str:
 
 
 def _refuse_disagreement(csv_path: Path, column: str, what: str, disagree: np.ndarray, first) -> None:
-    """A :class:`TableFormatError` naming any rows where ``column`` disagrees with ``what`` (``first(i)`` describes
-    one)."""
+    """A :class:`TableFormatError` naming rows where ``column`` disagrees with ``what`` (``first(i)`` describes one)."""
     if disagree.any():
         i = int(np.flatnonzero(disagree)[0])
         raise TableFormatError(f"{csv_path}: column {column} disagrees with {what} at rows {_row_list(disagree)} "
@@ -321,9 +320,8 @@ def read_provenance(provenance_file: Path) -> dict:
 
 
 def auto_image_root(folder: Path) -> Path | None:
-    """Where a table's images are: ``<folder>/images`` (our downloads and the simulator), or ``<folder>`` itself when
-    dataset image folders (``OCRBench/``, ``SEEDBenchv2Plus/``...) sit beside the CSV (the official repository's
-    ``data/`` layout); None when neither exists."""
+    """Where a table's images are: ``<folder>/images`` (our downloads, the simulator), or ``<folder>`` when dataset
+    image folders (``OCRBench/``...) sit beside the CSV (the official ``data/`` layout); None if neither exists."""
     if (folder / "images").is_dir():
         return folder / "images"
     if any((folder / info.folder).is_dir() for info in KNOWN_DATASETS.values()):

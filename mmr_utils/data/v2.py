@@ -122,9 +122,8 @@ class _UnreadableImage(Exception):
 
 
 def _contact_sheet(paths: list[Path], cache_dir: Path) -> Path:
-    """One PNG showing ``paths`` in order on a near-square grid of ``SHEET_CELL`` cells (cached by content name).
-    Raises :class:`_UnreadableImage` naming the first image that cannot be decoded (corrupt, not an image, or a
-    decompression bomb, Pillow's size limit)."""
+    """One PNG of ``paths`` in order on a near-square grid of ``SHEET_CELL`` cells (cached by content name);
+    :class:`_UnreadableImage` names the first undecodable image (corrupt, not an image, or over Pillow's size limit)."""
     from PIL import Image
 
     key = hashlib.sha256("\n".join(str(p.resolve()) for p in paths).encode()).hexdigest()[:20]
@@ -217,8 +216,8 @@ def _read_results(path: Path, model: str, index: dict[str, int], benchmarks: np.
 def load_v2(root, *, tasks=None, models=None, image_root=_DEFAULT_IMAGES, score_threshold: float | None = 0.5,
             multi_image: str = "contact_sheet", cache_dir=None) -> OutcomeTable:
     """Load MMR-Bench V2 from ``root`` (holding ``data/``, or ``instances/`` and ``results/``; module docstring):
-    ``tasks`` and ``models`` in the order given (default all, sorted); contact sheets go to ``cache_dir`` (default
-    ``<root>/.cache/contact_sheets``)."""
+    ``tasks``, ``models`` in the order given (default all, sorted); contact sheets in ``cache_dir``
+    (``<root>/.cache/contact_sheets``)."""
     root = Path(root)
     data = data_folder(root)
     if multi_image not in MULTI_IMAGE_MODES:

@@ -15,8 +15,7 @@ from mmr_utils.metrics.summary import random_routing, summarize
 
 @dataclass(frozen=True)
 class EvaluatedRun:
-    """:func:`evaluate_run`'s result: the record, and on the scored test ``rows`` predicted ``U``, ``P`` and true ``Y``,
-    ``C``."""
+    """:func:`evaluate_run`'s result: the record; on scored test ``rows`` predicted ``U``, ``P``, true ``Y``, ``C``."""
 
     record: dict
     U: np.ndarray

@@ -196,8 +196,7 @@ def router_fusion(cls, fusion: str, has_images: bool) -> dict:
 
 @dataclass(frozen=True)
 class RunIdentity:
-    """What identifies one run without building its features: class, parameters (before ``text_dim``), fusion
-    arguments and run cache entry name."""
+    """A run's identity without its features: class, parameters (before ``text_dim``), fusion arguments, cache name."""
 
     cls: type
     params: dict
@@ -259,8 +258,7 @@ def _without_row_arrays(info: dict) -> dict:
 
 
 def _valid_saved_run(saved, name: str, split: Split, n_models: int) -> dict | None:
-    """``saved`` when it is a run of this split (same test rows, ``U`` and ``P`` of shape test rows x models); else
-    None with a warning naming the entry."""
+    """``saved`` if it is a run of this split (same test rows, ``U``, ``P`` test rows x models); else None, warning."""
     if saved is None:
         return None
     expected = (len(split.test), n_models)
@@ -306,8 +304,8 @@ def fit_predict(bank: FeatureBank, router: str, split: Split, config: RunConfig 
 
 
 def hand_over(job: TrainingJob) -> RouterRun:
-    """Finish a run trained ahead of its :func:`fit_predict` call: saved in the run cache (counted as trained), or kept
-    in memory for that call when the cache is off."""
+    """Finish a run trained ahead of its :func:`fit_predict`: saved in the run cache (trained), or in memory if it is
+    off."""
     run = finish_run(job)
     if cache_enabled():
         _count("misses")

@@ -20,8 +20,8 @@ def is_union_group(name: str) -> bool:
 
 
 def complete_test(table: OutcomeTable, test: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The complete rows among ``test`` (the only ones the protocol scores): the mask into ``test``, the rows, and
-    their outcomes ``Y`` and costs ``C``."""
+    """The complete rows of ``test`` (all the protocol scores): mask into ``test``, rows, outcomes ``Y``, costs
+    ``C``."""
     keep = table.complete_rows()[test]
     rows = test[keep]
     return keep, rows, table.correct[rows], table.cost[rows]

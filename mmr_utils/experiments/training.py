@@ -13,9 +13,8 @@ WORKERS_ENV = "MMR_TRAIN_WORKERS"
 
 
 def training_workers() -> int:
-    """Worker processes for :func:`prefetch_runs`: ``MMR_TRAIN_WORKERS``, else the usable CPUs (one on CUDA). Each
-    worker runs torch on one thread by default (:func:`mmr_utils._torch.configure_threads`): on CPU the workers, not
-    torch's threads, use the cores."""
+    """Worker processes for :func:`prefetch_runs`: ``MMR_TRAIN_WORKERS``, else the usable CPUs (one on CUDA); each runs
+    torch on one thread by default (:func:`mmr_utils._torch.configure_threads`), so the workers use the cores."""
     from mmr_utils._torch import positive_int_from_env, usable_cpus
 
     workers = positive_int_from_env(WORKERS_ENV, "processes that train routers")

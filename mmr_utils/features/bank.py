@@ -31,8 +31,8 @@ class FeatureBank:
         return self.choice.description
 
     def cache_keys(self) -> dict:
-        """The embedding-cache keys (file stems) of the channels this bank holds, ``None`` where nothing was cached
-        (TF-IDF is fitted per split, never cached)."""
+        """Embedding-cache keys (file stems) of this bank's channels, ``None`` if uncached (TF-IDF: fitted per
+        split)."""
         keys = {}
         for modality, emb, encoder in (("text", self.text, self.choice.text), ("image", self.image, self.choice.image)):
             try:
@@ -103,8 +103,8 @@ def embed_table(table: OutcomeTable, encoder: str = "auto", *, seed: int = 0, pr
 
 
 def embedding_report(bank: FeatureBank) -> pd.DataFrame:
-    """One row per channel: encoder, width, rows, unique inputs, cache hits/misses, absent or unreadable images,
-    truncated texts, seconds (what notebook 2 shows)."""
+    """Per channel: encoder, width, rows, unique inputs, cache hits/misses, absent/unreadable images, truncations,
+    seconds."""
     rows = []
     for channel, emb in (("text", bank.text), ("image", bank.image)):
         if emb is None:

@@ -57,8 +57,8 @@ def file_hash(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
 
 @dataclass(frozen=True)
 class CacheKey:
-    """Identity of an encoder: equal keys must map equal content to equal embeddings (whatever changes outputs
-    belongs in ``revision`` or ``dtype``)."""
+    """Identity of an encoder: equal keys map equal content to equal embeddings (so ``revision``/``dtype`` hold
+    changes)."""
 
     encoder: str
     model_id: str
@@ -175,9 +175,8 @@ class EmbeddingCache:
 
 
 def clear_cache(cache_dir: str | os.PathLike | None = None) -> int:
-    """Delete what this project writes in ``cache_dir`` (default ``paths.CACHE``; ``make clean-cache``): embedding
-    files and locks, the run cache (``runs/``), a leftover ``studies/`` folder of saved results, and temporary files
-    of interrupted writes; return the counts."""
+    """Delete what this project writes in ``cache_dir`` (default ``paths.CACHE``; ``make clean-cache``): embedding files
+    and locks, ``runs/``, a leftover ``studies/``, temporary files of interrupted writes; return the counts."""
     folder = Path(cache_dir) if cache_dir is not None else paths.CACHE
     if not folder.exists():
         return 0

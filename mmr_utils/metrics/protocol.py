@@ -46,8 +46,8 @@ def as_float(array) -> np.ndarray:
 
 @dataclass(frozen=True)
 class OperatingPoints:
-    """A cost-accuracy curve: ``cost[j]``, ``accuracy[j]`` at sweep parameter ``param[j]``; ``np.asarray`` gives
-    the (m x 2) array of (cost, accuracy)."""
+    """A cost-accuracy curve: ``cost[j]``, ``accuracy[j]`` at ``param[j]``; ``np.asarray`` gives (m x 2) (cost,
+    accuracy)."""
 
     cost: np.ndarray
     accuracy: np.ndarray
@@ -221,8 +221,8 @@ def budget_sweep(U, P, Y, C, rule: str = "threshold", *, fallback: str = "cheape
 
 def naive_budget_sweep(U, P, Y, C, rule: str = "threshold", params=None, *, fallback: str = "cheapest",
                        ties: str = "cheapest") -> OperatingPoints:
-    """Reference implementation, O(T nK): every row's pick at each of ``params`` (default: every unique predicted
-    cost, or :func:`budget_sweep`'s lambda breakpoints)."""
+    """Reference, O(T nK): each row's pick at every ``params`` (default: unique predicted costs or lambda
+    breakpoints)."""
     U, P, Y, C = as_float(U), as_float(P), as_float(Y), as_float(C)
     check_arrays(U=U, P=P, Y=Y, C=C)
     if params is None:
@@ -262,8 +262,8 @@ def best_single_model(Y, C) -> int:
 
 
 def quality_neutral_cost(frontier, Y, C, *, atol: float = 1e-12) -> float:
-    """QNC (paper Sec. 3.3): the cheapest frontier cost reaching the best single model's accuracy / that model's mean
-    cost; ``inf`` when never reached."""
+    """QNC (paper Sec. 3.3): cheapest frontier cost reaching the best single's accuracy / its mean cost; ``inf`` if
+    never."""
     frontier = as_points(frontier)
     Y, C = as_float(Y), as_float(C)
     best = best_single_model(Y, C)

@@ -78,10 +78,9 @@ def summarize(U, P, Y, C, *, rule: str = "threshold", cost_range=None, fallback:
 
 
 def summarize_official(U, P, Y, C, models) -> Summary:
-    """:func:`summarize` as the official code scores: columns in the official sorted-name order
-    (:func:`official_model_order`), no affordable model -> model 0 of that order, utility ties to its lower index,
-    thresholds at every unique predicted cost. ``models`` names the arrays' columns; ``best_single`` and
-    ``single_models`` refer to the sorted order."""
+    """:func:`summarize` as the official code scores: columns in sorted-name order (:func:`official_model_order`), no
+    affordable model -> model 0, utility ties to the lower index, thresholds at every unique predicted cost. ``models``
+    names the columns; ``best_single``, ``single_models`` refer to sorted order."""
     order = official_model_order(models)
     if len(order) != as_float(U).shape[-1]:
         raise ValueError(f"{len(order)} model names for arrays with {as_float(U).shape[-1]} columns")

@@ -96,8 +96,7 @@ def _counts(indices: np.ndarray, n: int) -> np.ndarray:
 
 
 def percentile_interval(replicates, level: float = 0.95) -> tuple[float, float]:
-    """The ``level`` percentile interval of bootstrap replicates, NaNs ignored (order statistics if some are
-    infinite)."""
+    """The ``level`` percentile interval of bootstrap replicates, NaNs ignored (order statistics if any infinite)."""
     level = _check_level(level)
     reps = np.asarray(replicates, dtype=float)
     reps = reps[~np.isnan(reps)]
@@ -109,8 +108,8 @@ def percentile_interval(replicates, level: float = 0.95) -> tuple[float, float]:
 
 
 def bootstrap_p_value(differences) -> float:
-    """Two-sided bootstrap p-value for "the difference is 0": ``min(1, 2 min(#(d <= 0) + 1, #(d >= 0) + 1) / (B +
-    1))`` over the B non-NaN replicates."""
+    """Two-sided bootstrap p-value for "difference 0": ``min(1, 2 min(#(d <= 0) + 1, #(d >= 0) + 1) / (B + 1))``, B
+    non-NaN."""
     d = np.asarray(differences, dtype=float)
     d = d[~np.isnan(d)]
     if len(d) == 0:
@@ -263,8 +262,8 @@ def format_mean_interval(estimate, low=None, high=None, *, digits: int = 3, styl
 
 
 def holm_adjust(p_values) -> np.ndarray:
-    """Holm's step-down adjusted p-values: ``p_adj(i) = max_{j <= i} min(1, (m - j + 1) p(j))`` over the sorted
-    p-values; NaNs stay NaN and do not count towards m."""
+    """Holm's step-down adjusted p-values ``max_{j <= i} min(1, (m - j + 1) p(j))`` (sorted); NaNs stay, not counted in
+    m."""
     p = np.asarray(p_values, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = np.flatnonzero(~np.isnan(p))

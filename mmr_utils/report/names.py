@@ -55,8 +55,7 @@ def column_label(column) -> str:
 
 
 def short_model(model: str) -> str:
-    """A model's short name for labels in figures (``Qwen2.5-VL-72B-Instruct`` -> ``Qwen2.5-VL-72B``,
-    ``gpt-5-2025-08-07`` -> ``gpt-5``)."""
+    """A model's label name (``Qwen2.5-VL-72B-Instruct`` -> ``Qwen2.5-VL-72B``, ``gpt-5-2025-08-07`` -> ``gpt-5``)."""
     short = str(model).replace("-Instruct", "")
     for date in ("-2025-", "-2024-", "-2026-"):
         if date in short:

@@ -59,8 +59,8 @@ def select_protocol(frame: pd.DataFrame, protocol: str | None = None) -> pd.Data
 
 
 def table2(result: StudyResult, metric: str = "nAUC_shared", protocol: str | None = None) -> pd.DataFrame:
-    """Paper Table 2 layout: mean ``metric`` over seeds, routers (references first) x datasets and All, for one
-    training ``protocol`` (:func:`select_protocol`)."""
+    """Paper Table 2 layout: mean ``metric`` over seeds, routers (references first) x datasets and All, one
+    ``protocol``."""
     frame = select_protocol(result.results, protocol)
     wide = pivot_seeds(frame, "router", "dataset", metric)
     order = [r for r in ("random", "best_single") if r in wide.index] + [

@@ -308,9 +308,9 @@ def plot_metric_bars(frame: pd.DataFrame, x: str, hue: str, metric: str = "nAUC_
 
 
 def plot_modality_gaps(gaps: pd.DataFrame, metric: str = "nAUC_shared", per_seed: pd.DataFrame | None = None):
-    """Heatmap of :func:`mmr_utils.report.paper_tables.modality_gaps`: router x dataset, text + image minus the better
-    of text only and image only; with ``per_seed`` (the study's per-seed results) each cell also shows its 95% interval
-    over seeds (:func:`annotate_interval_cells`)."""
+    """Heatmap of :func:`mmr_utils.report.paper_tables.modality_gaps` (router x dataset: text + image minus the better
+    unimodal mode); with ``per_seed`` each cell also shows its 95% interval over seeds
+    (:func:`annotate_interval_cells`)."""
     data = gaps.rename(index=router_label)
     limit = max(0.01, float(np.nanmax(np.abs(data.to_numpy())))) if data.notna().any().any() else 0.01
     intervals = None

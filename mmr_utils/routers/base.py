@@ -63,8 +63,7 @@ def _check_features(X, expected_dim: int | None = None) -> np.ndarray:
 
 
 def check_outcomes(X, Y, C, mask=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The validated training set ``(X, Y, C, mask)``; unobserved ``Y`` and ``C`` cells are 0 (masked sums stay
-    finite)."""
+    """The validated ``(X, Y, C, mask)``; unobserved ``Y`` and ``C`` cells are 0 (so masked sums stay finite)."""
     X = _check_features(X)
     n = X.shape[0]
     arrays = {}
@@ -311,8 +310,8 @@ class OracleRouter(Router):
 
 @register
 class BestSingleRouter(Router):
-    """The best single model (paper Sec. 5.1): ``U`` indicates the most accurate model in training (ties: cheaper,
-    then lower index), ``P`` each model's mean training cost."""
+    """Best single model (Sec. 5.1): ``U`` marks the most accurate in training (ties: cheaper, lower index), ``P`` mean
+    cost."""
 
     name = "best_single"
 

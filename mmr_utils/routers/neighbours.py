@@ -21,9 +21,8 @@ def _grouped_means(values: np.ndarray, mask: np.ndarray, weights: np.ndarray, fa
 
 @register
 class KNNRouter(Router):
-    """kNN router: the mean observed correctness and cost of the ``k`` nearest training queries (cosine, brute
-    force; ``k_`` capped at the training size); ``last_fallback_cells_`` counts the cells of the last ``predict``
-    that fell back to the global mean."""
+    """kNN router: mean observed correctness and cost of the ``k`` nearest training queries (cosine, brute force; ``k_``
+    capped at the training size); ``last_fallback_cells_``: cells of the last ``predict`` at the global mean."""
 
     name = "knn"
 

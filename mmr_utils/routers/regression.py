@@ -1,6 +1,5 @@
-"""Linear routers of the paper's baselines (Sec. 5.1): per-model linear regression ("Linear") and "LinearMF"
-(truncated SVD of the features, then ridge), each model's utility and cost regressed over its observed training rows
-and clipped to [0, 1] and >= 0."""
+"""Linear routers of the paper's baselines (Sec. 5.1): per-model linear regression ("Linear") and "LinearMF" (truncated
+SVD, then ridge) of utility and cost over each model's observed training rows, clipped to [0, 1] and >= 0."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The simulated benchmark as tables and as a folder in the official schema (:func:`simulate_benchmark`): runs the
-stages (outcomes, content, render) instance by instance."""
+"""The simulated benchmark as tables and as an official-schema folder (:func:`simulate_benchmark`), stage by stage."""
 
 from __future__ import annotations
 
@@ -125,8 +124,8 @@ def _simulated_note(scale: float, seed: int, sizes: dict[str, int], outcome_samp
 
 
 def generator_code_hash() -> str:
-    """sha256 (16 hex digits) of the simulator package's source files and its fitted parameters: a folder written by
-    other code or other fitted values is stale."""
+    """sha256 (16 hex) of the simulator package's sources and fitted parameters: other code or values mean a stale
+    folder."""
     import hashlib
     from pathlib import Path
 

@@ -100,9 +100,8 @@ NANO_SHAPE_MODEL = "gpt-5-2025-08-07"
 
 
 def implied_random_mean(peak_excess: dict[str, float] | None = None) -> dict[str, float]:
-    """Group -> the mean accuracy of the 10 models that makes the official Random Ps (best of 50 trials on the 80%
-    test split) equal the paper's Random row in expectation: ``PAPER_RANDOM_PS[g] - peak_excess[g]``
-    (default :data:`RANDOM_PEAK_EXCESS`)."""
+    """Group -> the 10 models' mean accuracy making the official Random Ps (best of 50 trials, 80% test split) equal the
+    paper's Random row in expectation: ``PAPER_RANDOM_PS[g] - peak_excess[g]`` (default :data:`RANDOM_PEAK_EXCESS`)."""
     excess = RANDOM_PEAK_EXCESS if peak_excess is None else peak_excess
     return {g: PAPER_RANDOM_PS[g] - excess[g] for g in PAPER_RANDOM_PS}
 

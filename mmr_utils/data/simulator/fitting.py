@@ -95,8 +95,7 @@ def calibrate(scale: float = CALIBRATION_SCALE, seed: int = CALIBRATION_SEED, *,
 
 
 def expected_max_standard_normal(k: int) -> float:
-    """E[max of k independent standard normals] (k = 50: about 2.249), by numerical integration of
-    ``x * k * phi(x) * Phi(x)^(k-1)``."""
+    """E[max of k standard normals] (k = 50: about 2.249), integrating ``x * k * phi(x) * Phi(x)^(k-1)``."""
     from scipy.stats import norm
 
     if not (isinstance(k, (int, np.integer)) and k >= 1):

@@ -312,8 +312,7 @@ def reprice(table: OutcomeTable, definition: CostDefinition, *, question_tokens:
 
 
 def kendall_tau_table(scores: pd.DataFrame) -> pd.DataFrame:
-    """Kendall's tau-b between every pair of columns of ``scores`` (routers x cost definitions); NaN (undefined, not
-    0) for a column that ties every router."""
+    """Kendall's tau-b between column pairs of ``scores`` (routers x definitions); NaN (not 0) if a column ties all."""
     from scipy.stats import kendalltau
 
     if scores.shape[0] < 2:

@@ -54,8 +54,7 @@ class Embeddings:
 
 @contextlib.contextmanager
 def hub_offline() -> Iterator[None]:
-    """``HF_HUB_OFFLINE=1`` (and the transformers twin) and no weight-loading progress bar for the duration, so
-    loading never tries the network."""
+    """``HF_HUB_OFFLINE=1`` (and transformers' twin), no weight-loading bar, for the duration: no network tries."""
     from transformers.utils import logging as hf_logging
 
     saved = {name: os.environ.get(name) for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
@@ -164,8 +163,8 @@ def default_num_workers() -> int:
 class BaseEncoder:
     """Subclasses set ``name`` and ``modalities`` and implement ``_model_key`` and the batch hooks
     (``_embed_text_batch`` / ``_image_transform`` + ``_embed_image_batch``). ``batch_invariant`` (default True): one
-    item per forward pass, so an embedding is bit for bit its item's alone; ``False`` batches ``batch_size`` items (fast
-    on a GPU), cached under its own key."""
+    item per forward pass, bit for bit its own; ``False`` batches ``batch_size`` items (fast on GPU), cached under its
+    own key."""
 
     name: str = "base"
     modalities: frozenset[str] = frozenset()
@@ -216,8 +215,7 @@ class BaseEncoder:
         return self.batch_invariant and not self.rows_independent_in_batch
 
     def cache_key(self, modality: str) -> CacheKey:
-        """The cache identity: the model's key with ``+per-item`` or ``+batched`` on its revision (the two differ in
-        the last bits, so never share a file)."""
+        """The cache identity: the model key with ``+per-item`` or ``+batched`` on its revision (their bits differ)."""
         key = self._model_key(modality)
         return dataclasses.replace(key, revision=f"{key.revision}+{'per-item' if self.batch_invariant else 'batched'}")
 
