@@ -31,8 +31,7 @@ def current_umask() -> int:
 
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[IO]:
-    """Open a temporary file beside ``path``; on success rename it over ``path`` (atomic, plain ``open`` mode), else
-    delete."""
+    """Open a temporary file beside ``path``; on success rename it over ``path`` (atomic, plain ``open`` mode)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

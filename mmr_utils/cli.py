@@ -176,8 +176,7 @@ def _check_output_file(path: Path, option: str) -> None:
 
 
 def _evaluate_tables(args, result, models) -> dict[str, Path]:
-    """``evaluate``'s optional tables (``--metrics peer``, ``--bootstrap N``), printed and saved as
-    ``<stem>.<name>.csv``."""
+    """``evaluate``'s optional tables (``--metrics peer``, ``--bootstrap N``), also saved as ``<stem>.<name>.csv``."""
     import pandas as pd
 
     from mmr_utils._io import atomic_open

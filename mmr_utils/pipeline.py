@@ -1,7 +1,7 @@
 """A trained router as one artefact (encoders, fitted fusion and router, model names, budget) routing a question and
 optional image to a model name (paper Sec. 3: ``a*``). :meth:`RoutingPipeline.train` runs a study run's steps; ``save``
 writes ``pipeline.json``, ``fuser.npz``, ``router.npz``; ``load`` re-creates encoders by name and revision (refusing
-another; TF-IDF refitted)."""
+another revision; TF-IDF refitted)."""
 
 from __future__ import annotations
 

@@ -35,9 +35,8 @@ def normalise_question(text) -> str:
 @dataclass(frozen=True)
 class AuditReport:
     """What :func:`audit_table` found (0-based rows): ``coverage`` per model, ``duplicate_ids``, ``duplicate_questions``
-    (groups), ``near_duplicates`` (pairs with similarity, datasets, ``same_image``, ``same_answer``), ``leakage`` (per
-    leaked test row its closest training row, ``kind`` exact/near; None without split), ``empty_questions``,
-    ``settings``."""
+    (groups), ``near_duplicates`` (pairs: similarity, datasets, ``same_image``, ``same_answer``), ``leakage`` (per
+    leaked test row its closest training row, ``kind`` exact/near; None unsplit), ``empty_questions``, ``settings``."""
 
     name: str
     rows: int

@@ -56,8 +56,7 @@ def _extract_images(archive: Path, destination: Path) -> None:
 
 
 def download_official(out_dir, *, revision: str = HUB_REVISION, local_source=None, force: bool = False) -> Path:
-    """Fetch ``MMR-Bench.csv`` + ``images.tar.gz`` of :data:`HUB_REPO_ID` at ``revision`` into ``out_dir`` (module
-    docstring)."""
+    """Fetch ``MMR-Bench.csv`` + ``images.tar.gz`` of :data:`HUB_REPO_ID` at ``revision``, unpacked into ``out_dir``."""
     out_dir = Path(out_dir)
     if out_dir.is_dir() and not force and any(out_dir.glob("MMR*Bench.csv")):
         return out_dir

@@ -209,8 +209,7 @@ def convert_mathv(
 
 
 def source_fingerprint(source, *, split: str = "test", tokenizer: str = "minilm", exclude=EXCLUDED_BY_DEFAULT) -> str:
-    """What :func:`convert_mathv` records for ``source``: sha256 of the items file and of model files not in
-    ``exclude``."""
+    """:func:`convert_mathv`'s record of ``source``: sha256 of the items file and of model files not in ``exclude``."""
     source = Path(source)
     fingerprint = hashlib.sha256(f"{split}\n{tokenizer}\n".encode())
     fingerprint.update(sha256_file(source / "data" / f"{split}.jsonl").encode())

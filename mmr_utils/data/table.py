@@ -158,8 +158,7 @@ class OutcomeTable:
         return counts.sort_values(["_order", "dataset"], kind="stable").drop(columns="_order").reset_index(drop=True)
 
     def describe(self) -> str:
-        """Short description: source, rows, models, datasets, missing cells; a simulated table below full scale is a
-        smoke run."""
+        """Short description: source, rows, models, datasets, missing cells; simulated below full scale: a smoke run."""
         missing = {m: c for m, c in self.missing_per_model().items() if c}
         from mmr_utils.paths import relative_to_root
 

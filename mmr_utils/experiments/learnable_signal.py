@@ -164,7 +164,7 @@ def fit_signal(data: CalibrationData, *, routers=CALIBRATION_ROUTERS, seeds=(0, 
                tolerance: float = TARGETS["search_tolerance"], log=None) -> tuple[dict, dict, pd.DataFrame]:
     """(signal, shared_sd, trace): per dataset the signal strength at which the mean Ps of ``routers`` over ``seeds``
     equals their Table 2 mean (``sigma_d`` refitted per value): from ``start`` a 30% step toward the gap's sign, then
-    secant steps inside the last sign-changing bracket and :data:`SIGNAL_BRACKET` until ``|gap| <= tolerance`` or
+    secant steps in the last sign-changing bracket and :data:`SIGNAL_BRACKET` to ``|gap| <= tolerance`` or
     ``rounds``."""
     chosen = list(cal.DATASET_SIZES) if datasets is None else list(datasets)
     ps = paper_learned_ps()

@@ -304,8 +304,7 @@ def fit_predict(bank: FeatureBank, router: str, split: Split, config: RunConfig 
 
 
 def hand_over(job: TrainingJob) -> RouterRun:
-    """Finish a run trained ahead of its :func:`fit_predict`: saved in the run cache (trained), or in memory if it is
-    off."""
+    """Finish a run trained ahead of its :func:`fit_predict`: saved in the run cache (trained), or in memory if off."""
     run = finish_run(job)
     if cache_enabled():
         _count("misses")

@@ -20,8 +20,7 @@ def is_union_group(name: str) -> bool:
 
 
 def complete_test(table: OutcomeTable, test: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The complete rows of ``test`` (all the protocol scores): mask into ``test``, rows, outcomes ``Y``, costs
-    ``C``."""
+    """The complete rows of ``test`` (all that is scored): mask into ``test``, rows, outcomes ``Y``, costs ``C``."""
     keep = table.complete_rows()[test]
     rows = test[keep]
     return keep, rows, table.correct[rows], table.cost[rows]

@@ -54,8 +54,7 @@ def study_settings(arguments: dict) -> dict:
 
 def study(function=None, *, name: str | None = None):
     """Make ``function(bank, config, ...) -> StudyResult`` a study: provenance from its bound arguments (plus the
-    result's own provenance) under ``study=name`` (default: the function's name), with the run cache's counts
-    (``run_cache``)."""
+    result's own) under ``study=name`` (default: the function's name), with the run cache's counts (``run_cache``)."""
     if function is None:
         return functools.partial(study, name=name)
     signature = inspect.signature(function)

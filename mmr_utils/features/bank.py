@@ -31,8 +31,7 @@ class FeatureBank:
         return self.choice.description
 
     def cache_keys(self) -> dict:
-        """Embedding-cache keys (file stems) of this bank's channels, ``None`` if uncached (TF-IDF: fitted per
-        split)."""
+        """Embedding-cache keys (file stems) of this bank's channels, ``None`` if uncached (TF-IDF: fit per split)."""
         keys = {}
         for modality, emb, encoder in (("text", self.text, self.choice.text), ("image", self.image, self.choice.image)):
             try:
@@ -103,8 +102,8 @@ def embed_table(table: OutcomeTable, encoder: str = "auto", *, seed: int = 0, pr
 
 
 def embedding_report(bank: FeatureBank) -> pd.DataFrame:
-    """Per channel: encoder, width, rows, unique inputs, cache hits/misses, absent/unreadable images, truncations,
-    seconds."""
+    """One row per channel: encoder, width, rows, unique inputs, cache hits/misses, absent or unreadable images,
+    truncated texts, seconds (what notebook 2 shows)."""
     rows = []
     for channel, emb in (("text", bank.text), ("image", bank.image)):
         if emb is None:

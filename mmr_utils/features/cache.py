@@ -57,8 +57,7 @@ def file_hash(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
 
 @dataclass(frozen=True)
 class CacheKey:
-    """Identity of an encoder: equal keys map equal content to equal embeddings (so ``revision``/``dtype`` hold
-    changes)."""
+    """An encoder's identity: equal keys map equal content to equal embeddings (``revision``/``dtype`` hold changes)."""
 
     encoder: str
     model_id: str

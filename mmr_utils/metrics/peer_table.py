@@ -133,8 +133,8 @@ def peer_metrics(U, P, Y, C, *, rule: str = "threshold", cost_range=None, aiq_up
 
 def reference_peer_metrics(Y, C, *, random_trials: int = 50, random_seed: int = 42, cost_range=None,
                            aiq_upper: float | None = None, hv_reference=None) -> dict:
-    """``{name: metrics}`` for ``Random`` (official trials; shares attaining Ps), ``Best Single``, ``Oracle`` on
-    complete rows."""
+    """``{name: metrics}`` for ``Random`` (official trials; shares of the trial attaining Ps), ``Best Single`` and
+    ``Oracle``, on the complete rows."""
     Y, C = as_float(Y), as_float(C)
     _, _, Y, C, dropped = _complete(Y, C, Y, C)
     n, k = Y.shape

@@ -46,8 +46,7 @@ def as_float(array) -> np.ndarray:
 
 @dataclass(frozen=True)
 class OperatingPoints:
-    """A cost-accuracy curve: ``cost[j]``, ``accuracy[j]`` at ``param[j]``; ``np.asarray`` gives (m x 2) (cost,
-    accuracy)."""
+    """A cost-accuracy curve: ``cost[j]``, ``accuracy[j]`` at ``param[j]``; ``np.asarray``: (m x 2) (cost, accuracy)."""
 
     cost: np.ndarray
     accuracy: np.ndarray
@@ -221,7 +220,7 @@ def budget_sweep(U, P, Y, C, rule: str = "threshold", *, fallback: str = "cheape
 
 def naive_budget_sweep(U, P, Y, C, rule: str = "threshold", params=None, *, fallback: str = "cheapest",
                        ties: str = "cheapest") -> OperatingPoints:
-    """Reference, O(T nK): each row's pick at every ``params`` (default: unique predicted costs or lambda
+    """Reference, O(T nK): each row's pick at every ``params`` (default: unique predicted costs / lambda
     breakpoints)."""
     U, P, Y, C = as_float(U), as_float(P), as_float(Y), as_float(C)
     check_arrays(U=U, P=P, Y=Y, C=C)
@@ -262,8 +261,7 @@ def best_single_model(Y, C) -> int:
 
 
 def quality_neutral_cost(frontier, Y, C, *, atol: float = 1e-12) -> float:
-    """QNC (paper Sec. 3.3): cheapest frontier cost reaching the best single's accuracy / its mean cost; ``inf`` if
-    never."""
+    """QNC (Sec. 3.3): cheapest frontier cost reaching the best single's accuracy / its mean cost; ``inf`` if never."""
     frontier = as_points(frontier)
     Y, C = as_float(Y), as_float(C)
     best = best_single_model(Y, C)

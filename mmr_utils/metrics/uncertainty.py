@@ -108,8 +108,7 @@ def percentile_interval(replicates, level: float = 0.95) -> tuple[float, float]:
 
 
 def bootstrap_p_value(differences) -> float:
-    """Two-sided bootstrap p-value for "difference 0": ``min(1, 2 min(#(d <= 0) + 1, #(d >= 0) + 1) / (B + 1))``, B
-    non-NaN."""
+    """Two-sided bootstrap p-value of "difference 0": ``min(1, 2 min(#(d <= 0) + 1, #(d >= 0) + 1) / (B + 1))``."""
     d = np.asarray(differences, dtype=float)
     d = d[~np.isnan(d)]
     if len(d) == 0:
@@ -262,8 +261,7 @@ def format_mean_interval(estimate, low=None, high=None, *, digits: int = 3, styl
 
 
 def holm_adjust(p_values) -> np.ndarray:
-    """Holm's step-down adjusted p-values ``max_{j <= i} min(1, (m - j + 1) p(j))`` (sorted); NaNs stay, not counted in
-    m."""
+    """Holm's step-down p-values ``max_{j <= i} min(1, (m - j + 1) p(j))`` (sorted); NaNs stay, not counted in m."""
     p = np.asarray(p_values, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = np.flatnonzero(~np.isnan(p))

@@ -59,7 +59,7 @@ def select_protocol(frame: pd.DataFrame, protocol: str | None = None) -> pd.Data
 
 
 def table2(result: StudyResult, metric: str = "nAUC_shared", protocol: str | None = None) -> pd.DataFrame:
-    """Paper Table 2 layout: mean ``metric`` over seeds, routers (references first) x datasets and All, one
+    """Paper Table 2 layout: mean ``metric`` over seeds, routers (references first) x datasets, All; one
     ``protocol``."""
     frame = select_protocol(result.results, protocol)
     wide = pivot_seeds(frame, "router", "dataset", metric)
@@ -144,8 +144,7 @@ def _dataset_order(frame: pd.DataFrame) -> list[str]:
 def qnc_per_dataset(result: StudyResult, *, long: bool = False) -> pd.DataFrame:
     """Table 3 (reconstructed, unreadable in the paper [uncertain]): mean QNC over seeds per learned router and dataset
     and on all test rows (``inf``: a seed never reaches the best single). ``long=False``: routers x datasets;
-    ``long=True``: rows with ``QNC``, ``QNC_median``, ``QNC_reached``, ``seeds``, the modal best single and its mean
-    accuracy, cost."""
+    ``long=True``: ``QNC``, ``QNC_median``, ``QNC_reached``, ``seeds``, the modal best single, its accuracy and cost."""
     frame = _check_result(result)
     routers = frame[~frame["router"].isin(REFERENCES)]
     if routers.empty:
@@ -171,9 +170,9 @@ def qnc_per_dataset(result: StudyResult, *, long: bool = False) -> pd.DataFrame:
 def cost_claim_check(result: StudyResult, *, claim: float = PAPER_COST_FRACTION, tolerance: float = 0.05
                      ) -> pd.DataFrame:
     """The paper's "about 33% of the best single model's cost" [likely; router and data slice unstated] vs per-dataset
-    QNC: per dataset (then ``All``) the lowest-QNC router (``best_router``; missing, ``best_QNC`` inf, when none
-    reaches), ``router_cost``, its difference from ``claim``, within ``tolerance`` or below, counts reaching or beating
-    it."""
+    QNC: per dataset (then ``All``) the lowest-QNC router (``best_router``; none reaching: missing, ``best_QNC`` inf),
+    ``router_cost``, its gap to ``claim``, within ``tolerance``/below, and how many routers reach the best single or
+    beat the claim."""
     if not claim > 0:
         raise ValueError(f"claim must be a positive cost fraction, got {claim}")
     if not tolerance >= 0:

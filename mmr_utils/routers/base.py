@@ -310,8 +310,8 @@ class OracleRouter(Router):
 
 @register
 class BestSingleRouter(Router):
-    """Best single model (Sec. 5.1): ``U`` marks the most accurate in training (ties: cheaper, lower index), ``P`` mean
-    cost."""
+    """The best single model (paper Sec. 5.1): ``U`` indicates the most accurate model in training (ties: cheaper,
+    then lower index), ``P`` each model's mean training cost."""
 
     name = "best_single"
 

@@ -95,8 +95,7 @@ def _build(scale: float, seed: int, outcome_sampling: str, image_sink=None) -> t
 
 def simulate_tables(scale: float = 1.0, seed: int = 0,
                     outcome_sampling: str = "systematic") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The benchmark table (official schema) and latent audit table as :func:`simulate_benchmark` writes them, no
-    images."""
+    """The benchmark table (official schema) and latent audit table of :func:`simulate_benchmark`, without images."""
     return _build(scale, seed, outcome_sampling)
 
 
@@ -124,8 +123,7 @@ def _simulated_note(scale: float, seed: int, sizes: dict[str, int], outcome_samp
 
 
 def generator_code_hash() -> str:
-    """sha256 (16 hex) of the simulator package's sources and fitted parameters: other code or values mean a stale
-    folder."""
+    """sha256 (16 hex) of the simulator's sources and fitted parameters: other code or values mean a stale folder."""
     import hashlib
     from pathlib import Path
 

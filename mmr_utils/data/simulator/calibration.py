@@ -113,7 +113,7 @@ def _logit(p: float) -> float:
 def _nano_profile(published: dict[str, dict[str, float]]) -> tuple[dict[str, float], float]:
     """(profile, shift): gpt-5-nano's per-dataset accuracy, unpublished. ASSUMPTION (docs/simulator.md): GPT-5's profile
     shifted in logit, ``sigmoid(logit(gpt5_d) + shift)``, ``shift`` bisected to the Figure-4 accuracy
-    :data:`PAPER_NANO_FIG4` (size-weighted over :data:`FIG4_DATASETS`), capped :data:`NANO_MARGIN_BELOW_BEST` below each
+    :data:`PAPER_NANO_FIG4` (size-weighted, :data:`FIG4_DATASETS`), capped :data:`NANO_MARGIN_BELOW_BEST` under each
     best."""
     shape = published[NANO_SHAPE_MODEL]
     sizes = {d: DATASET_SIZES[d] for d in FIG4_DATASETS}

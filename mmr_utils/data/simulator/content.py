@@ -207,8 +207,7 @@ _CONTENT_BUILDERS = {
 
 def _compose_question(content: _Content, rng, generic: bool, multiple_choice: bool, text_level: float, style: str):
     """Final question text, answer, wrong-answer space and text printed in the image: a generic (Vision-Only) question
-    prints the real question and conditions in the image; the ``style`` preamble (text-only cue) opens the text, never
-    printed."""
+    prints the real question and conditions in the image; the ``style`` preamble (text-only cue) opens the text only."""
     if style not in TEXT_CUE_STYLES:
         raise ValueError(f"unknown response style {style!r}; expected one of {list(TEXT_CUE_STYLES)}")
     n_conditions = min(3, int(4 * text_level))

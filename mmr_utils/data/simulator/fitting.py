@@ -159,8 +159,7 @@ def _nano_columns(table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def random_row_conflicts() -> dict[str, float]:
     """The numbers behind the conflict of the paper's Random rows with Figure 4: gpt-5-nano's accuracy on the six
     Figure-4 datasets the per-dataset Random rows imply (10 x :func:`~.calibration.implied_random_mean` minus the nine
-    published models), the full-set accuracy the full-set row implies (nano's profile elsewhere in proportion), the
-    Figure 4 point."""
+    published models), the full-set accuracy the full-set row implies (nano's profile pro rata), the Figure 4 point."""
     implied = implied_random_mean()
     others = {d: sum(TARGET_ACCURACY[m][d] for m in MODELS if m != NANO) for d in DATASET_SIZES}
     nano_per_dataset = {d: 10 * implied[d] - others[d] for d in DATASET_SIZES}
@@ -210,8 +209,7 @@ def achieved_vs_target(table=None, *, scale: float = 1.0, seed: int = 0, random_
     tolerance, within, note) for ``table`` (default: simulated at ``(scale, seed)``): Best Single and Oracle Ps on all
     rows; Random Ps the official statistic (best of ``random_draws`` trials on 80% test splits, mean over
     ``random_splits``) beside ``random_mean``; tolerance 0.01 (Oracle, Random) or 2 binomial sd of the 80% split (Best
-    Single); gpt-5-nano's Figure-4 point; with ``learned``, the learned routers' stored Ps and gains
-    (:mod:`.learnable`)."""
+    Single); gpt-5-nano's Figure-4 point; with ``learned``, the stored learned routers' Ps and gains."""
     if table is None:
         from mmr_utils.data.simulator.benchmark import simulate_tables
 

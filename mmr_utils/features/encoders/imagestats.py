@@ -116,8 +116,8 @@ def imagestats_raw_dim() -> int:
 
 
 class ImageStatsEncoder(BaseEncoder):
-    """Offline image encoder: :func:`image_statistics`, seeded Gaussian projection to ``dim`` (``None``: raw),
-    L2-normalised."""
+    """Offline image encoder: :func:`image_statistics` projected to ``dim`` by a seeded Gaussian random projection
+    (raw with ``dim=None``), L2-normalised."""
 
     name = "imagestats"
     modalities = frozenset({"image"})

@@ -1,8 +1,7 @@
 """A multidimensional IRT (MIRT) router (Reckase 2009; "IRT-Router", Song et al., ACL 2025): P(model ``m`` answers
 ``q``) = ``sigmoid(a_q . theta_m - b_q)``, an ability ``theta_m`` per model, ``a_q`` and ``b_q`` predicted from the
 query features (``d -> hidden -> (a_q, b_q)``); a third head predicts the standardised log cost. Loss: BCE on observed
-cells + masked cost MSE; training, seeding, persistence as :class:`~mmr_utils.routers.neural._TorchRouter`. ``U``:
-P(correct)."""
+cells + masked cost MSE; training as :class:`~mmr_utils.routers.neural._TorchRouter`. ``U``: P(correct)."""
 
 from __future__ import annotations
 
