@@ -1,7 +1,6 @@
 """A trained router as one artefact (encoders, fitted fusion and router, model names, budget) routing a question and
-optional image to a model name (paper Sec. 3: ``a*``). :meth:`RoutingPipeline.train` runs a study run's steps; ``save``
-writes ``pipeline.json``, ``fuser.npz``, ``router.npz``; ``load`` re-creates encoders by name and revision (refusing
-another revision; TF-IDF refitted)."""
+optional image to a model (Sec. 3: ``a*``). :meth:`RoutingPipeline.train` runs a study run's steps; ``save`` writes
+``pipeline.json``, ``fuser.npz``, ``router.npz``; ``load`` rebuilds encoders (same revision; TF-IDF refit)."""
 
 from __future__ import annotations
 

@@ -130,9 +130,8 @@ def _index_image_folder(folder: Path) -> dict[str, Path]:
 
 def resolve_images(dataset_idx: pd.Series, datasets: pd.Series, image_root: Path, *, image_ids=None,
                    folders: dict[str, str] | None = None) -> tuple[list, dict]:
-    """Image path per instance (or None) under ``image_root/<folder>/<id>.<ext>``, and counts found; ``image_ids`` and
-    ``folders`` (dataset -> folder, ``""`` the root) cover unprefixed ids. A dataset name leading out of the root:
-    error."""
+    """Image path per instance (or None) under ``image_root/<folder>/<id>.<ext>``, and counts; ``image_ids``,
+    ``folders`` (dataset -> folder, ``""``: root) cover unprefixed ids. A dataset name leaving the root: error."""
     if image_ids is None:
         image_ids = dataset_idx.map(lambda idx: split_dataset_idx(idx)[1])
     indexes = {}

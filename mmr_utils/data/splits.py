@@ -70,9 +70,8 @@ def instance_split(table: OutcomeTable, train_fraction: float = 0.2, *, seed: in
 
 
 def cross_dataset_split(table: OutcomeTable, source, target) -> Split:
-    """Train on every row of the ``source`` datasets, test on every row of the ``target`` datasets (names or aliases,
-    case-insensitive). An empty side, or a dataset on both sides, is an error (the official ``--split out`` silently
-    trains on nothing when the names differ in case)."""
+    """Train on all rows of the ``source`` datasets, test on all of ``target`` (names or aliases, any case). An empty
+    side or a dataset on both is an error (official ``--split out`` trains on nothing on a case mismatch)."""
     available = table.datasets
     source_names = resolve_dataset_names(source, available)
     target_names = resolve_dataset_names(target, available)

@@ -1,6 +1,5 @@
-"""The outcome table: for every instance and candidate model, was the answer correct and what did the call cost
-(the paper's offline routing setting, Sec. 3). A missing cell is NaN and never filled: consumers say what they do
-with it (the protocol scores only :meth:`OutcomeTable.complete_rows`)."""
+"""The outcome table: per instance and candidate model, was the answer correct and what did the call cost (paper Sec.
+3). A missing cell is NaN, never filled; the protocol scores only :meth:`OutcomeTable.complete_rows`."""
 
 from __future__ import annotations
 

@@ -215,9 +215,8 @@ def _read_results(path: Path, model: str, index: dict[str, int], benchmarks: np.
 
 def load_v2(root, *, tasks=None, models=None, image_root=_DEFAULT_IMAGES, score_threshold: float | None = 0.5,
             multi_image: str = "contact_sheet", cache_dir=None) -> OutcomeTable:
-    """Load MMR-Bench V2 from ``root`` (holding ``data/``, or ``instances/`` and ``results/``; module docstring):
-    ``tasks``, ``models`` in the order given (default all, sorted); contact sheets in ``cache_dir``
-    (``<root>/.cache/contact_sheets``)."""
+    """Load MMR-Bench V2 from ``root`` (holding ``data/``, or ``instances/`` and ``results/``): ``tasks``, ``models`` in
+    the order given (default all, sorted); contact sheets in ``cache_dir`` (``<root>/.cache/contact_sheets``)."""
     root = Path(root)
     data = data_folder(root)
     if multi_image not in MULTI_IMAGE_MODES:

@@ -1,10 +1,10 @@
-"""The calibration step for the simulator's learnable structure (docs/simulator.md, "Learnable signal"). Fits per
-dataset the learnable-signal strength ``s_d`` (:data:`~.calibration.LEARNABLE_SIGNAL`) so that the learned routers' Ps
-match the paper's Table 2, refitting ``sigma_d`` to the Oracle row for each value tried (:func:`~.fitting.calibrate`).
-Content is simulated and embedded once, outcomes redrawn per trial; :func:`fit_signal` is a bracketed secant search on
-each dataset's mean Ps gap under the official per-dataset protocol; :func:`check` scores four routers against
-:data:`TARGETS`. ``python -m mmr_utils.experiments.learnable_signal`` fits, checks and writes
-:data:`~.calibration.FITTED_FILE` (``--no-write`` only reports)."""
+"""The calibration step for the simulator's learnable structure (docs/simulator.md, "Learnable signal").
+Fits per dataset the learnable-signal strength ``s_d`` (:data:`~.calibration.LEARNABLE_SIGNAL`) so that the learned
+routers' Ps match the paper's Table 2, refitting ``sigma_d`` to the Oracle row for each value tried
+(:func:`~.fitting.calibrate`). Content is simulated and embedded once, outcomes redrawn per trial; :func:`fit_signal`
+is a bracketed secant search on each dataset's mean Ps gap under the official per-dataset protocol; :func:`check`
+scores four routers against :data:`TARGETS`. ``python -m mmr_utils.experiments.learnable_signal`` fits, checks and
+writes :data:`~.calibration.FITTED_FILE` (``--no-write`` only reports)."""
 
 from __future__ import annotations
 
@@ -279,9 +279,8 @@ def _json_default(value):
 def run_calibration(scale: float = cal.CALIBRATION_SCALE, seed: int = cal.CALIBRATION_SEED, *, seeds=(0, 1, 2),
                     routers=CALIBRATION_ROUTERS, check_routers=CHECK_ROUTERS, datasets=None, rounds: int = 6,
                     write: Path | None = None, log=print) -> dict:
-    """The whole calibration step, returning its record: fit the learnable signal and shared effect, recompute the
-    Random peak excess, score ``check_routers`` against Table 2 and with ``write`` store it (:func:`write_fitted`);
-    with ``datasets`` only those are fitted and nothing is written."""
+    """The calibration step (returns its record): fit signal, shared effect, recompute Random peak excess, score
+    ``check_routers`` vs Table 2, ``write``: store it (:func:`write_fitted`); ``datasets``: fit those only, no write."""
     from mmr_utils.data.simulator.fitting import random_peak_excess
 
     if datasets is not None and write is not None:

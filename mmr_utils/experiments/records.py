@@ -26,9 +26,8 @@ class EvaluatedRun:
 
 
 def evaluate(bank: FeatureBank, router: str, config: RunConfig, **kwargs) -> dict:
-    """One router on one split (the configuration's first seed; ``split_procedure="official"`` with seed 42 is the
-    official split): the CLI's result JSON with the protocol's metrics (paper Sec. 3.3), single models, frontier,
-    oracle and random; keyword arguments as :func:`evaluate_run`."""
+    """One router on one split (the configuration's first seed; ``split_procedure="official"``, seed 42: official
+    split): the CLI's result JSON (Sec. 3.3 metrics, references, frontier); keywords of :func:`evaluate_run`."""
     return evaluate_run(bank, router, config, **kwargs).record
 
 

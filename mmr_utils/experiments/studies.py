@@ -371,9 +371,8 @@ def metric_audit(bank: FeatureBank, config: RunConfig, routers=LEARNED_ROUTERS, 
 
 @study
 def budget_rules(bank: FeatureBank, config: RunConfig, router: str = "knn") -> StudyResult:
-    """The official threshold rule (``argmax`` of ``U`` among models with ``P`` below ``t``) against the paper's lambda
-    rule (``argmax_k U - lambda P``, Sec. 3.2) on one router's predictions (first seed): per rule, every operating
-    point of the exact sweep, the frontier and the metrics."""
+    """The official threshold rule (``argmax`` of ``U`` among models with ``P`` below ``t``) vs the paper's lambda rule
+    (``argmax_k U - lambda P``, Sec. 3.2) on one router (first seed): per rule the exact sweep, frontier, metrics."""
     seed = config.seeds[0]
     split = instance_split(bank.table, config.train_fraction, seed=seed)
     run = fit_predict(bank, router, split, config, seed=seed)

@@ -220,8 +220,7 @@ def budget_sweep(U, P, Y, C, rule: str = "threshold", *, fallback: str = "cheape
 
 def naive_budget_sweep(U, P, Y, C, rule: str = "threshold", params=None, *, fallback: str = "cheapest",
                        ties: str = "cheapest") -> OperatingPoints:
-    """Reference, O(T nK): each row's pick at every ``params`` (default: unique predicted costs / lambda
-    breakpoints)."""
+    """Reference, O(T nK): each row's pick at every ``params`` (default: unique predicted costs/lambda breakpoints)."""
     U, P, Y, C = as_float(U), as_float(P), as_float(Y), as_float(C)
     check_arrays(U=U, P=P, Y=Y, C=C)
     if params is None:

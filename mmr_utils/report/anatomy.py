@@ -1,5 +1,4 @@
-"""The anatomy of a frontier: one annotated picture of how the paper's metrics (Sec. 3.3) read off a cost-accuracy
-curve, drawn for a small example (notebook 3's toy router)."""
+"""The anatomy of a frontier: how the metrics (Sec. 3.3) read off a cost-accuracy curve (notebook 3's toy router)."""
 
 from __future__ import annotations
 

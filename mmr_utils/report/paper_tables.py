@@ -59,8 +59,7 @@ def select_protocol(frame: pd.DataFrame, protocol: str | None = None) -> pd.Data
 
 
 def table2(result: StudyResult, metric: str = "nAUC_shared", protocol: str | None = None) -> pd.DataFrame:
-    """Paper Table 2 layout: mean ``metric`` over seeds, routers (references first) x datasets, All; one
-    ``protocol``."""
+    """Table 2 layout: mean ``metric`` over seeds, routers (references first) x datasets, All; one ``protocol``."""
     frame = select_protocol(result.results, protocol)
     wide = pivot_seeds(frame, "router", "dataset", metric)
     order = [r for r in ("random", "best_single") if r in wide.index] + [
@@ -171,8 +170,7 @@ def cost_claim_check(result: StudyResult, *, claim: float = PAPER_COST_FRACTION,
                      ) -> pd.DataFrame:
     """The paper's "about 33% of the best single model's cost" [likely; router and data slice unstated] vs per-dataset
     QNC: per dataset (then ``All``) the lowest-QNC router (``best_router``; none reaching: missing, ``best_QNC`` inf),
-    ``router_cost``, its gap to ``claim``, within ``tolerance``/below, and how many routers reach the best single or
-    beat the claim."""
+    ``router_cost``, gap to ``claim``, within ``tolerance``/below, how many reach best single/beat claim."""
     if not claim > 0:
         raise ValueError(f"claim must be a positive cost fraction, got {claim}")
     if not tolerance >= 0:

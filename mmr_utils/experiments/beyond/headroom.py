@@ -1,6 +1,5 @@
-"""Studies beyond the paper: :func:`routing_comparison` (every router of the registry scored with the paper's metrics
-and every peer metric family, bootstrap intervals against the best single model, an oracle-gap breakdown) and
-:func:`headroom` (what a table's outcomes leave a router to find)."""
+"""Studies beyond the paper: :func:`routing_comparison` (all registered routers under the paper's and peer metrics,
+bootstrap intervals vs the best single model, an oracle-gap breakdown) and :func:`headroom`."""
 
 from __future__ import annotations
 

@@ -335,8 +335,7 @@ def cost_definition_study(bank, config: RunConfig, routers, *, definitions: Sequ
                           tokenizer: str = "minilm") -> StudyResult:
     """Rank routers by nAUC (paper Sec. 4) under each cost definition, refitted on the re-priced table (one split per
     seed). ``results``: per (definition, router, seed) the metrics, pool mean call cost, best single and cheapest model,
-    ``U_same`` (``U`` bit-identical to the first definition's). ``curves``: ``scores`` (mean nAUC), ``ranks``,
-    ``tau``."""
+    ``U_same`` (``U`` bit-identical to the first's). ``curves``: ``scores`` (mean nAUC), ``ranks``, ``tau``."""
     from mmr_utils.data.mathv import count_output_tokens
     from mmr_utils.data.splits import instance_split
     from mmr_utils.features.bank import FeatureBank

@@ -2,8 +2,7 @@
 
 The paper uses CLIP ViT-B/32 (:mod:`.clip`); offline, MiniLM text (:mod:`.minilm`) + an image descriptor
 (:mod:`.imagestats`) stand in; TF-IDF (:mod:`.tfidf`) is a cheap text baseline. Encoders return
-:class:`~.base.Embeddings` recording what ran, cached by content (:mod:`mmr_utils.features.cache`);
-:func:`get_encoders`."""
+:class:`~.base.Embeddings` (what ran), cached by content (:mod:`mmr_utils.features.cache`); :func:`get_encoders`."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""Shared encoder machinery (paper Sec. 3, "query features"): the :class:`Embeddings` result, :class:`BaseEncoder`
-(validation, content-hash caching, batching, the info record), image decoding in DataLoader workers (:func:`load_rgb`)
-and the offline helpers for locally stored model folders."""
+"""Shared encoder machinery (paper Sec. 3): :class:`Embeddings`, :class:`BaseEncoder` (validation, content-hash caching,
+batching, info record), image decoding in DataLoader workers (:func:`load_rgb`), model-folder helpers."""
 
 from __future__ import annotations
 
