@@ -162,7 +162,7 @@ def default_num_workers() -> int:
 class BaseEncoder:
     """Subclasses set ``name`` and ``modalities`` and implement ``_model_key`` and the batch hooks
     (``_embed_text_batch`` / ``_image_transform`` + ``_embed_image_batch``). ``batch_invariant`` (default True): one
-    item per forward pass, bit for bit its own; ``False`` batches ``batch_size`` items (GPU), own cache key."""
+    item per forward pass, bit for bit its own; ``False`` batches ``batch_size`` items (fast on GPU), own cache key."""
 
     name: str = "base"
     modalities: frozenset[str] = frozenset()
