@@ -1,6 +1,5 @@
 """Safe unpacking of downloaded archives: :func:`safe_extract_tar` refuses the whole archive, naming the member,
-before anything is written when a member has an absolute name or a ``..`` component, or is a link or a device.
-"""
+before anything is written when a member has an absolute name or a ``..`` component, or is a link or a device."""
 
 from __future__ import annotations
 

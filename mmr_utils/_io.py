@@ -31,8 +31,7 @@ def current_umask() -> int:
 
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[IO]:
-    """Open a temporary file beside ``path``; on success rename it over ``path`` (atomic on POSIX) with the mode a
-    plain ``open`` would give, on error delete it."""
+    """Open a temporary file beside ``path``; on success rename it over ``path`` (atomic, plain ``open`` mode)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -90,8 +89,7 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
-#: The file every data command writes into its output folder; a folder holding it (as a JSON object) was written by
-#: this project and may be replaced.
+#: Written into every data command's output folder; a folder holding it (a JSON object) may be replaced.
 PROVENANCE_FILE = "provenance.json"
 
 
@@ -108,8 +106,7 @@ def _written_by_project(folder: Path, marker: str) -> bool:
 def check_replaceable_folder(path: str | os.PathLike, *, force: bool = False, marker: str = PROVENANCE_FILE,
                              option: str = "--force") -> Path:
     """``path``, if a command's output folder may replace it: absent, empty, or holding ``marker`` (written by this
-    project); another folder only with ``force``, a file never (:class:`FileExistsError` naming path, contents and
-    ``option``)."""
+    project); another folder only with ``force``, a file never (else :class:`FileExistsError`)."""
     path = Path(path)
     if not path.exists():
         return path

@@ -1,9 +1,6 @@
 """Progress bars (``tqdm.auto``) for long loops, shown to a person watching, silent in logs and test outputs.
-
-``MMR_PROGRESS`` decides: ``0`` (``false``, ``no``, ``off``) never (the Makefile sets it, so executed notebooks store
-no bars); ``1`` (``true``, ``yes``, ``on``) always; unset, empty or ``auto`` only inside a Jupyter kernel or when
-stderr is a terminal (not under pytest's capture, in a pipe or in CI logs).
-"""
+``MMR_PROGRESS``: ``0`` (``false``, ``no``, ``off``; the Makefile's) never; ``1`` (``true``, ``yes``, ``on``) always;
+unset, empty or ``auto`` only in a Jupyter kernel or when stderr is a terminal."""
 
 from __future__ import annotations
 

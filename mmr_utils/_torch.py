@@ -1,6 +1,5 @@
 """Device, dtype, seed and thread settings as torch objects, for the encoders and the neural routers alike. ``None``
-or ``"auto"`` picks CUDA when available; an explicit CUDA device without one is an error, never a silent fallback.
-"""
+or ``"auto"`` picks CUDA when available; an explicit CUDA device without one is an error, never a silent fallback."""
 
 from __future__ import annotations
 
@@ -61,8 +60,7 @@ def seeded(seed: int, device: torch.device) -> Iterator[None]:
 
 #: Environment variable naming the CPU threads of torch and the numerical libraries (default :data:`DEFAULT_CPU_THREADS`).
 THREADS_ENV = "MMR_TORCH_THREADS"
-#: One thread: the routers' small matrices gain nothing from more (benchmarks/results/speed.md), and a result does not
-#: depend on the machine's core count.
+#: One thread: the routers' small matrices gain nothing from more, and a result does not depend on the core count.
 DEFAULT_CPU_THREADS = 1
 _threads_set: int | None = None
 _modules_limited = -1
@@ -98,10 +96,9 @@ def _requested_threads() -> int:
 
 
 def configure_threads() -> int:
-    """Set the CPU threads of torch and of every OpenMP and BLAS runtime loaded (threadpoolctl) to
-    ``MMR_TORCH_THREADS`` (default 1) and return the number. A reduction split over threads adds in another order, so
-    k-means and BLAS results depend on the thread count; runtimes loaded later start with a thread per core, so they
-    are limited again on every call (torch once per process)."""
+    """Set the CPU threads of torch and of every loaded OpenMP and BLAS runtime (threadpoolctl) to ``MMR_TORCH_THREADS``
+    (default 1) and return the number: k-means and BLAS results depend on the thread count. Runtimes loaded later start
+    with a thread per core, so they are limited again on every call (torch once per process)."""
     global _threads_set, _modules_limited
     import sys
 

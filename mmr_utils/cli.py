@@ -1,7 +1,6 @@
 """Command line: ``python -m mmr_utils <subcommand>`` (``mmr-utils``): ``data``, ``data-official``, ``data-mathv``,
 ``audit`` and ``evaluate``. Expected failures exit with status 1 and one message on stderr (``--traceback`` shows the
-traceback). Notebook tooling is ``python -m tools``, outside the package.
-"""
+traceback). Notebook tooling is ``python -m tools``, outside the package."""
 
 from __future__ import annotations
 
@@ -17,8 +16,7 @@ from mmr_utils import paths
 class CLIError(RuntimeError):
     """An expected failure of a subcommand; its message is all the user needs to see."""
 
-#: ``data --outcome-sampling`` choices: the simulator's OUTCOME_SAMPLINGS (a test checks), not imported to keep the
-#: parser light.
+#: ``data --outcome-sampling`` choices: the simulator's OUTCOME_SAMPLINGS (a test checks; not imported: light parser).
 SIMULATOR_OUTCOME_SAMPLINGS = ("systematic", "bernoulli")
 #: ``evaluate --metrics`` families: the protocol's four metrics (always computed) and the peer benchmarks'.
 EVALUATE_METRICS = ("protocol", "peer")
@@ -178,8 +176,7 @@ def _check_output_file(path: Path, option: str) -> None:
 
 
 def _evaluate_tables(args, result, models) -> dict[str, Path]:
-    """``evaluate``'s optional tables (``--metrics peer``, ``--bootstrap N``), printed and written beside ``--out``
-    as ``<stem>.<name>.csv``."""
+    """``evaluate``'s optional tables (``--metrics peer``, ``--bootstrap N``), also saved as ``<stem>.<name>.csv``."""
     import pandas as pd
 
     from mmr_utils._io import atomic_open

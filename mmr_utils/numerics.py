@@ -1,12 +1,10 @@
 """What decides the last bits of a result on a CPU, and the pins that take the choice away from the CPU.
 
-A float sum depends on the order of its additions, which torch's kernels, MKL and OpenBLAS choose by the CPU they
-find, so on two CPUs embeddings and then tables can differ in their last bits. :data:`PINS` make the choice the same
-everywhere; they must be set before the libraries load, so the Makefile exports them, the Jupyter kernelspec carries
-them, ``import mmr_utils`` sets them while the libraries are not loaded yet (:func:`apply_pins_at_import`), and the
-command lines restart themselves with them (:func:`restart_pinned`). :func:`numerics_description` records the CPU,
-the libraries' choices and the pins in every run record (benchmarks/results/isa_invariance.md measures the effects).
-"""
+torch, MKL and OpenBLAS choose their kernels (hence summation order) by the CPU; :data:`PINS` fix that choice
+(docs/reproducibility.md, "The pins"). They must be set before the libraries load: the Makefile and the kernelspec
+export them, ``import mmr_utils`` sets them if still possible (:func:`apply_pins_at_import`) and the command lines
+restart with them (:func:`restart_pinned`). :func:`numerics_description` records CPU, library choices and pins in every
+run record (effects: benchmarks/results/isa_invariance.md)."""
 
 from __future__ import annotations
 
@@ -19,19 +17,15 @@ from pathlib import Path
 #: The pins: torch's kernels and oneDNN on AVX2 (every x86-64 CPU of the last decade has it), MKL in its
 #: vendor-independent compatible branch, OpenBLAS on the Haswell kernels with a fixed L2 size.
 PINS: dict[str, str] = {
-    "ATEN_CPU_CAPABILITY": "avx2",
-    "MKL_CBWR": "COMPATIBLE",
-    "ONEDNN_MAX_CPU_ISA": "AVX2",
-    "OPENBLAS_CORETYPE": "Haswell",
-    "OPENBLAS_L2_SIZE": "512",
+    "ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "COMPATIBLE", "ONEDNN_MAX_CPU_ISA": "AVX2",
+    "OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "512",
 }
 #: Variables that change the code path but are not pinned: recorded when set, because they change results too.
 OTHER_CODE_PATH_VARIABLES = ("MKL_ENABLE_INSTRUCTIONS", "MKL_DEBUG_CPU_TYPE", "DNNL_MAX_CPU_ISA", "OMP_NUM_THREADS",
                              "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MMR_TORCH_THREADS")
 #: Set to ``0`` to run without the pins (``python -m mmr_utils`` then does not restart itself); recorded as unpinned.
 PINS_SWITCH = "MMR_NUMERICS_PINS"
-#: Set by a process that could not be pinned (a numerical library was loaded before mmr_utils): the processes it starts
-#: stay unpinned like it, unless they are started with the pins in their environment (:func:`pinned_environment`).
+#: Set by a process that could not be pinned: the processes it starts stay unpinned unless :func:`pinned_environment`.
 PARENT_UNPINNED = "MMR_NUMERICS_PARENT_UNPINNED"
 
 
@@ -78,11 +72,9 @@ def apply_pins_at_import() -> bool:
 
 
 def pins_status(environ: Mapping[str, str] | None = None, libraries: Mapping | None = None) -> dict:
-    """Whether :data:`PINS` hold in this process: ``set`` when every pin variable of ``environ`` (default: this
-    process's) has its pinned value (``missing`` and ``different`` name those that do not); with ``libraries`` (a
-    :func:`libraries_description`), ``effective`` when the loaded libraries report the pinned code paths (torch on
-    AVX2, MKL's compatible branch, OpenBLAS on Haswell; ``ineffective`` names the others; ``None`` off x86-64, where
-    the pins do not apply). ``active``: set, and effective unless that is unknown."""
+    """Whether :data:`PINS` hold: ``set`` when every pin of ``environ`` (default: this process's) has its value (else
+    ``missing``, ``different``); with ``libraries`` (:func:`libraries_description`), ``effective`` when the libraries
+    report the pinned code paths (else ``ineffective``; ``None`` off x86-64). ``active``: set and not ineffective."""
     import platform
 
     environ = os.environ if environ is None else environ
@@ -227,9 +219,8 @@ _RESTARTED = "MMR_NUMERICS_RESTARTED"
 
 
 def restart_pinned(argv: list[str] | None = None, *, module: str = "mmr_utils") -> None:
-    """Replace this process by ``python -m <module> <argv>`` (default: the same command) with :data:`PINS` in its
-    environment when wanted and not all set; does nothing when they hold, with ``MMR_NUMERICS_PINS=0``, after one
-    restart, or without ``os.execve`` (Windows)."""
+    """Replace this process by ``python -m <module> <argv>`` (default: the same command) with :data:`PINS` set when
+    wanted and not all set; not with ``MMR_NUMERICS_PINS=0``, after one restart, or without ``os.execve`` (Windows)."""
     import sys
 
     if not pins_wanted() or pins_status()["set"] or os.environ.get(_RESTARTED) or os.name != "posix":
@@ -243,9 +234,8 @@ def restart_pinned(argv: list[str] | None = None, *, module: str = "mmr_utils") 
 
 
 def pin_kernelspec(kernel: str = "python3") -> Path:
-    """Add :data:`PINS` to the ``env`` of the Jupyter kernelspec ``kernel`` (the one ``make venv`` installs into the
-    virtual environment), so that notebooks opened in Jupyter compute under the pins too; returns the kernel.json
-    written. Other ``env`` entries are kept."""
+    """Add :data:`PINS` to the ``env`` of the Jupyter kernelspec ``kernel`` (the one ``make venv`` installs), keeping
+    its other entries, so notebooks opened in Jupyter compute under the pins too; returns the kernel.json written."""
     import json
 
     from jupyter_client.kernelspec import KernelSpecManager

@@ -1,6 +1,5 @@
 """Repository-anchored paths: every path in the project derives from the repository root found here, never from the
-current working directory (notebooks run from ``notebooks/`` or wherever papermill starts).
-"""
+current working directory (notebooks run from ``notebooks/`` or wherever papermill starts)."""
 
 from __future__ import annotations
 
@@ -9,8 +8,7 @@ from pathlib import Path
 
 #: The repository root (the folder holding ``pyproject.toml``).
 ROOT: Path = Path(__file__).resolve().parent.parent
-#: Generated and downloaded data (simulated benchmark, official download, converted MATH-V); git-ignored.
-#: ``MMR_DATA_DIR`` moves it (``make check-figures`` regenerates everything from an empty one).
+#: Generated and downloaded data; git-ignored; ``MMR_DATA_DIR`` moves it (``make check-figures`` uses an empty one).
 DATA: Path = Path(os.environ.get("MMR_DATA_DIR", ROOT / "data"))
 #: Small real samples shipped with the repository (tracked, unlike the rest of ``data/``).
 SAMPLES: Path = ROOT / "data" / "samples"
@@ -23,8 +21,7 @@ FIGURES_ENV = "MMR_FIGURES_DIR"
 BUILD: Path = ROOT / "build"
 #: Notebook sources (jupytext percent files and their ``.ipynb`` twins).
 NOTEBOOKS: Path = ROOT / "notebooks"
-#: Embedding cache and run cache (:mod:`mmr_utils.experiments.run_cache`); ``MMR_CACHE_DIR`` overrides it (e.g. a
-#: scratch disk).
+#: Embedding cache and run cache (:mod:`mmr_utils.experiments.run_cache`); ``MMR_CACHE_DIR`` overrides it.
 CACHE: Path = Path(os.environ.get("MMR_CACHE_DIR", ROOT / ".cache" / "mmr_utils"))
 #: Default location of the simulated benchmark written by ``make data``.
 SIMULATED: Path = DATA / "simulated"
@@ -56,6 +53,5 @@ def data_figures_dir(name: str) -> Path:
 
 
 def relative_to_root(path: str | os.PathLike) -> str:
-    """``path`` relative to the repository root (``../`` where it lies outside), so recorded paths never name the
-    machine they ran on."""
+    """``path`` relative to the repository root (``../`` where it lies outside), never naming the machine."""
     return Path(os.path.relpath(Path(path).resolve(), ROOT)).as_posix()

@@ -1,10 +1,6 @@
-"""A trained router as one artefact (encoders, fitted fusion, fitted router, model names, budget) routing a new
-question and optional image to a model name (paper Sec. 3: the decision ``a*`` for one query).
-
-:meth:`RoutingPipeline.train` runs the steps of a study's run; :meth:`~RoutingPipeline.save` writes data only
-(``pipeline.json``, ``fuser.npz``, ``router.npz``) and :meth:`~RoutingPipeline.load` reads it back, re-creating the
-encoders by name and revision (a different revision is refused; TF-IDF is refitted on the recorded questions).
-"""
+"""A trained router as one artefact (encoders, fitted fusion and router, model names, budget) routing a question and
+optional image to a model (Sec. 3: ``a*``). :meth:`RoutingPipeline.train` runs a study run's steps; ``save`` writes
+``pipeline.json``, ``fuser.npz``, ``router.npz``; ``load`` rebuilds encoders (same revision; TF-IDF refit)."""
 
 from __future__ import annotations
 
@@ -61,10 +57,9 @@ class RoutingPipeline:
     @classmethod
     def train(cls, bank, router: str, split, config=None, *, seed: int | None = None,
               budget: float | None = None) -> RoutingPipeline:
-        """Fit the fusion and ``router`` on the training rows of ``split`` of ``bank`` (a
-        :class:`mmr_utils.features.bank.FeatureBank`) under ``config`` (a :class:`mmr_utils.experiments.runs.RunConfig`;
-        ``seed`` defaults to its first) exactly as :func:`mmr_utils.experiments.runs.fit_predict` does, and wrap them
-        with the bank's encoders and the table's model names."""
+        """Fit the fusion and ``router`` on the training rows of ``split`` of ``bank`` under ``config`` (``seed``
+        defaults to its first) exactly as :func:`mmr_utils.experiments.runs.fit_predict` does, and wrap them with the
+        bank's encoders and the table's model names."""
         from mmr_utils.experiments.runs import RunConfig, check_mode, router_class, router_fusion, router_params
 
         config = config or RunConfig()
@@ -127,8 +122,7 @@ class RoutingPipeline:
 
     def route(self, question: str, image_path: str | os.PathLike | None = None, *, budget: float | None = None,
               lam: float | None = None) -> str:
-        """The name of the model chosen for one query (threshold rule at ``budget``, else the pipeline's budget;
-        the lambda rule with ``lam``)."""
+        """The model chosen for one query (threshold rule at ``budget`` or the pipeline's; lambda rule with ``lam``)."""
         return self.route_many([question], [image_path], budget=budget, lam=lam)[0]
 
     def save(self, folder: str | os.PathLike) -> Path:

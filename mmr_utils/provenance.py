@@ -1,6 +1,5 @@
 """The provenance record of every saved figure and table (``<name>.provenance.json``): what code, data, features and
-settings produced it, with paths relative to the repository root (:func:`portable`), never naming the machine.
-"""
+settings produced it, with paths relative to the repository root (:func:`portable`), never naming the machine."""
 
 from __future__ import annotations
 

@@ -1,14 +1,9 @@
-"""Audit of an outcome table before anything is trained on it (:func:`audit_table`, any
-:class:`~mmr_utils.data.table.OutcomeTable`): coverage per model (observed and missing cells, never filled),
-duplicate ``dataset_idx``, duplicate questions (identical after :func:`normalise_question`), near-duplicate questions
-(cosine >= :data:`NEAR_DUPLICATE_THRESHOLD` between TF-IDF character 3-5-gram vectors fitted on the table's distinct
-texts, among each text's ``neighbours`` nearest), and, given a train/test split (paper Sec. 5), test rows with an
-exact or near duplicate among the training rows.
-
-The check is on question text only, so pairs carry ``same_image`` (the image files' sha256 agree: True, False, or
-``"unknown"`` without images or when a file cannot be read) and ``same_answer`` for a reader to judge. Everything is
-deterministic (ties by row order); :meth:`AuditReport.counts` is what notebooks record in provenance.
-"""
+"""Audit of an outcome table before anything is trained on it (:func:`audit_table`): coverage per model (observed and
+missing cells, never filled), duplicate ``dataset_idx``, duplicate questions (equal after :func:`normalise_question`),
+near duplicates (cosine >= :data:`NEAR_DUPLICATE_THRESHOLD` between TF-IDF character 3-5-gram vectors of the distinct
+texts, among each text's ``neighbours`` nearest) and, given a split (paper Sec. 5), test rows duplicated in training.
+Pairs carry ``same_image`` (image sha256 equal: True, False, or ``"unknown"``) and ``same_answer`` for a reader to
+judge. Deterministic (ties by row order); :meth:`AuditReport.counts` is what notebooks record in provenance."""
 
 from __future__ import annotations
 
@@ -39,10 +34,9 @@ def normalise_question(text) -> str:
 
 @dataclass(frozen=True)
 class AuditReport:
-    """What :func:`audit_table` found (rows are 0-based positions): ``coverage`` per model, ``duplicate_ids``,
-    ``duplicate_questions`` (groups), ``near_duplicates`` (pairs of distinct texts, with similarity, datasets,
-    ``same_image``, ``same_answer``), ``leakage`` (per leaked test row its closest training row, ``kind`` exact or
-    near; None without a split), ``empty_questions`` (left out of the text checks) and the ``settings``."""
+    """What :func:`audit_table` found (0-based rows): ``coverage`` per model, ``duplicate_ids``, ``duplicate_questions``
+    (groups), ``near_duplicates`` (pairs: similarity, datasets, ``same_image``, ``same_answer``), ``leakage`` (per
+    leaked test row its closest training row, ``kind`` exact/near; None unsplit), ``empty_questions``, ``settings``."""
 
     name: str
     rows: int
@@ -151,10 +145,9 @@ _ROW_BLOCK = 1024
 
 
 def _similar(query, base, k: int, threshold: float, *, same: bool) -> list[tuple[int, int, float]]:
-    """Exact cosine nearest neighbours ``(query_row, base_row, similarity)``: for each row of ``query`` its at most
-    ``k`` rows of ``base`` with similarity >= ``threshold`` (ties: lower base row; with ``same`` not itself). The most
-    common features are multiplied as a dense block, the rest sparse, ``_ROW_BLOCK`` query rows at a time (fast on
-    templated questions, whose n-gram overlaps are nearly dense)."""
+    """Exact cosine nearest neighbours ``(query_row, base_row, similarity)``: per ``query`` row at most ``k`` ``base``
+    rows with similarity >= ``threshold`` (ties: lower base row; with ``same`` not itself). Common features as a dense
+    block, the rest sparse, ``_ROW_BLOCK`` query rows at a time (fast on templated questions)."""
     import scipy.sparse as sp
 
     base = sp.csr_matrix(base, dtype=np.float32)
@@ -277,9 +270,7 @@ def _split_rows(split, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _image_comparer(images: np.ndarray):
-    """``same_image(a, b)`` for rows ``a`` and ``b``: True or False by the files' sha256 (read once per file), or
-    ``"unknown"`` when no row has an image path (loaded without images), neither of the two has one, or a file cannot
-    be read."""
+    """``same_image(a, b)`` for rows ``a`` and ``b`` as the module docstring defines it, reading each file once."""
     from mmr_utils._archive import sha256_file
 
     present = [isinstance(p, str) and bool(p) for p in images]
@@ -351,7 +342,7 @@ def record_audit(table: OutcomeTable, report: AuditReport) -> AuditReport:
 def load_any(path, *, datasets=None) -> OutcomeTable:
     """Load an outcome table from ``path`` for auditing: an MMR-Bench V2 folder (``data/instances``) through
     :func:`mmr_utils.data.v2.load_v2` (text only), anything else (official-schema CSV or its folder, MATH-V
-    conversion) through :func:`mmr_utils.data.official.load_table` without images (the audit reads text)."""
+    conversion) through :func:`mmr_utils.data.official.load_table`, without images (the audit reads text)."""
     path = Path(path)
     if path.is_dir() and ((path / "data" / "instances").is_dir() or (path / "instances").is_dir()):
         from mmr_utils.data.v2 import load_v2

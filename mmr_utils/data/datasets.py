@@ -1,6 +1,5 @@
 """The benchmark's datasets: names, aliases, image folders and scenarios (paper Sec. 3.1, Table 1: seven benchmarks in
-three scenarios). A ``dataset_idx`` is ``<Dataset>_<id>``, resolved by the longest known prefix.
-"""
+three scenarios). A ``dataset_idx`` is ``<Dataset>_<id>``, resolved by the longest known prefix."""
 
 from __future__ import annotations
 
@@ -88,9 +87,8 @@ def image_folder_of(dataset: str) -> str:
 
 
 def resolve_dataset_names(requested, available) -> list[str]:
-    """Map user-given dataset names (a list or a ``+``/``,``-separated string; ``all``) onto the table's: an exact
-    name first, else without case and punctuation or by a known alias; an unknown or ambiguous name is a ``ValueError``
-    listing the candidates."""
+    """Map user-given dataset names (list or ``+``/``,``-separated string; ``all``) onto the table's: exact name, else
+    ignoring case and punctuation, or a known alias; unknown or ambiguous: ``ValueError`` listing candidates."""
     available = list(dict.fromkeys(available))
     if requested is None:
         return available

@@ -1,10 +1,8 @@
 """Pinned downloads of the official MMR-Bench release and of MMR-Bench V2 from the Hugging Face hub.
 
-Each download can instead copy a local folder laid out like the hub repository (``local_source``: for users without
-hub access, and the tests). The result is validated by its loader before it is swapped in atomically, and records
-where it came from in ``provenance.json``. An existing download is kept unless ``force``; a non-empty folder this
-project did not write, or an existing file, is refused (:func:`mmr_utils._io.check_replaceable_folder`).
-"""
+``local_source`` copies a local folder laid out like the hub repository instead (no hub access, tests). The result is
+validated by its loader, swapped in atomically, with its origin in ``provenance.json``. An existing download is kept
+unless ``force``; a foreign non-empty folder or a file is refused (:func:`mmr_utils._io.check_replaceable_folder`)."""
 
 from __future__ import annotations
 
@@ -58,8 +56,7 @@ def _extract_images(archive: Path, destination: Path) -> None:
 
 
 def download_official(out_dir, *, revision: str = HUB_REVISION, local_source=None, force: bool = False) -> Path:
-    """Fetch the official release (``MMR-Bench.csv`` + ``images.tar.gz`` of :data:`HUB_REPO_ID` at ``revision``)
-    and unpack it into ``out_dir`` (module docstring)."""
+    """Fetch ``MMR-Bench.csv`` + ``images.tar.gz`` of :data:`HUB_REPO_ID` at ``revision``, unpacked into ``out_dir``."""
     out_dir = Path(out_dir)
     if out_dir.is_dir() and not force and any(out_dir.glob("MMR*Bench.csv")):
         return out_dir

@@ -1,7 +1,6 @@
 """Where a table's images are, for every loader: which image folder a load uses, and the containment rule for image
 paths a data file names: relative to the image folder and inside it as written (no absolute path, drive or ``..``;
-links the folder holds are followed), so a table never makes the loader read a file elsewhere on the machine.
-"""
+links the folder holds are followed), so a table never makes the loader read a file elsewhere on the machine."""
 
 from __future__ import annotations
 
@@ -18,8 +17,7 @@ class UnsafeImagePathError(ValueError):
 
 
 def unsafe_image_path(relative: str) -> str | None:
-    """Why ``relative`` cannot name a file inside an image folder (absolute, a drive, a ``..`` component, a NUL
-    byte), or None when it can."""
+    """Why ``relative`` cannot name a file inside an image folder (absolute, drive, ``..``, NUL), or None if it can."""
     text = str(relative)
     if "\x00" in text:
         return "contains a NUL byte"

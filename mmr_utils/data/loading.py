@@ -20,8 +20,7 @@ def _stale_simulation(folder: Path) -> bool:
     return not isinstance(recorded, dict) or recorded.get("generator_code") != generator_code_hash()
 
 
-def load_benchmark(data_root: str | None = None, *, scale: float = 1.0, seed: int = 0, datasets=None,
-                   images="auto"):
+def load_benchmark(data_root: str | None = None, *, scale: float = 1.0, seed: int = 0, datasets=None, images="auto"):
     """The outcome table a notebook works on: ``data_root`` is a folder in the official schema or of MMR-Bench V2
     (relative to the repository root); empty means the simulated benchmark at ``scale``/``seed``, generated on first
     use under ``data/simulated-s<scale>-seed<seed>`` (``data/simulated`` at full scale, seed 0)."""

@@ -1,12 +1,9 @@
 """MATH-V (MathVision) judged model outputs -> an outcome table in the official MMR-Bench schema.
 
-MMR-Bench's MathVision subset uses the same 3040 test items (``dataset_idx`` = ``MathVision_<id>``). The MATH-V
-release (github mathllm/MATH-V, MIT licence) ships per model setting one judged JSON line per item but no costs, so
-cost(item, model) = output tokens of the response x the model's price per output token. Tokens are counted with the
-WordPiece tokenizer of the packaged MiniLM (a stated proxy for each model's own) or ``tokenizer="chars4"`` (4
-characters per token); prices (:data:`PRICE_PER_MILLION`) are documented list prices or size proxies, not
-measurements. Both choices are recorded in the result's provenance.
-"""
+Same 3040 test items as MMR-Bench's MathVision subset (``dataset_idx`` = ``MathVision_<id>``). The release (github
+mathllm/MATH-V, MIT) has one judged JSON line per item and model setting but no costs, so cost = output tokens x price
+per output token; tokens by the packaged MiniLM's WordPiece tokenizer (a proxy) or ``tokenizer="chars4"`` (4 characters
+per token); prices (:data:`PRICE_PER_MILLION`) are list prices or size proxies. Both go to provenance."""
 
 from __future__ import annotations
 
@@ -112,8 +109,7 @@ def convert_mathv(
 ) -> Path:
     """Build ``out_dir/MMR-Bench.csv`` and ``out_dir/images/MathVision/`` (symlinks) from the MATH-V folder
     ``source`` (``data/<split>.jsonl``, ``images/``, ``outputs/**/<Model>.jsonl``): every model setting judged on every
-    item; skipped settings and the cost model go to ``provenance.json``. Refuses a folder it did not write unless
-    ``force``."""
+    item; skipped settings and the cost model go to ``provenance.json``. A folder it did not write needs ``force``."""
     source, out_dir = Path(source), check_replaceable_folder(out_dir, force=force)
     items_file = source / "data" / f"{split}.jsonl"
     if not items_file.is_file():
@@ -213,8 +209,7 @@ def convert_mathv(
 
 
 def source_fingerprint(source, *, split: str = "test", tokenizer: str = "minilm", exclude=EXCLUDED_BY_DEFAULT) -> str:
-    """The fingerprint :func:`convert_mathv` records for ``source``: sha256 of the items file and of every model file
-    not in ``exclude``."""
+    """:func:`convert_mathv`'s record of ``source``: sha256 of the items file and of model files not in ``exclude``."""
     source = Path(source)
     fingerprint = hashlib.sha256(f"{split}\n{tokenizer}\n".encode())
     fingerprint.update(sha256_file(source / "data" / f"{split}.jsonl").encode())

@@ -1,11 +1,9 @@
 """Where MATH-V comes from: the pinned upstream snapshot, its content check, and the source resolution order.
 
-:func:`resolve_source` takes, in order: an explicit path; the copy beside the checkout, ``../shared/data/math-v``
-(skipped with ``MMR_NO_SHARED_DATA=1``, as on a fresh clone); an earlier download in ``data/mathv-source``; a
-download of GitHub ``mathllm/MATH-V`` at :data:`UPSTREAM_COMMIT` (MIT licence), unpacked with
-:func:`mmr_utils._archive.safe_extract_tar`, checked against :data:`SNAPSHOT_FILES` and :data:`SNAPSHOT_IMAGES` and
-swapped in atomically. The check is on the unpacked files, since GitHub does not promise byte-stable archives.
-"""
+:func:`resolve_source` takes the first of: an explicit path; ``../shared/data/math-v`` (skipped with
+``MMR_NO_SHARED_DATA=1``); an earlier download in ``data/mathv-source``; a download of GitHub ``mathllm/MATH-V`` at
+:data:`UPSTREAM_COMMIT` (MIT), unpacked with :func:`mmr_utils._archive.safe_extract_tar`, checked file by file against
+:data:`SNAPSHOT_FILES` and :data:`SNAPSHOT_IMAGES` (archives are not byte-stable) and swapped in atomically."""
 
 from __future__ import annotations
 
@@ -90,8 +88,7 @@ def images_digest(folder: Path) -> tuple[int, int, str]:
 
 
 def verify_snapshot(folder, *, files=None, images=None) -> None:
-    """Check that ``folder`` holds the pinned snapshot's files (sizes and sha256); raise
-    :class:`SnapshotMismatchError` listing every difference."""
+    """Check ``folder`` against the snapshot (sizes, sha256); :class:`SnapshotMismatchError` lists every difference."""
     folder = Path(folder)
     files = SNAPSHOT_FILES if files is None else files
     images = SNAPSHOT_IMAGES if images is None else images
@@ -124,13 +121,9 @@ def _kept(path: PurePosixPath) -> bool:
 
 
 def download_snapshot(dest=None, *, url: str = ARCHIVE_URL, files=None, images=None, timeout: float = 60.0) -> Path:
-    """Download the pinned MATH-V snapshot from ``url``, unpack its data files safely, check them against the
-    recorded sizes and sha256 and swap the folder in at ``dest`` (default ``data/mathv-source``) atomically.
-
-    Nothing is left at ``dest`` unless every check passed. Offline, or when what arrived is not a readable archive
-    (an HTML error page, an empty or cut-off download), raises :class:`MathVUnavailableError` with the three ways to
-    provide MATH-V.
-    """
+    """Download the pinned MATH-V snapshot from ``url``, unpack its data files safely, check sizes and sha256 and swap
+    it in at ``dest`` (default ``data/mathv-source``) atomically, only if every check passed. Offline or not a readable
+    archive (HTML error page, empty or cut-off): :class:`MathVUnavailableError` naming the three ways to provide it."""
     dest = Path(dest) if dest is not None else paths.DATA / DOWNLOAD_DIR_NAME
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".mathv-download-", dir=dest.parent) as scratch:

@@ -1,13 +1,10 @@
 """The official MMR-Bench table schema and its loader (paper Sec. 3); every error names the file, row and column.
 
-Schema (``MMR_Bench.csv``, later renamed ``MMR-Bench.csv``): one row per instance with ``dataset_idx`` and
-``question`` (``answer`` optional), and per model ``M`` the columns ``M_correct`` (True/False or 1/0) and ``M_cost``
-(USD per call), optionally ``M_token`` (output tokens) and ``M_prediction``. The model list is every name that has both
-a ``_correct`` and a ``_cost`` column. Any other column is kept as a per-instance field (e.g. ``category``).
-
-Images resolve from ``dataset_idx`` by the longest known prefix to ``<image_root>/<folder>/<id>.{jpg,png,jpeg,webp}``.
-A table without images (other datasets, text-only settings) is legitimate: its ``image_path`` column is all None.
-"""
+Schema (``MMR_Bench.csv``, later ``MMR-Bench.csv``): one row per instance with ``dataset_idx``, ``question`` (and
+optionally ``answer``); per model ``M`` (every name with both columns) ``M_correct`` (True/False or 1/0) and ``M_cost``
+(USD per call), optionally ``M_token`` (output tokens) and ``M_prediction``; other columns are per-instance fields.
+Images resolve from ``dataset_idx`` by the longest known prefix to ``<image_root>/<folder>/<id>.{jpg,png,jpeg,webp}``; a
+table without images is legitimate (``image_path`` all None)."""
 
 from __future__ import annotations
 
@@ -133,9 +130,8 @@ def _index_image_folder(folder: Path) -> dict[str, Path]:
 
 def resolve_images(dataset_idx: pd.Series, datasets: pd.Series, image_root: Path, *, image_ids=None,
                    folders: dict[str, str] | None = None) -> tuple[list, dict]:
-    """Image path per instance (or None) under ``image_root/<folder>/<id>.<ext>``, and counts of what was found;
-    ``image_ids`` and ``folders`` (dataset -> folder, ``""`` the root) cover ids without a dataset prefix. A dataset
-    name that leads outside the root is an error."""
+    """Image path per instance (or None) under ``image_root/<folder>/<id>.<ext>``, and counts; ``image_ids``,
+    ``folders`` (dataset -> folder, ``""``: root) cover unprefixed ids. A dataset name leaving the root: error."""
     if image_ids is None:
         image_ids = dataset_idx.map(lambda idx: split_dataset_idx(idx)[1])
     indexes = {}
@@ -161,8 +157,7 @@ def resolve_images(dataset_idx: pd.Series, datasets: pd.Series, image_root: Path
 
 
 def _read_text(csv_path: Path) -> str:
-    """The table file as text: UTF-8, with or without a byte-order mark (spreadsheets write one). Other encodings are
-    an error naming the file, line and byte."""
+    """The table file as text: UTF-8, with or without a byte-order mark (spreadsheets write one), else an error."""
     data = csv_path.read_bytes()
     try:
         return data.decode("utf-8-sig")
@@ -209,8 +204,7 @@ def _row_list(mask) -> str:
 
 
 def _refuse_disagreement(csv_path: Path, column: str, what: str, disagree: np.ndarray, first) -> None:
-    """A :class:`TableFormatError` naming the rows where ``column`` disagrees with ``what`` (``first(i)`` describes the
-    first), when there are any."""
+    """A :class:`TableFormatError` naming rows where ``column`` disagrees with ``what`` (``first(i)`` describes one)."""
     if disagree.any():
         i = int(np.flatnonzero(disagree)[0])
         raise TableFormatError(f"{csv_path}: column {column} disagrees with {what} at rows {_row_list(disagree)} "
@@ -325,9 +319,8 @@ def read_provenance(provenance_file: Path) -> dict:
 
 
 def auto_image_root(folder: Path) -> Path | None:
-    """Where a table's images are: ``<folder>/images`` (our downloads and the simulator), or ``<folder>`` itself when
-    dataset image folders (``OCRBench/``, ``SEEDBenchv2Plus/``...) sit beside the CSV (the official repository's
-    ``data/`` layout); None when neither exists."""
+    """Where a table's images are: ``<folder>/images`` (our downloads, the simulator), or ``<folder>`` when dataset
+    image folders (``OCRBench/``...) sit beside the CSV (the official ``data/`` layout); None if neither exists."""
     if (folder / "images").is_dir():
         return folder / "images"
     if any((folder / info.folder).is_dir() for info in KNOWN_DATASETS.values()):
@@ -338,8 +331,7 @@ def auto_image_root(folder: Path) -> Path | None:
 def load_table(path, *, datasets=None, images="auto", simulated: bool | None = None) -> OutcomeTable:
     """Load an outcome table in the official schema from ``path`` (the CSV or its folder), optionally selecting
     ``datasets`` (names or aliases). ``images``: ``"auto"`` (:func:`auto_image_root`), a folder that must exist, or
-    ``None``; ``simulated=None`` reads ``provenance.json`` beside the CSV. A malformed table is a
-    :class:`TableFormatError` naming file, row or column."""
+    ``None``; ``simulated=None`` reads ``provenance.json`` beside the CSV. Malformed: :class:`TableFormatError`."""
     csv_path = find_table_csv(path)
     text = _read_text(csv_path)
     header = _check_records(text, csv_path)

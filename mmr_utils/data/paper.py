@@ -1,7 +1,6 @@
 """The paper's published numbers that this project compares against (MMR-Bench, arXiv 2601.17814): Table 2, the
 ten-model pool, Figure 4's single-model points and router frontiers, and the headline cost fraction. Tags say how each
-was obtained: [exact] as printed, [derived] read off a figure. docs/paper.md explains them for readers.
-"""
+was obtained: [exact] as printed, [derived] read off a figure. docs/paper.md explains them for readers."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""Train/test splits of an outcome table as row indices (paper Sec. 5: random instance split, cross-dataset split
-within a scenario). The official 20/80 split with seed 42 is ``instance_split(table, 0.2, seed=42,
-procedure="official")``.
-"""
+"""Train/test splits of an outcome table as row indices (paper Sec. 5: random instance split, cross-dataset split within
+a scenario). The official 20/80 split with seed 42 is ``instance_split(table, 0.2, seed=42, procedure="official")``."""
 
 from __future__ import annotations
 
@@ -26,11 +24,9 @@ SPLIT_PROCEDURES = ("stratified", "official")
 
 
 def official_instance_split(n_rows: int, train_fraction: float = 0.2, seed: int = 42) -> tuple[np.ndarray, np.ndarray]:
-    """The official loader's split (``MMData``, ``--split in``): scikit-learn ``train_test_split`` of the rows in
-    table order with ``train_size=train_fraction``, ``shuffle=True``, ``random_state=seed``, not stratified. Returns
-    sorted (train, test) row indices. Reproduces the official rows only if the table holds the same rows in the same
-    order as the official frame (the merged CSV filtered to the requested datasets, in file order) [uncertain where a
-    loader drops or reorders rows]."""
+    """The official loader's split (``MMData``, ``--split in``): ``train_test_split`` of the rows in table order
+    (``train_size=train_fraction``, ``shuffle=True``, ``random_state=seed``, unstratified); sorted (train, test)
+    indices. Official rows only if the table has the official frame's rows in order [uncertain if a loader reorders]."""
     from sklearn.model_selection import train_test_split
 
     if n_rows < 2:
@@ -69,15 +65,13 @@ def instance_split(table: OutcomeTable, train_fraction: float = 0.2, *, seed: in
     if len(train) == 0 or len(test) == 0:
         raise ValueError(f"split of {table.n} rows at train_fraction={train_fraction} leaves an empty side")
     info = {"kind": "instance", "procedure": "stratified", "train_fraction": train_fraction, "seed": seed,
-            "stratified": stratify,
-            "train_rows": int(len(train)), "test_rows": int(len(test))}
+            "stratified": stratify, "train_rows": int(len(train)), "test_rows": int(len(test))}
     return Split(train, test, info)
 
 
 def cross_dataset_split(table: OutcomeTable, source, target) -> Split:
-    """Train on every row of the ``source`` datasets, test on every row of the ``target`` datasets (names or aliases,
-    case-insensitive). An empty side, or a dataset on both sides, is an error (the official ``--split out`` silently
-    trains on nothing when the names differ in case)."""
+    """Train on all rows of the ``source`` datasets, test on all of ``target`` (names or aliases, any case). An empty
+    side or a dataset on both is an error (official ``--split out`` trains on nothing on a case mismatch)."""
     available = table.datasets
     source_names = resolve_dataset_names(source, available)
     target_names = resolve_dataset_names(target, available)

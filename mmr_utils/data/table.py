@@ -1,7 +1,5 @@
-"""The outcome table: for every instance and candidate model, was the answer correct and what did the call cost
-(the paper's offline routing setting, Sec. 3). A missing cell is NaN and never filled: consumers say what they do
-with it (the protocol scores only :meth:`OutcomeTable.complete_rows`).
-"""
+"""The outcome table: per instance and candidate model, was the answer correct and what did the call cost (paper Sec.
+3). A missing cell is NaN, never filled; the protocol scores only :meth:`OutcomeTable.complete_rows`."""
 
 from __future__ import annotations
 
@@ -75,8 +73,7 @@ class OutcomeTable:
         return {m: int(c) for m, c in zip(self.models, (~self.mask).sum(axis=0))}
 
     def unobserved_models(self, rows) -> list[str]:
-        """Names of the models with no observed cell among ``rows`` (indices or a boolean mask): a router cannot learn
-        them from those rows."""
+        """Models with no observed cell among ``rows`` (indices or boolean mask): not learnable from those rows."""
         return [m for m, seen in zip(self.models, self.mask[np.asarray(rows)].any(axis=0)) if not seen]
 
     def complete_rows(self) -> np.ndarray:
@@ -160,8 +157,7 @@ class OutcomeTable:
         return counts.sort_values(["_order", "dataset"], kind="stable").drop(columns="_order").reset_index(drop=True)
 
     def describe(self) -> str:
-        """A short human-readable description: source, rows, models, datasets, missing cells; a simulated table
-        below full scale says it is a smoke run."""
+        """Short description: source, rows, models, datasets, missing cells; simulated below full scale: a smoke run."""
         missing = {m: c for m, c in self.missing_per_model().items() if c}
         from mmr_utils.paths import relative_to_root
 
@@ -188,9 +184,8 @@ class OutcomeTable:
             frame[f"{model}_correct"] = correct
             frame[f"{model}_cost"] = self.cost[:, k]
             if self.tokens is not None:
-                frame[f"{model}_token"] = pd.array(
-                    np.where(np.isfinite(self.tokens[:, k]), self.tokens[:, k], np.nan), dtype="Float64"
-                ).astype("Int64")
+                frame[f"{model}_token"] = pd.array(np.where(np.isfinite(self.tokens[:, k]), self.tokens[:, k], np.nan),
+                                                   dtype="Float64").astype("Int64")
         with atomic_open(path, "w", encoding="utf-8", newline="") as handle:
             frame.to_csv(handle, index=False)
         return Path(path)

@@ -1,27 +1,24 @@
-"""Loader of MMR-Bench V2, the successor benchmark (Hugging Face dataset ``gh0stHunter/MMR-Bench-V2``; 44 models,
-18 task sets), into an :class:`OutcomeTable`. Reading it needs ``pyarrow``. Layout::
+"""Loader of MMR-Bench V2 (Hugging Face ``gh0stHunter/MMR-Bench-V2``; 44 models, 18 task sets; needs ``pyarrow``) into
+an :class:`OutcomeTable`. Layout::
 
-    <root>/data/instances/<task>.parquet          sample_id, benchmark, prompt_text, images (list of paths under
-                                                  the image root, LMUData/ by default)
-    <root>/data/results/<model>/<task>.parquet    sample_id, benchmark, model_id, score in [0, 1], cost, cost_unit,
-                                                  status
+    <root>/data/instances/<task>.parquet        sample_id, benchmark, prompt_text, images (paths under the image root)
+    <root>/data/results/<model>/<task>.parquet  sample_id, benchmark, model_id, score in [0, 1], cost, cost_unit, status
 
-- Rows are the chosen tasks' instances (``dataset`` = task, ``dataset_idx`` = ``sample_id``, ``question`` =
-  ``prompt_text``; ``benchmark`` and ``n_images`` kept), columns the chosen models (results sub-folders, sorted).
-- Results join on ``sample_id``; a duplicate or unknown id, a mismatched ``benchmark``, several ``model_id`` in a
-  file, a ``score`` outside [0, 1], a cost that is not finite and non-negative, or a ``cost_unit`` other than USD on
-  an ``ok`` row is a :class:`~mmr_utils.data.official.TableFormatError` naming file and row.
-- Only ``status == "ok"`` rows are outcomes; any other status, a missing row or file is a missing cell (NaN).
-  Status counts go to ``source["status_counts"]``, missing files to ``source["missing_result_files"]``.
-- ``correct = score >= score_threshold`` (default 0.5); the raw score is kept as instance column ``<model>_score``;
-  ``score_threshold=None`` keeps the raw score as a fractional ``correct``. Cost is USD per call as released
-  (V2.0.3 prices output tokens only, ``source["cost_note"]``).
-- ``image_path``: a one-image item's image under ``image_root`` (default ``<root>/LMUData``; ``None`` text-only). A
-  multi-image item gets a contact sheet (its images in order, each fitted into a ``SHEET_CELL`` square of a
-  near-square grid, PNG cached under ``cache_dir``) or, with ``multi_image="first"``, its first image. An item with an
-  image missing or undecodable has no image (``source["missing_images"]``, ``source["unreadable_images"]``, a
-  warning). Image paths must be relative and stay inside the image root (:mod:`mmr_utils.data.images`).
-"""
+- Rows: the chosen tasks' instances (``dataset`` = task, ``dataset_idx`` = ``sample_id``, ``question`` =
+  ``prompt_text``; ``benchmark``, ``n_images`` kept); columns: the chosen models (results sub-folders, sorted). Results
+  join on ``sample_id``; a duplicate or unknown id, mismatched ``benchmark``, several ``model_id`` per file, ``score``
+  outside [0, 1], a cost not finite and >= 0, or an ``ok`` row's ``cost_unit`` other than USD is a
+  :class:`~mmr_utils.data.official.TableFormatError` naming file and row.
+- Only ``status == "ok"`` rows are outcomes; other statuses and missing rows or files are NaN (counts in
+  ``source["status_counts"]``, ``source["missing_result_files"]``).
+- ``correct = score >= score_threshold`` (default 0.5; ``None``: the raw score as a fractional ``correct``); the raw
+  score is instance column ``<model>_score``. Cost: USD per call as released (V2.0.3 prices output tokens only,
+  ``source["cost_note"]``).
+- ``image_path``: a one-image item's image under ``image_root`` (default ``<root>/LMUData``; ``None``: text only); a
+  multi-image item a contact sheet (images in order in ``SHEET_CELL`` squares of a near-square grid, PNG cached under
+  ``cache_dir``) or, with ``multi_image="first"``, its first image. A missing or undecodable image leaves none
+  (``source["missing_images"]``, ``source["unreadable_images"]``, a warning). Image paths must be relative and inside
+  the image root (:mod:`mmr_utils.data.images`)."""
 
 from __future__ import annotations
 
@@ -125,9 +122,8 @@ class _UnreadableImage(Exception):
 
 
 def _contact_sheet(paths: list[Path], cache_dir: Path) -> Path:
-    """One PNG showing ``paths`` in order on a near-square grid of ``SHEET_CELL`` cells (cached by content name).
-    Raises :class:`_UnreadableImage` naming the first image that cannot be decoded (corrupt, not an image, or a
-    decompression bomb, Pillow's size limit)."""
+    """One PNG of ``paths`` in order on a near-square grid of ``SHEET_CELL`` cells (cached by content name);
+    :class:`_UnreadableImage` names the first undecodable image (corrupt, not an image, or over Pillow's size limit)."""
     from PIL import Image
 
     key = hashlib.sha256("\n".join(str(p.resolve()) for p in paths).encode()).hexdigest()[:20]
@@ -155,9 +151,7 @@ def _contact_sheet(paths: list[Path], cache_dir: Path) -> Path:
 
 def _resolve_images(images: pd.Series, image_root: Path | None, multi_image: str,
                     cache_dir: Path) -> tuple[list[str | None], dict]:
-    """Image path per item (module docstring). An item with an image that is not on disk, or (for a contact sheet)
-    one that cannot be decoded, has no image: it is counted in ``missing_images``, and the undecodable files are
-    listed in ``unreadable_images`` and named in a warning."""
+    """Image path per item and the counts of missing and unreadable images (module docstring)."""
     resolved, missing, sheets, unreadable = [], 0, 0, []
     for items in images:
         if not items or image_root is None:
@@ -187,9 +181,8 @@ def _resolve_images(images: pd.Series, image_root: Path | None, multi_image: str
     return resolved, {"missing_images": missing, "contact_sheets": sheets, "unreadable_images": unreadable}
 
 
-def _read_results(path: Path, model: str, index: dict[str, int], benchmarks: np.ndarray,
-                  correct: np.ndarray, score: np.ndarray, cost: np.ndarray, column: int,
-                  threshold: float | None) -> Counter:
+def _read_results(path: Path, model: str, index: dict[str, int], benchmarks: np.ndarray, correct: np.ndarray,
+                  score: np.ndarray, cost: np.ndarray, column: int, threshold: float | None) -> Counter:
     frame = _read_parquet(path, RESULT_FIELDS)
     ids = frame["sample_id"].astype("string")
     _first_bad(path, frame, ids.isna().to_numpy(), "sample_id", "a non-empty id")
@@ -222,9 +215,8 @@ def _read_results(path: Path, model: str, index: dict[str, int], benchmarks: np.
 
 def load_v2(root, *, tasks=None, models=None, image_root=_DEFAULT_IMAGES, score_threshold: float | None = 0.5,
             multi_image: str = "contact_sheet", cache_dir=None) -> OutcomeTable:
-    """Load MMR-Bench V2 from ``root`` (holding ``data/``, or ``instances/`` and ``results/``) as described in the
-    module docstring: ``tasks`` and ``models`` in the order given (default all, sorted); contact sheets go to
-    ``cache_dir`` (default ``<root>/.cache/contact_sheets``)."""
+    """Load MMR-Bench V2 from ``root`` (holding ``data/``, or ``instances/`` and ``results/``): ``tasks``, ``models`` in
+    the order given (default all, sorted); contact sheets in ``cache_dir`` (``<root>/.cache/contact_sheets``)."""
     root = Path(root)
     data = data_folder(root)
     if multi_image not in MULTI_IMAGE_MODES:

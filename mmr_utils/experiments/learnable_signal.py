@@ -1,14 +1,10 @@
 """The calibration step for the simulator's learnable structure (docs/simulator.md, "Learnable signal").
-
-Fits one number per dataset, the learnable-signal strength ``s_d`` (:data:`~.calibration.LEARNABLE_SIGNAL`, the
-factor on the readable, model-specific part of every logit), so that the learned routers' Ps match the paper's
-Table 2; for each value tried the shared item effect ``sigma_d`` is refitted to the Oracle row (:func:`~.fitting.
-calibrate`). The content is simulated and embedded once; only the outcomes are redrawn per trial, and a bracketed
-secant search (:func:`fit_signal`) drives each dataset's mean Ps gap of the calibration routers to zero under the
-official per-dataset protocol. :func:`check` scores the four learned routers against :data:`TARGETS`.
-``python -m mmr_utils.experiments.learnable_signal`` runs fit and check and writes :data:`~.calibration.FITTED_FILE`
-(``--no-write`` only reports).
-"""
+Fits per dataset the learnable-signal strength ``s_d`` (:data:`~.calibration.LEARNABLE_SIGNAL`) so that the learned
+routers' Ps match the paper's Table 2, refitting ``sigma_d`` to the Oracle row for each value tried
+(:func:`~.fitting.calibrate`). Content is simulated and embedded once, outcomes redrawn per trial; :func:`fit_signal`
+is a bracketed secant search on each dataset's mean Ps gap under the official per-dataset protocol; :func:`check`
+scores four routers against :data:`TARGETS`. ``python -m mmr_utils.experiments.learnable_signal`` fits, checks and
+writes :data:`~.calibration.FITTED_FILE` (``--no-write`` only reports)."""
 
 from __future__ import annotations
 
@@ -166,10 +162,10 @@ def _refit_shared(data: CalibrationData, dataset: str, signal: dict[str, float])
 def fit_signal(data: CalibrationData, *, routers=CALIBRATION_ROUTERS, seeds=(0, 1, 2), datasets=None,
                start: dict[str, float] | None = None, rounds: int = 6,
                tolerance: float = TARGETS["search_tolerance"], log=None) -> tuple[dict, dict, pd.DataFrame]:
-    """(signal, shared_sd, trace): per dataset the learnable-signal strength at which the mean Ps of ``routers``
-    over ``seeds`` equals their Table 2 mean, ``sigma_d`` refitted for every value tried. From ``start`` a step of 30%
-    toward the gap's sign, then secant steps kept inside the last sign-changing bracket and :data:`SIGNAL_BRACKET`,
-    until ``|gap| <= tolerance`` or ``rounds``; the best value is kept, the trace has one row per evaluation."""
+    """(signal, shared_sd, trace): per dataset the signal strength at which the mean Ps of ``routers`` over ``seeds``
+    equals their Table 2 mean (``sigma_d`` refitted per value): from ``start`` a 30% step toward the gap's sign, then
+    secant steps in the last sign-changing bracket and :data:`SIGNAL_BRACKET` to ``|gap| <= tolerance`` or
+    ``rounds``."""
     chosen = list(cal.DATASET_SIZES) if datasets is None else list(datasets)
     ps = paper_learned_ps()
     signal = dict(cal.LEARNABLE_SIGNAL if start is None else start)
@@ -269,8 +265,7 @@ def write_fitted(path: Path, signal: dict, shared: dict, excess: dict, record: d
 
     payload = {"learnable_signal": {d: round(float(signal[d]), 4) for d in cal.DATASET_SIZES},
                "shared_effect_sd": {d: round(float(shared[d]), 4) for d in cal.DATASET_SIZES},
-               "random_peak_excess": {g: float(excess[g]) for g in [*cal.DATASET_SIZES, "Full"]},
-               **record}
+               "random_peak_excess": {g: float(excess[g]) for g in [*cal.DATASET_SIZES, "Full"]}, **record}
     atomic_write_text(path, json.dumps(payload, indent=1, sort_keys=False, default=_json_default) + "\n")
     cal.read_fitted(path)
 
@@ -284,9 +279,8 @@ def _json_default(value):
 def run_calibration(scale: float = cal.CALIBRATION_SCALE, seed: int = cal.CALIBRATION_SEED, *, seeds=(0, 1, 2),
                     routers=CALIBRATION_ROUTERS, check_routers=CHECK_ROUTERS, datasets=None, rounds: int = 6,
                     write: Path | None = None, log=print) -> dict:
-    """The whole calibration step, returning its record: fit the learnable signal and shared effect, recompute the
-    Random peak excess, score ``check_routers`` against Table 2 and with ``write`` store it (:func:`write_fitted`);
-    with ``datasets`` only those are fitted and nothing is written."""
+    """The calibration step (returns its record): fit signal, shared effect, recompute Random peak excess, score
+    ``check_routers`` vs Table 2, ``write``: store it (:func:`write_fitted`); ``datasets``: fit those only, no write."""
     from mmr_utils.data.simulator.fitting import random_peak_excess
 
     if datasets is not None and write is not None:

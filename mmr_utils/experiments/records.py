@@ -15,8 +15,7 @@ from mmr_utils.metrics.summary import random_routing, summarize
 
 @dataclass(frozen=True)
 class EvaluatedRun:
-    """:func:`evaluate_run`'s result: the record, and on the scored (complete) test ``rows`` the predicted ``U``, ``P``
-    and the true ``Y``, ``C``."""
+    """:func:`evaluate_run`'s result: the record; on scored test ``rows`` predicted ``U``, ``P``, true ``Y``, ``C``."""
 
     record: dict
     U: np.ndarray
@@ -27,9 +26,8 @@ class EvaluatedRun:
 
 
 def evaluate(bank: FeatureBank, router: str, config: RunConfig, **kwargs) -> dict:
-    """One router on one split (the configuration's first seed; ``split_procedure="official"`` with seed 42 is the
-    official split): the CLI's result JSON with the protocol's metrics, single models, frontier, oracle and random
-    (paper Sec. 3.3). Keyword arguments as :func:`evaluate_run`."""
+    """One router on one split (the configuration's first seed; ``split_procedure="official"``, seed 42: official
+    split): the CLI's result JSON (Sec. 3.3 metrics, references, frontier); keywords of :func:`evaluate_run`."""
     return evaluate_run(bank, router, config, **kwargs).record
 
 

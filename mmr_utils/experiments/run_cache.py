@@ -1,12 +1,10 @@
 """The run cache: each trained router's test-row predictions, saved once and read back by every notebook and study.
 
-An entry is two files in ``<cache>/runs/``: ``<name>.npz`` holds the arrays ``U``, ``P`` (test rows x models) and
-``test`` (the test row indices), loaded with ``allow_pickle=False`` so nothing read back can run code;
-``<name>.json``, written last, holds the run's record (router, parameters, mode, fusion, seed, features, split) and
-the sha256 of the ``.npz``. Both are written atomically (:mod:`mmr_utils._io`) with the modes a plain ``open`` gives.
-A missing, truncated or altered entry is a miss: :func:`load_run` warns naming the file and the run is trained again
-and saved over it. ``make clean-cache`` removes the folder (:func:`mmr_utils.features.cache.clear_cache`).
-"""
+An entry in ``<cache>/runs/`` is ``<name>.npz`` (``U``, ``P``: test rows x models; ``test``: row indices; loaded with
+``allow_pickle=False``) and, written last, ``<name>.json`` (router, parameters, mode, fusion, seed, features, split,
+``.npz`` sha256), both atomic (:mod:`mmr_utils._io`) with plain ``open`` modes. A missing, truncated or altered entry is
+a miss: :func:`load_run` warns naming the file, and the run is retrained and saved over it. ``make clean-cache`` clears
+it (:func:`mmr_utils.features.cache.clear_cache`)."""
 
 from __future__ import annotations
 

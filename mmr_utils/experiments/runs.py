@@ -1,11 +1,7 @@
-"""One router on one split (paper Sec. 3 and 5.1): fused features -> fit on the training rows -> predict the test
-rows (:func:`fit_predict`), under the settings a study shares (:class:`RunConfig`).
-
-A (features, router and its full parameters, mode, fusion, seed, split, package code) combination is trained once
-across all notebooks and studies: the run cache (:mod:`mmr_utils.experiments.run_cache`; ``MMR_RUN_CACHE=0`` turns it
-off) reads its predictions back bit-identical. What a router needs (its fusion, the truth, both channels, the text
-width) is read from its class's capabilities (:mod:`mmr_utils.routers.base`), never from its name.
-"""
+"""One router on one split (paper Sec. 3 and 5.1): fused features -> fit on training rows -> predict test rows
+(:func:`fit_predict`) under a study's :class:`RunConfig`. Each (features, router and parameters, mode, fusion, seed,
+split, package code) is trained once; the run cache (:mod:`mmr_utils.experiments.run_cache`, off with
+``MMR_RUN_CACHE=0``) reads it back bit-identical. Router needs come from class capabilities, never names."""
 
 from __future__ import annotations
 
@@ -37,10 +33,9 @@ METRICS = ("nAUC", "nAUC_shared", "Ps", "QNC")
 
 @dataclass(frozen=True)
 class RunConfig:
-    """The settings every run of a study shares (paper Sec. 5.1): the training fraction of the instance split, the
-    seeds (each one split and one router seed), the mode (``"22"`` text+image, ``"11"`` text, ``"33"`` image,
-    ``"21"`` trained on both, tested without the image), the fusion, and constructor parameters by router name
-    (``{"mlp": {"epochs": 100}}``; a router not named uses its defaults, the official settings)."""
+    """The settings every run of a study shares (paper Sec. 5.1): training fraction, seeds (one split and router seed
+    each), mode (``"22"`` text+image, ``"11"`` text, ``"33"`` image, ``"21"`` both, tested without image), fusion, and
+    constructor parameters by router name (``{"mlp": {"epochs": 100}}``; default: the official settings)."""
 
     train_fraction: float = 0.2
     seeds: tuple[int, ...] = (0,)
@@ -75,8 +70,7 @@ class RunConfig:
         return as_json(dataclasses.asdict(self))
 
 
-#: The wings whose code computes results; the report wing, the command line and the pipeline only present or wrap
-#: results, so editing them keeps cached runs.
+#: The wings whose code computes results (editing the report wing, command line or pipeline keeps cached runs).
 RESULT_CODE = ("data", "features", "routers", "metrics", "experiments", "_arrays.py", "_io.py", "_torch.py",
                "_archive.py", "paths.py")
 
@@ -166,8 +160,7 @@ def _count(kind: str) -> None:
 
 
 def run_key(bank: FeatureBank, router: str, params: dict, split: Split, mode: str, fusion: str, seed: int) -> str:
-    """The run cache's entry name: the router and a hash of code, features, router, parameters, mode, fusion, seed,
-    split."""
+    """The run cache's entry name: the router and a hash of code, features, parameters, mode, fusion, seed, split."""
     key_text = json.dumps([code_fingerprint(), bank.fingerprint(), router, params, str(mode), fusion, seed,
                            _split_hash(split)], sort_keys=True, default=repr)
     return f"{router}-{hashlib.sha256(key_text.encode()).hexdigest()[:24]}"
@@ -203,8 +196,7 @@ def router_fusion(cls, fusion: str, has_images: bool) -> dict:
 
 @dataclass(frozen=True)
 class RunIdentity:
-    """What identifies one run without building its features: class, parameters (before ``text_dim``), fusion
-    arguments and run cache entry name."""
+    """A run's identity without its features: class, parameters (before ``text_dim``), fusion arguments, cache name."""
 
     cls: type
     params: dict
@@ -266,8 +258,7 @@ def _without_row_arrays(info: dict) -> dict:
 
 
 def _valid_saved_run(saved, name: str, split: Split, n_models: int) -> dict | None:
-    """``saved`` when it is a run of this split (same test rows, ``U`` and ``P`` of shape test rows x models); else
-    None with a warning naming the entry."""
+    """``saved`` if it is a run of this split (same test rows, ``U``, ``P`` test rows x models); else None, warning."""
     if saved is None:
         return None
     expected = (len(split.test), n_models)
@@ -303,8 +294,7 @@ def fit_predict(bank: FeatureBank, router: str, split: Split, config: RunConfig 
                 seed: int | None = None) -> RouterRun:
     """Build features for the configuration's mode and fusion, fit ``router`` on the training rows (missing cells
     masked) and predict utility and cost on the test rows; ``seed`` (default: the configuration's first) seeds the
-    features and the router. A run in the run cache, or trained ahead by
-    :func:`~mmr_utils.experiments.training.prefetch_runs`, is read back instead."""
+    features and the router. A run cached or trained ahead (:mod:`~mmr_utils.experiments.training`) is read back."""
     config = config or RunConfig()
     job = prepare_run(bank, router, split, config, config.seeds[0] if seed is None else seed)
     if isinstance(job, RouterRun):
@@ -314,8 +304,7 @@ def fit_predict(bank: FeatureBank, router: str, split: Split, config: RunConfig 
 
 
 def hand_over(job: TrainingJob) -> RouterRun:
-    """Finish a run trained ahead of its :func:`fit_predict` call: saved in the run cache (counted as trained), or kept
-    in memory for that call when the cache is off."""
+    """Finish a run trained ahead of its :func:`fit_predict`: saved in the run cache (trained), or in memory if off."""
     run = finish_run(job)
     if cache_enabled():
         _count("misses")

@@ -1,6 +1,5 @@
 """Scoring one router's run on its test rows (paper Sec. 3.3): the protocol's metrics per dataset and on the pooled
-groups, and the reference rows (Random, Best single, Oracle) on the same rows.
-"""
+groups, and the reference rows (Random, Best single, Oracle) on the same rows."""
 
 from __future__ import annotations
 
@@ -11,8 +10,7 @@ from mmr_utils.experiments.runs import RouterRun
 from mmr_utils.metrics import protocol as ev
 from mmr_utils.metrics import references, summary
 
-#: The paper's Figure 4 pools the six datasets without MathVision (docs/paper.md); results carry this group beside
-#: "All" whenever MathVision and two or more other datasets are present.
+#: Figure 4's pool (no MathVision; docs/paper.md): a group beside "All" when MathVision and 2+ other datasets exist.
 FIG4_GROUP = "All but MathVision"
 
 
@@ -22,8 +20,7 @@ def is_union_group(name: str) -> bool:
 
 
 def complete_test(table: OutcomeTable, test: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The complete rows among ``test`` (the only ones the protocol scores): the mask into ``test``, the rows, and
-    their outcomes ``Y`` and costs ``C``."""
+    """The complete rows of ``test`` (all that is scored): mask into ``test``, rows, outcomes ``Y``, costs ``C``."""
     keep = table.complete_rows()[test]
     rows = test[keep]
     return keep, rows, table.correct[rows], table.cost[rows]

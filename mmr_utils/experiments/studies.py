@@ -1,12 +1,7 @@
-"""The paper's studies (Sec. 5), one function each, returning tidy DataFrames: :func:`main_results` (Table 2, Figure 4,
-QNC), :func:`modality_study`, :func:`cross_dataset_study` (Table 4), :func:`model_subset_transfer` (the abstract's
-generalisation claim), :func:`image_masked_transfer` (stand-in for Table 5), :func:`data_efficiency`,
-:func:`metric_audit` (official protocol vs the fixed one), :func:`budget_rules` (threshold vs lambda rule).
-
-Every study takes the bank, a :class:`~mmr_utils.experiments.runs.RunConfig` and the routers, runs over the
-configuration's seeds (the paper reports one split) through :func:`study_loop`, and returns one row per (router, seed,
-group); :func:`study` builds its provenance. Routers never see encoders or files: studies hand them arrays.
-"""
+"""The paper's studies (Sec. 5), one function each, returning tidy DataFrames (Tables 2 and 4, Figure 4, QNC, Sec. 5.3's
+modalities, the Table 5 stand-in, the generalisation claim, data efficiency, the metric audit, budget rules). Each takes
+the bank, a :class:`~mmr_utils.experiments.runs.RunConfig` and routers, loops over its seeds (:func:`study_loop`), one
+row per (router, seed, group); :func:`study` builds provenance. Routers get arrays only."""
 
 from __future__ import annotations
 
@@ -59,8 +54,7 @@ def study_settings(arguments: dict) -> dict:
 
 def study(function=None, *, name: str | None = None):
     """Make ``function(bank, config, ...) -> StudyResult`` a study: provenance from its bound arguments (plus the
-    result's own provenance as extra settings) under ``study=name`` (default: the function's name), with the run
-    cache's counts (``run_cache``)."""
+    result's own) under ``study=name`` (default: the function's name), with the run cache's counts (``run_cache``)."""
     if function is None:
         return functools.partial(study, name=name)
     signature = inspect.signature(function)
@@ -108,9 +102,8 @@ def instance_cases(bank: FeatureBank, config: RunConfig, procedure: str = "strat
 
 def study_loop(cases: Iterable[Case], routers, config: RunConfig, *, settings: Callable | None = None
                ) -> Iterator[tuple[Case, Iterator[CaseRun]]]:
-    """For each case, the case and a lazy iterator over its routers x settings, each run by
-    :func:`~mmr_utils.experiments.runs.fit_predict`; the neural runs of all cases are trained first
-    (:func:`~mmr_utils.experiments.training.prefetch_runs`). ``settings(router_class) -> [(mode, fusion), ...]``
+    """For each case, the case and a lazy iterator over its routers x settings, each run by :func:`fit_predict`, the
+    neural runs of all cases trained first (:func:`prefetch_runs`). ``settings(router_class) -> [(mode, fusion), ...]``
     (default: the configuration's one pair) may read the router's capabilities, e.g. its required fusion."""
     def requests(case: Case) -> Iterator[tuple]:
         for router in routers:
@@ -133,12 +126,10 @@ def main_results(bank: FeatureBank, config: RunConfig, routers=LEARNED_ROUTERS, 
                  rule: str = "threshold", random_protocol: str = "official", split_procedure: str = "stratified",
                  protocols=("pooled",)) -> StudyResult:
     """Table 2, Figure 4 and the QNC table: every router on an instance split (stratified by dataset;
-    ``split_procedure="official"`` with seed 42 is the official split), scored on all test rows and per dataset,
-    beside the references of :func:`~mmr_utils.experiments.scoring.reference_records`, per seed.
-
-    ``protocols`` (each record carries its ``protocol``): ``"pooled"`` (this project's variant) fits one router on
-    every dataset's training rows; ``"per_dataset"`` (the official ``run.py --dataset X``) fits one per dataset on its
-    rows only, with the pooled router as its ``All`` column (the paper's "Full"). References are protocol-free."""
+    ``split_procedure="official"`` with seed 42 is the official split), scored on all test rows and per dataset, beside
+    :func:`~mmr_utils.experiments.scoring.reference_records` (protocol-free), per seed. ``protocols`` (recorded per
+    row): ``"pooled"`` (this project's) fits one router on all training rows; ``"per_dataset"`` (official ``run.py
+    --dataset X``) one per dataset, with the pooled router as its ``All`` column (the paper's "Full")."""
     unknown = sorted(set(protocols) - {"pooled", "per_dataset"})
     if unknown or not protocols:
         raise ValueError(f"protocols {list(protocols)}: expected a non-empty subset of ['pooled', 'per_dataset']")
@@ -234,10 +225,9 @@ def paper_scenario_pairs(table: OutcomeTable, out_fraction: float = 0.2) -> list
 @study(name="cross_dataset")
 def cross_dataset_study(bank: FeatureBank, config: RunConfig, routers=LEARNED_ROUTERS, *, pairs=None,
                         protocol: str = "all_pairs") -> StudyResult:
-    """Table 4: train on source datasets, test on target datasets within each scenario, beside the best single model
-    chosen on the target's own outcomes (an upper reference, as in the paper). ``protocol="all_pairs"``: every ordered
-    pair (:func:`scenario_pairs`); ``"paper"``: :func:`paper_scenario_pairs`; ``pairs`` overrides both. Every source
-    row trains (the training fraction is not used)."""
+    """Table 4: train on source datasets, test on targets within each scenario, beside the target's best single model
+    chosen on its own outcomes (an upper reference, as in the paper). ``protocol="all_pairs"``: :func:`scenario_pairs`;
+    ``"paper"``: :func:`paper_scenario_pairs`; ``pairs`` overrides both. All source rows train."""
     if protocol not in ("all_pairs", "paper"):
         raise ValueError(f"protocol {protocol!r}: expected 'all_pairs' or 'paper'")
     records = []
@@ -259,10 +249,9 @@ def cross_dataset_study(bank: FeatureBank, config: RunConfig, routers=LEARNED_RO
 @study
 def model_subset_transfer(bank: FeatureBank, config: RunConfig, routers=LEARNED_ROUTERS, *,
                           pool_size: int = 5) -> StudyResult:
-    """The abstract's generalisation claim: a router trained on a subset of the models and of the tasks routes,
-    zero-shot, on unseen datasets. Per seed, ``pool_size`` models are drawn; in every scenario one dataset is held out;
-    the router trains on the others and is scored on the held-out rows beside the subset's best single model on them
-    (chosen on their outcomes). [uncertain] The paper gives no protocol or numbers (docs/paper.md); this is one reading."""
+    """The abstract's generalisation claim, one reading ([uncertain] no protocol or numbers given, docs/paper.md): per
+    seed ``pool_size`` models drawn; per scenario one dataset held out, the router trained on the others and scored on
+    it beside the subset's best single model there (chosen on its outcomes)."""
     table = bank.table
     if not 2 <= pool_size <= len(table.models):
         raise ValueError(f"pool_size {pool_size}: expected 2..{len(table.models)} (the table has "
@@ -382,9 +371,8 @@ def metric_audit(bank: FeatureBank, config: RunConfig, routers=LEARNED_ROUTERS, 
 
 @study
 def budget_rules(bank: FeatureBank, config: RunConfig, router: str = "knn") -> StudyResult:
-    """The official threshold rule (``argmax`` of ``U`` among models with ``P`` below ``t``) against the paper's lambda
-    rule (``argmax_k U - lambda P``, Sec. 3.2) on one router's predictions (first seed): per rule, every operating
-    point of the exact sweep, the frontier and the metrics."""
+    """The official threshold rule (``argmax`` of ``U`` among models with ``P`` below ``t``) vs the paper's lambda rule
+    (``argmax_k U - lambda P``, Sec. 3.2) on one router (first seed): per rule the exact sweep, frontier, metrics."""
     seed = config.seeds[0]
     split = instance_split(bank.table, config.train_fraction, seed=seed)
     run = fit_predict(bank, router, split, config, seed=seed)

@@ -1,8 +1,6 @@
-"""Training a study's neural runs ahead of its :func:`mmr_utils.experiments.runs.fit_predict` calls, the one way
-this project uses several cores: runs that differ only in their seed train as one batched ensemble (each member
-bit-identical to training it alone), and the units of work train in worker processes, one torch thread each.
-Neither changes a result (benchmarks/results/ensemble.md, workers.md).
-"""
+"""Training a study's neural runs ahead of its :func:`mmr_utils.experiments.runs.fit_predict` calls, the one use of
+several cores: runs differing only in seed train as one batched ensemble, units of work in worker processes (one torch
+thread each). Neither changes a result (benchmarks/results/ensemble.md, workers.md)."""
 
 from __future__ import annotations
 
@@ -15,9 +13,8 @@ WORKERS_ENV = "MMR_TRAIN_WORKERS"
 
 
 def training_workers() -> int:
-    """Worker processes for :func:`prefetch_runs`: ``MMR_TRAIN_WORKERS``, else the usable CPUs (one on CUDA). Each
-    worker runs torch on one thread by default (:func:`mmr_utils._torch.configure_threads`): on CPU the workers, not
-    torch's threads, use the cores."""
+    """Worker processes for :func:`prefetch_runs`: ``MMR_TRAIN_WORKERS``, else the usable CPUs (one on CUDA); each runs
+    torch on one thread by default (:func:`mmr_utils._torch.configure_threads`), so the workers use the cores."""
     from mmr_utils._torch import positive_int_from_env, usable_cpus
 
     workers = positive_int_from_env(WORKERS_ENV, "processes that train routers")
@@ -30,8 +27,7 @@ def training_workers() -> int:
     return usable_cpus()
 
 
-#: Relative cost per row-epoch of a run that trains alone (CMR against MLP, benchmarks/results/speed.md); batchable
-#: runs count 1.
+#: Relative cost per row-epoch of a run that trains alone (CMR against MLP); batchable runs count 1.
 _UNBATCHED_COST = 20.0
 #: Least training work (weighted row-epochs, :func:`_work`; about 20 s of one-thread MLP training) for which
 #: :func:`prefetch_runs` starts worker processes when ``MMR_TRAIN_WORKERS`` is unset: starting one takes seconds.
@@ -121,9 +117,8 @@ def _train_jobs(jobs: list[TrainingJob], workers: int, *, forced: bool = False) 
 
 def prefetch_runs(requests) -> int:
     """Train ahead the neural runs among ``requests`` (tuples of :func:`fit_predict`'s arguments) that are neither
-    cached nor prefetched, for the later :func:`fit_predict` calls to read back; returns the number trained. Runs of
-    a batchable router (MLP, MLPMF) that differ only in the seed train as one ensemble (``Router.fit_many``), and the
-    units of work train in :func:`training_workers` processes."""
+    cached nor prefetched, for the later :func:`fit_predict` calls to read back (batched and in
+    :func:`training_workers` processes, as the module docstring says); returns the number trained."""
     jobs: dict[str, TrainingJob] = {}
     for request in requests:
         if not router_class(request[1]).neural:

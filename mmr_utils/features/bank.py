@@ -1,7 +1,6 @@
 """Features of a table: the per-instance text and image embeddings a study hands to routers (paper Sec. 4-5), in a
 :class:`FeatureBank` (channels, encoders, fingerprint) built by :func:`embed_table` / :func:`load_and_embed`, and
-what notebook 2 shows about them (:func:`embedding_report`, :func:`channel_separability`).
-"""
+what notebook 2 shows about them (:func:`embedding_report`, :func:`channel_separability`)."""
 
 from __future__ import annotations
 
@@ -32,8 +31,7 @@ class FeatureBank:
         return self.choice.description
 
     def cache_keys(self) -> dict:
-        """The embedding-cache keys (file stems) of the channels this bank holds, ``None`` where nothing was cached
-        (TF-IDF is fitted per split, never cached)."""
+        """Embedding-cache keys (file stems) of this bank's channels, ``None`` if uncached (TF-IDF: fit per split)."""
         keys = {}
         for modality, emb, encoder in (("text", self.text, self.choice.text), ("image", self.image, self.choice.image)):
             try:
@@ -87,9 +85,8 @@ class FeatureBank:
 def embed_table(table: OutcomeTable, encoder: str = "auto", *, seed: int = 0, progress: bool = True,
                 **encoder_kwargs) -> FeatureBank:
     """Encode every question and image of ``table`` once (cached) with the encoders ``encoder`` names
-    (:func:`~mmr_utils.features.encoders.get_encoders`), on :func:`mmr_utils._torch.configure_threads`'s threads so
-    the embeddings do not depend on the machine's cores. A missing or unreadable image is absent. ``progress`` allows
-    a progress bar per encoder, drawn only where someone watches (:mod:`mmr_utils._progress`)."""
+    (:func:`~mmr_utils.features.encoders.get_encoders`) on :func:`mmr_utils._torch.configure_threads`'s threads; a
+    missing or unreadable image is absent. ``progress``: a bar per encoder where someone watches."""
     from mmr_utils._torch import configure_threads
 
     configure_threads()
@@ -122,11 +119,9 @@ def embedding_report(bank: FeatureBank) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("channel")
 
 
-def channel_separability(bank: FeatureBank, *, label: str = "dataset", folds: int = 5, seed: int = 0
-                          ) -> pd.DataFrame:
+def channel_separability(bank: FeatureBank, *, label: str = "dataset", folds: int = 5, seed: int = 0) -> pd.DataFrame:
     """Cross-validated accuracy of a cosine 5-NN classifier predicting ``label`` (e.g. the dataset) from the text
-    channel, the image channel and both, beside the majority-class rate: the feature-level view of the modality
-    question."""
+    channel, the image channel and both, beside the majority-class rate (the modality question at feature level)."""
     from sklearn.model_selection import StratifiedKFold, cross_val_score
     from sklearn.neighbors import KNeighborsClassifier
 

@@ -1,7 +1,6 @@
 """Content-addressed on-disk cache of embeddings (paper Sec. 3, "query features"): one ``.npz`` file per encoder
 identity (name, model id, revision, dtype), keyed by the sha256 of the encoded content (a question's UTF-8 bytes, an
-image file's bytes), written atomically; concurrent writers take an advisory lock and merge with what is on disk.
-"""
+image file's bytes), written atomically; concurrent writers take an advisory lock and merge with what is on disk."""
 
 from __future__ import annotations
 
@@ -58,8 +57,7 @@ def file_hash(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
 
 @dataclass(frozen=True)
 class CacheKey:
-    """Identity of an encoder: equal keys must map equal content to equal embeddings (whatever changes outputs
-    belongs in ``revision`` or ``dtype``)."""
+    """An encoder's identity: equal keys map equal content to equal embeddings (``revision``/``dtype`` hold changes)."""
 
     encoder: str
     model_id: str
@@ -176,9 +174,8 @@ class EmbeddingCache:
 
 
 def clear_cache(cache_dir: str | os.PathLike | None = None) -> int:
-    """Delete what this project writes in ``cache_dir`` (default ``paths.CACHE``; ``make clean-cache``): embedding
-    files and locks, the run cache (``runs/``), a leftover ``studies/`` folder of saved results, and temporary files
-    of interrupted writes; return the counts."""
+    """Delete what this project writes in ``cache_dir`` (default ``paths.CACHE``; ``make clean-cache``): embedding files
+    and locks, ``runs/``, a leftover ``studies/``, temporary files of interrupted writes; return the counts."""
     folder = Path(cache_dir) if cache_dir is not None else paths.CACHE
     if not folder.exists():
         return 0

@@ -1,7 +1,6 @@
 """How confident each channel of a query is, for the adaptive fusion strategies (paper Sec. 5, "adaptive" fusion):
 the prototype-norm confidence of the paper's adaptive fusion, its weights, and the nearest-centroid margin confidence
-of ``adaptive_margin``. Every statistic is fitted on the training rows only.
-"""
+of ``adaptive_margin``. Every statistic is fitted on the training rows only."""
 
 from __future__ import annotations
 
@@ -17,11 +16,9 @@ ADAPTIVE_ETA = 5.0
 
 @dataclass
 class PrototypeNormConfidence:
-    """The official adaptive fusion's per-channel confidence (``kmeansnew``), its statistics fitted on training rows
-    (the official code takes them from the batch being encoded):
-    ``c = clip(0.5 * (cos(x, prototype) + 1) / 2 + 0.5 * sigmoid((||x|| - mean_norm) / std_norm), 0, 1)``, with the
-    norms taken before unit normalisation; a norm spread below ``1e-6`` of the mean counts as none (term 0.5).
-    """
+    """The official adaptive fusion's per-channel confidence (``kmeansnew``), fitted on training rows (officially: the
+    batch encoded): ``c = clip(0.5 * (cos(x, prototype) + 1) / 2 + 0.5 * sigmoid((||x|| - mean_norm) / std_norm), 0,
+    1)``, norms before unit normalisation; a norm spread below ``1e-6`` of the mean counts as none (term 0.5)."""
 
     prototype: np.ndarray
     norm_mean: float

@@ -1,11 +1,9 @@
 """Fusing text and image embeddings into router features, with the paper's modality-masking modes (Sec. 5).
 
-A mode is two digits, train flag then test flag: 1 = text only, 2 = text + image, 3 = image only ("21" trains on both
-and tests with images masked). Where this departs from the official code, on purpose: a masked channel and an absent
-image are both replaced by the channel's training centroid (weight 0 in the adaptive strategies), and a channel
-masked on both sides is dropped; every row has unit norm in every mode; every statistic is fitted on the training
-split only; and channels of different widths (MiniLM vs imagestats) meet through a seeded isometry into the wider one.
-"""
+A mode is two digits, train then test: 1 = text only, 2 = text + image, 3 = image only ("21": masked images at test).
+Departures from the official code: a masked channel or absent image becomes the channel's training centroid (weight 0 in
+the adaptive strategies), a channel masked on both sides is dropped, rows have unit norm in every mode, all statistics
+are fitted on training rows, and channels of different widths meet through a seeded isometry."""
 
 from __future__ import annotations
 
@@ -128,9 +126,8 @@ class Fuser:
                 fit_text, fit_image = self._to_common("text", training_present["text"]), self._to_common(
                     "image", training_present["image"])
                 if effective == "adaptive":
-                    self.confidences_ = {
-                        "text": PrototypeNormConfidence.fit(fit_text, raw_norms["text"]),
-                        "image": PrototypeNormConfidence.fit(fit_image, raw_norms["image"][present])}
+                    self.confidences_ = {"text": PrototypeNormConfidence.fit(fit_text, raw_norms["text"]),
+                                         "image": PrototypeNormConfidence.fit(fit_image, raw_norms["image"][present])}
                 else:
                     self.confidences_ = {"text": MarginConfidence.fit(fit_text, self.n_clusters, self.seed),
                                          "image": MarginConfidence.fit(fit_image, self.n_clusters, self.seed)}
@@ -144,9 +141,8 @@ class Fuser:
         return values
 
     def transform(self, text, image=None, present=None, *, side: str = "test") -> tuple[np.ndarray, dict]:
-        """Router features (float32, unit rows) of the given rows and what was done to them. ``side`` picks the
-        mode's flag: ``"train"`` (rows the router is fitted on) or ``"test"`` (rows it predicts, new queries).
-        ``image=None`` on a table with images means no row has an image (each is imputed by the centroid)."""
+        """Router features (float32, unit rows) of the given rows and what was done to them, under the mode's
+        ``"train"`` or ``"test"`` flag (``side``); ``image=None`` imputes every row's image by the centroid."""
         if not self.fitted_:
             raise RuntimeError("Fuser is not fitted; call fit(text_train, image_train, present_train) first")
         if side not in ("train", "test"):
@@ -247,9 +243,8 @@ class Fuser:
                 arrays[f"confidence/{channel}/{name}"] = np.asarray(value)
         settings = {"mode": self.mode, "strategy": self.strategy, "seed": self.seed, "n_clusters": self.n_clusters,
                     "eta": self.eta, "keep_masked": self.keep_masked, "has_images": self.has_images_,
-                    "channels": list(self.channels_),
-                    "effective": self.effective_, "dims": self.dims_, "common_width": self.common_width_,
-                    "confidences": kinds}
+                    "channels": list(self.channels_), "effective": self.effective_, "dims": self.dims_,
+                    "common_width": self.common_width_, "confidences": kinds}
         return settings, arrays
 
     @classmethod
@@ -277,16 +272,13 @@ class Fuser:
 def build_features(text_train, image_train, present_train, text_test, image_test, present_test, mode: str = "22",
                    strategy: str = "mean", *, seed: int = 0, n_clusters: int = 8, eta: float = ADAPTIVE_ETA,
                    keep_masked: bool = False) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Router features ``(X_train, X_test, info)`` (float32, unit rows) for ``mode`` and ``strategy`` (paper Sec. 5).
-
-    Strategies: ``text`` / ``image``; ``mean`` (normalised average, the official default); ``concat`` (``[text |
-    image] / sqrt(2)``, ``info["text_dim"]`` for CMR); ``adaptive`` (the official ``kmeansnew`` fusion: ``w_t t + w_i
-    i + 0.5 t*i + 0.5 |t - i|``, unit-normalised, ``(w_t, w_i)`` the softmax of ``eta`` times each channel's
-    :class:`PrototypeNormConfidence`); ``adaptive_margin`` (this project's: KMeans-margin weights and three normalised
-    blocks ``[weighted | t*i | t - i]``). ``keep_masked=True`` keeps a channel masked on both sides as a constant
-    block (CMR always reads two tokens). ``image_*`` None: text only. ``info`` records channels, widths, imputation
-    counts and ``image_used_train/test``. Runs on :func:`mmr_utils._torch.configure_threads`'s threads, so the
-    k-means gives the same features on any machine."""
+    """Router features ``(X_train, X_test, info)`` (float32, unit rows) for ``mode`` and ``strategy`` (paper Sec. 5):
+    ``text`` / ``image``; ``mean`` (normalised average, the official default); ``concat`` (``[text | image] / sqrt(2)``,
+    ``info["text_dim"]`` for CMR); ``adaptive`` (official ``kmeansnew``: ``w_t t + w_i i + 0.5 t*i + 0.5 |t - i|``,
+    unit-normalised, :func:`adaptive_weights`); ``adaptive_margin`` (this project's: KMeans-margin weights, normalised
+    blocks ``[weighted | t*i | t - i]``). ``keep_masked=True`` keeps a doubly masked channel as a constant block (CMR
+    reads two tokens); ``image_*`` None: text only. ``info``: channels, widths, imputation counts,
+    ``image_used_train/test``. Threads from :func:`mmr_utils._torch.configure_threads` (machine-independent k-means)."""
     from mmr_utils._torch import configure_threads
 
     configure_threads()
@@ -316,9 +308,8 @@ def build_features(text_train, image_train, present_train, text_test, image_test
         w_train, w_test = train_info["text_weight"], test_info["text_weight"]
         info["adaptive"] = {"variant": "official (prototype + norm confidence, softmax weights)", "eta": float(eta),
                             "mean_text_weight_train": float(w_train.mean()),
-                            "mean_text_weight_test": float(w_test.mean()),
-                            "text_weight_train": w_train, "text_weight_test": w_test,
-                            "terms": ["w_t t + w_i i", "0.5 t*i", "0.5 |t - i|"]}
+                            "mean_text_weight_test": float(w_test.mean()), "text_weight_train": w_train,
+                            "text_weight_test": w_test, "terms": ["w_t t + w_i i", "0.5 t*i", "0.5 |t - i|"]}
     elif fuser.effective_ == "adaptive_margin":
         w_train, w_test = train_info["text_weight"], test_info["text_weight"]
         info["adaptive"] = {"variant": "kmeans margin (this project)",

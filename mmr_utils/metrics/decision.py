@@ -1,10 +1,8 @@
 """The routing decision rule shared by the budget sweep and single-query routing (paper Sec. 3, the decision a*).
 
-Under a budget ``t`` (the official threshold rule) a query goes to the highest ``U`` among models with ``P <= t``, or,
-with none affordable, to its cheapest predicted model (the official code: model 0); under a trade-off weight ``lam``
-(the paper's formulation) to ``argmax_k U - lam * P``. Ties go to the lower predicted cost, then the lower index
-(``ties="index"``: the lower index only, as the official ``argmax``).
-"""
+Budget ``t`` (official threshold rule): the highest ``U`` with ``P <= t``, else the cheapest predicted model (official
+code: model 0); weight ``lam`` (the paper's): ``argmax_k U - lam * P``. Ties: lower predicted cost, then lower index
+(``ties="index"``: lower index only, as the official ``argmax``)."""
 
 from __future__ import annotations
 
@@ -28,11 +26,9 @@ TIE_BREAKS = ("cheapest", "index")
 
 def choose_models(U, P, *, budget: float | None = None, lam: float | None = None, fallback: str = "cheapest",
                   ties: str = "cheapest") -> np.ndarray:
-    """Return, for each row, the index of the model chosen by the threshold rule (``budget``) or the lambda rule
-    (``lam``); exactly one of the two must be given. ``fallback`` says where a row with no affordable model goes:
-    ``cheapest`` (its cheapest predicted model) or ``first`` (model index 0, as the official code does). ``ties``
-    says which of several models with the best score wins: the ``cheapest`` predicted one (then the lower index), or
-    the lower ``index`` (the official code)."""
+    """Each row's chosen model index by the threshold rule (``budget``) or the lambda rule (``lam``), exactly one
+    given; ``fallback="first"`` sends unaffordable rows to model 0 and ``ties="index"`` breaks ties by index alone (the
+    official code; defaults: the cheapest predicted model)."""
     if fallback not in FALLBACKS:
         raise ValueError(f"fallback must be one of {FALLBACKS}, got {fallback!r}")
     if ties not in TIE_BREAKS:

@@ -1,11 +1,8 @@
 """Peer benchmarks' routing metrics computed from the same predictions as MMR-Bench's (numpy only).
 
-Every function takes what MMR-Bench's own metrics take: operating points or a Pareto frontier
-(:mod:`mmr_utils.metrics.protocol`) and reference points from the test rows' true outcomes ``Y`` and costs ``C``
-(:class:`References`); costs are mean true cost per query, accuracies mean correctness. :data:`METRIC_INFO` says what
-each metric measures and where it comes from (RouterBench's AIQ, RouteLLM's APGR and CPT, ORBIT's nAUC, hypervolume,
-cost at best-single accuracy); :mod:`mmr_utils.metrics.peer_table` runs them all.
-"""
+Inputs as for MMR-Bench's metrics: operating points or a frontier (:mod:`mmr_utils.metrics.protocol`) and
+:class:`References` from the test rows' ``Y`` and ``C`` (mean true cost per query, mean correctness).
+:data:`METRIC_INFO` says what each measures and its source; :mod:`mmr_utils.metrics.peer_table` runs them all."""
 
 from __future__ import annotations
 
@@ -133,10 +130,9 @@ def nondecreasing_hull(points) -> np.ndarray:
 
 def aiq(points, upper: float | None = None, *, lower: float = 0.0) -> float:
     """RouterBench's AIQ (Hu et al. 2024, ``evaluation/AIQ.py``): ``1 / (upper - lower) * integral H(c) dc`` over
-    ``[lower, upper]``, with ``H`` the :func:`nondecreasing_hull`, linear between hull points, flat after the last
-    and 0 before the first. ``lower = 0`` as in RouterBench's code ([uncertain] its paper normalises over ``[c_min,
-    c_max]``: pass ``lower=c_min``); ``upper`` defaults to the points' largest cost (the peer table passes the shared
-    upper cost, so AIQ does not depend on which routers share a table)."""
+    ``[lower, upper]``, ``H`` the :func:`nondecreasing_hull` (linear between points, flat after the last, 0 before the
+    first). ``lower = 0`` as in its code ([uncertain] its paper uses ``[c_min, c_max]``: pass ``lower=c_min``);
+    ``upper`` defaults to the largest cost (the peer table passes the shared one)."""
     points = as_points(points)
     hull = nondecreasing_hull(points)
     upper = float(points[:, 0].max() if upper is None else upper)
@@ -211,9 +207,9 @@ def cpt(frontier, weak, strong, target: float, *, atol: float = 1e-12) -> float:
 
 def nauc_orbit(points, cost_range, *, anchor=None) -> float:
     """ORBIT's normalised AUC (``utils/metrics.py::normalized_auc``, the MMR-Bench authors' later toolbox): on the
-    frontier of ``points`` plus ``anchor`` (:attr:`References.min_cost_point`), the curve from ``(lo, best accuracy
-    affordable at lo, else 0)`` through the points inside ``(lo, hi)`` to ``(hi, best affordable at hi)``; trapezoid
-    area / (hi - lo) (linear between points, unlike ``nauc(protocol="shared")``); ``hi == lo``: the accuracy at hi."""
+    frontier of ``points`` + ``anchor`` (:attr:`References.min_cost_point`), the curve ``(lo, best affordable at lo,
+    else 0)`` -> points in ``(lo, hi)`` -> ``(hi, best affordable at hi)``; trapezoid area / (hi - lo) (linear, unlike
+    ``nauc(protocol="shared")``); ``hi == lo``: the accuracy at hi."""
     points = as_points(points)
     if anchor is not None:
         points = np.vstack([points, np.asarray(anchor, dtype=float).reshape(1, 2)])

@@ -1,6 +1,5 @@
 """All the peer benchmarks' metrics (:mod:`mmr_utils.metrics.peer`) at once: for one frontier, one router, the
-references, and a table over routers; plus the call shares at the Ps operating point.
-"""
+references, and a table over routers; plus the call shares at the Ps operating point."""
 
 from __future__ import annotations
 
@@ -26,9 +25,8 @@ from mmr_utils.metrics.references import oracle_choice, random_official
 def choices_at_peak(U, P, Y, C, *, rule: str = "threshold", fallback: str = "cheapest",
                     ties: str = "cheapest") -> np.ndarray:
     """Each row's chosen model at the operating point that attains Ps: among the sweep's operating points with the
-    highest mean accuracy, the cheapest, and among equal ones the first in sweep order (lowest threshold / lambda).
-    Threshold rule: the decision at that threshold; lambda rule: the decision inside the lambda interval that
-    produces that point."""
+    highest mean accuracy, the cheapest, and among equal ones the first in sweep order (lowest threshold / lambda):
+    the decision at that threshold, or inside the lambda interval that produces that point."""
     U, P, Y, C = as_float(U), as_float(P), as_float(Y), as_float(C)
     sweep = budget_sweep(U, P, Y, C, rule=rule, fallback=fallback, ties=ties)
     peak = np.asarray(sweep)

@@ -1,12 +1,11 @@
 """The MMR-Bench evaluation protocol (paper Sec. 3.3), with the official code's defects fixed; numpy only.
 
-Inputs are arrays over the test rows: true correctness ``Y`` and cost ``C``, a router's predicted utility ``U`` and
-cost ``P`` (n x K). :func:`budget_sweep` turns (U, P) into operating points (mean true cost, mean true accuracy), by
-the official threshold rule (a row with no affordable model goes to its cheapest predicted model, not model 0) or the
-paper's ``argmax_k U - lambda * P``, exactly at every distinct decision. :func:`pareto_frontier`, :func:`peak_score`
-(Ps), :func:`quality_neutral_cost` (QNC) and :func:`nauc` summarise a curve. The references (single models, Oracle,
-Random) are in :mod:`mmr_utils.metrics.references`; :func:`mmr_utils.metrics.summary.summarize` scores one router.
-"""
+Inputs are n x K arrays over the test rows: true correctness ``Y`` and cost ``C``, predicted utility ``U`` and cost
+``P``. :func:`budget_sweep` gives operating points (mean true cost, mean true accuracy) at every distinct decision, by
+the official threshold rule (a row with no affordable model goes to its cheapest predicted model, not model 0) or
+``argmax_k U - lambda * P``; :func:`pareto_frontier`, :func:`peak_score` (Ps), :func:`quality_neutral_cost` (QNC) and
+:func:`nauc` summarise a curve. References: :mod:`mmr_utils.metrics.references`; one router's scores:
+:func:`mmr_utils.metrics.summary.summarize`."""
 
 from __future__ import annotations
 
@@ -47,8 +46,7 @@ def as_float(array) -> np.ndarray:
 
 @dataclass(frozen=True)
 class OperatingPoints:
-    """A cost-accuracy curve: ``cost[j]``, ``accuracy[j]`` at sweep parameter ``param[j]``; ``np.asarray`` gives
-    the (m x 2) array of (cost, accuracy)."""
+    """A cost-accuracy curve: ``cost[j]``, ``accuracy[j]`` at ``param[j]``; ``np.asarray``: (m x 2) (cost, accuracy)."""
 
     cost: np.ndarray
     accuracy: np.ndarray
@@ -214,17 +212,15 @@ def sweep_events(U, P, Y, C, rule: str = "threshold", *, fallback: str = "cheape
 def budget_sweep(U, P, Y, C, rule: str = "threshold", *, fallback: str = "cheapest",
                  ties: str = "cheapest") -> OperatingPoints:
     """The cost-accuracy curve (paper Sec. 3.3): mean true cost and accuracy of the picks at every threshold (each
-    unique predicted cost, as the official code) or every lambda breakpoint; exact, O(nK log nK), equal to
-    :func:`naive_budget_sweep`. Threshold rule only: ``fallback`` sends a row with no affordable model to its
-    ``cheapest`` predicted model or to model 0 (``first``, the official code); ``ties`` among equal utilities picks
-    the ``cheapest`` or the lowest ``index`` (the official argmax)."""
+    unique predicted cost, as the official code) or lambda breakpoint; exact, O(nK log nK), equal to
+    :func:`naive_budget_sweep`. ``fallback``, ``ties`` (threshold rule only): as in
+    :func:`~mmr_utils.metrics.decision.choose_models`."""
     return sweep_events(U, P, Y, C, rule, fallback=fallback, ties=ties).points()
 
 
 def naive_budget_sweep(U, P, Y, C, rule: str = "threshold", params=None, *, fallback: str = "cheapest",
                        ties: str = "cheapest") -> OperatingPoints:
-    """Reference implementation, O(T nK): every row's pick at each of ``params`` (default: every unique predicted
-    cost, or :func:`budget_sweep`'s lambda breakpoints)."""
+    """Reference, O(T nK): each row's pick at every ``params`` (default: unique predicted costs/lambda breakpoints)."""
     U, P, Y, C = as_float(U), as_float(P), as_float(Y), as_float(C)
     check_arrays(U=U, P=P, Y=Y, C=C)
     if params is None:
@@ -264,8 +260,7 @@ def best_single_model(Y, C) -> int:
 
 
 def quality_neutral_cost(frontier, Y, C, *, atol: float = 1e-12) -> float:
-    """QNC (paper Sec. 3.3): the cheapest frontier cost reaching the best single model's accuracy / that model's mean
-    cost; ``inf`` when never reached."""
+    """QNC (Sec. 3.3): cheapest frontier cost reaching the best single's accuracy / its mean cost; ``inf`` if never."""
     frontier = as_points(frontier)
     Y, C = as_float(Y), as_float(C)
     best = best_single_model(Y, C)
@@ -286,8 +281,7 @@ def shared_cost_range(C) -> tuple[float, float]:
 
 
 def frontier_metrics(frontier, Y, C, cost_range) -> dict:
-    """The paper's summaries of one frontier (Sec. 3.3): nAUC (official protocol), nAUC_shared over ``cost_range``,
-    Ps and QNC."""
+    """The paper's summaries of one frontier (Sec. 3.3): nAUC (official), nAUC_shared over ``cost_range``, Ps, QNC."""
     return {"nAUC": nauc(frontier, protocol="official"),
             "nAUC_shared": nauc(frontier, protocol="shared", cost_range=cost_range),
             "Ps": peak_score(frontier), "QNC": quality_neutral_cost(frontier, Y, C)}

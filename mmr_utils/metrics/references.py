@@ -1,22 +1,13 @@
-"""The references reported beside every router (paper Sec. 3.3 and Table 2): every single model's operating point,
-the Oracle (the cheapest correct model per row) and Random routing in the official code's one-point form
-(:func:`random_official`, 50 trials; the swept-curve variant is :func:`mmr_utils.metrics.summary.random_sweep`).
-
-Emulating the official code: ``fallback="first"`` and :func:`first_correct_oracle` use column 0, so pass columns in
-:func:`official_model_order` (the official loader sorts model names) to reproduce its index-0 behaviour.
-"""
+"""The references reported beside every router (paper Sec. 3.3, Table 2): single models, the Oracle (cheapest correct
+model per row) and Random in the official one-point form (:func:`random_official`, 50 trials; swept:
+:func:`mmr_utils.metrics.summary.random_sweep`). ``fallback="first"`` and :func:`first_correct_oracle` use column 0 as
+the official code does: pass columns in :func:`official_model_order` (sorted names) to reproduce it."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from mmr_utils.metrics.protocol import (
-    as_float,
-    check_arrays,
-    frontier_metrics,
-    pareto_frontier,
-    shared_cost_range,
-)
+from mmr_utils.metrics.protocol import as_float, check_arrays, frontier_metrics, pareto_frontier, shared_cost_range
 
 
 def single_model_points(Y, C) -> np.ndarray:
@@ -27,8 +18,7 @@ def single_model_points(Y, C) -> np.ndarray:
 
 
 def oracle_choice(Y, C) -> np.ndarray:
-    """The oracle's pick per row: the cheapest correct model, or the cheapest model when none is correct (ties: the
-    lower index)."""
+    """The oracle's pick per row: the cheapest correct model, else the cheapest (ties: the lower index)."""
     Y, C = as_float(Y), as_float(C)
     check_arrays(Y=Y, C=C)
     k = Y.shape[1]
@@ -44,11 +34,10 @@ def oracle_point(Y, C) -> tuple[float, float]:
 
 
 def random_official(Y, C, *, trials: int = 50, seed: int = 42) -> dict:
-    """The official code's Random baseline (paper Table 2, row "Random"): each of ``trials`` trials sends every row
-    to a uniformly random model (``default_rng(seed).integers(0, K, size=n)``, as the official code) and is one
-    operating point; the points are scored like a router's curve, so ``Ps`` is the best trial [likely what the paper
-    ran]. Returns the ``points`` in draw order, ``Ps``, ``nAUC``, ``nAUC_shared``, ``QNC`` and the mean and sd over
-    trials of ``cost`` and ``accuracy``."""
+    """The official Random baseline (Table 2, "Random"): each of ``trials`` trials sends every row to a uniformly random
+    model (``default_rng(seed).integers(0, K, size=n)``, as the official code), one operating point each, scored as a
+    curve, so ``Ps`` is the best trial [likely what the paper ran]. Returns ``points`` (draw order), ``Ps``, ``nAUC``,
+    ``nAUC_shared``, ``QNC``, mean/sd of cost and accuracy."""
     Y, C = as_float(Y), as_float(C)
     n, k = check_arrays(Y=Y, C=C)
     if trials < 1:
@@ -70,9 +59,8 @@ def random_official(Y, C, *, trials: int = 50, seed: int = 42) -> dict:
 
 
 def official_model_order(models) -> np.ndarray:
-    """The permutation putting model columns in the official loader's order, ``sorted()`` of the names (index 0 is
-    where the official code sends unaffordable rows: ``Claude3-7V_Sonnet`` for the paper's models). Apply as
-    ``U[:, order]``."""
+    """The permutation putting model columns in the official loader's ``sorted()`` order (index 0 gets unaffordable
+    rows: ``Claude3-7V_Sonnet`` for the paper's models). Apply as ``U[:, order]``."""
     models = [str(m) for m in models]
     if len(set(models)) != len(models):
         raise ValueError(f"model names must be unique, got {models}")
@@ -83,8 +71,7 @@ def official_model_order(models) -> np.ndarray:
 
 def first_correct_oracle(Y, C) -> tuple[float, float]:
     """The official oracle's best point: each row goes to the first correct model in column order (argmax of
-    correctness, whatever it costs; a row with no correct model goes to column 0). Pass columns in
-    :func:`official_model_order` to emulate the official code."""
+    correctness, whatever it costs; a row with no correct model goes to column 0)."""
     Y, C = as_float(Y), as_float(C)
     check_arrays(Y=Y, C=C)
     rows = np.arange(len(Y))

@@ -1,7 +1,6 @@
 """Is a difference larger than the noise of the seeds it was averaged over? A difference of seed means is *within
 seed noise* (its sign could flip with other seeds or another CPU) when its confidence interval contains zero: given
-directly, or ``mean +- k * sd / sqrt(n)`` from per-seed paired differences with ``k`` = :data:`DEFAULT_K`.
-"""
+directly, or ``mean +- k * sd / sqrt(n)`` from per-seed paired differences with ``k`` = :data:`DEFAULT_K`."""
 
 from __future__ import annotations
 
@@ -88,10 +87,9 @@ def noise_aware_count(verdicts: Mapping[str, NoiseVerdict]) -> dict:
 
 def verdicts_against(frame, baseline, *, item: str = "router", metric: str = "Ps", seed: str = "seed",
                      k: float = DEFAULT_K) -> dict[str, NoiseVerdict]:
-    """For every value of column ``item`` of a per-seed table (one row per item and seed) other than ``baseline``:
-    the :func:`paired_verdict` of its ``metric`` minus the baseline's on the same seeds (e.g. each router against
-    ``"best_single"`` on ``Ps``: notebook 3's "routers that beat the best single model"). Raises ``ValueError`` when
-    ``baseline`` has no rows, or an item shares no seed with it."""
+    """For every ``item`` value of a per-seed table other than ``baseline``: the :func:`paired_verdict` of its
+    ``metric`` minus the baseline's on the same seeds (e.g. routers vs ``"best_single"`` on ``Ps``, notebook 3).
+    ``ValueError`` when ``baseline`` has no rows or an item shares no seed with it."""
     per_seed = frame.pivot_table(index=seed, columns=item, values=metric, aggfunc="mean")
     if baseline not in per_seed.columns:
         raise ValueError(f"verdicts_against: no {item} {baseline!r} in the table (has {sorted(per_seed.columns)})")
@@ -108,11 +106,9 @@ def verdicts_against(frame, baseline, *, item: str = "router", metric: str = "Ps
 
 def verdicts_between(frame, column: str, better, others, *, item: str = "router", metric: str = "nAUC_shared",
                      seed: str = "seed", k: float = DEFAULT_K) -> dict[str, NoiseVerdict]:
-    """For every ``item`` of a per-seed table: is its ``metric`` at ``column == better`` above every ``column`` value
-    in ``others`` (e.g. mode 22 above modes 11 and 33: notebook 4's "multimodal beats both unimodal modes")? The
-    verdict is a decided loss when it is below one of them beyond noise (the clearest such loss), a decided win when
-    it is above all of them beyond noise (the narrowest win), and within noise otherwise. Items without all the
-    values are left out."""
+    """For every ``item``: is its ``metric`` at ``column == better`` above every ``column`` value in ``others`` (e.g.
+    mode 22 vs 11 and 33, notebook 4)? A decided loss if below one beyond noise (the clearest), a decided win if above
+    all beyond noise (the narrowest), else within noise. Items without all the values are left out."""
     verdicts = {}
     for name, part in frame.groupby(item, sort=True):
         wide = part.pivot_table(index=seed, columns=column, values=metric, aggfunc="mean")

@@ -1,9 +1,6 @@
-"""Everything at once for one router's predictions: operating points, frontier, Ps, QNC, nAUC (official and shared)
-and the references on the same test rows (paper Sec. 3.3), in the fixed protocol or emulating the official code.
-
-Missing cells: the metrics need a true outcome for whichever model a row is sent to, so ``Y`` and ``C`` must be
-complete. :func:`summarize` scores only the rows observed for every model and reports how many it dropped.
-"""
+"""Everything at once for one router's predictions: operating points, frontier, Ps, QNC, nAUC (official and shared) and
+the references on the same test rows (paper Sec. 3.3), fixed or emulating the official code. ``Y`` and ``C`` must be
+complete where scored: :func:`summarize` keeps rows observed for every model and reports how many it dropped."""
 
 from __future__ import annotations
 
@@ -54,11 +51,8 @@ class Summary:
 
 def summarize(U, P, Y, C, *, rule: str = "threshold", cost_range=None, fallback: str = "cheapest",
               ties: str = "cheapest") -> Summary:
-    """Sweep, frontier and every metric for one router on one set of test rows.
-
-    Rows of ``Y``/``C`` with a missing (NaN) cell are dropped before scoring and counted in ``rows_dropped``.
-    ``metrics`` holds ``nAUC`` (official protocol), ``nAUC_shared``, ``Ps`` and ``QNC``.
-    """
+    """Sweep, frontier and every metric (``nAUC`` of the official protocol, ``nAUC_shared``, ``Ps``, ``QNC``) for one
+    router on one set of test rows; rows with a missing cell are dropped and counted in ``rows_dropped``."""
     U, P, Y, C = as_float(U), as_float(P), as_float(Y), as_float(C)
     if not (U.shape == P.shape == Y.shape == C.shape):
         raise ValueError(f"U, P, Y, C must share one (n x K) shape, got {U.shape}, {P.shape}, {Y.shape}, {C.shape}")
@@ -84,11 +78,9 @@ def summarize(U, P, Y, C, *, rule: str = "threshold", cost_range=None, fallback:
 
 
 def summarize_official(U, P, Y, C, models) -> Summary:
-    """:func:`summarize` as the official code scores a router: model columns put in the official loader's sorted-name
-    order (:func:`official_model_order`), a row with no affordable model sent to model 0 of that order, utility ties
-    broken by the lower index of that order, thresholds at every unique predicted cost. ``models`` names the columns
-    of the arrays as given. The metrics are order-free; ``best_single`` and ``single_models`` refer to the sorted
-    order (``models[official_model_order(models)]``)."""
+    """:func:`summarize` as the official code scores: columns in sorted-name order (:func:`official_model_order`), no
+    affordable model -> model 0, utility ties to the lower index, thresholds at every unique predicted cost. ``models``
+    names the columns; ``best_single``, ``single_models`` refer to sorted order."""
     order = official_model_order(models)
     if len(order) != as_float(U).shape[-1]:
         raise ValueError(f"{len(order)} model names for arrays with {as_float(U).shape[-1]} columns")
@@ -97,11 +89,9 @@ def summarize_official(U, P, Y, C, models) -> Summary:
 
 
 def random_sweep(Y, C, *, draws: int = 50, seed: int = 0) -> dict:
-    """Random routing as a budget sweep (this project's variant, not the official baseline): each of ``draws`` seeded
-    draws sends every row to a uniformly random model (the point) and also ranks models by random utilities with the
-    known mean prices as predicted costs (a curve, scored with :func:`summarize`). Returns the mean and standard
-    deviation over draws of cost, accuracy, nAUC (both protocols) and Ps; QNC as the median over draws with
-    ``QNC_reached``, the fraction of draws that reach the best single model."""
+    """Random routing as a budget sweep (this project's variant, not the official baseline): per seeded draw, every row
+    to a uniformly random model (the point), and random utilities with the mean prices as predicted costs (a curve, via
+    :func:`summarize`). Mean and sd over ``draws`` of cost, accuracy, nAUC (both), Ps; QNC median, ``QNC_reached``."""
     Y, C = as_float(Y), as_float(C)
     n, k = check_arrays(Y=Y, C=C)
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
@@ -131,8 +121,7 @@ def random_sweep(Y, C, *, draws: int = 50, seed: int = 0) -> dict:
 
 def random_routing(Y, C, *, draws: int = 50, seed: int = 42, protocol: str = "official") -> dict:
     """The Random reference row: :func:`random_official` (``protocol="official"``, the default; ``draws`` trials) or
-    :func:`random_sweep` (``protocol="sweep"``). Both results carry ``cost``, ``accuracy``, ``nAUC``,
-    ``nAUC_shared``, ``Ps``, ``QNC`` and ``protocol``."""
+    :func:`random_sweep` (``protocol="sweep"``), with its ``protocol``."""
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
         raise ValueError(f"random routing needs at least 1 draw, got draws={draws}")
     if protocol == "official":

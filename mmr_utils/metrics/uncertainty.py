@@ -1,11 +1,10 @@
 """Bootstrap intervals over test rows, pooled over seeds, and paired tests between routers on the same rows.
 
-:func:`bootstrap_metric` recomputes sweep, frontier, references and metric on ``n_boot`` resamples of the rows (a
-resample reweights the exact sweep's per-row events, :class:`mmr_utils.metrics.protocol.SweepEvents`, so nothing is
-re-sorted); :func:`paired_bootstrap` scores two routers on the same resamples; :func:`combine_seeds` pools seeds;
-:func:`uncertainty_table` renders "0.745 ± 0.012" cells with Holm-corrected marks against a reference row. Metrics are
-named as in :data:`mmr_utils.metrics.peer.FRONTIER_METRICS`, or any callable ``metric(U, P, Y, C) -> float``.
-"""
+:func:`bootstrap_metric` recomputes sweep, frontier, references and metric on ``n_boot`` row resamples (reweighting the
+exact sweep's per-row events, :class:`mmr_utils.metrics.protocol.SweepEvents`); :func:`paired_bootstrap` scores two
+routers on the same resamples; :func:`combine_seeds` pools seeds; :func:`uncertainty_table` renders "0.745 ± 0.012"
+cells with Holm-corrected marks against a reference row. Metrics: names in
+:data:`mmr_utils.metrics.peer.FRONTIER_METRICS` or a callable ``metric(U, P, Y, C) -> float``."""
 
 from __future__ import annotations
 
@@ -97,8 +96,7 @@ def _counts(indices: np.ndarray, n: int) -> np.ndarray:
 
 
 def percentile_interval(replicates, level: float = 0.95) -> tuple[float, float]:
-    """The ``level`` percentile interval of bootstrap replicates, NaNs ignored (order statistics when some are
-    infinite, as QNC can be)."""
+    """The ``level`` percentile interval of bootstrap replicates, NaNs ignored (order statistics if any infinite)."""
     level = _check_level(level)
     reps = np.asarray(replicates, dtype=float)
     reps = reps[~np.isnan(reps)]
@@ -110,8 +108,7 @@ def percentile_interval(replicates, level: float = 0.95) -> tuple[float, float]:
 
 
 def bootstrap_p_value(differences) -> float:
-    """Two-sided bootstrap p-value for "the difference is 0": ``min(1, 2 min(#(d <= 0) + 1, #(d >= 0) + 1) / (B +
-    1))`` over the B non-NaN replicates."""
+    """Two-sided bootstrap p-value of "difference 0": ``min(1, 2 min(#(d <= 0) + 1, #(d >= 0) + 1) / (B + 1))``."""
     d = np.asarray(differences, dtype=float)
     d = d[~np.isnan(d)]
     if len(d) == 0:
@@ -167,8 +164,7 @@ def _replicates(U, P, Y, C, metrics: Sequence[Metric], indices: np.ndarray, *, r
 
 def _result(name, estimate, reps, level, n_boot, seed) -> BootstrapResult:
     low, high = percentile_interval(reps, level)
-    return BootstrapResult(name, float(estimate), low, high, level, reps, n_boot, seed,
-                           float(np.mean(~np.isnan(reps))))
+    return BootstrapResult(name, float(estimate), low, high, level, reps, n_boot, seed, float(np.mean(~np.isnan(reps))))
 
 
 def bootstrap_metric(U, P, Y, C, metric: Metric = "nAUC_shared", *, n_boot: int = 1000, seed=0,
@@ -238,8 +234,7 @@ def combine_seeds(results: Sequence[BootstrapResult], *, level: float | None = N
                        replicates=pooled, p_value=bootstrap_p_value(pooled) if paired else float("nan"))
 
 
-def format_mean_interval(estimate, low=None, high=None, *, digits: int = 3, style: str = "pm",
-                         pm: str = "±") -> str:
+def format_mean_interval(estimate, low=None, high=None, *, digits: int = 3, style: str = "pm", pm: str = "±") -> str:
     """"0.745 ± 0.012" (``style="pm"``, half the interval's width) or "0.745 [0.733, 0.757]" (``"interval"``);
     ``estimate`` may be a result object; inf prints as "inf", NaN as "n/a"."""
     if low is None and high is None and hasattr(estimate, "estimate"):
@@ -266,8 +261,7 @@ def format_mean_interval(estimate, low=None, high=None, *, digits: int = 3, styl
 
 
 def holm_adjust(p_values) -> np.ndarray:
-    """Holm's step-down adjusted p-values: ``p_adj(i) = max_{j <= i} min(1, (m - j + 1) p(j))`` over the sorted
-    p-values; NaNs stay NaN and do not count towards m."""
+    """Holm's step-down p-values ``max_{j <= i} min(1, (m - j + 1) p(j))`` (sorted); NaNs stay, not counted in m."""
     p = np.asarray(p_values, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = np.flatnonzero(~np.isnan(p))
@@ -309,10 +303,9 @@ def significance_marks(comparisons: Mapping[str, PairedResult | SeedSummary], *,
 def uncertainty_table(splits, metrics: Sequence[str] = ("nAUC_shared", "Ps", "QNC"), *, reference: str | None = None,
                       n_boot: int = 1000, seed: int = 0, level: float = 0.95, alpha: float = 0.05,
                       rule: str = "threshold", digits: int = 3):
-    """Router x metric rows of mean ± interval over splits (:func:`combine_seeds`), each split ``(Y, C,
-    predictions)`` with ``predictions`` router -> ``(U, P)`` and resampled with seed ``(seed, i)`` for every router
-    (paired). With ``reference`` (a router, or ``"Best Single"``, the split's best single model) also the paired
-    difference, its interval, p-values (Holm per metric), ``mark`` and ``cell_marked``."""
+    """Router x metric rows of mean ± interval over splits (:func:`combine_seeds`), each ``(Y, C, predictions)`` (router
+    -> ``(U, P)``), resampled with seed ``(seed, i)`` for every router (paired). With ``reference`` (a router or ``"Best
+    Single"``) also the paired difference, its interval, Holm p-values per metric, ``mark`` and ``cell_marked``."""
     import pandas as pd
 
     splits = list(splits)

@@ -1,5 +1,4 @@
-"""The anatomy of a frontier: one annotated picture of how the paper's metrics (Sec. 3.3) read off a cost-accuracy
-curve, drawn for a small example (notebook 3's toy router)."""
+"""The anatomy of a frontier: how the metrics (Sec. 3.3) read off a cost-accuracy curve (notebook 3's toy router)."""
 
 from __future__ import annotations
 
@@ -24,17 +23,11 @@ COLOURS = {"raw": "0.55", "frontier": "#0072B2", "area": "#56B4E9", "ps": "#009E
 
 
 def plot_frontier_anatomy(U, P, Y, C, *, models, cost_unit: str = "cost units", title: str | None = None):
-    """Draw how one router's predictions become the paper's metrics (Sec. 3.3): the raw operating points of the
-    threshold budget sweep (in sweep order, including the ones that lose accuracy), their Pareto frontier as the step
-    envelope, the peak score **Ps** (the frontier's highest accuracy), the quality-neutral cost **QNC** (the cheapest
-    frontier cost reaching the best single model's accuracy, over that model's mean cost), the area of the **shared
-    nAUC** (the envelope over the interval [mean row-minimum cost, mean row-maximum cost], divided by its width), every
-    single model and the Oracle, each labelled directly.
-
-    ``U``, ``P`` are the router's predicted utility and cost, ``Y``, ``C`` the true correctness and cost (n x K);
-    ``models`` names the K columns. Labels are placed for a handful of points (a toy example); every number shown is
-    computed by :mod:`mmr_utils.metrics.protocol`. Returns the matplotlib figure.
-    """
+    """Draw how one router's predictions become the paper's metrics (Sec. 3.3) on a toy example: the threshold sweep's
+    raw operating points (sweep order, losers included), their Pareto frontier (step envelope), **Ps**, **QNC**, the
+    **shared nAUC** area (envelope over [mean row-minimum, mean row-maximum cost] / width), every single model and the
+    Oracle. ``U``, ``P``: predicted, ``Y``, ``C``: true (n x K) for ``models``; numbers from
+    :mod:`mmr_utils.metrics.protocol`."""
     U, P, Y, C = as_float(U), as_float(P), as_float(Y), as_float(C)
     models = [str(m) for m in models]
     if len(models) != Y.shape[1]:

@@ -7,8 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-#: Ten distinguishable colours (matplotlib's tab10 with its grey, which Random uses, replaced by black-blue), each
-#: router also getting its own line style and marker, so the curves stay apart in greyscale.
+#: tab10 with its grey (Random's) replaced by black-blue; line styles and markers keep routers apart in greyscale.
 _COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf",
             "#1b1b5e")
 _LINESTYLES = ("-", "--", "-.", ":")
@@ -27,10 +26,9 @@ LABEL_ITERATIONS = 400
 
 
 def place_labels(ax, texts, targets, avoid=(), *, markers=None, arrows: bool = True):
-    """Move ``texts`` (matplotlib Text objects on ``ax``) apart from each other and from the ``avoid`` points (data
-    coordinates) and from the ``markers`` (a scatter collection whose markers' extents labels must not cover), each
-    pointing back to its target (data coordinates); call after the axes' scales and limits are final. A fixed number of iterations, not adjustText's default of one second of wall time, so the labels land in
-    the same place on a busy or a fast machine."""
+    """Move ``texts`` (Text objects on ``ax``) apart from each other, the ``avoid`` points (data coordinates) and the
+    ``markers`` (a scatter collection), each pointing to its target; call once scales and limits are final. A fixed
+    iteration count (not adjustText's one second) places labels alike on any machine."""
     from adjustText import adjust_text
 
     if not texts:
@@ -38,9 +36,8 @@ def place_labels(ax, texts, targets, avoid=(), *, markers=None, arrows: bool = T
     targets = np.asarray(targets, dtype=float).reshape(-1, 2)
     avoid = np.asarray(avoid, dtype=float).reshape(-1, 2)
     adjust_text(texts, x=avoid[:, 0], y=avoid[:, 1], target_x=targets[:, 0], target_y=targets[:, 1], ax=ax,
-                objects=markers,
-                expand=(1.3, 1.6), force_text=(0.3, 0.5), force_static=(0.4, 0.7), iter_lim=LABEL_ITERATIONS,
-                time_lim=None, ensure_inside_axes=True,
+                objects=markers, expand=(1.3, 1.6), force_text=(0.3, 0.5), force_static=(0.4, 0.7),
+                iter_lim=LABEL_ITERATIONS, time_lim=None, ensure_inside_axes=True,
                 arrowprops={"arrowstyle": "-", "color": "0.55", "lw": 0.5} if arrows else None)
 
 
@@ -72,10 +69,9 @@ def _cell_text_colour(value: float, limit: float, noise: bool):
 
 
 def modality_gap_intervals(per_seed: pd.DataFrame, metric: str = "nAUC_shared") -> pd.DataFrame:
-    """The 95% interval over seeds of each gap of :func:`mmr_utils.report.paper_tables.modality_gaps` (``versus``
-    ``"best"``): per router and dataset, the per-seed differences between mode 22 and the unimodal mode (11 or 33)
-    with the higher mean, whose mean is the gap; the "mean over routers" row takes, per seed, the mean of the
-    routers' differences. Columns ``router``, ``dataset``, ``mean``, ``low``, ``high``, ``count``."""
+    """95% interval over seeds of each gap of :func:`mmr_utils.report.paper_tables.modality_gaps` (``versus "best"``):
+    per router and dataset, per-seed differences between mode 22 and the higher-mean unimodal mode; the "mean over
+    routers" row averages routers per seed. Columns ``router``, ``dataset``, ``mean``, ``low``, ``high``, ``count``."""
     frame = per_seed[(per_seed["study"] == "mode") & per_seed["mode"].astype(str).isin(["11", "22", "33"])].copy()
     frame["mode"] = frame["mode"].astype(str)
     wide = frame.pivot_table(index=["router", "dataset", "seed"], columns="mode", values=metric, aggfunc="mean")

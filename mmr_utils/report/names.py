@@ -1,8 +1,5 @@
-"""The names a reader sees: routers as the paper writes them, modality modes in words, table columns in words.
-
-One mapping each, used by every figure (:mod:`mmr_utils.report.plots`) and every Markdown table
-(:func:`mmr_utils.report.outputs.save_table`); the CSV files keep the ids the code uses.
-"""
+"""The names a reader sees (routers as the paper writes them, modality modes and table columns in words): one mapping
+each, used by every figure and Markdown table; the CSV files keep the ids the code uses."""
 
 from __future__ import annotations
 
@@ -58,8 +55,7 @@ def column_label(column) -> str:
 
 
 def short_model(model: str) -> str:
-    """A model's short name for labels in figures (``Qwen2.5-VL-72B-Instruct`` -> ``Qwen2.5-VL-72B``,
-    ``gpt-5-2025-08-07`` -> ``gpt-5``)."""
+    """A model's label name (``Qwen2.5-VL-72B-Instruct`` -> ``Qwen2.5-VL-72B``, ``gpt-5-2025-08-07`` -> ``gpt-5``)."""
     short = str(model).replace("-Instruct", "")
     for date in ("-2025-", "-2024-", "-2026-"):
         if date in short:

@@ -1,12 +1,7 @@
-"""The one output layer: figures (PNG + PDF, :func:`save_figure`) and tables (CSV + Markdown, :func:`save_table`)
-leave a notebook only through here, written atomically with ``<name>.provenance.json`` under ``figures/`` (or
-``$MMR_FIGURES_DIR`` during a run on other data, when writing into ``figures/`` is refused). Captions carry the data
-source (SIMULATED where it is) and the encoder. A notebook binds its folder once in a :class:`Report`::
-
-    report = Report(out_dir)
-    report.figure(fig, "fig_pareto", result.provenance)
-    report.table(frame, "tab_main_results_nauc", result.provenance)
-"""
+"""The one output layer: figures (PNG + PDF, :func:`save_figure`) and tables (CSV + Markdown, :func:`save_table`) leave
+a notebook only here, atomically, with ``<name>.provenance.json``, under ``figures/`` (or ``$MMR_FIGURES_DIR`` for other
+data). Captions carry data source (SIMULATED where it is) and encoder. Use: ``report = Report(out_dir)``, then
+``report.figure(fig, name, provenance)`` / ``report.table(frame, name, provenance)``."""
 
 from __future__ import annotations
 
@@ -95,9 +90,8 @@ def _stamp_and_caption(fig, provenance: dict, add_caption: bool) -> None:
 
 
 def save_figure(fig, name: str, provenance: dict, *, out_dir=None, add_caption: bool = True) -> list[Path]:
-    """Save ``fig`` as ``<out_dir>/<name>.png`` and ``.pdf`` (atomically) with ``<name>.provenance.json``; the data
-    stamp (:func:`data_stamp`: SIMULATED or the real data's name) is drawn at its top right and the caption line
-    (:func:`caption`) under it. Returns the written paths; raises on any failure."""
+    """Save ``fig`` as ``<out_dir>/<name>.png`` and ``.pdf`` (atomically) with ``<name>.provenance.json``, stamped and
+    captioned (:func:`_stamp_and_caption`). Returns the written paths; raises on any failure."""
     if not provenance:
         raise ValueError(f"save_figure({name!r}): provenance is required (data source, encoder, seeds)")
     stem = output_folder(out_dir, name) / name
@@ -128,11 +122,9 @@ def _is_number(value) -> bool:
 
 
 def column_format(values) -> Callable[[object], str]:
-    """One number format for a whole column, chosen from its values: whole numbers without decimals; numbers
-    between 0.001 and 100,000 in fixed point with enough decimals for two significant digits of the smallest (3 for
-    scores, at most 4); anything wider in scientific notation with three significant digits. A column with values of
-    both signs (a difference) shows the sign, with 4 decimals when every value is below 1; NaN is a dash;
-    non-numbers are written as text."""
+    """One number format per column: whole numbers without decimals; 0.001 to 100,000 in fixed point with two
+    significant digits of the smallest (3 for scores, at most 4); else scientific with three; both signs (a difference):
+    signed, 4 decimals when all are below 1; NaN a dash; text stays."""
     numbers = np.array([float(v) for v in values if _is_number(v)], dtype=float)
     finite = numbers[np.isfinite(numbers)]
     sign = "+" if finite.size and finite.min() < 0 < finite.max() else ""
@@ -162,10 +154,9 @@ def column_format(values) -> Callable[[object], str]:
 
 
 def display_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """The table a reader sees: row labels as ordinary columns, flat column labels in words
-    (:func:`~mmr_utils.report.names.column_label`), routers and modes named in words
-    (:mod:`mmr_utils.report.names`), every numeric column written in one format (:func:`column_format`); all cells
-    are text; ``attrs["align"]`` says which columns are numeric (right-aligned)."""
+    """The table a reader sees: row labels as ordinary columns, columns, routers and modes named in words
+    (:mod:`mmr_utils.report.names`), each numeric column in one format (:func:`column_format`); all cells are text;
+    ``attrs["align"]`` says which columns are numeric (right-aligned)."""
     from mmr_utils.report.names import MODE_COLUMNS, ROUTER_COLUMNS, column_label, mode_label, router_label
 
     columns_name = frame.columns.name

@@ -1,12 +1,6 @@
 """Paper tables built from study results (:class:`mmr_utils.experiments.studies.StudyResult`, mostly of
-:func:`~mmr_utils.experiments.studies.main_results`), and the paper-vs-here comparisons.
-
-Table 2 (:func:`table2`), Table 3 as reconstructed (:func:`qnc_per_dataset`: per-dataset Quality-Neutral Cost, Sec.
-3.3; the table itself could not be read [uncertain]), Table 4 (:func:`cross_dataset_table`), the stand-in for Table 5
-(:func:`transfer_table`), Sec. 5.3 (:func:`modality_gaps`), the metric audit (:func:`audit_rank_changes`) and the
-headline "about 33% of the best single model's cost" (:func:`cost_claim_check` [likely; the router and data slice
-are not stated]).
-"""
+:func:`~mmr_utils.experiments.studies.main_results`): Tables 2 to 4, the stand-in for Table 5, Sec. 5.3's modality
+gaps, the metric audit and the headline cost claim, and the paper-vs-here comparisons."""
 
 from __future__ import annotations
 
@@ -65,8 +59,7 @@ def select_protocol(frame: pd.DataFrame, protocol: str | None = None) -> pd.Data
 
 
 def table2(result: StudyResult, metric: str = "nAUC_shared", protocol: str | None = None) -> pd.DataFrame:
-    """Paper Table 2 layout: mean ``metric`` over seeds, routers (references first) x datasets and All, for one
-    training ``protocol`` (:func:`select_protocol`)."""
+    """Table 2 layout: mean ``metric`` over seeds, routers (references first) x datasets, All; one ``protocol``."""
     frame = select_protocol(result.results, protocol)
     wide = pivot_seeds(frame, "router", "dataset", metric)
     order = [r for r in ("random", "best_single") if r in wide.index] + [
@@ -148,10 +141,9 @@ def _dataset_order(frame: pd.DataFrame) -> list[str]:
 
 
 def qnc_per_dataset(result: StudyResult, *, long: bool = False) -> pd.DataFrame:
-    """Table 3 (reconstructed): mean QNC over seeds of every learned router per dataset and on all test rows
-    (``inf`` when a seed never reaches the best single model). ``long=False``: routers x datasets. ``long=True``: one
-    row per (router, dataset) with ``QNC``, ``QNC_median``, ``QNC_reached`` (fraction of seeds), ``seeds``, and the
-    best single model (most frequent over seeds) with its mean accuracy and cost."""
+    """Table 3 (reconstructed, unreadable in the paper [uncertain]): mean QNC over seeds per learned router and dataset
+    and on all test rows (``inf``: a seed never reaches the best single). ``long=False``: routers x datasets;
+    ``long=True``: ``QNC``, ``QNC_median``, ``QNC_reached``, ``seeds``, the modal best single, its accuracy and cost."""
     frame = _check_result(result)
     routers = frame[~frame["router"].isin(REFERENCES)]
     if routers.empty:
@@ -176,10 +168,9 @@ def qnc_per_dataset(result: StudyResult, *, long: bool = False) -> pd.DataFrame:
 
 def cost_claim_check(result: StudyResult, *, claim: float = PAPER_COST_FRACTION, tolerance: float = 0.05
                      ) -> pd.DataFrame:
-    """The paper's "about 33% of the best single model's cost" against per-dataset QNC: per dataset (then ``All``)
-    the router with the lowest QNC (``best_router``, missing when none reaches; ``best_QNC`` then inf), its cost
-    (``router_cost``), the difference from ``claim``, whether it is within ``tolerance`` or below, and how many
-    routers reach the best single model or go below the claim."""
+    """The paper's "about 33% of the best single model's cost" [likely; router and data slice unstated] vs per-dataset
+    QNC: per dataset (then ``All``) the lowest-QNC router (``best_router``; none reaching: missing, ``best_QNC`` inf),
+    ``router_cost``, gap to ``claim``, within ``tolerance``/below, how many reach best single/beat claim."""
     if not claim > 0:
         raise ValueError(f"claim must be a positive cost fraction, got {claim}")
     if not tolerance >= 0:

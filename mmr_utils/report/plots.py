@@ -1,7 +1,4 @@
-"""Figures (seaborn/matplotlib) of the notebooks.
-
-Saving lives in :mod:`mmr_utils.report.outputs` (:class:`~mmr_utils.report.outputs.Report`).
-"""
+"""Figures (seaborn/matplotlib) of the notebooks; saving lives in :mod:`mmr_utils.report.outputs`."""
 
 from __future__ import annotations
 
@@ -26,10 +23,9 @@ from mmr_utils.report.outputs import save_figure
 
 
 def plot_composition(composition: pd.DataFrame, category_label: str = "category"):
-    """The benchmark's composition as a sunburst (paper Fig. 2): scenario (inner ring) -> dataset (middle) ->
-    ``category`` (outer ring, when the table has one; on the simulated benchmark these are the simulator's image
-    kinds, named as such by ``category_label``). Every wedge is labelled with its name and instance count: the inner
-    and middle rings inside their wedges, the outer ring's labels outside it along the radius."""
+    """The benchmark's composition as a sunburst (paper Fig. 2): scenario (inner) -> dataset -> ``category`` (outer, if
+    present; the simulator's image kinds, named by ``category_label``). Wedges show name and instance count, the inner
+    rings inside, the outer ring's labels outside along the radius."""
     has_category = "category" in composition and composition["category"].notna().any()
     fig, ax = plt.subplots(figsize=(8.5, 8.5))
     scen = composition.groupby("scenario", sort=False)["instances"].sum()
@@ -239,9 +235,8 @@ def _seed_of(result, seed):
 def plot_pareto(result, dataset: str = "All", seed: int | None = None, models=None, *, log_cost: bool = True,
                 paper_points: dict | None = None):
     """Paper Figure 4: each router's Pareto frontier (named at its end), the single models (labelled), Random and the
-    Oracle; ``paper_points`` (model -> (cost in 1e-3 USD, accuracy), e.g. ``paper_tables.PAPER_FIG4_MODELS``) adds
-    the paper's single-model points as hollow stars joined to this run's. One split seed is drawn (named in the
-    title among the seeds the tables average)."""
+    Oracle; ``paper_points`` (model -> (cost in 1e-3 USD, accuracy), e.g. ``paper_tables.PAPER_FIG4_MODELS``) adds the
+    paper's single-model points as hollow stars joined to this run's. One split seed is drawn (named in the title)."""
     seed, seeds = _seed_of(result, seed)
     fig, ax = plt.subplots(figsize=(10, 6))
     _draw_pareto(ax, result, dataset, seed, models, log_cost=log_cost, paper_points=paper_points, fontsize=7)
@@ -288,7 +283,7 @@ def _hue_label(hue: str, value) -> str:
 def plot_metric_bars(frame: pd.DataFrame, x: str, hue: str, metric: str = "nAUC_shared", title: str = ""):
     """Dot-and-interval plot of ``metric`` per ``x`` (e.g. router) and ``hue`` (e.g. mode, named in words): the
     mean over seeds and its 95% confidence interval (Student t), dodged side by side, so differences inside the seed
-    noise look like it. (A bar chart with a cut axis would exaggerate them.) The legend sits above the axes."""
+    noise look like it (a bar chart with a cut axis would exaggerate them); the legend sits above the axes."""
     data = frame.copy()
     data[x] = data[x].map(router_label)
     agg = mean_interval(data, [x, hue], metric)
@@ -313,10 +308,9 @@ def plot_metric_bars(frame: pd.DataFrame, x: str, hue: str, metric: str = "nAUC_
 
 
 def plot_modality_gaps(gaps: pd.DataFrame, metric: str = "nAUC_shared", per_seed: pd.DataFrame | None = None):
-    """Heatmap of :func:`mmr_utils.report.paper_tables.modality_gaps`: router x dataset, text + image minus the
-    better of text only and image only. With ``per_seed`` (the study's per-seed results) each cell also shows the
-    95% interval over seeds (:func:`modality_gap_intervals`), and cells whose interval covers zero (within seed
-    noise) are hatched with their numbers in grey."""
+    """Heatmap of :func:`mmr_utils.report.paper_tables.modality_gaps` (router x dataset: text + image minus the better
+    unimodal mode); with ``per_seed`` each cell also shows its 95% interval over seeds
+    (:func:`annotate_interval_cells`)."""
     data = gaps.rename(index=router_label)
     limit = max(0.01, float(np.nanmax(np.abs(data.to_numpy())))) if data.notna().any().any() else 0.01
     intervals = None
@@ -327,8 +321,7 @@ def plot_modality_gaps(gaps: pd.DataFrame, metric: str = "nAUC_shared", per_seed
     height = 0.62 if intervals is not None else 0.42
     fig, ax = plt.subplots(figsize=(1.25 * data.shape[1] + 3, height * data.shape[0] + 1.8))
     sns.heatmap(data, annot=intervals is None, fmt="+.3f", cmap="RdBu", center=0, vmin=-limit, vmax=limit, ax=ax,
-                annot_kws={"fontsize": 7},
-                cbar_kws={"label": f"gap in {column_label(metric)}"})
+                annot_kws={"fontsize": 7}, cbar_kws={"label": f"gap in {column_label(metric)}"})
     seeds = annotate_interval_cells(ax, data, intervals, limit) if intervals is not None else 0
     title = (f"Where {mode_label('22')} beats either channel alone: {column_label(metric)} of {mode_label('22')} "
              f"minus the better of {mode_label('11')} and {mode_label('33')}")
@@ -343,10 +336,10 @@ def plot_modality_gaps(gaps: pd.DataFrame, metric: str = "nAUC_shared", per_seed
 
 
 def plot_cross_dataset(table: pd.DataFrame, metric: str = "Ps"):
-    """Paper Table 4 as heatmaps, one panel per scenario: source (rows) -> target (columns), the mean learned
-    router's ``metric`` minus the best single model on the target, in points (blue: routing transfers). With several
-    seeds each cell also shows the 95% interval of that difference over seeds (per seed: the routers' mean minus
-    the best single model of that seed, or its mean over seeds where the table has it once), and cells whose interval covers zero are hatched with their numbers in grey."""
+    """Paper Table 4 as heatmaps, one panel per scenario: source (rows) -> target (columns), the mean learned router's
+    ``metric`` minus the target's best single model, in points (blue: routing transfers); with several seeds, the 95%
+    interval over seeds per cell (per seed: routers' mean minus that seed's best single, or its seed mean where the
+    table has it once; :func:`annotate_interval_cells`)."""
     routers = table[table["router"] != "best_single"]
     best = routers.groupby(["scenario", "source", "target"], sort=False)[metric].mean().rename("router").reset_index()
     single = table[table["router"] == "best_single"].groupby(["source", "target"])["Ps"].mean().rename("single")
@@ -386,8 +379,8 @@ def plot_cross_dataset(table: pd.DataFrame, metric: str = "Ps"):
 
 
 def plot_data_efficiency(frame: pd.DataFrame, metric: str = "nAUC_shared"):
-    """``metric`` against the training fraction per router: the mean over seeds with a 95% confidence interval of
-    that mean (Student t over the seeds), so differences inside the seed noise look like it."""
+    """``metric`` against the training fraction per router: the mean over seeds with its 95% interval
+    (:func:`mean_interval`), so differences inside the seed noise look like it."""
     data = frame.copy()
     data["router"] = data["router"].map(router_label)
     agg = mean_interval(data, ["router", "train_fraction"], metric)

@@ -1,13 +1,9 @@
-"""The router interface (paper Sec. 3: a router maps a query's features to per-model utility ``U`` and cost ``P``),
-the registry of the paper's baselines (Sec. 5.1) and the reference routers Random / Oracle / BestSingle.
-
-Every router follows one scikit-learn style contract: ``fit(X, Y, C, mask=None)`` on fused features ``X`` (n x d),
-correctness ``Y`` and cost ``C`` in USD (n x K), learning from observed cells only (``mask``, default: the finite
-ones; a missing cell is never filled in); ``predict(X) -> (U, P)``, finite (n x K); ``save(path)`` /
-:func:`load_router`, one ``.npz`` file without pickle (class, parameters, fitted arrays; a round trip predicts the
-same); ``get_params()``; and class attributes ``name`` (the registry key) and the capabilities callers read instead
-of testing names (:class:`Router`).
-"""
+"""The router interface (paper Sec. 3: query features -> per-model utility ``U`` and cost ``P``), the registry of the
+paper's baselines (Sec. 5.1) and the reference routers Random / Oracle / BestSingle. Contract (:class:`Router`):
+``fit(X, Y, C, mask=None)`` on fused features (n x d), correctness and USD cost (n x K), from observed cells only
+(``mask``, default the finite ones; never filled in); ``predict(X) -> (U, P)``, finite; ``save(path)`` /
+:func:`load_router`, one pickle-free ``.npz`` (a round trip predicts the same); ``get_params()``; class attributes
+``name`` (registry key) and the capabilities callers read instead of testing names."""
 
 from __future__ import annotations
 
@@ -67,8 +63,7 @@ def _check_features(X, expected_dim: int | None = None) -> np.ndarray:
 
 
 def check_outcomes(X, Y, C, mask=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The validated training set ``(X, Y, C, mask)``; unobserved cells of ``Y`` and ``C`` are 0 (only so that masked
-    sums stay finite)."""
+    """The validated ``(X, Y, C, mask)``; unobserved ``Y`` and ``C`` cells are 0 (so masked sums stay finite)."""
     X = _check_features(X)
     n = X.shape[0]
     arrays = {}
@@ -123,8 +118,7 @@ class Router:
     fusion: ClassVar[str | None] = None
     #: How result tables name the fusion when the router fuses the channels itself (None: the fusion strategy).
     fusion_label: ClassVar[str | None] = None
-    #: ``predict(X, Y=..., C=...)`` reads the true test outcomes (the oracle); it takes no seed and cannot route new
-    #: queries.
+    #: ``predict(X, Y=..., C=...)`` reads the true test outcomes (the oracle); no seed, cannot route new queries.
     uses_truth: ClassVar[bool] = False
     #: The features must carry both channels (train and test), e.g. to attend across them.
     needs_both_channels: ClassVar[bool] = False
@@ -132,8 +126,7 @@ class Router:
     needs_text_dim: ClassVar[bool] = False
     #: Trained by epochs (the constructor takes ``epochs``), so studies may shorten training with ``neural_epochs``.
     neural: ClassVar[bool] = False
-    #: Several instances (equal parameters but ``seed``) can train as one batched ensemble, bit-identical to training
-    #: each alone (:meth:`fit_many`).
+    #: Instances equal but for ``seed`` train as one batched ensemble, bit-identical to each alone (:meth:`fit_many`).
     batchable: ClassVar[bool] = False
 
     def __init__(self, *, seed: int = 0):
@@ -170,8 +163,7 @@ class Router:
 
     @classmethod
     def fit_many(cls, routers, datasets) -> list[Router]:
-        """Fit each of ``routers`` on its ``(X, Y, C[, mask])`` in ``datasets``; the same as fitting them one by one
-        (batchable routers override it to train together)."""
+        """Fit each of ``routers`` on its ``(X, Y, C[, mask])`` in ``datasets`` (batchable routers train together)."""
         return [router.fit(*data) for router, data in zip(routers, datasets, strict=True)]
 
     def predict(self, X) -> tuple[np.ndarray, np.ndarray]:
@@ -256,8 +248,7 @@ def load_router(path: str | os.PathLike) -> Router:
 
 @register
 class RandomRouter(Router):
-    """Random routing (paper Sec. 5.1): ``U`` i.i.d. uniform from ``default_rng(seed)``, ``P`` each model's mean
-    training cost."""
+    """Random routing (paper Sec. 5.1): ``U`` i.i.d. uniform (``default_rng(seed)``), ``P`` mean training costs."""
 
     name = "random"
 

@@ -1,7 +1,5 @@
-"""Non-parametric routers of the paper's baselines (Sec. 5.1), k-nearest neighbours and k-means: a query's utility and
-cost are masked means of the observed training outcomes of similar queries (a model they never observed: its global
-training mean).
-"""
+"""Non-parametric routers of the paper's baselines (Sec. 5.1), kNN and k-means: a query's utility and cost are masked
+means of similar training queries' observed outcomes (a model never observed there: its global training mean)."""
 
 from __future__ import annotations
 
@@ -12,8 +10,7 @@ from sklearn.neighbors import NearestNeighbors
 from mmr_utils.routers.base import Router, masked_column_means, register
 
 
-def _grouped_means(values: np.ndarray, mask: np.ndarray, weights: np.ndarray,
-                   fallback: np.ndarray) -> np.ndarray:
+def _grouped_means(values: np.ndarray, mask: np.ndarray, weights: np.ndarray, fallback: np.ndarray) -> np.ndarray:
     """``weights`` (g x n) selects rows per group; masked mean per group and model, ``fallback`` where empty."""
     counts = weights @ mask
     sums = weights @ (values * mask)
@@ -24,9 +21,8 @@ def _grouped_means(values: np.ndarray, mask: np.ndarray, weights: np.ndarray,
 
 @register
 class KNNRouter(Router):
-    """kNN router: the mean observed correctness and cost of the ``k`` nearest training queries (cosine, brute
-    force; ``k_`` capped at the training size); ``last_fallback_cells_`` counts the cells of the last ``predict``
-    that fell back to the global mean."""
+    """kNN router: mean observed correctness and cost of the ``k`` nearest training queries (cosine, brute force; ``k_``
+    capped at the training size); ``last_fallback_cells_``: cells of the last ``predict`` at the global mean."""
 
     name = "knn"
 
@@ -95,8 +91,7 @@ class KMeansRouter(Router):
         if not isinstance(self.n_clusters, (int, np.integer)) or self.n_clusters < 1:
             raise ValueError(f"n_clusters must be a positive integer, got {self.n_clusters!r}")
         self.n_clusters_ = int(min(self.n_clusters, X.shape[0]))
-        kmeans = KMeans(n_clusters=self.n_clusters_, n_init=self.n_init, max_iter=self.max_iter,
-                        random_state=self.seed)
+        kmeans = KMeans(n_clusters=self.n_clusters_, n_init=self.n_init, max_iter=self.max_iter, random_state=self.seed)
         kmeans.fit(X)
         self.centroids_ = kmeans.cluster_centers_.astype(np.float64)
         labels = self._assign(X)
@@ -123,8 +118,7 @@ class KMeansRouter(Router):
 @register
 class KMeansAdaptiveRouter(KMeansRouter):
     """The k-means router on adaptively fused features (paper Sec. 5.1, "KMeans-adaptive"; official ``kmeansnew``):
-    identical behaviour, but it requires the ``"adaptive"`` fusion strategy of :mod:`mmr_utils.features.fusion` (the official
-    prototype + norm confidence formula)."""
+    it requires the ``"adaptive"`` fusion strategy of :mod:`mmr_utils.features.fusion`."""
 
     name = "kmeans_adaptive"
     fusion = "adaptive"

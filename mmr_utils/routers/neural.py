@@ -1,12 +1,8 @@
 """Neural routers of the paper's baselines (Sec. 5.1): MLP, MLPMF (query tower + model embeddings) and CMR (a
-cross-modal transformer over a text token and an image token).
-
-One training loop: fused Adam/AdamW, mini-batches shuffled by a local ``torch.Generator(seed)``, a masked MSE over
-observed cells summed over utility and cost. Cost is learned as ``z = (log(C + eps) - mean) / std`` over observed
-training cells (``eps`` = 1 % of the median positive cost) and mapped back clipped to the training range of ``z``
-widened by one sd, so ``P`` stays finite and >= 0. Initialisation and dropout run in ``seeded(seed)``; only
-deterministic operations are used.
-"""
+cross-modal transformer over a text and an image token). One loop: fused Adam/AdamW, mini-batches shuffled by
+``torch.Generator(seed)``, masked MSE over observed cells (utility + cost). Cost is learned as ``z = (log(C + eps) -
+mean) / std`` (``eps`` = 1 % of the median positive cost) and mapped back clipped to the training ``z`` range widened by
+one sd (``P`` finite, >= 0). Initialisation and dropout run in ``seeded(seed)``; deterministic operations only."""
 
 from __future__ import annotations
 
@@ -62,8 +58,7 @@ class _TorchRouter(Router):
     (forward returns ``(utility, z_cost)``, batch x K) and ``_make_optimizer``."""
 
     neural = True
-    #: Training has no randomness beyond the initialisation and the shuffling (no dropout), so several instances can
-    #: train as one batched ensemble with the same result as alone (:func:`_train_ensemble`).
+    #: No randomness beyond initialisation and shuffling (no dropout): trains batched (:func:`_train_ensemble`).
     batchable = True
 
     def __init__(self, *, epochs: int = 100, batch_size: int = 32, lr: float = 1e-3, device: str = "cpu",
@@ -73,9 +68,8 @@ class _TorchRouter(Router):
         self.batch_size = batch_size
         self.lr = lr
         self.device = device
-        #: Optional ``callable(epoch, router)`` run after every training epoch with the network in eval mode (e.g. to
-        #: score intermediate epochs: training for E epochs is exactly the first E epochs of a longer run with the
-        #: same seed, so one long run yields every shorter one). Not a parameter; never saved.
+        #: Optional ``callable(epoch, router)`` run after every epoch in eval mode (E epochs are exactly the first E of
+        #: a longer run with the same seed, so one long run scores every shorter one). Not a parameter; never saved.
         self.epoch_callback = None
 
     def _build_module(self, n_features: int, n_models: int) -> nn.Module:
@@ -156,9 +150,8 @@ class _TorchRouter(Router):
 
     @classmethod
     def fit_many(cls, routers, datasets):
-        """Fit each router on its ``(X, Y, C[, mask])``. Batchable routers (:attr:`batchable`) that agree on everything
-        but ``seed`` and whose data have the same shapes train as one batched ensemble (:func:`_train_ensemble`),
-        with the same result, bit for bit, as fitting each alone; the others are fitted one after another."""
+        """Fit each router on its ``(X, Y, C[, mask])``: :attr:`batchable` ones equal but for ``seed``, on data of equal
+        shapes, as one batched ensemble (:func:`_train_ensemble`), the others one after another."""
         routers, checked = list(routers), []
         for router, data in zip(routers, datasets, strict=True):
             X, Y, C, mask = check_outcomes(*data)
@@ -223,10 +216,9 @@ def ensemble_key(router: _TorchRouter, x_shape, y_shape) -> str:
 
 
 def _train_ensemble(routers: list[_TorchRouter], data: list[tuple]) -> None:
-    """Train ``routers`` (one class, equal parameters but ``seed``, equal data shapes) as one batched ensemble, in
-    chunks of :data:`MAX_ENSEMBLE`: each member keeps its initialisation, shuffling, data and optimiser state; the
-    losses are evaluated with ``torch.func.vmap`` over parameters stacked anew each step, so a member's result is
-    bit-identical to training it alone."""
+    """Train ``routers`` (one class, parameters equal but ``seed``, equal data shapes) as one batched ensemble in chunks
+    of :data:`MAX_ENSEMBLE`, each member keeping its initialisation, shuffling, data and optimiser state; losses via
+    ``torch.func.vmap`` over parameters restacked each step, so a member is bit-identical to training it alone."""
     if len(routers) > MAX_ENSEMBLE:
         for start in range(0, len(routers), MAX_ENSEMBLE):
             _train_ensemble(routers[start:start + MAX_ENSEMBLE], data[start:start + MAX_ENSEMBLE])

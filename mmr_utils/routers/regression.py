@@ -1,7 +1,5 @@
-"""Linear routers of the paper's baselines (Sec. 5.1): per-model linear regression ("Linear") and "LinearMF"
-(truncated SVD of the features, then ridge), each model's utility and cost regressed over its observed training rows
-and clipped to [0, 1] and >= 0.
-"""
+"""Linear routers of the paper's baselines (Sec. 5.1): per-model linear regression ("Linear") and "LinearMF" (truncated
+SVD, then ridge) of utility and cost over each model's observed training rows, clipped to [0, 1] and >= 0."""
 
 from __future__ import annotations
 
@@ -77,8 +75,7 @@ class LinearRouter(_LinearHeads):
 @register
 class LinearMFRouter(_LinearHeads):
     """LinearMF router: features reduced by truncated SVD (rank ``rank``, clipped to min(n - 1, d - 1), seeded)
-    then ridge regression (``alpha``) per model for correctness and for cost on observed rows; ``U`` clipped to
-    [0, 1] and ``P`` to >= 0."""
+    then ridge regression (``alpha``) per model for correctness and for cost on observed rows, clipped as Linear."""
 
     name = "linear_mf"
 

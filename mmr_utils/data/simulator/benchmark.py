@@ -1,7 +1,4 @@
-"""The simulated benchmark as tables and as a folder in the official schema: runs the stages (outcomes, content,
-render) instance by instance and writes ``MMR-Bench.csv``, the images, ``latent.csv``, ``SIMULATED.md`` and
-``provenance.json`` atomically (see :mod:`mmr_utils.data.simulator`).
-"""
+"""The simulated benchmark as tables and as an official-schema folder (:func:`simulate_benchmark`), stage by stage."""
 
 from __future__ import annotations
 
@@ -98,8 +95,7 @@ def _build(scale: float, seed: int, outcome_sampling: str, image_sink=None) -> t
 
 def simulate_tables(scale: float = 1.0, seed: int = 0,
                     outcome_sampling: str = "systematic") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The benchmark table (official schema) and the latent audit table, as :func:`simulate_benchmark` writes them,
-    without rendering images."""
+    """The benchmark table (official schema) and latent audit table of :func:`simulate_benchmark`, without images."""
     return _build(scale, seed, outcome_sampling)
 
 
@@ -127,8 +123,7 @@ def _simulated_note(scale: float, seed: int, sizes: dict[str, int], outcome_samp
 
 
 def generator_code_hash() -> str:
-    """sha256 (16 hex digits) of the simulator package's source files and its fitted parameters: a folder written by
-    other code or other fitted values is stale."""
+    """sha256 (16 hex) of the simulator's sources and fitted parameters: other code or values mean a stale folder."""
     import hashlib
     from pathlib import Path
 
@@ -142,8 +137,7 @@ def generator_code_hash() -> str:
 def simulate_benchmark(out_dir: str | Path = paths.SIMULATED, scale: float = 1.0, seed: int = 0,
                        outcome_sampling: str = "systematic", force: bool = False) -> Path:
     """Write the simulated benchmark folder (``MMR-Bench.csv``, ``images/<Folder>/<n>.png``, ``latent.csv``,
-    ``SIMULATED.md``, ``provenance.json``) atomically and return its path; a folder this project did not write is
-    refused unless ``force`` (:func:`mmr_utils._io.check_replaceable_folder`)."""
+    ``SIMULATED.md``, ``provenance.json``) atomically and return its path; another folder needs ``force``."""
     out_dir = check_replaceable_folder(out_dir, force=force)
     sizes = dataset_sizes(scale)
     seed = _check_seed(seed)

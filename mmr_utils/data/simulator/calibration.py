@@ -1,7 +1,6 @@
-"""Calibration of the simulator (see :mod:`mmr_utils.data.simulator` for the generative model): the paper's datasets, sizes,
-scenarios and model pool (Sec. 3), the published per-model per-dataset accuracies the outcomes are calibrated to, the
-simulated costs, and every constant of the generative model. Everything here is data; nothing draws random numbers.
-"""
+"""Calibration of the simulator: the paper's datasets, sizes, scenarios and model pool (Sec. 3), the published
+per-model per-dataset accuracies the outcomes are calibrated to, the simulated costs, and every constant of the
+generative model (docs/simulator.md). Everything here is data; nothing draws random numbers."""
 
 from __future__ import annotations
 
@@ -16,12 +15,7 @@ GENERATOR_VERSION = "2.6.0"
 
 #: Full-scale dataset sizes (paper Sec. 3; 10,370 instances in all).
 DATASET_SIZES: dict[str, int] = {
-    "OCRBench": 1000,
-    "SEEDBench2_Plus": 2277,
-    "MMStar": 1500,
-    "RealWorldQA": 765,
-    "MathVista": 1000,
-    "MathVerse": 788,
+    "OCRBench": 1000, "SEEDBench2_Plus": 2277, "MMStar": 1500, "RealWorldQA": 765, "MathVista": 1000, "MathVerse": 788,
     "MathVision": 3040,
 }
 #: Dataset -> scenario of the paper's taxonomy (OCR, General VQA, Math), from the shared dataset registry.
@@ -30,16 +24,8 @@ SCENARIOS: dict[str, str] = {d: scenario_of(d) for d in DATASET_SIZES}
 IMAGE_FOLDERS: dict[str, str] = {d: image_folder_of(d) for d in DATASET_SIZES}
 #: The model pool, in the column order of the official table.
 MODELS: list[str] = [
-    "Qwen2.5-VL-3B-Instruct",
-    "Qwen2.5-VL-7B-Instruct",
-    "Qwen2.5-VL-72B-Instruct",
-    "InternVL3-78B",
-    "Gemma3-4B",
-    "Claude3-7V_Sonnet",
-    "gpt-5-nano-2025-08-07",
-    "GeminiPro2-5",
-    "gpt-5-2025-08-07",
-    "GeminiFlash2-5",
+    "Qwen2.5-VL-3B-Instruct", "Qwen2.5-VL-7B-Instruct", "Qwen2.5-VL-72B-Instruct", "InternVL3-78B", "Gemma3-4B",
+    "Claude3-7V_Sonnet", "gpt-5-nano-2025-08-07", "GeminiPro2-5", "gpt-5-2025-08-07", "GeminiFlash2-5",
 ]
 
 _PUBLISHED_ORDER = ("MMStar", "RealWorldQA", "SEEDBench2_Plus", "OCRBench", "MathVista", "MathVision", "MathVerse")
@@ -105,8 +91,7 @@ RANDOM_PEAK_EXCESS: dict[str, float] = dict(_FITTED["random_peak_excess"])
 NANO_MARGIN_BELOW_BEST = 0.01
 #: The six datasets of the paper's Figure 4 (its single-model points match the union without MathVision, PAPER.md).
 FIG4_DATASETS: tuple[str, ...] = tuple(d for d in DATASET_SIZES if d != "MathVision")
-#: gpt-5-nano's point in the paper's Figure 4 (read off the figure, cost within about 0.1e-3): accuracy on the six
-#: Figure-4 datasets and mean cost per call in USD.
+#: gpt-5-nano's Figure-4 point (read off the figure, cost within about 0.1e-3): accuracy, mean USD per call.
 PAPER_NANO_FIG4: dict[str, float] = {"accuracy": 0.694, "mean_cost": 0.74e-3}
 #: Tolerances for nano's Figure-4 point: absolute for the accuracy, relative for the mean cost.
 NANO_FIG4_TOLERANCE: dict[str, float] = {"accuracy": 0.02, "mean_cost": 0.20}
@@ -115,9 +100,8 @@ NANO_SHAPE_MODEL = "gpt-5-2025-08-07"
 
 
 def implied_random_mean(peak_excess: dict[str, float] | None = None) -> dict[str, float]:
-    """Group -> the mean accuracy of the 10 models that makes the official Random Ps (best of 50 trials on the 80%
-    test split) equal the paper's Random row in expectation: ``PAPER_RANDOM_PS[g] - peak_excess[g]``
-    (default :data:`RANDOM_PEAK_EXCESS`)."""
+    """Group -> the 10 models' mean accuracy making the official Random Ps (best of 50 trials, 80% test split) equal the
+    paper's Random row in expectation: ``PAPER_RANDOM_PS[g] - peak_excess[g]`` (default :data:`RANDOM_PEAK_EXCESS`)."""
     excess = RANDOM_PEAK_EXCESS if peak_excess is None else peak_excess
     return {g: PAPER_RANDOM_PS[g] - excess[g] for g in PAPER_RANDOM_PS}
 
@@ -127,10 +111,10 @@ def _logit(p: float) -> float:
 
 
 def _nano_profile(published: dict[str, dict[str, float]]) -> tuple[dict[str, float], float]:
-    """(profile, shift): gpt-5-nano's per-dataset accuracy, absent from the published table. ASSUMPTION
-    (docs/simulator.md): GPT-5's profile shifted on the logit scale, ``sigmoid(logit(gpt5_d) + shift)``, with ``shift``
-    bisected so that the size-weighted mean over :data:`FIG4_DATASETS` is the Figure-4 accuracy
-    (:data:`PAPER_NANO_FIG4`), each value capped :data:`NANO_MARGIN_BELOW_BEST` below the dataset's best model."""
+    """(profile, shift): gpt-5-nano's per-dataset accuracy, unpublished. ASSUMPTION (docs/simulator.md): GPT-5's profile
+    shifted in logit, ``sigmoid(logit(gpt5_d) + shift)``, ``shift`` bisected to the Figure-4 accuracy
+    :data:`PAPER_NANO_FIG4` (size-weighted, :data:`FIG4_DATASETS`), capped :data:`NANO_MARGIN_BELOW_BEST` under each
+    best."""
     shape = published[NANO_SHAPE_MODEL]
     sizes = {d: DATASET_SIZES[d] for d in FIG4_DATASETS}
     target = PAPER_NANO_FIG4["accuracy"]
@@ -172,29 +156,15 @@ TARGET_ACCURACY, NANO_LOGIT_SHIFT = _target_accuracy()
 
 #: Model -> mean cost per call in USD the simulator is calibrated to (near the paper's cost figure).
 TARGET_MEAN_COST: dict[str, float] = {
-    "Qwen2.5-VL-3B-Instruct": 0.022e-3,
-    "Qwen2.5-VL-7B-Instruct": 0.10e-3,
-    "Qwen2.5-VL-72B-Instruct": 0.24e-3,
-    "InternVL3-78B": 0.028e-3,
-    "Gemma3-4B": 0.016e-3,
-    "Claude3-7V_Sonnet": 3.0e-3,
-    "gpt-5-nano-2025-08-07": 0.74e-3,
-    "GeminiPro2-5": 4.4e-3,
-    "gpt-5-2025-08-07": 3.9e-3,
-    "GeminiFlash2-5": 2.3e-3,
+    "Qwen2.5-VL-3B-Instruct": 0.022e-3, "Qwen2.5-VL-7B-Instruct": 0.10e-3, "Qwen2.5-VL-72B-Instruct": 0.24e-3,
+    "InternVL3-78B": 0.028e-3, "Gemma3-4B": 0.016e-3, "Claude3-7V_Sonnet": 3.0e-3, "gpt-5-nano-2025-08-07": 0.74e-3,
+    "GeminiPro2-5": 4.4e-3, "gpt-5-2025-08-07": 3.9e-3, "GeminiFlash2-5": 2.3e-3,
 }
 #: Model -> USD per output token (with the verbosities they give the mean costs above).
 PRICE_PER_OUTPUT_TOKEN: dict[str, float] = {
-    "Qwen2.5-VL-3B-Instruct": 8.0e-8,
-    "Qwen2.5-VL-7B-Instruct": 3.0e-7,
-    "Qwen2.5-VL-72B-Instruct": 8.0e-7,
-    "InternVL3-78B": 1.0e-7,
-    "Gemma3-4B": 6.0e-8,
-    "Claude3-7V_Sonnet": 1.5e-5,
-    "gpt-5-nano-2025-08-07": 4.0e-7,
-    "GeminiPro2-5": 1.0e-5,
-    "gpt-5-2025-08-07": 1.0e-5,
-    "GeminiFlash2-5": 2.5e-6,
+    "Qwen2.5-VL-3B-Instruct": 8.0e-8, "Qwen2.5-VL-7B-Instruct": 3.0e-7, "Qwen2.5-VL-72B-Instruct": 8.0e-7,
+    "InternVL3-78B": 1.0e-7, "Gemma3-4B": 6.0e-8, "Claude3-7V_Sonnet": 1.5e-5, "gpt-5-nano-2025-08-07": 4.0e-7,
+    "GeminiPro2-5": 1.0e-5, "gpt-5-2025-08-07": 1.0e-5, "GeminiFlash2-5": 2.5e-6,
 }
 
 #: Fine categories (the ``category`` column).
@@ -240,16 +210,9 @@ MODEL_SKILLS: dict[str, tuple[float, ...]] = {
 }
 #: Model -> how fast P(correct) falls with difficulty (small models are weak on hard items).
 DIFFICULTY_SLOPE: dict[str, float] = {
-    "Qwen2.5-VL-3B-Instruct": 1.4,
-    "Qwen2.5-VL-7B-Instruct": 1.2,
-    "Qwen2.5-VL-72B-Instruct": 0.9,
-    "InternVL3-78B": 0.9,
-    "Gemma3-4B": 1.4,
-    "Claude3-7V_Sonnet": 0.9,
-    "gpt-5-nano-2025-08-07": 1.0,
-    "GeminiPro2-5": 0.75,
-    "gpt-5-2025-08-07": 0.7,
-    "GeminiFlash2-5": 0.85,
+    "Qwen2.5-VL-3B-Instruct": 1.4, "Qwen2.5-VL-7B-Instruct": 1.2, "Qwen2.5-VL-72B-Instruct": 0.9, "InternVL3-78B": 0.9,
+    "Gemma3-4B": 1.4, "Claude3-7V_Sonnet": 0.9, "gpt-5-nano-2025-08-07": 1.0, "GeminiPro2-5": 0.75,
+    "gpt-5-2025-08-07": 0.7, "GeminiFlash2-5": 0.85,
 }
 #: Scale of the kind/skill part of the logit, kept small: the kind is readable from both channels alike.
 SKILL_WEIGHT = 0.5
@@ -284,8 +247,7 @@ _STYLE_OPENERS = {
 TEXT_CUE_STYLES: dict[str, tuple[str, ...]] = {
     style: tuple(f"{opener} {_STYLE_BODIES[style]}" for opener in openers) for style, openers in _STYLE_OPENERS.items()
 }
-#: The image-only cue: how the whole picture was degraded (clean to heavily blurred, with colour cast and contrast,
-#: ``render._degrade``), never mentioned in the text; the largest factor of the image channel.
+#: The image-only cue: how the picture was degraded (``render._degrade``), never in the text; the image's main factor.
 IMAGE_CUE_QUALITIES: tuple[str, ...] = ("clean", "faded", "noisy", "blurred")
 #: Standardised value of cue level 0..3 (equally spaced, mean 0 and variance 1 under uniform levels).
 CUE_LEVEL_VALUES: tuple[float, ...] = tuple(v / (1.25 ** 0.5) for v in (-1.5, -0.5, 0.5, 1.5))
@@ -321,11 +283,9 @@ CUE_WEIGHTS: dict[str, dict[str, float]] = {
     "MathVerse": {"text": 0.825, "image": 1.925, "joint": 0.44},
     "MathVision": {"text": 1.65, "image": 1.1, "joint": 0.44},
 }
-#: Dataset -> sd of the shared, unobservable item effect that moves every model's logit together. FITTED by
-#: :func:`~.fitting.calibrate` to the paper's Oracle row, stored in :data:`FITTED_FILE`.
+#: Dataset -> sd of the shared item effect on all models' logits, FITTED to the Oracle row (:func:`.fitting.calibrate`).
 SHARED_EFFECT_SD: dict[str, float] = dict(_FITTED["shared_effect_sd"])
-#: Dataset -> factor on the readable, model-specific part of the logit (kind/skill and cue terms). FITTED by
-#: :mod:`.learnable` so the learned routers' Ps match the paper's Table 2, stored in :data:`FITTED_FILE`.
+#: Dataset -> factor on the logit's readable, model-specific part; FITTED by :mod:`.learnable` to Table 2's routers.
 LEARNABLE_SIGNAL: dict[str, float] = dict(_FITTED["learnable_signal"])
 CALIBRATION_SCALE = 1.0
 CALIBRATION_SEED = 0
@@ -347,8 +307,7 @@ KIND_TOKEN_LOG_FACTOR: dict[str, float] = {
     "dense_text": -0.5, "scene_text": -0.6, "table": -0.2, "chart": 0.0,
     "function_plot": 0.4, "geometry": 0.6, "counting": -0.3, "scene": -0.2,
 }
-_REASONING_MODELS = {"gpt-5-nano-2025-08-07", "GeminiPro2-5", "gpt-5-2025-08-07", "GeminiFlash2-5",
-                     "Claude3-7V_Sonnet"}
+_REASONING_MODELS = {"gpt-5-nano-2025-08-07", "GeminiPro2-5", "gpt-5-2025-08-07", "GeminiFlash2-5", "Claude3-7V_Sonnet"}
 #: Model -> log-length increase per unit difficulty (reasoning models think longer on hard items).
 TOKEN_DIFFICULTY_SLOPE: dict[str, float] = {m: (0.5 if m in _REASONING_MODELS else 0.25) for m in MODELS}
 TOKEN_NOISE_SD = 0.45
@@ -380,8 +339,7 @@ TARGETS: dict[str, float] = {
 
 
 def paper_learned_ps() -> dict[tuple[str, str], float]:
-    """(router, dataset) -> the paper's Table 2 Ps for the four learned routers on the seven datasets and ``"All"``
-    (the full set)."""
+    """(router, dataset) -> the paper's Table 2 Ps of the four learned routers on the seven datasets and ``"All"``."""
     return {(router, dataset): float(values[1])
             for router in PAPER_LEARNED
             for dataset, values in zip(PAPER_TABLE2_DATASETS, PAPER_TABLE2[router])}

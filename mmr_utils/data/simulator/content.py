@@ -1,6 +1,5 @@
 """Question, answer and picture content of one simulated instance: kind-specific question templates, plausible wrong
-answers, and the drawing parameters :mod:`mmr_utils.data.simulator.render` turns into the picture.
-"""
+answers, and the drawing parameters :mod:`mmr_utils.data.simulator.render` turns into the picture."""
 
 from __future__ import annotations
 
@@ -18,18 +17,13 @@ _COLORS: dict[str, tuple[int, int, int]] = {
 }
 _SHAPES = ("circle", "square", "triangle")
 _GENERIC_QUESTIONS = (
-    "Answer the question shown in the image.",
-    "Please answer the question in the image.",
-    "Look at the picture and solve the problem shown.",
-    "According to the image, what is the answer?",
+    "Answer the question shown in the image.", "Please answer the question in the image.",
+    "Look at the picture and solve the problem shown.", "According to the image, what is the answer?",
 )
 _EXTRA_CONDITIONS = (
-    "Think carefully before answering.",
-    "Note that the figure may not be drawn to scale.",
-    "If several answers seem possible, give the most precise one.",
-    "Ignore any watermark or decoration in the image.",
-    "Assume all values shown are exact.",
-    "Give only the final answer, without units unless they are needed.",
+    "Think carefully before answering.", "Note that the figure may not be drawn to scale.",
+    "If several answers seem possible, give the most precise one.", "Ignore any watermark or decoration in the image.",
+    "Assume all values shown are exact.", "Give only the final answer, without units unless they are needed.",
 )
 
 
@@ -76,8 +70,7 @@ def _content_dense_text(rng, level):
         answer = lines[line][-1]
     others = sorted({w for row in lines for w in row} - {answer})
     distractors = [str(w) for w in rng.permutation(others)[:3]] or _distinct_words(rng, 3)
-    return _Content(question, answer, distractors,
-                    {"lines": lines, "highlight": line if variant == 2 else -1})
+    return _Content(question, answer, distractors, {"lines": lines, "highlight": line if variant == 2 else -1})
 
 
 def _content_scene_text(rng, level):
@@ -212,11 +205,9 @@ _CONTENT_BUILDERS = {
 }
 
 
-def _compose_question(content: _Content, rng, generic: bool, multiple_choice: bool, text_level: float,
-                      style: str):
-    """Final question text, answer, wrong-answer space and the text printed in the image: a generic (Vision-Only)
-    question prints the real question and its conditions in the image; the ``style`` preamble (the text-only cue)
-    always opens the text and is never printed."""
+def _compose_question(content: _Content, rng, generic: bool, multiple_choice: bool, text_level: float, style: str):
+    """Final question text, answer, wrong-answer space and text printed in the image: a generic (Vision-Only) question
+    prints the real question and conditions in the image; the ``style`` preamble (text-only cue) opens the text only."""
     if style not in TEXT_CUE_STYLES:
         raise ValueError(f"unknown response style {style!r}; expected one of {list(TEXT_CUE_STYLES)}")
     n_conditions = min(3, int(4 * text_level))

@@ -1,11 +1,8 @@
 """Calibration of the simulator against the paper's Table 2 reference rows (docs/simulator.md).
 
-The per-model accuracies are exact by construction (the intercepts ``a_md``); gpt-5-nano sits at its Figure 4 point
-(:func:`~.calibration._nano_profile`); the Random row is the best of 50 official random trials
-(:func:`random_peak_excess`). :func:`calibrate` fits, per dataset, the standard deviation ``sigma_d`` of a shared
-item effect (how correlated the models' errors are) to the Oracle row, stored in
-:data:`~.calibration.SHARED_EFFECT_SD`. :func:`achieved_vs_target` tabulates achieved vs target values (notebook 01).
-"""
+Per-model accuracies are exact by construction; gpt-5-nano sits at its Figure 4 point; the Random row is the best of 50
+official random trials (:func:`random_peak_excess`). :func:`calibrate` fits per dataset the shared item effect's sd
+``sigma_d`` (:data:`~.calibration.SHARED_EFFECT_SD`) to the Oracle row; :func:`achieved_vs_target` tabulates the fit."""
 
 from __future__ import annotations
 
@@ -44,8 +41,7 @@ SIGMA_BRACKET = (0.0, 12.0)
 #: Tolerances of the calibration for the Oracle and Random rows.
 ORACLE_TOLERANCE = 0.01
 RANDOM_TOLERANCE = 0.01
-#: The stored Random peak excess counts as reproduced when no group's recomputed value differs by more than this (one
-#: unit of its 4th decimal).
+#: The stored Random peak excess is reproduced when no group's recomputed value differs by more (one 4th decimal).
 EXCESS_CONVERGED = 1e-4
 #: The model whose Figure-4 point the calibration places.
 NANO = "gpt-5-nano-2025-08-07"
@@ -57,13 +53,10 @@ CALIBRATION_METHODS = ("expected", "realized")
 def calibrate(scale: float = CALIBRATION_SCALE, seed: int = CALIBRATION_SEED, *, method: str = "realized",
               iterations: int = 40, targets: dict[str, float] | None = None, signal: dict[str, float] | None = None,
               datasets=None, latents: pd.DataFrame | None = None) -> dict[str, float]:
-    """dataset -> ``sigma_d`` (4 decimals) such that the Oracle Ps equals the paper's Oracle row (Table 2).
-
-    ``iterations`` bisection steps on ``sigma_d`` in :data:`SIGMA_BRACKET` over the latents of ``(scale, seed)``,
-    re-solving the intercepts at each step; on the analytic expected Oracle ``mean_i (1 - prod_m (1 - p_im))``
-    (``method="expected"``) or on the Oracle of the outcomes actually drawn (``"realized"``, behind the stored
-    constants). ``signal`` (default :data:`~.calibration.LEARNABLE_SIGNAL`), ``datasets`` and precomputed
-    ``latents`` are optional; a target the bracket cannot reach is a ``ValueError``."""
+    """dataset -> ``sigma_d`` (4 decimals) making the Oracle Ps equal Table 2's Oracle row: bisection in
+    :data:`SIGMA_BRACKET` over the latents of ``(scale, seed)``, re-solving intercepts each step, on the expected Oracle
+    (``method="expected"``) or the drawn one (``"realized"``, behind the stored constants). ``signal`` defaults to
+    :data:`~.calibration.LEARNABLE_SIGNAL`; an unreachable target is a ``ValueError``."""
     seed = _check_seed(seed)
     if method not in CALIBRATION_METHODS:
         raise ValueError(f"method must be one of {CALIBRATION_METHODS}, got {method!r}")
@@ -102,8 +95,7 @@ def calibrate(scale: float = CALIBRATION_SCALE, seed: int = CALIBRATION_SEED, *,
 
 
 def expected_max_standard_normal(k: int) -> float:
-    """E[max of k independent standard normals] (k = 50: about 2.249), by numerical integration of
-    ``x * k * phi(x) * Phi(x)^(k-1)``."""
+    """E[max of k standard normals] (k = 50: about 2.249), integrating ``x * k * phi(x) * Phi(x)^(k-1)``."""
     from scipy.stats import norm
 
     if not (isinstance(k, (int, np.integer)) and k >= 1):
@@ -115,13 +107,9 @@ def expected_max_standard_normal(k: int) -> float:
 
 def random_peak_excess(table, *, trials: int = RANDOM_TRIALS, test_fraction: float = PAPER_TEST_FRACTION
                        ) -> dict[str, float]:
-    """Group (each dataset and ``"Full"``) -> the expected official Random Ps minus the mean accuracy of the models.
-
-    The official Random router scores ``trials`` trials of a uniform random model per query on a test split of
-    ``test_fraction`` of the rows, each trial one frontier point, so its Ps is the best trial: in expectation
-    ``E[max of trials standard normals] * sd`` above the mean, where ``sd^2 = mean_q pbar_q (1 - pbar_q) / n_test``
-    is the variance of one trial's accuracy (``pbar_q``: share of models right on query q). Rounded to 4 decimals,
-    the precision of :data:`~.calibration.RANDOM_PEAK_EXCESS`."""
+    """Group (datasets, ``"Full"``) -> expected official Random Ps minus the models' mean accuracy (4 decimals): best of
+    ``trials`` one-point trials on ``test_fraction`` of rows, ``E[max of trials std normals] * sd`` above the mean,
+    ``sd^2 = mean_q pbar_q (1 - pbar_q) / n_test`` (``pbar_q``: share of models right on query q)."""
     correct, datasets = _correct_and_datasets(table)
     if np.isnan(correct).any():
         raise ValueError("the table has missing correctness cells; the Random peak excess needs complete rows")
@@ -169,11 +157,9 @@ def _nano_columns(table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def random_row_conflicts() -> dict[str, float]:
-    """The numbers behind the conflict between the paper's Random rows and its Figure 4: gpt-5-nano's accuracy on the
-    six Figure-4 datasets that the per-dataset Random rows imply (each dataset's implied mean accuracy of the 10
-    models, :func:`~.calibration.implied_random_mean`, times 10 minus the nine published models), the full-set
-    accuracy the full-set Random row implies (given nano's profile everywhere else in proportion), and the
-    Figure-4 point itself."""
+    """The numbers behind the conflict of the paper's Random rows with Figure 4: gpt-5-nano's accuracy on the six
+    Figure-4 datasets the per-dataset Random rows imply (10 x :func:`~.calibration.implied_random_mean` minus the nine
+    published models), the full-set accuracy the full-set row implies (nano's profile pro rata), the Figure 4 point."""
     implied = implied_random_mean()
     others = {d: sum(TARGET_ACCURACY[m][d] for m in MODELS if m != NANO) for d in DATASET_SIZES}
     nano_per_dataset = {d: 10 * implied[d] - others[d] for d in DATASET_SIZES}
@@ -219,13 +205,11 @@ def _learned_rows() -> list[dict]:
 
 def achieved_vs_target(table=None, *, scale: float = 1.0, seed: int = 0, random_draws: int = RANDOM_TRIALS,
                        random_splits: int = 20, learned: bool = True) -> pd.DataFrame:
-    """Achieved vs target rows of the paper's Table 2 per dataset and ``Full`` (columns group, n, metric, target,
-    achieved, difference, tolerance, within, note) for ``table`` (default: simulated at ``(scale, seed)``).
-
-    Best Single and Oracle Ps on all rows; Random Ps the official statistic (best of ``random_draws`` trials on 80%
-    test splits, mean over ``random_splits``) beside ``random_mean``; tolerances 0.01 (Oracle, Random) and 2 binomial
-    sd of the 80% split (Best Single). Also gpt-5-nano's Figure-4 point and, with ``learned``, the learned routers'
-    Ps and gains as :mod:`.learnable` last stored them. ``note`` names conflicts and where a row comes from."""
+    """Achieved vs target rows of Table 2 per dataset and ``Full`` (group, n, metric, target, achieved, difference,
+    tolerance, within, note) for ``table`` (default: simulated at ``(scale, seed)``): Best Single and Oracle Ps on all
+    rows; Random Ps the official statistic (best of ``random_draws`` trials on 80% test splits, mean over
+    ``random_splits``) beside ``random_mean``; tolerance 0.01 (Oracle, Random) or 2 binomial sd of the 80% split (Best
+    Single); gpt-5-nano's Figure-4 point; with ``learned``, the stored learned routers' Ps and gains."""
     if table is None:
         from mmr_utils.data.simulator.benchmark import simulate_tables
 

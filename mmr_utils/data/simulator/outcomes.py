@@ -1,6 +1,5 @@
-"""Latent variables, outcome probabilities and the drawn outcomes and token counts of the simulator (the
-"Kind", "Difficulty", "Skill needs", "Correctness" and "Cost" steps of the generative model in :mod:`mmr_utils.data.simulator`).
-"""
+"""Latent variables, outcome probabilities and the drawn outcomes and token counts of the simulator (the "Kind",
+"Difficulty", "Skill needs", "Correctness" and "Cost" steps of the generative model, docs/simulator.md)."""
 
 from __future__ import annotations
 
@@ -112,8 +111,7 @@ def _solve_intercepts(base_logits: np.ndarray, targets: np.ndarray, iterations: 
 
 def _base_logits(latents: pd.DataFrame, seed: int, signal: dict[str, float] | None = None) -> np.ndarray:
     """The logit without intercept and shared effect (n x K), its readable model-specific part times ``signal[d]``."""
-    required = ["dataset", "difficulty", "text_cue", "image_cue", "shared_effect",
-                *(f"need_{s}" for s in SKILLS)]
+    required = ["dataset", "difficulty", "text_cue", "image_cue", "shared_effect", *(f"need_{s}" for s in SKILLS)]
     missing = [c for c in required if c not in latents.columns]
     if missing:
         raise ValueError(f"latents lack columns {missing}; expected the output of simulate_latents()")
@@ -149,8 +147,7 @@ def _calibrated(base: np.ndarray, latents: pd.DataFrame, dataset: str, shared_sd
     return _sigmoid(_solve_intercepts(logits, targets)[None, :] + logits)
 
 
-def correctness_probabilities(latents: pd.DataFrame, seed: int = 0,
-                              shared_sd: dict[str, float] | None = None,
+def correctness_probabilities(latents: pd.DataFrame, seed: int = 0, shared_sd: dict[str, float] | None = None,
                               signal: dict[str, float] | None = None) -> np.ndarray:
     """P(correct) per instance and model (n x K, :data:`MODELS` order): ``p_im = sigmoid(a_md + s_d (SKILL_WEIGHT
     need_i . skill_m + w_d^text t_m u_i + w_d^image v_m q_i + w_d^joint j_m u_i q_i) - slope_m difficulty_i - sigma_d

@@ -1,7 +1,5 @@
-"""Studies beyond the paper: :func:`routing_comparison` (every router of the registry scored with the paper's metrics
-and every peer metric family, bootstrap intervals against the best single model, an oracle-gap breakdown) and
-:func:`headroom` (what a table's outcomes leave a router to find).
-"""
+"""Studies beyond the paper: :func:`routing_comparison` (all registered routers under the paper's and peer metrics,
+bootstrap intervals vs the best single model, an oracle-gap breakdown) and :func:`headroom`."""
 
 from __future__ import annotations
 
@@ -16,13 +14,10 @@ from mmr_utils.metrics.peer_table import peer_metrics_table
 from mmr_utils.metrics.references import oracle_choice
 from mmr_utils.metrics.uncertainty import uncertainty_table
 
-#: Routers beyond the paper's ten, in the order notebook 9 shows them.
-BEYOND_ROUTERS: tuple[str, ...] = ("carrot_knn", "knn_shrunk", "kmeans_shrunk", "irt", "gbdt", "cascade")
-
 
 def oracle_gap(Y: np.ndarray, C: np.ndarray, U: np.ndarray, P: np.ndarray, models, *, datasets=None) -> pd.DataFrame:
     """Where a router loses to the oracle at its peak (the operating point that attains Ps): rows where the router is
-    wrong but some model was right, counted by dataset and by the oracle's model (cheapest correct, else cheapest), as shares."""
+    wrong but some model was right, as shares by dataset and by the oracle's model (cheapest correct, else cheapest)."""
     from mmr_utils.metrics.peer_table import choices_at_peak
 
     chosen = choices_at_peak(U, P, Y, C)
@@ -93,17 +88,12 @@ def _grouped_router_gain(Y: np.ndarray, groups: np.ndarray, train: np.ndarray, t
 def headroom(table, groupings: dict | None = None, *, train_fraction: float = 0.2, seeds=(0, 1, 2, 3, 4)
              ) -> pd.DataFrame:
     """What ``table``'s outcomes leave a router to find, before any router is fitted: rows (``measure``, ``value``,
-    ``meaning``) on the complete rows.
-
-    - ``best_single``, ``oracle``: Ps of the paper's Best Single and Oracle on every row;
-    - ``oracle_if_independent``: ``1 - prod_m (1 - p_m)``, the oracle if correctness were independent; an observed
-      oracle near it means the headroom is mostly per-row luck no feature can predict;
-    - ``mean_error_correlation``: mean pairwise Pearson (phi) correlation of the models' correctness;
-    - ``group_oracle:<name>``: each group of a per-row grouping routed to its most accurate model, in-sample;
-    - ``group_router:<name>``: that grouping learned on a ``train_fraction`` split per seed, as the mean out-of-sample
-      gain over the best single training model (sd over seeds in the meaning);
-    - ``test_sd_best_single``: binomial sd of the best single accuracy on ``1 - train_fraction`` of the rows.
-    """
+    ``meaning``) on the complete rows: ``best_single``, ``oracle`` (Ps on every row); ``oracle_if_independent`` (``1 -
+    prod_m (1 - p_m)``; an observed oracle near it means per-row luck no feature predicts); ``mean_error_correlation``
+    (mean pairwise phi of correctness); ``group_oracle:<name>`` (each group of a per-row grouping to its most accurate
+    model, in-sample); ``group_router:<name>`` (that grouping learned on a ``train_fraction`` split per seed: mean
+    out-of-sample gain over the best single training model, sd over seeds in the meaning); ``test_sd_best_single``
+    (binomial sd of the best single accuracy on ``1 - train_fraction`` of the rows)."""
     rows = table.complete_rows()
     Y = table.correct[rows].astype(float)
     if Y.shape[1] < 2:

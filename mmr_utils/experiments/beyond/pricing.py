@@ -1,11 +1,8 @@
-"""Cost honesty: the same judged outcomes re-priced under several cost definitions (:class:`CostDefinition`), and
-how much the ranking of routers depends on which one is used.
-
-The paper's cost ``c_{i,k}`` (Sec. 3) is one number per (query, model), built in a way it does not state
-(docs/paper.md: most likely output tokens x output price, uncertain); :mod:`mmr_utils.data.mathv` models MATH-V's that
-way. Every price and rule names its public source; none was re-checked live (offline): every snapshot says
-``verified=False``, and rules or prices recalled rather than read carry ``[uncertain]`` or ``[assumption]``.
-"""
+"""Cost honesty: the same judged outcomes re-priced under several cost definitions (:class:`CostDefinition`), and how
+much the router ranking depends on the choice. The paper's cost ``c_{i,k}`` (Sec. 3) is built in a way it does not state
+(docs/paper.md: likely output tokens x output price, uncertain; :mod:`mmr_utils.data.mathv` does that). Every price and
+rule names its public source; none re-checked live (``verified=False``); recalled ones carry
+``[uncertain]``/``[assumption]``."""
 
 from __future__ import annotations
 
@@ -78,8 +75,7 @@ class ImageRule:
     source: str
 
 
-#: Image-token rules by name. ``[uncertain]`` marks a rule that is documented for a related model, not the exact
-#: model version MATH-V evaluated, or that is a guess.
+#: Image-token rules by name; ``[uncertain]``: documented for a related model, not MATH-V's version, or a guess.
 IMAGE_TOKEN_RULES: dict[str, ImageRule] = {rule.name: rule for rule in (
     ImageRule("none", fixed_tokens(0), "0 (the image is not sent)",
               "MATH-V: the setting answers from the text only (GPT-4) or from a caption (ChatGPT-3.5); the caption's "
@@ -104,21 +100,11 @@ IMAGE_TOKEN_RULES: dict[str, ImageRule] = {rule.name: rule for rule in (
 
 #: The rule each MATH-V model setting uses under ``image_rule="per_model"``.
 MODEL_IMAGE_RULE: dict[str, str] = {
-    "GPT4-CoT (Text Only)": "none",
-    "ChatGPT3.5-CoT (Text+Image Caption)": "none",
-    "Gemini-Pro": "gemini_fixed",
-    "Gemini-Pro-CoT": "gemini_fixed",
-    "Qwen-VL-Max": "qwen_patches",
-    "Qwen-VL-Max-CoT": "qwen_patches",
-    "Qwen-VL-Plus": "qwen_patches",
-    "LLaVA-v1.5-13B": "clip336",
-    "LLaVA-v1.5-7B": "clip336",
-    "ShareGPT4V-13B": "clip336",
-    "ShareGPT4V-7B": "clip336",
-    "InternLM-XComposer2-VL": "xcomposer2_490",
-    "InternLM-XComposer2-VL-CoT": "xcomposer2_490",
-    "SPHINX-MoE": "default576",
-    "SPHINX-v2": "default576",
+    "GPT4-CoT (Text Only)": "none", "ChatGPT3.5-CoT (Text+Image Caption)": "none", "Gemini-Pro": "gemini_fixed",
+    "Gemini-Pro-CoT": "gemini_fixed", "Qwen-VL-Max": "qwen_patches", "Qwen-VL-Max-CoT": "qwen_patches",
+    "Qwen-VL-Plus": "qwen_patches", "LLaVA-v1.5-13B": "clip336", "LLaVA-v1.5-7B": "clip336",
+    "ShareGPT4V-13B": "clip336", "ShareGPT4V-7B": "clip336", "InternLM-XComposer2-VL": "xcomposer2_490",
+    "InternLM-XComposer2-VL-CoT": "xcomposer2_490", "SPHINX-MoE": "default576", "SPHINX-v2": "default576",
 }
 #: Under ``image_rule="flat"`` every model that sees the image is charged this many tokens per image.
 FLAT_IMAGE_TOKENS = 576
@@ -174,8 +160,7 @@ _OPEN = {
 }
 _UNCHANGED = " (unchanged: no dated later source) [assumption]"
 
-#: Two dated snapshots. The 2024 output prices equal :data:`mmr_utils.data.mathv.PRICE_PER_MILLION`, so
-#: ``output_only`` under it reproduces the converter's costs.
+#: Two dated snapshots; 2024's output prices are :data:`mmr_utils.data.mathv.PRICE_PER_MILLION` (the converter's costs).
 PRICE_SNAPSHOTS: dict[str, PriceSnapshot] = {s.name: s for s in (
     _snapshot("2024-03", "2024-03-01", {
         "GPT4-CoT (Text Only)": (10.0, 30.0, "OpenAI pricing page, gpt-4-0125-preview (early 2024) [recalled offline]"),
@@ -223,8 +208,7 @@ def price_table(models: Sequence[str], snapshots: Sequence[str] = tuple(PRICE_SN
 @dataclass(frozen=True)
 class CostDefinition:
     """What a call costs: ``output_only`` (output tokens x output price) or ``input_output`` (plus input tokens x
-    input price, input = question tokens + image tokens by ``image_rule``: ``"flat"`` or ``"per_model"``), under
-    the price snapshot ``snapshot``."""
+    input price, input = question tokens + image tokens by ``image_rule``, ``"flat"`` or ``"per_model"``)."""
 
     name: str
     parts: str
@@ -328,8 +312,7 @@ def reprice(table: OutcomeTable, definition: CostDefinition, *, question_tokens:
 
 
 def kendall_tau_table(scores: pd.DataFrame) -> pd.DataFrame:
-    """Kendall's tau-b between every pair of columns of ``scores`` (routers x cost definitions); NaN (undefined, not
-    0) for a column that ties every router."""
+    """Kendall's tau-b between column pairs of ``scores`` (routers x definitions); NaN (not 0) if a column ties all."""
     from scipy.stats import kendalltau
 
     if scores.shape[0] < 2:
@@ -350,10 +333,9 @@ def kendall_tau_table(scores: pd.DataFrame) -> pd.DataFrame:
 @study
 def cost_definition_study(bank, config: RunConfig, routers, *, definitions: Sequence[str] = tuple(COST_DEFINITIONS),
                           tokenizer: str = "minilm") -> StudyResult:
-    """Rank the routers by nAUC (paper Sec. 4) under each cost definition, each refitted on the re-priced table (one
-    split per seed for all). ``results``: per (definition, router, seed) the metrics, the mean call cost of the pool,
-    the best single and the cheapest model, and ``U_same`` (``U`` bit-identical to the first definition's, as for
-    routers whose utility reads no cost). ``curves``: ``scores`` (mean nAUC), ``ranks`` and ``tau``."""
+    """Rank routers by nAUC (paper Sec. 4) under each cost definition, refitted on the re-priced table (one split per
+    seed). ``results``: per (definition, router, seed) the metrics, pool mean call cost, best single and cheapest model,
+    ``U_same`` (``U`` bit-identical to the first's). ``curves``: ``scores`` (mean nAUC), ``ranks``, ``tau``."""
     from mmr_utils.data.mathv import count_output_tokens
     from mmr_utils.data.splits import instance_split
     from mmr_utils.features.bank import FeatureBank

@@ -1,11 +1,7 @@
-"""Model-pool shift: how routing quality moves when the candidate pool (the paper's K models, Sec. 3) changes after
-the router was built: :func:`pool_shift` (a model removed) and :func:`add_model_curve` (a model added).
-
-How a router takes in a new model known from only ``K`` labelled training queries (the method used for every router):
-it is refitted on all training rows with the new model's column observed only on the K profiled rows and masked
-elsewhere, so each router's own missing-cell handling (:mod:`mmr_utils.routers.base`) decides what it predicts for
-the new model. ``K = 0`` is the pool without it; ``K = all`` the full pool, identical to a normal fit.
-"""
+"""Model-pool shift: how routing quality moves when the candidate pool (the paper's K models, Sec. 3) changes after the
+router was built: :func:`pool_shift` (a model removed), :func:`add_model_curve` (a model added, known from only ``K``
+labelled training queries: every router is refitted with the new column observed on the K profiled rows and masked
+elsewhere, so its own missing-cell handling decides). ``K = 0`` is the pool without it; ``K = all`` a normal fit."""
 
 from __future__ import annotations
 
@@ -72,12 +68,11 @@ def _context(Y, C, models) -> dict:
 
 @study
 def pool_shift(bank: FeatureBank, config: RunConfig, routers, *, remove: str = "all") -> StudyResult:
-    """Leave-one-model-out: per seed (one split for every pool) every router on the full pool and on the pool without
-    each model (``remove="all"``) or only without the seed's strongest and cheapest (``"named"``), all scored on the
-    test rows complete in the full table. ``results``: per (seed, scenario, removed model, router) ``nAUC``, ``Ps``,
-    their change against the full pool (``d_nAUC``, ``d_Ps``), the reduced pool's Oracle Ps and best single model
-    (chosen on the test rows). ``scenario``: ``full``, ``leave_out``, and ``remove_strongest`` / ``remove_cheapest``
-    (the same numbers, relabelled)."""
+    """Leave-one-model-out: per seed (one split for every pool) every router on the full pool and without each model
+    (``remove="all"``) or only the seed's strongest and cheapest (``"named"``), scored on the test rows complete in the
+    full table. ``results``: per (seed, scenario, removed model, router) ``nAUC``, ``Ps``, ``d_nAUC``, ``d_Ps`` against
+    the full pool, the reduced pool's Oracle Ps and best single model (chosen on the test rows). ``scenario``: ``full``,
+    ``leave_out``, and its rows relabelled ``remove_strongest`` / ``remove_cheapest``."""
     table = bank.table
     if len(table.models) < 3:
         raise ValueError(f"pool shift needs at least three models (two remain after leaving one out), got "
@@ -111,8 +106,7 @@ def pool_shift(bank: FeatureBank, config: RunConfig, routers, *, remove: str = "
     return StudyResult(pd.DataFrame(records), {"named": pd.DataFrame(named)}, {"named_models": named})
 
 
-def fit_predict_masked(bank: FeatureBank, router: str, split, train_mask: np.ndarray, config: RunConfig, *,
-                       seed: int):
+def fit_predict_masked(bank: FeatureBank, router: str, split, train_mask: np.ndarray, config: RunConfig, *, seed: int):
     """:func:`~mmr_utils.experiments.runs.fit_predict`'s ``(U, P)`` (not cached) for a router that learns only from the
     training cells ``train_mask`` (len(train) x K, True = observed) keeps."""
     from mmr_utils.features.fusion import build_features
@@ -152,10 +146,10 @@ def profiled_rows(train: np.ndarray, k: int | None, seed: int) -> np.ndarray:
 @study
 def add_model_curve(bank: FeatureBank, config: RunConfig, routers, *, new_model: str | None = None,
                     ks=(0, 10, 25, 50, 100, 200, None)) -> StudyResult:
-    """Add ``new_model`` (default: the seed's strongest by training accuracy) known from only ``K`` labelled training
-    queries (the module docstring's method) for each K of ``ks`` (None = all; a K above the training rows is skipped
-    and listed in ``curves["skipped"]``). ``results``: per (router, K, seed) ``nAUC``, ``Ps`` and ``share_new`` (share
-    of test rows routed to it at the peak); ``curves["references"]``: the pools ``without`` it and ``full``."""
+    """Add ``new_model`` (default: the seed's strongest by training accuracy) known from ``K`` labelled training queries
+    (module docstring) for each K of ``ks`` (None = all; K above the training rows: skipped, ``curves["skipped"]``).
+    ``results``: per (router, K, seed) ``nAUC``, ``Ps``, ``share_new`` (test share routed to it at the peak);
+    ``curves["references"]``: pools ``without`` and ``full``."""
     from mmr_utils.metrics.peer_table import choices_at_peak
 
     table = bank.table
@@ -199,5 +193,4 @@ def add_model_curve(bank: FeatureBank, config: RunConfig, routers, *, new_model:
     skipped_frame = pd.DataFrame(skipped, columns=["seed", "K", "train_rows"]).drop_duplicates()
     extra = {"method": "refit with the new model's column observed on the K profiled training rows only",
              "skipped_ks": skipped_frame.to_dict("records")}
-    return StudyResult(pd.DataFrame(records), {"references": pd.DataFrame(references), "skipped": skipped_frame},
-                       extra)
+    return StudyResult(pd.DataFrame(records), {"references": pd.DataFrame(references), "skipped": skipped_frame}, extra)

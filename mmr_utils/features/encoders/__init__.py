@@ -1,10 +1,8 @@
 """Query encoders: question texts and images -> L2-normalised float32 vectors (paper Sec. 3, "query features").
 
-The paper embeds queries with CLIP (ViT-B/32, one space for text and image, :mod:`.clip`); offline, MiniLM text
-(:mod:`.minilm`) + a hand-built image descriptor (:mod:`.imagestats`) stand in, and TF-IDF (:mod:`.tfidf`) is a cheap
-text baseline. Every encoder returns :class:`~.base.Embeddings` and records what ran; embeddings are cached by
-content (:mod:`mmr_utils.features.cache`). :func:`get_encoders` chooses the pair.
-"""
+The paper uses CLIP ViT-B/32 (:mod:`.clip`); offline, MiniLM text (:mod:`.minilm`) + an image descriptor
+(:mod:`.imagestats`) stand in; TF-IDF (:mod:`.tfidf`) is a cheap text baseline. Encoders return
+:class:`~.base.Embeddings` (what ran), cached by content (:mod:`mmr_utils.features.cache`); :func:`get_encoders`."""
 
 from __future__ import annotations
 
@@ -58,8 +56,7 @@ def get_encoders(name: str = "auto", *, clip_model: str | os.PathLike = DEFAULT_
                  allow_download: bool = False, batch_invariant: bool = True) -> EncoderChoice:
     """The text and image encoders ``name`` names, and what was chosen: ``"clip"`` (the paper's), ``"offline"``
     (MiniLM + imagestats), ``"tfidf"`` (fit ``choice.text`` on the training texts first), any ``"TEXT+IMAGE"`` pair,
-    or ``"auto"`` (CLIP when its weights are found offline, else the offline pair, saying why).
-    ``batch_invariant``: see :class:`~.base.BaseEncoder`."""
+    or ``"auto"`` (CLIP when its weights are found offline, else the offline pair, saying why)."""
     common = {"cache_dir": cache_dir, "use_cache": use_cache, "progress": progress, "batch_invariant": batch_invariant}
     requested = name
     fallback_reason = None
@@ -92,8 +89,7 @@ def get_encoders(name: str = "auto", *, clip_model: str | os.PathLike = DEFAULT_
     if image_name == "clip":
         image = clip
     else:
-        image = ImageStatsEncoder(image_dim, seed=seed, batch_size=batch_size or 64, num_workers=num_workers,
-                                  **common)
+        image = ImageStatsEncoder(image_dim, seed=seed, batch_size=batch_size or 64, num_workers=num_workers, **common)
     if text is image:
         description = f"clip: {clip.model_id} ({clip.revision}) on {clip.device} {dtype_name(clip.dtype)}"
     else:

@@ -1,7 +1,5 @@
-"""Shared encoder machinery (paper Sec. 3, "query features"): the :class:`Embeddings` result, :class:`BaseEncoder`
-(validation, content-hash caching, batching, the info record), image decoding in DataLoader workers (:func:`load_rgb`)
-and the offline helpers for locally stored model folders.
-"""
+"""Shared encoder machinery (paper Sec. 3): :class:`Embeddings`, :class:`BaseEncoder` (validation, content-hash caching,
+batching, info record), image decoding in DataLoader workers (:func:`load_rgb`), model-folder helpers."""
 
 from __future__ import annotations
 
@@ -55,8 +53,7 @@ class Embeddings:
 
 @contextlib.contextmanager
 def hub_offline() -> Iterator[None]:
-    """``HF_HUB_OFFLINE=1`` (and the transformers twin) and no weight-loading progress bar for the duration, so
-    loading never tries the network."""
+    """``HF_HUB_OFFLINE=1`` (and transformers' twin), no weight-loading bar, for the duration: no network tries."""
     from transformers.utils import logging as hf_logging
 
     saved = {name: os.environ.get(name) for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
@@ -121,10 +118,9 @@ def _collate_images(items):
     return indices, batch, failed
 
 
-#: Largest image kept at full size, in pixels (25 MP, about 75 MB as RGB). A larger image is reduced while it is decoded
-#: (JPEG draft mode: 1/2, 1/4 or 1/8 scale, never below the cap's scale / 2) or right after (other formats), keeping
-#: its aspect ratio, so that several DataLoader workers cannot hold gigabytes. Every encoder works far below this size
-#: (CLIP 224 px, imagestats 256 px); the images of the benchmarks here stay under it, so their embeddings do not change.
+#: Largest image kept at full size, in pixels (25 MP, about 75 MB as RGB). A larger image is reduced while decoded (JPEG
+#: draft mode, never below the cap's scale / 2) or right after, keeping its aspect ratio, so DataLoader workers cannot
+#: hold gigabytes; every encoder and benchmark image here is far below it.
 MAX_DECODE_PIXELS = 25_000_000
 
 
@@ -164,19 +160,13 @@ def default_num_workers() -> int:
 
 
 class BaseEncoder:
-    """Shared machinery: validation, content-hash caching, batching, progress bars and the info record. Subclasses
-    set ``name`` and ``modalities`` and implement ``_model_key`` and the batch hooks (``_embed_text_batch`` /
-    ``_image_transform`` + ``_embed_image_batch``).
-
-    ``batch_invariant`` (default True) runs one item per forward pass, so an embedding depends on its item alone, bit
-    for bit (batched passes change the last bits with the batch companions, which a piecemeal cache would not
-    reproduce); ``False`` batches ``batch_size`` items (fast on a GPU) and is cached under its own key.
-    """
+    """Subclasses set ``name`` and ``modalities`` and implement ``_model_key`` and the batch hooks
+    (``_embed_text_batch`` / ``_image_transform`` + ``_embed_image_batch``). ``batch_invariant`` (default True): one
+    item per forward pass, bit for bit its own; ``False`` batches ``batch_size`` items (fast on GPU), own cache key."""
 
     name: str = "base"
     modalities: frozenset[str] = frozenset()
-    #: True where a batched call already computes every row independently of the others (a sparse row transform),
-    #: so batching changes nothing and ``batch_invariant`` need not split batches.
+    #: A batched call computes every row independently (a sparse row transform): ``batch_invariant`` need not split.
     rows_independent_in_batch: bool = False
 
     def __init__(self, *, cache_dir=None, use_cache: bool = True, progress: bool = True, batch_size: int = 64,
@@ -223,8 +213,7 @@ class BaseEncoder:
         return self.batch_invariant and not self.rows_independent_in_batch
 
     def cache_key(self, modality: str) -> CacheKey:
-        """The cache identity: the model's key with ``+per-item`` or ``+batched`` on its revision (the two differ in
-        the last bits, so never share a file)."""
+        """The cache identity: the model key with ``+per-item`` or ``+batched`` on its revision (their bits differ)."""
         key = self._model_key(modality)
         return dataclasses.replace(key, revision=f"{key.revision}+{'per-item' if self.batch_invariant else 'batched'}")
 
@@ -372,10 +361,9 @@ class BaseEncoder:
     def _compute_images(self, paths: list[str], batch_size: int | None):
         """Decode + preprocess in DataLoader workers, embed batch by batch; return (position -> vector, failures)."""
         size = batch_size or self.batch_size
-        loader = torch.utils.data.DataLoader(
-            _ImageFileDataset(paths, self._image_transform()), batch_size=size, shuffle=False,
-            num_workers=self.num_workers, collate_fn=_collate_images, pin_memory=self.device.type == "cuda",
-            persistent_workers=False)
+        loader = torch.utils.data.DataLoader(_ImageFileDataset(paths, self._image_transform()), batch_size=size,
+                                             shuffle=False, num_workers=self.num_workers, collate_fn=_collate_images,
+                                             pin_memory=self.device.type == "cuda", persistent_workers=False)
         vectors: dict[int, np.ndarray] = {}
         failures: dict[int, str] = {}
         for indices, batch, failed in progress(loader, desc=f"{self.name} images", enabled=self.progress,

@@ -114,10 +114,9 @@ class ClipEncoder(BaseEncoder):
     name = "clip"
     modalities = frozenset({"text", "image"})
 
-    def __init__(self, model: str | os.PathLike = DEFAULT_CLIP_MODEL, *, revision: str | None = None,
-                 device=None, dtype=None, batch_size: int = 256, num_workers: int | None = None,
-                 allow_download: bool = False, cache_dir=None, use_cache: bool = True, progress: bool = True,
-                 batch_invariant: bool = True):
+    def __init__(self, model: str | os.PathLike = DEFAULT_CLIP_MODEL, *, revision: str | None = None, device=None,
+                 dtype=None, batch_size: int = 256, num_workers: int | None = None, allow_download: bool = False,
+                 cache_dir=None, use_cache: bool = True, progress: bool = True, batch_invariant: bool = True):
         super().__init__(cache_dir=cache_dir, use_cache=use_cache, progress=progress, batch_size=batch_size,
                          num_workers=num_workers, batch_invariant=batch_invariant)
         self.source = resolve_clip_source(model, revision=revision, allow_download=allow_download)
@@ -157,8 +156,7 @@ class ClipEncoder(BaseEncoder):
 
             try:
                 with hub_offline():
-                    model = CLIPModel.from_pretrained(self.source.folder, local_files_only=True,
-                                                      use_safetensors=True)
+                    model = CLIPModel.from_pretrained(self.source.folder, local_files_only=True, use_safetensors=True)
             except (OSError, ValueError) as error:
                 raise EncoderUnavailableError(
                     f"CLIP weights in {self.source.folder} could not be loaded: {error}. "

@@ -116,8 +116,8 @@ def imagestats_raw_dim() -> int:
 
 
 class ImageStatsEncoder(BaseEncoder):
-    """Offline image encoder: :func:`image_statistics`, projected to ``dim`` by a fixed seeded Gaussian random
-    projection (or kept raw with ``dim=None``), L2-normalised. No weights are downloaded."""
+    """Offline image encoder: :func:`image_statistics` projected to ``dim`` by a seeded Gaussian random projection
+    (raw with ``dim=None``), L2-normalised."""
 
     name = "imagestats"
     modalities = frozenset({"image"})

@@ -1,17 +1,11 @@
-"""Per-model gradient-boosted classifiers with calibrated probabilities (``gbdt``; the cascade built on them is
-:mod:`mmr_utils.routers.extra.cascade`).
-
-Per candidate model, a ``HistGradientBoostingClassifier`` (no early stopping, ``random_state = seed``) predicts from
-the query features whether the model answers correctly (observed training rows only, correctness binarised at 0.5);
-``CalibratedClassifierCV`` calibrates it (``"sigmoid"``: Platt scaling, robust on a few hundred rows; or
-``"isotonic"``) on ``cv`` stratified folds shuffled with ``seed``. A model whose minority class has fewer than ``cv``
-rows gets its training mean as a constant probability and is listed in ``constant_models_``.
-
-Cost: ``cost_model="mean"`` predicts each model's mean training cost; ``"hgb"`` a boosted regression on the neural
-routers' standardised log cost (:class:`~mmr_utils.routers.neural.LogCostScaler`). Fits and predictions run under
-``threadpool_limits(threads)`` (default 1 OpenMP thread: faster on small fits and reproducible; ``None`` leaves
-scikit-learn's default). Saving stores the training set; loading refits it (deterministic, so predictions match).
-"""
+"""Per-model gradient-boosted classifiers with calibrated probabilities (``gbdt``; the cascade on them:
+:mod:`mmr_utils.routers.extra.cascade`). Per model, a ``HistGradientBoostingClassifier`` (no early stopping,
+``random_state = seed``) predicts correctness (observed training rows, binarised at 0.5), calibrated by
+``CalibratedClassifierCV`` (``"sigmoid"``: Platt, or ``"isotonic"``) on ``cv`` stratified folds shuffled with ``seed``;
+a model with fewer than ``cv`` rows in its minority class gets its training mean (``constant_models_``). Cost:
+``cost_model="mean"`` (mean training cost) or ``"hgb"`` (boosted regression on the standardised log cost,
+:class:`~mmr_utils.routers.neural.LogCostScaler`). Runs under ``threadpool_limits(threads)`` (default 1; ``None``:
+scikit-learn's default). Saving stores the training set; loading refits it (deterministic, same predictions)."""
 
 from __future__ import annotations
 

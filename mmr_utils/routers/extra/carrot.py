@@ -1,12 +1,8 @@
-"""CARROT-style kNN router (Somerstep et al. 2025, "CARROT: A Cost Aware Rate Optimal Router").
-
-CARROT estimates each model's expected correctness ``q_k(x)`` and cost ``c_k(x)`` with plug-in estimators and routes
-to ``argmax_k (1 - mu) q_k(x) - mu c_k(x)``; its kNN variant uses cosine k-nearest-neighbour regression (``k`` = 40).
-Unlike :class:`~mmr_utils.routers.neighbours.KNNRouter`, each model has its own neighbour index over the rows where
-it was observed, and cost has its own ``k_cost``. :meth:`predict` returns ``U = q``, ``P = c``: since ``(1 - mu) q -
-mu c = (1 - mu) (q - lam c)`` with ``lam = mu / (1 - mu)``, the lambda sweep traces exactly CARROT's ``mu`` in [0, 1)
-(:func:`mu_from_lambda`); :meth:`route` applies the rule for one ``mu``.
-"""
+"""CARROT-style kNN router (Somerstep et al. 2025, "CARROT: A Cost Aware Rate Optimal Router"): estimates ``q_k(x)`` and
+``c_k(x)`` by cosine kNN regression (``k`` = 40; cost ``k_cost``), each model with its own index over its observed rows,
+and routes to ``argmax_k (1 - mu) q_k(x) - mu c_k(x)``. :meth:`predict` returns ``U = q``, ``P = c``; as that rule is
+``(1 - mu) (q - lam c)`` with ``lam = mu / (1 - mu)``, the lambda sweep traces CARROT's ``mu`` in [0, 1)
+(:func:`mu_from_lambda`); :meth:`route` applies one ``mu``."""
 
 from __future__ import annotations
 
@@ -34,9 +30,7 @@ def mu_from_lambda(lam: float) -> float:
 class CarrotKNNRouter(Router):
     """CARROT kNN: per model, the mean observed correctness of the ``k`` = 40 nearest training queries that observed
     that model and, separately, the mean observed cost of its ``k_cost`` (default: ``k``) nearest ones; cosine
-    distance, brute force, ``k`` capped at the model's number of observed rows. Deterministic (``seed`` unused).
-    Routing with ``mu``: see the module docstring.
-    """
+    distance, brute force, ``k`` capped at the model's number of observed rows. Deterministic (``seed`` unused)."""
 
     name = "carrot_knn"
 

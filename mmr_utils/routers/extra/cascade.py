@@ -1,16 +1,9 @@
-"""A calibrated cascade (FrugalGPT's LLM cascade, Chen, Zaharia & Zou 2023, with a calibrated per-model probability
-of correct as the stopping score).
-
-Models are tried from cheap to expensive (mean training cost, ties by column index); the cascade stops at the first
-model whose :class:`~mmr_utils.routers.extra.boosting.BoostingRouter` probability exceeds the threshold ``t``, else
-the last model answers. A query costs the true costs of every model called. The probabilities depend on the query
-features only (the table has no answer text), so this is a deferral rule with a known stopping point.
-
-:meth:`CascadeRouter.cascade_curve` sweeps ``t`` and gives the cascade's operating points, scored like any curve. In
-the standard budget sweep ``U`` is the probability and ``P[:, k]`` the summed predicted costs of ``k`` and every
-cheaper model; the evaluation then charges only the chosen model, so that describes a router using the cascade's
-predictions, not the cascade itself.
-"""
+"""A calibrated cascade (FrugalGPT, Chen, Zaharia & Zou 2023, stopping on a calibrated probability of correct): models
+are tried from cheap to expensive (mean training cost, ties by column index) until one's
+:class:`~mmr_utils.routers.extra.boosting.BoostingRouter` probability exceeds ``t``, else the last answers; a query
+costs every model called. :meth:`CascadeRouter.cascade_curve` sweeps ``t``. In the standard budget sweep ``U`` is the
+probability and ``P[:, k]`` the summed predicted costs of ``k`` and every cheaper model, but only the chosen model is
+charged: a router using the cascade's predictions, not the cascade itself."""
 
 from __future__ import annotations
 

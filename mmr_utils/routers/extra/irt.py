@@ -1,10 +1,7 @@
-"""A multidimensional item-response-theory (MIRT) router (Reckase 2009; for LLM routing "IRT-Router", Song et al.,
-ACL 2025): P(model ``m`` answers query ``q``) = ``sigmoid(a_q . theta_m - b_q)``, with one ability vector ``theta_m``
-per model and the discrimination ``a_q`` and difficulty ``b_q`` predicted from the query features by a small network
-(``d -> hidden -> (a_q, b_q)``), so it scores unseen queries. A third head predicts the standardised log cost; loss
-binary cross-entropy on observed cells plus the masked cost MSE; training, seeding and persistence are those of the
-neural routers (:class:`~mmr_utils.routers.neural._TorchRouter`). ``U`` is the probability of correct.
-"""
+"""A multidimensional IRT (MIRT) router (Reckase 2009; "IRT-Router", Song et al., ACL 2025): P(model ``m`` answers
+``q``) = ``sigmoid(a_q . theta_m - b_q)``, an ability ``theta_m`` per model, ``a_q`` and ``b_q`` predicted from the
+query features (``d -> hidden -> (a_q, b_q)``); a third head predicts the standardised log cost. Loss: BCE on observed
+cells + masked cost MSE; training as :class:`~mmr_utils.routers.neural._TorchRouter`. ``U``: P(correct)."""
 
 from __future__ import annotations
 
@@ -36,13 +33,10 @@ class _IRTNet(nn.Module):
 
 @register
 class IRTRouter(_TorchRouter):
-    """MIRT router: ``P(correct) = sigmoid(a(x) . theta_m - b(x))`` with ``a(x)`` (``dim`` = 25) and ``b(x)``
-    predicted from the features by ``d -> hidden (128, ReLU)`` heads and one learned ``theta_m`` per model; binary
-    cross-entropy on observed cells, cost as the other neural routers (module docstring). Seeded."""
+    """MIRT router (module docstring); ``a(x)`` has ``dim`` entries, the heads a ReLU hidden layer. Seeded."""
 
     name = "irt"
-    #: Not batched: under ``vmap`` the BCE loss of a member comes out a float32 rounding apart depending on the size of
-    #: its ensemble, which would make a run's result depend on how runs were grouped.
+    #: Not batched: under ``vmap`` a member's BCE loss moves by a float32 rounding with the ensemble's size.
     batchable = False
 
     def __init__(self, *, dim: int = 25, hidden: int = 128, epochs: int = 100, batch_size: int = 32,

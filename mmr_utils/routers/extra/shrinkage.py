@@ -1,17 +1,10 @@
-"""Empirical-Bayes shrinkage for the neighbour and cluster routers: every local mean is pulled toward the model's
-training mean ``m_k`` by the local evidence ``n`` (observed cells in the neighbourhood or cluster),
-
-    shrunk = (n * local_mean + kappa_k * m_k) / (n + kappa_k),
-
-the posterior mean of a beta-binomial model with prior ``Beta(kappa_k m_k, kappa_k (1 - m_k))`` (Efron & Morris 1975;
-the normal-normal one for cost). ``kappa_k`` is fitted per model and target by the method of moments on the training
-groups (clusters, or each training query's leave-one-out neighbourhood): with group means ``p_g`` over ``n_g`` cells,
-single-observation variance ``v`` and ``h = mean_g 1 / n_g``,
-
-    tau^2 = (mean_g (p_g - m)^2 - v h) / (1 - h),   kappa = (v - tau^2) / tau^2;
-
-``tau^2 <= 0`` gives ``kappa = MAX_KAPPA``: the global means, i.e. the best single model.
-"""
+"""Empirical-Bayes shrinkage for the neighbour and cluster routers: a local mean over ``n`` observed cells is pulled
+toward the model's training mean ``m_k``: ``shrunk = (n * local_mean + kappa_k * m_k) / (n + kappa_k)``, the posterior
+mean under a ``Beta(kappa_k m_k, kappa_k (1 - m_k))`` prior (Efron & Morris 1975; normal-normal for cost). ``kappa_k``
+is fitted per model and target by the method of moments on the training groups (clusters, or each training query's
+leave-one-out neighbourhood): with group means ``p_g`` over ``n_g`` cells, single-observation variance ``v`` and ``h =
+mean_g 1 / n_g``, ``tau^2 = (mean_g (p_g - m)^2 - v h) / (1 - h)`` and ``kappa = (v - tau^2) / tau^2``; ``tau^2 <= 0``
+gives ``kappa = MAX_KAPPA``: the global means, i.e. the best single model."""
 
 from __future__ import annotations
 
@@ -27,8 +20,7 @@ MAX_KAPPA = 1e6
 def prior_strength(group_means: np.ndarray, group_counts: np.ndarray, global_mean: np.ndarray,
                    unit_variance: np.ndarray) -> np.ndarray:
     """Method-of-moments prior strength ``kappa`` in [0, MAX_KAPPA] per column (module docstring) from (g x K) group
-    means and counts (empty groups ignored) and the (K,) variance of a single observation.
-    """
+    means and counts (empty groups ignored) and the (K,) variance of a single observation."""
     kappa = np.full(group_means.shape[1], MAX_KAPPA)
     for column in range(group_means.shape[1]):
         used = group_counts[:, column] > 0
@@ -104,10 +96,8 @@ class KNNShrunkRouter(KNNRouter):
 
 
 def loo_neighbours(index, X: np.ndarray, k: int) -> np.ndarray:
-    """The ``k`` nearest training rows of every training row ``i``, excluding ``i`` itself (leave-one-out).
-
-    Asks the index for ``k + 1`` neighbours and drops row ``i`` where it appears, else the farthest one (a row with
-    exact duplicates may not list itself first)."""
+    """The ``k`` nearest training rows of every training row ``i`` but ``i`` itself: of ``k + 1`` neighbours, row
+    ``i`` is dropped where it appears, else the farthest (a row with exact duplicates may not list itself first)."""
     found = index.kneighbors(X, n_neighbors=k + 1, return_distance=False)
     is_self = found == np.arange(X.shape[0])[:, None]
     drop = np.where(is_self.any(axis=1), is_self.argmax(axis=1), k)
@@ -119,9 +109,8 @@ def loo_neighbours(index, X: np.ndarray, k: int) -> np.ndarray:
 @register
 class KMeansShrunkRouter(KMeansRouter):
     """k-means with empirical-Bayes shrinkage (module docstring): each cluster's observed mean correctness and cost
-    (``n_clusters`` = 20, seeded k-means as in ``kmeans``) pulled toward the model's training mean with strengths
-    fitted by the method of moments over the training clusters. ``cluster_counts_`` is the evidence ``n`` per
-    cluster and model; ``utility_kappa_`` / ``cost_kappa_`` the fitted prior strengths."""
+    (seeded k-means as in ``kmeans``) pulled toward the model's training mean, strengths ``utility_kappa_`` /
+    ``cost_kappa_`` fitted over the training clusters; ``cluster_counts_`` is the evidence ``n`` per cluster and model."""
 
     name = "kmeans_shrunk"
 
