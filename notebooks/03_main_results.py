@@ -341,8 +341,8 @@ else:
         + (f" Below it: {', '.join(below)}." if below else "")
         + "".join(
             f" {r} trained {epochs} epochs here, not the official 100." if epochs < 100 else
-            f" {r} trained the official 100 epochs, by which the [training-length study]"
-            f"(../docs/reproducibility.md#training-length) finds MLP and MLPMF overfitting the 20% training split: "
+            f" {r} trained the official 100 epochs, by which the training-length study (the reproducibility "
+            f"appendix, *Training length*) finds MLP and MLPMF overfitting the 20% training split: "
             f"part of the reason, kept as the official protocol."
             for r, epochs in neural_below.items())
     )
