@@ -361,3 +361,23 @@ def test_load_router_errors(tmp_path):
         load_router(junk)
     with pytest.raises(NotFittedError):
         make_router("knn").save(tmp_path / "unfitted.npz")
+
+
+def test_mlp_mf_cost_tower_layouts(tmp_path):
+    """With the official separate cost tower, the cost targets cannot move the utility predictions; with one shared
+    tower they do. Both layouts survive a save/load round trip, and a bad layout is named."""
+    other_cost = C_TRAIN * np.random.default_rng(1).uniform(0.2, 5.0, size=C_TRAIN.shape)
+    utilities = {}
+    for layout in ("separate", "shared"):
+        a = build("mlp_mf", cost_tower=layout).fit(X_TRAIN, Y_TRAIN, C_TRAIN)
+        b = build("mlp_mf", cost_tower=layout).fit(X_TRAIN, Y_TRAIN, other_cost)
+        utilities[layout] = (a.predict(X_TEST)[0], b.predict(X_TEST)[0])
+        restored = load_router(a.save(tmp_path / f"{layout}.npz"))
+        assert restored.get_params()["cost_tower"] == layout
+        assert all(np.array_equal(x, y) for x, y in zip(a.predict(X_TEST), restored.predict(X_TEST)))
+    assert np.array_equal(*utilities["separate"])
+    assert not np.allclose(*utilities["shared"])
+    with pytest.raises(ValueError, match="cost_tower must be 'separate'"):
+        build("mlp_mf", cost_tower="twin")
+    with pytest.raises(ValueError, match="embedding_init_sd must be positive"):
+        build("mlp_mf", embedding_init_sd=0.0)

@@ -297,36 +297,53 @@ class MLPRouter(_TorchRouter):
 
 
 class _MLPMFNet(nn.Module):
-    def __init__(self, n_features: int, n_models: int, hidden: tuple[int, int], embedding_dim: int):
+    def __init__(self, n_features: int, n_models: int, hidden: tuple[int, int], embedding_dim: int,
+                 cost_tower: str, init_sd: float):
         super().__init__()
-        self.query_tower = nn.Sequential(nn.Linear(n_features, hidden[0]), nn.ReLU(), nn.Linear(hidden[0], hidden[1]),
-                                         nn.ReLU(), nn.Linear(hidden[1], embedding_dim))
-        self.utility_embedding = nn.Parameter(torch.randn(n_models, embedding_dim) / embedding_dim ** 0.5)
-        self.cost_embedding = nn.Parameter(torch.randn(n_models, embedding_dim) / embedding_dim ** 0.5)
+
+        def tower():
+            return nn.Sequential(nn.Linear(n_features, hidden[0]), nn.ReLU(), nn.Linear(hidden[0], hidden[1]),
+                                 nn.ReLU(), nn.Linear(hidden[1], embedding_dim))
+
+        self.query_tower = tower()
+        self.cost_tower = tower() if cost_tower == "separate" else None
+        self.utility_embedding = nn.Parameter(torch.randn(n_models, embedding_dim) * init_sd)
+        self.cost_embedding = nn.Parameter(torch.randn(n_models, embedding_dim) * init_sd)
         self.utility_bias = nn.Parameter(torch.zeros(n_models))
         self.cost_bias = nn.Parameter(torch.zeros(n_models))
 
     def forward(self, x):
         q = self.query_tower(x)
-        return q @ self.utility_embedding.T + self.utility_bias, q @ self.cost_embedding.T + self.cost_bias
+        q_cost = q if self.cost_tower is None else self.cost_tower(x)
+        return q @ self.utility_embedding.T + self.utility_bias, q_cost @ self.cost_embedding.T + self.cost_bias
 
 
 @register
 class MLPMFRouter(_TorchRouter):
-    """MLPMF router (matrix factorisation): a query tower ``d -> 256 -> 128 -> 64`` and learned 64-d model
-    embeddings; utility and standardised log cost are dot products plus a per-model bias, with separate
-    embeddings and biases for the two; Adam, masked MSE."""
+    """MLPMF router (matrix factorisation, paper Sec. 5.1): a query tower ``d -> 256 -> 128 -> 64`` and learned 64-d
+    model embeddings; utility and standardised log cost are dot products plus a per-model bias, with separate
+    embeddings and biases for the two; Adam, masked MSE. By default both read one query tower; the official code
+    gives the cost its own (``cost_tower="separate"``; docs/paper.md, section 4, says why the default differs). Model
+    embeddings start at ``N(0, embedding_init_sd^2)``, the official 0.01."""
 
     name = "mlp_mf"
 
     def __init__(self, *, hidden: tuple[int, int] = (256, 128), embedding_dim: int = 64, epochs: int = 100,
-                 batch_size: int = 32, lr: float = 1e-3, device: str = "cpu", seed: int = 0):
+                 batch_size: int = 32, lr: float = 1e-3, cost_tower: str = "shared",
+                 embedding_init_sd: float = 0.01, device: str = "cpu", seed: int = 0):
         super().__init__(epochs=epochs, batch_size=batch_size, lr=lr, device=device, seed=seed)
+        if cost_tower not in ("separate", "shared"):
+            raise ValueError(f"cost_tower must be 'separate' (official) or 'shared', got {cost_tower!r}")
+        if not embedding_init_sd > 0:
+            raise ValueError(f"embedding_init_sd must be positive, got {embedding_init_sd!r}")
         self.hidden = list(hidden)
         self.embedding_dim = embedding_dim
+        self.cost_tower = cost_tower
+        self.embedding_init_sd = embedding_init_sd
 
     def _build_module(self, n_features, n_models):
-        return _MLPMFNet(n_features, n_models, tuple(self.hidden), self.embedding_dim)
+        return _MLPMFNet(n_features, n_models, tuple(self.hidden), self.embedding_dim, self.cost_tower,
+                         self.embedding_init_sd)
 
 
 class _CMRNet(nn.Module):

@@ -11,7 +11,7 @@ from pathlib import Path
 from mmr_utils.data.datasets import image_folder_of, scenario_of
 from mmr_utils.data.paper import PAPER_LEARNED, PAPER_TABLE2, PAPER_TABLE2_DATASETS
 
-GENERATOR_VERSION = "2.6.0"
+GENERATOR_VERSION = "2.7.0"
 
 #: Full-scale dataset sizes (paper Sec. 3; 10,370 instances in all).
 DATASET_SIZES: dict[str, int] = {
@@ -275,13 +275,13 @@ CUE_LOADINGS: dict[str, dict[str, float]] = {
 #: both; the image share is largest where the question lives in the image (paper Sec. 5.3). How these weights were
 #: reached: docs/simulator.md; the overall size: :data:`LEARNABLE_SIGNAL`.
 CUE_WEIGHTS: dict[str, dict[str, float]] = {
-    "OCRBench": {"text": 0.5, "image": 3.0, "joint": 0.8},
-    "SEEDBench2_Plus": {"text": 1.65, "image": 1.1, "joint": 0.44},
-    "MMStar": {"text": 1.65, "image": 1.1, "joint": 0.44},
-    "RealWorldQA": {"text": 1.65, "image": 1.1, "joint": 0.44},
-    "MathVista": {"text": 1.65, "image": 1.1, "joint": 0.44},
-    "MathVerse": {"text": 0.825, "image": 1.925, "joint": 0.44},
-    "MathVision": {"text": 1.65, "image": 1.1, "joint": 0.44},
+    "OCRBench": {"text": 0.6, "image": 2.55, "joint": 2.4},
+    "SEEDBench2_Plus": {"text": 1.98, "image": 0.935, "joint": 1.32},
+    "MMStar": {"text": 1.98, "image": 0.935, "joint": 1.32},
+    "RealWorldQA": {"text": 1.98, "image": 0.935, "joint": 1.32},
+    "MathVista": {"text": 1.98, "image": 0.935, "joint": 1.32},
+    "MathVerse": {"text": 0.99, "image": 1.64, "joint": 1.32},
+    "MathVision": {"text": 1.98, "image": 0.935, "joint": 1.32},
 }
 #: Dataset -> sd of the shared item effect on all models' logits, FITTED to the Oracle row (:func:`.fitting.calibrate`).
 SHARED_EFFECT_SD: dict[str, float] = dict(_FITTED["shared_effect_sd"])
