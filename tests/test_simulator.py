@@ -460,10 +460,10 @@ def test_cue_weights_favour_the_image_where_the_question_lives_in_it():
 
 
 def test_single_channel_cues_carry_most_of_the_routing_signal():
-    """Simulator 2.2.0+: per dataset, the between-model spread of the logit (what decides WHICH
-    model is best) comes mostly from the text-only and the image-only cue together, additively; the kind (readable
-    from both channels) and the text x image interaction are small parts, the interaction smaller than either cue,
-    and the image-only part leads exactly where the question lives in the image (MathVerse, OCRBench)."""
+    """Per dataset, the between-model spread of the logit (what decides WHICH model is best) comes mostly from the
+    text-only and the image-only cue together; the kind (readable from both channels) is a small part; the text x image
+    product (readable only from both) is a sizeable part, smaller than the two single-channel cues together; and the
+    image-only part leads exactly where the question lives in the image (MathVerse, OCRBench)."""
     from mmr_utils.data.simulator import outcomes
 
     latents = outcomes.simulate_latents(0.2, 1)
@@ -479,11 +479,10 @@ def test_single_channel_cues_carry_most_of_the_routing_signal():
         rows = datasets == dataset
         spread = {k: float((p[rows] - p[rows].mean(axis=1, keepdims=True)).var()) for k, p in parts.items()}
         single_channel = spread["text"] + spread["image"]
-        assert single_channel > 3 * spread["kind"] and single_channel > 3 * spread["joint"], (dataset, spread)
-        if dataset == "OCRBench":  # 2.5.0: its prompt says least; picture and picture-with-prompt say more
+        assert single_channel > 2 * spread["kind"], (dataset, spread)
+        assert 0.2 * single_channel < spread["joint"] < single_channel, (dataset, spread)
+        if dataset == "OCRBench":  # its prompt says least; the picture, alone and with the prompt, says more
             assert spread["text"] < spread["joint"] < spread["image"], (dataset, spread)
-        else:
-            assert min(spread["text"], spread["image"]) > spread["joint"], (dataset, spread)
         image_leads = spread["image"] > spread["text"]
         assert image_leads == (dataset in ("MathVerse", "OCRBench")), (dataset, spread)
 
