@@ -488,13 +488,19 @@ def test_single_channel_cues_carry_most_of_the_routing_signal():
 
 
 def test_cues_change_which_model_is_best(full_tables):
-    """Within one dataset and kind, the best model by P(correct) differs across the cue levels of each channel."""
+    """In every dataset, for some kind of question, the best model by P(correct) differs across the cue levels of
+    each channel (on MathVision GPT-5 leads by ten points, so there the picture quality unseats it on counting
+    items only)."""
     _, latent = full_tables
     columns = [f"{m}_p_correct" for m in cal.MODELS]
-    rows = (latent["dataset"] == "MathVision") & (latent["kind"] == "geometry")
-    for level in ("text_cue_level", "image_cue_level"):
-        best = latent[rows].groupby(level)[columns].mean().idxmax(axis=1)
-        assert best.nunique() >= 2, level
+    for dataset in cal.DATASET_SIZES:
+        for level in ("text_cue_level", "image_cue_level"):
+            changes = []
+            for kind in latent.loc[latent["dataset"] == dataset, "kind"].unique():
+                rows = (latent["dataset"] == dataset) & (latent["kind"] == kind)
+                best = latent[rows].groupby(level)[columns].mean().idxmax(axis=1)
+                changes.append(best.nunique() >= 2)
+            assert any(changes), (dataset, level)
     from mmr_utils.data.simulator.content import _CONTENT_BUILDERS, _compose_question
 
     content = _CONTENT_BUILDERS["chart"](np.random.default_rng(0), 0.5)
