@@ -95,6 +95,12 @@ def test_paper_vs_here_lines_up_routers_datasets_and_differences():
     summary = paper_vs_here_summary(comparison)
     assert summary["learned_ps_cells"] == 2 and summary["within_tolerance"] == 1
     assert summary["learned_above_best_single_on_full"] == {"knn": True}
+    assert summary["misses"] == [("knn", "All", pytest.approx(0.905 - 0.7457))]
+    here_gain, paper_gain, within = summary["gains"]["knn"]
+    assert here_gain == pytest.approx(0.205) and paper_gain == pytest.approx(0.7457 - 0.7412) and not within
+    assert cell.loc[("knn", "OCRBench", "Ps"), "tolerance"] == 0.02
+    assert np.isnan(cell.loc[("knn", "OCRBench", "nAUC"), "tolerance"])
+    assert np.isnan(cell.loc[("oracle", "All", "Ps"), "tolerance"])
 
 
 def test_modality_gaps_against_each_unimodal_mode():

@@ -206,8 +206,12 @@ def paper_table2_long() -> pd.DataFrame:
 
 
 def paper_vs_here(result: StudyResult) -> pd.DataFrame:
-    """Every cell of the paper's Table 2 beside the regenerated value (mean over seeds, official-protocol nAUC) and
-    the difference; Best Single's nAUC here is NaN (no frontier area); a cell the study did not run is NaN."""
+    """Every cell of the paper's Table 2 beside the regenerated value (mean over seeds, official-protocol nAUC), the
+    difference and, for the learned routers' Ps, the calibration tolerance (``TARGETS["ps_tolerance"]``; the reference
+    rows' tolerances are in ``tab_calibration``); Best Single's nAUC here is NaN (no frontier area); a cell the study
+    did not run is NaN."""
+    from mmr_utils.data.simulator.calibration import TARGETS
+
     frame = _check_result(result)
     here = frame.copy()
     here.loc[here["router"] == "best_single", "nAUC"] = np.nan
@@ -216,22 +220,33 @@ def paper_vs_here(result: StudyResult) -> pd.DataFrame:
     table["here"] = [means[m].get((r, d), np.nan) for r, d, m in zip(table["router"], table["dataset"],
                                                                       table["metric"])]
     table["difference"] = table["here"] - table["paper"]
+    learned_ps = table["router"].isin(PAPER_LEARNED) & (table["metric"] == "Ps")
+    table["tolerance"] = np.where(learned_ps, TARGETS["ps_tolerance"], np.nan)
     return table
 
 
-def paper_vs_here_summary(comparison: pd.DataFrame, *, ps_tolerance: float = 0.02) -> dict:
+def paper_vs_here_summary(comparison: pd.DataFrame, *, ps_tolerance: float = 0.02,
+                          gain_tolerance: float = 0.01) -> dict:
     """The fidelity targets from :func:`paper_vs_here`: how many learned-router Ps cells are within ``ps_tolerance``
-    of the paper, and whether every learned router's full-set Ps is above the best single model's."""
+    of the paper and which are not (router, dataset, difference), and each learned router's full-set gain over the
+    best single model beside the paper's (``gains``: router -> (here, paper, within ``gain_tolerance``))."""
     ps = comparison[comparison["metric"] == "Ps"].set_index(["router", "dataset"])
     learned = ps.loc[list(PAPER_LEARNED)]
     learned = learned[learned["here"].notna()]
     within = (learned["difference"].abs() <= ps_tolerance)
+    misses = [(r, d, float(v)) for (r, d), v in learned.loc[~within, "difference"].items()]
     full_best = ps.loc[("best_single", "All"), "here"]
+    paper_best = ps.loc[("best_single", "All"), "paper"]
     full_learned = {r: ps.loc[(r, "All"), "here"] for r in PAPER_LEARNED if not np.isnan(ps.loc[(r, "All"), "here"])}
+    gains = {}
+    for r, value in full_learned.items():
+        here_gain, paper_gain = float(value - full_best), float(ps.loc[(r, "All"), "paper"] - paper_best)
+        gains[r] = (here_gain, paper_gain, bool(abs(here_gain - paper_gain) <= gain_tolerance))
     return {"learned_ps_cells": int(len(learned)), "within_tolerance": int(within.sum()), "tolerance": ps_tolerance,
             "max_abs_difference": float(learned["difference"].abs().max()) if len(learned) else np.nan,
-            "best_single_full_ps": float(full_best),
-            "learned_above_best_single_on_full": {r: bool(v > full_best) for r, v in full_learned.items()}}
+            "misses": misses, "best_single_full_ps": float(full_best),
+            "learned_above_best_single_on_full": {r: bool(v > full_best) for r, v in full_learned.items()},
+            "gains": gains, "gain_tolerance": gain_tolerance}
 
 
 def paper_comparable(table) -> str | None:
