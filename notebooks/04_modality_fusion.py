@@ -120,7 +120,7 @@ Markdown(
 #
 # On the simulated benchmark the routing signal is split by construction (`mmr_utils.data.simulator`): which model
 # is best depends partly on the response style the prompt asks for (a preamble written only in the text), partly on
-# how degraded the picture is (faded, noisy, blurred: shown only in the image), and a little on the two together. The
+# how degraded the picture is (faded, noisy, blurred: shown only in the image), and partly on the two together. The
 # image's share is largest on MathVerse (Vision-Only) and OCRBench, so there the image should add the most to a
 # text-only router (22 - 11), while the text adds the least to an image-only one (22 - 33).
 #
