@@ -17,6 +17,7 @@ from mmr_utils.data.paper import (
     PAPER_TABLE2,
     PAPER_TABLE2_DATASETS,
 )
+from mmr_utils.data.simulator.calibration import TARGETS
 from mmr_utils.experiments.runs import METRICS, REFERENCES
 from mmr_utils.experiments.scoring import is_union_group
 from mmr_utils.experiments.studies import StudyResult
@@ -210,8 +211,6 @@ def paper_vs_here(result: StudyResult) -> pd.DataFrame:
     difference and, for the learned routers' Ps, the calibration tolerance (``TARGETS["ps_tolerance"]``; the reference
     rows' tolerances are in ``tab_calibration``); Best Single's nAUC here is NaN (no frontier area); a cell the study
     did not run is NaN."""
-    from mmr_utils.data.simulator.calibration import TARGETS
-
     frame = _check_result(result)
     here = frame.copy()
     here.loc[here["router"] == "best_single", "nAUC"] = np.nan
@@ -225,8 +224,8 @@ def paper_vs_here(result: StudyResult) -> pd.DataFrame:
     return table
 
 
-def paper_vs_here_summary(comparison: pd.DataFrame, *, ps_tolerance: float = 0.02,
-                          gain_tolerance: float = 0.01) -> dict:
+def paper_vs_here_summary(comparison: pd.DataFrame, *, ps_tolerance: float = TARGETS["ps_tolerance"],
+                          gain_tolerance: float = TARGETS["gain_tolerance"]) -> dict:
     """The fidelity targets from :func:`paper_vs_here`: how many learned-router Ps cells are within ``ps_tolerance``
     of the paper and which are not (router, dataset, difference), and each learned router's full-set gain over the
     best single model beside the paper's (``gains``: router -> (here, paper, within ``gain_tolerance``))."""
