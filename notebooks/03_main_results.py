@@ -341,7 +341,7 @@ else:
         f"beyond it: {', '.join(f'{r} on {d} ({v:+.3f})' for r, d, v in fidelity['misses']) or 'none'}. "
         f"Full-set gain over the best single model, here against the paper: "
         + ", ".join(f"{r} {here:+.3f} vs {paper_gain:+.3f}" for r, (here, paper_gain, _) in gains.items())
-        + f"; within {fidelity['gain_tolerance']} of the paper for {sum(g[2] for g in gains.values())} of "
+        + f"; within {fidelity['gain_tolerance']} of the paper for {fidelity['gains_within']} of "
         f"{len(gains)}. On the full set, learned routers above the best single model here: "
         f"{', '.join(f'{r} {v}' for r, v in above.items()) or 'none run'}."
         + (" On simulated data this measures how well the simulator mimics the benchmark, not the routers themselves."
@@ -521,7 +521,7 @@ if comparison is not None:
         f"**Beside the paper.** {fidelity['within_tolerance']} of {fidelity['learned_ps_cells']} learned-router Ps "
         f"cells are within {fidelity['tolerance']} of the paper's Table 2, the largest difference "
         f"{fidelity['max_abs_difference']:.3f}; the full-set gains over the best single model are within "
-        f"{fidelity['gain_tolerance']} of the paper's for {sum(g[2] for g in fidelity['gains'].values())} of "
+        f"{fidelity['gain_tolerance']} of the paper's for {fidelity['gains_within']} of "
         f"{len(fidelity['gains'])} routers"
         + (" (on simulated data: a check of the simulator, not of the routers)." if simulated else "."))
 Markdown("\n".join(f"{n}. {text}" for n, text in enumerate(takeaways, 1)))

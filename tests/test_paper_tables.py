@@ -93,7 +93,7 @@ def test_paper_vs_here_lines_up_routers_datasets_and_differences():
     assert np.isnan(cell.loc[("best_single", "All", "nAUC"), "here"])
     assert np.isnan(cell.loc[("kmeans", "All", "Ps"), "here"])
     summary = paper_vs_here_summary(comparison)
-    assert summary["learned_ps_cells"] == 2 and summary["within_tolerance"] == 1
+    assert summary["learned_ps_cells"] == 2 and summary["within_tolerance"] == 1 and summary["gains_within"] == 0
     assert summary["learned_above_best_single_on_full"] == {"knn": True}
     assert summary["misses"] == [("knn", "All", pytest.approx(0.905 - 0.7457))]
     here_gain, paper_gain, within = summary["gains"]["knn"]

@@ -17,7 +17,7 @@ from mmr_utils.data.paper import (
     PAPER_TABLE2,
     PAPER_TABLE2_DATASETS,
 )
-from mmr_utils.data.simulator.calibration import TARGETS
+from mmr_utils.data.simulator.calibration import TARGETS, against_targets
 from mmr_utils.experiments.runs import METRICS, REFERENCES
 from mmr_utils.experiments.scoring import is_union_group
 from mmr_utils.experiments.studies import StudyResult
@@ -224,16 +224,16 @@ def paper_vs_here(result: StudyResult) -> pd.DataFrame:
     return table
 
 
-def paper_vs_here_summary(comparison: pd.DataFrame, *, ps_tolerance: float = TARGETS["ps_tolerance"],
-                          gain_tolerance: float = TARGETS["gain_tolerance"]) -> dict:
-    """The fidelity targets from :func:`paper_vs_here`: how many learned-router Ps cells are within ``ps_tolerance``
-    of the paper and which are not (router, dataset, difference), and each learned router's full-set gain over the
-    best single model beside the paper's (``gains``: router -> (here, paper, within ``gain_tolerance``))."""
+def paper_vs_here_summary(comparison: pd.DataFrame) -> dict:
+    """The fidelity targets (:data:`~mmr_utils.data.simulator.calibration.TARGETS`) from :func:`paper_vs_here`: how
+    many learned-router Ps cells are within tolerance of the paper and which are not (router, dataset, difference),
+    and each learned router's full-set gain over the best single model beside the paper's (``gains``: router -> (here,
+    paper, within tolerance)), counted as the calibration step counts them."""
     ps = comparison[comparison["metric"] == "Ps"].set_index(["router", "dataset"])
     learned = ps.loc[list(PAPER_LEARNED)]
     learned = learned[learned["here"].notna()]
-    within = (learned["difference"].abs() <= ps_tolerance)
-    misses = [(r, d, float(v)) for (r, d), v in learned.loc[~within, "difference"].items()]
+    ps_tolerance, gain_tolerance = TARGETS["ps_tolerance"], TARGETS["gain_tolerance"]
+    misses = [(r, d, float(v)) for (r, d), v in learned["difference"].items() if abs(v) > ps_tolerance]
     full_best = ps.loc[("best_single", "All"), "here"]
     paper_best = ps.loc[("best_single", "All"), "paper"]
     full_learned = {r: ps.loc[(r, "All"), "here"] for r in PAPER_LEARNED if not np.isnan(ps.loc[(r, "All"), "here"])}
@@ -241,11 +241,12 @@ def paper_vs_here_summary(comparison: pd.DataFrame, *, ps_tolerance: float = TAR
     for r, value in full_learned.items():
         here_gain, paper_gain = float(value - full_best), float(ps.loc[(r, "All"), "paper"] - paper_best)
         gains[r] = (here_gain, paper_gain, bool(abs(here_gain - paper_gain) <= gain_tolerance))
-    return {"learned_ps_cells": int(len(learned)), "within_tolerance": int(within.sum()), "tolerance": ps_tolerance,
-            "max_abs_difference": float(learned["difference"].abs().max()) if len(learned) else np.nan,
-            "misses": misses, "best_single_full_ps": float(full_best),
+    counts = against_targets(learned["difference"], [here - paper for here, paper, _ in gains.values()])
+    return {"learned_ps_cells": counts["ps_cells"], "within_tolerance": counts["ps_cells_within"],
+            "tolerance": ps_tolerance, "max_abs_difference": counts["ps_max_abs_difference"], "misses": misses,
+            "best_single_full_ps": float(full_best),
             "learned_above_best_single_on_full": {r: bool(v > full_best) for r, v in full_learned.items()},
-            "gains": gains, "gain_tolerance": gain_tolerance}
+            "gains": gains, "gains_within": counts["gains_within"], "gain_tolerance": gain_tolerance}
 
 
 def paper_comparable(table) -> str | None:

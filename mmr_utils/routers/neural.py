@@ -298,7 +298,7 @@ class MLPRouter(_TorchRouter):
 
 class _MLPMFNet(nn.Module):
     def __init__(self, n_features: int, n_models: int, hidden: tuple[int, int], embedding_dim: int,
-                 cost_tower: str, init_sd: float):
+                 layout: str, init_sd: float):
         super().__init__()
 
         def tower():
@@ -306,7 +306,7 @@ class _MLPMFNet(nn.Module):
                                  nn.ReLU(), nn.Linear(hidden[1], embedding_dim))
 
         self.query_tower = tower()
-        self.cost_tower = tower() if cost_tower == "separate" else None
+        self.cost_query_tower = tower() if layout == "separate" else None
         self.utility_embedding = nn.Parameter(torch.randn(n_models, embedding_dim) * init_sd)
         self.cost_embedding = nn.Parameter(torch.randn(n_models, embedding_dim) * init_sd)
         self.utility_bias = nn.Parameter(torch.zeros(n_models))
@@ -314,7 +314,7 @@ class _MLPMFNet(nn.Module):
 
     def forward(self, x):
         q = self.query_tower(x)
-        q_cost = q if self.cost_tower is None else self.cost_tower(x)
+        q_cost = q if self.cost_query_tower is None else self.cost_query_tower(x)
         return q @ self.utility_embedding.T + self.utility_bias, q_cost @ self.cost_embedding.T + self.cost_bias
 
 

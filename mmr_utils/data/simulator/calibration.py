@@ -8,6 +8,8 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
+
 from mmr_utils.data.datasets import image_folder_of, scenario_of
 from mmr_utils.data.paper import PAPER_LEARNED, PAPER_TABLE2, PAPER_TABLE2_DATASETS
 
@@ -336,6 +338,23 @@ TARGETS: dict[str, float] = {
     "gain_tolerance": 0.01,  # full-set gain over the best single model, per router, within this of the paper's
     "search_tolerance": 0.004,  # the fit stops on a dataset when its mean gap is this small
 }
+
+
+def against_targets(ps_differences, gain_differences) -> dict:
+    """How learned-router Ps differences and full-set gain differences (here minus paper) meet :data:`TARGETS`: the
+    Ps cells within ``ps_tolerance``, the largest, the gains within ``gain_tolerance``, and whether each target is
+    met (the Ps count scaled to the cells given, of the 32 in Table 2). NaN differences (cells not run) are left out."""
+    ps = np.abs(np.asarray(ps_differences, dtype=float))
+    ps = ps[~np.isnan(ps)]
+    gains = np.abs(np.asarray(gain_differences, dtype=float))
+    gains = gains[~np.isnan(gains)]
+    within = int((ps <= TARGETS["ps_tolerance"]).sum())
+    largest = float(ps.max()) if len(ps) else float("nan")
+    return {"ps_cells": int(len(ps)), "ps_cells_within": within, "ps_max_abs_difference": largest,
+            "ps_cells_met": bool(len(ps) and within >= TARGETS["ps_cells_within"] * len(ps) / 32
+                                 and largest <= TARGETS["ps_max_difference"]),
+            "gains_within": int((gains <= TARGETS["gain_tolerance"]).sum()),
+            "gains_met": bool(len(gains) and (gains <= TARGETS["gain_tolerance"]).all())}
 
 
 def paper_learned_ps() -> dict[tuple[str, str], float]:
